@@ -1,0 +1,145 @@
+/**
+ * JSON Schema of gatehouse.yaml. Defaults live here and only here (ajv `useDefaults`), so the
+ * loaded config object is complete and typed the same for every caller.
+ */
+const hostPort = { type: 'string', pattern: '^[^\\s:]*:\\d{1,5}$', description: 'host:port, e.g. 127.0.0.1:6432' } as const;
+
+const postgresConnection = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'url'],
+  properties: {
+    type: { const: 'postgres' },
+    url: { type: 'string', pattern: '^postgres(ql)?://', description: 'Target server, postgres://user@host:port/db' },
+    password: { type: 'string', description: 'Target password; use ${env:NAME} or ${file:PATH}' },
+    sslmode: { enum: ['disable', 'require', 'verify-full'], default: 'disable' },
+    ca: { type: 'string', description: 'PEM of the CA that signs the target certificate (verify-full)' },
+    audit: { enum: ['required', 'best-effort'], default: 'required' },
+  },
+} as const;
+
+const sshConnection = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'host', 'user', 'host_key'],
+  properties: {
+    type: { const: 'ssh' },
+    host: { type: 'string' },
+    port: { type: 'integer', minimum: 1, maximum: 65535, default: 22 },
+    user: { type: 'string' },
+    private_key: { type: 'string', description: 'PEM/OpenSSH private key; use ${file:PATH}' },
+    password: { type: 'string' },
+    host_key: { type: 'string', description: "The target's public host key (OpenSSH line) or its SHA256 fingerprint" },
+    audit: { enum: ['required', 'best-effort'], default: 'required' },
+  },
+} as const;
+
+export const configSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'gatehouse.yaml',
+  type: 'object',
+  additionalProperties: false,
+  required: ['connections'],
+  properties: {
+    listen: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        http: { ...hostPort, default: '127.0.0.1:8080' },
+        postgres: { ...hostPort, default: '127.0.0.1:6432' },
+        ssh: hostPort,
+      },
+    },
+    public_url: { type: 'string', description: 'URL clients and the GitHub App use to reach this gateway' },
+    store: { type: 'string', default: './.gatehouse', description: 'Data directory (embedded PGlite) or postgres:// URL' },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['cert', 'key'],
+      properties: { cert: { type: 'string' }, key: { type: 'string' } },
+      description: 'PEM certificate and key for client-side TLS (PostgreSQL SSLRequest, HTTPS)',
+    },
+    issuers: {
+      type: 'array',
+      default: [{ issuer: 'https://token.actions.githubusercontent.com' }],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['issuer'],
+        properties: {
+          issuer: { type: 'string', description: "Issuer URL, or 'dev' for the local dev issuer" },
+          audience: { type: 'string' },
+          jwks_uri: { type: 'string', description: 'Override of the JWKS location (GHES)' },
+          jwks_file: { type: 'string', description: 'A static JWKS file, for gateways with no way out' },
+        },
+      },
+    },
+    connections: {
+      type: 'object',
+      minProperties: 1,
+      additionalProperties: { oneOf: [postgresConnection, sshConnection] },
+    },
+    policies: { type: 'string', default: './policies', description: 'Folder of policy YAML files' },
+    static_tokens: {
+      type: 'array',
+      default: [],
+      description: 'Development stand-in for sessions: fixed tokens and the connections they open',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'token'],
+        properties: {
+          name: { type: 'string' },
+          token: { type: 'string', minLength: 16 },
+          connections: { type: 'array', items: { type: 'string' }, default: ['*'] },
+          claims: { type: 'object', default: {} },
+        },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        max_message_bytes: { type: 'integer', minimum: 1024, default: 16 * 1024 * 1024 },
+        max_statement_bytes: { type: 'integer', minimum: 1024, default: 1024 * 1024 },
+      },
+    },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        sample_rows: { type: 'integer', minimum: 0, default: 5 },
+        file: { type: 'string', description: 'JSON-lines export file' },
+        webhook: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url', 'secret'],
+          properties: { url: { type: 'string' }, secret: { type: 'string' } },
+        },
+      },
+    },
+    approvals: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        notify_url: { type: 'string', description: 'Where approval requests are POSTed (the GitHub App)' },
+        secret: { type: 'string', description: 'HMAC secret shared with the app' },
+      },
+    },
+    app: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['app_id', 'private_key', 'webhook_secret'],
+      properties: {
+        app_id: { type: ['string', 'integer'] },
+        private_key: { type: 'string' },
+        webhook_secret: { type: 'string' },
+        base_url: { type: 'string', description: 'GitHub API URL (GHES)' },
+      },
+    },
+  },
+} as const;

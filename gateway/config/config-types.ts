@@ -1,0 +1,63 @@
+/**
+ * The loaded gatehouse.yaml: complete (defaults applied), secrets interpolated, paths absolute.
+ * One typed object that every part of the gateway receives instead of reading files itself.
+ */
+export interface GatehouseConfig {
+  file: string;
+  listen: { http: string; postgres: string; ssh?: string };
+  publicUrl: string;
+  /** Absolute data directory for embedded PGlite, or a postgres:// URL. */
+  store: string;
+  tls?: { cert: string; key: string };
+  issuers: IssuerConfig[];
+  connections: Record<string, ConnectionConfig>;
+  policiesDir: string;
+  staticTokens: StaticToken[];
+  limits: { maxMessageBytes: number; maxStatementBytes: number };
+  audit: { sampleRows: number; file?: string; webhook?: { url: string; secret: string } };
+  approvals: { notifyUrl?: string; secret?: string };
+  app?: { appId: string; privateKey: string; webhookSecret: string; baseUrl?: string };
+}
+
+export interface IssuerConfig {
+  /** Issuer URL, or `dev` for the local dev issuer whose key is kept in the store. */
+  issuer: string;
+  audience?: string;
+  jwksUri?: string;
+  jwksFile?: string;
+}
+
+export type AuditMode = 'required' | 'best-effort';
+
+export interface PostgresConnectionConfig {
+  type: 'postgres';
+  name: string;
+  url: string;
+  password?: string;
+  sslmode: 'disable' | 'require' | 'verify-full';
+  ca?: string;
+  audit: AuditMode;
+}
+
+export interface SshConnectionConfig {
+  type: 'ssh';
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  privateKey?: string;
+  password?: string;
+  /** Pinned target host key: an OpenSSH public key line or `SHA256:...` fingerprint. */
+  hostKey: string;
+  audit: AuditMode;
+}
+
+export type ConnectionConfig = PostgresConnectionConfig | SshConnectionConfig;
+
+/** Development stand-in for OIDC sessions: a fixed bearer token. */
+export interface StaticToken {
+  name: string;
+  token: string;
+  connections: string[];
+  claims: Record<string, unknown>;
+}

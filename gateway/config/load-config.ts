@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { GatehouseError } from '../errors/gatehouse-error.ts';
+import { configSchema } from './config-schema.ts';
+import { interpolateSecrets } from './interpolate.ts';
+import type { GatehouseConfig } from './config-types.ts';
+
+const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(configSchema);
+
+/** Loads, validates and completes gatehouse.yaml. Throws a GatehouseError naming file, line, key and fix. */
+export function loadConfig(file: string): GatehouseConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new GatehouseError('config.unreadable', `${file}: cannot read the config file; pass --config with an existing gatehouse.yaml`);
+  }
+  return parseConfig(text, file);
+}
+
+/** Like {@link loadConfig} for text already in memory (tests, the demo). */
+export function parseConfig(text: string, file: string): GatehouseConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const line = first.linePos?.[0]?.line ?? '?';
+    throw new GatehouseError('config.yaml', `${file}:${line}: not valid YAML: ${first.message.split('\n')[0]}`);
+  }
+  const raw = doc.toJS() ?? {};
+  const configDir = path.dirname(path.resolve(file));
+  const data = interpolateSecrets(raw, configDir) as Record<string, unknown>;
+  if (!validate(data)) {
+    const messages = (validate.errors ?? []).filter(isUsefulError).map((error) => {
+      const line = lineOf(doc, lineCounter, error.instancePath);
+      return `${file}${line ? `:${line}` : ''}: ${error.instancePath || '/'} ${explain(error)}`;
+    });
+    throw new GatehouseError('config.invalid', [...new Set(messages)].join('\n'));
+  }
+  return toConfig(data, file, configDir);
+}
+
+function isUsefulError(error: ErrorObject): boolean {
+  // oneOf failures repeat the branch errors; the branch messages say more.
+  return error.keyword !== 'oneOf' && !(error.keyword === 'const' && error.instancePath.endsWith('/type'));
+}
+
+function explain(error: ErrorObject): string {
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `has unknown key '${String(error.params.additionalProperty)}'; remove it or check its spelling`;
+    case 'required':
+      return `needs key '${String(error.params.missingProperty)}'`;
+    case 'enum':
+      return `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
+    case 'pattern':
+      return `${error.message}; ${String(error.parentSchema?.description ?? '')}`.trim();
+    default:
+      return error.message ?? 'is invalid';
+  }
+}
+
+function lineOf(doc: Document, counter: LineCounter, pointer: string): number | undefined {
+  const keys = pointer.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let node: unknown = doc.contents;
+  for (const key of keys) {
+    if (isMap(node) || isSeq(node)) {
+      const next = node.get(isSeq(node) ? Number(key) : key, true);
+      if (next === undefined) break;
+      node = next;
+    }
+  }
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range ? counter.linePos(range[0]).line : undefined;
+}
+
+function toConfig(data: Record<string, any>, file: string, configDir: string): GatehouseConfig {
+  const connections: GatehouseConfig['connections'] = {};
+  for (const [name, c] of Object.entries<any>(data.connections)) {
+    connections[name] =
+      c.type === 'postgres'
+        ? { type: 'postgres', name, url: c.url, password: c.password, sslmode: c.sslmode, ca: c.ca, audit: c.audit }
+        : { type: 'ssh', name, host: c.host, port: c.port, user: c.user, privateKey: c.private_key, password: c.password, hostKey: c.host_key, audit: c.audit };
+  }
+  return {
+    file,
+    listen: { http: data.listen.http, postgres: data.listen.postgres, ssh: data.listen.ssh },
+    publicUrl: data.public_url ?? `http://${data.listen.http}`,
+    store: data.store.startsWith('postgres') ? data.store : path.resolve(configDir, data.store),
+    tls: data.tls,
+    issuers: data.issuers.map((i: any) => ({ issuer: i.issuer, audience: i.audience, jwksUri: i.jwks_uri, jwksFile: i.jwks_file && path.resolve(configDir, i.jwks_file) })),
+    connections,
+    policiesDir: path.resolve(configDir, data.policies),
+    staticTokens: data.static_tokens,
+    limits: { maxMessageBytes: data.limits.max_message_bytes, maxStatementBytes: data.limits.max_statement_bytes },
+    audit: { sampleRows: data.audit.sample_rows, file: data.audit.file && path.resolve(configDir, data.audit.file), webhook: data.audit.webhook },
+    approvals: { notifyUrl: data.approvals.notify_url, secret: data.approvals.secret },
+    app: data.app && { appId: String(data.app.app_id), privateKey: data.app.private_key, webhookSecret: data.app.webhook_secret, baseUrl: data.app.base_url },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * The protocol-neutral vocabulary between adapters and the policy engine.
+ *
+ * Adapters (PostgreSQL, SSH, ...) translate their wire protocol into an {@link Action};
+ * the engine answers with a {@link Decision}. Keeping both as plain values means the engine
+ * stays pure and synchronous and every adapter enforces decisions in its own protocol's terms.
+ */
+
+/** Who is acting: the verified OIDC claims of the session (or a static token's name in dev). */
+export interface Identity {
+  /** Session id, for audit correlation. */
+  sessionId: string;
+  /** Claims snapshot (GitHub OIDC claim names: repository, ref, sha, actor, run_id, ...). */
+  claims: Readonly<Record<string, unknown>>;
+  /** Name of the identity rule that granted the session. */
+  identityRule?: string;
+}
+
+export const DECISION_ACTIONS = ['allow', 'deny', 'review'] as const;
+/** What happens to a command. Masking is applied on top of `allow` (see {@link Decision.masking}). */
+export type DecisionAction = (typeof DECISION_ACTIONS)[number];
+
+/** Settings of a `review` decision: how long to hold and who may approve. */
+export interface ReviewSettings {
+  timeoutSeconds: number;
+  /** Minimum repository permission of an approver (GitHub: read < triage < write < maintain < admin). */
+  minPermission: 'read' | 'triage' | 'write' | 'maintain' | 'admin';
+  /** Teams ("org/team-slug") whose members may approve regardless of permission. */
+  teams: readonly string[];
+  /** Number of distinct approvers needed. */
+  approvals: number;
+  /** When set, an approval opens a window of this many seconds for the rest of the session. */
+  windowSeconds?: number;
+}
+
+/** The engine's answer: always carries the rule that decided and a human reason. */
+export interface Decision {
+  action: DecisionAction;
+  /** Name of the rule that decided, or `default-deny` when none matched. */
+  rule: string;
+  reason: string;
+  review?: ReviewSettings;
+}
+
+import type { StatementAnalysis } from '../sql/statement-analysis.ts';
+
+interface ActionBase {
+  /** Connection name from gatehouse.yaml. */
+  connection: string;
+  identity: Identity;
+}
+
+/** One client round trip of SQL: a simple Query (maybe several statements) or an extended Parse. */
+export interface PgQueryAction extends ActionBase {
+  type: 'pg.query';
+  via: 'simple' | 'extended';
+  sql: string;
+  statements: readonly StatementAnalysis[];
+}
+
+/** The protocol-level FunctionCall message: never analysable, so it has its own action. */
+export interface PgFunctionCallAction extends ActionBase {
+  type: 'pg.function-call';
+  functionOid: number;
+}
+
+export interface SshExecAction extends ActionBase {
+  type: 'ssh.exec';
+  command: string;
+  /** The command split into words as a POSIX shell would; null when it cannot be split safely. */
+  argv: readonly string[] | null;
+}
+export interface SshShellAction extends ActionBase { type: 'ssh.shell' }
+export interface SshSubsystemAction extends ActionBase { type: 'ssh.subsystem'; name: string }
+export interface SshForwardAction extends ActionBase {
+  type: 'ssh.forward';
+  kind: 'local' | 'remote' | 'agent' | 'x11';
+  host?: string;
+  port?: number;
+}
+export interface SshEnvAction extends ActionBase { type: 'ssh.env'; name: string; value: string }
+
+/** Everything an adapter can ask the engine about. */
+export type Action =
+  | PgQueryAction
+  | PgFunctionCallAction
+  | SshExecAction
+  | SshShellAction
+  | SshSubsystemAction
+  | SshForwardAction
+  | SshEnvAction;
