@@ -1,0 +1,249 @@
+import type { ApprovalRecord, Store } from '../store/store.ts';
+import type { Decision } from '../policy/types.ts';
+import type { Clock, SessionContext } from '../identity/session-context.ts';
+import type { ApprovalNotifier } from './notifier.ts';
+import { bindingOf, policyOf, settingsOf, type ApprovalSettings } from './approval-record.ts';
+import { createApprovalWindows } from './approval-windows.ts';
+import type { ApprovalStatus } from '../../wire/approvals.ts';
+
+/** A statement that a `review` decision holds, with everything reviewers are shown. */
+export interface HoldRequest {
+  session: SessionContext;
+  connection: string;
+  /** Masked statement text shown to reviewers. */
+  statement: string;
+  statementHash: string;
+  /** The engine's `review` decision (its `review` settings say who may approve and for how long). */
+  decision: Decision;
+}
+
+/** Where to approve, for the adapter to tell the client (a PostgreSQL NOTICE). */
+export interface PendingApproval {
+  id: string;
+  approveUrl: string;
+  approveCommand: string;
+  expiresAt: Date;
+}
+
+export interface HoldOptions {
+  onPending?: (approval: PendingApproval) => void;
+  /** Aborted when the client cancels (CancelRequest) or goes away. */
+  signal?: AbortSignal;
+}
+
+export const HOLD_OUTCOMES = ['approved', 'denied', 'timed-out', 'cancelled'] as const;
+/** The adapter maps these: approved → run, denied/timed-out → 42501, cancelled → 57014. */
+export type HoldOutcome = (typeof HOLD_OUTCOMES)[number];
+
+export interface HoldResult {
+  outcome: HoldOutcome;
+  /** Null when nothing was stored (an open window, or a decision without review settings). */
+  approvalId: string | null;
+  decidedBy: string[];
+  reason: string | null;
+}
+
+export interface DecideInput {
+  approved: boolean;
+  by: string[];
+  reason?: string;
+  /** When given, the decision only applies if the approval is bound to exactly these values. */
+  expect?: { statementHash: string; sha: string; runId: string; runAttempt: string };
+  /** The app sent this decision itself, so it need not be told about it. */
+  fromApp?: boolean;
+}
+
+export type DecideResult =
+  | { ok: true; status: ApprovalStatus }
+  | { ok: false; code: 'not-found' | 'not-pending' | 'binding-mismatch'; message: string };
+
+export interface ApprovalBrokerOptions {
+  store: Store;
+  clock: Clock;
+  notifier: ApprovalNotifier;
+  /** Public URL of the gateway, for the approve link. */
+  publicUrl: string;
+  ids: { approvalId(): string };
+  /** Stable name of this gateway replica (e.g. host:port); a restart with the same name abandons its orphans. */
+  replicaId?: string;
+  /** Safety net in case a store notification is lost. */
+  pollIntervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface ApprovalBroker {
+  hold(request: HoldRequest, options?: HoldOptions): Promise<HoldResult>;
+  decide(id: string, input: DecideInput): Promise<DecideResult>;
+  /** Call on start: re-arms timeouts of stored pending approvals; this replica's orphans become `abandoned`. */
+  recoverPending(): Promise<{ rearmed: number; abandoned: number; timedOut: number }>;
+  isWindowOpen(sessionId: string, rule: string): boolean;
+  /** Stops timers and listeners; holds still waiting resolve `cancelled` while their records stay pending. */
+  close(): void;
+}
+
+type Final = Pick<ApprovalRecord, 'status' | 'decidedBy' | 'reason'>;
+type Waiter = { resolve: (final: Final) => void };
+
+/** Holds statements until reviewers decide, the rule's timeout passes, or the client goes away. */
+export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBroker {
+  const { store, clock, notifier, ids } = options;
+  const replicaId = options.replicaId ?? 'gateway';
+  const publicUrl = options.publicUrl.replace(/\/+$/, '');
+  const pollIntervalMs = options.pollIntervalMs ?? 2_000;
+  const onError = options.onError ?? (() => undefined);
+  const waiters = new Map<string, Waiter>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  const windows = createApprovalWindows(clock);
+  let closed = false;
+  let poller: NodeJS.Timeout | undefined;
+  const unsubscribe = store.onApprovalDecided((id) => void settle(id));
+
+  async function settle(id: string): Promise<void> {
+    if (!waiters.has(id)) return;
+    const record = await store.getApproval(id).catch((error: unknown) => { onError(error); return null; });
+    if (record && record.status !== 'pending') waiters.get(id)?.resolve(record);
+  }
+
+  function tell(record: ApprovalRecord): void {
+    notifier
+      .notify({ type: 'approval.resolved', id: record.id, status: record.status, decidedBy: record.decidedBy, reason: record.reason })
+      .catch(onError);
+  }
+
+  async function finish(id: string, status: 'timed-out' | 'cancelled' | 'abandoned', reason: string): Promise<void> {
+    const moved = await store.decideApproval(id, { status, decidedBy: [], reason }, clock.now());
+    const record = await store.getApproval(id);
+    if (moved && record) tell(record);
+    if (record && record.status !== 'pending') waiters.get(id)?.resolve(record);
+  }
+
+  function arm(id: string, expiresAt: Date): void {
+    const ms = Math.max(0, expiresAt.getTime() - clock.now().getTime());
+    timers.set(id, setTimeout(() => {
+      timers.delete(id);
+      finish(id, 'timed-out', 'approval timed out').catch(onError);
+    }, ms));
+  }
+
+  function ensurePoller(): void {
+    if (poller || closed) return;
+    poller = setInterval(() => {
+      if (waiters.size === 0) { clearInterval(poller); poller = undefined; return; }
+      for (const id of waiters.keys()) void settle(id);
+    }, pollIntervalMs);
+    poller.unref();
+  }
+
+  async function hold(request: HoldRequest, holdOptions: HoldOptions = {}): Promise<HoldResult> {
+    const { session, decision } = request;
+    const review = decision.review;
+    if (decision.action !== 'review' || !review) {
+      return { outcome: 'denied', approvalId: null, decidedBy: [], reason: `rule ${decision.rule} asked for review without review settings; add review: to the rule` };
+    }
+    const open = windows.find(session.sessionId, decision.rule);
+    if (open) return { outcome: 'approved', approvalId: open.approvalId, decidedBy: open.decidedBy, reason: 'approval window open' };
+    if (holdOptions.signal?.aborted || closed) return { outcome: 'cancelled', approvalId: null, decidedBy: [], reason: 'client went away' };
+
+    const id = ids.approvalId();
+    const now = clock.now();
+    const expiresAt = new Date(now.getTime() + review.timeoutSeconds * 1000);
+    const policy = policyOf(review);
+    const settings: ApprovalSettings = { policy, binding: bindingOf(session), reason: decision.reason, replicaId };
+    const record: ApprovalRecord = {
+      id, sessionId: session.sessionId, connection: request.connection, statementHash: request.statementHash,
+      statement: request.statement, rule: decision.rule, status: 'pending', requestedAt: now, expiresAt,
+      decidedAt: null, decidedBy: [], reason: null, settings: settings as unknown as Record<string, unknown>,
+    };
+    const decided = new Promise<Final>((resolve) => waiters.set(id, { resolve }));
+    try {
+      await store.createApproval(record);
+    } catch (error) {
+      waiters.delete(id);
+      throw error;
+    }
+    arm(id, expiresAt);
+    ensurePoller();
+    const onAbort = (): void => void finish(id, 'cancelled', 'client cancelled the statement').catch(onError);
+    holdOptions.signal?.addEventListener('abort', onAbort, { once: true });
+    const approveUrl = `${publicUrl}/v1/approvals/${encodeURIComponent(id)}`;
+    const approveCommand = `/gatehouse approve ${id}`;
+    holdOptions.onPending?.({ id, approveUrl, approveCommand, expiresAt });
+    notifier.notify({
+      type: 'approval.requested', id, sessionId: session.sessionId, connection: request.connection,
+      statement: request.statement, statementHash: request.statementHash, rule: decision.rule, reason: decision.reason,
+      requestedAt: now.toISOString(), expiresAt: expiresAt.toISOString(), approveUrl, approveCommand,
+      binding: settings.binding, policy,
+    }).catch(onError);
+
+    const final = await decided;
+    waiters.delete(id);
+    clearTimeout(timers.get(id));
+    timers.delete(id);
+    holdOptions.signal?.removeEventListener('abort', onAbort);
+    const outcome: HoldOutcome =
+      final.status === 'approved' ? 'approved'
+      : final.status === 'timed-out' ? 'timed-out'
+      : final.status === 'denied' ? 'denied'
+      : 'cancelled';
+    if (outcome === 'approved' && policy.windowSeconds) windows.open(session.sessionId, decision.rule, policy.windowSeconds, id, final.decidedBy);
+    return { outcome, approvalId: id, decidedBy: final.decidedBy, reason: final.reason };
+  }
+
+  async function decide(id: string, input: DecideInput): Promise<DecideResult> {
+    const record = await store.getApproval(id);
+    if (!record) return { ok: false, code: 'not-found', message: `approval ${id} does not exist; check the id in the request comment` };
+    if (record.status !== 'pending') return { ok: false, code: 'not-pending', message: `approval ${id} is already ${record.status}` };
+    if (input.expect) {
+      const binding = settingsOf(record)?.binding;
+      const e = input.expect;
+      if (!binding || record.statementHash !== e.statementHash || binding.sha !== e.sha || binding.runId !== e.runId || binding.runAttempt !== e.runAttempt) {
+        return { ok: false, code: 'binding-mismatch', message: `approval ${id} is bound to another statement or run; approve the request that is shown on the pull request` };
+      }
+    }
+    const status = input.approved ? 'approved' : 'denied';
+    const moved = await store.decideApproval(id, { status, decidedBy: [...new Set(input.by)], reason: input.reason ?? null }, clock.now());
+    if (!moved) {
+      const now = await store.getApproval(id);
+      return { ok: false, code: 'not-pending', message: `approval ${id} is already ${now?.status ?? 'gone'}` };
+    }
+    void settle(id);
+    if (!input.fromApp) {
+      const after = await store.getApproval(id);
+      if (after) tell(after);
+    }
+    return { ok: true, status };
+  }
+
+  async function recoverPending(): Promise<{ rearmed: number; abandoned: number; timedOut: number }> {
+    const counts = { rearmed: 0, abandoned: 0, timedOut: 0 };
+    const now = clock.now().getTime();
+    for (const record of await store.listPendingApprovals()) {
+      if (waiters.has(record.id) || timers.has(record.id)) continue;
+      if (record.expiresAt.getTime() <= now) {
+        await finish(record.id, 'timed-out', 'approval timed out');
+        counts.timedOut++;
+      } else if ((settingsOf(record)?.replicaId ?? replicaId) === replicaId) {
+        await finish(record.id, 'abandoned', 'the gateway restarted and the client connection is gone');
+        counts.abandoned++;
+      } else {
+        arm(record.id, record.expiresAt);
+        counts.rearmed++;
+      }
+    }
+    return counts;
+  }
+
+  function close(): void {
+    closed = true;
+    unsubscribe();
+    for (const timer of timers.values()) clearTimeout(timer);
+    timers.clear();
+    if (poller) clearInterval(poller);
+    for (const waiter of waiters.values()) {
+      waiter.resolve({ status: 'cancelled', decidedBy: [], reason: 'gateway shutting down' });
+    }
+    waiters.clear();
+  }
+
+  return { hold, decide, recoverPending, isWindowOpen: (sessionId, rule) => windows.find(sessionId, rule) !== null, close };
+}
