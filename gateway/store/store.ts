@@ -74,6 +74,8 @@ export interface Store {
   appendAuditEvents(events: AuditEventRecord[]): Promise<void>;
   listAuditEvents(sessionId: string): Promise<AuditEventRecord[]>;
   lastAuditEvent(sessionId: string): Promise<AuditEventRecord | null>;
+  /** Sessions whose audit chain has events but no closing `seal` (crash recovery); optional for test fakes. */
+  listUnsealedAuditSessions?(): Promise<string[]>;
 
   createApproval(approval: ApprovalRecord): Promise<void>;
   getApproval(id: string): Promise<ApprovalRecord | null>;
@@ -83,3 +85,5 @@ export interface Store {
   /** Notifies when an approval is decided (LISTEN/NOTIFY on PostgreSQL, polling on PGlite). */
   onApprovalDecided(listener: (id: string) => void): () => void;
 }
+
+export { createStore } from './create-store.ts';

@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { GatehouseError } from '../errors/gatehouse-error.ts';
+import { createPgExecutor } from './pg-executor.ts';
+import { createPgliteExecutor } from './pglite-executor.ts';
+import type { SqlExecutor } from './sql-executor.ts';
+import { SqlStore } from './sql-store.ts';
+import type { Store } from './store.ts';
+
+/**
+ * Opens the store named by gatehouse.yaml's `store:` and brings its schema up to date:
+ * a `postgres://` URL selects PostgreSQL (replicas sharing state), `memory://` an in-memory
+ * PGlite (demo, tests), anything else is the data directory of an embedded PGlite.
+ */
+export async function createStore(location: string): Promise<Store> {
+  const executor = await openExecutor(location);
+  const store = new SqlStore(executor);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await executor.close().catch(() => {});
+    throw new GatehouseError(
+      'store.unavailable',
+      `cannot prepare the store at ${describeLocation(location)}: ${(error as Error).message}; check that it is reachable and writable`,
+      { cause: error },
+    );
+  }
+  return store;
+}
+
+async function openExecutor(location: string): Promise<SqlExecutor> {
+  if (!location) {
+    throw new GatehouseError('store.location', 'no store location given; set `store:` in gatehouse.yaml to a directory or a postgres:// URL');
+  }
+  try {
+    if (/^postgres(ql)?:\/\//i.test(location)) return createPgExecutor(location);
+    if (location.startsWith('memory://')) return await createPgliteExecutor(location);
+    return await createPgliteExecutor(path.resolve(location));
+  } catch (error) {
+    throw new GatehouseError(
+      'store.unavailable',
+      `cannot open the store at ${describeLocation(location)}: ${(error as Error).message}; check the path or URL in \`store:\``,
+      { cause: error },
+    );
+  }
+}
+
+/** The location without a password, for messages. */
+export function describeLocation(location: string): string {
+  try {
+    const url = new URL(location);
+    if (url.password) url.password = '***';
+    return url.protocol.startsWith('postgres') ? url.toString() : location;
+  } catch {
+    return location;
+  }
+}

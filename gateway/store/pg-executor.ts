@@ -1,0 +1,82 @@
+import pg from 'pg';
+import { APPROVAL_CHANNEL, type SqlExecutor, type SqlRunner } from './sql-executor.ts';
+
+/**
+ * The PostgreSQL engine: a node-postgres pool for queries and one dedicated connection that
+ * LISTENs for approval decisions, so a decision taken on any replica reaches all of them.
+ */
+export function createPgExecutor(url: string, options: { max?: number } = {}): SqlExecutor {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: 'gatehouse' });
+  pool.on('error', () => {});
+  const listeners = new Set<(id: string) => void>();
+  let listener: Promise<pg.Client> | null = null;
+  let closed = false;
+
+  const runner = (client: pg.Pool | pg.PoolClient): SqlRunner => ({
+    async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+      const result = await client.query(sql, params as unknown[]);
+      return result.rows as T[];
+    },
+    async exec(sql: string): Promise<void> {
+      await client.query(sql);
+    },
+  });
+
+  async function startListening(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: url, application_name: 'gatehouse-listen' });
+    client.on('error', () => {
+      listener = null;
+      if (!closed && listeners.size > 0) setTimeout(() => void ensureListening(), 1000).unref();
+    });
+    client.on('notification', (message) => {
+      if (message.channel !== APPROVAL_CHANNEL || !message.payload) return;
+      for (const fn of listeners) fn(message.payload);
+    });
+    await client.connect();
+    await client.query(`LISTEN ${APPROVAL_CHANNEL}`);
+    return client;
+  }
+
+  function ensureListening(): void {
+    if (closed || listener) return;
+    listener = startListening();
+    listener.catch(() => {
+      listener = null;
+      if (!closed && listeners.size > 0) setTimeout(() => void ensureListening(), 1000).unref();
+    });
+  }
+
+  return {
+    ...runner(pool),
+    async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(runner(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => { broken = true; });
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+    watchApprovals(fn) {
+      listeners.add(fn);
+      ensureListening();
+      return () => {
+        listeners.delete(fn);
+      };
+    },
+    async close() {
+      closed = true;
+      listeners.clear();
+      const client = listener;
+      listener = null;
+      if (client) await client.then((c) => c.end()).catch(() => {});
+      await pool.end();
+    },
+  };
+}

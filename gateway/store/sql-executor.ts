@@ -1,0 +1,21 @@
+/**
+ * The only thing the two store engines differ in: how a parameterised statement reaches
+ * PostgreSQL. Everything above this (schema, migrations, every query of the {@link Store})
+ * is shared SQL, so a behaviour proven on one engine holds on the other.
+ */
+export interface SqlRunner {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface SqlExecutor extends SqlRunner {
+  /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /** Subscribes to decided approvals; the engine picks LISTEN/NOTIFY or polling. */
+  watchApprovals(listener: (id: string) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** The channel `decideApproval` notifies on (PostgreSQL engine). */
+export const APPROVAL_CHANNEL = 'gatehouse_approval_decided' as const;

@@ -1,0 +1,200 @@
+import { applyMigrations } from './migrations.ts';
+import { toApproval, toAuditEvent, toSession, type Row } from './row-mapping.ts';
+import { APPROVAL_CHANNEL, type SqlExecutor } from './sql-executor.ts';
+import type { ApprovalRecord, AuditEventRecord, SessionRecord, Store } from './store.ts';
+
+const AUDIT_ROWS_PER_INSERT = 500;
+/** Used jtis are kept this long past their expiry, beyond any clock skew the verifier allows. */
+const JTI_RETENTION_MS = 60 * 60 * 1000;
+
+/** The {@link Store} in SQL, written once for both engines. */
+export class SqlStore implements Store {
+  readonly #db: SqlExecutor;
+
+  constructor(db: SqlExecutor) {
+    this.#db = db;
+  }
+
+  async migrate(): Promise<void> {
+    await applyMigrations(this.#db);
+  }
+
+  close(): Promise<void> {
+    return this.#db.close();
+  }
+
+  async getSecret(name: string): Promise<string | null> {
+    const rows = await this.#db.query<{ value: string }>('SELECT value FROM secrets WHERE name = $1', [name]);
+    return rows[0]?.value ?? null;
+  }
+
+  async putSecretIfAbsent(name: string, value: string): Promise<string> {
+    await this.#db.query('INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
+    const stored = await this.getSecret(name);
+    return stored ?? value;
+  }
+
+  async useJti(issuer: string, jti: string, expiresAt: Date): Promise<boolean> {
+    const rows = await this.#db.query(
+      'INSERT INTO used_jtis (issuer, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1 AS fresh',
+      [issuer, jti, expiresAt.toISOString()],
+    );
+    await this.#db.query('DELETE FROM used_jtis WHERE expires_at < $1', [new Date(Date.now() - JTI_RETENTION_MS).toISOString()]);
+    return rows.length === 1;
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO sessions (id, token_hash, identity_rule, claims, connections, ssh_keys, created_at, expires_at, ended_at, end_reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        session.id,
+        session.tokenHash,
+        session.identityRule,
+        JSON.stringify(session.claims),
+        JSON.stringify(session.connections),
+        JSON.stringify(session.sshKeys),
+        session.createdAt.toISOString(),
+        session.expiresAt.toISOString(),
+        session.endedAt?.toISOString() ?? null,
+        session.endReason,
+      ],
+    );
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const rows = await this.#db.query<Row>('SELECT * FROM sessions WHERE id = $1', [id]);
+    return rows[0] ? toSession(rows[0]) : null;
+  }
+
+  async findSessionByTokenHash(tokenHash: string): Promise<SessionRecord | null> {
+    const rows = await this.#db.query<Row>('SELECT * FROM sessions WHERE token_hash = $1', [tokenHash]);
+    return rows[0] ? toSession(rows[0]) : null;
+  }
+
+  /** Keeps the first end: a later `endSession` (e.g. disconnect after expiry) does not rewrite history. */
+  async endSession(id: string, reason: string, at: Date): Promise<void> {
+    await this.#db.query('UPDATE sessions SET ended_at = $3, end_reason = $2 WHERE id = $1 AND ended_at IS NULL', [
+      id,
+      reason,
+      at.toISOString(),
+    ]);
+  }
+
+  async addSessionSshKey(id: string, publicKey: string): Promise<void> {
+    await this.#db.query(
+      `UPDATE sessions SET ssh_keys = ssh_keys || jsonb_build_array($2::text)
+       WHERE id = $1 AND NOT ssh_keys @> jsonb_build_array($2::text)`,
+      [id, publicKey],
+    );
+  }
+
+  async listOpenSessions(): Promise<SessionRecord[]> {
+    const rows = await this.#db.query<Row>('SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY created_at, id');
+    return rows.map(toSession);
+  }
+
+  /** An empty filter matches nothing, so a caller bug cannot select (and end) every session. */
+  async findSessionsByClaims(claims: Record<string, string>): Promise<SessionRecord[]> {
+    if (Object.keys(claims).length === 0) return [];
+    const rows = await this.#db.query<Row>('SELECT * FROM sessions WHERE claims @> $1::jsonb ORDER BY created_at, id', [
+      JSON.stringify(claims),
+    ]);
+    return rows.map(toSession);
+  }
+
+  async appendAuditEvents(events: AuditEventRecord[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.#db.transaction(async (tx) => {
+      for (let start = 0; start < events.length; start += AUDIT_ROWS_PER_INSERT) {
+        const chunk = events.slice(start, start + AUDIT_ROWS_PER_INSERT);
+        const params: unknown[] = [];
+        const values = chunk.map((event) => {
+          const base = params.length;
+          params.push(event.sessionId, event.seq, event.type, event.at.toISOString(), JSON.stringify(event.data), event.prevHash, event.hash);
+          return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}, $${base + 7})`;
+        });
+        await tx.query(
+          `INSERT INTO audit_events (session_id, seq, type, at, data, prev_hash, hash) VALUES ${values.join(', ')}`,
+          params,
+        );
+      }
+    });
+  }
+
+  async listAuditEvents(sessionId: string): Promise<AuditEventRecord[]> {
+    const rows = await this.#db.query<Row>('SELECT * FROM audit_events WHERE session_id = $1 ORDER BY seq', [sessionId]);
+    return rows.map(toAuditEvent);
+  }
+
+  async lastAuditEvent(sessionId: string): Promise<AuditEventRecord | null> {
+    const rows = await this.#db.query<Row>('SELECT * FROM audit_events WHERE session_id = $1 ORDER BY seq DESC LIMIT 1', [
+      sessionId,
+    ]);
+    return rows[0] ? toAuditEvent(rows[0]) : null;
+  }
+
+  async listUnsealedAuditSessions(): Promise<string[]> {
+    const rows = await this.#db.query<{ session_id: string }>(
+      `SELECT session_id FROM (
+         SELECT DISTINCT ON (session_id) session_id, type FROM audit_events ORDER BY session_id, seq DESC
+       ) last WHERE type <> 'seal' ORDER BY session_id`,
+    );
+    return rows.map((row) => row.session_id);
+  }
+
+  async createApproval(approval: ApprovalRecord): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO approvals (id, session_id, connection, statement_hash, statement, rule, status, requested_at, expires_at,
+         decided_at, decided_by, reason, settings)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [
+        approval.id,
+        approval.sessionId,
+        approval.connection,
+        approval.statementHash,
+        approval.statement,
+        approval.rule,
+        approval.status,
+        approval.requestedAt.toISOString(),
+        approval.expiresAt.toISOString(),
+        approval.decidedAt?.toISOString() ?? null,
+        JSON.stringify(approval.decidedBy),
+        approval.reason,
+        JSON.stringify(approval.settings),
+      ],
+    );
+  }
+
+  async getApproval(id: string): Promise<ApprovalRecord | null> {
+    const rows = await this.#db.query<Row>('SELECT * FROM approvals WHERE id = $1', [id]);
+    return rows[0] ? toApproval(rows[0]) : null;
+  }
+
+  async decideApproval(
+    id: string,
+    update: Pick<ApprovalRecord, 'status' | 'decidedBy' | 'reason'>,
+    at: Date,
+  ): Promise<boolean> {
+    if (update.status === 'pending') return false;
+    const rows = await this.#db.query(
+      `WITH decided AS (
+         UPDATE approvals SET status = $2, decided_by = $3, reason = $4, decided_at = $5,
+           decision_seq = nextval('approval_decisions')
+         WHERE id = $1 AND status = 'pending' RETURNING id
+       )
+       SELECT id, pg_notify('${APPROVAL_CHANNEL}', id) FROM decided`,
+      [id, update.status, JSON.stringify(update.decidedBy), update.reason, at.toISOString()],
+    );
+    return rows.length === 1;
+  }
+
+  async listPendingApprovals(): Promise<ApprovalRecord[]> {
+    const rows = await this.#db.query<Row>("SELECT * FROM approvals WHERE status = 'pending' ORDER BY requested_at, id");
+    return rows.map(toApproval);
+  }
+
+  onApprovalDecided(listener: (id: string) => void): () => void {
+    return this.#db.watchApprovals(listener);
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The audit event vocabulary, shared by the gateway (which records events) and the GitHub App
+ * (which renders them on check runs). Kept in `wire/` so neither runtime imports the other's
+ * internals and a renamed event type breaks both at compile time.
+ */
+
+export const AUDIT_EVENT_TYPES = {
+  sessionStart: 'session.start',
+  statement: 'statement',
+  statementResult: 'statement.result',
+  resultSample: 'result.sample',
+  approvalRequested: 'approval.requested',
+  approvalDecided: 'approval.decided',
+  sshExec: 'ssh.exec',
+  sshShell: 'ssh.shell',
+  sshSubsystem: 'ssh.subsystem',
+  sshForward: 'ssh.forward',
+  sshOutput: 'ssh.output',
+  sshExit: 'ssh.exit',
+  httpRequest: 'http.request',
+  httpResponse: 'http.response',
+  sessionEnd: 'session.end',
+  seal: 'seal',
+} as const;
+
+/** Every event type a session log may contain; verification rejects anything else. */
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[keyof typeof AUDIT_EVENT_TYPES];
+
+export const SESSION_END_REASONS = {
+  clientClosed: 'client-closed',
+  disconnect: 'disconnect',
+  expired: 'expired',
+  revoked: 'revoked',
+  gatewayRestart: 'gateway-restart',
+} as const;
+
+/** Why a session ended: shown to auditors, so a crash (`gateway-restart`) is distinguishable from a clean close. */
+export type SessionEndReason = (typeof SESSION_END_REASONS)[keyof typeof SESSION_END_REASONS];
+
+/** Extra keys are allowed so adapters can add protocol detail without a wire change. */
+interface Open {
+  [key: string]: unknown;
+}
+
+/** Who opened the session: the claims snapshot and a hash (never the value) of the OIDC token. */
+export interface SessionStartData extends Open {
+  claims: Record<string, unknown>;
+  token_sha256?: string;
+  identity_rule?: string;
+  connections?: string[];
+  connection?: string;
+  expires_at?: string;
+  gateway?: string;
+}
+
+/** A command and the policy's decision on it; `params` are already masked by the caller. */
+export interface StatementData extends Open {
+  connection?: string;
+  text: string;
+  params?: unknown[];
+  decision: string;
+  rule: string;
+  reason?: string;
+}
+
+export interface StatementResultData extends Open {
+  duration_ms: number;
+  rows?: number;
+  bytes?: number;
+  masked_values?: number;
+  sqlstate?: string;
+  error?: string;
+}
+
+/** The first N rows of a result, after masking; the recorder trims `rows` to its `sampleRows`. */
+export interface ResultSampleData extends Open {
+  columns: string[];
+  rows: unknown[][];
+}
+
+export interface ApprovalRequestedData extends Open {
+  approval_id: string;
+  statement: string;
+  rule: string;
+}
+
+export interface ApprovalDecidedData extends Open {
+  approval_id: string;
+  status: string;
+  decided_by?: string[];
+  reason?: string | null;
+}
+
+export interface SshExecData extends Open {
+  command: string;
+  decision: string;
+  rule: string;
+  reason?: string;
+}
+
+export interface SshOutputData extends Open {
+  stream: 'stdout' | 'stderr' | 'stdin';
+  /** Masked text (or base64 when `encoding` says so). */
+  data: string;
+  encoding?: 'utf8' | 'base64';
+}
+
+export interface SshExitData extends Open {
+  code: number | null;
+  signal?: string | null;
+  duration_ms?: number;
+}
+
+export interface SessionEndData extends Open {
+  reason: SessionEndReason;
+}
+
+/** Closes a chain: an Ed25519 signature over the hash of the event before it (the `session.end`). */
+export interface SealData extends Open {
+  final_seq: number;
+  final_hash: string;
+  algorithm: 'ed25519';
+  /** SHA-256 of the DER SubjectPublicKeyInfo of the signing key, hex. */
+  key_id: string;
+  /** base64 */
+  signature: string;
+}
+
+/** Data shape per event type; `Open` for the ones whose detail is adapter-specific. */
+export interface AuditEventData {
+  'session.start': SessionStartData;
+  statement: StatementData;
+  'statement.result': StatementResultData;
+  'result.sample': ResultSampleData;
+  'approval.requested': ApprovalRequestedData;
+  'approval.decided': ApprovalDecidedData;
+  'ssh.exec': SshExecData;
+  'ssh.shell': Open;
+  'ssh.subsystem': Open;
+  'ssh.forward': Open;
+  'ssh.output': SshOutputData;
+  'ssh.exit': SshExitData;
+  'http.request': Open;
+  'http.response': Open;
+  'session.end': SessionEndData;
+  seal: SealData;
+}
+
+/** One event as served by `GET /v1/sessions/:id/log` and written by the export sinks. */
+export interface AuditEventWire {
+  session_id: string;
+  seq: number;
+  type: AuditEventType;
+  /** ISO-8601 with milliseconds. */
+  at: string;
+  data: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
