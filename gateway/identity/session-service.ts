@@ -1,0 +1,238 @@
+import picomatch from 'picomatch';
+import type { ConnectionGrant, ErrorBody, SessionGrant } from '../../wire/control-api.ts';
+import { CONTROL_API_PATHS } from '../../wire/control-api.ts';
+import type { GatehouseConfig } from '../config/config-types.ts';
+import type { SessionRecord, Store } from '../store/store.ts';
+import { denialHint } from './denial-hints.ts';
+import { parseExchangeRequest } from './exchange-request.ts';
+import { compileIdentityRules, matchIdentity, type IdentityRule, type IdentityRuleSpec } from './identity-rules.ts';
+import type { TrustedIssuer } from './issuers.ts';
+import type { Clock, SessionContext } from './session-context.ts';
+import { hashSessionToken, newSessionId, newSessionToken, secretsEqual } from './session-token.ts';
+import { createTokenVerifier, TOKEN_ERRORS } from './token-verifier.ts';
+
+export const SESSION_DEFAULTS = { ttlSeconds: 15 * 60, staticSessionPrefix: 'static-' } as const;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const NEVER = new Date('9999-12-31T23:59:59Z');
+
+/** The identities part of the loaded policy; read on every exchange, so a reloaded policy applies at once. */
+export interface IdentityPolicy {
+  readonly identities: readonly IdentityRuleSpec[];
+}
+
+/** One line for the gateway log: denials carry full claim values here and nowhere else. */
+export type SessionLog = (event: string, data: Record<string, unknown>) => void;
+
+export interface SessionServiceOptions {
+  store: Store;
+  policy: IdentityPolicy;
+  issuers: readonly TrustedIssuer[];
+  clock: Clock;
+  config: Pick<GatehouseConfig, 'connections' | 'staticTokens'>;
+  log?: SessionLog;
+}
+
+/** Result of an exchange, as a value: the HTTP layer only serialises it. */
+export type ExchangeResult = { ok: true; grant: SessionGrant; context: SessionContext } | { ok: false; status: number; error: ErrorBody['error'] };
+
+export type SessionEndedListener = (sessionId: string, reason: string) => void;
+export type SessionStartedListener = (context: SessionContext, meta: { ip: string; issuer: string }) => void;
+
+export interface SessionService {
+  exchange(body: unknown, meta: { ip: string }): Promise<ExchangeResult>;
+  /** Resolves a bearer token (session or static) to its live session; null when unknown, ended or expired. */
+  authenticate(token: string): Promise<SessionContext | null>;
+  get(id: string): Promise<SessionRecord | null>;
+  /** Ends a live session; false when it was unknown or already ended. */
+  revoke(id: string, reason: string): Promise<boolean>;
+  onEnded(listener: SessionEndedListener): () => void;
+  onStarted(listener: SessionStartedListener): () => void;
+  /** Re-arms expiry for sessions left open by a previous run, ending those already past expiry. */
+  restoreTimers(): Promise<void>;
+  /** Stops expiry timers (sessions stay in the store). */
+  close(): void;
+}
+
+/**
+ * Sessions: trades a verified OIDC token for a scoped, expiring session token, answers which
+ * session a bearer token belongs to, and tells listeners when a session ends (expiry or revoke)
+ * so adapters can close its live connections.
+ */
+export function createSessionService(options: SessionServiceOptions): SessionService {
+  const { store, clock, config } = options;
+  const log: SessionLog = options.log ?? (() => {});
+  const verifier = createTokenVerifier({ issuers: options.issuers, store, clock });
+  const timers = new Map<string, NodeJS.Timeout>();
+  const endedListeners = new Set<SessionEndedListener>();
+  const startedListeners = new Set<SessionStartedListener>();
+  let compiled: { source: readonly IdentityRuleSpec[]; rules: IdentityRule[] } | undefined;
+
+  function rules(): IdentityRule[] {
+    const source = options.policy.identities;
+    if (compiled?.source !== source) compiled = { source, rules: compileIdentityRules(source) };
+    return compiled.rules;
+  }
+
+  function grantableConnections(globs: readonly string[]): string[] {
+    const matchers = globs.map((glob) => picomatch(glob, { dot: true, nonegate: true }));
+    return Object.keys(config.connections).filter((name) => matchers.some((isMatch) => isMatch(name)));
+  }
+
+  function emitEnded(id: string, reason: string): void {
+    for (const listener of endedListeners) {
+      try {
+        listener(id, reason);
+      } catch (error) {
+        log('session.listener-failed', { sessionId: id, error: (error as Error).message });
+      }
+    }
+  }
+
+  async function end(id: string, reason: string): Promise<boolean> {
+    clearTimeout(timers.get(id));
+    timers.delete(id);
+    const record = await store.getSession(id);
+    if (!record || record.endedAt) return false;
+    await store.endSession(id, reason, clock.now());
+    log('session.ended', { sessionId: id, reason });
+    emitEnded(id, reason);
+    return true;
+  }
+
+  function arm(id: string, expiresAt: Date): void {
+    clearTimeout(timers.get(id));
+    const delay = Math.max(0, expiresAt.getTime() - clock.now().getTime());
+    const timer = setTimeout(() => {
+      timers.delete(id);
+      if (delay >= MAX_TIMER_MS) return arm(id, expiresAt);
+      end(id, 'expired').catch((error: unknown) => log('session.expire-failed', { sessionId: id, error: (error as Error).message }));
+    }, Math.min(delay, MAX_TIMER_MS));
+    timer.unref();
+    timers.set(id, timer);
+  }
+
+  function toContext(record: SessionRecord): SessionContext {
+    return {
+      sessionId: record.id,
+      identity: { sessionId: record.id, claims: record.claims, identityRule: record.identityRule },
+      connections: record.connections,
+      expiresAt: record.expiresAt,
+    };
+  }
+
+  function denied(status: number, code: string, message: string, extra: Partial<ErrorBody['error']> = {}): ExchangeResult {
+    return { ok: false, status, error: { code, message, ...extra } };
+  }
+
+  return {
+    async exchange(body, meta) {
+      const request = parseExchangeRequest(body);
+      if (!request.ok) return denied(400, 'request.invalid', request.message);
+      const verified = await verifier.verify(request.token);
+      if (!verified.ok) {
+        log('session.token-refused', { ip: meta.ip, code: verified.code });
+        return denied(verified.code === TOKEN_ERRORS.keysUnavailable ? 503 : 401, verified.code, verified.message);
+      }
+      const claims = verified.claims;
+      const identityRules = rules();
+      const match = matchIdentity(identityRules, claims);
+      if (!match.ok) {
+        log('session.denied', { ip: meta.ip, issuer: verified.issuer, claims, tried: match.tried });
+        const names = match.tried.flatMap((t) => t.failedClaims);
+        return denied(403, 'identity.no-rule-matched', `no identity rule admits this job (tried: ${match.tried.map((t) => t.rule).join(', ') || 'none'})`, {
+          rules: match.tried.map((t) => ({ rule: t.rule, failed_claims: t.failedClaims })),
+          hint: denialHint(names, identityRules.length),
+        });
+      }
+      const rule = match.rule;
+      const grantable = grantableConnections(rule.connections);
+      const notGranted = (request.connections ?? []).filter((name) => !grantable.includes(name));
+      if (notGranted.length > 0) {
+        log('session.connection-denied', { ip: meta.ip, rule: rule.name, requested: request.connections, claims });
+        return denied(403, 'connection.not-granted', `identity rule ${rule.name} does not grant ${notGranted.join(', ')} (it grants: ${grantable.join(', ') || 'nothing'})`, {
+          hint: "add the connection to the rule's connections: list, or request only granted connections",
+        });
+      }
+      const connections = request.connections ?? grantable;
+      if (connections.length === 0) {
+        return denied(403, 'connection.not-granted', `identity rule ${rule.name} grants no configured connection`, {
+          hint: "the rule's connections: globs match no name under connections: in gatehouse.yaml",
+        });
+      }
+      const ttlSeconds = Math.min(request.ttlSeconds ?? SESSION_DEFAULTS.ttlSeconds, rule.maxTtlSeconds ?? SESSION_DEFAULTS.ttlSeconds);
+      const now = clock.now();
+      const token = newSessionToken();
+      const record: SessionRecord = {
+        id: newSessionId(),
+        tokenHash: hashSessionToken(token),
+        identityRule: rule.name,
+        claims,
+        connections,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+        endedAt: null,
+        endReason: null,
+        sshKeys: [],
+      };
+      await store.createSession(record);
+      arm(record.id, record.expiresAt);
+      const context = toContext(record);
+      log('session.started', { sessionId: record.id, ip: meta.ip, rule: rule.name, connections, expiresAt: record.expiresAt.toISOString() });
+      for (const listener of startedListeners) {
+        try {
+          listener(context, { ip: meta.ip, issuer: verified.issuer });
+        } catch (error) {
+          log('session.listener-failed', { sessionId: record.id, error: (error as Error).message });
+        }
+      }
+      const grants: ConnectionGrant[] = connections.map((name) => ({
+        name,
+        type: config.connections[name]!.type,
+        tunnel: `${CONTROL_API_PATHS.tunnelPrefix}${encodeURIComponent(name)}`,
+      }));
+      return { ok: true, context, grant: { id: record.id, token, expires_at: record.expiresAt.toISOString(), connections: grants } };
+    },
+
+    async authenticate(token) {
+      if (typeof token !== 'string' || token.length === 0 || token.length > 1024) return null;
+      for (const stat of config.staticTokens) {
+        if (secretsEqual(stat.token, token)) {
+          const sessionId = `${SESSION_DEFAULTS.staticSessionPrefix}${stat.name}`;
+          return {
+            sessionId,
+            identity: { sessionId, claims: stat.claims, identityRule: sessionId },
+            connections: grantableConnections(stat.connections),
+            expiresAt: NEVER,
+          };
+        }
+      }
+      const record = await store.findSessionByTokenHash(hashSessionToken(token));
+      if (!record || record.endedAt || record.expiresAt.getTime() <= clock.now().getTime()) return null;
+      return toContext(record);
+    },
+
+    get: (id) => store.getSession(id),
+    revoke: (id, reason) => end(id, reason),
+
+    onEnded(listener) {
+      endedListeners.add(listener);
+      return () => endedListeners.delete(listener);
+    },
+    onStarted(listener) {
+      startedListeners.add(listener);
+      return () => startedListeners.delete(listener);
+    },
+
+    async restoreTimers() {
+      for (const record of await store.listOpenSessions()) {
+        if (record.expiresAt.getTime() <= clock.now().getTime()) await end(record.id, 'expired');
+        else arm(record.id, record.expiresAt);
+      }
+    },
+
+    close() {
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+    },
+  };
+}

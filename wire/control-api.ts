@@ -1,0 +1,75 @@
+/**
+ * Wire types of the gateway's HTTP control API, shared by the gateway, `gatehouse connect` and the
+ * Action bundle. They live apart from either side so neither imports the other's internals.
+ */
+
+/** Body of `POST /v1/sessions`: the job's OIDC token plus an optional narrowing of the grant. */
+export interface CreateSessionRequest {
+  token: string;
+  /** Connection names wanted; defaults to every connection the matching identity rule grants. */
+  connections?: string[];
+  /** Requested lifetime such as `15m`; the gateway caps it at the rule's `max_ttl`. */
+  ttl?: string;
+}
+
+/** One connection a session may open, with what a client needs to reach it through the tunnel. */
+export interface ConnectionGrant {
+  name: string;
+  type: 'postgres' | 'ssh';
+  /** Path of the WebSocket tunnel for this connection, relative to the gateway URL. */
+  tunnel: string;
+}
+
+/** Answer of `POST /v1/sessions`: the opaque session token is shown exactly once, here. */
+export interface SessionGrant {
+  id: string;
+  token: string;
+  /** RFC 3339 timestamp. */
+  expires_at: string;
+  connections: ConnectionGrant[];
+}
+
+/** Answer of `GET /v1/sessions/:id`: never carries the token. */
+export interface SessionInfo {
+  id: string;
+  identity_rule: string;
+  created_at: string;
+  expires_at: string;
+  ended_at: string | null;
+  end_reason: string | null;
+  connections: string[];
+  /** Binding of the session: repository, run_id, run_attempt, sha, ref, actor, ... */
+  claims: Record<string, unknown>;
+}
+
+/** One identity rule that was tried during a denied exchange, with the names of claims that failed. */
+export interface RuleMismatch {
+  rule: string;
+  failed_claims: string[];
+}
+
+/** Every 4xx/5xx body of the control API. `code` is stable; `message` names the problem and the fix. */
+export interface ErrorBody {
+  error: {
+    code: string;
+    message: string;
+    hint?: string;
+    rules?: RuleMismatch[];
+  };
+}
+
+/** Answer of `GET /v1/version`. */
+export interface VersionInfo {
+  version: string;
+}
+
+export const CONTROL_API_PATHS = {
+  sessions: '/v1/sessions',
+  version: '/v1/version',
+  tunnelPrefix: '/v1/tunnel/',
+  healthz: '/healthz',
+  metrics: '/metrics',
+} as const;
+
+/** Prefix of every gateway session token, so secret scanners and humans recognise one. */
+export const SESSION_TOKEN_PREFIX = 'gwh_' as const;
