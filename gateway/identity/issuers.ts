@@ -9,6 +9,7 @@ export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com' as co
 
 /** Remote JWKS caching: keys are reused ten minutes, an unknown `kid` refetches at most every 30 s. */
 export const JWKS_CACHE = { cacheMaxAgeMs: 10 * 60_000, cooldownMs: 30_000, timeoutMs: 5_000 } as const;
+export type JwksCacheSettings = { [K in keyof typeof JWKS_CACHE]: number };
 
 /** A configured issuer, ready to verify: the exact `iss`, the expected `aud`, and where its keys come from. */
 export interface TrustedIssuer {
@@ -22,7 +23,11 @@ export interface TrustedIssuer {
  * hosts (`jwks_uri`, or OpenID discovery on first use), a static `jwks_file`, and `dev` (the key
  * pair kept in the store). The audience defaults to the gateway's public URL.
  */
-export async function createTrustedIssuers(configs: readonly IssuerConfig[], deps: { store: Store; publicUrl: string }): Promise<TrustedIssuer[]> {
+export async function createTrustedIssuers(
+  configs: readonly IssuerConfig[],
+  deps: { store: Store; publicUrl: string; jwksCache?: Partial<JwksCacheSettings> },
+): Promise<TrustedIssuer[]> {
+  const cache: JwksCacheSettings = { ...JWKS_CACHE, ...deps.jwksCache };
   const issuers: TrustedIssuer[] = [];
   for (const config of configs) {
     const audience = config.audience ?? deps.publicUrl;
@@ -32,7 +37,7 @@ export async function createTrustedIssuers(configs: readonly IssuerConfig[], dep
     } else if (config.jwksFile) {
       issuers.push({ issuer: config.issuer, audience, getKey: createLocalJWKSet(await readJwksFile(config.jwksFile)) });
     } else {
-      issuers.push({ issuer: config.issuer, audience, getKey: remoteKeys(config) });
+      issuers.push({ issuer: config.issuer, audience, getKey: remoteKeys(config, cache) });
     }
   }
   return issuers;
@@ -48,16 +53,16 @@ async function readJwksFile(file: string): Promise<JSONWebKeySet> {
   }
 }
 
-function remoteOptions() {
-  return { cacheMaxAge: JWKS_CACHE.cacheMaxAgeMs, cooldownDuration: JWKS_CACHE.cooldownMs, timeoutDuration: JWKS_CACHE.timeoutMs };
+function remoteOptions(cache: JwksCacheSettings) {
+  return { cacheMaxAge: cache.cacheMaxAgeMs, cooldownDuration: cache.cooldownMs, timeoutDuration: cache.timeoutMs };
 }
 
-function remoteKeys(config: IssuerConfig): JWTVerifyGetKey {
-  if (config.jwksUri) return createRemoteJWKSet(new URL(config.jwksUri), remoteOptions());
-  if (config.issuer === GITHUB_ISSUER) return createRemoteJWKSet(new URL(`${GITHUB_ISSUER}/.well-known/jwks`), remoteOptions());
+function remoteKeys(config: IssuerConfig, cache: JwksCacheSettings): JWTVerifyGetKey {
+  if (config.jwksUri) return createRemoteJWKSet(new URL(config.jwksUri), remoteOptions(cache));
+  if (config.issuer === GITHUB_ISSUER) return createRemoteJWKSet(new URL(`${GITHUB_ISSUER}/.well-known/jwks`), remoteOptions(cache));
   let discovered: Promise<JWTVerifyGetKey> | undefined;
   return async (header, token) => {
-    discovered ??= discover(config.issuer).catch((error: unknown) => {
+    discovered ??= discover(config.issuer, cache).catch((error: unknown) => {
       discovered = undefined;
       throw error;
     });
@@ -65,11 +70,11 @@ function remoteKeys(config: IssuerConfig): JWTVerifyGetKey {
   };
 }
 
-async function discover(issuer: string): Promise<JWTVerifyGetKey> {
+async function discover(issuer: string, cache: JwksCacheSettings): Promise<JWTVerifyGetKey> {
   const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
   let jwksUri: unknown;
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(JWKS_CACHE.timeoutMs) });
+    const response = await fetch(url, { signal: AbortSignal.timeout(cache.timeoutMs) });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     jwksUri = ((await response.json()) as { jwks_uri?: unknown }).jwks_uri;
   } catch (error) {
@@ -78,5 +83,5 @@ async function discover(issuer: string): Promise<JWTVerifyGetKey> {
   if (typeof jwksUri !== 'string') {
     throw new GatehouseError('issuer.unreachable', `${url} has no jwks_uri; set jwks_uri or jwks_file for this issuer`);
   }
-  return createRemoteJWKSet(new URL(jwksUri), remoteOptions());
+  return createRemoteJWKSet(new URL(jwksUri), remoteOptions(cache));
 }

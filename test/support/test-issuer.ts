@@ -26,6 +26,8 @@ export interface TestIssuer {
   jwksUri: string;
   audience: string;
   publicJwk: JWK;
+  /** Publishes a new signing key next to the old one; later tokens are signed with it. */
+  rotate(): Promise<void>;
   /** How many times the JWKS was fetched (cache and rate-limit checks). */
   jwksFetches(): number;
   mint(claims?: Record<string, unknown>, overrides?: MintOverrides): Promise<string>;
@@ -37,15 +39,16 @@ export interface TestIssuer {
 }
 
 export async function startTestIssuer(audience: string): Promise<TestIssuer> {
-  const pair = await generateKeyPair('RS256', { extractable: true });
+  let pair = await generateKeyPair('RS256', { extractable: true });
   const forged = await generateKeyPair('RS256');
-  const kid = `test-${randomUUID().slice(0, 8)}`;
+  let kid = `test-${randomUUID().slice(0, 8)}`;
   const publicJwk = { ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' };
+  const published: JWK[] = [publicJwk];
   let fetches = 0;
   const server = http.createServer((req, res) => {
     if (req.url === '/.well-known/jwks') {
       fetches += 1;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: published }));
     } else if (req.url === '/.well-known/openid-configuration') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer, jwks_uri: `${issuer}/.well-known/jwks` }));
     } else {
@@ -76,6 +79,11 @@ export async function startTestIssuer(audience: string): Promise<TestIssuer> {
     audience,
     publicJwk,
     jwksFetches: () => fetches,
+    async rotate() {
+      pair = await generateKeyPair('RS256', { extractable: true });
+      kid = `test-${randomUUID().slice(0, 8)}`;
+      published.push({ ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' });
+    },
     mint(claims = {}, o = {}) {
       return new SignJWT(payload(claims, o))
         .setProtectedHeader({ alg: 'RS256', kid: o.kid ?? kid, typ: 'JWT' })
