@@ -1,0 +1,108 @@
+import { analyzeSql, createAnalysisCache, type AnalysisCache } from './analyze-sql.ts';
+import { unknownStatement, type StatementAnalysis } from './statement-analysis.ts';
+
+/**
+ * Per-connection statement analysis. PostgreSQL remembers prepared statements per session
+ * (SQL `PREPARE` and protocol-level Parse share one namespace), so a later `EXECUTE p` or
+ * Bind/Execute is only as safe as what `p` was prepared as; this object remembers that.
+ */
+export interface ConnectionAnalyzer {
+  /** A simple Query message (one or more statements); EXECUTE resolves to what was prepared. */
+  analyzeQuery(sql: string): readonly StatementAnalysis[];
+  /** A protocol Parse message; `statementName` '' is the unnamed statement. */
+  analyzeParse(statementName: string, sql: string): readonly StatementAnalysis[];
+  /** What a named statement was prepared as, for Bind/Execute/Describe; undefined when never prepared here. */
+  forStatement(statementName: string): readonly StatementAnalysis[] | undefined;
+  /** A protocol Close of a statement. */
+  closeStatement(statementName: string): void;
+}
+
+export interface ConnectionAnalyzerOptions {
+  maxStatementBytes?: number;
+  /** Share one cache across connections (the gateway does); a private one is made otherwise. */
+  cache?: AnalysisCache;
+}
+
+/**
+ * Every PREPARE of a name since it was last deallocated is kept: if a second PREPARE of the same
+ * name failed on the server, the server still holds the first, so EXECUTE must pass for all.
+ */
+const MAX_CANDIDATES = 8;
+
+export function createConnectionAnalyzer(options: ConnectionAnalyzerOptions = {}): ConnectionAnalyzer {
+  const cache = options.cache ?? createAnalysisCache(256);
+  const prepared = new Map<string, StatementAnalysis[]>();
+  const analyze = (sql: string) => analyzeSql(sql, { maxBytes: options.maxStatementBytes, cache });
+
+  function remember(name: string, analyses: readonly StatementAnalysis[], replace: boolean): void {
+    const candidates = replace ? [] : (prepared.get(name) ?? []);
+    candidates.push(...analyses);
+    if (candidates.length > MAX_CANDIDATES) {
+      prepared.set(name, [unknownStatement(analyses[0]?.text ?? '', `prepared statement "${name}" was prepared too many times without DEALLOCATE`)]);
+      return;
+    }
+    prepared.set(name, candidates);
+  }
+
+  /** Replaces EXECUTE stubs by what their name was prepared as, at the moment of asking. */
+  function expand(analyses: readonly StatementAnalysis[], depth = 0): readonly StatementAnalysis[] {
+    if (!analyses.some((a) => a.executeName !== undefined)) return analyses;
+    return analyses.flatMap((a) => (a.executeName === undefined ? [a] : resolveExecute(a, depth)));
+  }
+
+  function resolveExecute(analysis: StatementAnalysis, depth: number): StatementAnalysis[] {
+    const name = analysis.executeName!;
+    const candidates = prepared.get(name);
+    if (!candidates || depth > 3) {
+      return [unknownStatement(analysis.text, `EXECUTE of prepared statement "${name}" that this connection never prepared through the gateway`, analysis.parseTree)];
+    }
+    const wrapper = analysis.command !== 'EXECUTE' ? [{ ...analysis, executeName: undefined }] : [];
+    return [
+      ...wrapper,
+      ...expand(candidates, depth + 1).map((candidate) => ({
+        ...candidate,
+        text: analysis.text,
+        preparedName: undefined,
+        explainAnalyze: candidate.explainAnalyze || analysis.explainAnalyze,
+        functions: [...new Set([...candidate.functions, ...analysis.functions])],
+        dangerousFunctions: [...new Set([...candidate.dangerousFunctions, ...analysis.dangerousFunctions])],
+      })),
+    ];
+  }
+
+  function applySessionEffects(analyses: readonly StatementAnalysis[]): void {
+    for (const analysis of analyses) {
+      if (analysis.preparedName !== undefined) remember(analysis.preparedName, [analysis], false);
+      if (analysis.deallocateName === null) prepared.clear();
+      else if (analysis.deallocateName !== undefined) prepared.delete(analysis.deallocateName);
+    }
+  }
+
+  function analyzeQuery(sql: string): readonly StatementAnalysis[] {
+    const analyses = analyze(sql);
+    if (!analyses.some((a) => a.preparedName !== undefined || a.executeName !== undefined || a.deallocateName !== undefined)) return analyses;
+    const out: StatementAnalysis[] = [];
+    for (const analysis of analyses) {
+      out.push(...expand([analysis]));
+      applySessionEffects([analysis]);
+    }
+    return out;
+  }
+
+  return {
+    analyzeQuery,
+    analyzeParse(statementName, sql) {
+      const analyses = analyze(sql);
+      applySessionEffects(analyses);
+      remember(statementName, analyses, statementName === '');
+      return expand(analyses);
+    },
+    forStatement(statementName) {
+      const analyses = prepared.get(statementName);
+      return analyses && expand(analyses);
+    },
+    closeStatement: (statementName) => {
+      prepared.delete(statementName);
+    },
+  };
+}
