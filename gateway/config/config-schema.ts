@@ -4,7 +4,7 @@
  */
 const hostPort = { type: 'string', pattern: '^[^\\s:]*:\\d{1,5}$', description: 'host:port, e.g. 127.0.0.1:6432' } as const;
 
-const postgresConnection = {
+export const postgresConnection = {
   type: 'object',
   additionalProperties: false,
   required: ['type', 'url'],
@@ -18,7 +18,7 @@ const postgresConnection = {
   },
 } as const;
 
-const sshConnection = {
+export const sshConnection = {
   type: 'object',
   additionalProperties: false,
   required: ['type', 'host', 'user', 'host_key'],

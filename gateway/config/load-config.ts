@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
-import { configSchema } from './config-schema.ts';
+import { configSchema, postgresConnection, sshConnection } from './config-schema.ts';
 import { interpolateSecrets } from './interpolate.ts';
 import type { GatehouseConfig } from './config-types.ts';
 
@@ -78,7 +78,9 @@ function lineOf(doc: Document, counter: LineCounter, pointer: string): number | 
 
 function toConfig(data: Record<string, any>, file: string, configDir: string): GatehouseConfig {
   const connections: GatehouseConfig['connections'] = {};
-  for (const [name, c] of Object.entries<any>(data.connections)) {
+  for (const [name, given] of Object.entries<any>(data.connections)) {
+    // ajv does not apply defaults inside oneOf branches, so the branch's own defaults are applied here.
+    const c = { ...defaultsOf(given.type === 'postgres' ? postgresConnection : sshConnection), ...given };
     connections[name] =
       c.type === 'postgres'
         ? { type: 'postgres', name, url: c.url, password: c.password, sslmode: c.sslmode, ca: c.ca, audit: c.audit }
@@ -99,4 +101,12 @@ function toConfig(data: Record<string, any>, file: string, configDir: string): G
     approvals: { notifyUrl: data.approvals.notify_url, secret: data.approvals.secret },
     app: data.app && { appId: String(data.app.app_id), privateKey: data.app.private_key, webhookSecret: data.app.webhook_secret, baseUrl: data.app.base_url },
   };
+}
+
+function defaultsOf(schema: { properties: Record<string, unknown> }): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(schema.properties)
+      .filter(([, property]) => property && typeof property === 'object' && 'default' in property)
+      .map(([key, property]) => [key, (property as { default: unknown }).default]),
+  );
 }

@@ -1,0 +1,223 @@
+import type { RowDescriptionMessage } from 'pg-protocol/dist/messages.js';
+import { GatehouseError } from '../errors/gatehouse-error.ts';
+import { backendMessages } from './backend-messages.ts';
+import { decodeBackendMessage } from './backend-decoder.ts';
+import type { Frame } from './frame-splitter.ts';
+import type { OutputBatch } from './output-batch.ts';
+import { BACKEND } from './protocol-codes.ts';
+import type { RelayState } from './relay-state.ts';
+import type { ErrorRewrite, Execution } from './response-tracker.ts';
+import type { ResultFilter, RowTransform, StatementGate } from './statement-gate.ts';
+
+export interface BackendContext {
+  state: RelayState;
+  gate: StatementGate;
+  filter: ResultFilter | undefined;
+  toClient: OutputBatch;
+  sampleRows: number;
+  flushToClient: () => void;
+}
+
+/**
+ * Handles one target message on its way to the client: masks rows and message text, swaps
+ * errors of substituted statements, and closes executions for the audit trail. DataRows of
+ * connections without masking pass as they came.
+ */
+export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Promise<void> {
+  const { state, toClient } = ctx;
+  const current = state.tracker.current;
+  switch (frame.type) {
+    case BACKEND.dataRow: {
+      const execution = executionOf(current);
+      let bytes = frame.bytes;
+      if (ctx.filter) {
+        const transform = current?.kind === 'execute' ? state.portals.get(current.portal)?.transform : state.queryTransform;
+        if (!transform) throw new GatehouseError('pg.unmasked-row', 'a row arrived whose columns the gateway could not classify for masking; the connection is closed');
+        const before = transform.maskedCount;
+        bytes = transform.transform(bytes);
+        if (execution) execution.maskedValues += transform.maskedCount - before;
+      }
+      if (execution) {
+        execution.rows++;
+        execution.bytes += bytes.length;
+        if (execution.sample.length < ctx.sampleRows) execution.sample.push(decodeTextRow(bytes));
+      }
+      toClient.add(bytes);
+      return;
+    }
+    case BACKEND.rowDescription:
+      return describeRows(ctx, frame);
+    case BACKEND.noData:
+      if (current?.kind === 'describe') {
+        state.tracker.shift();
+        if (current.internal) return;
+      }
+      toClient.add(frame.bytes);
+      return;
+    case BACKEND.parameterDescription:
+      if (!(current?.kind === 'describe' && current.internal)) toClient.add(frame.bytes);
+      return;
+    case BACKEND.commandComplete:
+    case BACKEND.emptyQuery:
+    case BACKEND.portalSuspended:
+      finishTransforms(ctx);
+      if (current?.kind === 'query') current.statementIndex++;
+      else if (current?.kind === 'execute') finish(ctx, state.tracker.shift());
+      toClient.add(frame.bytes);
+      return;
+    case BACKEND.parseComplete:
+    case BACKEND.bindComplete:
+    case BACKEND.closeComplete:
+      state.tracker.shift();
+      toClient.add(frame.bytes);
+      return;
+    case BACKEND.errorResponse:
+      return onError(ctx, frame);
+    case BACKEND.readyForQuery: {
+      while (state.tracker.current && state.tracker.current.kind !== 'sync' && state.tracker.current.kind !== 'query' && state.tracker.current.kind !== 'function-call') {
+        finish(ctx, state.tracker.shift());
+      }
+      finish(ctx, state.tracker.shift());
+      state.transactionStatus = String.fromCharCode(frame.body[0]!) as 'I' | 'T' | 'E';
+      state.queryTransform = undefined;
+      state.forgetUnnamedPortal();
+      toClient.add(frame.bytes);
+      return;
+    }
+    case BACKEND.copyOutResponse:
+      return startCopyOut(ctx, frame);
+    case BACKEND.copyData:
+      toClient.add(state.copyOut ? withPayload(frame, state.copyOut.transform(frame.body)) : frame.bytes);
+      return;
+    case BACKEND.copyDone: {
+      const tail = state.copyOut?.flush();
+      if (tail && tail.length > 0) toClient.add(withPayload(frame, tail, BACKEND.copyData));
+      state.copyOut = undefined;
+      toClient.add(frame.bytes);
+      return;
+    }
+    case BACKEND.noticeResponse:
+    case BACKEND.notification:
+      toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes) : frame.bytes);
+      return;
+    default:
+      toClient.add(frame.bytes);
+  }
+}
+
+function executionOf(expectation: RelayState['tracker']['current']): Execution | undefined {
+  return expectation?.kind === 'query' || expectation?.kind === 'execute' ? expectation.execution : undefined;
+}
+
+function describeRows(ctx: BackendContext, frame: Frame): void | Promise<void> {
+  const { state } = ctx;
+  const current = state.tracker.current;
+  const internal = current?.kind === 'describe' && current.internal;
+  const fields = (decodeBackendMessage(frame.bytes) as RowDescriptionMessage).fields;
+  const execution = executionOf(current);
+  if (execution) execution.columns = fields.map((f) => f.name);
+  const apply = (transform: RowTransform | undefined) => {
+    if (current?.kind === 'describe') {
+      state.tracker.shift();
+      const entry = (current.target === 'S' ? state.statements : state.portals).get(current.name);
+      if (entry && transform) entry.transform = transform;
+      if (current.target === 'S' && transform) {
+        for (const portal of state.portals.values()) if (portal.handle === entry?.handle && !portal.transform) portal.transform = transform;
+      }
+    } else {
+      state.queryTransform = transform;
+    }
+    if (!internal) ctx.toClient.add(frame.bytes);
+  };
+  if (!ctx.filter) return apply(undefined);
+  const handle = current?.kind === 'query' || current?.kind === 'describe' ? current.handle : undefined;
+  const index = current?.kind === 'query' ? current.statementIndex : 0;
+  const transform = ctx.filter.describe(handle, index, fields);
+  if (!(transform instanceof Promise)) return apply(transform);
+  ctx.flushToClient();
+  return transform.then(apply);
+}
+
+function startCopyOut(ctx: BackendContext, frame: Frame): void {
+  const { state } = ctx;
+  const current = state.tracker.current;
+  if (ctx.filter) {
+    const handle = current?.kind === 'query' ? current.handle : undefined;
+    const index = current?.kind === 'query' ? current.statementIndex : 0;
+    const format = frame.body[0] === 1 ? 'binary' : 'text';
+    const copy = ctx.filter.copyOut(handle, index, format);
+    if ('deny' in copy) throw new GatehouseError('pg.copy-unmaskable', copy.deny);
+    state.copyOut = copy;
+  }
+  ctx.toClient.add(frame.bytes);
+}
+
+function onError(ctx: BackendContext, frame: Frame): void {
+  const { state } = ctx;
+  const current = state.tracker.current;
+  const rewrite: ErrorRewrite | undefined = current && 'rewrite' in current ? current.rewrite : undefined;
+  const execution = executionOf(current);
+  if (execution) execution.errorCode = rewrite?.code ?? errorCode(frame.body);
+  finishTransforms(ctx);
+  if (rewrite) ctx.toClient.add(backendMessages.errorResponse(rewrite));
+  else ctx.toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes) : frame.bytes);
+  if (current && current.kind !== 'query' && current.kind !== 'function-call') {
+    for (const skipped of state.tracker.skipToSync()) finish(ctx, skipped);
+  }
+}
+
+function finishTransforms(ctx: BackendContext): void {
+  ctx.state.queryTransform = undefined;
+}
+
+function finish(ctx: BackendContext, expectation: ReturnType<RelayState['tracker']['shift']>): void {
+  const execution = executionOf(expectation);
+  if (!execution) return;
+  ctx.gate.executed({
+    handle: execution.handle,
+    rows: execution.rows,
+    bytes: execution.bytes,
+    durationMs: performance.now() - execution.startedAt,
+    maskedValues: execution.maskedValues,
+    errorCode: execution.errorCode,
+    sample: execution.sample,
+    columns: execution.columns,
+  });
+}
+
+function errorCode(body: Buffer): string | undefined {
+  let offset = 0;
+  while (offset < body.length && body[offset] !== 0) {
+    const end = body.indexOf(0, offset + 1);
+    if (body[offset] === 0x43) return body.toString('utf8', offset + 1, end);
+    offset = end + 1;
+  }
+  return undefined;
+}
+
+function withPayload(frame: Frame, payload: Buffer, type = frame.type): Buffer {
+  if (payload === frame.body && type === frame.type) return frame.bytes;
+  const out = Buffer.allocUnsafe(payload.length + 5);
+  out[0] = type;
+  out.writeInt32BE(payload.length + 4, 1);
+  payload.copy(out, 5);
+  return out;
+}
+
+/** Text of a DataRow's values for the audit sample (binary values shown as hex). */
+function decodeTextRow(bytes: Buffer): (string | null)[] {
+  const count = bytes.readInt16BE(5);
+  const values: (string | null)[] = [];
+  let offset = 7;
+  for (let i = 0; i < count; i++) {
+    const length = bytes.readInt32BE(offset);
+    offset += 4;
+    if (length < 0) {
+      values.push(null);
+      continue;
+    }
+    values.push(bytes.toString('utf8', offset, offset + length));
+    offset += length;
+  }
+  return values;
+}

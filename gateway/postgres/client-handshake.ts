@@ -1,0 +1,122 @@
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { GatehouseError } from '../errors/gatehouse-error.ts';
+import { backendMessages } from './backend-messages.ts';
+import { type Frame, FrameSplitter } from './frame-splitter.ts';
+import { decodeCancelRequest, decodePassword, decodeStartupParameters } from './frontend-messages.ts';
+import { FRONTEND, SQLSTATE, STARTUP_CODES } from './protocol-codes.ts';
+
+/** Startup parameters passed on to the target; everything else is dropped (`options`) or refused. */
+export const FORWARDED_PARAMETERS = ['application_name', 'client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'extra_float_digits', 'search_path'] as const;
+
+export type HandshakeResult =
+  | { kind: 'cancel'; pid: number; secret: number }
+  | { kind: 'startup'; stream: Duplex; user: string; database: string; parameters: Record<string, string>; encrypted: boolean; frames: FrameSplitter };
+
+export interface HandshakeOptions {
+  tls?: tls.SecureContextOptions;
+  maxMessageBytes: number;
+}
+
+/**
+ * The server side of PostgreSQL's startup: SSLRequest (TLS when configured, else 'N'),
+ * GSSENCRequest ('N'), CancelRequest, and the StartupMessage (3.0; newer minors are answered
+ * with NegotiateProtocolVersion). Returns the stream to use afterwards (TLS-wrapped or not).
+ */
+export async function acceptStartup(socket: Duplex, options: HandshakeOptions): Promise<HandshakeResult> {
+  let stream = socket;
+  let encrypted = false;
+  const frames = new FrameSplitter({ startup: true, maxMessageBytes: 10_000 });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const frame = await readFrame(stream, frames);
+    const code = frame.body.readInt32BE(0);
+    if (code === STARTUP_CODES.sslRequest || code === STARTUP_CODES.gssEncRequest) {
+      if (frames.buffered > 0) throw new GatehouseError('pg.startup', 'data arrived before the TLS handshake; refusing the connection');
+      if (code === STARTUP_CODES.sslRequest && options.tls && !encrypted) {
+        stream.write(Buffer.from('S'));
+        stream = await upgrade(stream, options.tls);
+        encrypted = true;
+      } else {
+        stream.write(Buffer.from('N'));
+      }
+      continue;
+    }
+    if (code === STARTUP_CODES.cancelRequest) return { kind: 'cancel', ...decodeCancelRequest(frame.body) };
+    if (code >> 16 !== 3) {
+      throw new GatehouseError('pg.startup', `unsupported protocol version ${code >> 16}.${code & 0xffff}; use a PostgreSQL 3.x client`);
+    }
+    const params = decodeStartupParameters(frame.body);
+    const unsupportedOptions = [...params.keys()].filter((k) => k.startsWith('_pq_.'));
+    if ((code & 0xffff) > 0 || unsupportedOptions.length > 0) stream.write(backendMessages.negotiateProtocolVersion(0, unsupportedOptions));
+    if (params.has('replication')) {
+      throw new GatehouseError('pg.replication', 'replication connections are not allowed through the gateway; remove the replication parameter');
+    }
+    const parameters: Record<string, string> = {};
+    for (const name of FORWARDED_PARAMETERS) {
+      const value = params.get(name);
+      if (value !== undefined) parameters[name] = value;
+    }
+    frames.startup = false;
+    return { kind: 'startup', stream, user: params.get('user') ?? '', database: params.get('database') ?? params.get('user') ?? '', parameters, encrypted, frames };
+  }
+  throw new GatehouseError('pg.startup', 'too many negotiation requests before the StartupMessage');
+}
+
+/** Asks the client for its password in cleartext and returns it (the caller checks the channel is safe). */
+export async function requestPassword(stream: Duplex, frames: FrameSplitter): Promise<string> {
+  stream.write(backendMessages.authenticationCleartextPassword());
+  const frame = await readFrame(stream, frames);
+  if (frame.type !== FRONTEND.password) throw new GatehouseError('pg.startup', 'expected a password message');
+  return decodePassword(frame.body);
+}
+
+/** Sends a FATAL error during startup and closes the stream. */
+export function refuseStartup(stream: Duplex, code: string, message: string, hint?: string): void {
+  stream.end(backendMessages.errorResponse({ severity: 'FATAL', code, message, hint }));
+}
+
+export { SQLSTATE };
+
+function readFrame(stream: Duplex, frames: FrameSplitter): Promise<Frame> {
+  const ready = frames.push(Buffer.alloc(0));
+  if (ready.length > 0) return Promise.resolve(keepRest(frames, ready));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new GatehouseError('pg.startup-timeout', 'no startup message within 30 s')), 30_000);
+    const onData = (chunk: Buffer) => {
+      try {
+        const got = frames.push(chunk);
+        if (got.length > 0) done(undefined, keepRest(frames, got));
+      } catch (error) {
+        done(error as Error);
+      }
+    };
+    const onEnd = () => done(new GatehouseError('pg.startup-closed', 'the client closed the connection during startup'));
+    const done = (error?: Error, frame?: Frame) => {
+      clearTimeout(timer);
+      stream.removeListener('data', onData);
+      stream.removeListener('end', onEnd);
+      stream.removeListener('error', onEnd);
+      stream.pause();
+      if (error) reject(error);
+      else resolve(frame!);
+    };
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('error', onEnd);
+    stream.resume();
+  });
+}
+
+/** Startup messages come one at a time; anything after the first goes back to the splitter. */
+function keepRest(frames: FrameSplitter, got: Frame[]): Frame {
+  if (got.length > 1) throw new GatehouseError('pg.startup', 'unexpected messages during startup');
+  return got[0]!;
+}
+
+function upgrade(socket: Duplex, context: tls.SecureContextOptions): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const secure = new tls.TLSSocket(socket as any, { isServer: true, secureContext: tls.createSecureContext(context) });
+    secure.once('secure', () => resolve(secure));
+    secure.once('error', reject);
+  });
+}

@@ -1,0 +1,144 @@
+import { serialize } from 'pg-protocol';
+import { GatehouseError } from '../errors/gatehouse-error.ts';
+import type { Frame } from './frame-splitter.ts';
+import { decodeBind, decodeExecute, decodeFunctionCall, decodeParse, decodeQuery, decodeTargetRef } from './frontend-messages.ts';
+import type { OutputBatch } from './output-batch.ts';
+import { FRONTEND } from './protocol-codes.ts';
+import type { RelayState } from './relay-state.ts';
+import type { Execution } from './response-tracker.ts';
+import type { GateControl, GateVerdict, ResultFilter, StatementGate, StatementHandle } from './statement-gate.ts';
+
+/**
+ * The SQL the gateway sends in place of a denied statement: the target's parser rejects it
+ * before anything runs, so the target itself produces the error in the right place of the
+ * reply stream and enters the aborted-transaction state exactly as for any failed statement.
+ * The relay then swaps the target's error for the gateway's.
+ */
+const REJECTED_BY_PARSER = 'GATEHOUSE DENIED';
+/** A statement name no client can prepare (it has a control character), for refusing a Bind. */
+const NEVER_PREPARED = '\u0001gatehouse-denied';
+
+export interface FrontendContext {
+  state: RelayState;
+  gate: StatementGate;
+  filter: ResultFilter | undefined;
+  toTarget: OutputBatch;
+  control: () => GateControl;
+  flushToTarget: () => void;
+  end: (reason: string) => void;
+}
+
+function newExecution(handle: StatementHandle | undefined): Execution {
+  return { handle, startedAt: performance.now(), rows: 0, bytes: 0, maskedValues: 0, sample: [], columns: [] };
+}
+
+/** Handles one client message: asks the gate where needed, then forwards it (or its substitute). */
+export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | Promise<void> {
+  const { state, toTarget } = ctx;
+  switch (frame.type) {
+    case FRONTEND.query: {
+      const sql = decodeQuery(frame.body);
+      return decided(ctx, ctx.gate.check({ kind: 'query', sql }, ctx.control()), (verdict) => {
+        if (verdict.forward) {
+          state.tracker.expect({ kind: 'query', handle: verdict.handle, statementIndex: 0, execution: newExecution(verdict.handle) });
+          toTarget.add(frame.bytes);
+        } else {
+          state.tracker.expect({ kind: 'query', rewrite: verdict, statementIndex: 0, execution: newExecution(undefined) });
+          toTarget.add(serialize.query(REJECTED_BY_PARSER));
+        }
+      });
+    }
+    case FRONTEND.parse: {
+      const parse = decodeParse(frame.body);
+      return decided(ctx, ctx.gate.check({ kind: 'parse', statementName: parse.name, sql: parse.sql }, ctx.control()), (verdict) => {
+        if (verdict.forward) {
+          state.statements.set(parse.name, { handle: verdict.handle });
+          state.tracker.expect({ kind: 'parse' });
+          toTarget.add(frame.bytes);
+        } else {
+          state.statements.delete(parse.name);
+          state.tracker.expect({ kind: 'parse', rewrite: verdict });
+          toTarget.add(serialize.parse({ name: parse.name, text: REJECTED_BY_PARSER, types: [] }));
+        }
+      });
+    }
+    case FRONTEND.bind: {
+      const bind = decodeBind(frame.body);
+      const statement = ctx.state.statements.get(bind.statement);
+      const request = { kind: 'bind', statementName: bind.statement, portal: bind.portal, values: bind.values, handle: statement?.handle } as const;
+      return decided(ctx, ctx.gate.check(request, ctx.control()), (verdict) => {
+        if (verdict.forward) {
+          state.portals.set(bind.portal, { handle: statement?.handle, resultFormats: bind.resultFormats });
+          state.tracker.expect({ kind: 'bind' });
+          toTarget.add(frame.bytes);
+        } else {
+          state.portals.delete(bind.portal);
+          state.tracker.expect({ kind: 'bind', rewrite: verdict });
+          toTarget.add(serialize.bind({ portal: bind.portal, statement: NEVER_PREPARED }));
+        }
+      });
+    }
+    case FRONTEND.describe: {
+      const ref = decodeTargetRef(frame.body);
+      const entry = (ref.kind === 'S' ? state.statements : state.portals).get(ref.name);
+      state.tracker.expect({ kind: 'describe', target: ref.kind, name: ref.name, handle: entry?.handle, internal: false });
+      toTarget.add(frame.bytes);
+      return;
+    }
+    case FRONTEND.execute: {
+      const { portal } = decodeExecute(frame.body);
+      const entry = state.portals.get(portal);
+      if (ctx.filter && !entry?.transform) {
+        // Masking needs this portal's RowDescription; ask for it without showing the reply.
+        state.tracker.expect({ kind: 'describe', target: 'P', name: portal, handle: entry?.handle, internal: true });
+        toTarget.add(serialize.describe({ type: 'P', name: portal }));
+      }
+      state.tracker.expect({ kind: 'execute', portal, execution: newExecution(entry?.handle) });
+      toTarget.add(frame.bytes);
+      return;
+    }
+    case FRONTEND.close: {
+      const ref = decodeTargetRef(frame.body);
+      (ref.kind === 'S' ? state.statements : state.portals).delete(ref.name);
+      state.tracker.expect({ kind: 'close' });
+      toTarget.add(frame.bytes);
+      return;
+    }
+    case FRONTEND.sync:
+      state.tracker.expect({ kind: 'sync' });
+      toTarget.add(frame.bytes);
+      return;
+    case FRONTEND.functionCall: {
+      const { functionOid } = decodeFunctionCall(frame.body);
+      return decided(ctx, ctx.gate.check({ kind: 'function-call', functionOid }, ctx.control()), (verdict) => {
+        if (verdict.forward) {
+          state.tracker.expect({ kind: 'function-call' });
+          toTarget.add(frame.bytes);
+        } else {
+          state.tracker.expect({ kind: 'function-call', rewrite: verdict });
+          toTarget.add(serialize.query(REJECTED_BY_PARSER));
+        }
+      });
+    }
+    case FRONTEND.flush:
+    case FRONTEND.copyData:
+    case FRONTEND.copyDone:
+    case FRONTEND.copyFail:
+      toTarget.add(frame.bytes);
+      return;
+    case FRONTEND.terminate:
+      toTarget.add(frame.bytes);
+      ctx.flushToTarget();
+      ctx.end('client-closed');
+      return;
+    default:
+      throw new GatehouseError('pg.unknown-message', `unknown message type '${String.fromCharCode(frame.type)}' (0x${frame.type.toString(16)}); the connection is closed`);
+  }
+}
+
+/** Applies `then` right away for a synchronous verdict; flushes and waits for an async one. */
+function decided(ctx: FrontendContext, verdict: GateVerdict | Promise<GateVerdict>, then: (v: GateVerdict) => void): void | Promise<void> {
+  if (!(verdict instanceof Promise)) return then(verdict);
+  ctx.flushToTarget();
+  return verdict.then(then);
+}

@@ -1,0 +1,70 @@
+import type { StatementHandle } from './statement-gate.ts';
+
+/** Replaces the target's error for a substituted statement with the gateway's own. */
+export interface ErrorRewrite {
+  code: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+}
+
+/** Audit counters of one execution (a simple Query, or an Execute of a portal). */
+export interface Execution {
+  handle: StatementHandle | undefined;
+  startedAt: number;
+  rows: number;
+  bytes: number;
+  maskedValues: number;
+  errorCode?: string;
+  sample: (string | null)[][];
+  columns: string[];
+}
+
+/**
+ * What the relay expects back from the target for each message it forwarded, in order. The
+ * relay uses it to know which statement a RowDescription or DataRow belongs to (for masking),
+ * when an execution ends (for audit), and which error to rewrite after a substitution.
+ */
+export type Expectation =
+  | { kind: 'query'; handle?: StatementHandle; rewrite?: ErrorRewrite; statementIndex: number; execution: Execution }
+  | { kind: 'function-call'; rewrite?: ErrorRewrite }
+  | { kind: 'parse'; rewrite?: ErrorRewrite }
+  | { kind: 'bind'; rewrite?: ErrorRewrite }
+  | { kind: 'close' }
+  | { kind: 'describe'; target: 'S' | 'P'; name: string; handle?: StatementHandle; internal: boolean }
+  | { kind: 'execute'; portal: string; execution: Execution }
+  | { kind: 'sync' };
+
+export class ResponseTracker {
+  private readonly queue: Expectation[] = [];
+  private head = 0;
+
+  expect(expectation: Expectation): void {
+    this.queue.push(expectation);
+  }
+
+  get current(): Expectation | undefined {
+    return this.queue[this.head];
+  }
+
+  shift(): Expectation | undefined {
+    const item = this.queue[this.head];
+    if (item) this.head++;
+    if (this.head > 64 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** After an ErrorResponse in the extended protocol the target skips to the next Sync. */
+  skipToSync(): Expectation[] {
+    const skipped: Expectation[] = [];
+    while (this.current && this.current.kind !== 'sync') skipped.push(this.shift()!);
+    return skipped;
+  }
+
+  get pending(): number {
+    return this.queue.length - this.head;
+  }
+}
