@@ -1,0 +1,161 @@
+import { join } from 'node:path';
+import { GatehouseError } from '../../gateway/errors/gatehouse-error.ts';
+import type { SessionGrant } from '../../wire/control-api.ts';
+import { envInputReader, parseActionInputs, type ActionInputs } from './action-inputs.ts';
+import { buildClientEnvironment, type ReadyLine } from './client-env.ts';
+import { resolveClientBundle, type ToolCache } from './client-bundle.ts';
+import { createGatewayApi, type GatewayApi } from './gateway-api.ts';
+import { startDetachedProxy, stopProcess, waitForExit } from './local-proxy.ts';
+import { sessionDir, writeSessionState } from './session-state.ts';
+
+/** The runner facilities the connect step uses (a subset of `@actions/core`), injected for tests. */
+export interface RunnerCore {
+  getIDToken(audience: string): Promise<string>;
+  setSecret(secret: string): void;
+  setOutput(name: string, value: string): void;
+  exportVariable(name: string, value: string): void;
+  saveState(name: string, value: string): void;
+  info(message: string): void;
+  warning(message: string): void;
+}
+
+export interface ConnectDeps {
+  env: NodeJS.ProcessEnv;
+  core: RunnerCore;
+  toolCache: ToolCache;
+  actionVersion: string;
+  shippedBundle: string;
+  nodePath: string;
+  api?: GatewayApi;
+  readyTimeoutMs?: number;
+}
+
+/** What the step did, for the entry file and tests. */
+export interface ConnectResult {
+  sessionId: string;
+  pid: number;
+  ready: ReadyLine;
+  env: Record<string, string>;
+  outputs: Record<string, string>;
+  stateFile: string;
+}
+
+/** The environment variable through which the client receives the session token (never argv). */
+export const SESSION_TOKEN_ENV = 'GATEHOUSE_SESSION_TOKEN' as const;
+
+/**
+ * The connect step: OIDC token → session → local proxy → environment for later steps. Every
+ * failure is a GatehouseError naming the fix; a session opened before a later failure is ended.
+ */
+export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
+  const { env, core } = deps;
+  const inputs = parseActionInputs(envInputReader(env));
+  const runnerTemp = env.RUNNER_TEMP;
+  if (!runnerTemp) throw new GatehouseError('runner-temp-missing', 'RUNNER_TEMP is not set: run this action on a GitHub Actions runner (or set RUNNER_TEMP to a private folder).');
+
+  const idToken = await requestIdToken(core, env, inputs.audience);
+  const api = deps.api ?? createGatewayApi({ baseUrl: inputs.gateway });
+  const gateway = await api.version();
+  const bundle = await resolveClientBundle({
+    api,
+    gateway,
+    actionVersion: deps.actionVersion,
+    shippedBundle: deps.shippedBundle,
+    toolCache: deps.toolCache,
+    warn: (message) => core.warning(message),
+  });
+
+  const wanted = inputs.connections.map((c) => c.name);
+  const grant = await api.createSession({ token: idToken, ...(wanted.length ? { connections: wanted } : {}), ...(inputs.ttl ? { ttl: inputs.ttl } : {}) });
+  core.setSecret(grant.token);
+
+  let pid: number | undefined;
+  try {
+    const connections = grantedConnections(inputs, grant);
+    const dir = sessionDir(runnerTemp, `${Date.now()}-${grant.id}`);
+    const proxy = await startDetachedProxy({
+      nodePath: deps.nodePath,
+      bundlePath: bundle.path,
+      args: ['--gateway', inputs.gateway.href.replace(/\/$/, ''), '--session-token-env', SESSION_TOKEN_ENV, '--session-id', grant.id, ...connections],
+      env: { ...clientEnv(env), [SESSION_TOKEN_ENV]: grant.token },
+      readyFile: join(dir, 'ready.json'),
+      logFile: join(dir, 'connect.log'),
+      pidFile: join(dir, 'connect.pid'),
+      readyTimeoutMs: deps.readyTimeoutMs,
+    });
+    pid = proxy.pid;
+    const client = buildClientEnvironment(proxy.ready, grant.token);
+    for (const secret of client.secrets) core.setSecret(secret);
+    if (proxy.ready.session_id !== grant.id) {
+      throw new GatehouseError('proxy-protocol', `The local proxy reports session ${proxy.ready.session_id}, not ${grant.id}: the client bundle does not match this action; pin matching versions.`);
+    }
+
+    const stateFile = writeSessionState(dir, {
+      sessionId: grant.id,
+      gateway: inputs.gateway.href,
+      token: grant.token,
+      pid: proxy.pid,
+      bundlePath: bundle.path,
+      logFile: join(dir, 'connect.log'),
+      expiresAt: grant.expires_at,
+      connections: proxy.ready.connections.map((c) => c.name),
+    });
+    core.saveState('session-id', grant.id);
+    core.saveState('state-file', stateFile);
+    for (const [name, value] of Object.entries(client.outputs)) core.setOutput(name, value);
+    if (inputs.exportEnv) for (const [name, value] of Object.entries(client.env)) core.exportVariable(name, value);
+    core.exportVariable('GATEHOUSE_SESSION_ID', grant.id);
+    core.exportVariable('GATEHOUSE_STATE_FILE', stateFile);
+
+    core.info(`Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${bundle.version}, ${bundle.source}).`);
+    for (const c of proxy.ready.connections) core.info(`  ${c.name} (${c.type}) listening on ${c.host}:${c.port}`);
+    if (inputs.exportEnv && Object.keys(client.env).length) core.info(`  exported for later steps: ${Object.keys(client.env).join(', ')}`);
+    return { sessionId: grant.id, pid: proxy.pid, ready: proxy.ready, env: client.env, outputs: client.outputs, stateFile };
+  } catch (error) {
+    if (pid !== undefined && stopProcess(pid)) await waitForExit(pid, 3_000);
+    await api.deleteSession(grant.id, grant.token).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function requestIdToken(core: RunnerCore, env: NodeJS.ProcessEnv, audience: string): Promise<string> {
+  if (!env.ACTIONS_ID_TOKEN_REQUEST_URL || !env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+    throw new GatehouseError(
+      'id-token-permission',
+      "This job cannot request a GitHub OIDC token. Fix: add `permissions: id-token: write` to the job (or the workflow). Workflows triggered by pull requests from forks never receive one; run them with a policy that does not need the gateway.",
+    );
+  }
+  try {
+    return await core.getIDToken(audience);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.replace(/\s+/g, ' ').trim() : 'unknown error';
+    throw new GatehouseError('id-token-failed', `GitHub did not issue an OIDC token for audience '${audience}' (${reason}). Fix: check \`permissions: id-token: write\` and retry the job.`, { cause: error });
+  }
+}
+
+/** Connections to open, as `name[:port]`; fails closed when the gateway granted fewer than requested. */
+function grantedConnections(inputs: ActionInputs, grant: SessionGrant): string[] {
+  const granted = new Set(grant.connections.map((c) => c.name));
+  if (inputs.connections.length === 0) {
+    if (granted.size === 0) throw new GatehouseError('connection-not-granted', 'The session grants no connections: ask the gateway\'s admins to add connections to the identity rule that matched this job.');
+    return [...granted].sort();
+  }
+  const missing = inputs.connections.filter((c) => !granted.has(c.name)).map((c) => c.name);
+  if (missing.length) {
+    throw new GatehouseError(
+      'connection-not-granted',
+      `The session was not granted ${missing.map((m) => `'${m}'`).join(', ')} (granted: ${[...granted].join(', ') || 'none'}). Fix: remove it from the 'connections' input, or ask the gateway's admins to add it to the identity rule's 'connections'.`,
+    );
+  }
+  return inputs.connections.map((c) => (c.port === undefined ? c.name : `${c.name}:${c.port}`));
+}
+
+/** The client needs PATH and proxies, not the runner's INPUT_* or OIDC request credentials. */
+function clientEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const keep: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith('INPUT_') || name.startsWith('ACTIONS_ID_TOKEN_') || name.startsWith('GITHUB_') || name === 'ACTIONS_RUNTIME_TOKEN') continue;
+    keep[name] = value;
+  }
+  return keep;
+}

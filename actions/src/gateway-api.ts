@@ -1,0 +1,210 @@
+import { GatehouseError } from '../../gateway/errors/gatehouse-error.ts';
+import type { ErrorBody, SessionGrant } from '../../wire/control-api.ts';
+
+/** How the action reaches the gateway; injected so tests can use a fake gateway and no waiting. */
+export interface GatewayApiOptions {
+  baseUrl: URL;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  /** Attempts for idempotent calls when the gateway cannot be reached or answers 502/503/504. */
+  attempts?: number;
+  /** First backoff delay; doubled after each failed attempt. */
+  backoffMs?: number;
+  timeoutMs?: number;
+}
+
+/** What `GET /v1/version` tells the action, including where the matching client bundle is served. */
+export interface GatewayVersion {
+  version: string;
+  client?: { url: string; sha256?: string };
+}
+
+/** The masked session log the disconnect step renders; events are kept loose on purpose. */
+export type SessionLog = { events: Record<string, unknown>[] } & Record<string, unknown>;
+
+/** The control-API calls the action makes, each failing with a GatehouseError that names the fix. */
+export interface GatewayApi {
+  version(): Promise<GatewayVersion>;
+  createSession(body: { token: string; connections?: string[]; ttl?: string }): Promise<SessionGrant>;
+  deleteSession(id: string, sessionToken: string): Promise<'ended' | 'already-gone'>;
+  sessionLog(id: string, sessionToken: string): Promise<SessionLog>;
+  /** Absolute URL of a gateway path, for downloads. */
+  url(path: string): string;
+}
+
+const RETRYABLE_STATUS = new Set([502, 503, 504]);
+
+export function createGatewayApi(options: GatewayApiOptions): GatewayApi {
+  const doFetch = options.fetch ?? fetch;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const attempts = options.attempts ?? 4;
+  const backoffMs = options.backoffMs ?? 250;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const origin = options.baseUrl.href.replace(/\/$/, '');
+  const url = (path: string): string => `${origin}${path.startsWith('/') ? path : `/${path}`}`;
+
+  async function once(method: string, path: string, init: { body?: unknown; bearer?: string } = {}): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'gatehouse-action' };
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    if (init.bearer) headers.authorization = `Bearer ${init.bearer}`;
+    try {
+      return await doFetch(url(path), {
+        method,
+        headers,
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw unreachable(origin, error);
+    }
+  }
+
+  async function withRetries(method: string, path: string, init: { bearer?: string } = {}): Promise<Response> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt += 1) {
+      try {
+        const response = await once(method, path, init);
+        if (!RETRYABLE_STATUS.has(response.status) || attempt === attempts) return response;
+        lastError = new GatehouseError('gateway-unreachable', `The gateway at ${origin} answered ${response.status} ${attempts} times: check that it is running and healthy (GET ${origin}/healthz).`);
+      } catch (error) {
+        lastError = error;
+      }
+      if (attempt < attempts) await sleep(backoffMs * 2 ** (attempt - 1));
+    }
+    if (lastError instanceof GatehouseError && lastError.code === 'gateway-unreachable') {
+      throw new GatehouseError('gateway-unreachable', `${lastError.message.replace(/\.$/, '')} (tried ${attempts} times with backoff).`, { cause: lastError.cause });
+    }
+    throw lastError;
+  }
+
+  return {
+    url,
+    async version() {
+      const response = await withRetries('GET', '/v1/version');
+      const body = await readJson(response, origin);
+      if (!response.ok) throw apiError(response.status, body, origin, 'asking for the gateway version');
+      const record = asRecord(body);
+      if (typeof record?.version !== 'string') {
+        throw new GatehouseError('gateway-protocol', `${origin}/v1/version did not answer with a version: check that 'gateway' points at a Gatehouse gateway.`);
+      }
+      const client = asRecord(record.client);
+      const clientUrl = typeof client?.url === 'string' ? client.url : undefined;
+      const sha256 = typeof client?.sha256 === 'string' ? client.sha256 : undefined;
+      return clientUrl ? { version: record.version, client: sha256 ? { url: clientUrl, sha256 } : { url: clientUrl } } : { version: record.version };
+    },
+    async createSession(body) {
+      const response = await once('POST', '/v1/sessions', { body });
+      const answer = await readJson(response, origin);
+      if (!response.ok) throw apiError(response.status, answer, origin, 'opening a session');
+      return parseGrant(answer, origin);
+    },
+    async deleteSession(id, sessionToken) {
+      const response = await withRetries('DELETE', `/v1/sessions/${encodeURIComponent(id)}`, { bearer: sessionToken });
+      if (response.ok) {
+        await response.body?.cancel();
+        return 'ended';
+      }
+      const answer = await readJson(response, origin);
+      if (response.status === 404 || response.status === 410 || (response.status === 401 && errorCode(answer) === 'session-expired')) return 'already-gone';
+      throw apiError(response.status, answer, origin, 'ending the session');
+    },
+    async sessionLog(id, sessionToken) {
+      const response = await withRetries('GET', `/v1/sessions/${encodeURIComponent(id)}/log`, { bearer: sessionToken });
+      const answer = await readJson(response, origin);
+      if (!response.ok) throw apiError(response.status, answer, origin, 'fetching the session log');
+      return parseLog(answer, origin);
+    },
+  };
+}
+
+function unreachable(origin: string, error: unknown): GatehouseError {
+  const reason = error instanceof Error ? describeNetworkError(error) : 'unknown error';
+  return new GatehouseError(
+    'gateway-unreachable',
+    `Cannot reach the gateway at ${origin} (${reason}): check the 'gateway' input, that the gateway is running, and that this runner can reach it.`,
+    { cause: error },
+  );
+}
+
+function describeNetworkError(error: Error): string {
+  if (error.name === 'TimeoutError') return 'timed out';
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? error.message;
+}
+
+async function readJson(response: Response, origin: string): Promise<unknown> {
+  const text = await response.text();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    if (!response.ok) return undefined;
+    throw new GatehouseError('gateway-protocol', `${origin} answered with something that is not JSON: check that 'gateway' points at a Gatehouse gateway, not a proxy or login page.`);
+  }
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function errorCode(body: unknown): string | undefined {
+  const error = asRecord(asRecord(body)?.error);
+  return typeof error?.code === 'string' ? error.code : undefined;
+}
+
+/** Turns a control-API error body into a GatehouseError whose message says what failed and how to fix it. */
+export function apiError(status: number, body: unknown, origin: string, doing: string): GatehouseError {
+  const error = asRecord(asRecord(body)?.error) as Partial<ErrorBody['error']> | undefined;
+  const code = typeof error?.code === 'string' ? error.code : `http-${status}`;
+  const message = typeof error?.message === 'string' ? error.message : `HTTP ${status}`;
+  const hint = typeof error?.hint === 'string' ? ` Hint: ${error.hint}` : '';
+  const rules = Array.isArray(error?.rules) ? error.rules.filter((rule) => typeof rule?.rule === 'string') : [];
+  if (status === 403 && doing === 'opening a session') {
+    const tried = rules.length
+      ? ` Rules tried: ${rules.map((rule) => `'${rule.rule}' (failed claims: ${(Array.isArray(rule.failed_claims) ? rule.failed_claims : []).join(', ') || 'none named'})`).join('; ')}.`
+      : '';
+    return new GatehouseError(
+      'session-denied',
+      `The gateway denied this job a session: ${message}.${tried}${hint} Fix: run the job from a ref/event the identity rule allows, or ask the gateway's admins to add an identity rule in policies/ that matches this workflow's claims.`,
+    );
+  }
+  if (status === 401) {
+    return new GatehouseError(
+      'token-rejected',
+      `The gateway rejected the job's OIDC token while ${doing}: ${message}.${hint} Fix: make the 'audience' input equal the audience configured for the GitHub issuer in the gateway's gatehouse.yaml.`,
+    );
+  }
+  if (code === 'connection-not-granted' || code === 'unknown-connection') {
+    return new GatehouseError('connection-not-granted', `${message}.${hint} Fix: remove it from the 'connections' input, or ask the gateway's admins to add it to the identity rule's 'connections'.`);
+  }
+  return new GatehouseError(code, `The gateway at ${origin} answered ${status} while ${doing}: ${message}.${hint}`);
+}
+
+function parseGrant(body: unknown, origin: string): SessionGrant {
+  const record = asRecord(body);
+  const connections = Array.isArray(record?.connections) ? record.connections.map(asRecord) : undefined;
+  if (
+    typeof record?.id !== 'string' ||
+    typeof record.token !== 'string' ||
+    typeof record.expires_at !== 'string' ||
+    !connections ||
+    connections.some((c) => typeof c?.name !== 'string' || typeof c.type !== 'string')
+  ) {
+    throw new GatehouseError('gateway-protocol', `${origin}/v1/sessions answered without a session id, token, expiry and connections: upgrade the gateway or pin a matching action version.`);
+  }
+  return {
+    id: record.id,
+    token: record.token,
+    expires_at: record.expires_at,
+    connections: connections.map((c) => ({ name: String(c!.name), type: c!.type as 'postgres' | 'ssh', tunnel: typeof c!.tunnel === 'string' ? c!.tunnel : '' })),
+  };
+}
+
+function parseLog(body: unknown, origin: string): SessionLog {
+  if (Array.isArray(body)) return { events: body.map(asRecord).filter((e): e is Record<string, unknown> => e !== undefined) };
+  const record = asRecord(body);
+  if (record && Array.isArray(record.events)) {
+    return { ...record, events: record.events.map(asRecord).filter((e): e is Record<string, unknown> => e !== undefined) };
+  }
+  throw new GatehouseError('gateway-protocol', `${origin} answered the session log without events: upgrade the gateway or pin a matching action version.`);
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Bundles the Action's entry points and the `gatehouse connect` client into actions/dist/.
+// The output is committed and must be reproducible: CI rebuilds it and runs
+// `git diff --exit-code actions/dist`, so nothing here may depend on time or absolute paths.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+const ENTRIES = {
+  connect: 'actions/src/connect.ts',
+  disconnect: 'actions/src/disconnect.ts',
+};
+// The client wraps `gatehouse connect`; it is bundled once that command exists in the tree.
+if (existsSync(new URL('../actions/src/client-main.ts', import.meta.url))) ENTRIES['gatehouse-connect'] = 'actions/src/client-main.ts';
+
+// CommonJS dependencies bundled into ESM still call require() and read __dirname/__filename.
+const banner = [
+  "import { createRequire as __gatehouseCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __gatehouseFileURLToPath } from 'node:url';",
+  "import { dirname as __gatehouseDirname } from 'node:path';",
+  'const require = __gatehouseCreateRequire(import.meta.url);',
+  'const __filename = __gatehouseFileURLToPath(import.meta.url);',
+  'const __dirname = __gatehouseDirname(__filename);',
+].join('\n');
+
+await build({
+  absWorkingDir: root,
+  entryPoints: ENTRIES,
+  outdir: 'actions/dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  charset: 'utf8',
+  legalComments: 'none',
+  sourcemap: false,
+  minify: false,
+  treeShaking: true,
+  logLevel: 'warning',
+  banner: { js: banner },
+  define: { GATEHOUSE_VERSION: JSON.stringify(version) },
+});
