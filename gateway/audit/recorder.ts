@@ -1,0 +1,246 @@
+import { GatehouseError } from '../errors/gatehouse-error.ts';
+import type { AuditEventRecord, Store } from '../store/store.ts';
+import type { AuditEventData, AuditEventType, SessionEndReason } from '../../wire/audit-events.ts';
+import { EMPTY_CHAIN, linkEvent, type ChainHead } from './hash-chain.ts';
+import { loadAuditSigningKey, signSeal, type AuditSigningKey } from './signing-key.ts';
+import type { AuditSink } from './sinks/audit-sink.ts';
+import { toWireEvent } from './wire-event.ts';
+
+/** Where event timestamps come from; tests pass a fixed clock. */
+export interface RecorderClock {
+  now(): Date;
+}
+
+export interface RecorderOptions {
+  store: Store;
+  clock?: RecorderClock;
+  /** Rows kept in a `result.sample` event (config `audit.sampleRows`); 0 drops samples. */
+  sampleRows?: number;
+  /** Export sinks: get each event after it is durable, never slow the data path. */
+  sinks?: readonly AuditSink[];
+  /** Stamped into `session.start` so a replica's restart can close only its own sessions. */
+  gatewayId?: string;
+}
+
+/**
+ * Writes every session's hash-chained event log. `record` resolves only once the event is in
+ * the store (events of the same tick share one transaction), so an adapter can forward a
+ * statement knowing its audit trail exists; when the store cannot be written it rejects with
+ * `audit.unavailable` and the adapter refuses the statement (unless `audit: best-effort`).
+ */
+export interface Recorder {
+  sessionStarted(sessionId: string, data: AuditEventData['session.start']): Promise<void>;
+  record<T extends Exclude<AuditEventType, 'session.end' | 'seal'>>(sessionId: string, type: T, data: AuditEventData[T]): Promise<void>;
+  /** Appends `session.end`, seals the chain with the gateway key and ends the stored session; idempotent. */
+  sessionEnded(sessionId: string, reason: SessionEndReason, data?: Record<string, unknown>): Promise<void>;
+  /** Crash recovery: ends and seals every session left open (by this gateway, with `gatewayId`); returns their ids. */
+  closeOrphans(reason?: SessionEndReason, options?: { gatewayId?: string }): Promise<string[]>;
+  /** Waits until everything queued so far is written. */
+  flush(): Promise<void>;
+  /** Flushes and closes the sinks (not the store, which the caller owns). */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  sessionId: string;
+  type: string;
+  at: Date;
+  data: Record<string, unknown>;
+  seal: boolean;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+interface Chain extends ChainHead {
+  sealed: boolean;
+}
+
+const MAX_CONFLICT_RETRIES = 5;
+
+export function createRecorder(options: RecorderOptions): Recorder {
+  const { store } = options;
+  const clock = options.clock ?? { now: () => new Date() };
+  const sampleRows = options.sampleRows ?? 10;
+  const sinks = options.sinks ?? [];
+  const chains = new Map<string, Chain>();
+  let queue: Pending[] = [];
+  let worker: Promise<void> | null = null;
+  let signingKey: Promise<AuditSigningKey> | null = null;
+
+  function enqueue(sessionId: string, type: string, data: Record<string, unknown>, seal = false): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      queue.push({ sessionId, type, at: clock.now(), data, seal, resolve, reject });
+      worker ??= (async () => {
+        await new Promise((r) => setImmediate(r));
+        while (queue.length > 0) {
+          const batch = queue;
+          queue = [];
+          await writeBatch(batch);
+        }
+      })().finally(() => {
+        worker = null;
+      });
+    });
+  }
+
+  async function chainOf(sessionId: string): Promise<Chain> {
+    const cached = chains.get(sessionId);
+    if (cached) return cached;
+    const last = await store.lastAuditEvent(sessionId);
+    const chain = last ? { seq: last.seq, hash: last.hash, sealed: last.type === 'seal' } : { ...EMPTY_CHAIN, sealed: false };
+    chains.set(sessionId, chain);
+    return chain;
+  }
+
+  function key(): Promise<AuditSigningKey> {
+    signingKey ??= loadAuditSigningKey(store).catch((error) => {
+      signingKey = null;
+      throw error;
+    });
+    return signingKey;
+  }
+
+  async function writeBatch(batch: Pending[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { records, heads, accepted, refused } = await link(batch);
+        await store.appendAuditEvents(records);
+        for (const [sessionId, head] of heads) {
+          if (head.sealed) chains.delete(sessionId);
+          else chains.set(sessionId, head);
+        }
+        for (const item of refused) item.resolve();
+        for (const item of accepted) item.resolve();
+        publish(records);
+        return;
+      } catch (error) {
+        for (const item of batch) chains.delete(item.sessionId);
+        if (isUniqueViolation(error) && attempt < MAX_CONFLICT_RETRIES) continue;
+        const failure = unavailable(error);
+        for (const item of batch) item.reject(failure);
+        return;
+      }
+    }
+  }
+
+  async function link(batch: Pending[]) {
+    const heads = new Map<string, Chain>();
+    const records: AuditEventRecord[] = [];
+    const accepted: Pending[] = [];
+    const refused: Pending[] = [];
+    for (const item of batch) {
+      const head = heads.get(item.sessionId) ?? { ...(await chainOf(item.sessionId)) };
+      if (head.sealed) {
+        if (!item.seal) {
+          item.reject(new GatehouseError('audit.session-closed', `session ${item.sessionId} has ended; open a new session to run more commands`));
+        } else {
+          refused.push(item);
+        }
+        continue;
+      }
+      const event = linkEvent(head, { sessionId: item.sessionId, type: item.type, at: item.at, data: item.data });
+      records.push(event);
+      let next: Chain = { seq: event.seq, hash: event.hash, sealed: false };
+      if (item.seal) {
+        const signer = await key();
+        const seal = linkEvent(next, {
+          sessionId: item.sessionId,
+          type: 'seal',
+          at: item.at,
+          data: {
+            final_seq: event.seq,
+            final_hash: event.hash,
+            algorithm: 'ed25519',
+            key_id: signer.keyId,
+            signature: signSeal(signer, item.sessionId, event.seq, event.hash),
+          },
+        });
+        records.push(seal);
+        next = { seq: seal.seq, hash: seal.hash, sealed: true };
+      }
+      heads.set(item.sessionId, next);
+      accepted.push(item);
+    }
+    return { records, heads, accepted, refused };
+  }
+
+  function publish(records: AuditEventRecord[]): void {
+    if (sinks.length === 0) return;
+    for (const record of records) {
+      const wire = toWireEvent(record);
+      for (const sink of sinks) {
+        try {
+          sink.write(wire);
+        } catch {
+          // A sink's failure is counted by the sink; it must never reach the data path.
+        }
+      }
+    }
+  }
+
+  const recorder: Recorder = {
+    sessionStarted(sessionId, data) {
+      return enqueue(sessionId, 'session.start', options.gatewayId ? { ...data, gateway: options.gatewayId } : { ...data });
+    },
+    record(sessionId, type, data) {
+      if ((type as string) === 'session.end' || (type as string) === 'seal') {
+        return Promise.reject(new GatehouseError('audit.invalid-event', `'${type}' is written by sessionEnded(); call it instead of record()`));
+      }
+      if (type === 'result.sample') {
+        if (sampleRows <= 0) return Promise.resolve();
+        const sample = data as AuditEventData['result.sample'];
+        const rows = Array.isArray(sample.rows) ? sample.rows : [];
+        return enqueue(sessionId, type, { ...sample, rows: rows.slice(0, sampleRows), truncated: rows.length > sampleRows });
+      }
+      return enqueue(sessionId, type, { ...data });
+    },
+    async sessionEnded(sessionId, reason, data = {}) {
+      await enqueue(sessionId, 'session.end', { ...data, reason }, true);
+      try {
+        await store.endSession(sessionId, reason, clock.now());
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
+    async closeOrphans(reason = 'gateway-restart', filter = {}) {
+      const open = (await store.listOpenSessions()).map((s) => s.id);
+      const unsealed = (await store.listUnsealedAuditSessions?.()) ?? [];
+      const closed: string[] = [];
+      for (const sessionId of [...new Set([...open, ...unsealed])]) {
+        if (filter.gatewayId !== undefined && (await startedBy(sessionId)) !== filter.gatewayId) continue;
+        await recorder.sessionEnded(sessionId, reason);
+        closed.push(sessionId);
+      }
+      return closed;
+    },
+    async flush() {
+      while (worker) await worker;
+    },
+    async close() {
+      await recorder.flush();
+      await Promise.all(sinks.map((sink) => sink.close().catch(() => {})));
+    },
+  };
+
+  async function startedBy(sessionId: string): Promise<string | undefined> {
+    const events = await store.listAuditEvents(sessionId);
+    const start = events.find((e) => e.type === 'session.start');
+    return typeof start?.data.gateway === 'string' ? start.data.gateway : undefined;
+  }
+
+  return recorder;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+}
+
+function unavailable(error: unknown): GatehouseError {
+  if (error instanceof GatehouseError && error.code === 'audit.unavailable') return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new GatehouseError(
+    'audit.unavailable',
+    `the audit log cannot be written to the store (${detail}); commands are refused until the store is reachable again, or set \`audit: best-effort\` on the connection`,
+    { cause: error },
+  );
+}
