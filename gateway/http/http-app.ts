@@ -1,0 +1,119 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { CONTROL_API_PATHS, type VersionInfo } from '../../wire/control-api.ts';
+import type { SessionService } from '../identity/session-service.ts';
+import { bearerToken } from './bearer-token.ts';
+import { sendError, sendJson } from './json-io.ts';
+import { createSessionRoutes } from './session-routes.ts';
+import { createTunnelUpgrade, type TunnelHandler } from './tunnel-upgrade.ts';
+
+/** A hook for routes other parts own (approvals, app webhooks); answers false when it did not handle the request. */
+export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean;
+
+export interface HttpAppOptions {
+  sessions: SessionService;
+  version: string;
+  /** Served at `/metrics`; absent means 404. */
+  metrics?: Registry;
+  /** The masked log of a session (audit recorder); null when there is none. */
+  getSessionLog?: (sessionId: string) => Promise<unknown | null>;
+  onTunnel: TunnelHandler;
+  extraRoutes?: ExtraRoutes;
+  /** Largest WebSocket message on a tunnel. */
+  maxTunnelPayloadBytes?: number;
+  log?: (event: string, data: Record<string, unknown>) => void;
+}
+
+const SESSION_PATH = /^\/v1\/sessions\/([^/]+)(\/log)?$/;
+const LIMITS = { maxHeaderBytes: 16 * 1024, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000 } as const;
+
+/**
+ * The gateway's HTTP control API and tunnel endpoint as a Node server that is not listening yet
+ * (the caller picks the address). Every bad request is a JSON 4xx; unexpected failures are a JSON
+ * 500 naming no internals.
+ */
+export function createHttpApp(options: HttpAppOptions): http.Server {
+  const log = options.log ?? (() => {});
+  const routes = createSessionRoutes(options.sessions);
+  const tunnels = createTunnelUpgrade({ sessions: options.sessions, onTunnel: options.onTunnel, maxPayloadBytes: options.maxTunnelPayloadBytes, log });
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'http://gateway').pathname;
+    } catch {
+      return sendError(res, 400, 'request.url', 'the request URL is not valid');
+    }
+    const method = req.method ?? 'GET';
+    if (pathname === CONTROL_API_PATHS.healthz) {
+      if (only(method, ['GET', 'HEAD'], res)) sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (pathname === CONTROL_API_PATHS.version) {
+      if (only(method, ['GET'], res)) sendJson(res, 200, { version: options.version } satisfies VersionInfo);
+      return;
+    }
+    if (pathname === CONTROL_API_PATHS.metrics) {
+      if (!only(method, ['GET'], res)) return;
+      if (!options.metrics) return sendError(res, 404, 'metrics.disabled', 'metrics are not enabled on this gateway');
+      const text = await options.metrics.metrics();
+      res.writeHead(200, { 'content-type': options.metrics.contentType }).end(text);
+      return;
+    }
+    if (pathname === CONTROL_API_PATHS.sessions) {
+      if (only(method, ['POST'], res)) await routes.create(req, res);
+      return;
+    }
+    const session = SESSION_PATH.exec(pathname);
+    if (session) {
+      let id: string;
+      try {
+        id = decodeURIComponent(session[1]!);
+      } catch {
+        return sendError(res, 400, 'request.url', 'the session id in the URL is not valid');
+      }
+      if (session[2]) return sessionLog(req, res, id, method);
+      if (method === 'GET') return routes.show(req, res, id);
+      if (method === 'DELETE') return routes.remove(req, res, id);
+      return void only(method, ['GET', 'DELETE'], res);
+    }
+    if (pathname.startsWith(CONTROL_API_PATHS.tunnelPrefix)) {
+      return sendError(res, 426, 'tunnel.upgrade', 'the tunnel is a WebSocket: send Upgrade: websocket', {}, { upgrade: 'websocket' });
+    }
+    if (options.extraRoutes && (await options.extraRoutes(req, res))) return;
+    sendError(res, 404, 'request.not-found', `no route ${method} ${pathname}; see /v1/version for the API the gateway serves`);
+  }
+
+  async function sessionLog(req: IncomingMessage, res: ServerResponse, id: string, method: string): Promise<void> {
+    if (!only(method, ['GET'], res)) return;
+    if (bearerToken(req.headers).kind === 'missing' && options.extraRoutes && (await options.extraRoutes(req, res))) return;
+    const context = await routes.sessionOf(req, res, id);
+    if (!context) return;
+    const found = options.getSessionLog ? await options.getSessionLog(id) : null;
+    if (found === null || found === undefined) return sendError(res, 404, 'audit.no-log', `no log for session ${id} yet; it may not have run a command`);
+    sendJson(res, 200, found);
+  }
+
+  const server = http.createServer({ maxHeaderSize: LIMITS.maxHeaderBytes, requestTimeout: LIMITS.requestTimeoutMs, headersTimeout: LIMITS.headersTimeoutMs }, (req, res) => {
+    route(req, res).catch((error: unknown) => {
+      log('http.failed', { method: req.method, url: req.url, error: (error as Error).message });
+      sendError(res, 500, 'internal', 'the gateway failed to handle this request; see the gateway log');
+    });
+  });
+  server.on('upgrade', (req, socket, head) => tunnels.handle(req, socket, head));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (socket.writable) {
+      const tooBig = error.code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify({ error: tooBig ? { code: 'request.headers-too-large', message: `headers are over ${LIMITS.maxHeaderBytes} bytes` } : { code: 'request.malformed', message: 'the request is not valid HTTP' } });
+      socket.end(`HTTP/1.1 ${tooBig ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    } else socket.destroy();
+  });
+  server.on('close', () => tunnels.close());
+  return server;
+}
+
+function only(method: string, allowed: readonly string[], res: ServerResponse): boolean {
+  if (allowed.includes(method)) return true;
+  sendError(res, 405, 'request.method', `use ${allowed.join(' or ')} here`, {}, { allow: allowed.join(', ') });
+  return false;
+}
