@@ -8,6 +8,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
+export type { SessionLog } from './session-log.ts';
+
 export const APPROVAL_HEADERS = {
   timestamp: 'x-gatehouse-timestamp',
   signature: 'x-gatehouse-signature',
@@ -140,28 +142,6 @@ export interface ClosedSession {
 
 export interface CloseJobResponse {
   sessions: ClosedSession[];
-}
-
-/** One recorded command in a session log as the app renders it (already masked). */
-export interface SessionLogEntry {
-  at: string;
-  connection: string;
-  command: string;
-  decision: 'allow' | 'deny' | 'review' | string;
-  rule: string | null;
-  rows?: number;
-  durationMs?: number;
-  approvalId?: string;
-}
-
-/** Answer of `GET /v1/sessions/:id/log` to the app: the masked log of one session. */
-export interface SessionLogResponse {
-  sessionId: string;
-  connections: string[];
-  startedAt: string;
-  endedAt: string | null;
-  verified: boolean;
-  entries: SessionLogEntry[];
 }
 
 /** The string that is signed: binds the timestamp to the body (or to the method and path of a GET). */

@@ -5,7 +5,7 @@ import type { ApprovalBroker } from './broker.ts';
 import { viewOf } from './approval-record.ts';
 import {
   APPROVAL_HEADERS, GATEWAY_APP_ROUTES, SIGNATURE_MAX_SKEW_SECONDS, routePath, verifyMessage,
-  type ApprovalDecisionMessage, type CloseJobRequest, type CloseJobResponse, type SessionLogResponse,
+  type ApprovalDecisionMessage, type CloseJobRequest, type CloseJobResponse, type SessionLog,
 } from '../../wire/approvals.ts';
 
 /**
@@ -27,7 +27,7 @@ export interface AppRoutesOptions {
   secret: string | undefined;
   publicUrl: string;
   /** The audit recorder's masked log of a session; null when the session has none. */
-  getSessionLog?: (sessionId: string) => Promise<SessionLogResponse | null>;
+  getSessionLog?: (sessionId: string) => Promise<SessionLog | null>;
   /** Ends a session through the session service; defaults to marking it ended in the store. */
   closeSession?: (sessionId: string, reason: string) => Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ApprovalRecord } from '../store/store.ts';
 import type { ReviewSettings } from '../policy/types.ts';
 import type { SessionContext } from '../identity/session-context.ts';
@@ -73,4 +73,9 @@ export function viewOf(record: ApprovalRecord): ApprovalView {
     binding: settings?.binding ?? null,
     policy: settings?.policy ?? null,
   };
+}
+
+/** The gateway's approval id generator: short, unguessable, safe in a comment command and a URL. */
+export function randomApprovalId(): string {
+  return `apr_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
 }

@@ -104,8 +104,8 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     if (record && record.status !== 'pending') waiters.get(id)?.resolve(record);
   }
 
-  function tell(record: ApprovalRecord): void {
-    notifier
+  function tell(record: ApprovalRecord): Promise<void> {
+    return notifier
       .notify({ type: 'approval.resolved', id: record.id, status: record.status, decidedBy: record.decidedBy, reason: record.reason })
       .catch(onError);
   }
@@ -113,7 +113,7 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
   async function finish(id: string, status: 'timed-out' | 'cancelled' | 'abandoned', reason: string): Promise<void> {
     const moved = await store.decideApproval(id, { status, decidedBy: [], reason }, clock.now());
     const record = await store.getApproval(id);
-    if (moved && record) tell(record);
+    if (moved && record) void tell(record);
     if (record && record.status !== 'pending') waiters.get(id)?.resolve(record);
   }
 
@@ -209,7 +209,7 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     void settle(id);
     if (!input.fromApp) {
       const after = await store.getApproval(id);
-      if (after) tell(after);
+      if (after) await tell(after);
     }
     return { ok: true, status };
   }
