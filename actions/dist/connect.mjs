@@ -24717,7 +24717,7 @@ function createGatewayApi(options) {
         return "ended";
       }
       const answer = await readJson(response, origin);
-      if (response.status === 404 || response.status === 410 || response.status === 401 && errorCode(answer) === "session-expired") return "already-gone";
+      if (response.status === 401 || response.status === 404 || response.status === 410) return "already-gone";
       throw apiError(response.status, answer, origin, "ending the session");
     },
     async sessionLog(id, sessionToken) {
@@ -24753,10 +24753,6 @@ async function readJson(response, origin) {
 }
 function asRecord(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value) ? value : void 0;
-}
-function errorCode(body) {
-  const error2 = asRecord(asRecord(body)?.error);
-  return typeof error2?.code === "string" ? error2.code : void 0;
 }
 function apiError(status, body, origin, doing) {
   const error2 = asRecord(asRecord(body)?.error);

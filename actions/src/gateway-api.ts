@@ -105,7 +105,7 @@ export function createGatewayApi(options: GatewayApiOptions): GatewayApi {
         return 'ended';
       }
       const answer = await readJson(response, origin);
-      if (response.status === 404 || response.status === 410 || (response.status === 401 && errorCode(answer) === 'session-expired')) return 'already-gone';
+      if (response.status === 401 || response.status === 404 || response.status === 410) return 'already-gone';
       throw apiError(response.status, answer, origin, 'ending the session');
     },
     async sessionLog(id, sessionToken) {
@@ -145,11 +145,6 @@ async function readJson(response: Response, origin: string): Promise<unknown> {
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
-
-function errorCode(body: unknown): string | undefined {
-  const error = asRecord(asRecord(body)?.error);
-  return typeof error?.code === 'string' ? error.code : undefined;
 }
 
 /** Turns a control-API error body into a GatehouseError whose message says what failed and how to fix it. */
