@@ -1,0 +1,38 @@
+/**
+ * What happens to one output column. A value, so plans can be merged, compared and audited.
+ *
+ * `raw` is only ever the result of a proof (a plain reference to an unmasked column, or an
+ * expression over such columns through known-pure functions); anything the analysis cannot
+ * prove is `mask-whole`. Raw values still pass through the content detectors.
+ */
+export type ColumnMask =
+  | { kind: 'raw' }
+  | { kind: 'mask-column'; keepLast: number; column: string }
+  | { kind: 'mask-whole'; reason: string };
+
+export const RAW: ColumnMask = Object.freeze({ kind: 'raw' });
+
+export function maskWhole(reason: string): ColumnMask {
+  return { kind: 'mask-whole', reason };
+}
+
+const RANK = { raw: 0, 'mask-column': 1, 'mask-whole': 2 } as const;
+
+/** The stricter of two masks; two column masks keep the fewer characters. */
+export function stricter(a: ColumnMask, b: ColumnMask): ColumnMask {
+  if (RANK[a.kind] !== RANK[b.kind]) return RANK[a.kind] > RANK[b.kind] ? a : b;
+  if (a.kind === 'mask-column' && b.kind === 'mask-column') return a.keepLast <= b.keepLast ? a : b;
+  return a;
+}
+
+export function strictest(masks: Iterable<ColumnMask>, empty: ColumnMask = RAW): ColumnMask {
+  let out: ColumnMask | undefined;
+  for (const m of masks) out = out ? stricter(out, m) : m;
+  return out ?? empty;
+}
+
+/** A value computed from a masked column is no longer that column: it is masked whole. */
+export function derived(mask: ColumnMask, what: string): ColumnMask {
+  if (mask.kind === 'mask-column') return maskWhole(`${what} over masked column ${mask.column}`);
+  return mask;
+}

@@ -1,0 +1,153 @@
+import type { CustomDetector, DetectorName } from './masking-config.ts';
+
+/** What a detector replaces a match with: fixed, so nothing about the secret's length leaks. */
+export const DETECTOR_REPLACEMENT = '****';
+
+/** Result of scanning one value: the text to send and how many secrets were replaced. */
+export interface MaskedText {
+  text: string;
+  count: number;
+}
+
+/**
+ * Masks secrets found by content in free text. Built once per connection; `maskText` is on the
+ * hot path of every row, so a single pre-check regex rejects clean values before any detector runs.
+ */
+export interface ContentMasker {
+  maskText(text: string): MaskedText;
+  /** True when some detector is enabled (when false, `maskText` is the identity). */
+  readonly active: boolean;
+}
+
+export interface ContentMaskerConfig {
+  detectors: readonly DetectorName[];
+  customDetectors?: readonly CustomDetector[];
+}
+
+interface Detector {
+  name: string;
+  /** Cheap test that every match must pass; never misses a real match. */
+  trigger: RegExp;
+  /** Returns the [start, end) ranges to replace. */
+  find(text: string): Array<[number, number]>;
+}
+
+const CARD_RUN = /(?<![0-9])[0-9](?:[ -]?[0-9]){12,}(?![0-9])/g;
+const EMAIL = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+const SSN = /(?<![0-9])(?!000|666|9[0-9]{2})[0-9]{3}([- ])(?!00)[0-9]{2}\1(?!0000)[0-9]{4}(?![0-9])/g;
+const JWT = /eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+const AWS_KEY_ID = /(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Z0-9])/gi;
+const AWS_SECRET = /(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[0-9])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g;
+const GITHUB = /(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})/gi;
+const PEM = /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g;
+
+function regexFinder(re: RegExp): (text: string) => Array<[number, number]> {
+  return (text) => {
+    const out: Array<[number, number]> = [];
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      if (m[0].length === 0) {
+        re.lastIndex++;
+        continue;
+      }
+      out.push([m.index, m.index + m[0].length]);
+    }
+    return out;
+  };
+}
+
+/** Luhn checksum over a digit string. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/** True when some 13..19-digit window of the run (separators removed) passes Luhn. */
+function runHoldsCard(run: string): boolean {
+  const digits = run.replace(/[ -]/g, '');
+  for (let len = 13; len <= 19; len++) {
+    for (let start = 0; start + len <= digits.length; start++) {
+      const window = digits.slice(start, start + len);
+      if (/^(\d)\1*$/.test(window)) continue;
+      if (luhnValid(window)) return true;
+    }
+  }
+  return false;
+}
+
+function findCards(text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  CARD_RUN.lastIndex = 0;
+  for (let m = CARD_RUN.exec(text); m; m = CARD_RUN.exec(text)) {
+    if (runHoldsCard(m[0])) out.push([m.index, m.index + m[0].length]);
+  }
+  return out;
+}
+
+const BUILT_IN: Record<DetectorName, Detector[]> = {
+  payment_card: [{ name: 'payment_card', trigger: /[0-9](?:[ -]?[0-9]){12}/, find: findCards }],
+  email: [{ name: 'email', trigger: /@/, find: regexFinder(EMAIL) }],
+  us_ssn: [{ name: 'us_ssn', trigger: /[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}/, find: regexFinder(SSN) }],
+  jwt: [{ name: 'jwt', trigger: /eyJ/, find: regexFinder(JWT) }],
+  aws_access_key: [
+    { name: 'aws_access_key', trigger: /A[BCGIKNPRS][A-Z]A[A-Z0-9]{16}/i, find: regexFinder(AWS_KEY_ID) },
+    { name: 'aws_secret_key', trigger: /[A-Za-z0-9/+]{40}/, find: regexFinder(AWS_SECRET) },
+  ],
+  github_token: [{ name: 'github_token', trigger: /gh[pousr]_|github_pat_/i, find: regexFinder(GITHUB) }],
+  private_key: [{ name: 'private_key', trigger: /-----BEGIN /, find: regexFinder(PEM) }],
+};
+
+/**
+ * Builds the content masker for a connection's enabled detectors. Overlapping matches of
+ * different detectors are merged, so a value is never partly revealed between two matches.
+ */
+export function createContentMasker(config: ContentMaskerConfig): ContentMasker {
+  const builtIn: Detector[] = [];
+  for (const name of config.detectors) builtIn.push(...BUILT_IN[name]);
+  const custom: Detector[] = (config.customDetectors ?? []).map((c) => {
+    const flags = c.pattern.flags.includes('g') ? c.pattern.flags : `${c.pattern.flags}g`;
+    const re = new RegExp(c.pattern.source, flags);
+    return { name: c.name, trigger: new RegExp(c.pattern.source, flags.replace(/[gy]/g, '')), find: regexFinder(re) };
+  });
+  if (builtIn.length === 0 && custom.length === 0) return { active: false, maskText: (text) => ({ text, count: 0 }) };
+  const precheck = builtIn.length > 0 ? new RegExp(builtIn.map((d) => `(?:${d.trigger.source})`).join('|'), 'i') : null;
+  return {
+    active: true,
+    maskText(text) {
+      const ranges: Array<[number, number]> = [];
+      if (precheck && precheck.test(text)) {
+        for (const d of builtIn) if (d.trigger.test(text)) ranges.push(...d.find(text));
+      }
+      for (const d of custom) if (d.trigger.test(text)) ranges.push(...d.find(text));
+      if (ranges.length === 0) return { text, count: 0 };
+      return replaceRanges(text, ranges);
+    },
+  };
+}
+
+function replaceRanges(text: string, ranges: Array<[number, number]>): MaskedText {
+  ranges.sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else merged.push([r[0], r[1]]);
+  }
+  let out = '';
+  let at = 0;
+  for (const [start, end] of merged) {
+    out += text.slice(at, start) + DETECTOR_REPLACEMENT;
+    at = end;
+  }
+  return { text: out + text.slice(at), count: merged.length };
+}

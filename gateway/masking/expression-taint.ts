@@ -1,0 +1,251 @@
+import { RAW, derived, maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
+import { listOf, nodeOf, stringOf, type AnalysisContext, type RangeEntry, type Scope } from './analysis-types.ts';
+import {
+  BUILTIN_OPERATORS, CONTENT_FREE_FUNCTIONS, NON_TEXT_TYPE_NAMES, PURE_FUNCTIONS, TEXT_TYPE_NAMES,
+  TRANSPARENT_FUNCTIONS, TRANSPARENT_OPERATORS, TRANSPARENT_WITH_ONE_ARGUMENT,
+} from './pure-functions.ts';
+import { analyzeQueryNode } from './query-shape.ts';
+
+/** Taint of one expression: its mask, and whether it carries unmasked free text verbatim. */
+export interface ExprTaint {
+  mask: ColumnMask;
+  text: boolean;
+}
+
+const CLEAN: ExprTaint = { mask: RAW, text: false };
+
+/** Nodes that only combine their children: result = strictest child, text passes through. */
+const TRANSPARENT_NODES: ReadonlySet<string> = new Set([
+  'CoalesceExpr', 'MinMaxExpr', 'RowExpr', 'A_ArrayExpr', 'A_Indirection', 'CollateClause', 'List',
+  'JsonObjectConstructor', 'JsonArrayConstructor', 'JsonValueExpr', 'JsonKeyValue', 'JsonObjectAgg',
+  'JsonArrayAgg', 'JsonAggConstructor', 'ResTarget', 'A_Indices',
+]);
+
+/** Nodes that compute a new value from their children (booleans, tests, XML, JSON queries). */
+const COMPUTING_NODES: ReadonlySet<string> = new Set([
+  'BoolExpr', 'NullTest', 'BooleanTest', 'XmlExpr', 'XmlSerialize', 'JsonFuncExpr', 'JsonIsPredicate',
+  'JsonParseExpr', 'JsonScalarExpr', 'JsonSerializeExpr', 'JsonBehavior', 'JsonOutput', 'JsonFormat',
+  'JsonReturning', 'JsonArgument', 'JsonTablePathSpec',
+]);
+
+const CONSTANT_NODES: ReadonlySet<string> = new Set([
+  'A_Const', 'ParamRef', 'SQLValueFunction', 'SetToDefault', 'GroupingFunc', 'A_Star', 'String',
+  'Integer', 'Float', 'Boolean', 'BitString', 'TypeName', 'CurrentOfExpr',
+]);
+
+function combine(parts: ExprTaint[], what: string, transparent: boolean): ExprTaint {
+  const mask = derived(strictest(parts.map((p) => p.mask)), what);
+  const text = parts.some((p) => p.text);
+  if (text && !transparent) return { mask: stricter(mask, maskWhole(`${what} could hide detected content`)), text: false };
+  return { mask, text: transparent && text };
+}
+
+/**
+ * Computes the taint of an expression in `scope`. A bare column reference keeps its column's
+ * own mask; every composite expression over a masked column is masked whole.
+ */
+export async function exprTaint(node: unknown, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {
+  if (node === null || node === undefined) return CLEAN;
+  if (Array.isArray(node)) return combine(await Promise.all(node.map((n) => exprTaint(n, scope, ctx))), 'list', true);
+  const n = nodeOf(node);
+  if (!n) {
+    if (typeof node === 'object' && Object.keys(node).length === 0) return CLEAN;
+    return unknownNode('malformed expression', ctx);
+  }
+  const [kind, body] = n;
+  if (CONSTANT_NODES.has(kind)) return CLEAN;
+  switch (kind) {
+    case 'ColumnRef':
+      return columnRef(listOf(body.fields), scope, ctx);
+    case 'TypeCast':
+      return typeCast(body, scope, ctx);
+    case 'FuncCall':
+      return funcCall(body, scope, ctx);
+    case 'A_Expr':
+      return aExpr(body, scope, ctx);
+    case 'CaseExpr':
+      return caseExpr(body, scope, ctx);
+    case 'CaseWhen':
+      return combine([await exprTaint(body.expr, scope, ctx), await exprTaint(body.result, scope, ctx)], 'CASE', true);
+    case 'SubLink':
+      return subLink(body, scope, ctx);
+    case 'SortBy':
+      return exprTaint(body.node, scope, ctx);
+    case 'WindowDef':
+      await exprTaint(body.partitionClause, scope, ctx);
+      await exprTaint(body.orderClause, scope, ctx);
+      return CLEAN;
+  }
+  if (TRANSPARENT_NODES.has(kind) || COMPUTING_NODES.has(kind)) {
+    const parts = await Promise.all(Object.values(body).filter((v) => typeof v === 'object').map((v) => exprTaint(v, scope, ctx)));
+    return combine(parts, kind, TRANSPARENT_NODES.has(kind));
+  }
+  return unknownNode(`unsupported expression ${kind}`, ctx);
+}
+
+function unknownNode(reason: string, ctx: AnalysisContext): ExprTaint {
+  ctx.facts.touchesMasked = true;
+  ctx.facts.opaque = true;
+  return { mask: maskWhole(reason), text: false };
+}
+
+function touched(mask: ColumnMask, ctx: AnalysisContext): void {
+  if (mask.kind !== 'raw') ctx.facts.touchesMasked = true;
+}
+
+/** Resolves a column reference through the scope chain; unresolved means masked whole. */
+export function columnRef(fields: unknown[], scope: Scope, ctx: AnalysisContext): ExprTaint {
+  const names = fields.map((f) => stringOf(f));
+  const star = fields.length > 0 && nodeOf(fields[fields.length - 1])?.[0] === 'A_Star';
+  let result: ExprTaint | null = null;
+  if (star) {
+    const qualifier = names.length >= 2 ? names[names.length - 2] : null;
+    result = wholeRow(scope, qualifier ?? null);
+  } else if (names.length === 1 && names[0]) {
+    result = bareColumn(names[0], scope) ?? wholeRow(scope, names[0]);
+  } else if (names.length >= 2 && names.every((x) => x !== null)) {
+    result = qualifiedColumn(names[names.length - 2]!, names[names.length - 1]!, scope);
+  }
+  const out = result ?? { mask: maskWhole(`column ${names.join('.')} could not be resolved`), text: false };
+  touched(out.mask, ctx);
+  return out;
+}
+
+function entryColumn(entry: RangeEntry, name: string): ExprTaint | null {
+  if (entry.columns === null) return { mask: entry.fallback, text: entry.fallback.kind === 'raw' };
+  const hits = entry.columns.filter((c) => c.name === name);
+  if (hits.length === 0) return null;
+  return { mask: strictest(hits.map((h) => h.mask)), text: hits.some((h) => h.text) };
+}
+
+function bareColumn(name: string, scope: Scope): ExprTaint | null {
+  for (let s: Scope | null = scope; s; s = s.parent) {
+    const known = s.entries.filter((e) => e.columns?.some((c) => c.name === name));
+    const unknown = s.entries.filter((e) => e.columns === null);
+    if (known.length > 0) {
+      const parts = [...known, ...unknown].map((e) => entryColumn(e, name)!);
+      return { mask: strictest(parts.map((p) => p.mask)), text: parts.some((p) => p.text) };
+    }
+    if (unknown.length > 0) {
+      const parts = unknown.map((e) => entryColumn(e, name)!);
+      const outer = s.parent ? bareColumn(name, s.parent) : null;
+      if (outer) parts.push(outer);
+      return { mask: strictest(parts.map((p) => p.mask)), text: parts.some((p) => p.text) };
+    }
+  }
+  return null;
+}
+
+function qualifiedColumn(qualifier: string, name: string, scope: Scope): ExprTaint | null {
+  for (let s: Scope | null = scope; s; s = s.parent) {
+    const entries = s.entries.filter((e) => e.name === qualifier);
+    if (entries.length > 0) {
+      const parts = entries.map((e) => entryColumn(e, name));
+      if (parts.some((p) => p === null)) return null;
+      return { mask: strictest(parts.map((p) => p!.mask)), text: parts.some((p) => p!.text) };
+    }
+  }
+  return null;
+}
+
+/** A whole-row reference (`c`, `c.*` inside an expression) is masked whole when any column is masked. */
+function wholeRow(scope: Scope, qualifier: string | null): ExprTaint | null {
+  for (let s: Scope | null = scope; s; s = s.parent) {
+    const entries = qualifier === null ? s.entries : s.entries.filter((e) => e.name === qualifier);
+    if (entries.length === 0) continue;
+    const masks: ColumnMask[] = [];
+    let text = false;
+    for (const e of entries) {
+      if (e.columns === null) masks.push(e.fallback);
+      for (const c of e.columns ?? []) {
+        masks.push(c.mask);
+        text ||= c.text;
+      }
+    }
+    return { mask: derived(strictest(masks), 'whole-row reference'), text };
+  }
+  return null;
+}
+
+function typeNameOf(typeName: unknown): string {
+  const names = listOf((typeName as Record<string, unknown> | undefined)?.names).map(stringOf);
+  return (names[names.length - 1] ?? '').toLowerCase();
+}
+
+async function typeCast(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {
+  const inner = await exprTaint(body.arg, scope, ctx);
+  const tn = body.typeName as Record<string, unknown> | undefined;
+  const type = typeNameOf(tn);
+  const isArray = listOf(tn?.arrayBounds).length > 0;
+  const mask = derived(inner.mask, `cast to ${type}`);
+  if (!inner.text) return { mask, text: false };
+  if (!isArray && TEXT_TYPE_NAMES.has(type)) return { mask, text: true };
+  if (!isArray && NON_TEXT_TYPE_NAMES.has(type)) return { mask, text: false };
+  return { mask: stricter(mask, maskWhole(`cast of free text to ${type} could hide detected content`)), text: false };
+}
+
+async function funcCall(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {
+  const nameParts = listOf(body.funcname).map(stringOf);
+  const name = (nameParts[nameParts.length - 1] ?? '').toLowerCase();
+  const schema = nameParts.length >= 2 ? nameParts[nameParts.length - 2] : null;
+  const args = await Promise.all(listOf(body.args).map((a) => exprTaint(a, scope, ctx)));
+  await exprTaint(body.agg_order, scope, ctx);
+  await exprTaint(body.agg_filter, scope, ctx);
+  await exprTaint(body.over, scope, ctx);
+  const label = `${name}()`;
+  if (!(await isPureFunction(name, schema, ctx))) {
+    ctx.facts.opaque = true;
+    ctx.facts.touchesMasked = true;
+    return { mask: maskWhole(`${label} is not a known-pure built-in function`), text: false };
+  }
+  if (body.agg_star || CONTENT_FREE_FUNCTIONS.has(name)) return CLEAN;
+  const transparent = TRANSPARENT_FUNCTIONS.has(name) || (TRANSPARENT_WITH_ONE_ARGUMENT.has(name) && args.length === 1);
+  return combine(args, label, transparent);
+}
+
+async function isPureFunction(name: string, schema: string | null | undefined, ctx: AnalysisContext): Promise<boolean> {
+  if (!PURE_FUNCTIONS.has(name)) return false;
+  if (schema !== null && schema !== undefined) return schema === 'pg_catalog';
+  const schemas = await ctx.catalog.functionSchemas(name);
+  return schemas.every((s) => s === 'pg_catalog');
+}
+
+async function aExpr(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {
+  const kind = String(body.kind ?? '');
+  const nameParts = listOf(body.name).map(stringOf);
+  const symbol = nameParts[nameParts.length - 1] ?? '';
+  const schema = nameParts.length >= 2 ? nameParts[nameParts.length - 2] : null;
+  const parts = [await exprTaint(body.lexpr, scope, ctx), await exprTaint(body.rexpr, scope, ctx)];
+  if (!(await isBuiltinOperator(symbol, schema, ctx))) {
+    ctx.facts.opaque = true;
+    ctx.facts.touchesMasked = true;
+    return { mask: maskWhole(`operator ${symbol} is not a known built-in operator`), text: false };
+  }
+  const transparent = kind === 'AEXPR_NULLIF' || (kind === 'AEXPR_OP' && TRANSPARENT_OPERATORS.has(symbol));
+  return combine(parts, `operator ${symbol || kind}`, transparent);
+}
+
+async function isBuiltinOperator(symbol: string, schema: string | null | undefined, ctx: AnalysisContext): Promise<boolean> {
+  if (!BUILTIN_OPERATORS.has(symbol) && !/^[a-z_ ]+$/i.test(symbol)) return false;
+  if (schema !== null && schema !== undefined) return schema === 'pg_catalog';
+  if (/^[a-z_ ]+$/i.test(symbol)) return true;
+  const schemas = await ctx.catalog.operatorSchemas(symbol);
+  return schemas.every((s) => s === 'pg_catalog');
+}
+
+async function caseExpr(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {
+  const parts = [await exprTaint(body.arg, scope, ctx), await exprTaint(body.defresult, scope, ctx)];
+  for (const w of listOf(body.args)) parts.push(await exprTaint(w, scope, ctx));
+  return combine(parts, 'CASE', true);
+}
+
+async function subLink(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {
+  const test = await exprTaint(body.testexpr, scope, ctx);
+  const shape = await analyzeQueryNode(body.subselect, scope, ctx);
+  const masks = shape.columns ? shape.columns.map((c) => c.mask) : [shape.fallback];
+  const text = shape.columns ? shape.columns.some((c) => c.text) : false;
+  const kind = String(body.subLinkType ?? '');
+  const inner: ExprTaint = { mask: strictest(masks), text };
+  const transparent = kind === 'EXPR_SUBLINK' || kind === 'ARRAY_SUBLINK';
+  return combine([test, inner], 'subquery', transparent);
+}

@@ -1,0 +1,51 @@
+import type { ColumnMask } from './column-mask.ts';
+
+export const MESSAGE_REDACTIONS = ['detect', 'redact-values', 'redact-all'] as const;
+/**
+ * How much of an ErrorResponse/NoticeResponse may reach the client. A statement that touched a
+ * masked column can quote its values in errors (`invalid input syntax ...: "078-05-1120"`);
+ * one that ran a function the gateway cannot see into can RAISE anything.
+ */
+export type MessageRedaction = (typeof MESSAGE_REDACTIONS)[number];
+
+/** One output column of a plan. */
+export interface PlannedColumn {
+  name: string | null;
+  mask: ColumnMask;
+  typeOid?: number;
+}
+
+/** Format of COPY ... TO STDOUT output, from the statement's options. */
+export interface CopyFormat {
+  format: 'text' | 'csv';
+  delimiter: string;
+  quote: string;
+  escape: string;
+  null: string;
+  header: boolean;
+}
+
+/**
+ * The masking plan of one statement, computed before it runs and applied to what comes back.
+ * `columns: null` means the output width is unknown: every column then gets `fallback`.
+ */
+export interface RowsPlan {
+  kind: 'rows';
+  columns: readonly PlannedColumn[] | null;
+  fallback: ColumnMask;
+  /** Masks of catalog columns by `tableOid:attnum`, checked against RowDescription origins. */
+  origins: ReadonlyMap<string, ColumnMask>;
+  /** Relations the analysis resolved; an origin outside them is unknown provenance. */
+  relations: ReadonlySet<number>;
+  messages: MessageRedaction;
+  /** Set for COPY ... TO STDOUT. */
+  copy?: CopyFormat;
+}
+
+/** The statement must not run: masking cannot follow its data. `reason` is shown to the client. */
+export interface DenyPlan {
+  kind: 'deny';
+  reason: string;
+}
+
+export type MaskPlan = RowsPlan | DenyPlan;

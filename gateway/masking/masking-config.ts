@@ -1,0 +1,109 @@
+import picomatch from 'picomatch';
+import { GatehouseError } from '../errors/gatehouse-error.ts';
+
+export const DETECTOR_NAMES = ['payment_card', 'email', 'us_ssn', 'jwt', 'aws_access_key', 'github_token', 'private_key'] as const;
+/** Built-in content detectors a policy can switch on by name. */
+export type DetectorName = (typeof DETECTOR_NAMES)[number];
+
+/** The most characters a column rule may leave visible: more would let a masked value be rebuilt. */
+export const MAX_KEEP_LAST = 4;
+
+/** One `masking:` entry of a policy file, as written (snake_case), before compilation. */
+export interface MaskingPolicySection {
+  connections?: readonly string[];
+  columns?: readonly { column: string; keep_last?: number }[];
+  detectors?: readonly string[];
+  custom_detectors?: readonly { name: string; pattern: string }[];
+}
+
+/** A custom detector after validation: the policy's regex, compiled once. */
+export interface CustomDetector {
+  name: string;
+  pattern: RegExp;
+}
+
+/**
+ * Everything masking needs for one connection, merged from every policy section that applies
+ * to it, so the data path never re-reads policy.
+ */
+export interface MaskingConfig {
+  /** True when `schema.table.column` is masked; returns the characters that may stay visible. */
+  columnRule(schema: string, table: string, column: string): { keepLast: number } | null;
+  detectors: readonly DetectorName[];
+  customDetectors: readonly CustomDetector[];
+  /** Whether any column rule exists: with none, statements need no taint analysis. */
+  hasColumnRules: boolean;
+}
+
+interface CompiledColumnRule {
+  match: (name: string) => boolean;
+  keepLast: number;
+}
+
+/**
+ * Merges the masking sections that apply to `connection` into one {@link MaskingConfig}.
+ * Throws a GatehouseError naming the bad entry when a rule or pattern is invalid.
+ */
+export function compileMaskingConfig(sections: readonly MaskingPolicySection[], connection: string): MaskingConfig {
+  const rules: CompiledColumnRule[] = [];
+  const detectors = new Set<DetectorName>();
+  const custom: CustomDetector[] = [];
+  sections.forEach((section, index) => {
+    const connections = section.connections ?? ['*'];
+    if (!connections.some((glob) => picomatch.isMatch(connection, glob))) return;
+    for (const rule of section.columns ?? []) rules.push(compileColumnRule(rule, index));
+    for (const name of section.detectors ?? []) {
+      if (!(DETECTOR_NAMES as readonly string[]).includes(name)) {
+        throw new GatehouseError(
+          'masking.unknown-detector',
+          `masking[${index}].detectors: unknown detector "${name}"; use one of ${DETECTOR_NAMES.join(', ')} or a custom_detectors entry`,
+        );
+      }
+      detectors.add(name as DetectorName);
+    }
+    for (const entry of section.custom_detectors ?? []) custom.push(compileCustom(entry, index));
+  });
+  return {
+    columnRule(schema, table, column) {
+      const name = `${schema}.${table}.${column}`;
+      let keep: number | null = null;
+      for (const rule of rules) if (rule.match(name)) keep = keep === null ? rule.keepLast : Math.min(keep, rule.keepLast);
+      return keep === null ? null : { keepLast: keep };
+    },
+    detectors: [...detectors],
+    customDetectors: custom,
+    hasColumnRules: rules.length > 0,
+  };
+}
+
+function compileColumnRule(rule: { column: string; keep_last?: number }, index: number): CompiledColumnRule {
+  const parts = rule.column.split('.');
+  if (parts.length < 1 || parts.length > 3 || parts.some((p) => p === '')) {
+    throw new GatehouseError(
+      'masking.bad-column',
+      `masking[${index}].columns: "${rule.column}" is not a column name; write schema.table.column (globs allowed)`,
+    );
+  }
+  while (parts.length < 3) parts.unshift('*');
+  const keepLast = rule.keep_last ?? 0;
+  if (!Number.isInteger(keepLast) || keepLast < 0 || keepLast > MAX_KEEP_LAST) {
+    throw new GatehouseError(
+      'masking.bad-keep-last',
+      `masking[${index}].columns: keep_last of "${rule.column}" must be a whole number from 0 to ${MAX_KEEP_LAST}`,
+    );
+  }
+  const matcher = picomatch(parts.join('.'), { dot: true });
+  return { match: (name) => matcher(name), keepLast };
+}
+
+function compileCustom(entry: { name: string; pattern: string }, index: number): CustomDetector {
+  try {
+    return { name: entry.name, pattern: new RegExp(entry.pattern, 'g') };
+  } catch (cause) {
+    throw new GatehouseError(
+      'masking.bad-pattern',
+      `masking[${index}].custom_detectors: pattern of "${entry.name}" is not a valid regular expression; fix its syntax`,
+      { cause },
+    );
+  }
+}

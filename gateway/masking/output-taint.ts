@@ -1,0 +1,249 @@
+import { loadModule, parseSync } from 'libpg-query';
+import { RAW, maskWhole } from './column-mask.ts';
+import {
+  MaskingDenial, listOf, newFacts, nodeOf, stringOf,
+  type AnalysisContext, type QueryShape, type StatementFacts,
+} from './analysis-types.ts';
+import type { MaskingCatalog } from './catalog.ts';
+import { relationItem } from './from-clause.ts';
+import type { CopyFormat, MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
+import type { MaskingConfig } from './masking-config.ts';
+import { analyzeQueryNode, describe, refuseCopy, shapeMask } from './query-shape.ts';
+
+/**
+ * Plans masking statement by statement for one client session. It remembers the plans of
+ * SQL-level cursors and prepared statements (so FETCH and EXECUTE are masked like the query
+ * they run) and refreshes the catalog after DDL.
+ */
+export interface MaskingPlanner {
+  /** Plans one statement given its libpg-query `stmt` node (StatementAnalysis.parseTree). */
+  plan(stmt: unknown): Promise<MaskPlan>;
+  /** Parses `sql` and plans each statement; an unparsable text yields one deny plan. */
+  planSql(sql: string): Promise<MaskPlan[]>;
+}
+
+export interface MaskingPlannerOptions {
+  catalog: MaskingCatalog;
+  config: MaskingConfig;
+}
+
+/** Statements that change nothing in the catalog masking depends on. */
+const NON_DDL: ReadonlySet<string> = new Set([
+  'SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt', 'CopyStmt', 'ExplainStmt', 'VariableShowStmt',
+  'VariableSetStmt', 'TransactionStmt', 'FetchStmt', 'DeclareCursorStmt', 'ClosePortalStmt', 'PrepareStmt',
+  'ExecuteStmt', 'DeallocateStmt', 'DiscardStmt', 'ListenStmt', 'UnlistenStmt', 'NotifyStmt', 'LockStmt',
+  'CallStmt', 'CheckPointStmt', 'VacuumStmt', 'ConstraintsSetStmt',
+]);
+
+/** Statements that run SQL the gateway never sees, able to copy masked data anywhere. */
+const HIDDEN_CODE: ReadonlySet<string> = new Set(['DoStmt', 'CreateFunctionStmt', 'CreateTrigStmt', 'RuleStmt', 'CreateEventTrigStmt']);
+
+/** DDL that, aimed at a relation with masked columns, would move its data out from under its rules. */
+const RELATION_DDL: ReadonlySet<string> = new Set(['AlterTableStmt', 'RenameStmt', 'AlterObjectSchemaStmt']);
+
+const NO_ROWS: QueryShape = { columns: [], fallback: maskWhole('statement was not expected to return rows') };
+
+export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPlanner {
+  const { catalog, config } = options;
+  const cursors = new Map<string, RowsPlan>();
+  const prepared = new Map<string, RowsPlan>();
+  let stale = false;
+
+  function rows(shape: QueryShape, facts: StatementFacts, copy?: CopyFormat): RowsPlan {
+    const messages: MessageRedaction = facts.opaque ? 'redact-all' : facts.touchesMasked ? 'redact-values' : 'detect';
+    return {
+      kind: 'rows',
+      columns: shape.columns ? shape.columns.map((c) => ({ name: c.name, mask: c.mask, typeOid: c.typeOid })) : null,
+      fallback: shape.fallback,
+      origins: facts.origins,
+      relations: facts.relations,
+      messages,
+      ...(copy ? { copy } : {}),
+    };
+  }
+
+  async function planKind(kind: string, body: Record<string, unknown>, stmt: unknown, ctx: AnalysisContext): Promise<MaskPlan> {
+    switch (kind) {
+      case 'SelectStmt':
+      case 'InsertStmt':
+      case 'UpdateStmt':
+      case 'DeleteStmt':
+      case 'MergeStmt':
+        return rows(await analyzeQueryNode(stmt, null, ctx), ctx.facts);
+      case 'CopyStmt':
+        return planCopy(body, ctx);
+      case 'ExplainStmt':
+        await analyzeQueryNode(body.query, null, ctx);
+        return rows({ columns: [{ name: 'QUERY PLAN', mask: RAW, text: true }], fallback: RAW }, ctx.facts);
+      case 'VariableShowStmt':
+        return rows({ columns: null, fallback: RAW }, ctx.facts);
+      case 'CreateTableAsStmt': {
+        const shape = await analyzeQueryNode(body.query, null, ctx);
+        if (body.objtype !== 'OBJECT_MATVIEW') refuseCopy(shape, 'CREATE TABLE AS');
+        return rows(NO_ROWS, ctx.facts);
+      }
+      case 'DeclareCursorStmt': {
+        const plan = rows(await analyzeQueryNode(body.query, null, ctx), ctx.facts);
+        cursors.set(String(body.portalname), plan);
+        return rows(NO_ROWS, ctx.facts);
+      }
+      case 'FetchStmt': {
+        if (body.ismove) return rows(NO_ROWS, ctx.facts);
+        const plan = cursors.get(String(body.portalname));
+        if (!plan) return deny(`cursor "${String(body.portalname)}" was not declared through the gateway in this session, so its rows cannot be masked; DECLARE it in this session`);
+        return plan;
+      }
+      case 'ClosePortalStmt':
+        if (typeof body.portalname === 'string') cursors.delete(body.portalname);
+        else cursors.clear();
+        return rows(NO_ROWS, ctx.facts);
+      case 'PrepareStmt':
+        prepared.set(String(body.name), rows(await analyzeQueryNode(body.query, null, ctx), ctx.facts));
+        return rows(NO_ROWS, ctx.facts);
+      case 'ExecuteStmt': {
+        const plan = prepared.get(String(body.name));
+        if (!plan) return deny(`prepared statement "${String(body.name)}" was not prepared through the gateway in this session; PREPARE it in this session`);
+        return plan;
+      }
+      case 'DeallocateStmt':
+        if (typeof body.name === 'string') prepared.delete(body.name);
+        else prepared.clear();
+        return rows(NO_ROWS, ctx.facts);
+      case 'DiscardStmt':
+        cursors.clear();
+        prepared.clear();
+        return rows(NO_ROWS, ctx.facts);
+      case 'CallStmt':
+        ctx.facts.opaque = true;
+        return rows({ columns: null, fallback: maskWhole('procedure output cannot be traced') }, ctx.facts);
+    }
+    if (HIDDEN_CODE.has(kind) && config.hasColumnRules) {
+      return deny(`${kind.replace(/Stmt$/, '')} runs code masking cannot follow while columns are masked on this connection; run it outside a masked session`);
+    }
+    if (RELATION_DDL.has(kind) && config.hasColumnRules) {
+      const masked = await maskedRelationIn(body);
+      if (masked) return deny(`${kind.replace(/Stmt$/, '')} on ${masked} would move masked columns out from under their masking rules; change it outside a masked session`);
+    }
+    return rows(NO_ROWS, ctx.facts);
+  }
+
+  async function maskedRelationIn(tree: unknown): Promise<string | null> {
+    for (const rv of rangeVars(tree)) {
+      const schema = typeof rv.schemaname === 'string' ? rv.schemaname : null;
+      const name = String(rv.relname);
+      const rels = schema ? [await catalog.relation(schema, name)] : await catalog.relationsNamed(name);
+      for (const rel of rels) {
+        if (rel && rel.columns.some((c) => config.columnRule(rel.schema, rel.name, c.name))) return `${rel.schema}.${rel.name}`;
+      }
+    }
+    return null;
+  }
+
+  async function planCopy(body: Record<string, unknown>, ctx: AnalysisContext): Promise<MaskPlan> {
+    if (body.is_from) return rows(NO_ROWS, ctx.facts);
+    const format = copyFormat(listOf(body.options));
+    let shape: QueryShape;
+    if (body.query) {
+      shape = await analyzeQueryNode(body.query, null, ctx);
+    } else {
+      const item = await relationItem(body.relation as Record<string, unknown>, { entries: [], ctes: new Map(), parent: null }, ctx);
+      shape = item.star;
+      const attlist = listOf(body.attlist).map(stringOf);
+      if (attlist.length > 0 && shape.columns) {
+        const cols = shape.columns;
+        shape = {
+          columns: attlist.map((name) => cols.find((c) => c.name === name) ?? { name, mask: maskWhole(`column ${name} not found`), text: false }),
+          fallback: RAW,
+        };
+      } else if (attlist.length > 0) {
+        shape = { columns: null, fallback: shapeMask(shape) };
+      }
+      if (shapeMask(shape).kind !== 'raw') ctx.facts.touchesMasked = true;
+    }
+    if (body.filename || body.is_program) {
+      refuseCopy(shape, 'COPY TO a server file or program');
+      return rows(NO_ROWS, ctx.facts);
+    }
+    if (format === 'binary') {
+      if (shapeMask(shape).kind === 'raw' && !(shape.columns ?? []).some((c) => c.text) && shape.columns) return rows(shape, ctx.facts);
+      return deny('COPY in binary format cannot be masked; use FORMAT text or FORMAT csv');
+    }
+    return rows(shape, ctx.facts, format);
+  }
+
+  async function plan(stmt: unknown): Promise<MaskPlan> {
+    if (stale) {
+      catalog.invalidate();
+      stale = false;
+    }
+    const n = nodeOf(stmt);
+    if (!n) return deny('the statement could not be parsed, so its results cannot be masked');
+    const [kind, body] = n;
+    if (!NON_DDL.has(kind)) stale = true;
+    const ctx: AnalysisContext = { catalog, config, facts: newFacts(), depth: 0 };
+    try {
+      return await planKind(kind, body, stmt, ctx);
+    } catch (err) {
+      if (err instanceof MaskingDenial) return deny(err.reason);
+      throw err;
+    }
+  }
+
+  return {
+    plan,
+    async planSql(sql) {
+      await loadModule();
+      let stmts: unknown[];
+      try {
+        stmts = (parseSync(sql).stmts ?? []).map((s: { stmt?: unknown }) => s.stmt);
+      } catch {
+        return [deny('the statement could not be parsed, so its results cannot be masked')];
+      }
+      const out: MaskPlan[] = [];
+      for (const s of stmts) out.push(await plan(s));
+      return out;
+    },
+  };
+}
+
+function deny(reason: string): MaskPlan {
+  return { kind: 'deny', reason };
+}
+
+function* rangeVars(tree: unknown): Generator<Record<string, unknown>> {
+  if (tree === null || typeof tree !== 'object') return;
+  if (Array.isArray(tree)) {
+    for (const t of tree) yield* rangeVars(t);
+    return;
+  }
+  const obj = tree as Record<string, unknown>;
+  if (typeof obj.relname === 'string') yield obj;
+  for (const v of Object.values(obj)) yield* rangeVars(v);
+}
+
+/** Reads COPY options into a {@link CopyFormat}; `binary` is returned as a bare string. */
+export function copyFormat(options: unknown[]): CopyFormat | 'binary' {
+  const opts = new Map<string, string | true>();
+  for (const o of options) {
+    const d = nodeOf(o)?.[1];
+    if (!d) continue;
+    const arg = nodeOf(d.arg);
+    const value = arg ? (stringOf(d.arg) ?? String(arg[1].ival ?? arg[1].boolval ?? '')) : true;
+    opts.set(String(d.defname).toLowerCase(), value);
+  }
+  const fmt = String(opts.get('format') ?? (opts.get('binary') === true ? 'binary' : opts.get('csv') === true ? 'csv' : 'text')).toLowerCase();
+  if (fmt === 'binary') return 'binary';
+  const csv = fmt === 'csv';
+  const str = (key: string, dflt: string) => (typeof opts.get(key) === 'string' ? (opts.get(key) as string) : dflt);
+  const quote = str('quote', '"');
+  const header = opts.get('header');
+  return {
+    format: csv ? 'csv' : 'text',
+    delimiter: str('delimiter', csv ? ',' : '\t'),
+    quote,
+    escape: str('escape', quote),
+    null: str('null', csv ? '' : '\\N'),
+    header: header === true || (typeof header === 'string' && !['false', 'off', '0'].includes(header.toLowerCase())),
+  };
+}
+
