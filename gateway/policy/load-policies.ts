@@ -1,0 +1,178 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { GatehouseError } from '../errors/gatehouse-error.ts';
+import { compileClaimPattern } from '../identity/claim-pattern.ts';
+import { parseDurationSeconds } from '../identity/duration.ts';
+import type { IdentityRuleSpec, MaskingSection, Policy, PolicyRule, RuleWhen } from './policy-types.ts';
+import type { ReviewSettings } from './types.ts';
+
+export const POLICY_SCHEMA_URL = new URL('../../policies/policy.schema.json', import.meta.url);
+
+export const REVIEW_DEFAULTS = { timeoutSeconds: 600, minPermission: 'write', teams: [], approvals: 1 } as const satisfies ReviewSettings;
+
+/** One policy file's text; what {@link parsePolicyFiles} combines. */
+export interface PolicySource {
+  file: string;
+  text: string;
+}
+
+/**
+ * Loads every `*.yaml`/`*.yml` file directly inside `dir` (not sub-folders such as examples/),
+ * in file-name order, validates each against the published schema and combines them.
+ * Throws a GatehouseError naming file:line, the key path and the fix.
+ */
+export function loadPolicies(dir: string): Policy {
+  let names: string[];
+  try {
+    names = readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isFile() && /\.ya?ml$/i.test(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+  } catch {
+    throw new GatehouseError('policy.unreadable', `${dir}: cannot read the policy folder; set 'policies:' in gatehouse.yaml to a folder of policy YAML files`);
+  }
+  if (names.length === 0) {
+    throw new GatehouseError('policy.empty', `${dir}: no .yaml policy files; copy policies/default.yaml from the Gatehouse package into it`);
+  }
+  return parsePolicyFiles(names.map((name) => {
+    const file = path.join(dir, name);
+    return { file, text: readFileSync(file, 'utf8') };
+  }));
+}
+
+/** Like {@link loadPolicies} for texts already in memory (tests, the demo, `policy check`). */
+export function parsePolicyFiles(sources: readonly PolicySource[]): Policy {
+  const validate = compileSchema();
+  const identities: IdentityRuleSpec[] = [];
+  const rules: PolicyRule[] = [];
+  const masking: MaskingSection[] = [];
+  const problems: string[] = [];
+  const seenRules = new Map<string, string>();
+  const seenIdentities = new Map<string, string>();
+
+  for (const { file, text } of sources) {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter });
+    if (doc.errors.length > 0) {
+      const first = doc.errors[0]!;
+      problems.push(`${file}:${first.linePos?.[0]?.line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]}; fix the indentation or quoting there`);
+      continue;
+    }
+    const data = (doc.toJS() ?? {}) as Record<string, unknown>;
+    if (!validate(data)) {
+      for (const error of (validate.errors ?? []).filter((e) => e.keyword !== 'if')) {
+        const line = lineOf(doc, lineCounter, error.instancePath);
+        problems.push(`${file}${line ? `:${line}` : ''}: ${error.instancePath || '/'} ${explain(error)}`);
+      }
+      continue;
+    }
+    const at = (pointer: string) => {
+      const line = lineOf(doc, lineCounter, pointer);
+      return `${file}${line ? `:${line}` : ''}`;
+    };
+    for (const [index, spec] of ((data.identities ?? []) as IdentityRuleSpec[]).entries()) {
+      const where = at(`/identities/${index}`);
+      const earlier = seenIdentities.get(spec.name);
+      if (earlier) problems.push(`${where}: identity '${spec.name}' is already defined at ${earlier}; give each identity a unique name`);
+      seenIdentities.set(spec.name, where);
+      checkClaims(spec.claims, `${where}: /identities/${index}/claims`, problems);
+      identities.push(spec);
+    }
+    for (const [index, raw] of ((data.rules ?? []) as RawRule[]).entries()) {
+      const where = at(`/rules/${index}`);
+      const earlier = seenRules.get(raw.name);
+      if (earlier) problems.push(`${where}: rule '${raw.name}' is already defined at ${earlier}; give each rule a unique name`);
+      seenRules.set(raw.name, where);
+      checkClaims(raw.claims, `${where}: /rules/${index}/claims`, problems);
+      try {
+        rules.push(compileRule(raw, file, lineOf(doc, lineCounter, `/rules/${index}`)));
+      } catch (error) {
+        problems.push(`${where}: /rules/${index}/review ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    masking.push(...((data.masking ?? []) as MaskingSection[]));
+  }
+  if (problems.length > 0) throw new GatehouseError('policy.invalid', [...new Set(problems)].join('\n'));
+  return { files: sources.map((s) => s.file), identities, rules, masking };
+}
+
+interface RawRule {
+  name: string;
+  connections?: string[];
+  identities?: string[];
+  claims?: Record<string, string | number | boolean>;
+  when?: RuleWhen;
+  action: PolicyRule['action'];
+  reason?: string;
+  review?: { timeout?: string; min_permission?: ReviewSettings['minPermission']; teams?: string[]; approvals?: number; window?: string };
+}
+
+function compileRule(raw: RawRule, file: string, line: number | undefined): PolicyRule {
+  const rule: PolicyRule = {
+    name: raw.name,
+    source: { file, line },
+    connections: raw.connections ?? ['*'],
+    identities: raw.identities,
+    claims: raw.claims && Object.fromEntries(Object.entries(raw.claims).map(([k, v]) => [k, String(v)])),
+    when: raw.when ?? {},
+    action: raw.action,
+    reason: raw.reason ?? `${raw.action === 'allow' ? 'allowed' : raw.action === 'deny' ? 'denied' : 'held for review'} by policy rule '${raw.name}'`,
+  };
+  if (raw.action === 'review') {
+    const review = raw.review ?? {};
+    rule.review = {
+      timeoutSeconds: review.timeout ? parseDurationSeconds(String(review.timeout), 'timeout') : REVIEW_DEFAULTS.timeoutSeconds,
+      minPermission: review.min_permission ?? REVIEW_DEFAULTS.minPermission,
+      teams: review.teams ?? REVIEW_DEFAULTS.teams,
+      approvals: review.approvals ?? REVIEW_DEFAULTS.approvals,
+      ...(review.window ? { windowSeconds: parseDurationSeconds(String(review.window), 'window') } : {}),
+    };
+  }
+  return rule;
+}
+
+function checkClaims(claims: Record<string, unknown> | undefined, where: string, problems: string[]): void {
+  for (const [claim, value] of Object.entries(claims ?? {})) {
+    try {
+      compileClaimPattern(String(value), `${where}/${claim}`);
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+}
+
+function compileSchema() {
+  const schema = JSON.parse(readFileSync(POLICY_SCHEMA_URL, 'utf8')) as object;
+  return new Ajv({ allErrors: true, strict: false }).compile(schema);
+}
+
+function explain(error: ErrorObject): string {
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `has unknown key '${String(error.params.additionalProperty)}'; remove it or check its spelling against policies/policy.schema.json`;
+    case 'required':
+      return `needs key '${String(error.params.missingProperty)}'`;
+    case 'enum':
+      return `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
+    case 'pattern':
+    case 'type':
+      return `${error.message}; ${String(error.parentSchema?.description ?? '')}`.replace(/; $/, '');
+    default:
+      return error.message ?? 'is invalid';
+  }
+}
+
+function lineOf(doc: Document, counter: LineCounter, pointer: string): number | undefined {
+  const keys = pointer.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let node: unknown = doc.contents;
+  for (const key of keys) {
+    if (!isMap(node) && !isSeq(node)) break;
+    const next = node.get(isSeq(node) ? Number(key) : key, true);
+    if (next === undefined) break;
+    node = next;
+  }
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range ? counter.linePos(range[0]).line : undefined;
+}
