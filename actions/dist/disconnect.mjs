@@ -21446,6 +21446,13 @@ import { appendFileSync as appendFileSync2 } from "node:fs";
 
 // actions/src/gateway-api.ts
 var RETRYABLE_STATUS = /* @__PURE__ */ new Set([502, 503, 504]);
+var TOKEN_FIXES = {
+  "token.audience": "make the 'audience' input equal the audience configured for the GitHub issuer in the gateway's gatehouse.yaml.",
+  "token.issuer": "configure this job's issuer (https://token.actions.githubusercontent.com, or your GHES host) under issuers: in gatehouse.yaml.",
+  "token.expired": "check the runner's clock; the token was requested moments ago.",
+  "token.not-yet-valid": "check the runner's and the gateway's clocks; they differ by more than 60 seconds.",
+  "token.replayed": "each OIDC token opens one session; do not reuse a token, let the action request a fresh one."
+};
 function createGatewayApi(options) {
   const doFetch = options.fetch ?? fetch;
   const sleep = options.sleep ?? ((ms) => new Promise((resolve2) => setTimeout(resolve2, ms)));
@@ -21557,6 +21564,9 @@ function apiError(status, body, origin, doing) {
   const message2 = typeof error2?.message === "string" ? error2.message : `HTTP ${status}`;
   const hint = typeof error2?.hint === "string" ? ` Hint: ${error2.hint}` : "";
   const rules = Array.isArray(error2?.rules) ? error2.rules.filter((rule) => typeof rule?.rule === "string") : [];
+  if (code === "connection.not-granted" || code === "connection-not-granted") {
+    return new GatehouseError("connection-not-granted", `The gateway did not grant a requested connection: ${message2}.${hint} Fix: remove it from the 'connections' input, or ask the gateway's admins to add it to the identity rule's 'connections'.`);
+  }
   if (status === 403 && doing === "opening a session") {
     const tried = rules.length ? ` Rules tried: ${rules.map((rule) => `'${rule.rule}' (failed claims: ${(Array.isArray(rule.failed_claims) ? rule.failed_claims : []).join(", ") || "none named"})`).join("; ")}.` : "";
     return new GatehouseError(
@@ -21564,14 +21574,11 @@ function apiError(status, body, origin, doing) {
       `The gateway denied this job a session: ${message2}.${tried}${hint} Fix: run the job from a ref/event the identity rule allows, or ask the gateway's admins to add an identity rule in policies/ that matches this workflow's claims.`
     );
   }
-  if (status === 401) {
-    return new GatehouseError(
-      "token-rejected",
-      `The gateway rejected the job's OIDC token while ${doing}: ${message2}.${hint} Fix: make the 'audience' input equal the audience configured for the GitHub issuer in the gateway's gatehouse.yaml.`
-    );
+  if (status === 401 && doing === "opening a session") {
+    return new GatehouseError("token-rejected", `The gateway rejected the job's OIDC token: ${message2}.${hint} Fix: ${TOKEN_FIXES[code] ?? TOKEN_FIXES["token.audience"]}`);
   }
-  if (code === "connection-not-granted" || code === "unknown-connection") {
-    return new GatehouseError("connection-not-granted", `${message2}.${hint} Fix: remove it from the 'connections' input, or ask the gateway's admins to add it to the identity rule's 'connections'.`);
+  if (status === 401) {
+    return new GatehouseError("session-rejected", `The gateway no longer accepts this session while ${doing}: ${message2}.${hint} It has ended or expired; nothing more to clean up.`);
   }
   return new GatehouseError(code, `The gateway at ${origin} answered ${status} while ${doing}: ${message2}.${hint}`);
 }

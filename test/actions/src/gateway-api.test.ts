@@ -24,7 +24,9 @@ describe('gateway API client', () => {
   });
 
   it('names the audience fix for a rejected token and the identity-rule fix for a denial', () => {
-    expect(apiError(401, { error: { code: 'bad-audience', message: 'aud does not match' } }, 'http://gw', 'opening a session').message).toMatch(/'audience' input/);
+    expect(apiError(401, { error: { code: 'token.audience', message: 'aud does not match' } }, 'http://gw', 'opening a session').message).toMatch(/'audience' input/);
+    expect(apiError(401, { error: { code: 'token.replayed', message: 'jti used' } }, 'http://gw', 'opening a session').message).toMatch(/do not reuse a token/);
+    expect(apiError(403, { error: { code: 'connection.not-granted', message: 'rule r does not grant x' } }, 'http://gw', 'opening a session').code).toBe('connection-not-granted');
     const denial = apiError(403, { error: { code: 'denied', message: 'No identity rule matches', rules: [{ rule: 'r1', failed_claims: ['ref'] }, { rule: 'r2', failed_claims: [] }] } }, 'http://gw', 'opening a session');
     expect(denial.code).toBe('session-denied');
     expect(denial.message).toContain("'r1' (failed claims: ref); 'r2' (failed claims: none named)");
