@@ -37,7 +37,7 @@ export interface SessionInfo {
   expires_at: string;
   ended_at: string | null;
   end_reason: string | null;
-  connections: string[];
+  connections: ConnectionGrant[];
   /** Binding of the session: repository, run_id, run_attempt, sha, ref, actor, ... */
   claims: Record<string, unknown>;
 }

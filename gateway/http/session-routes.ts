@@ -56,7 +56,7 @@ export function createSessionRoutes(sessions: SessionService): SessionRoutes {
             expires_at: record.expiresAt.toISOString(),
             ended_at: record.endedAt?.toISOString() ?? null,
             end_reason: record.endReason,
-            connections: record.connections,
+            connections: sessions.describeConnections(record.connections),
             claims: record.claims,
           }
         : {
@@ -66,7 +66,7 @@ export function createSessionRoutes(sessions: SessionService): SessionRoutes {
             expires_at: context.expiresAt.toISOString(),
             ended_at: null,
             end_reason: null,
-            connections: context.connections,
+            connections: sessions.describeConnections(context.connections),
             claims: { ...context.identity.claims },
           };
       sendJson(res, 200, info);

@@ -45,6 +45,8 @@ export interface SessionService {
   get(id: string): Promise<SessionRecord | null>;
   /** Ends a live session; false when it was unknown or already ended. */
   revoke(id: string, reason: string): Promise<boolean>;
+  /** The wire description of connection names (type and tunnel path); unknown names are left out. */
+  describeConnections(names: readonly string[]): ConnectionGrant[];
   onEnded(listener: SessionEndedListener): () => void;
   onStarted(listener: SessionStartedListener): () => void;
   /** Re-arms expiry for sessions left open by a previous run, ending those already past expiry. */
@@ -76,6 +78,12 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
   function grantableConnections(globs: readonly string[]): string[] {
     const matchers = globs.map((glob) => picomatch(glob, { dot: true, nonegate: true }));
     return Object.keys(config.connections).filter((name) => matchers.some((isMatch) => isMatch(name)));
+  }
+
+  function describeConnections(names: readonly string[]): ConnectionGrant[] {
+    return names
+      .filter((name) => config.connections[name] !== undefined)
+      .map((name) => ({ name, type: config.connections[name]!.type, tunnel: `${CONTROL_API_PATHS.tunnelPrefix}${encodeURIComponent(name)}` }));
   }
 
   function emitEnded(id: string, reason: string): void {
@@ -185,12 +193,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
           log('session.listener-failed', { sessionId: record.id, error: (error as Error).message });
         }
       }
-      const grants: ConnectionGrant[] = connections.map((name) => ({
-        name,
-        type: config.connections[name]!.type,
-        tunnel: `${CONTROL_API_PATHS.tunnelPrefix}${encodeURIComponent(name)}`,
-      }));
-      return { ok: true, context, grant: { id: record.id, token, expires_at: record.expiresAt.toISOString(), connections: grants } };
+      return { ok: true, context, grant: { id: record.id, token, expires_at: record.expiresAt.toISOString(), connections: describeConnections(connections) } };
     },
 
     async authenticate(token) {
@@ -212,6 +215,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
     },
 
     get: (id) => store.getSession(id),
+    describeConnections,
     revoke: (id, reason) => end(id, reason),
 
     onEnded(listener) {

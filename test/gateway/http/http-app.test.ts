@@ -71,7 +71,7 @@ describe('control API', () => {
     const response = await fetch(`${h.url}/v1/sessions/${mine.id}`, { headers: bearer(mine.token) });
     expect(response.status).toBe(200);
     const text = await response.text();
-    expect(JSON.parse(text)).toMatchObject({ id: mine.id, identity_rule: 'main', connections: ['app-db'], claims: { repository: 'acme/app' } });
+    expect(JSON.parse(text)).toMatchObject({ id: mine.id, identity_rule: 'main', connections: [{ name: 'app-db', type: 'postgres', tunnel: '/v1/tunnel/app-db' }], claims: { repository: 'acme/app' } });
     expect(text).not.toContain(mine.token);
     await expectError(await fetch(`${h.url}/v1/sessions/${mine.id}`), 401, 'auth.required');
     await expectError(await fetch(`${h.url}/v1/sessions/${mine.id}`, { headers: { authorization: 'Basic abc' } }), 401, 'auth.required');

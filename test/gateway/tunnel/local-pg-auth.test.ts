@@ -8,7 +8,7 @@ const startup = serialize.startup({ user: 'ci', database: 'whatever', applicatio
 
 function run(chunks: Buffer[]): LocalPgAuthStep & { allReplies: Buffer[] } {
   let state = initialLocalPgAuthState();
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   const allReplies: Buffer[] = [];
   let step: LocalPgAuthStep | undefined;
   for (const chunk of chunks) {
