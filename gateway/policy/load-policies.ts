@@ -143,9 +143,13 @@ function checkClaims(claims: Record<string, unknown> | undefined, where: string,
   }
 }
 
-function compileSchema() {
-  const schema = JSON.parse(readFileSync(POLICY_SCHEMA_URL, 'utf8')) as object;
-  return new Ajv({ allErrors: true, strict: false }).compile(schema);
+type Validator = ReturnType<Ajv['compile']>;
+let compiledSchema: Validator | undefined;
+
+/** The published schema compiled once: it is a constant of the package, like a compiled regex. */
+function compileSchema(): Validator {
+  compiledSchema ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(POLICY_SCHEMA_URL, 'utf8')) as object);
+  return compiledSchema;
 }
 
 function explain(error: ErrorObject): string {
