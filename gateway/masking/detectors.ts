@@ -72,14 +72,21 @@ export function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-/** True when some 13..19-digit window of the run (separators removed) passes Luhn. */
+/** Issuer prefixes of the card networks; a card glued to other digits must start with one. */
+const CARD_PREFIX = /^(?:4|5[1-5]|2[2-7]|3[47]|3[068]|35|6(?:011|5|4[4-9]|2))/;
+
+/**
+ * True when the run (separators removed) is a Luhn-valid 13..19-digit number, or holds a
+ * Luhn-valid 13..19-digit window starting with a card network prefix (a card glued to digits).
+ */
 function runHoldsCard(run: string): boolean {
   const digits = run.replace(/[ -]/g, '');
-  for (let len = 13; len <= 19; len++) {
-    for (let start = 0; start + len <= digits.length; start++) {
-      const window = digits.slice(start, start + len);
-      if (/^(\d)\1*$/.test(window)) continue;
-      if (luhnValid(window)) return true;
+  if (digits.length <= 19 && !/^(\d)\1*$/.test(digits) && luhnValid(digits)) return true;
+  for (let start = 0; start + 13 <= digits.length; start++) {
+    if (!CARD_PREFIX.test(digits.slice(start, start + 4))) continue;
+    for (let len = 13; len <= 19 && start + len <= digits.length; len++) {
+      if (start === 0 && len === digits.length) continue;
+      if (luhnValid(digits.slice(start, start + len))) return true;
     }
   }
   return false;

@@ -1,0 +1,207 @@
+import { RAW, type ColumnMask } from './column-mask.ts';
+import type { ContentMasker } from './detectors.ts';
+import type { CopyFormat, RowsPlan } from './mask-plan.ts';
+import { BYTEA_OID, decodeByteaText, detectInBytes, detectInText, maskValue, type MaskCounts, type ValueOutcome } from './value-mask.ts';
+
+/**
+ * Masks COPY ... TO STDOUT data. Rows may be split across CopyData messages (or several rows
+ * may share one), so complete rows are buffered before they are masked.
+ */
+export interface CopyMasker {
+  /** Takes one CopyData message ('d' header included); returns the CopyData messages to send instead. */
+  push(message: Buffer): Buffer[];
+  /** At CopyDone: masks and returns whatever partial row is still buffered. */
+  flush(): Buffer[];
+  counts: Readonly<MaskCounts>;
+}
+
+const NEWLINE = 0x0a;
+
+export function createCopyMasker(plan: RowsPlan, content: ContentMasker): CopyMasker {
+  const format: CopyFormat = plan.copy ?? { format: 'text', delimiter: '\t', quote: '"', escape: '"', null: '\\N', header: false };
+  const counts: MaskCounts = { masked: 0, detected: 0 };
+  let pending: Buffer = Buffer.alloc(0);
+  let headerPending = format.header;
+  let quoteState = false;
+  let scanFrom = 0;
+  const idle = !content.active && (plan.columns ?? []).every((c) => c.mask.kind === 'raw') && plan.columns !== null && plan.fallback.kind === 'raw';
+
+  function maskRow(line: string): string {
+    if (headerPending) {
+      headerPending = false;
+      return maskHeader(line);
+    }
+    const fields = format.format === 'csv' ? splitCsv(line, format) : splitText(line, format);
+    const plannedCols = plan.columns;
+    const aligned = plannedCols !== null && plannedCols.length === fields.length;
+    const out = fields.map((f, i) => {
+      if (f === null) return null;
+      const mask: ColumnMask = aligned ? plannedCols[i]!.mask : plannedCols === null ? plan.fallback : { kind: 'mask-whole', reason: 'COPY row does not match the analysed columns' };
+      const typeOid = aligned ? plannedCols[i]!.typeOid : undefined;
+      return applyMask(f, mask, typeOid);
+    });
+    return format.format === 'csv' ? joinCsv(out, fields, format) : joinText(out, fields, format);
+  }
+
+  function applyMask(value: string, mask: ColumnMask, typeOid: number | undefined): ValueOutcome {
+    if (mask.kind !== RAW.kind) return maskValue(() => value, mask, typeOid, counts);
+    if (!content.active) return { kind: 'same' };
+    if (typeOid === BYTEA_OID) return detectInBytes(decodeByteaText(value), content, counts);
+    return detectInText(value, typeOid, content, counts);
+  }
+
+  function maskHeader(line: string): string {
+    return content.active ? content.maskText(line).text : line;
+  }
+
+  function takeRows(): Buffer | null {
+    let lastEnd = -1;
+    for (let i = scanFrom; i < pending.length; i++) {
+      const b = pending[i]!;
+      if (format.format === 'csv') {
+        if (quoteState && format.escape !== format.quote && b === format.escape.charCodeAt(0) && i + 1 < pending.length) {
+          i++;
+          continue;
+        }
+        if (b === format.quote.charCodeAt(0)) quoteState = !quoteState;
+      }
+      if (b === NEWLINE && !quoteState) lastEnd = i;
+    }
+    scanFrom = pending.length;
+    if (lastEnd < 0) return null;
+    const rows = pending.subarray(0, lastEnd + 1);
+    pending = pending.subarray(lastEnd + 1);
+    scanFrom = pending.length;
+    return rows;
+  }
+
+  function maskChunk(chunk: Buffer): Buffer {
+    const text = chunk.toString('utf8');
+    const lines = text.split('\n');
+    const last = lines.pop();
+    const masked = lines.map((line) => {
+      const cr = line.endsWith('\r') ? '\r' : '';
+      return maskRow(cr ? line.slice(0, -1) : line) + cr;
+    });
+    return Buffer.from(masked.join('\n') + '\n' + (last ?? ''), 'utf8');
+  }
+
+  return {
+    counts,
+    push(message) {
+      if (idle) return [message];
+      const data = message.subarray(5);
+      pending = pending.length === 0 ? Buffer.from(data) : Buffer.concat([pending, data]);
+      const rows = takeRows();
+      if (!rows) return [];
+      return [copyData(maskChunk(rows))];
+    },
+    flush() {
+      if (idle || pending.length === 0) return [];
+      const rest = pending.toString('utf8');
+      pending = Buffer.alloc(0);
+      return [copyData(Buffer.from(maskRow(rest), 'utf8'))];
+    },
+  };
+}
+
+function copyData(payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + payload.length);
+  out[0] = 0x64;
+  out.writeInt32BE(4 + payload.length, 1);
+  payload.copy(out, 5);
+  return out;
+}
+
+const TEXT_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** Splits a text-format COPY line into unescaped fields (null for the NULL marker). */
+export function splitText(line: string, format: CopyFormat): (string | null)[] {
+  const raw: string[] = [];
+  let start = 0;
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === '\\') i++;
+    else if (line[i] === format.delimiter) {
+      raw.push(line.slice(start, i));
+      start = i + 1;
+    }
+  }
+  raw.push(line.slice(start));
+  return raw.map((f) => {
+    if (f === format.null) return null;
+    return f.replace(/\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)/g, (_, e: string) => {
+      if (e[0] === 'x') return String.fromCharCode(parseInt(e.slice(1), 16));
+      if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8));
+      return TEXT_ESCAPES[e] ?? e;
+    });
+  });
+}
+
+function escapeText(value: string, format: CopyFormat): string {
+  let out = value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+  if (format.delimiter !== '\t') out = out.split(format.delimiter).join(`\\${format.delimiter}`);
+  return out;
+}
+
+function joinText(out: (ValueOutcome | null)[], fields: (string | null)[], format: CopyFormat): string {
+  return out
+    .map((o, i) => {
+      if (o === null) return format.null;
+      if (o.kind === 'null') return format.null;
+      return escapeText(o.kind === 'text' ? o.text : fields[i]!, format);
+    })
+    .join(format.delimiter);
+}
+
+/** Splits a CSV COPY row; an unquoted field equal to the NULL string is null. */
+export function splitCsv(line: string, format: CopyFormat): (string | null)[] {
+  const fields: (string | null)[] = [];
+  let i = 0;
+  for (;;) {
+    let value = '';
+    let quoted = false;
+    while (i < line.length && line[i] !== format.delimiter) {
+      if (line[i] === format.quote) {
+        quoted = true;
+        i++;
+        while (i < line.length) {
+          if (line[i] === format.escape && format.escape !== format.quote && (line[i + 1] === format.quote || line[i + 1] === format.escape)) {
+            value += line[i + 1];
+            i += 2;
+          } else if (line[i] === format.quote && line[i + 1] === format.quote && format.escape === format.quote) {
+            value += format.quote;
+            i += 2;
+          } else if (line[i] === format.quote) {
+            i++;
+            break;
+          } else {
+            value += line[i++];
+          }
+        }
+      } else {
+        value += line[i++];
+      }
+    }
+    fields.push(!quoted && value === format.null ? null : value);
+    if (i >= line.length) break;
+    i++;
+  }
+  return fields;
+}
+
+function quoteCsv(value: string, format: CopyFormat): string {
+  const escaped =
+    format.escape === format.quote
+      ? value.split(format.quote).join(format.quote + format.quote)
+      : value.split(format.escape).join(format.escape + format.escape).split(format.quote).join(format.escape + format.quote);
+  return `${format.quote}${escaped}${format.quote}`;
+}
+
+function joinCsv(out: (ValueOutcome | null)[], fields: (string | null)[], format: CopyFormat): string {
+  return out
+    .map((o, i) => {
+      if (o === null || o.kind === 'null') return format.null;
+      return quoteCsv(o.kind === 'text' ? o.text : fields[i]!, format);
+    })
+    .join(format.delimiter);
+}

@@ -1,0 +1,117 @@
+import type { ContentMasker } from './detectors.ts';
+import type { MessageRedaction } from './mask-plan.ts';
+import type { MaskCounts } from './value-mask.ts';
+
+/** What replaces a message the gateway may not show at all. */
+export const REDACTED_MESSAGE =
+  'message hidden by gatehouse: the statement ran code the gateway cannot see into while columns are masked';
+const REDACTED_DETAIL = 'detail hidden by gatehouse: the statement touched masked data';
+
+/** ErrorResponse/NoticeResponse fields whose text can carry data (message, detail, hint, context, internal query). */
+const DATA_FIELDS = new Set(['M', 'D', 'H', 'W', 'q']);
+/** Fields that can quote row values: dropped when the statement touched masked data. */
+const VALUE_FIELDS = new Set(['D', 'W', 'q']);
+
+/**
+ * Masks the text fields of an ErrorResponse or NoticeResponse, keyed by their one-letter
+ * protocol codes (S, C, M, D, H, W, q, ...). Returns the same object when nothing changes.
+ */
+export function maskNoticeOrError(
+  fields: ReadonlyMap<string, string>,
+  content: ContentMasker,
+  redaction: MessageRedaction = 'detect',
+  counts?: MaskCounts,
+): ReadonlyMap<string, string> {
+  let out: Map<string, string> | null = null;
+  const set = (code: string, value: string | null) => {
+    out ??= new Map(fields);
+    if (value === null) out.delete(code);
+    else out.set(code, value);
+  };
+  for (const [code, value] of fields) {
+    if (!DATA_FIELDS.has(code)) continue;
+    if (redaction === 'redact-all') {
+      set(code, code === 'M' ? REDACTED_MESSAGE : null);
+      if (counts) counts.masked++;
+      continue;
+    }
+    if (redaction === 'redact-values' && VALUE_FIELDS.has(code)) {
+      set(code, REDACTED_DETAIL);
+      if (counts) counts.masked++;
+      continue;
+    }
+    let text = value;
+    if (redaction === 'redact-values') text = text.replace(/"(?:[^"]|"")*"/g, '"****"').replace(/\)=\([^)]*\)/g, ')=(****)');
+    const detected = content.maskText(text);
+    if (counts) counts.detected += detected.count;
+    if (detected.text !== value) set(code, detected.text);
+  }
+  return out ?? fields;
+}
+
+/** Reads the fields of an ErrorResponse ('E') or NoticeResponse ('N') message. */
+export function parseNoticeFields(message: Buffer): Map<string, string> {
+  const fields = new Map<string, string>();
+  let at = 5;
+  const end = 1 + message.readInt32BE(1);
+  while (at < end && message[at] !== 0) {
+    const code = String.fromCharCode(message[at]!);
+    const stop = message.indexOf(0, at + 1);
+    if (stop < 0) break;
+    fields.set(code, message.toString('utf8', at + 1, stop));
+    at = stop + 1;
+  }
+  return fields;
+}
+
+function encodeNotice(type: number, fields: ReadonlyMap<string, string>): Buffer {
+  const parts = [...fields].map(([code, value]) => Buffer.from(`${code}${value.replace(/\0/g, '')}\0`, 'utf8'));
+  const body = Buffer.concat([...parts, Buffer.from([0])]);
+  const out = Buffer.allocUnsafe(5 + body.length);
+  out[0] = type;
+  out.writeInt32BE(4 + body.length, 1);
+  body.copy(out, 5);
+  return out;
+}
+
+/** Buffer-level {@link maskNoticeOrError}: returns the same Buffer when nothing changes. */
+export function maskNoticeOrErrorMessage(message: Buffer, content: ContentMasker, redaction: MessageRedaction = 'detect', counts?: MaskCounts): Buffer {
+  const fields = parseNoticeFields(message);
+  const masked = maskNoticeOrError(fields, content, redaction, counts);
+  return masked === fields ? message : encodeNotice(message[0]!, masked);
+}
+
+/**
+ * Masks a NotificationResponse ('A': pid, channel, payload). With `redact-all` (the session ran
+ * opaque code while columns are masked) the payload is replaced whole.
+ */
+export function maskNotificationMessage(message: Buffer, content: ContentMasker, redaction: MessageRedaction = 'detect', counts?: MaskCounts): Buffer {
+  const pid = message.readInt32BE(5);
+  const channelEnd = message.indexOf(0, 9);
+  const payloadEnd = message.indexOf(0, channelEnd + 1);
+  if (channelEnd < 0 || payloadEnd < 0) return encodeNotification(pid, '', '');
+  const channel = message.toString('utf8', 9, channelEnd);
+  const payload = message.toString('utf8', channelEnd + 1, payloadEnd);
+  let next: string;
+  if (redaction === 'redact-all' && payload !== '') {
+    next = '****';
+    if (counts) counts.masked++;
+  } else {
+    const detected = content.maskText(payload);
+    if (counts) counts.detected += detected.count;
+    next = detected.text;
+  }
+  const nextChannel = content.maskText(channel).text;
+  if (next === payload && nextChannel === channel) return message;
+  return encodeNotification(pid, nextChannel, next);
+}
+
+function encodeNotification(pid: number, channel: string, payload: string): Buffer {
+  const body = Buffer.from(`${channel}\0${payload}\0`, 'utf8');
+  const out = Buffer.allocUnsafe(9 + body.length);
+  out[0] = 0x41;
+  out.writeInt32BE(8 + body.length, 1);
+  out.writeInt32BE(pid, 5);
+  body.copy(out, 9);
+  return out;
+}

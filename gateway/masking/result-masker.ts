@@ -1,0 +1,160 @@
+import { GatehouseError } from '../errors/gatehouse-error.ts';
+import { maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
+import type { ContentMasker } from './detectors.ts';
+import type { RowsPlan } from './mask-plan.ts';
+import {
+  BYTEA_OID, TEXT_VALUED_OIDS, decodeByteaText, detectInBytes, detectInText, maskValue,
+  type MaskCounts, type ValueOutcome,
+} from './value-mask.ts';
+
+/** The RowDescription field shape of pg-protocol (`Field`), of which masking needs these members. */
+export interface ResultField {
+  name: string;
+  tableID: number;
+  columnID: number;
+  dataTypeID: number;
+  /** pg-protocol's `'text' | 'binary'`, or the raw format code (0 text, 1 binary). */
+  format: 'text' | 'binary' | number;
+}
+
+/** Rewrites one DataRow message (full message, 'D' header included); returns the same Buffer when nothing changes. */
+export type RowTransform = (row: Buffer) => Buffer;
+
+/** A row transform with its per-field masks and audit counters. */
+export interface RowMasker {
+  transform: RowTransform;
+  masks: readonly ColumnMask[];
+  counts: Readonly<MaskCounts>;
+}
+
+const JSONB_OID = 3802;
+
+/**
+ * Final mask of each result field: the plan's column (when the plan's width and names match the
+ * RowDescription), made stricter by the field's catalog origin. A width or name mismatch, or an
+ * origin in a relation the analysis never resolved, is unknown provenance and never raw.
+ */
+export function resolveFieldMasks(plan: RowsPlan, fields: readonly ResultField[]): ColumnMask[] {
+  const planned = plan.columns;
+  const aligned =
+    planned !== null &&
+    planned.length === fields.length &&
+    planned.every((c, i) => c.name === null || c.name === fields[i]!.name);
+  const everything = strictest([plan.fallback, ...(planned ?? []).map((c) => c.mask)]);
+  return fields.map((field, i) => {
+    let mask = aligned ? planned![i]!.mask : planned === null ? plan.fallback : stricter(everything, maskWhole('result columns do not match the analysed statement'));
+    if (field.tableID !== 0) {
+      const origin = plan.origins.get(`${field.tableID}:${field.columnID}`);
+      if (origin) mask = stricter(mask, origin);
+      else mask = stricter(mask, maskWhole(`column ${field.columnID} of relation ${field.tableID} has unknown provenance`));
+    }
+    return mask;
+  });
+}
+
+function isBinary(field: ResultField): boolean {
+  return field.format === 'binary' || field.format === 1;
+}
+
+/**
+ * Builds the transform for one result set. Masked text stays text (`****`, or `****0005` with
+ * keep_last); masked values of other types become NULL; raw text values go through the content
+ * detectors. Rows are rebuilt only when a cell changes.
+ */
+export function createRowTransform(plan: RowsPlan, fields: readonly ResultField[], content: ContentMasker): RowMasker {
+  const masks = resolveFieldMasks(plan, fields);
+  const counts: MaskCounts = { masked: 0, detected: 0 };
+  const idle = !content.active && masks.every((m) => m.kind === 'raw');
+  const cell = fields.map((field, i) => cellMasker(field, masks[i]!, content, counts));
+  const transform: RowTransform = (row) => {
+    if (idle) return row;
+    if (row[0] !== 0x44) throw new GatehouseError('masking.not-a-data-row', 'masking expected a DataRow message; the adapter passed another message type');
+    const count = row.readInt16BE(5);
+    if (count !== fields.length) return nullRow(count, counts);
+    let offset = 7;
+    let outcomes: (ValueOutcome | undefined)[] | null = null;
+    const spans: Array<[number, number]> = [];
+    for (let i = 0; i < count; i++) {
+      const len = row.readInt32BE(offset);
+      const start = offset + 4;
+      const end = len < 0 ? start : start + len;
+      spans.push([offset, end]);
+      if (len >= 0) {
+        const outcome = cell[i]!(row, start, end);
+        if (outcome.kind !== 'same') {
+          outcomes ??= new Array(count);
+          outcomes[i] = outcome;
+        }
+      }
+      offset = end;
+    }
+    if (!outcomes) return row;
+    return rebuild(row, spans, outcomes);
+  };
+  return { transform, masks, counts };
+}
+
+type CellMasker = (row: Buffer, start: number, end: number) => ValueOutcome;
+
+function cellMasker(field: ResultField, mask: ColumnMask, content: ContentMasker, counts: MaskCounts): CellMasker {
+  const binary = isBinary(field);
+  const type = field.dataTypeID;
+  const textual = TEXT_VALUED_OIDS.has(type) || type === 114 || type === 142;
+  if (mask.kind !== 'raw') {
+    return (row, start, end) => maskValue(() => decodeText(row, start, end, binary, type), mask, binary && !textual ? -1 : type, counts);
+  }
+  if (!content.active) return () => ({ kind: 'same' });
+  if (type === BYTEA_OID) {
+    return (row, start, end) =>
+      detectInBytes(binary ? row.subarray(start, end) : decodeByteaText(row.toString('latin1', start, end)), content, counts);
+  }
+  if (binary && type === JSONB_OID) {
+    return (row, start, end) => {
+      const out = detectInText(row.toString('utf8', start + 1, end), type, content, counts);
+      return out.kind === 'same' ? out : { kind: 'null' };
+    };
+  }
+  if (binary && !textual) return () => ({ kind: 'same' });
+  return (row, start, end) => detectInText(row.toString('utf8', start, end), type, content, counts);
+}
+
+function decodeText(row: Buffer, start: number, end: number, binary: boolean, type: number): string {
+  if (binary && type === JSONB_OID) return row.toString('utf8', start + 1, end);
+  return row.toString('utf8', start, end);
+}
+
+function rebuild(row: Buffer, spans: Array<[number, number]>, outcomes: (ValueOutcome | undefined)[]): Buffer {
+  const values: (Buffer | null | undefined)[] = outcomes.map((o) => (o === undefined || o.kind === 'same' ? undefined : o.kind === 'null' ? null : Buffer.from(o.text, 'utf8')));
+  let size = 7;
+  spans.forEach(([s, e], i) => {
+    const v = values[i];
+    size += v === undefined ? e - s : 4 + (v === null ? 0 : v.length);
+  });
+  const out = Buffer.allocUnsafe(size);
+  out[0] = 0x44;
+  out.writeInt32BE(size - 1, 1);
+  out.writeInt16BE(spans.length, 5);
+  let at = 7;
+  spans.forEach(([s, e], i) => {
+    const v = values[i];
+    if (v === undefined) {
+      at += row.copy(out, at, s, e);
+    } else if (v === null) {
+      at = out.writeInt32BE(-1, at);
+    } else {
+      at = out.writeInt32BE(v.length, at);
+      at += v.copy(out, at);
+    }
+  });
+  return out;
+}
+
+function nullRow(count: number, counts: MaskCounts): Buffer {
+  const out = Buffer.alloc(7 + 4 * count);
+  out[0] = 0x44;
+  out.writeInt32BE(out.length - 1, 1);
+  out.writeInt16BE(count, 5);
+  for (let i = 0; i < count; i++) out.writeInt32BE(-1, 7 + 4 * i);
+  counts.masked += count;
+  return out;
+}

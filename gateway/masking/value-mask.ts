@@ -1,0 +1,81 @@
+import type { ColumnMask } from './column-mask.ts';
+import type { ContentMasker } from './detectors.ts';
+
+/** Fixed redaction text of a masked value. */
+export const REDACTED = '****';
+
+/** Type OIDs where any string is a valid value, so a masked value can stay text. */
+export const TEXT_VALUED_OIDS: ReadonlySet<number> = new Set([25, 1043, 1042, 19, 705]);
+
+/** Types whose text can hold a detector replacement and stay valid (JSON is re-checked). */
+const DETECTOR_REWRITABLE_OIDS: ReadonlySet<number> = new Set([25, 1043, 1042, 19, 705, 114, 3802, 142, 1009, 1015, 1014, 199, 3807]);
+const JSON_OIDS: ReadonlySet<number> = new Set([114, 3802]);
+
+export const BYTEA_OID = 17;
+
+/** What one value becomes: unchanged, NULL, or new text. */
+export type ValueOutcome = { kind: 'same' } | { kind: 'null' } | { kind: 'text'; text: string };
+
+const SAME: ValueOutcome = Object.freeze({ kind: 'same' });
+const NULL: ValueOutcome = Object.freeze({ kind: 'null' });
+
+/** Counts kept for the audit log: values masked by column rules, and secrets found by detectors. */
+export interface MaskCounts {
+  masked: number;
+  detected: number;
+}
+
+/** Redacted text for a masked value, keeping at most `keepLast` characters, and none of a short value. */
+export function redact(value: string, keepLast: number): string {
+  const chars = [...value];
+  if (keepLast <= 0 || chars.length <= keepLast * 2) return REDACTED;
+  return REDACTED + chars.slice(-keepLast).join('');
+}
+
+/**
+ * Applies a column mask to one non-NULL value. `typeOid` undefined means "unknown type", which
+ * keeps masked values as text (COPY output, where no driver parses types).
+ */
+export function maskValue(value: () => string, mask: ColumnMask, typeOid: number | undefined, counts: MaskCounts): ValueOutcome {
+  const textValued = typeOid === undefined || TEXT_VALUED_OIDS.has(typeOid);
+  if (mask.kind === 'mask-column') {
+    counts.masked++;
+    return textValued ? { kind: 'text', text: redact(value(), mask.keepLast) } : NULL;
+  }
+  if (mask.kind === 'mask-whole') {
+    counts.masked++;
+    return textValued ? { kind: 'text', text: REDACTED } : NULL;
+  }
+  return SAME;
+}
+
+/** Runs the content detectors over a raw text value; a hit in a value that cannot hold the replacement becomes NULL. */
+export function detectInText(text: string, typeOid: number | undefined, content: ContentMasker, counts: MaskCounts): ValueOutcome {
+  const result = content.maskText(text);
+  if (result.count === 0) return SAME;
+  counts.detected += result.count;
+  if (typeOid === undefined || TEXT_VALUED_OIDS.has(typeOid)) return { kind: 'text', text: result.text };
+  if (!DETECTOR_REWRITABLE_OIDS.has(typeOid)) return NULL;
+  if (JSON_OIDS.has(typeOid)) {
+    try {
+      JSON.parse(result.text);
+    } catch {
+      return NULL;
+    }
+  }
+  return { kind: 'text', text: result.text };
+}
+
+/** Detectors over bytes that may hold text (bytea): any hit makes the value NULL. */
+export function detectInBytes(bytes: Buffer, content: ContentMasker, counts: MaskCounts): ValueOutcome {
+  const result = content.maskText(bytes.toString('latin1'));
+  if (result.count === 0) return SAME;
+  counts.detected += result.count;
+  return NULL;
+}
+
+/** Decodes PostgreSQL's text form of bytea (`\x` hex or escape format) to bytes. */
+export function decodeByteaText(text: string): Buffer {
+  if (text.startsWith('\\x')) return Buffer.from(text.slice(2), 'hex');
+  return Buffer.from(text.replace(/\\(\\|[0-7]{3})/g, (_, g: string) => (g === '\\' ? '\\' : String.fromCharCode(parseInt(g, 8)))), 'latin1');
+}
