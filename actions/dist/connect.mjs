@@ -24783,7 +24783,8 @@ function apiError(status, body, origin, doing) {
   if (status === 401) {
     return new GatehouseError("session-rejected", `The gateway no longer accepts this session while ${doing}: ${message}.${hint} It has ended or expired; nothing more to clean up.`);
   }
-  return new GatehouseError(code, `The gateway at ${origin} answered ${status} while ${doing}: ${message}.${hint}`);
+  const fix = code === "issuer.unreachable" ? " Fix: the gateway cannot fetch the OIDC issuer's keys; check its outbound access to the issuer (token.actions.githubusercontent.com or your GHES host)." : "";
+  return new GatehouseError(code, `The gateway at ${origin} answered ${status} while ${doing}: ${message}.${hint}${fix}`);
 }
 function parseGrant(body, origin) {
   const record = asRecord(body);
@@ -24950,7 +24951,7 @@ async function runConnect(deps) {
   const inputs = parseActionInputs(envInputReader(env));
   const runnerTemp = env.RUNNER_TEMP;
   if (!runnerTemp) throw new GatehouseError("runner-temp-missing", "RUNNER_TEMP is not set: run this action on a GitHub Actions runner (or set RUNNER_TEMP to a private folder).");
-  const idToken = await requestIdToken(core, env, inputs.audience);
+  assertIdTokenPermission(env);
   const api = deps.api ?? createGatewayApi({ baseUrl: inputs.gateway });
   const gateway = await api.version();
   const bundle = await resolveClientBundle({
@@ -24962,7 +24963,7 @@ async function runConnect(deps) {
     warn: (message) => core.warning(message)
   });
   const wanted = inputs.connections.map((c) => c.name);
-  const grant = await api.createSession({ token: idToken, ...wanted.length ? { connections: wanted } : {}, ...inputs.ttl ? { ttl: inputs.ttl } : {} });
+  const grant = await openSession(api, core, inputs, wanted, deps.sleep ?? ((ms) => new Promise((resolve2) => setTimeout(resolve2, ms))));
   core.setSecret(grant.token);
   let pid;
   try {
@@ -25010,13 +25011,27 @@ async function runConnect(deps) {
     throw error2;
   }
 }
-async function requestIdToken(core, env, audience) {
+function assertIdTokenPermission(env) {
   if (!env.ACTIONS_ID_TOKEN_REQUEST_URL || !env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
     throw new GatehouseError(
       "id-token-permission",
       "This job cannot request a GitHub OIDC token. Fix: add `permissions: id-token: write` to the job (or the workflow). Workflows triggered by pull requests from forks never receive one; run them with a policy that does not need the gateway."
     );
   }
+}
+async function openSession(api, core, inputs, wanted, sleep) {
+  for (let attempt = 1; ; attempt += 1) {
+    const token = await requestIdToken(core, inputs.audience);
+    try {
+      return await api.createSession({ token, ...wanted.length ? { connections: wanted } : {}, ...inputs.ttl ? { ttl: inputs.ttl } : {} });
+    } catch (error2) {
+      if (!(error2 instanceof GatehouseError) || error2.code !== "issuer.unreachable" || attempt >= ISSUER_ATTEMPTS) throw error2;
+      await sleep(500 * attempt);
+    }
+  }
+}
+var ISSUER_ATTEMPTS = 3;
+async function requestIdToken(core, audience) {
   try {
     return await core.getIDToken(audience);
   } catch (error2) {

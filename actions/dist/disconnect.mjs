@@ -21580,7 +21580,8 @@ function apiError(status, body, origin, doing) {
   if (status === 401) {
     return new GatehouseError("session-rejected", `The gateway no longer accepts this session while ${doing}: ${message2}.${hint} It has ended or expired; nothing more to clean up.`);
   }
-  return new GatehouseError(code, `The gateway at ${origin} answered ${status} while ${doing}: ${message2}.${hint}`);
+  const fix = code === "issuer.unreachable" ? " Fix: the gateway cannot fetch the OIDC issuer's keys; check its outbound access to the issuer (token.actions.githubusercontent.com or your GHES host)." : "";
+  return new GatehouseError(code, `The gateway at ${origin} answered ${status} while ${doing}: ${message2}.${hint}${fix}`);
 }
 function parseGrant(body, origin) {
   const record = asRecord(body);

@@ -28,6 +28,7 @@ export interface ConnectDeps {
   nodePath: string;
   api?: GatewayApi;
   readyTimeoutMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** What the step did, for the entry file and tests. */
@@ -53,7 +54,7 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
   const runnerTemp = env.RUNNER_TEMP;
   if (!runnerTemp) throw new GatehouseError('runner-temp-missing', 'RUNNER_TEMP is not set: run this action on a GitHub Actions runner (or set RUNNER_TEMP to a private folder).');
 
-  const idToken = await requestIdToken(core, env, inputs.audience);
+  assertIdTokenPermission(env);
   const api = deps.api ?? createGatewayApi({ baseUrl: inputs.gateway });
   const gateway = await api.version();
   const bundle = await resolveClientBundle({
@@ -66,7 +67,7 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
   });
 
   const wanted = inputs.connections.map((c) => c.name);
-  const grant = await api.createSession({ token: idToken, ...(wanted.length ? { connections: wanted } : {}), ...(inputs.ttl ? { ttl: inputs.ttl } : {}) });
+  const grant = await openSession(api, core, inputs, wanted, deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))));
   core.setSecret(grant.token);
 
   let pid: number | undefined;
@@ -118,13 +119,35 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
   }
 }
 
-async function requestIdToken(core: RunnerCore, env: NodeJS.ProcessEnv, audience: string): Promise<string> {
+function assertIdTokenPermission(env: NodeJS.ProcessEnv): void {
   if (!env.ACTIONS_ID_TOKEN_REQUEST_URL || !env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
     throw new GatehouseError(
       'id-token-permission',
       "This job cannot request a GitHub OIDC token. Fix: add `permissions: id-token: write` to the job (or the workflow). Workflows triggered by pull requests from forks never receive one; run them with a policy that does not need the gateway.",
     );
   }
+}
+
+/**
+ * Exchanges a fresh OIDC token for a session. The POST is never repeated with the same token
+ * (its `jti` is single-use); only when the gateway could not check any token yet (its issuer's
+ * keys were unreachable, 503) is a new token requested and the exchange tried again.
+ */
+async function openSession(api: GatewayApi, core: RunnerCore, inputs: ActionInputs, wanted: string[], sleep: (ms: number) => Promise<void>): Promise<SessionGrant> {
+  for (let attempt = 1; ; attempt += 1) {
+    const token = await requestIdToken(core, inputs.audience);
+    try {
+      return await api.createSession({ token, ...(wanted.length ? { connections: wanted } : {}), ...(inputs.ttl ? { ttl: inputs.ttl } : {}) });
+    } catch (error) {
+      if (!(error instanceof GatehouseError) || error.code !== 'issuer.unreachable' || attempt >= ISSUER_ATTEMPTS) throw error;
+      await sleep(500 * attempt);
+    }
+  }
+}
+
+const ISSUER_ATTEMPTS = 3;
+
+async function requestIdToken(core: RunnerCore, audience: string): Promise<string> {
   try {
     return await core.getIDToken(audience);
   } catch (error) {

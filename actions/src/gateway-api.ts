@@ -181,7 +181,8 @@ export function apiError(status: number, body: unknown, origin: string, doing: s
   if (status === 401) {
     return new GatehouseError('session-rejected', `The gateway no longer accepts this session while ${doing}: ${message}.${hint} It has ended or expired; nothing more to clean up.`);
   }
-  return new GatehouseError(code, `The gateway at ${origin} answered ${status} while ${doing}: ${message}.${hint}`);
+  const fix = code === 'issuer.unreachable' ? " Fix: the gateway cannot fetch the OIDC issuer's keys; check its outbound access to the issuer (token.actions.githubusercontent.com or your GHES host)." : '';
+  return new GatehouseError(code, `The gateway at ${origin} answered ${status} while ${doing}: ${message}.${hint}${fix}`);
 }
 
 function parseGrant(body: unknown, origin: string): SessionGrant {

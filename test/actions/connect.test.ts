@@ -155,3 +155,25 @@ function closedPort(): Promise<number> {
     });
   });
 }
+
+describe('the connect step when the gateway cannot reach the OIDC issuer', () => {
+  it('requests a fresh token for each retry of the exchange and then reports the issuer problem', async () => {
+    const runner = createRunnerFiles();
+    let minted = 0;
+    const oidc = await startFakeOidcEndpoint(() => `tok.${(minted += 1)}.sig`);
+    const gateway = await startFakeGateway({
+      session: () => ({ status: 503, body: { error: { code: 'issuer.unreachable', message: 'the JWKS of the issuer cannot be fetched' } } }),
+    });
+    try {
+      const result = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: gateway.url, INPUT_CONNECTIONS: 'app-db' });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/::error::The gateway at .* answered 503 while opening a session: the JWKS of the issuer cannot be fetched\. Fix: the gateway cannot fetch/);
+      const tokens = gateway.requests.filter((r) => r.method === 'POST').map((r) => (r.body as { token: string }).token);
+      expect(tokens).toEqual(['tok.1.sig', 'tok.2.sig', 'tok.3.sig']);
+    } finally {
+      await oidc.close();
+      await gateway.close();
+      runner.cleanup();
+    }
+  });
+});
