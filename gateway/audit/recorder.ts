@@ -64,23 +64,30 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const sinks = options.sinks ?? [];
   const chains = new Map<string, Chain>();
   let queue: Pending[] = [];
-  let worker: Promise<void> | null = null;
+  let running = false;
+  let worker: Promise<void> = Promise.resolve();
   let signingKey: Promise<AuditSigningKey> | null = null;
 
   function enqueue(sessionId: string, type: string, data: Record<string, unknown>, seal = false): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       queue.push({ sessionId, type, at: clock.now(), data, seal, resolve, reject });
-      worker ??= (async () => {
-        await new Promise((r) => setImmediate(r));
-        while (queue.length > 0) {
-          const batch = queue;
-          queue = [];
-          await writeBatch(batch);
-        }
-      })().finally(() => {
-        worker = null;
-      });
+      if (!running) {
+        running = true;
+        worker = drain();
+      }
     });
+  }
+
+  async function drain(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
+      await writeBatch(batch).catch((error: unknown) => {
+        for (const item of batch) item.reject(unavailable(error));
+      });
+    }
+    running = false;
   }
 
   async function chainOf(sessionId: string): Promise<Chain> {
@@ -214,7 +221,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       return closed;
     },
     async flush() {
-      while (worker) await worker;
+      while (running) await worker;
     },
     async close() {
       await recorder.flush();

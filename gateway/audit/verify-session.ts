@@ -92,7 +92,11 @@ function checkSeal(
   const sealed = events[sealIndex - 1];
   const data = seal.data as { final_seq?: unknown; final_hash?: unknown; signature?: unknown; key_id?: unknown };
   if (!sealed || data.final_seq !== sealed.seq || data.final_hash !== sealed.hash) {
-    const which = sealed ? `event ${sealed.seq} (${sealed.type}) was altered and re-hashed, or events were removed or inserted before the seal` : 'nothing precedes it';
+    const which = !sealed
+      ? 'nothing precedes it'
+      : data.final_hash === sealed.hash
+        ? `it was made for event ${String(data.final_seq)}, so events before it were renumbered`
+        : `event ${sealed.seq} (${sealed.type}) was altered and re-hashed, or events were removed or inserted before the seal`;
     problems.push({ seq: sealed?.seq ?? seal.seq, kind: 'bad-seal', message: `the seal (event ${seal.seq}) does not cover the event before it: ${which}` });
   }
   if (sealed && sealed.type !== 'session.end') {

@@ -94,6 +94,15 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
     expect(texts).toEqual(['SELECT 1', 'SELECT 3', 'SELECT 5', 'SELECT 7', 'SELECT 9', 'SELECT 11', 'SELECT 13', 'SELECT 15', 'SELECT 17', 'SELECT 19']);
   });
 
+  it('keeps acknowledging events recorded from the continuations of earlier ones', async () => {
+    const recorder = createRecorder({ store: ctx.store });
+    const id = randomUUID();
+    for (let round = 0; round < 10; round++) {
+      await Promise.all([0, 1, 2, 3].map((i) => recorder.record(id, 'statement', { text: `SELECT ${round}.${i}`, decision: 'allow', rule: 'r' })));
+    }
+    expect((await ctx.store.lastAuditEvent(id))?.seq).toBe(40);
+  }, 15_000);
+
   it('seals an ended session so it verifies, refuses later events, and ends it only once', async () => {
     const sink = memorySink();
     const recorder = createRecorder({ store: ctx.store, sinks: [sink] });
