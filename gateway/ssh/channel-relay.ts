@@ -1,0 +1,126 @@
+import type { ClientChannel, ServerChannel } from 'ssh2';
+import { MaskingStream, type MaskText } from './masking-stream.ts';
+
+/** What went through one relayed channel, for the audit event that closes it. */
+export interface RelayResult {
+  exitStatus: number | null;
+  exitSignal: string | null;
+  stdoutBytes: number;
+  stderrBytes: number;
+  /** Masked stdout/stderr, up to the capture limit. */
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  masked: number;
+  /** True when the client closed the channel before the remote command finished. */
+  clientClosed: boolean;
+}
+
+export interface RelayOptions {
+  maskText: MaskText;
+  /** Bytes of each of stdout and stderr kept in the result; 0 keeps none. */
+  captureBytes: number;
+  /** Masked output, as the client sees it (for terminal recordings). */
+  onOutput?(bytes: Buffer): void;
+  /** Raw input from the client. */
+  onInput?(bytes: Buffer): void;
+}
+
+/**
+ * Joins a client channel to an upstream channel: input goes up unchanged, stdout and stderr
+ * come back through the content detectors (so the client only ever sees masked output), and
+ * the remote exit status or signal is passed on before the client channel is closed.
+ */
+export function relayChannel(client: ServerChannel, upstream: ClientChannel, options: RelayOptions): Promise<RelayResult> {
+  const result: RelayResult = {
+    exitStatus: null, exitSignal: null, stdoutBytes: 0, stderrBytes: 0, stdout: '', stderr: '', truncated: false, masked: 0, clientClosed: false,
+  };
+  const stdout = new MaskingStream(options.maskText);
+  const stderr = new MaskingStream(options.maskText);
+  const captured = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+  const capture = (which: 'stdout' | 'stderr', bytes: Buffer) => {
+    const total = which === 'stdout' ? (result.stdoutBytes += bytes.length) : (result.stderrBytes += bytes.length);
+    const before = total - bytes.length;
+    if (before < options.captureBytes) captured[which].push(bytes.subarray(0, options.captureBytes - before));
+    if (total > options.captureBytes) result.truncated = true;
+  };
+  stdout.on('data', (bytes: Buffer) => {
+    capture('stdout', bytes);
+    options.onOutput?.(bytes);
+  });
+  stderr.on('data', (bytes: Buffer) => {
+    capture('stderr', bytes);
+    options.onOutput?.(bytes);
+  });
+  upstream.pipe(stdout).pipe(client, { end: false });
+  upstream.stderr.pipe(stderr).pipe(client.stderr, { end: false });
+  client.on('data', (bytes: Buffer) => {
+    options.onInput?.(bytes);
+    if (!upstream.write(bytes)) {
+      client.pause();
+      upstream.once('drain', () => client.resume());
+    }
+  });
+  client.once('end', () => upstream.end());
+  upstream.once('exit', (code: number | null, signal?: string) => {
+    result.exitStatus = typeof code === 'number' ? code : null;
+    result.exitSignal = signal ?? null;
+  });
+
+  const finished = (stream: MaskingStream) =>
+    new Promise<void>((resolve) => {
+      if (stream.readableEnded) return resolve();
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+    });
+
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      result.stdout = Buffer.concat(captured.stdout).toString('utf8');
+      result.stderr = Buffer.concat(captured.stderr).toString('utf8');
+      result.masked = stdout.masked + stderr.masked;
+      resolve(result);
+    };
+    client.once('close', () => {
+      if (done) return;
+      result.clientClosed = true;
+      upstream.close();
+      stdout.destroy();
+      stderr.destroy();
+      finish();
+    });
+    upstream.once('close', () => {
+      for (const stream of [stdout, stderr]) if (!stream.writableEnded) stream.end();
+      void Promise.all([finished(stdout), finished(stderr)])
+        .then(() => Promise.all([drained(client), drained(client.stderr)]))
+        .then(() => {
+          if (done) return;
+          if (client.writable) {
+            sendExit(client, result);
+            client.end();
+          }
+          finish();
+        });
+    });
+  });
+}
+
+function drained(stream: NodeJS.WritableStream & { writableLength?: number }): Promise<void> {
+  if (!stream.writableLength) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('drain', resolve);
+    stream.once('close', resolve);
+  });
+}
+
+function sendExit(client: ServerChannel, result: RelayResult): void {
+  try {
+    if (result.exitSignal) client.exit(result.exitSignal, false, '');
+    else client.exit(result.exitStatus ?? 0);
+  } catch {
+    client.exit(255);
+  }
+}

@@ -1,0 +1,105 @@
+import type { Client } from 'ssh2';
+import type { SshConnectionConfig } from '../config/config-types.ts';
+import type { SessionContext } from '../identity/session-context.ts';
+import type { Action, Decision } from '../policy/types.ts';
+import type { HostKeyPin } from './host-key-pin.ts';
+import type { SshGatewayDeps, SshRecordingOptions } from './ports.ts';
+import { SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
+import { connectUpstream } from './upstream.ts';
+
+/** Exit statuses the gateway itself gives an exec or shell it did not run. */
+export const GATEWAY_EXIT_STATUS = {
+  /** Refused by policy, by a reviewer, or because the audit log is unavailable. */
+  denied: 1,
+  /** The gateway could not reach or trust the target (same as ssh's own connection errors). */
+  gatewayError: 255,
+} as const;
+
+/** The rule name on decisions the adapter makes itself when the engine cannot answer. */
+export const ADAPTER_RULES = { engineError: 'gateway-error', noBroker: 'no-approvals-broker' } as const;
+
+/**
+ * State of one authenticated client SSH connection that every channel handler shares: who it
+ * is, which target, the single upstream connection (opened on first use so denied work never
+ * touches the target), and the policy/audit calls with the adapter's fail-closed rules applied.
+ */
+export class ConnectionContext {
+  private upstreamClient: Promise<Client> | undefined;
+  private closed = false;
+
+  constructor(
+    readonly deps: SshGatewayDeps,
+    readonly config: SshConnectionConfig,
+    readonly pin: HostKeyPin,
+    readonly session: SessionContext,
+    readonly recording: SshRecordingOptions,
+  ) {}
+
+  now(): number {
+    return (this.deps.now?.() ?? new Date()).getTime();
+  }
+
+  log(message: string): void {
+    this.deps.log?.(`ssh ${this.config.name} session ${this.session.sessionId}: ${message}`);
+  }
+
+  /** The engine's decision; an engine failure is a denial. */
+  async decide(action: Action): Promise<Decision> {
+    try {
+      return await this.deps.decide(action);
+    } catch (error) {
+      this.log(`policy engine failed: ${(error as Error).message}`);
+      return { action: 'deny', rule: ADAPTER_RULES.engineError, reason: 'the policy engine could not decide; denied (fail closed)' };
+    }
+  }
+
+  /** Records an event; false when it failed and this connection's audit mode is `required`. */
+  async record(type: string, data: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.deps.record(this.session.sessionId, type, { connection: this.config.name, ...data });
+      return true;
+    } catch (error) {
+      this.log(`audit write of ${type} failed: ${(error as Error).message}`);
+      return this.config.audit !== 'required';
+    }
+  }
+
+  mask(text: string): string {
+    return this.deps.maskText(text).text;
+  }
+
+  /** The upstream connection, opened once; rejects with a GatehouseError a client can be shown. */
+  upstream(): Promise<Client> {
+    if (this.closed) return Promise.reject(new Error('connection closed'));
+    if (!this.upstreamClient) {
+      this.upstreamClient = connectUpstream(this.config, this.pin);
+      this.upstreamClient.then(
+        (client) => {
+          if (this.closed) client.end();
+          client.on('error', (error) => this.log(`upstream error: ${error.message}`));
+        },
+        (error: Error) => {
+          this.upstreamClient = undefined;
+          void this.record(SSH_AUDIT_EVENTS.upstreamError, { message: error.message });
+        },
+      );
+    }
+    return this.upstreamClient;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.upstreamClient?.then((client) => client.end(), () => undefined);
+  }
+}
+
+/** Decision fields as they go into audit events. */
+export function decisionFields(decision: Decision): Record<string, unknown> {
+  return { decision: decision.action, rule: decision.rule, reason: decision.reason };
+}
+
+/** The line a refused client sees on stderr (`\r\n` under a terminal, `\n` otherwise). */
+export function denialMessage(decision: Decision, terminal: boolean): string {
+  return `gatehouse: denied by policy rule "${decision.rule}": ${decision.reason}${terminal ? '\r\n' : '\n'}`;
+}

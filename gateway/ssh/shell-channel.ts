@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import type { ClientChannel, ServerChannel } from 'ssh2';
+import { AsciicastRecorder } from './asciicast-recorder.ts';
+import { relayChannel } from './channel-relay.ts';
+import { type ConnectionContext, decisionFields, denialMessage, GATEWAY_EXIT_STATUS } from './connection-context.ts';
+import { auditUnavailable, refuse } from './exec-channel.ts';
+import { holdForReview } from './review-hold.ts';
+import type { SessionRequests } from './session-channel.ts';
+import { type AsciicastHeader, SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
+
+const DEFAULT_TERMINAL = { cols: 80, rows: 24, term: 'xterm' } as const;
+
+/**
+ * Runs an interactive shell: policy decides (`ssh.shell`), then the masked terminal output is
+ * both shown to the client and recorded as asciicast v2 in batches (`ssh.shell.output` events
+ * after an `ssh.shell` event carrying the header), so `gatehouse audit replay` can play it back.
+ */
+export async function runShell(
+  ctx: ConnectionContext,
+  requests: SessionRequests,
+  channel: ServerChannel,
+): Promise<void> {
+  let decision = await ctx.decide({ type: 'ssh.shell', connection: ctx.config.name, identity: ctx.session.identity });
+  const terminal = Boolean(requests.pty);
+  const lineEnd = terminal ? '\r\n' : '\n';
+  const id = randomUUID();
+  let approvalId: string | undefined;
+  if (decision.action === 'review') ({ decision, approvalId } = await holdForReview(ctx, decision, 'interactive shell', channel, lineEnd));
+  const started = ctx.now();
+  const header: AsciicastHeader = {
+    version: 2,
+    width: requests.pty?.cols || DEFAULT_TERMINAL.cols,
+    height: requests.pty?.rows || DEFAULT_TERMINAL.rows,
+    timestamp: Math.floor(started / 1000),
+    title: `${ctx.config.name} (${ctx.config.user}@${ctx.config.host})`,
+    env: { TERM: requests.pty?.term || DEFAULT_TERMINAL.term },
+  };
+  const recorded = await ctx.record(SSH_AUDIT_EVENTS.shell, {
+    channel: id,
+    pty: terminal,
+    cast: header,
+    ...decisionFields(decision),
+    ...(approvalId ? { approval: approvalId } : {}),
+  });
+  if (!recorded) decision = auditUnavailable(decision);
+  if (decision.action !== 'allow') return refuse(channel, denialMessage(decision, terminal), GATEWAY_EXIT_STATUS.denied);
+
+  let upstream: ClientChannel;
+  try {
+    const client = await ctx.upstream();
+    upstream = await new Promise<ClientChannel>((resolve, fail) => {
+      client.shell(requests.pty ?? false, { env: requests.env }, (error, stream) => (error ? fail(error) : resolve(stream)));
+    });
+  } catch (error) {
+    return refuse(channel, `gatehouse: ${(error as Error).message}${lineEnd}`, GATEWAY_EXIT_STATUS.gatewayError);
+  }
+  requests.upstream = upstream;
+  const recorder = new AsciicastRecorder(started, () => ctx.now(), async (events) => {
+    if (!(await ctx.record(SSH_AUDIT_EVENTS.shellOutput, { channel: id, events }))) {
+      channel.stderr.write(`gatehouse: the audit log is unavailable and this connection requires it; closing${lineEnd}`);
+      channel.close();
+    }
+  });
+  requests.onResize = (cols, rows) => recorder.resize(cols, rows);
+  const result = await relayChannel(channel, upstream, {
+    maskText: ctx.deps.maskText,
+    captureBytes: 0,
+    onOutput: (bytes) => recorder.output(bytes),
+    ...(ctx.recording.shellInput ? { onInput: (bytes: Buffer) => recorder.input(bytes) } : {}),
+  });
+  await recorder.close();
+  await ctx.record(SSH_AUDIT_EVENTS.shellEnd, {
+    channel: id,
+    exitStatus: result.exitStatus,
+    exitSignal: result.exitSignal,
+    durationMs: ctx.now() - started,
+    outputBytes: result.stdoutBytes + result.stderrBytes,
+    masked: result.masked,
+    clientClosed: result.clientClosed,
+  });
+}

@@ -1,0 +1,122 @@
+import type { Duplex } from 'node:stream';
+import ssh2, { type ClientInfo, type Connection, type Server } from 'ssh2';
+import type { ConnectionConfig, SshConnectionConfig } from '../config/config-types.ts';
+import type { SessionContext } from '../identity/session-context.ts';
+import { authenticateClient, type AuthOutcome } from './client-auth.ts';
+import { ConnectionContext } from './connection-context.ts';
+import { handleForwarding } from './forwarding.ts';
+import type { SshHostKey } from './host-key.ts';
+import { type HostKeyPin, parseHostKeyPin } from './host-key-pin.ts';
+import { DEFAULT_RECORDING, type SshGatewayDeps, type SshRecordingOptions } from './ports.ts';
+import { handleSession } from './session-channel.ts';
+import { SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
+
+/** Authentication answers (including public key probes) before the client is disconnected. */
+const MAX_AUTH_ATTEMPTS = 10;
+
+export interface SshGatewayOptions {
+  hostKey: SshHostKey;
+  /** gatehouse.yaml connections; only `type: ssh` ones are reachable over SSH. */
+  connections: Record<string, ConnectionConfig> | readonly ConnectionConfig[];
+  deps: SshGatewayDeps;
+  recording?: Partial<SshRecordingOptions>;
+  /** Client keepalive, so dead runners do not hold upstream connections. */
+  keepaliveMs?: number;
+}
+
+/**
+ * The SSH side of the gateway. `server` is an ssh2 Server for the native listener
+ * (`listen.ssh`: user = connection name, password = session token); `acceptTunnelStream` takes a
+ * stream the WebSocket tunnel already authenticated as `session`, on which the client must then
+ * prove the ephemeral key `gatehouse connect` registered with that session.
+ */
+export interface SshGateway {
+  server: Server;
+  hostKey: SshHostKey;
+  acceptTunnelStream(stream: Duplex, session: SessionContext): void;
+  /** Stops listening and ends every client connection (and so their upstreams). */
+  close(): Promise<void>;
+}
+
+/** Creates the SSH gateway; throws a GatehouseError when a connection's `host_key` is unusable. */
+export function createSshGateway(options: SshGatewayOptions): SshGateway {
+  const targets = sshTargets(options.connections);
+  const recording: SshRecordingOptions = { ...DEFAULT_RECORDING, ...options.recording };
+  const tunnelSessions = new WeakMap<object, SessionContext>();
+  const clients = new Set<Connection>();
+  const deps = options.deps;
+  const server = new ssh2.Server({ hostKeys: [options.hostKey.privateKey], ident: 'Gatehouse', keepaliveInterval: options.keepaliveMs ?? 30_000, debug: process.env.H5DEBUG ? (m: string) => console.log(m) : undefined });
+
+  server.on('connection', (client: Connection, info: ClientInfo) => {
+    clients.add(client);
+    // ssh2 does not hand the socket to this listener; it is how a tunnel stream is recognised.
+    const tunnel = tunnelSessions.get((client as unknown as { _sock: object })._sock);
+    let ctx: ConnectionContext | undefined;
+    let expiry: NodeJS.Timeout | undefined;
+    let failures = 0;
+    client.on('error', (error) => deps.log?.(`ssh client ${info.ip ?? 'tunnel'}: ${error.message}`));
+    client.on('authentication', (auth) => {
+      void authenticateClient(auth, { deps, targets, tunnel }).then((outcome: AuthOutcome | null) => {
+        if (!outcome) {
+          if (++failures >= MAX_AUTH_ATTEMPTS) client.end();
+          return;
+        }
+        ctx ??= new ConnectionContext(deps, outcome.config, outcome.pin, outcome.session, recording);
+        auth.accept();
+      }, (error: Error) => {
+        deps.log?.(`ssh authentication failed: ${error.message}`);
+        auth.reject();
+      });
+    });
+    client.on('ready', () => {
+      if (!ctx) return client.end();
+      const active = ctx;
+      void active.record(SSH_AUDIT_EVENTS.login, { via: tunnel ? 'tunnel' : 'native', client: info.ip ?? null });
+      const remaining = active.session.expiresAt.getTime() - active.now();
+      expiry = setTimeout(() => client.end(), Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
+      client.on('session', (accept) => handleSession(active, accept()));
+      handleForwarding(active, client);
+    });
+    client.on('close', () => {
+      clients.delete(client);
+      if (expiry) clearTimeout(expiry);
+      if (ctx) {
+        ctx.close();
+        void ctx.record(SSH_AUDIT_EVENTS.logout, {});
+      }
+    });
+  });
+  server.on('error', (error: Error) => deps.log?.(`ssh server: ${error.message}`));
+
+  return {
+    server,
+    hostKey: options.hostKey,
+    acceptTunnelStream(stream, session) {
+      tunnelSessions.set(stream, session);
+      stream.on('error', (error: Error) => deps.log?.(`ssh tunnel stream: ${error.message}`));
+      server.injectSocket(stream as never);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of clients) client.end();
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The configured SSH targets by name, with their parsed host key pins. */
+export interface SshTarget {
+  config: SshConnectionConfig;
+  pin: HostKeyPin;
+}
+
+function sshTargets(connections: SshGatewayOptions['connections']): Map<string, SshTarget> {
+  const list = Array.isArray(connections) ? connections : Object.values(connections);
+  const targets = new Map<string, SshTarget>();
+  for (const config of list as ConnectionConfig[]) {
+    if (config.type !== 'ssh') continue;
+    targets.set(config.name, { config, pin: parseHostKeyPin(config.hostKey, config.name) });
+  }
+  return targets;
+}

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { ClientChannel, ServerChannel } from 'ssh2';
+import { type ConnectionContext, decisionFields, denialMessage, GATEWAY_EXIT_STATUS } from './connection-context.ts';
+import { auditUnavailable, refuse } from './exec-channel.ts';
+import { holdForReview } from './review-hold.ts';
+import type { SessionRequests } from './session-channel.ts';
+import { SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
+
+/**
+ * Runs a subsystem such as `sftp` when policy allows it. Its traffic is a binary protocol the
+ * content detectors cannot rewrite without breaking it, so it is relayed unchanged and only
+ * byte counts are recorded; policies that care about data leaving should deny `sftp`.
+ */
+export async function runSubsystem(
+  ctx: ConnectionContext,
+  requests: SessionRequests,
+  channel: ServerChannel,
+  name: string,
+): Promise<void> {
+  let decision = await ctx.decide({ type: 'ssh.subsystem', connection: ctx.config.name, identity: ctx.session.identity, name });
+  const id = randomUUID();
+  let approvalId: string | undefined;
+  if (decision.action === 'review') ({ decision, approvalId } = await holdForReview(ctx, decision, `subsystem ${name}`, channel, '\n'));
+  const recorded = await ctx.record(SSH_AUDIT_EVENTS.subsystem, { channel: id, name, ...decisionFields(decision), ...(approvalId ? { approval: approvalId } : {}) });
+  if (!recorded) decision = auditUnavailable(decision);
+  if (decision.action !== 'allow') return refuse(channel, denialMessage(decision, false), GATEWAY_EXIT_STATUS.denied);
+
+  const started = ctx.now();
+  let upstream: ClientChannel;
+  try {
+    const client = await ctx.upstream();
+    upstream = await new Promise<ClientChannel>((resolve, fail) => {
+      client.subsys(name, (error, stream) => (error ? fail(error) : resolve(stream)));
+    });
+  } catch (error) {
+    return refuse(channel, `gatehouse: ${(error as Error).message}\n`, GATEWAY_EXIT_STATUS.gatewayError);
+  }
+  requests.upstream = upstream;
+  const counts = { up: 0, down: 0 };
+  channel.on('data', (bytes: Buffer) => (counts.up += bytes.length));
+  upstream.on('data', (bytes: Buffer) => (counts.down += bytes.length));
+  channel.pipe(upstream);
+  upstream.pipe(channel);
+  upstream.stderr.pipe(channel.stderr);
+  await new Promise<void>((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      upstream.close();
+      channel.close();
+      resolve();
+    };
+    channel.once('close', finish);
+    upstream.once('close', finish);
+  });
+  await ctx.record(SSH_AUDIT_EVENTS.subsystemEnd, { channel: id, name, durationMs: ctx.now() - started, bytesToTarget: counts.up, bytesFromTarget: counts.down });
+}

@@ -1,0 +1,100 @@
+import type { AddressInfo } from 'node:net';
+import ssh2 from 'ssh2';
+import type { SshConnectionConfig } from '../../../gateway/config/config-types.ts';
+import type { SessionContext } from '../../../gateway/identity/session-context.ts';
+import type { Action, Decision } from '../../../gateway/policy/types.ts';
+import { knownHostsLine, sshHostKeyFromPrivate } from '../../../gateway/ssh/host-key.ts';
+import type { SshGatewayDeps, SshHoldOutcome, SshHoldRequest } from '../../../gateway/ssh/ports.ts';
+import { createSshGateway, type SshGateway } from '../../../gateway/ssh/ssh-gateway.ts';
+import type { SshTestTarget } from '../../support/sshd.ts';
+
+export const TOKEN = 'gwh_test-session-token-0123456789' as const;
+export const CONNECTION = 'deploy-host' as const;
+export const SECRET = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789' as const;
+export const MASKED = '[MASKED:github_token]' as const;
+
+/** One recorded audit event, as the fake recorder keeps it. */
+export interface Recorded {
+  sessionId: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * A small policy standing in for the engine: `rm` is denied, `touch` needs review, commands the
+ * splitter gives up on are denied, forwarding is denied, `GATEHOUSE_*` env is allowed.
+ */
+export function testPolicy(action: Action): Decision {
+  switch (action.type) {
+    case 'ssh.exec':
+      if (action.argv === null) return { action: 'deny', rule: 'unparsed', reason: 'the command could not be split into words' };
+      if (action.argv[0] === 'rm') return { action: 'deny', rule: 'no-rm', reason: 'deleting files is not allowed from CI' };
+      if (action.argv[0] === 'touch') return { action: 'review', rule: 'touch-needs-review', reason: 'touching files needs a reviewer' };
+      return { action: 'allow', rule: 'allow-exec', reason: 'allowed' };
+    case 'ssh.shell':
+      return { action: 'allow', rule: 'allow-shell', reason: 'allowed' };
+    case 'ssh.env':
+      return action.name.startsWith('GATEHOUSE_')
+        ? { action: 'allow', rule: 'env', reason: 'allowed' }
+        : { action: 'deny', rule: 'env', reason: 'only GATEHOUSE_* variables' };
+    default:
+      return { action: 'deny', rule: 'default-deny', reason: `${action.type} is not allowed` };
+  }
+}
+
+export interface Harness {
+  gateway: SshGateway;
+  port: number;
+  knownHosts: string;
+  events: Recorded[];
+  session: SessionContext;
+  /** Replace to control held commands. */
+  hold: (request: SshHoldRequest) => Promise<SshHoldOutcome>;
+  close(): Promise<void>;
+}
+
+export function sshConnection(target: SshTestTarget, overrides: Partial<SshConnectionConfig> = {}): SshConnectionConfig {
+  return {
+    type: 'ssh', name: CONNECTION, host: target.host, port: target.port, user: target.user,
+    privateKey: target.privateKey, hostKey: target.hostKey, audit: 'required', ...overrides,
+  };
+}
+
+/** Starts the SSH gateway on a free local port with fake deps around the real adapter. */
+export async function startGateway(connections: SshConnectionConfig[], depsOverride: Partial<SshGatewayDeps> = {}): Promise<Harness> {
+  const hostKey = sshHostKeyFromPrivate(ssh2.utils.generateKeyPairSync('ed25519').private);
+  const session: SessionContext = {
+    sessionId: 'sess-ssh-1',
+    identity: { sessionId: 'sess-ssh-1', claims: { repository: 'acme/app' }, identityRule: 'main-deploys' },
+    connections: connections.map((c) => c.name),
+    expiresAt: new Date(Date.now() + 3600_000),
+  };
+  const events: Recorded[] = [];
+  const harness = {} as Harness;
+  harness.hold = async () => ({ approved: false, reason: 'no reviewer in this test' });
+  const deps: SshGatewayDeps = {
+    decide: testPolicy,
+    authenticate: (token) => (token === TOKEN ? session : null),
+    record: async (sessionId, type, data) => {
+      events.push({ sessionId, type, data });
+    },
+    maskText: (text) => {
+      let count = 0;
+      const masked = text.replace(/ghp_[A-Za-z0-9]{36}/g, () => {
+        count++;
+        return MASKED;
+      });
+      return { text: masked, count };
+    },
+    hold: (request) => harness.hold(request),
+    ...depsOverride,
+  };
+  const gateway = createSshGateway({ hostKey, connections, deps });
+  await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (gateway.server.address() as AddressInfo).port;
+  return Object.assign(harness, {
+    gateway, port, events, session,
+    knownHosts: knownHostsLine(hostKey, '127.0.0.1', port),
+    close: () => gateway.close(),
+  });
+}
