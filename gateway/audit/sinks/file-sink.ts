@@ -17,6 +17,7 @@ export function createFileSink(options: FileSinkOptions): AuditSink {
   let worker: Promise<void> | null = null;
 
   async function drain(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
     while (queue.length > 0) {
       const batch = queue.take(LINES_PER_WRITE);
       try {

@@ -91,6 +91,7 @@ export function createWebhookSink(options: WebhookSinkOptions): AuditSink {
   }
 
   async function drain(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
     while (queue.length > 0) await send(queue.take(batchSize));
   }
 
