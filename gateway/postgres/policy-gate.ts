@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import type { ApprovalBroker } from '../approvals/broker.ts';
+import type { Recorder } from '../audit/recorder.ts';
+import type { PostgresConnectionConfig } from '../config/config-types.ts';
+import type { SessionContext } from '../identity/session-context.ts';
+import type { PolicyEngine } from '../policy/engine.ts';
+import type { Decision } from '../policy/types.ts';
+import type { ConnectionAnalyzer } from '../sql/connection-analyzer.ts';
+import type { StatementAnalysis } from '../sql/statement-analysis.ts';
+import { SQLSTATE } from './protocol-codes.ts';
+import type { ExecutionResult, GateControl, GateRequest, GateVerdict, StatementGate, StatementHandle } from './statement-gate.ts';
+
+/** What the gate attaches to a forwarded statement: its analyses and the decision that let it pass. */
+export interface PolicyHandle extends StatementHandle {
+  readonly statements: readonly StatementAnalysis[];
+  readonly sql: string;
+  readonly decision: Decision;
+}
+
+export interface PolicyGateDeps {
+  session: SessionContext;
+  connection: PostgresConnectionConfig;
+  analyzer: ConnectionAnalyzer;
+  engine: PolicyEngine;
+  recorder: Recorder;
+  broker?: ApprovalBroker;
+  /** Content detectors over statement text and parameters before they are written to the audit log. */
+  maskText: (text: string) => string;
+  /** Counts decisions for /metrics. */
+  counted?: (decision: Decision['action']) => void;
+  log: (message: string) => void;
+}
+
+const DENIED_HINT = 'ask for the rule to be changed, or for this command to run with approval (action: review)';
+
+/**
+ * The PostgreSQL adapter's decision point: analyses each statement with the real parser, asks
+ * the policy engine, holds `review` decisions with the approvals broker, and writes the
+ * statement's audit event before it is forwarded (refusing it when the store cannot be
+ * written, unless the connection is `audit: best-effort`).
+ */
+export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
+  const { session, connection } = deps;
+  const base = { connection: connection.name, identity: session.identity };
+
+  function decide(sql: string, statements: readonly StatementAnalysis[], via: 'simple' | 'extended'): Decision {
+    const decision = deps.engine.decide({ ...base, type: 'pg.query', via, sql, statements });
+    deps.counted?.(decision.action);
+    return decision;
+  }
+
+  async function audited(handle: PolicyHandle, params?: readonly (string | Buffer | null)[]): Promise<GateVerdict> {
+    const write = deps.recorder.record(session.sessionId, 'statement', {
+      connection: connection.name,
+      text: deps.maskText(handle.sql),
+      params: params?.map((p) => (p === null ? null : typeof p === 'string' ? deps.maskText(p) : `\\x${p.toString('hex')}`)),
+      decision: handle.decision.action,
+      rule: handle.decision.rule,
+      reason: handle.decision.reason,
+    });
+    if (connection.audit === 'best-effort') {
+      write.catch((error: Error) => deps.log(`audit (best-effort) failed: ${error.message}`));
+      return { forward: true, handle };
+    }
+    try {
+      await write;
+      return { forward: true, handle };
+    } catch (error) {
+      deps.log(`audit store unavailable: ${(error as Error).message}`);
+      return {
+        forward: false,
+        code: SQLSTATE.ioError,
+        message: 'gatehouse: the audit store cannot be written, so statements are refused until it is back',
+        hint: "an operator can set `audit: best-effort` on this connection to relax this",
+      };
+    }
+  }
+
+  function refused(handle: PolicyHandle, message: string, code: string = SQLSTATE.insufficientPrivilege): GateVerdict {
+    deps.recorder
+      .record(session.sessionId, 'statement', {
+        connection: connection.name,
+        text: deps.maskText(handle.sql),
+        decision: 'deny',
+        rule: handle.decision.rule,
+        reason: message,
+      })
+      .catch((error: Error) => deps.log(`audit of a denial failed: ${error.message}`));
+    return { forward: false, code, message, hint: code === SQLSTATE.insufficientPrivilege ? DENIED_HINT : undefined };
+  }
+
+  async function review(handle: PolicyHandle, control: GateControl, then: () => GateVerdict | Promise<GateVerdict>): Promise<GateVerdict> {
+    if (!deps.broker) return refused(handle, `gatehouse: rule "${handle.decision.rule}" requires approval, but approvals are not configured on this gateway`);
+    const result = await deps.broker.hold(
+      { session, connection: connection.name, statement: deps.maskText(handle.sql), statementHash: createHash('sha256').update(handle.sql).digest('hex'), decision: handle.decision },
+      {
+        signal: control.signal,
+        onPending: (approval) =>
+          control.notice(
+            `gatehouse: statement held for approval ${approval.id} (rule "${handle.decision.rule}")`,
+            `approve on the pull request, at ${approval.approveUrl}, or with: ${approval.approveCommand}`,
+            `it is denied if nobody approves before ${approval.expiresAt.toISOString()}`,
+          ),
+      },
+    );
+    switch (result.outcome) {
+      case 'approved':
+        return then();
+      case 'cancelled':
+        return refused(handle, 'canceling statement due to user request', SQLSTATE.queryCanceled);
+      case 'timed-out':
+        return refused(handle, `gatehouse: approval timed out (rule "${handle.decision.rule}")`);
+      default:
+        return refused(handle, `gatehouse: approval denied${result.decidedBy.length ? ` by ${result.decidedBy.join(', ')}` : ''}${result.reason ? `: ${result.reason}` : ''} (rule "${handle.decision.rule}")`);
+    }
+  }
+
+  /** A Bind may name a statement made with SQL PREPARE; decide on what it was prepared as. */
+  function preparedBySql(name: string): PolicyHandle | undefined {
+    const statements = deps.analyzer.forStatement(name);
+    if (!statements) return undefined;
+    const sql = statements.map((s) => s.text).join('; ');
+    return { statements, sql, decision: decide(sql, statements, 'extended') };
+  }
+
+  function enforce(handle: PolicyHandle, control: GateControl, forward: () => GateVerdict | Promise<GateVerdict>): GateVerdict | Promise<GateVerdict> {
+    switch (handle.decision.action) {
+      case 'allow':
+        return forward();
+      case 'review':
+        return review(handle, control, forward);
+      default:
+        return refused(handle, `gatehouse: denied by rule "${handle.decision.rule}": ${handle.decision.reason}`);
+    }
+  }
+
+  return {
+    check(request: GateRequest, control: GateControl) {
+      switch (request.kind) {
+        case 'query': {
+          const statements = deps.analyzer.analyzeQuery(request.sql);
+          const handle: PolicyHandle = { statements, sql: request.sql, decision: decide(request.sql, statements, 'simple') };
+          return enforce(handle, control, () => audited(handle));
+        }
+        case 'parse': {
+          const statements = deps.analyzer.analyzeParse(request.statementName, request.sql);
+          const handle: PolicyHandle = { statements, sql: request.sql, decision: decide(request.sql, statements, 'extended') };
+          // The audit event is written at Bind, where the parameters are known and before anything runs.
+          return enforce(handle, control, () => ({ forward: true, handle }));
+        }
+        case 'bind': {
+          // A statement parsed through the gateway was decided (and approved) at Parse.
+          if (request.handle) return audited(request.handle as PolicyHandle, request.values);
+          const prepared = preparedBySql(request.statementName);
+          if (!prepared) return { forward: false, code: SQLSTATE.insufficientPrivilege, message: `gatehouse: statement "${request.statementName}" was not prepared through the gateway` };
+          return enforce(prepared, control, () => audited(prepared, request.values));
+        }
+        case 'function-call': {
+          const decision = deps.engine.decide({ ...base, type: 'pg.function-call', functionOid: request.functionOid });
+          deps.counted?.(decision.action);
+          const handle: PolicyHandle = { statements: [], sql: `-- FunctionCall oid ${request.functionOid}`, decision };
+          return enforce(handle, control, () => audited(handle));
+        }
+      }
+    },
+
+    executed(result: ExecutionResult) {
+      const data = {
+        duration_ms: Math.round(result.durationMs * 1000) / 1000,
+        rows: result.rows,
+        bytes: result.bytes,
+        masked_values: result.maskedValues,
+        sqlstate: result.errorCode,
+      };
+      const onError = (error: Error) => deps.log(`audit of a result failed: ${error.message}`);
+      deps.recorder.record(session.sessionId, 'statement.result', data).catch(onError);
+      if (result.sample.length > 0) {
+        deps.recorder.record(session.sessionId, 'result.sample', { columns: result.columns, rows: result.sample.map((row) => row.map((v) => (v === null ? null : deps.maskText(v)))) }).catch(onError);
+      }
+    },
+
+    close() {},
+  };
+}

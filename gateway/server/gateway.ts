@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createClientBundleHandler } from '../../actions/src/serve-client-bundle.ts';
+import { createAppRoutes, routeHandler } from '../approvals/app-routes.ts';
+import { createApprovalBroker, type ApprovalBroker } from '../approvals/broker.ts';
+import { createHttpNotifier, silentNotifier } from '../approvals/notifier.ts';
+import { createRecorder, type Recorder } from '../audit/recorder.ts';
+import { getSessionLog } from '../audit/session-log.ts';
+import { createFileSink } from '../audit/sinks/file-sink.ts';
+import { createWebhookSink } from '../audit/sinks/webhook-sink.ts';
+import type { GatehouseConfig } from '../config/config-types.ts';
+import { createHttpApp } from '../http/http-app.ts';
+import { createTrustedIssuers } from '../identity/issuers.ts';
+import { systemClock, type Clock } from '../identity/session-context.ts';
+import { createSessionService, type SessionService } from '../identity/session-service.ts';
+import { createPolicyEngine } from '../policy/engine.ts';
+import { loadPolicies } from '../policy/load-policies.ts';
+import { createPostgresAdapter, type PostgresAdapter } from '../postgres/postgres-adapter.ts';
+import { loadSqlParser } from '../sql/analyze-sql.ts';
+import { createStore } from '../store/create-store.ts';
+import type { Store } from '../store/store.ts';
+import { GATEWAY_VERSION } from './version.ts';
+import { createMetrics, type GatewayMetrics } from './metrics.ts';
+import { createPostgresWiring } from './postgres-wiring.ts';
+
+/** A running gateway: its addresses and the parts tests and the demo reach into. */
+export interface RunningGateway {
+  httpUrl: string;
+  postgresPort: number;
+  store: Store;
+  sessions: SessionService;
+  broker: ApprovalBroker;
+  recorder: Recorder;
+  metrics: GatewayMetrics;
+  postgres: PostgresAdapter;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  log?: (message: string) => void;
+}
+
+/**
+ * Assembles and starts the gateway described by a loaded gatehouse.yaml: store, audit recorder,
+ * policy engine, sessions, approvals broker, the HTTP control API with its tunnel, and the
+ * native PostgreSQL listener. The only place where the parts meet.
+ */
+export async function startGateway(config: GatehouseConfig, options: StartOptions = {}): Promise<RunningGateway> {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const metrics = createMetrics();
+  const store = await createStore(config.store);
+  await loadSqlParser();
+  const policy = loadPolicies(config.policiesDir);
+  const engine = createPolicyEngine(policy);
+  const gatewayId = `${config.listen.http}#${config.listen.postgres}`;
+  const sinks = [
+    ...(config.audit.file ? [createFileSink({ path: config.audit.file })] : []),
+    ...(config.audit.webhook ? [createWebhookSink({ url: config.audit.webhook.url, secret: config.audit.webhook.secret })] : []),
+  ];
+  const recorder = createRecorder({ store, clock, sampleRows: config.audit.sampleRows, sinks, gatewayId });
+  const orphans = await recorder.closeOrphans('gateway-restart', { gatewayId });
+  if (orphans.length > 0) log(`closed ${orphans.length} session(s) left open by a previous run (gateway-restart)`);
+
+  const issuers = await createTrustedIssuers(config.issuers, { store, publicUrl: config.publicUrl });
+  const sessions = createSessionService({ store, policy, issuers, clock, config, log: (event, data) => log(`${event} ${JSON.stringify(data)}`) });
+  const notifier = config.approvals.notifyUrl && config.approvals.secret ? createHttpNotifier({ url: config.approvals.notifyUrl, secret: config.approvals.secret, clock }) : silentNotifier;
+  const broker = createApprovalBroker({ store, clock, notifier, publicUrl: config.publicUrl, ids: { approvalId: () => `apr_${randomUUID().replace(/-/g, '').slice(0, 16)}` }, replicaId: gatewayId, onError: (e) => log(`approvals: ${(e as Error).message}`) });
+  await broker.recoverPending();
+
+  const postgres = createPostgresAdapter({
+    config,
+    authenticate: (token) => sessions.authenticate(token),
+    ...createPostgresWiring({ config, engine, policy, recorder, broker, metrics, log }),
+    metrics,
+    log,
+  });
+
+  sessions.onStarted((context, meta) => {
+    recorder
+      .sessionStarted(context.sessionId, { claims: { ...context.identity.claims }, identity_rule: context.identity.identityRule, connections: context.connections, expires_at: context.expiresAt.toISOString(), gateway: gatewayId, issuer: meta.issuer, ip: meta.ip })
+      .catch((e: Error) => log(`audit: session start not recorded: ${e.message}`));
+  });
+  sessions.onEnded((sessionId, reason) => {
+    postgres.endSession(sessionId, `gatehouse: session ${reason === 'expired' ? 'expired' : 'ended'}; start a new session to continue`);
+    recorder.sessionEnded(sessionId, reason as never).catch((e: Error) => log(`audit: session end not recorded: ${e.message}`));
+  });
+  await sessions.restoreTimers();
+
+  const appRoutes = routeHandler(
+    createAppRoutes({ broker, store, clock, secret: config.approvals.secret, publicUrl: config.publicUrl, getSessionLog: (id) => getSessionLog(store, id) as never, closeSession: async (id, reason) => void (await sessions.revoke(id, reason)) }),
+  );
+  const clientBundle = createClientBundleHandler();
+  const httpServer = createHttpApp({
+    sessions,
+    version: GATEWAY_VERSION,
+    metrics: metrics.registry,
+    getSessionLog: (id) => getSessionLog(store, id),
+    onTunnel: (connection, stream, session) => routeTunnel(connection, stream, session),
+    extraRoutes: async (req, res) => clientBundle(req, res) || (await appRoutes(req, res)),
+    log: (event, data) => log(`${event} ${JSON.stringify(data)}`),
+  });
+
+  function routeTunnel(connection: string, stream: Duplex, session: Parameters<typeof postgres.handle>[1]['session']): void {
+    const type = config.connections[connection]?.type;
+    if (type === 'postgres') void postgres.handle(stream, { session, connection, loopback: false });
+    else stream.destroy();
+  }
+
+  const pgServer = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    void postgres.handle(socket, { loopback: isLoopback(socket.remoteAddress) });
+  });
+  const httpAddress = await listen(httpServer, config.listen.http);
+  const pgAddress = await listen(pgServer, config.listen.postgres);
+
+  return {
+    httpUrl: `http://${httpAddress.host}:${httpAddress.port}`,
+    postgresPort: pgAddress.port,
+    store,
+    sessions,
+    broker,
+    recorder,
+    metrics,
+    postgres,
+    async close() {
+      sessions.close();
+      broker.close();
+      httpServer.closeAllConnections?.();
+      await Promise.all([closeServer(httpServer), closeServer(pgServer)]);
+      await recorder.close();
+      await store.close();
+    },
+  };
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1' || (address?.startsWith('127.') ?? false);
+}
+
+async function listen(server: net.Server | http.Server, hostPort: string): Promise<{ host: string; port: number }> {
+  const at = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, at) || '0.0.0.0';
+  const port = Number(hostPort.slice(at + 1));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return { host, port: (server.address() as net.AddressInfo).port };
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

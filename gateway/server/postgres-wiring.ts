@@ -1,0 +1,66 @@
+import type { ApprovalBroker } from '../approvals/broker.ts';
+import type { Recorder } from '../audit/recorder.ts';
+import type { GatehouseConfig, PostgresConnectionConfig } from '../config/config-types.ts';
+import type { SessionContext } from '../identity/session-context.ts';
+import { createContentMasker } from '../masking/detectors.ts';
+import { compileMaskingConfig } from '../masking/masking-config.ts';
+import type { PolicyEngine } from '../policy/engine.ts';
+import type { Policy } from '../policy/policy-types.ts';
+import { createPolicyGate } from '../postgres/policy-gate.ts';
+import type { ResultFilter, StatementGate } from '../postgres/statement-gate.ts';
+import { createAnalysisCache } from '../sql/analyze-sql.ts';
+import { createConnectionAnalyzer } from '../sql/connection-analyzer.ts';
+import type { GatewayMetrics } from './metrics.ts';
+
+export interface PostgresWiringDeps {
+  config: GatehouseConfig;
+  engine: PolicyEngine;
+  policy: Policy;
+  recorder: Recorder;
+  broker: ApprovalBroker;
+  metrics: GatewayMetrics;
+  log: (message: string) => void;
+}
+
+/**
+ * Builds, per PostgreSQL connection, the statement gate (analysis, policy, approvals, audit)
+ * and the result filter (masking). Per-connection settings are compiled once per connection
+ * name, not per client.
+ */
+export function createPostgresWiring(deps: PostgresWiringDeps): {
+  createGate(session: SessionContext, connection: PostgresConnectionConfig): StatementGate;
+  createFilter(session: SessionContext, connection: PostgresConnectionConfig): ResultFilter | undefined;
+} {
+  const cache = createAnalysisCache();
+  const textMaskers = new Map<string, (text: string) => string>();
+
+  function textMaskerFor(connection: string): (text: string) => string {
+    let masker = textMaskers.get(connection);
+    if (!masker) {
+      const masking = compileMaskingConfig(deps.policy.masking, connection);
+      const content = createContentMasker({ detectors: masking.detectors, customDetectors: masking.customDetectors });
+      masker = content.active ? (text: string) => content.maskText(text).text : (text: string) => text;
+      textMaskers.set(connection, masker);
+    }
+    return masker;
+  }
+
+  return {
+    createGate(session, connection) {
+      return createPolicyGate({
+        session,
+        connection,
+        analyzer: createConnectionAnalyzer({ maxStatementBytes: deps.config.limits.maxStatementBytes, cache }),
+        engine: deps.engine,
+        recorder: deps.recorder,
+        broker: deps.broker,
+        maskText: textMaskerFor(connection.name),
+        counted: (decision) => deps.metrics.statements.inc({ protocol: 'postgres', decision }),
+        log: deps.log,
+      });
+    },
+    createFilter() {
+      return undefined;
+    },
+  };
+}
