@@ -89,7 +89,7 @@ function onlyFile(file: string): string {
   return dir;
 }
 
-async function viaPsql(url: string, sql: string): Promise<{ error?: string }> {
+async function viaPsql(url: string, sql: string): Promise<{ error?: string; code?: string }> {
   try {
     await run('psql', [url, '-X', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
     return {};
