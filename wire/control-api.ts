@@ -73,3 +73,23 @@ export const CONTROL_API_PATHS = {
 
 /** Prefix of every gateway session token, so secret scanners and humans recognise one. */
 export const SESSION_TOKEN_PREFIX = 'gwh_' as const;
+
+/** One local listener of `gatehouse connect`, as announced in its ready line. */
+export interface LocalConnection {
+  name: string;
+  type: 'postgres' | 'ssh';
+  host: string;
+  port: number;
+  /** PostgreSQL only: a libpq URL with the per-session local password. */
+  url?: string;
+  user?: string;
+  password?: string;
+  database?: string;
+}
+
+/** The single JSON line `gatehouse connect` prints on stdout once every listener is up. */
+export interface ConnectReadyLine {
+  session_id: string;
+  expires_at: string;
+  connections: LocalConnection[];
+}

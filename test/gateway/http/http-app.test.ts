@@ -61,7 +61,10 @@ describe('control API', () => {
     const denied = (await expectError(await post(JSON.stringify({ token: await h.issuer.mint({ ref: 'refs/heads/dev' }) })), 403, 'identity.no-rule-matched')) as unknown as {
       error: { rules: unknown; hint: string };
     };
-    expect(denied.error.rules).toEqual([{ rule: 'main', failed_claims: ['ref'] }]);
+    expect(denied.error.rules).toEqual([
+      { rule: 'main', failed_claims: ['ref'] },
+      { rule: 'ops', failed_claims: ['repository'] },
+    ]);
     expect(JSON.stringify(denied)).not.toContain('refs/heads/dev');
   });
 

@@ -31,11 +31,15 @@ export const harnessConfig: Pick<GatehouseConfig, 'connections' | 'staticTokens'
   connections: {
     'app-db': { type: 'postgres', name: 'app-db', url: 'postgres://u@h/db', sslmode: 'disable', audit: 'required' },
     'other-db': { type: 'postgres', name: 'other-db', url: 'postgres://u@h/o', sslmode: 'disable', audit: 'required' },
+    'deploy-host': { type: 'ssh', name: 'deploy-host', host: 'h', port: 22, user: 'u', hostKey: 'SHA256:x', audit: 'required' },
   },
   staticTokens: [],
 };
 
-const identities: IdentityRuleSpec[] = [{ name: 'main', claims: { repository: 'acme/app', ref: 'refs/heads/main' }, connections: ['app-db'] }];
+const identities: IdentityRuleSpec[] = [
+  { name: 'main', claims: { repository: 'acme/app', ref: 'refs/heads/main' }, connections: ['app-db'] },
+  { name: 'ops', claims: { repository: 'acme/ops' }, connections: ['app-db', 'deploy-host'] },
+];
 
 /** Echoes every byte back, which is enough to prove a tunnel carries data both ways. */
 function echo(_connection: string, stream: Duplex): void {

@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ConnectReadyLine, ConnectionGrant, LocalConnection } from '../../wire/control-api.ts';
+import { GatehouseError } from '../errors/gatehouse-error.ts';
+import { createControlClient } from './control-client.ts';
+import { errorResponse, initialLocalPgAuthState, stepLocalPgAuth, type LocalPgAuthState } from './local-pg-auth.ts';
+import { openTunnel } from './tunnel-client.ts';
+
+/** How the proxy gets its session: trade an OIDC token, or use a session another step already opened. */
+export type LocalProxyCredential = { oidcToken: string; ttl?: string } | { sessionId: string; sessionToken: string };
+
+export interface LocalProxyOptions {
+  gateway: string;
+  credential: LocalProxyCredential;
+  /** Connections to serve, each on the given local port or a free one; empty serves every granted connection. */
+  connections: { name: string; port?: number }[];
+  /** Loopback address to listen on. */
+  host?: string;
+  log?: (line: string) => void;
+}
+
+/** A running local proxy: what it announced, when it stops, and how to stop it. */
+export interface LocalProxy {
+  ready: ConnectReadyLine;
+  /** Resolves with the reason the proxy stopped (`expired`, `closed`). */
+  done: Promise<string>;
+  /** Stops listening and drops live connections; with `endSession` the session is deleted at the gateway first. */
+  close(options?: { endSession?: boolean }): Promise<void>;
+}
+
+const LOCAL_USER = 'ci';
+const MAX_STARTUP_BUFFER = 16 * 1024;
+
+/**
+ * `gatehouse connect` as a function: opens (or adopts) a session, listens on loopback per
+ * connection and carries every accepted client over its own WebSocket tunnel. PostgreSQL
+ * listeners first demand the per-session local password, so other users of a shared runner
+ * cannot ride the session.
+ */
+export async function startLocalProxy(options: LocalProxyOptions): Promise<LocalProxy> {
+  const gateway = parseGateway(options.gateway);
+  const log = options.log ?? (() => {});
+  const host = options.host ?? '127.0.0.1';
+  const control = createControlClient(gateway);
+  const wanted = options.connections.map((c) => c.name);
+
+  let sessionId: string;
+  let token: string;
+  let expiresAt: string;
+  let granted: ConnectionGrant[];
+  if ('oidcToken' in options.credential) {
+    const grant = await control.createSession({ token: options.credential.oidcToken, ...(wanted.length ? { connections: wanted } : {}), ...(options.credential.ttl ? { ttl: options.credential.ttl } : {}) });
+    ({ id: sessionId, token, expires_at: expiresAt, connections: granted } = grant);
+  } else {
+    ({ sessionId, sessionToken: token } = options.credential);
+    const info = await control.getSession(sessionId, token);
+    ({ expires_at: expiresAt, connections: granted } = info);
+  }
+  const served = wanted.length ? options.connections : granted.map((g) => ({ name: g.name, port: undefined }));
+  const missing = served.filter((c) => !granted.some((g) => g.name === c.name)).map((c) => c.name);
+  if (missing.length > 0) {
+    if ('oidcToken' in options.credential) await control.deleteSession(sessionId, token).catch(() => undefined);
+    throw new GatehouseError('connection.not-granted', `the session does not grant ${missing.join(', ')} (granted: ${granted.map((g) => g.name).join(', ') || 'nothing'}); drop it from the command or ask for it in the identity rule`);
+  }
+
+  const localPassword = randomBytes(18).toString('base64url');
+  const servers: net.Server[] = [];
+  const sockets = new Set<net.Socket>();
+  let resolveDone!: (reason: string) => void;
+  const done = new Promise<string>((resolve) => (resolveDone = resolve));
+  let closed = false;
+
+  function serve(grant: ConnectionGrant, client: net.Socket): void {
+    sockets.add(client);
+    client.setNoDelay(true);
+    client.on('error', () => client.destroy());
+    client.once('close', () => sockets.delete(client));
+    if (grant.type === 'postgres') return servePostgres(grant.name, client);
+    client.pause();
+    tunnelTo(grant.name, client, Buffer.alloc(0), (error) => {
+      log(`${grant.name}: ${error.message}`);
+      client.destroy();
+    });
+  }
+
+  function servePostgres(connection: string, client: net.Socket): void {
+    let state: LocalPgAuthState = initialLocalPgAuthState();
+    let pending: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      if (pending.length + chunk.length > MAX_STARTUP_BUFFER) return void client.destroy();
+      const step = stepLocalPgAuth(state, Buffer.concat([pending, chunk]), { password: localPassword, database: connection });
+      state = step.state;
+      pending = step.rest;
+      for (const reply of step.replies) client.write(reply);
+      const outcome = step.outcome;
+      if (outcome.kind === 'continue') return;
+      client.off('data', onData);
+      client.pause();
+      if (outcome.kind === 'rejected') {
+        log(`${connection}: refused a local client (${outcome.reason})`);
+        return void client.end();
+      }
+      const first = outcome.kind === 'authenticated' ? Buffer.concat([outcome.startup, step.rest]) : outcome.request;
+      tunnelTo(connection, client, first, (error) => {
+        log(`${connection}: ${error.message}`);
+        client.end(errorResponse('08006', error.message));
+      });
+    };
+    client.on('data', onData);
+  }
+
+  function tunnelTo(connection: string, client: net.Socket, first: Buffer, fail: (error: Error) => void): void {
+    openTunnel(gateway, connection, token).then(
+      (stream) => {
+        if (client.destroyed) return void stream.destroy();
+        relay(client, stream, first);
+      },
+      (error: Error) => fail(error),
+    );
+  }
+
+  function relay(client: net.Socket, stream: Duplex, first: Buffer): void {
+    stream.on('error', () => client.destroy());
+    client.on('close', () => stream.destroy());
+    stream.on('close', () => client.end());
+    if (first.length > 0) stream.write(first);
+    client.pipe(stream);
+    stream.pipe(client);
+    client.resume();
+  }
+
+  const locals: LocalConnection[] = [];
+  try {
+    for (const wantedConnection of served) {
+      const grant = granted.find((g) => g.name === wantedConnection.name)!;
+      const server = net.createServer((client) => serve(grant, client));
+      servers.push(server);
+      const port = await listen(server, host, wantedConnection.port ?? 0, grant.name);
+      locals.push(
+        grant.type === 'postgres'
+          ? { name: grant.name, type: grant.type, host, port, user: LOCAL_USER, password: localPassword, database: grant.name, url: `postgresql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}` }
+          : { name: grant.name, type: grant.type, host, port },
+      );
+    }
+  } catch (error) {
+    for (const server of servers) server.close();
+    if ('oidcToken' in options.credential) await control.deleteSession(sessionId, token).catch(() => undefined);
+    throw error;
+  }
+
+  async function close(reason: string, endSession: boolean): Promise<void> {
+    if (closed) return;
+    closed = true;
+    clearTimeout(expiry);
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))).concat(
+      Promise.resolve().then(() => {
+        for (const socket of sockets) socket.destroy();
+      }),
+    ));
+    if (endSession) {
+      await control.deleteSession(sessionId, token).catch((error: Error) => log(`could not end session ${sessionId}: ${error.message}`));
+    }
+    resolveDone(reason);
+  }
+
+  const untilExpiry = Math.min(Math.max(0, Date.parse(expiresAt) - Date.now()), 2 ** 31 - 1);
+  const expiry = setTimeout(() => {
+    log(`session ${sessionId} expired; closing the local listeners`);
+    void close('expired', false);
+  }, untilExpiry);
+  expiry.unref();
+
+  return {
+    ready: { session_id: sessionId, expires_at: expiresAt, connections: locals },
+    done,
+    close: (closeOptions = {}) => close('closed', closeOptions.endSession ?? false),
+  };
+}
+
+function parseGateway(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new GatehouseError('connect.gateway-url', `--gateway ${text} is not a URL; pass it like https://gatehouse.example.com`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new GatehouseError('connect.gateway-url', `--gateway must be an http(s) URL, not ${url.protocol}`);
+  }
+  if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
+  return url;
+}
+
+function listen(server: net.Server, host: string, port: number, name: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(new GatehouseError('connect.listen', `cannot listen on ${host}:${port} for ${name} (${error.code ?? error.message}); pick another port with ${name}:<port>`));
+    });
+    server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
