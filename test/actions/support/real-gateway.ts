@@ -1,0 +1,85 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../../gateway/config/load-config.ts';
+import { startGateway, type RunningGateway } from '../../../gateway/server/gateway.ts';
+import { createTestDatabase, usingRealServer, type TestDatabase } from '../../support/pg-target.ts';
+import { startTestIssuer, type TestIssuer } from '../../support/test-issuer.ts';
+
+/** A policy for the Action's end-to-end tests: main of acme/app may open app-db; drops are denied. */
+export const ACTION_POLICY = `
+identities:
+  - name: main-deploys
+    claims:
+      repository: acme/app
+      ref: refs/heads/main
+    repository_id: "123456"
+    connections: [app-db]
+    max_ttl: 15m
+rules:
+  - name: no-drop
+    when: { command: ["DROP *"] }
+    action: deny
+    reason: Dropping objects is not allowed from CI
+  - name: reads-and-writes
+    when: { kind: [read, write, transaction, utility] }
+    action: allow
+    reason: CI may read and write
+masking:
+  - connections: ["*"]
+    columns:
+      - { column: "public.customers.email", keep_last: 0 }
+    detectors: [email]
+`;
+
+/**
+ * The real gateway in front of a real PostgreSQL test database, trusting a local test issuer. Its
+ * store is a second database on the real server (seconds faster than embedded PGlite), else PGlite.
+ */
+export interface ActionTestbed {
+  gateway: RunningGateway;
+  issuer: TestIssuer;
+  db: TestDatabase;
+  audience: string;
+  close(): Promise<void>;
+}
+
+export async function startActionTestbed(policy: string = ACTION_POLICY): Promise<ActionTestbed> {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-action-gw-'));
+  const audience = 'https://gatehouse.test';
+  const db = await createTestDatabase();
+  const storeDb = usingRealServer() ? await createTestDatabase('select 1') : undefined;
+  const issuer = await startTestIssuer(audience);
+  const policies = join(dir, 'policies');
+  mkdirSync(policies);
+  writeFileSync(join(policies, 'policy.yaml'), policy);
+  const yaml = [
+    'listen: { http: "127.0.0.1:0", postgres: "127.0.0.1:0" }',
+    `store: ${storeDb ? storeDb.url : join(dir, 'store')}`,
+    'issuers:',
+    `  - issuer: ${issuer.issuer}`,
+    `    audience: ${audience}`,
+    `    jwks_uri: ${issuer.jwksUri}`,
+    'connections:',
+    '  app-db:',
+    '    type: postgres',
+    `    url: ${db.url}`,
+    `policies: ${policies}`,
+  ].join('\n');
+  const file = join(dir, 'gatehouse.yaml');
+  writeFileSync(file, yaml);
+  const gateway = await startGateway(parseConfig(yaml, file), { log: () => {} });
+  return {
+    gateway,
+    issuer,
+    db,
+    audience,
+    async close() {
+      await gateway.close();
+      await issuer.close();
+      await db.drop();
+      await storeDb?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
