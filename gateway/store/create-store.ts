@@ -36,6 +36,7 @@ async function openExecutor(location: string): Promise<SqlExecutor> {
     if (location.startsWith('memory://')) return await createPgliteExecutor(location);
     return await createPgliteExecutor(path.resolve(location));
   } catch (error) {
+    if (error instanceof GatehouseError) throw error;
     throw new GatehouseError(
       'store.unavailable',
       `cannot open the store at ${describeLocation(location)}: ${(error as Error).message}; check the path or URL in \`store:\``,

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { lockDataDir } from './data-dir-lock.ts';
 import type { SqlExecutor, SqlRunner } from './sql-executor.ts';
 
 /** How often the embedded engine looks for decided approvals (there is no second process to NOTIFY). */
@@ -10,8 +11,18 @@ export const PGLITE_APPROVAL_POLL_MS = 200;
  * directory; approval decisions are found by polling a decision sequence.
  */
 export async function createPgliteExecutor(dataDir: string, options: { pollMs?: number } = {}): Promise<SqlExecutor> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  let unlock = (): void => {};
+  if (!dataDir.startsWith('memory://')) {
+    mkdirSync(dataDir, { recursive: true });
+    unlock = lockDataDir(dataDir);
+  }
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dataDir);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const pollMs = options.pollMs ?? PGLITE_APPROVAL_POLL_MS;
   const listeners = new Set<(id: string) => void>();
   let timer: NodeJS.Timeout | null = null;
@@ -74,7 +85,11 @@ export async function createPgliteExecutor(dataDir: string, options: { pollMs?: 
       listeners.clear();
       if (timer) clearTimeout(timer);
       timer = null;
-      if (!db.closed) await db.close();
+      try {
+        if (!db.closed) await db.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }
