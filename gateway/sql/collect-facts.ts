@@ -13,6 +13,7 @@ export interface Facts {
   lockingClause: boolean;
   unboundedWrite: boolean;
   selectInto: boolean;
+  dropColumn: boolean;
 }
 
 export function emptyFacts(): Facts {
@@ -26,6 +27,7 @@ export function emptyFacts(): Facts {
     lockingClause: false,
     unboundedWrite: false,
     selectInto: false,
+    dropColumn: false,
   };
 }
 
@@ -100,6 +102,9 @@ function visitNode(type: string, body: Body, facts: Facts, written: boolean): vo
     case 'SelectStmt':
       if (Array.isArray(body.lockingClause) && body.lockingClause.length > 0) facts.lockingClause = true;
       if (body.intoClause) facts.selectInto = true;
+      break;
+    case 'AlterTableCmd':
+      if (body.subtype === 'AT_DropColumn') facts.dropColumn = true;
       break;
     case 'LockStmt':
       facts.lockingClause = true;

@@ -32,6 +32,7 @@ export const STATEMENT_FLAGS = [
   'unbounded_write',
   'dangerous_function',
   'opaque_code',
+  'drop_column',
 ] as const;
 export type StatementFlag = (typeof STATEMENT_FLAGS)[number];
 
@@ -62,6 +63,8 @@ export interface StatementAnalysis {
   unboundedWrite: boolean;
   /** Server-side code the gateway cannot see into: a function or procedure body in a non-SQL language. */
   opaqueCode: boolean;
+  /** ALTER TABLE ... DROP COLUMN: data is destroyed although the command is an ALTER. */
+  dropColumn: boolean;
   /** Why the statement is `unknown`; absent otherwise. */
   unknownReason?: string;
   /** This statement's own slice of the query text. */
@@ -89,6 +92,7 @@ export function flagsOf(analysis: StatementAnalysis): StatementFlag[] {
   if (analysis.unboundedWrite) flags.push('unbounded_write');
   if (analysis.dangerousFunctions.length > 0) flags.push('dangerous_function');
   if (analysis.opaqueCode) flags.push('opaque_code');
+  if (analysis.dropColumn) flags.push('drop_column');
   return flags;
 }
 
@@ -112,6 +116,7 @@ export function unknownStatement(text: string, reason: string, parseTree: unknow
     copyStdio: false,
     unboundedWrite: false,
     opaqueCode: false,
+    dropColumn: false,
     unknownReason: reason,
     text,
     parseTree,

@@ -32,7 +32,7 @@ describe('gatehouse policy check', () => {
   it('accepts the shipped policy folder', async () => {
     const { code, text } = await capture(['check', shipped]);
     expect(code).toBe(0);
-    expect(text).toMatch(/9 rules/);
+    expect(text).toMatch(/\d+ rules/);
     expect(text).toMatch(/ok\n$/);
   });
 
