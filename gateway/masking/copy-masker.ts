@@ -12,6 +12,10 @@ export interface CopyMasker {
   push(message: Buffer): Buffer[];
   /** At CopyDone: masks and returns whatever partial row is still buffered. */
   flush(): Buffer[];
+  /** Payload-level `push`: CopyData content in, content to send out (may be empty while a row is incomplete). */
+  pushPayload(data: Buffer): Buffer;
+  /** Payload-level `flush`: the rest of a buffered row, or null. */
+  flushPayload(): Buffer | null;
   counts: Readonly<MaskCounts>;
 }
 
@@ -54,53 +58,67 @@ export function createCopyMasker(plan: RowsPlan, content: ContentMasker): CopyMa
     return content.active ? content.maskText(line).text : line;
   }
 
-  function takeRows(): Buffer | null {
-    let lastEnd = -1;
+  /** Splits complete rows off the buffered bytes (CSV newlines inside quotes do not end a row). */
+  function takeRows(): Buffer[] {
+    const rows: Buffer[] = [];
+    let rowStart = 0;
+    const quote = format.quote.charCodeAt(0);
+    const escape = format.escape.charCodeAt(0);
     for (let i = scanFrom; i < pending.length; i++) {
       const b = pending[i]!;
       if (format.format === 'csv') {
-        if (quoteState && format.escape !== format.quote && b === format.escape.charCodeAt(0) && i + 1 < pending.length) {
+        if (quoteState && escape !== quote && b === escape) {
           i++;
           continue;
         }
-        if (b === format.quote.charCodeAt(0)) quoteState = !quoteState;
+        if (b === quote) quoteState = !quoteState;
       }
-      if (b === NEWLINE && !quoteState) lastEnd = i;
+      if (b === NEWLINE && !quoteState) {
+        rows.push(pending.subarray(rowStart, i));
+        rowStart = i + 1;
+      }
     }
-    scanFrom = pending.length;
-    if (lastEnd < 0) return null;
-    const rows = pending.subarray(0, lastEnd + 1);
-    pending = pending.subarray(lastEnd + 1);
+    if (rowStart > 0) pending = pending.subarray(rowStart);
     scanFrom = pending.length;
     return rows;
   }
 
-  function maskChunk(chunk: Buffer): Buffer {
-    const text = chunk.toString('utf8');
-    const lines = text.split('\n');
-    const last = lines.pop();
-    const masked = lines.map((line) => {
+  function maskChunk(rows: Buffer[]): Buffer {
+    const out = rows.map((row) => {
+      const line = row.toString('utf8');
       const cr = line.endsWith('\r') ? '\r' : '';
-      return maskRow(cr ? line.slice(0, -1) : line) + cr;
+      return `${maskRow(cr ? line.slice(0, -1) : line)}${cr}\n`;
     });
-    return Buffer.from(masked.join('\n') + '\n' + (last ?? ''), 'utf8');
+    return Buffer.from(out.join(''), 'utf8');
+  }
+
+  function pushPayload(data: Buffer): Buffer {
+    if (idle) return data;
+    pending = pending.length === 0 ? Buffer.from(data) : Buffer.concat([pending, data]);
+    const rows = takeRows();
+    return rows.length > 0 ? maskChunk(rows) : Buffer.alloc(0);
+  }
+
+  function flushPayload(): Buffer | null {
+    if (idle || pending.length === 0) return null;
+    const rest = pending.toString('utf8');
+    pending = Buffer.alloc(0);
+    scanFrom = 0;
+    return Buffer.from(maskRow(rest), 'utf8');
   }
 
   return {
     counts,
+    pushPayload,
+    flushPayload,
     push(message) {
       if (idle) return [message];
-      const data = message.subarray(5);
-      pending = pending.length === 0 ? Buffer.from(data) : Buffer.concat([pending, data]);
-      const rows = takeRows();
-      if (!rows) return [];
-      return [copyData(maskChunk(rows))];
+      const out = pushPayload(message.subarray(5));
+      return out.length === 0 ? [] : [copyData(out)];
     },
     flush() {
-      if (idle || pending.length === 0) return [];
-      const rest = pending.toString('utf8');
-      pending = Buffer.alloc(0);
-      return [copyData(Buffer.from(maskRow(rest), 'utf8'))];
+      const rest = flushPayload();
+      return rest ? [copyData(rest)] : [];
     },
   };
 }

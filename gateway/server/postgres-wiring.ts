@@ -4,6 +4,7 @@ import type { GatehouseConfig, PostgresConnectionConfig } from '../config/config
 import type { SessionContext } from '../identity/session-context.ts';
 import { createContentMasker } from '../masking/detectors.ts';
 import { compileMaskingConfig } from '../masking/masking-config.ts';
+import { createMaskingWiring } from '../masking/masking-wiring.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import type { Policy } from '../policy/policy-types.ts';
 import { createPolicyGate } from '../postgres/policy-gate.ts';
@@ -33,6 +34,7 @@ export function createPostgresWiring(deps: PostgresWiringDeps): {
 } {
   const cache = createAnalysisCache();
   const textMaskers = new Map<string, (text: string) => string>();
+  const masking = createMaskingWiring({ sections: deps.policy.masking });
 
   function textMaskerFor(connection: string): (text: string) => string {
     let masker = textMaskers.get(connection);
@@ -47,7 +49,7 @@ export function createPostgresWiring(deps: PostgresWiringDeps): {
 
   return {
     createGate(session, connection) {
-      return createPolicyGate({
+      const gate = createPolicyGate({
         session,
         connection,
         analyzer: createConnectionAnalyzer({ maxStatementBytes: deps.config.limits.maxStatementBytes, cache }),
@@ -58,9 +60,15 @@ export function createPostgresWiring(deps: PostgresWiringDeps): {
         counted: (decision) => deps.metrics.statements.inc({ protocol: 'postgres', decision }),
         log: deps.log,
       });
+      return masking.wrapGate(connection, gate, (handle, reason) => {
+        const sql = (handle as { sql?: string }).sql ?? '';
+        deps.recorder
+          .record(session.sessionId, 'statement', { connection: connection.name, text: textMaskerFor(connection.name)(sql), decision: 'deny', rule: 'masking', reason })
+          .catch((error: Error) => deps.log(`audit of a masking denial failed: ${error.message}`));
+      });
     },
-    createFilter() {
-      return undefined;
+    createFilter(_session, connection) {
+      return masking.filterFor(connection);
     },
   };
 }

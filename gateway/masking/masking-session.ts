@@ -1,0 +1,145 @@
+import type { Field } from 'pg-protocol/dist/messages.js';
+import type { ResultFilter, RowTransform, StatementGate, StatementHandle } from '../postgres/statement-gate.ts';
+import { maskWhole } from './column-mask.ts';
+import type { ContentMasker } from './detectors.ts';
+import type { MaskingCatalog } from './catalog.ts';
+import { createCopyMasker } from './copy-masker.ts';
+import type { MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
+import type { MaskingConfig } from './masking-config.ts';
+import { maskNoticeOrErrorMessage, maskNotificationMessage, parseNoticeFields } from './message-masker.ts';
+import { createMaskingPlanner } from './output-taint.ts';
+import { createRowTransform } from './result-masker.ts';
+
+/** SQLSTATE of a statement refused because masking cannot follow its data. */
+export const MASKING_DENIED_SQLSTATE = '42501';
+
+export interface MaskingSessionOptions {
+  catalog: MaskingCatalog;
+  config: MaskingConfig;
+  content: ContentMasker;
+  /** Told about every statement masking refuses, for the audit trail. */
+  onDeny?: (handle: StatementHandle, reason: string) => void;
+}
+
+/**
+ * Masking for one client connection: plans each forwarded statement (in order, so SQL cursors
+ * and prepared statements are followed), refuses the ones masking cannot follow, and masks
+ * what comes back through the adapter's {@link ResultFilter} seam.
+ */
+export interface MaskingSession {
+  /** Plans the statements of a handle; resolves to a refusal reason, or null to let it run. */
+  prepare(handle: StatementHandle): Promise<string | null>;
+  readonly filter: ResultFilter;
+  /** Wraps the connection's gate so statements are planned (and refused) before they are forwarded. */
+  wrapGate(gate: StatementGate): StatementGate;
+}
+
+interface StatementLike {
+  parseTree?: unknown;
+}
+
+const REDACTION_RANK: Record<MessageRedaction, number> = { detect: 0, 'redact-values': 1, 'redact-all': 2 };
+
+function unknownPlan(reason: string): RowsPlan {
+  return { kind: 'rows', columns: null, fallback: maskWhole(reason), origins: new Map(), relations: new Set(), messages: 'redact-all' };
+}
+
+export function createMaskingSession(options: MaskingSessionOptions): MaskingSession {
+  const { config, content } = options;
+  const planner = createMaskingPlanner({ catalog: options.catalog, config });
+  const plans = new WeakMap<StatementHandle, MaskPlan[]>();
+  const pending = new WeakMap<StatementHandle, Promise<string | null>>();
+  const inFlight = new Map<StatementHandle, MessageRedaction>();
+  const levels = new WeakMap<StatementHandle, MessageRedaction>();
+  let queue: Promise<unknown> = Promise.resolve();
+
+  function prepare(handle: StatementHandle): Promise<string | null> {
+    const existing = pending.get(handle);
+    if (existing) return existing;
+    const run = queue.then(async () => {
+      const out: MaskPlan[] = [];
+      for (const stmt of handle.statements as readonly StatementLike[]) out.push(await planner.plan(stmt?.parseTree ?? null));
+      plans.set(handle, out);
+      let level: MessageRedaction = 'detect';
+      for (const p of out) if (p.kind === 'rows' && REDACTION_RANK[p.messages] > REDACTION_RANK[level]) level = p.messages;
+      levels.set(handle, level);
+      const denied = out.find((p) => p.kind === 'deny');
+      return denied && denied.kind === 'deny' ? denied.reason : null;
+    });
+    queue = run.catch(() => undefined);
+    pending.set(handle, run);
+    return run;
+  }
+
+  function planOf(handle: StatementHandle | undefined, index: number): RowsPlan {
+    if (!handle) return unknownPlan('the gateway could not tell which statement these rows belong to');
+    const plan = plans.get(handle)?.[index];
+    if (!plan) return unknownPlan('the statement was not planned for masking');
+    if (plan.kind === 'deny') return unknownPlan(plan.reason);
+    return plan;
+  }
+
+  function currentRedaction(): MessageRedaction {
+    let level: MessageRedaction = 'detect';
+    for (const l of inFlight.values()) if (REDACTION_RANK[l] > REDACTION_RANK[level]) level = l;
+    return level;
+  }
+
+  const filter: ResultFilter = {
+    describe(handle, statementIndex, fields: Field[]): RowTransform {
+      const masker = createRowTransform(planOf(handle, statementIndex), fields, content);
+      return {
+        transform: masker.transform,
+        get maskedCount() {
+          return masker.counts.masked + masker.counts.detected;
+        },
+      };
+    },
+    copyOut(handle, statementIndex, format) {
+      const plan = planOf(handle, statementIndex);
+      if (format === 'binary') return { deny: 'COPY in binary format cannot be masked; use FORMAT text or FORMAT csv' };
+      const copy = createCopyMasker(plan, content);
+      return { transform: (data: Buffer) => copy.pushPayload(data), flush: () => copy.flushPayload() };
+    },
+    maskMessage(frame: Buffer): Buffer {
+      const type = frame[0];
+      let level = currentRedaction();
+      if (type === 0x41) return maskNotificationMessage(frame, content, level);
+      if (type !== 0x45 && type !== 0x4e) return frame;
+      if (config.hasColumnRules && level !== 'redact-all') {
+        const fields = parseNoticeFields(frame);
+        if (fields.has('W') || fields.has('q')) level = 'redact-all';
+      }
+      return maskNoticeOrErrorMessage(frame, content, level);
+    },
+  };
+
+  function wrapGate(gate: StatementGate): StatementGate {
+    return {
+      async check(request, control) {
+        if (request.kind === 'function-call') {
+          return { forward: false, code: MASKING_DENIED_SQLSTATE, message: 'gatehouse: the FunctionCall protocol message cannot be masked; call the function with SELECT' };
+        }
+        const verdict = await gate.check(request, control);
+        if (!verdict.forward || !verdict.handle) return verdict;
+        const reason = await prepare(verdict.handle);
+        if (reason === null) {
+          inFlight.set(verdict.handle, levels.get(verdict.handle) ?? 'redact-all');
+          return verdict;
+        }
+        inFlight.delete(verdict.handle);
+        options.onDeny?.(verdict.handle, reason);
+        return { forward: false, code: MASKING_DENIED_SQLSTATE, message: `gatehouse: masking: ${reason}` };
+      },
+      executed(result) {
+        if (result.handle) inFlight.delete(result.handle);
+        gate.executed(result);
+      },
+      close(reason) {
+        gate.close(reason);
+      },
+    };
+  }
+
+  return { prepare, filter, wrapGate };
+}

@@ -1,0 +1,75 @@
+import pg from 'pg';
+import { createPgCatalog, type CatalogQueryable, type MaskingCatalog, type PgCatalogOptions } from './catalog.ts';
+
+export interface MetadataConnectionOptions extends PgCatalogOptions {
+  /** node-postgres client settings for the target, with the gateway's own credentials. */
+  client: pg.ClientConfig;
+  /** Closes the connection after this long without catalog queries (default 10 s). */
+  idleMs?: number;
+}
+
+/** A catalog on a metadata connection that opens on first use, reopens after errors and closes when idle. */
+export interface MetadataCatalog extends MaskingCatalog {
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the masking catalog of one target on its own connection: never the client's session,
+ * whose search_path, temp objects and transaction state the client controls.
+ */
+export function createMetadataCatalog(options: MetadataConnectionOptions): MetadataCatalog {
+  let client: pg.Client | null = null;
+  let connecting: Promise<pg.Client> | null = null;
+  let idle: NodeJS.Timeout | null = null;
+  const idleMs = options.idleMs ?? 10_000;
+
+  function drop(c: pg.Client): void {
+    if (client === c) client = null;
+    c.end().catch(() => undefined);
+  }
+
+  async function connected(): Promise<pg.Client> {
+    if (client) return client;
+    connecting ??= (async () => {
+      const c = new pg.Client({ ...options.client, application_name: 'gatehouse-masking-catalog' });
+      c.on('error', () => drop(c));
+      try {
+        await c.connect();
+      } catch (error) {
+        c.end().catch(() => undefined);
+        throw error;
+      }
+      (c as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
+      client = c;
+      return c;
+    })().finally(() => {
+      connecting = null;
+    });
+    return connecting;
+  }
+
+  const queryable: CatalogQueryable = {
+    query: (async (text: string, values?: unknown[]) => {
+      const c = await connected();
+      if (idle) clearTimeout(idle);
+      idle = setTimeout(() => drop(c), idleMs);
+      idle.unref();
+      try {
+        return await c.query(text, values);
+      } catch (error) {
+        if (!(error instanceof pg.DatabaseError)) drop(c);
+        throw error;
+      }
+    }) as CatalogQueryable['query'],
+  };
+  const catalog = createPgCatalog(queryable, options);
+  return {
+    ...catalog,
+    async close() {
+      if (idle) clearTimeout(idle);
+      const c = client;
+      client = null;
+      if (c) await c.end().catch(() => undefined);
+    },
+  };
+}
