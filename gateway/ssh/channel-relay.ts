@@ -8,9 +8,8 @@ export interface RelayResult {
   stdoutBytes: number;
   stderrBytes: number;
   /** Masked stdout/stderr, up to the capture limit. */
-  stdout: string;
-  stderr: string;
-  truncated: boolean;
+  stdout: Buffer;
+  stderr: Buffer;
   masked: number;
   /** True when the client closed the channel before the remote command finished. */
   clientClosed: boolean;
@@ -33,7 +32,7 @@ export interface RelayOptions {
  */
 export function relayChannel(client: ServerChannel, upstream: ClientChannel, options: RelayOptions): Promise<RelayResult> {
   const result: RelayResult = {
-    exitStatus: null, exitSignal: null, stdoutBytes: 0, stderrBytes: 0, stdout: '', stderr: '', truncated: false, masked: 0, clientClosed: false,
+    exitStatus: null, exitSignal: null, stdoutBytes: 0, stderrBytes: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), masked: 0, clientClosed: false,
   };
   const stdout = new MaskingStream(options.maskText);
   const stderr = new MaskingStream(options.maskText);
@@ -42,7 +41,6 @@ export function relayChannel(client: ServerChannel, upstream: ClientChannel, opt
     const total = which === 'stdout' ? (result.stdoutBytes += bytes.length) : (result.stderrBytes += bytes.length);
     const before = total - bytes.length;
     if (before < options.captureBytes) captured[which].push(bytes.subarray(0, options.captureBytes - before));
-    if (total > options.captureBytes) result.truncated = true;
   };
   stdout.on('data', (bytes: Buffer) => {
     capture('stdout', bytes);
@@ -79,8 +77,8 @@ export function relayChannel(client: ServerChannel, upstream: ClientChannel, opt
     const finish = () => {
       if (done) return;
       done = true;
-      result.stdout = Buffer.concat(captured.stdout).toString('utf8');
-      result.stderr = Buffer.concat(captured.stderr).toString('utf8');
+      result.stdout = Buffer.concat(captured.stdout);
+      result.stderr = Buffer.concat(captured.stderr);
       result.masked = stdout.masked + stderr.masked;
       resolve(result);
     };

@@ -4,7 +4,7 @@ import type { SessionContext } from '../identity/session-context.ts';
 import type { Action, Decision } from '../policy/types.ts';
 import type { HostKeyPin } from './host-key-pin.ts';
 import type { SshGatewayDeps, SshRecordingOptions } from './ports.ts';
-import { SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
+import type { SshAuditEventData, SshAuditEventType } from './ssh-audit-events.ts';
 import { connectUpstream } from './upstream.ts';
 
 /** Exit statuses the gateway itself gives an exec or shell it did not run. */
@@ -54,7 +54,7 @@ export class ConnectionContext {
   }
 
   /** Records an event; false when it failed and this connection's audit mode is `required`. */
-  async record(type: string, data: Record<string, unknown>): Promise<boolean> {
+  async record<T extends SshAuditEventType>(type: T, data: SshAuditEventData[T]): Promise<boolean> {
     try {
       await this.deps.record(this.session.sessionId, type, { connection: this.config.name, ...data });
       return true;
@@ -78,9 +78,8 @@ export class ConnectionContext {
           if (this.closed) client.end();
           client.on('error', (error) => this.log(`upstream error: ${error.message}`));
         },
-        (error: Error) => {
+        () => {
           this.upstreamClient = undefined;
-          void this.record(SSH_AUDIT_EVENTS.upstreamError, { message: error.message });
         },
       );
     }
@@ -95,7 +94,7 @@ export class ConnectionContext {
 }
 
 /** Decision fields as they go into audit events. */
-export function decisionFields(decision: Decision): Record<string, unknown> {
+export function decisionFields(decision: Decision): { decision: string; rule: string; reason: string } {
   return { decision: decision.action, rule: decision.rule, reason: decision.reason };
 }
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { ClientChannel, ServerChannel } from 'ssh2';
 import type { Decision } from '../policy/types.ts';
@@ -34,8 +35,10 @@ export async function runExec(
     command: maskedCommand,
     argv: argv?.map((word) => ctx.mask(word)) ?? null,
     pty: Boolean(requests.pty),
+    env: requests.envRecord.allowed,
+    env_denied: requests.envRecord.denied,
     ...decisionFields(decision),
-    ...(approvalId ? { approval: approvalId } : {}),
+    ...(approvalId ? { approval_id: approvalId } : {}),
   });
   if (!recorded) decision = auditUnavailable(decision);
   if (decision.action !== 'allow') return refuse(channel, denialMessage(decision, Boolean(requests.pty)), GATEWAY_EXIT_STATUS.denied);
@@ -48,23 +51,38 @@ export async function runExec(
       client.exec(command, { env: requests.env, ...(requests.pty ? { pty: requests.pty } : {}) }, (error, stream) => (error ? fail(error) : resolve(stream)));
     });
   } catch (error) {
-    return refuse(channel, `gatehouse: ${(error as Error).message}${lineEnd}`, GATEWAY_EXIT_STATUS.gatewayError);
+    return upstreamFailed(ctx, channel, id, started, error as Error, lineEnd);
   }
   requests.upstream = upstream;
   const result = await relayChannel(channel, upstream, { maskText: ctx.deps.maskText, captureBytes: ctx.recording.execOutputBytes });
-  await ctx.record(SSH_AUDIT_EVENTS.execEnd, {
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const bytes = stream === 'stdout' ? result.stdoutBytes : result.stderrBytes;
+    if (bytes === 0) continue;
+    const captured = result[stream];
+    const utf8 = isUtf8(captured);
+    await ctx.record(SSH_AUDIT_EVENTS.output, {
+      channel: id,
+      stream,
+      data: captured.toString(utf8 ? 'utf8' : 'base64'),
+      encoding: utf8 ? 'utf8' : 'base64',
+      bytes,
+      truncated: bytes > captured.length,
+    });
+  }
+  await ctx.record(SSH_AUDIT_EVENTS.exit, {
     channel: id,
-    exitStatus: result.exitStatus,
-    exitSignal: result.exitSignal,
-    durationMs: ctx.now() - started,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    stdoutBytes: result.stdoutBytes,
-    stderrBytes: result.stderrBytes,
-    truncated: result.truncated,
-    masked: result.masked,
-    clientClosed: result.clientClosed,
+    code: result.exitStatus,
+    signal: result.exitSignal,
+    duration_ms: ctx.now() - started,
+    masked_values: result.masked,
+    client_closed: result.clientClosed,
   });
+}
+
+/** Tells the client and the audit log that the target could not be used for a channel. */
+export async function upstreamFailed(ctx: ConnectionContext, channel: ServerChannel, id: string, started: number, error: Error, lineEnd: string): Promise<void> {
+  refuse(channel, `gatehouse: ${error.message}${lineEnd}`, GATEWAY_EXIT_STATUS.gatewayError);
+  await ctx.record(SSH_AUDIT_EVENTS.exit, { channel: id, code: GATEWAY_EXIT_STATUS.gatewayError, duration_ms: ctx.now() - started, error: error.message });
 }
 
 /** A decision turned into a denial because the audit log could not record it (audit: required). */

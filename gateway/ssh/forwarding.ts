@@ -26,7 +26,7 @@ export function handleForwarding(ctx: ConnectionContext, client: Connection): vo
   client.on('openssh.streamlocal', (accept, reject, info) => {
     void (async () => {
       const decision = await ctx.decide({ type: 'ssh.forward', connection, identity, kind: 'local', host: info.socketPath });
-      const allowed = await recordForward(ctx, decision, { socketPath: info.socketPath });
+      const allowed = await recordForward(ctx, decision, { socket_path: info.socketPath });
       if (!allowed) return reject();
       await relayForward(ctx, accept, reject, (upstream, done) => upstream.openssh_forwardOutStreamLocal(info.socketPath, done));
     })();

@@ -1,5 +1,6 @@
 import type { Action, Decision } from '../policy/types.ts';
 import type { SessionContext } from '../identity/session-context.ts';
+import type { SshAuditEventData, SshAuditEventType } from './ssh-audit-events.ts';
 
 /**
  * What a held (`review`) SSH command asks the approvals broker. The SSH adapter does not know
@@ -43,8 +44,8 @@ export interface SshGatewayDeps {
   authenticateKey?(publicKey: string): SessionContext | null | Promise<SessionContext | null>;
   /** Public keys registered with a session (`POST /v1/sessions/:id/ssh-keys`), for tunnel streams. */
   sessionSshKeys?(sessionId: string): string[] | Promise<string[]>;
-  /** Appends one audit event to the session's hash-chained log. */
-  record(sessionId: string, type: string, data: Record<string, unknown>): Promise<void>;
+  /** Appends one audit event to the session's hash-chained log (the recorder's `record`). */
+  record<T extends SshAuditEventType>(sessionId: string, type: T, data: SshAuditEventData[T]): Promise<void>;
   /** Content detectors: returns the text with every detected value replaced, and how many. */
   maskText(text: string): { text: string; count: number };
   /** Approvals broker; without it a `review` decision is a denial. */

@@ -13,6 +13,8 @@ import { SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
  */
 export interface SessionRequests {
   env: Record<string, string>;
+  /** For the audit event of the real start: allowed variables (values masked) and refused names. */
+  envRecord: { allowed: Record<string, string>; denied: string[] };
   pty?: PseudoTtyInfo;
   /** Set once the upstream channel exists, so window changes and signals reach it. */
   upstream?: ClientChannel;
@@ -26,7 +28,7 @@ export interface SessionRequests {
  * no longer answer it once the client sent EOF), so a refusal is an exit status plus stderr.
  */
 export function handleSession(ctx: ConnectionContext, session: Session): void {
-  const requests: SessionRequests = { env: {} };
+  const requests: SessionRequests = { env: {}, envRecord: { allowed: {}, denied: [] } };
   let queue: Promise<void> = Promise.resolve();
   const inOrder = (work: () => Promise<void>) => {
     queue = queue.then(work).catch((error: Error) => ctx.log(`session request failed: ${error.message}`));
@@ -36,11 +38,12 @@ export function handleSession(ctx: ConnectionContext, session: Session): void {
 
   session.on('env', (accept, reject, info) => inOrder(async () => {
     const decision = await ctx.decide({ type: 'ssh.env', connection, identity, name: info.key, value: info.val });
-    await ctx.record(SSH_AUDIT_EVENTS.env, { name: info.key, value: ctx.mask(info.val), ...decisionFields(decision) });
     if (decision.action === 'allow') {
       requests.env[info.key] = info.val;
+      requests.envRecord.allowed[info.key] = ctx.mask(info.val);
       accept?.();
     } else {
+      requests.envRecord.denied.push(info.key);
       reject?.();
     }
   }));

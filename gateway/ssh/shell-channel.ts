@@ -3,7 +3,7 @@ import type { ClientChannel, ServerChannel } from 'ssh2';
 import { AsciicastRecorder } from './asciicast-recorder.ts';
 import { relayChannel } from './channel-relay.ts';
 import { type ConnectionContext, decisionFields, denialMessage, GATEWAY_EXIT_STATUS } from './connection-context.ts';
-import { auditUnavailable, refuse } from './exec-channel.ts';
+import { auditUnavailable, refuse, upstreamFailed } from './exec-channel.ts';
 import { holdForReview } from './review-hold.ts';
 import type { SessionRequests } from './session-channel.ts';
 import { type AsciicastHeader, SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
@@ -39,8 +39,10 @@ export async function runShell(
     channel: id,
     pty: terminal,
     cast: header,
+    env: requests.envRecord.allowed,
+    env_denied: requests.envRecord.denied,
     ...decisionFields(decision),
-    ...(approvalId ? { approval: approvalId } : {}),
+    ...(approvalId ? { approval_id: approvalId } : {}),
   });
   if (!recorded) decision = auditUnavailable(decision);
   if (decision.action !== 'allow') return refuse(channel, denialMessage(decision, terminal), GATEWAY_EXIT_STATUS.denied);
@@ -52,11 +54,12 @@ export async function runShell(
       client.shell(requests.pty ?? false, { env: requests.env }, (error, stream) => (error ? fail(error) : resolve(stream)));
     });
   } catch (error) {
-    return refuse(channel, `gatehouse: ${(error as Error).message}${lineEnd}`, GATEWAY_EXIT_STATUS.gatewayError);
+    return upstreamFailed(ctx, channel, id, started, error as Error, lineEnd);
   }
   requests.upstream = upstream;
-  const recorder = new AsciicastRecorder(started, () => ctx.now(), async (events) => {
-    if (!(await ctx.record(SSH_AUDIT_EVENTS.shellOutput, { channel: id, events }))) {
+  const recorder = new AsciicastRecorder(started, () => ctx.now(), async (cast) => {
+    const data = cast.filter((event) => event[1] === 'o').map((event) => event[2]).join('');
+    if (!(await ctx.record(SSH_AUDIT_EVENTS.output, { channel: id, stream: 'stdout', data, encoding: 'utf8', cast }))) {
       channel.stderr.write(`gatehouse: the audit log is unavailable and this connection requires it; closing${lineEnd}`);
       channel.close();
     }
@@ -69,13 +72,13 @@ export async function runShell(
     ...(ctx.recording.shellInput ? { onInput: (bytes: Buffer) => recorder.input(bytes) } : {}),
   });
   await recorder.close();
-  await ctx.record(SSH_AUDIT_EVENTS.shellEnd, {
+  await ctx.record(SSH_AUDIT_EVENTS.exit, {
     channel: id,
-    exitStatus: result.exitStatus,
-    exitSignal: result.exitSignal,
-    durationMs: ctx.now() - started,
-    outputBytes: result.stdoutBytes + result.stderrBytes,
-    masked: result.masked,
-    clientClosed: result.clientClosed,
+    code: result.exitStatus,
+    signal: result.exitSignal,
+    duration_ms: ctx.now() - started,
+    bytes: result.stdoutBytes + result.stderrBytes,
+    masked_values: result.masked,
+    client_closed: result.clientClosed,
   });
 }

@@ -9,7 +9,6 @@ import type { SshHostKey } from './host-key.ts';
 import { type HostKeyPin, parseHostKeyPin } from './host-key-pin.ts';
 import { DEFAULT_RECORDING, type SshGatewayDeps, type SshRecordingOptions } from './ports.ts';
 import { handleSession } from './session-channel.ts';
-import { SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
 
 /** Authentication answers (including public key probes) before the client is disconnected. */
 const MAX_AUTH_ATTEMPTS = 10;
@@ -22,6 +21,8 @@ export interface SshGatewayOptions {
   recording?: Partial<SshRecordingOptions>;
   /** Client keepalive, so dead runners do not hold upstream connections. */
   keepaliveMs?: number;
+  /** ssh2's protocol trace, for diagnosing a client that cannot connect. */
+  debug?: (message: string) => void;
 }
 
 /**
@@ -45,7 +46,7 @@ export function createSshGateway(options: SshGatewayOptions): SshGateway {
   const tunnelSessions = new WeakMap<object, SessionContext>();
   const clients = new Set<Connection>();
   const deps = options.deps;
-  const server = new ssh2.Server({ hostKeys: [options.hostKey.privateKey], ident: 'Gatehouse', keepaliveInterval: options.keepaliveMs ?? 30_000, debug: process.env.H5DEBUG ? (m: string) => console.log(m) : undefined });
+  const server = new ssh2.Server({ hostKeys: [options.hostKey.privateKey], ident: 'Gatehouse', keepaliveInterval: options.keepaliveMs ?? 30_000, debug: options.debug });
 
   server.on('connection', (client: Connection, info: ClientInfo) => {
     clients.add(client);
@@ -71,7 +72,6 @@ export function createSshGateway(options: SshGatewayOptions): SshGateway {
     client.on('ready', () => {
       if (!ctx) return client.end();
       const active = ctx;
-      void active.record(SSH_AUDIT_EVENTS.login, { via: tunnel ? 'tunnel' : 'native', client: info.ip ?? null });
       const remaining = active.session.expiresAt.getTime() - active.now();
       expiry = setTimeout(() => client.end(), Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
       client.on('session', (accept) => handleSession(active, accept()));
@@ -80,10 +80,7 @@ export function createSshGateway(options: SshGatewayOptions): SshGateway {
     client.on('close', () => {
       clients.delete(client);
       if (expiry) clearTimeout(expiry);
-      if (ctx) {
-        ctx.close();
-        void ctx.record(SSH_AUDIT_EVENTS.logout, {});
-      }
+      ctx?.close();
     });
   });
   server.on('error', (error: Error) => deps.log?.(`ssh server: ${error.message}`));

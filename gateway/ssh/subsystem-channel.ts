@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientChannel, ServerChannel } from 'ssh2';
 import { type ConnectionContext, decisionFields, denialMessage, GATEWAY_EXIT_STATUS } from './connection-context.ts';
-import { auditUnavailable, refuse } from './exec-channel.ts';
+import { auditUnavailable, refuse, upstreamFailed } from './exec-channel.ts';
 import { holdForReview } from './review-hold.ts';
 import type { SessionRequests } from './session-channel.ts';
 import { SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
@@ -21,7 +21,7 @@ export async function runSubsystem(
   const id = randomUUID();
   let approvalId: string | undefined;
   if (decision.action === 'review') ({ decision, approvalId } = await holdForReview(ctx, decision, `subsystem ${name}`, channel, '\n'));
-  const recorded = await ctx.record(SSH_AUDIT_EVENTS.subsystem, { channel: id, name, ...decisionFields(decision), ...(approvalId ? { approval: approvalId } : {}) });
+  const recorded = await ctx.record(SSH_AUDIT_EVENTS.subsystem, { channel: id, name, ...decisionFields(decision), ...(approvalId ? { approval_id: approvalId } : {}) });
   if (!recorded) decision = auditUnavailable(decision);
   if (decision.action !== 'allow') return refuse(channel, denialMessage(decision, false), GATEWAY_EXIT_STATUS.denied);
 
@@ -33,7 +33,7 @@ export async function runSubsystem(
       client.subsys(name, (error, stream) => (error ? fail(error) : resolve(stream)));
     });
   } catch (error) {
-    return refuse(channel, `gatehouse: ${(error as Error).message}\n`, GATEWAY_EXIT_STATUS.gatewayError);
+    return upstreamFailed(ctx, channel, id, started, error as Error, '\n');
   }
   requests.upstream = upstream;
   const counts = { up: 0, down: 0 };
@@ -54,5 +54,5 @@ export async function runSubsystem(
     channel.once('close', finish);
     upstream.once('close', finish);
   });
-  await ctx.record(SSH_AUDIT_EVENTS.subsystemEnd, { channel: id, name, durationMs: ctx.now() - started, bytesToTarget: counts.up, bytesFromTarget: counts.down });
+  await ctx.record(SSH_AUDIT_EVENTS.exit, { channel: id, code: null, duration_ms: ctx.now() - started, bytes_to_target: counts.up, bytes_from_target: counts.down });
 }
