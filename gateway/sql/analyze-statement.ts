@@ -145,7 +145,15 @@ export function analyzeStatement(stmt: Body, text: string, parse: ParseStatement
   collectFacts(stmt, facts);
   const command = typeof klass.command === 'function' ? klass.command(body) : klass.command;
   if (type === 'SelectStmt' && facts.selectInto && isBody(body.intoClause)) return build('ddl', 'SELECT INTO', facts, text, stmt);
+  if (type === 'AlterTableStmt' && changesSecurity(body.cmds)) return build('privilege', command, facts, text, stmt);
   return build(klass.kind, command, facts, text, stmt);
+}
+
+/** ALTER TABLE subcommands that change who may see or own the data rather than its shape. */
+const SECURITY_SUBTYPES = new Set(['AT_ChangeOwner', 'AT_EnableRowSecurity', 'AT_DisableRowSecurity', 'AT_ForceRowSecurity', 'AT_NoForceRowSecurity']);
+
+function changesSecurity(cmds: unknown): boolean {
+  return Array.isArray(cmds) && cmds.some((cmd) => isBody(cmd) && isBody(cmd.AlterTableCmd) && SECURITY_SUBTYPES.has(String(cmd.AlterTableCmd.subtype)));
 }
 
 /**

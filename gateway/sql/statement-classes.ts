@@ -150,8 +150,6 @@ export const SENSITIVE_SETTINGS: Readonly<Record<string, { kind: StatementKind; 
   backslash_quote: { kind: 'admin', command: 'SET backslash_quote' },
   session_replication_role: { kind: 'admin', command: 'SET session_replication_role' },
   allow_system_table_mods: { kind: 'admin', command: 'SET allow_system_table_mods' },
-  default_transaction_read_only: { kind: 'admin', command: 'SET default_transaction_read_only' },
-  transaction_read_only: { kind: 'admin', command: 'SET transaction_read_only' },
 };
 
 /** Classifies TransactionStmt and VariableSetStmt, whose kind depends on their fields. */

@@ -93,6 +93,8 @@ const CASES: [string, Expect][] = [
   ['CREATE TABLE t (id int)', { kind: 'ddl', command: 'CREATE TABLE', tablesWritten: ['t'] }],
   ['ALTER TABLE orders ADD COLUMN note text', { kind: 'ddl', command: 'ALTER TABLE', tablesWritten: ['orders'] }],
   ['ALTER TABLE orders DROP COLUMN note', { kind: 'ddl', command: 'ALTER TABLE', tablesWritten: ['orders'], flags: ['drop_column'] }],
+  ['ALTER TABLE orders OWNER TO intruder', { kind: 'privilege', command: 'ALTER TABLE' }],
+  ['ALTER TABLE customers DISABLE ROW LEVEL SECURITY', { kind: 'privilege', command: 'ALTER TABLE' }],
   ['CREATE INDEX ON orders (total)', { kind: 'ddl', command: 'CREATE INDEX', tablesWritten: ['orders'] }],
   ['CREATE VIEW v AS SELECT * FROM customers', { kind: 'ddl', command: 'CREATE VIEW', tablesWritten: ['v'], tablesRead: ['customers'] }],
   ["CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ SELECT pg_read_file('/etc/passwd') $$", { kind: 'ddl', command: 'CREATE FUNCTION', flags: ['dangerous_function'] }],
