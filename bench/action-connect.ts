@@ -1,8 +1,8 @@
 // Wall time of the Action's connect step as the runner runs it (`node actions/dist/connect.mjs`),
 // with the gateway's client bundle already in the tool cache. Goal: <= 1.5 s.
 // Run: node --import tsx bench/action-connect.ts [runs]
-import { startFakeGateway } from '../test/actions/support/fake-gateway.ts';
 import { startFakeOidcEndpoint } from '../test/actions/support/fake-github.ts';
+import { startActionTestbed } from '../test/actions/support/real-gateway.ts';
 import { createRunnerFiles } from '../test/actions/support/runner-files.ts';
 import { runStep } from '../test/actions/support/run-step.ts';
 
@@ -23,14 +23,14 @@ export const GOAL_MS = 1500 as const;
 
 /**
  * Times connect end to end (OIDC token request, version probe, tool-cache lookup, session
- * exchange, detached proxy start, ready line, env files) against a local control-API gateway
- * whose client starts instantly, so the number is the Action's own overhead.
+ * exchange, detached `gatehouse connect` start, ready line, env files) against the real gateway,
+ * a local test issuer and the test PostgreSQL. Each run is followed by the disconnect step.
  */
 export async function benchActionConnect(runs = 7): Promise<BenchResult> {
-  const oidc = await startFakeOidcEndpoint(() => 'header.payload.signature');
-  const gateway = await startFakeGateway({ version: '0.9.0' });
+  const bed = await startActionTestbed();
+  const oidc = await startFakeOidcEndpoint((audience) => bed.issuer.mint({}, { aud: audience }));
   const runner = createRunnerFiles();
-  const env = { ...runner.env, ...oidc.env, INPUT_GATEWAY: gateway.url, INPUT_CONNECTIONS: 'app-db' };
+  const env = { ...runner.env, ...oidc.env, INPUT_GATEWAY: bed.gateway.httpUrl, INPUT_AUDIENCE: bed.audience, INPUT_CONNECTIONS: 'app-db' };
   const times: number[] = [];
   let cold = 0;
   try {
@@ -44,7 +44,7 @@ export async function benchActionConnect(runs = 7): Promise<BenchResult> {
     }
   } finally {
     await oidc.close();
-    await gateway.close();
+    await bed.close();
     runner.cleanup();
   }
   times.sort((a, b) => a - b);
@@ -58,7 +58,7 @@ export async function benchActionConnect(runs = 7): Promise<BenchResult> {
     cold,
     goal: GOAL_MS,
     pass: p50 <= GOAL_MS,
-    note: `first run (downloads the client into the tool cache): ${cold} ms; fake control-API gateway, instant client`,
+    note: `first run (downloads the client into the tool cache): ${cold} ms; real gateway, test issuer, real PostgreSQL on loopback`,
   };
 }
 

@@ -43,4 +43,6 @@ await build({
   logLevel: 'warning',
   banner: { js: banner },
   define: { GATEHOUSE_VERSION: JSON.stringify(version) },
+  // ws loads these optional native accelerators inside try/catch; without them it uses plain JS.
+  external: ['bufferutil', 'utf-8-validate'],
 });
