@@ -27,6 +27,10 @@ const CONCLUSIONS = {
   pending: 'neutral',
 } as const satisfies Record<ApprovalStatus, string>;
 
+function checkName(request: { connection: string }): string {
+  return `gatehouse / approval ${request.connection}`;
+}
+
 /** The app's side of approvals: posting requests, counting answers, sending the decision. */
 export function createApprovalFlow(deps: { app: Probot; gateway: GatewayClient; state: ApprovalStateStore }) {
   const { app, gateway, state } = deps;
@@ -63,7 +67,7 @@ export function createApprovalFlow(deps: { app: Probot; gateway: GatewayClient; 
     const forbiddenIds = await forbiddenIdsOf(octokit, owner, repo, request, pull?.authorId ?? null);
     const { data: check } = await octokit.request('POST /repos/{owner}/{repo}/check-runs', {
       owner, repo,
-      name: `gatehouse / approval ${request.connection}`,
+      name: checkName(request),
       head_sha: request.binding.sha,
       status: 'in_progress',
       external_id: request.id,
@@ -73,11 +77,17 @@ export function createApprovalFlow(deps: { app: Probot; gateway: GatewayClient; 
         { label: 'Deny', identifier: 'deny', description: 'Refuse the held statement' },
       ],
     });
-    if (pull) await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: pull.number, body: requestComment(request) });
     state.set(request.id, {
       request, owner, repo, installationId: installation.id, checkRunId: Number(check.id), pullNumber: pull?.number ?? null,
       forbiddenIds, approvers: new Map(), closed: false,
     });
+    if (pull) await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: pull.number, body: requestComment(request) });
+  }
+
+  async function findCheckRun(octokit: ProbotOctokit, owner: string, repo: string, request: ApprovalRequestedMessage): Promise<number | null> {
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', { owner, repo, ref: request.binding.sha, check_name: checkName(request), filter: 'latest' });
+    const run = data.check_runs.find((c) => c.external_id === request.id);
+    return run ? Number(run.id) : null;
   }
 
   async function rebuild(view: ApprovalView, answer: ReviewAnswer, octokit: ProbotOctokit): Promise<ApprovalCase | null> {
@@ -90,7 +100,8 @@ export function createApprovalFlow(deps: { app: Probot; gateway: GatewayClient; 
     const [owner = '', repo = ''] = view.binding.repository.split('/');
     const pull = await findPull(octokit, owner, repo, view.binding);
     const forbiddenIds = await forbiddenIdsOf(octokit, owner, repo, request, pull?.authorId ?? null);
-    return { request, owner, repo, installationId: answer.installationId, checkRunId: null, pullNumber: pull?.number ?? null, forbiddenIds, approvers: new Map(), closed: false };
+    const checkRunId = await findCheckRun(octokit, owner, repo, request);
+    return { request, owner, repo, installationId: answer.installationId, checkRunId, pullNumber: pull?.number ?? null, forbiddenIds, approvers: new Map(), closed: false };
   }
 
   async function reply(octokit: ProbotOctokit, found: { owner: string; repo: string; pullNumber: number | null }, answer: ReviewAnswer, body: string): Promise<void> {
@@ -130,7 +141,7 @@ export function createApprovalFlow(deps: { app: Probot; gateway: GatewayClient; 
       return reply(octokit, here, answer, `Gatehouse: approval \`${answer.id}\` belongs to another repository; answer it there.`);
     }
     if (found.closed) return reply(octokit, found, answer, `Gatehouse: approval \`${answer.id}\` is already decided.`);
-    const verdict = await checkReviewer(octokit, found, answer.reviewer, found.request.policy, found.forbiddenIds, answer.verb);
+    const verdict = await checkReviewer(octokit, { owner: found.owner, repo: found.repo }, answer.reviewer, found.request.policy, found.forbiddenIds, answer.verb);
     if (!verdict.ok) return reply(octokit, found, answer, `Gatehouse: not accepted. ${verdict.why}.`);
 
     let by: string[];

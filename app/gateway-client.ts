@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   GATEWAY_APP_ROUTES, routePath, signMessage,
-  type ApprovalDecisionMessage, type ApprovalView, type CloseJobRequest, type CloseJobResponse, type SessionLogResponse,
+  type ApprovalDecisionMessage, type ApprovalView, type CloseJobRequest, type CloseJobResponse, type SessionLog,
 } from '../wire/approvals.ts';
 
 /** An answer of the gateway: the status decides, the body explains (`message` on errors). */
@@ -18,7 +18,7 @@ export interface GatewayClient {
   getApproval(id: string): Promise<GatewayAnswer<ApprovalView>>;
   decide(decision: Omit<ApprovalDecisionMessage, 'nonce'>): Promise<GatewayAnswer<ApprovalView>>;
   closeJob(request: Omit<CloseJobRequest, 'nonce'>): Promise<GatewayAnswer<CloseJobResponse>>;
-  sessionLog(sessionId: string): Promise<GatewayAnswer<SessionLogResponse>>;
+  sessionLog(sessionId: string): Promise<GatewayAnswer<SessionLog>>;
 }
 
 export interface GatewayClientOptions {

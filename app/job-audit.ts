@@ -24,7 +24,7 @@ export async function postJobAudit(octokit: ProbotOctokit, gateway: GatewayClien
     const log = await gateway.sessionLog(session.id);
     if (log.status === 404) continue;
     if (log.status !== 200) throw new Error(`the gateway did not return the log of session ${session.id}: ${log.body.message ?? `HTTP ${log.status}`}`);
-    const output = auditCheckOutput(log.body, session.logUrl);
+    const output = auditCheckOutput(log.body, session.connections, session.logUrl);
     await octokit.request('POST /repos/{owner}/{repo}/check-runs', {
       owner: job.owner, repo: job.repo,
       name: `gatehouse / ${session.connections.join(', ') || session.id}`,

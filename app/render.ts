@@ -1,4 +1,5 @@
-import type { ApprovalRequestedMessage, SessionLogResponse } from '../wire/approvals.ts';
+import type { ApprovalRequestedMessage, SessionLog } from '../wire/approvals.ts';
+import type { AuditEventWire } from '../wire/audit-events.ts';
 
 /** GitHub's limit for a check run's summary and text. */
 export const CHECK_OUTPUT_LIMIT = 65_535;
@@ -54,26 +55,48 @@ export interface SessionSummary {
   reviewed: number;
 }
 
-export function summarize(log: SessionLogResponse): SessionSummary {
-  const count = (d: string): number => log.entries.filter((e) => e.decision === d).length;
-  return { commands: log.entries.length, allowed: count('allow'), denied: count('deny'), reviewed: count('review') };
+const COMMAND_EVENTS: readonly string[] = ['statement', 'ssh.exec'];
+
+/** Counts the commands of a log by the policy's decision. */
+export function summarize(log: SessionLog): SessionSummary {
+  const decisions = log.events.filter((e) => COMMAND_EVENTS.includes(e.type)).map((e) => String(e.data.decision ?? ''));
+  const count = (d: string): number => decisions.filter((x) => x === d).length;
+  return { commands: decisions.length, allowed: count('allow'), denied: count('deny'), reviewed: count('review') };
+}
+
+function logLine(event: AuditEventWire): string | null {
+  const d = event.data;
+  const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v));
+  switch (event.type) {
+    case 'session.start':
+      return `${event.at} session started (${text(d.identity_rule)})`;
+    case 'statement':
+    case 'ssh.exec':
+      return `${event.at} ${text(d.connection)} ${text(d.decision).toUpperCase()} rule=${text(d.rule)}\n  ${text(d.text ?? d.command).replace(/\r?\n/g, '\n  ')}`;
+    case 'statement.result':
+      return `${event.at}   -> ${d.error ? `error ${text(d.sqlstate)} ${text(d.error)}` : `${text(d.rows ?? 0)} rows`} in ${text(d.duration_ms)} ms`;
+    case 'approval.requested':
+      return `${event.at}   held for approval ${text(d.approval_id)}`;
+    case 'approval.decided':
+      return `${event.at}   approval ${text(d.approval_id)} ${text(d.status)}${Array.isArray(d.decided_by) && d.decided_by.length ? ` by ${d.decided_by.join(', ')}` : ''}`;
+    case 'session.end':
+      return `${event.at} session ended (${text(d.reason)})`;
+    default:
+      return null;
+  }
 }
 
 /** The audit check run output of one session: a summary table, then the masked log, cut to GitHub's limit. */
-export function auditCheckOutput(log: SessionLogResponse, logUrl: string): { title: string; summary: string; text: string } {
+export function auditCheckOutput(log: SessionLog, connections: string[], logUrl: string): { title: string; summary: string; text: string } {
   const s = summarize(log);
   const summary = [
-    `| Session | Connections | Commands | Allowed | Denied | Reviewed | Log verified |`,
+    `| Session | Connections | Commands | Allowed | Denied | Reviewed | Sealed |`,
     `|---|---|---|---|---|---|---|`,
-    `| \`${cell(log.sessionId)}\` | ${cell(log.connections.join(', '))} | ${s.commands} | ${s.allowed} | ${s.denied} | ${s.reviewed} | ${log.verified ? 'yes' : '**no**'} |`,
+    `| \`${cell(log.session_id)}\` | ${cell(connections.join(', '))} | ${s.commands} | ${s.allowed} | ${s.denied} | ${s.reviewed} | ${log.sealed ? 'yes' : 'no'} |`,
     '',
-    `Full log: ${logUrl}`,
+    `Full masked log: ${logUrl}`,
   ].join('\n');
-  const lines = log.entries.map((e) => {
-    const extra = [e.rule ? `rule=${e.rule}` : '', e.rows === undefined ? '' : `rows=${e.rows}`, e.durationMs === undefined ? '' : `${e.durationMs}ms`, e.approvalId ? `approval=${e.approvalId}` : '']
-      .filter(Boolean).join(' ');
-    return `${e.at} ${e.connection} ${e.decision.toUpperCase()}${extra ? ` (${extra})` : ''}\n  ${e.command.replace(/\r?\n/g, '\n  ')}`;
-  });
+  const lines = log.events.map(logLine).filter((l): l is string => l !== null);
   return {
     title: s.denied > 0 ? `${s.denied} of ${s.commands} commands denied` : `${s.commands} commands, none denied`,
     summary,
