@@ -45,12 +45,12 @@ async function viaPsql(sql: string): Promise<Outcome> {
 
 /** Runs SQL through the gateway with node-postgres (extended protocol, optional binary results). */
 async function viaNode(sql: string, params: unknown[], binary: boolean): Promise<Outcome> {
-  const client = new pg.Client({ connectionString: gateway.url });
+  const client = new pg.Client({ connectionString: gateway.url, binary } as pg.ClientConfig);
   const notices: string[] = [];
   client.on('notice', (n) => notices.push(JSON.stringify({ ...n, message: n.message })));
   await client.connect();
   try {
-    const res = await client.query({ text: sql, values: params, binary });
+    const res = await client.query(sql, params);
     const rows = res.rows.map((r: Record<string, unknown>) => Object.values(r).map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v)));
     return { ok: true, output: JSON.stringify(rows) + notices.join('') };
   } catch (error) {
