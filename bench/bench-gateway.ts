@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../gateway/config/load-config.ts';
+import { startGateway, type RunningGateway } from '../gateway/server/gateway.ts';
+
+const ADMIN = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
+export const BENCH_TOKEN = 'bench-static-token-0123456789abcdef';
+
+export interface BenchTarget { url: string; database: string; drop(): Promise<void> }
+
+/** A fresh database on the local server for one benchmark (dropped afterwards). */
+export async function createBenchTarget(): Promise<BenchTarget> {
+  const database = `gh_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client(ADMIN);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${database}"`);
+  await admin.end();
+  return {
+    database,
+    url: `postgres://postgres@127.0.0.1:5432/${database}`,
+    drop: async () => {
+      const c = new pg.Client(ADMIN);
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** The whole gateway (default policy, embedded store on disk) in front of a bench target. */
+export async function startBenchGateway(target: BenchTarget, options: { audit: 'required' | 'best-effort'; policies?: string }): Promise<RunningGateway & { url: string }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
+  const file = path.join(dir, 'gatehouse.yaml');
+  writeFileSync(
+    file,
+    [
+      'listen: { http: "127.0.0.1:0", postgres: "127.0.0.1:0" }',
+      `store: ${path.join(dir, 'store')}`,
+      `policies: ${options.policies ?? path.resolve('policies')}`,
+      'audit: { sample_rows: 0 }',
+      'connections:',
+      '  app-db:',
+      '    type: postgres',
+      `    url: ${target.url}`,
+      `    audit: ${options.audit}`,
+      'static_tokens:',
+      `  - { name: bench, token: ${BENCH_TOKEN}, connections: [app-db] }`,
+    ].join('\n'),
+  );
+  const gateway = await startGateway(loadConfig(file), { log: () => undefined });
+  return { ...gateway, url: `postgres://bench:${BENCH_TOKEN}@127.0.0.1:${gateway.postgresPort}/app-db` };
+}

@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { BenchRow } from './bench-table.ts';
+import { createBenchTarget, startBenchGateway, type BenchTarget } from './bench-gateway.ts';
+
+const run = promisify(execFile);
+
+interface PgbenchResult { tps: number; latencyMs: number }
+
+async function pgbench(url: string, args: string[]): Promise<PgbenchResult> {
+  const { stdout } = await run('pgbench', [...args, url], { maxBuffer: 1 << 24 });
+  const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
+  const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
+  return { tps, latencyMs };
+}
+
+const SELECT_ONLY = (mode: 'simple' | 'prepared', seconds: number) => ['-S', '-c', '8', '-j', '2', '-T', String(seconds), '-M', mode, '-n'];
+
+/**
+ * pgbench -S with 8 clients, simple and prepared, direct and through the gateway in the same
+ * run (default policy, audit required and best-effort), so the ratios compare like with like.
+ */
+export async function benchPgbench(seconds = 10): Promise<BenchRow[]> {
+  const target: BenchTarget = await createBenchTarget();
+  const rows: BenchRow[] = [];
+  try {
+    await run('pgbench', ['-i', '-s', '1', '-q', target.url]);
+    for (const audit of ['required', 'best-effort'] as const) {
+      const gateway = await startBenchGateway(target, { audit });
+      try {
+        for (const mode of ['simple', 'prepared'] as const) {
+          const direct = await pgbench(target.url, SELECT_ONLY(mode, seconds));
+          const through = await pgbench(gateway.url, SELECT_ONLY(mode, seconds));
+          rows.push({
+            benchmark: `pgbench -S, 8 clients, ${mode}, audit ${audit}`,
+            direct: `${direct.tps.toFixed(0)} tps, ${direct.latencyMs.toFixed(2)} ms`,
+            gateway: `${through.tps.toFixed(0)} tps, ${through.latencyMs.toFixed(2)} ms`,
+            ratio: (through.tps / direct.tps).toFixed(2),
+            goal: audit === 'required' ? '≥ 0.50' : '',
+          });
+        }
+      } finally {
+        await gateway.close();
+      }
+    }
+  } finally {
+    await target.drop();
+  }
+  return rows;
+}
+
+/** A 1,000,000-row read through psql, direct vs gateway (wall time). */
+export async function benchLargeRead(): Promise<BenchRow[]> {
+  const target = await createBenchTarget();
+  const gateway = await startBenchGateway(target, { audit: 'required' });
+  const sql = "COPY (SELECT g, repeat('x', 40) FROM generate_series(1, 1000000) g) TO STDOUT";
+  const time = async (url: string) => {
+    const started = performance.now();
+    await run('bash', ['-c', `psql '${url}' -c "${sql}" > /dev/null`]);
+    const select = performance.now();
+    await run('bash', ['-c', `psql '${url}' -tA -c "SELECT g, repeat('x', 40) FROM generate_series(1, 1000000) g" > /dev/null`]);
+    return { copy: select - started, select: performance.now() - select };
+  };
+  try {
+    const direct = await time(target.url);
+    const through = await time(gateway.url);
+    return [
+      { benchmark: '1M-row COPY TO STDOUT (psql)', direct: `${direct.copy.toFixed(0)} ms`, gateway: `${through.copy.toFixed(0)} ms`, ratio: `${(through.copy / direct.copy).toFixed(2)}× time`, goal: '≤ 1.5×' },
+      { benchmark: '1M-row SELECT (psql)', direct: `${direct.select.toFixed(0)} ms`, gateway: `${through.select.toFixed(0)} ms`, ratio: `${(through.select / direct.select).toFixed(2)}× time`, goal: '≤ 1.5×' },
+    ];
+  } finally {
+    await gateway.close();
+    await target.drop();
+  }
+}

@@ -1,0 +1,23 @@
+// `npm run bench`: every benchmark, direct and through the gateway in the same run, as one table.
+// A benchmark, not a test: nothing here fails on speed. `npm run bench -- pgbench` runs one group.
+import { renderTable, type BenchRow } from './bench-table.ts';
+import { benchLargeRead, benchPgbench } from './pgbench.ts';
+
+const groups: Record<string, () => Promise<BenchRow[]>> = {
+  pgbench: () => benchPgbench(Number(process.env.BENCH_SECONDS ?? 10)),
+  'large-read': benchLargeRead,
+};
+
+const only = process.argv.slice(2);
+const rows: BenchRow[] = [];
+for (const [name, bench] of Object.entries(groups)) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  process.stderr.write(`running ${name}...\n`);
+  try {
+    rows.push(...(await bench()));
+  } catch (error) {
+    rows.push({ benchmark: name, ratio: `failed: ${(error as Error).message.split('\n')[0]}` });
+  }
+}
+process.stdout.write(`${renderTable(rows)}\n`);
+process.exit(0);
