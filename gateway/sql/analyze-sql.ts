@@ -72,7 +72,12 @@ function analyzeUncached(sql: string, maxBytes: number): StatementAnalysis[] {
   return (result.stmts ?? []).map((raw) => {
     const stmt = raw.stmt as unknown as Body;
     const text = slice(raw.stmt_location ?? 0, raw.stmt_len);
-    return analyzeStatement(stmt, text, parseStatements);
+    try {
+      return analyzeStatement(stmt, text, parseStatements);
+    } catch (error) {
+      if (error instanceof RangeError) return unknownStatement(text, 'the statement is nested too deeply to analyse');
+      throw error;
+    }
   });
 }
 
@@ -83,10 +88,14 @@ function sliceStatements(sql: string, bytes: number): (location: number, length:
   return (location, length) => buffer.subarray(location, length ? location + length : undefined).toString().trim();
 }
 
+/** Iterative, so a deeply nested parse tree cannot overflow the stack. */
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next !== 'object' || next === null || Object.isFrozen(next)) continue;
+    Object.freeze(next);
+    for (const child of Object.values(next)) pending.push(child);
   }
   return value;
 }

@@ -149,6 +149,12 @@ describe('analyzeSql', () => {
     expect(analyzeSql('SELECT 1\0; DROP TABLE orders')[0]?.kind).toBe('unknown');
   });
 
+  it('fails closed instead of overflowing the stack on deeply nested SQL', () => {
+    const [analysis] = analyzeSql(`SELECT ${'lower('.repeat(3000)}'x'${')'.repeat(3000)}`);
+    expect(analysis?.kind).toBe('unknown');
+    expect(analysis?.unknownReason).toMatch(/nested too deeply/);
+  });
+
   it('keeps the raw parse tree of each statement for reuse', () => {
     const [analysis] = analyzeSql('SELECT email FROM customers');
     expect(analysis?.parseTree).toHaveProperty('SelectStmt');
