@@ -2,10 +2,12 @@
 // A benchmark, not a test: nothing here fails on speed. `npm run bench -- pgbench` runs one group.
 import { renderTable, type BenchRow } from './bench-table.ts';
 import { benchLargeRead, benchPgbench } from './pgbench.ts';
+import { benchPolicyDecision } from './policy-decision.ts';
 
 const groups: Record<string, () => Promise<BenchRow[]>> = {
   pgbench: () => benchPgbench(Number(process.env.BENCH_SECONDS ?? 10)),
   'large-read': benchLargeRead,
+  'policy-decision': () => benchPolicyDecision(),
 };
 
 const only = process.argv.slice(2);
