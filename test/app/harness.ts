@@ -12,7 +12,8 @@ import { createHttpNotifier } from '../../gateway/approvals/notifier.ts';
 import { createAppRoutes, routeHandler } from '../../gateway/approvals/app-routes.ts';
 import { hashStatement, randomApprovalId } from '../../gateway/approvals/approval-record.ts';
 import { systemClock } from '../../gateway/identity/session-context.ts';
-import { APP_NOTIFY_PATH, type SessionLog } from '../../wire/approvals.ts';
+import { APP_NOTIFY_PATH } from '../../wire/approvals.ts';
+import { getSessionLog } from '../../gateway/audit/session-log.ts';
 import type { GitHubSpec } from '../support/fake-github/openapi-operations.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github/fake-github.ts';
 import type { FakeUser } from '../support/fake-github/github-model.ts';
@@ -46,7 +47,6 @@ export interface Harness {
   store: Store;
   appUrl: string;
   gatewayUrl: string;
-  logs: Map<string, SessionLog>;
   /** What the app remembers; deleting from it is what an app restart does. */
   state: ApprovalStateStore;
   close(): Promise<void>;
@@ -80,7 +80,6 @@ export async function startHarness({ spec, store, privateKey }: HarnessBase): Pr
   m.pulls.set(PULL, { number: PULL, author: cast.author, headSha: SHA });
   m.runs.set(RUN_ID, { actor: cast.actor, triggeringActor: cast.actor });
 
-  const logs = new Map<string, SessionLog>();
   let gatewayHandler: http.RequestListener = (_req, res) => void res.writeHead(503).end();
   let appHandler: http.RequestListener = (_req, res) => void res.writeHead(503).end();
   const gateway = await listen((req, res) => gatewayHandler(req, res));
@@ -90,7 +89,7 @@ export async function startHarness({ spec, store, privateKey }: HarnessBase): Pr
     store, clock: systemClock, publicUrl: gateway.url, ids: { approvalId: randomApprovalId }, replicaId: 'test', pollIntervalMs: 200,
     notifier: createHttpNotifier({ url: `${app.url}${APP_NOTIFY_PATH}`, secret: APPROVALS_SECRET, clock: systemClock, attempts: 2, baseDelayMs: 50 }),
   });
-  const routes = routeHandler(createAppRoutes({ broker, store, clock: systemClock, secret: APPROVALS_SECRET, publicUrl: gateway.url, getSessionLog: async (id) => logs.get(id) ?? null }));
+  const routes = routeHandler(createAppRoutes({ broker, store, clock: systemClock, secret: APPROVALS_SECRET, publicUrl: gateway.url, getSessionLog: (id) => getSessionLog(store, id) }));
   gatewayHandler = (req, res) => {
     routes(req, res).then((handled) => { if (!handled) res.writeHead(404).end(); }, () => res.writeHead(500).end());
   };
@@ -104,7 +103,7 @@ export async function startHarness({ spec, store, privateKey }: HarnessBase): Pr
   appHandler = (req, res) => void middleware(req, res, () => res.writeHead(404).end());
 
   return {
-    fake, cast, probot, broker, store, appUrl: app.url, gatewayUrl: gateway.url, logs, state,
+    fake, cast, probot, broker, store, appUrl: app.url, gatewayUrl: gateway.url, state,
     async close() {
       broker.close();
       for (const server of [app.server, gateway.server]) {
