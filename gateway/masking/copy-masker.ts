@@ -38,7 +38,7 @@ export function createCopyMasker(plan: RowsPlan, content: ContentMasker): CopyMa
     const fields = format.format === 'csv' ? splitCsv(line, format) : splitText(line, format);
     const plannedCols = plan.columns;
     const aligned = plannedCols !== null && plannedCols.length === fields.length;
-    const out = fields.map((f, i) => {
+    const out = fields.map(({ value: f }, i) => {
       if (f === null) return null;
       const mask: ColumnMask = aligned ? plannedCols[i]!.mask : plannedCols === null ? plan.fallback : { kind: 'mask-whole', reason: 'COPY row does not match the analysed columns' };
       const typeOid = aligned ? plannedCols[i]!.typeOid : undefined;
@@ -134,7 +134,7 @@ function copyData(payload: Buffer): Buffer {
 const TEXT_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
 
 /** Splits a text-format COPY line into unescaped fields (null for the NULL marker). */
-export function splitText(line: string, format: CopyFormat): (string | null)[] {
+export function splitText(line: string, format: CopyFormat): CopyField[] {
   const raw: string[] = [];
   let start = 0;
   for (let i = 0; i < line.length; i++) {
@@ -146,13 +146,20 @@ export function splitText(line: string, format: CopyFormat): (string | null)[] {
   }
   raw.push(line.slice(start));
   return raw.map((f) => {
-    if (f === format.null) return null;
-    return f.replace(/\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)/g, (_, e: string) => {
+    if (f === format.null) return { value: null, raw: f };
+    const value = f.replace(/\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)/g, (_, e: string) => {
       if (e[0] === 'x') return String.fromCharCode(parseInt(e.slice(1), 16));
       if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8));
       return TEXT_ESCAPES[e] ?? e;
     });
+    return { value, raw: f };
   });
+}
+
+/** One COPY field: its decoded value (null for the NULL marker) and its text as sent. */
+export interface CopyField {
+  value: string | null;
+  raw: string;
 }
 
 function escapeText(value: string, format: CopyFormat): string {
@@ -161,21 +168,22 @@ function escapeText(value: string, format: CopyFormat): string {
   return out;
 }
 
-function joinText(out: (ValueOutcome | null)[], fields: (string | null)[], format: CopyFormat): string {
+function joinText(out: (ValueOutcome | null)[], fields: CopyField[], format: CopyFormat): string {
   return out
     .map((o, i) => {
-      if (o === null) return format.null;
+      if (o === null || o.kind === 'same') return fields[i]!.raw;
       if (o.kind === 'null') return format.null;
-      return escapeText(o.kind === 'text' ? o.text : fields[i]!, format);
+      return escapeText(o.text, format);
     })
     .join(format.delimiter);
 }
 
 /** Splits a CSV COPY row; an unquoted field equal to the NULL string is null. */
-export function splitCsv(line: string, format: CopyFormat): (string | null)[] {
-  const fields: (string | null)[] = [];
+export function splitCsv(line: string, format: CopyFormat): CopyField[] {
+  const fields: CopyField[] = [];
   let i = 0;
   for (;;) {
+    const begin = i;
     let value = '';
     let quoted = false;
     while (i < line.length && line[i] !== format.delimiter) {
@@ -200,7 +208,7 @@ export function splitCsv(line: string, format: CopyFormat): (string | null)[] {
         value += line[i++];
       }
     }
-    fields.push(!quoted && value === format.null ? null : value);
+    fields.push({ value: !quoted && value === format.null ? null : value, raw: line.slice(begin, i) });
     if (i >= line.length) break;
     i++;
   }
@@ -215,11 +223,12 @@ function quoteCsv(value: string, format: CopyFormat): string {
   return `${format.quote}${escaped}${format.quote}`;
 }
 
-function joinCsv(out: (ValueOutcome | null)[], fields: (string | null)[], format: CopyFormat): string {
+function joinCsv(out: (ValueOutcome | null)[], fields: CopyField[], format: CopyFormat): string {
   return out
     .map((o, i) => {
-      if (o === null || o.kind === 'null') return format.null;
-      return quoteCsv(o.kind === 'text' ? o.text : fields[i]!, format);
+      if (o === null || o.kind === 'same') return fields[i]!.raw;
+      if (o.kind === 'null') return format.null;
+      return quoteCsv(o.text, format);
     })
     .join(format.delimiter);
 }
