@@ -24452,7 +24452,7 @@ var GatehouseError = class extends Error {
 };
 
 // actions/src/connect-step.ts
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
 
 // actions/src/action-inputs.ts
 var CONNECTION_ITEM = /^([A-Za-z0-9][A-Za-z0-9._-]*)(?::(\d{1,5}))?$/;
@@ -24944,6 +24944,64 @@ function writeSessionState(dir, state) {
   return file;
 }
 
+// actions/src/ssh-config.ts
+import { chmodSync, existsSync as existsSync5, mkdirSync as mkdirSync2, readFileSync as readFileSync5, writeFileSync as writeFileSync4 } from "node:fs";
+import { join as join5 } from "node:path";
+function renderSshConfig(connections, knownHostsFile) {
+  const ssh = connections.filter((c) => c.type === "ssh");
+  if (ssh.length === 0) return void 0;
+  const known = [];
+  const blocks = ssh.map((c) => {
+    const lines = [
+      `Host ${c.name}`,
+      `  HostName ${c.host}`,
+      `  Port ${c.port}`,
+      `  User ${c.user ?? c.name}`,
+      `  HostKeyAlias ${c.name}`,
+      "  StrictHostKeyChecking yes",
+      `  UserKnownHostsFile "${knownHostsFile}"`,
+      "  GlobalKnownHostsFile /dev/null",
+      "  UpdateHostKeys no",
+      "  ForwardAgent no",
+      "  ClearAllForwardings yes"
+    ];
+    if (c.identity_file) lines.push(`  IdentityFile "${c.identity_file}"`, "  IdentitiesOnly yes");
+    for (const line of [c.known_hosts ?? []].flat()) known.push(aliased(line, c.name));
+    return lines.join("\n");
+  });
+  return { config: `# Written by the Gatehouse action for this job; removed by actions/disconnect.
+${blocks.join("\n\n")}
+`, knownHosts: known.length ? `${known.join("\n")}
+` : "" };
+}
+function aliased(line, name) {
+  const parts = line.trim().split(/\s+/);
+  return parts.length >= 3 ? [name, ...parts.slice(1)].join(" ") : line.trim();
+}
+function writeSshConfig(dir, connections) {
+  const knownHostsFile = join5(dir, "known_hosts");
+  const rendered = renderSshConfig(connections, knownHostsFile);
+  if (!rendered) return void 0;
+  const file = join5(dir, "ssh_config");
+  writeFileSync4(knownHostsFile, rendered.knownHosts, { mode: 384 });
+  writeFileSync4(file, rendered.config, { mode: 384 });
+  return file;
+}
+function addSshInclude(home, file) {
+  const dir = join5(home, ".ssh");
+  mkdirSync2(dir, { recursive: true, mode: 448 });
+  const config = join5(dir, "config");
+  const current = existsSync5(config) ? readFileSync5(config, "utf8") : "";
+  const line = includeLine(file);
+  if (current.split("\n").includes(line)) return;
+  writeFileSync4(config, `${line}
+${current}`, { mode: 384 });
+  chmodSync(config, 384);
+}
+function includeLine(file) {
+  return `Include "${file}"`;
+}
+
 // actions/src/connect-step.ts
 var SESSION_TOKEN_ENV = "GATEHOUSE_SESSION_TOKEN";
 async function runConnect(deps) {
@@ -24974,9 +25032,9 @@ async function runConnect(deps) {
       bundlePath: bundle.path,
       args: ["--gateway", inputs.gateway.href.replace(/\/$/, ""), "--session-token-env", SESSION_TOKEN_ENV, "--session-id", grant.id, ...connections],
       env: { ...clientEnv(env), [SESSION_TOKEN_ENV]: grant.token },
-      readyFile: join5(dir, "ready.json"),
-      logFile: join5(dir, "connect.log"),
-      pidFile: join5(dir, "connect.pid"),
+      readyFile: join6(dir, "ready.json"),
+      logFile: join6(dir, "connect.log"),
+      pidFile: join6(dir, "connect.pid"),
       readyTimeoutMs: deps.readyTimeoutMs
     });
     pid = proxy.pid;
@@ -24985,15 +25043,17 @@ async function runConnect(deps) {
     if (proxy.ready.session_id !== grant.id) {
       throw new GatehouseError("proxy-protocol", `The local proxy reports session ${proxy.ready.session_id}, not ${grant.id}: the client bundle does not match this action; pin matching versions.`);
     }
+    const sshConfig = writeSshConfig(dir, proxy.ready.connections);
     const stateFile = writeSessionState(dir, {
       sessionId: grant.id,
       gateway: inputs.gateway.href,
       token: grant.token,
       pid: proxy.pid,
       bundlePath: bundle.path,
-      logFile: join5(dir, "connect.log"),
+      logFile: join6(dir, "connect.log"),
       expiresAt: grant.expires_at,
-      connections: proxy.ready.connections.map((c) => c.name)
+      connections: proxy.ready.connections.map((c) => c.name),
+      ...sshConfig ? { sshConfig } : {}
     });
     core.saveState("session-id", grant.id);
     core.saveState("state-file", stateFile);
@@ -25001,6 +25061,10 @@ async function runConnect(deps) {
     if (inputs.exportEnv) for (const [name, value] of Object.entries(client.env)) core.exportVariable(name, value);
     core.exportVariable("GATEHOUSE_SESSION_ID", grant.id);
     core.exportVariable("GATEHOUSE_STATE_FILE", stateFile);
+    if (sshConfig) {
+      core.exportVariable("GATEHOUSE_SSH_CONFIG", sshConfig);
+      if (inputs.exportEnv && env.HOME) addSshInclude(env.HOME, sshConfig);
+    }
     core.info(`Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${bundle.version}, ${bundle.source}).`);
     for (const c of proxy.ready.connections) core.info(`  ${c.name} (${c.type}) listening on ${c.host}:${c.port}`);
     if (inputs.exportEnv && Object.keys(client.env).length) core.info(`  exported for later steps: ${Object.keys(client.env).join(", ")}`);

@@ -21779,6 +21779,21 @@ function forgetSessionState(dir) {
   rmSync(join3(dir, STATE.file), { force: true });
 }
 
+// actions/src/ssh-config.ts
+import { chmodSync, existsSync as existsSync3, mkdirSync as mkdirSync2, readFileSync as readFileSync3, writeFileSync as writeFileSync3 } from "node:fs";
+import { join as join4 } from "node:path";
+function removeSshInclude(home, file) {
+  const config = join4(home, ".ssh", "config");
+  if (!existsSync3(config)) return;
+  const line = includeLine(file);
+  const current = readFileSync3(config, "utf8");
+  const kept = current.split("\n").filter((l) => l !== line);
+  if (kept.length !== current.split("\n").length) writeFileSync3(config, kept.join("\n"));
+}
+function includeLine(file) {
+  return `Include "${file}"`;
+}
+
 // actions/src/disconnect-step.ts
 async function runDisconnect(deps) {
   const { env, core } = deps;
@@ -21804,6 +21819,7 @@ async function runDisconnect(deps) {
     let proxy = "not-running";
     if (stopProcess(state.pid, state.bundlePath)) proxy = await waitForExit(state.pid, 5e3) === "killed" ? "killed" : "stopped";
     if (processAlive(state.pid, state.bundlePath)) core.warning(`The local proxy (pid ${state.pid}) is still running; the runner ends it with the job.`);
+    if (state.sshConfig && env.HOME) removeSshInclude(env.HOME, state.sshConfig);
     let ended;
     try {
       ended = await api.deleteSession(state.sessionId, state.token);

@@ -7,6 +7,7 @@ import { resolveClientBundle, type ToolCache } from './client-bundle.ts';
 import { createGatewayApi, type GatewayApi } from './gateway-api.ts';
 import { startDetachedProxy, stopProcess, waitForExit } from './local-proxy.ts';
 import { sessionDir, writeSessionState } from './session-state.ts';
+import { addSshInclude, writeSshConfig } from './ssh-config.ts';
 
 /** The runner facilities the connect step uses (a subset of `@actions/core`), injected for tests. */
 export interface RunnerCore {
@@ -91,6 +92,7 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
       throw new GatehouseError('proxy-protocol', `The local proxy reports session ${proxy.ready.session_id}, not ${grant.id}: the client bundle does not match this action; pin matching versions.`);
     }
 
+    const sshConfig = writeSshConfig(dir, proxy.ready.connections);
     const stateFile = writeSessionState(dir, {
       sessionId: grant.id,
       gateway: inputs.gateway.href,
@@ -100,6 +102,7 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
       logFile: join(dir, 'connect.log'),
       expiresAt: grant.expires_at,
       connections: proxy.ready.connections.map((c) => c.name),
+      ...(sshConfig ? { sshConfig } : {}),
     });
     core.saveState('session-id', grant.id);
     core.saveState('state-file', stateFile);
@@ -107,6 +110,10 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
     if (inputs.exportEnv) for (const [name, value] of Object.entries(client.env)) core.exportVariable(name, value);
     core.exportVariable('GATEHOUSE_SESSION_ID', grant.id);
     core.exportVariable('GATEHOUSE_STATE_FILE', stateFile);
+    if (sshConfig) {
+      core.exportVariable('GATEHOUSE_SSH_CONFIG', sshConfig);
+      if (inputs.exportEnv && env.HOME) addSshInclude(env.HOME, sshConfig);
+    }
 
     core.info(`Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${bundle.version}, ${bundle.source}).`);
     for (const c of proxy.ready.connections) core.info(`  ${c.name} (${c.type}) listening on ${c.host}:${c.port}`);

@@ -4,6 +4,7 @@ import { createGatewayApi, type GatewayApi } from './gateway-api.ts';
 import { processAlive, stopProcess, waitForExit } from './local-proxy.ts';
 import { renderSessionSummary, summaryRows, type SummaryRow } from './session-summary.ts';
 import { forgetSessionState, readSessionStates } from './session-state.ts';
+import { removeSshInclude } from './ssh-config.ts';
 
 /** The runner facilities the disconnect step uses (a subset of `@actions/core`). */
 export interface DisconnectCore {
@@ -58,6 +59,8 @@ export async function runDisconnect(deps: DisconnectDeps): Promise<DisconnectOut
     let proxy: DisconnectOutcome['proxy'] = 'not-running';
     if (stopProcess(state.pid, state.bundlePath)) proxy = (await waitForExit(state.pid, 5_000)) === 'killed' ? 'killed' : 'stopped';
     if (processAlive(state.pid, state.bundlePath)) core.warning(`The local proxy (pid ${state.pid}) is still running; the runner ends it with the job.`);
+
+    if (state.sshConfig && env.HOME) removeSshInclude(env.HOME, state.sshConfig);
 
     let ended: DisconnectOutcome['ended'];
     try {

@@ -16,6 +16,8 @@ export interface SessionState {
   logFile: string;
   expiresAt: string;
   connections: string[];
+  /** The ssh_config written for SSH connections, included from ~/.ssh/config until disconnect. */
+  sshConfig?: string;
 }
 
 export const STATE = { dir: 'gatehouse', file: 'state.json' } as const;

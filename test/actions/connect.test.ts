@@ -177,3 +177,30 @@ describe('the connect step when the gateway cannot reach the OIDC issuer', () =>
     }
   });
 });
+
+describe('the connect step with an SSH connection', () => {
+  it('writes a Host entry, includes it from ~/.ssh/config, and disconnect takes the include out again', async () => {
+    const runner = createRunnerFiles();
+    const oidc = await startFakeOidcEndpoint(() => JWT);
+    const gateway = await startFakeGateway();
+    try {
+      const result = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: gateway.url, INPUT_CONNECTIONS: 'deploy-host' });
+      expect(result.code).toBe(0);
+      const env = runner.exported();
+      const config = readFileSync(env.GATEHOUSE_SSH_CONFIG!, 'utf8');
+      expect(config).toMatch(/^Host deploy-host\n  HostName 127\.0\.0\.1\n  Port \d+\n/m);
+      expect(config).toContain('StrictHostKeyChecking yes');
+      const userConfig = join(runner.env.HOME!, '.ssh', 'config');
+      expect(readFileSync(userConfig, 'utf8')).toBe(`Include "${env.GATEHOUSE_SSH_CONFIG}"\n`);
+      expect(env.DATABASE_URL).toBeUndefined();
+
+      const disconnect = await runStep('disconnect.mjs', runner.env);
+      expect(disconnect.code).toBe(0);
+      expect(readFileSync(userConfig, 'utf8')).toBe('');
+    } finally {
+      await oidc.close();
+      await gateway.close();
+      runner.cleanup();
+    }
+  });
+});

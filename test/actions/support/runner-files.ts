@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -24,9 +24,11 @@ export function createRunnerFiles(): RunnerFiles {
   for (const file of Object.values(files)) writeFileSync(file, '');
   const runnerTemp = join(root, 'temp');
   const toolCache = join(root, 'tool-cache');
+  const home = join(root, 'home');
+  mkdirSync(home);
   return {
     root,
-    env: { ...files, RUNNER_TEMP: runnerTemp, RUNNER_TOOL_CACHE: toolCache, GITHUB_ACTIONS: 'true', RUNNER_OS: 'Linux' },
+    env: { ...files, HOME: home, RUNNER_TEMP: runnerTemp, RUNNER_TOOL_CACHE: toolCache, GITHUB_ACTIONS: 'true', RUNNER_OS: 'Linux' },
     outputs: () => parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
     exported: () => parseFileCommands(readFileSync(files.GITHUB_ENV, 'utf8')),
     summary: () => readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
