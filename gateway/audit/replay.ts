@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { SSH_AUDIT_EVENTS, type AsciicastEvent, type AsciicastHeader } from '../ssh/ssh-audit-events.ts';
-import type { AuditEventRecord } from '../store/store.ts';
+import type { AuditEventRecord, Store } from '../store/store.ts';
 
 /** One recorded terminal session of an audit log, rebuilt from its `ssh.shell` and `ssh.output` events. */
 export interface ShellRecording {
@@ -96,6 +96,8 @@ export async function runReplay(argv: string[], deps: ReplayDeps): Promise<numbe
         channel: { type: 'string' },
         input: { type: 'boolean', default: false },
         asciicast: { type: 'boolean', default: false },
+        config: { type: 'string' },
+        store: { type: 'string' },
       },
     });
   } catch (error) {
@@ -121,6 +123,17 @@ export async function runReplay(argv: string[], deps: ReplayDeps): Promise<numbe
     await playAsciicast(recording, { speed, maxIdleSeconds: maxIdle, input: parsed.values.input, write: deps.write, sleep: deps.sleep, signal: deps.signal });
   }
   return 0;
+}
+
+/**
+ * The entry `gatehouse audit replay` loads (see `ReplayModule` in gateway/commands/audit.ts):
+ * `argv` still holds the session id and the `--config`/`--store` options that command consumed.
+ */
+export function replaySession(options: { store: Pick<Store, 'listAuditEvents'>; sessionId: string; argv: string[]; out: { write(text: string): unknown } }): Promise<number> {
+  return runReplay(options.argv, {
+    listAuditEvents: (sessionId) => options.store.listAuditEvents(sessionId),
+    write: (data) => void options.out.write(data),
+  });
 }
 
 function parseLine(line: string, number: number): unknown {

@@ -64,8 +64,11 @@ export class ConnectionContext {
     }
   }
 
+  /** The content detectors of this connection. */
+  readonly maskText = (text: string): { text: string; count: number } => this.deps.maskText(text, this.config.name);
+
   mask(text: string): string {
-    return this.deps.maskText(text).text;
+    return this.maskText(text).text;
   }
 
   /** The upstream connection, opened once; rejects with a GatehouseError a client can be shown. */

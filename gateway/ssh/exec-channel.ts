@@ -54,7 +54,7 @@ export async function runExec(
     return upstreamFailed(ctx, channel, id, started, error as Error, lineEnd);
   }
   requests.upstream = upstream;
-  const result = await relayChannel(channel, upstream, { maskText: ctx.deps.maskText, captureBytes: ctx.recording.execOutputBytes });
+  const result = await relayChannel(channel, upstream, { maskText: ctx.maskText, captureBytes: ctx.recording.execOutputBytes });
   for (const stream of ['stdout', 'stderr'] as const) {
     const bytes = stream === 'stdout' ? result.stdoutBytes : result.stderrBytes;
     if (bytes === 0) continue;

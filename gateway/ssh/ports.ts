@@ -46,8 +46,8 @@ export interface SshGatewayDeps {
   sessionSshKeys?(sessionId: string): string[] | Promise<string[]>;
   /** Appends one audit event to the session's hash-chained log (the recorder's `record`). */
   record<T extends SshAuditEventType>(sessionId: string, type: T, data: SshAuditEventData[T]): Promise<void>;
-  /** Content detectors: returns the text with every detected value replaced, and how many. */
-  maskText(text: string): { text: string; count: number };
+  /** The connection's content detectors: the text with every detected value replaced, and how many. */
+  maskText(text: string, connection: string): { text: string; count: number };
   /** Approvals broker; without it a `review` decision is a denial. */
   hold?(request: SshHoldRequest): Promise<SshHoldOutcome>;
   /** Clock, for durations and session expiry. */

@@ -66,7 +66,7 @@ export async function runShell(
   });
   requests.onResize = (cols, rows) => recorder.resize(cols, rows);
   const result = await relayChannel(channel, upstream, {
-    maskText: ctx.deps.maskText,
+    maskText: ctx.maskText,
     captureBytes: 0,
     onOutput: (bytes) => recorder.output(bytes),
     ...(ctx.recording.shellInput ? { onInput: (bytes: Buffer) => recorder.input(bytes) } : {}),
