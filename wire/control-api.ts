@@ -63,6 +63,24 @@ export interface VersionInfo {
   version: string;
 }
 
+/**
+ * Body of `POST /v1/sessions/:id/ssh-keys` (bearer: that session's token): the public half of the
+ * ephemeral key `gatehouse connect` generated, so only that process can use the session's SSH tunnel.
+ */
+export interface RegisterSshKeyRequest {
+  /** OpenSSH public key line, e.g. `ssh-ed25519 AAAA...`. */
+  public_key: string;
+}
+
+/** Answer of `POST /v1/sessions/:id/ssh-keys`: what the client pins so ssh never trusts on first use. */
+export interface SshKeyRegistration {
+  /** SHA256 fingerprint of the registered key. */
+  fingerprint: string;
+  /** The gateway's SSH host key (OpenSSH line) for known_hosts, and its fingerprint. */
+  host_key: string;
+  host_key_fingerprint: string;
+}
+
 export const CONTROL_API_PATHS = {
   sessions: '/v1/sessions',
   version: '/v1/version',
