@@ -1,11 +1,22 @@
 import { applyMigrations } from './migrations.ts';
 import { toApproval, toAuditEvent, toSession, type Row } from './row-mapping.ts';
-import { APPROVAL_CHANNEL, type SqlExecutor } from './sql-executor.ts';
+import { APPROVAL_CHANNEL, type SqlExecutor, type SqlRunner } from './sql-executor.ts';
 import type { ApprovalRecord, AuditEventRecord, SessionRecord, Store } from './store.ts';
 
 const AUDIT_ROWS_PER_INSERT = 500;
 /** Used jtis are kept this long past their expiry, beyond any clock skew the verifier allows. */
 const JTI_RETENTION_MS = 60 * 60 * 1000;
+
+/** One multi-row INSERT: a single statement is atomic, so a small batch needs no explicit transaction. */
+async function insertAuditRows(db: SqlRunner, events: readonly AuditEventRecord[]): Promise<void> {
+  const params: unknown[] = [];
+  const values = events.map((event) => {
+    const base = params.length;
+    params.push(event.sessionId, event.seq, event.type, event.at.toISOString(), JSON.stringify(event.data), event.prevHash, event.hash);
+    return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}, $${base + 7})`;
+  });
+  await db.query(`INSERT INTO audit_events (session_id, seq, type, at, data, prev_hash, hash) VALUES ${values.join(', ')}`, params);
+}
 
 /** The {@link Store} in SQL, written once for both engines. */
 export class SqlStore implements Store {
@@ -105,19 +116,13 @@ export class SqlStore implements Store {
 
   async appendAuditEvents(events: AuditEventRecord[]): Promise<void> {
     if (events.length === 0) return;
+    if (events.length <= AUDIT_ROWS_PER_INSERT) {
+      await insertAuditRows(this.#db, events);
+      return;
+    }
     await this.#db.transaction(async (tx) => {
       for (let start = 0; start < events.length; start += AUDIT_ROWS_PER_INSERT) {
-        const chunk = events.slice(start, start + AUDIT_ROWS_PER_INSERT);
-        const params: unknown[] = [];
-        const values = chunk.map((event) => {
-          const base = params.length;
-          params.push(event.sessionId, event.seq, event.type, event.at.toISOString(), JSON.stringify(event.data), event.prevHash, event.hash);
-          return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}, $${base + 7})`;
-        });
-        await tx.query(
-          `INSERT INTO audit_events (session_id, seq, type, at, data, prev_hash, hash) VALUES ${values.join(', ')}`,
-          params,
-        );
+        await insertAuditRows(tx, events.slice(start, start + AUDIT_ROWS_PER_INSERT));
       }
     });
   }
