@@ -50,6 +50,8 @@ export interface Harness {
   session: SessionContext;
   /** Replace to control held commands. */
   hold: (request: SshHoldRequest) => Promise<SshHoldOutcome>;
+  /** Public keys registered with the session (tunnel auth). */
+  sshKeys: string[];
   close(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export async function startGateway(connections: SshConnectionConfig[], depsOverr
   const events: Recorded[] = [];
   const harness = {} as Harness;
   harness.hold = async () => ({ approved: false, reason: 'no reviewer in this test' });
+  harness.sshKeys = [];
   const deps: SshGatewayDeps = {
     decide: testPolicy,
     authenticate: (token) => (token === TOKEN ? session : null),
@@ -87,6 +90,7 @@ export async function startGateway(connections: SshConnectionConfig[], depsOverr
       return { text: masked, count };
     },
     hold: (request) => harness.hold(request),
+    sessionSshKeys: (sessionId) => (sessionId === session.sessionId ? harness.sshKeys : []),
     ...depsOverride,
   };
   const gateway = createSshGateway({ hostKey, connections, deps });

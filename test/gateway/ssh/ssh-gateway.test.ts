@@ -195,3 +195,46 @@ describe('bad input', () => {
     expect(await ssh({ command: 'echo after' })).toMatchObject({ code: 0, stdout: 'after\n' });
   });
 });
+
+describe('tunnel streams', () => {
+  async function tunnelPort(session = gw.session): Promise<{ port: number; close(): Promise<void> }> {
+    const server = net.createServer((socket) => gw.gateway.acceptTunnelStream(socket, session));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = server.address() as net.AddressInfo;
+    return { port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  function keyFile(name: string): { path: string; publicKey: string } {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519');
+    const path = join(dir, name);
+    writeFileSync(path, pair.private, { mode: 0o600 });
+    return { path, publicKey: pair.public };
+  }
+
+  it('lets the key registered with the tunnel session in, in batch mode', async () => {
+    const key = keyFile('registered-key');
+    gw.sshKeys.push(key.publicKey);
+    const tunnel = await tunnelPort();
+    try {
+      const result = await runSsh({ port: tunnel.port, user: CONNECTION, knownHosts: `[127.0.0.1]:${tunnel.port} ${gw.gateway.hostKey.publicKey}`, identityFile: key.path, options: ['-o', 'BatchMode=yes'], command: 'echo via-tunnel' });
+      expect(result).toMatchObject({ code: 0, stdout: 'via-tunnel\n' });
+    } finally {
+      await tunnel.close();
+    }
+  });
+
+  it('refuses a key that is not registered, and a session token as password', async () => {
+    const key = keyFile('stranger-key');
+    const tunnel = await tunnelPort();
+    try {
+      const knownHosts = `[127.0.0.1]:${tunnel.port} ${gw.gateway.hostKey.publicKey}`;
+      const stranger = await runSsh({ port: tunnel.port, user: CONNECTION, knownHosts, identityFile: key.path, options: ['-o', 'BatchMode=yes'], command: 'echo never' });
+      expect(stranger.code).toBe(255);
+      expect(stranger.stderr).toContain('Permission denied (publickey)');
+      const password = await runSsh({ port: tunnel.port, user: CONNECTION, knownHosts, password: TOKEN, command: 'echo never' });
+      expect(password.code).toBe(255);
+    } finally {
+      await tunnel.close();
+    }
+  });
+});
