@@ -5,6 +5,7 @@ import type { ApprovalNotifier } from './notifier.ts';
 import { bindingOf, policyOf, settingsOf, type ApprovalSettings } from './approval-record.ts';
 import { createApprovalWindows } from './approval-windows.ts';
 import type { ApprovalStatus } from '../../wire/approvals.ts';
+import type { ApprovalDecidedData, ApprovalRequestedData } from '../../wire/audit-events.ts';
 
 /** A statement that a `review` decision holds, with everything reviewers are shown. */
 export interface HoldRequest {
@@ -69,6 +70,14 @@ export interface ApprovalBrokerOptions {
   /** Safety net in case a store notification is lost. */
   pollIntervalMs?: number;
   onError?: (error: unknown) => void;
+  /** The audit recorder's `record`, so each session's log shows its approvals. */
+  audit?: ApprovalAudit;
+}
+
+/** Matches the audit recorder's `record` for the two approval event types. */
+export interface ApprovalAudit {
+  record(sessionId: string, type: 'approval.requested', data: ApprovalRequestedData): Promise<void>;
+  record(sessionId: string, type: 'approval.decided', data: ApprovalDecidedData): Promise<void>;
 }
 
 export interface ApprovalBroker {
@@ -161,6 +170,7 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
       waiters.delete(id);
       throw error;
     }
+    options.audit?.record(session.sessionId, 'approval.requested', { approval_id: id, statement: request.statement, rule: decision.rule }).catch(onError);
     arm(id, expiresAt);
     ensurePoller();
     const onAbort = (): void => void finish(id, 'cancelled', 'client cancelled the statement').catch(onError);
@@ -185,6 +195,7 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
       : final.status === 'timed-out' ? 'timed-out'
       : final.status === 'denied' ? 'denied'
       : 'cancelled';
+    options.audit?.record(session.sessionId, 'approval.decided', { approval_id: id, status: final.status, decided_by: final.decidedBy, reason: final.reason }).catch(onError);
     if (outcome === 'approved' && policy.windowSeconds) windows.open(session.sessionId, decision.rule, policy.windowSeconds, id, final.decidedBy);
     return { outcome, approvalId: id, decidedBy: final.decidedBy, reason: final.reason };
   }

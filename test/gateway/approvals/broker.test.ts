@@ -6,6 +6,7 @@ import type { ApprovalNotifier } from '../../../gateway/approvals/notifier.ts';
 import { hashStatement, randomApprovalId } from '../../../gateway/approvals/approval-record.ts';
 import { systemClock } from '../../../gateway/identity/session-context.ts';
 import type { ApprovalMessage } from '../../../wire/approvals.ts';
+import { createRecorder } from '../../../gateway/audit/recorder.ts';
 import { createTestDatabase, usingRealServer, type TestDatabase } from '../../support/pg-target.ts';
 
 let database: TestDatabase | undefined;
@@ -190,6 +191,25 @@ describe('approval broker', () => {
     expect(broker.isWindowOpen('ses_other', 'review-writes')).toBe(false);
     const second = await broker.hold(request({ windowSeconds: 60, sessionId: 'ses_w' }), { onPending: () => { throw new Error('a window must not ask again'); } });
     expect(second).toMatchObject({ outcome: 'approved', approvalId: id, decidedBy: ['alice'] });
+  });
+
+  it('records the request and the decision in the session audit log', async () => {
+    const store = await openStore();
+    const recorder = createRecorder({ store });
+    const sessionId = `ses_audit_${Date.now()}`;
+    await recorder.sessionStarted(sessionId, { claims: { repository: 'acme/app' } });
+    const broker = createApprovalBroker({ store, clock: systemClock, notifier: { notify: async () => undefined }, publicUrl: 'https://gw.example', ids: { approvalId: randomApprovalId }, audit: recorder });
+    brokers.push(broker);
+    const { seen, onPending } = pendingOf();
+    const held = broker.hold(request({ sessionId }), { onPending });
+    const { id } = await seen;
+    await broker.decide(id, { approved: true, by: ['alice'] });
+    await held;
+    await recorder.flush();
+    const events = await store.listAuditEvents(sessionId);
+    expect(events.map((e) => e.type)).toEqual(['session.start', 'approval.requested', 'approval.decided']);
+    expect(events[2]!.data).toMatchObject({ approval_id: id, status: 'approved', decided_by: ['alice'] });
+    await recorder.close();
   });
 
   it('denies a review decision that carries no review settings', async () => {
