@@ -46,7 +46,7 @@ export function analyzeSql(sql: string, options: AnalyzeSqlOptions = {}): readon
   const cached = options.cache?.get(sql);
   if (cached) return cached;
   const maxBytes = options.maxBytes ?? SQL_ANALYSIS_DEFAULTS.maxBytes;
-  const analyses = deepFreeze(analyzeUncached(sql, maxBytes));
+  const analyses = freezeAnalyses(analyzeUncached(sql, maxBytes));
   if (Buffer.byteLength(sql) <= maxBytes) options.cache?.set(sql, analyses);
   return analyses;
 }
@@ -88,14 +88,14 @@ function sliceStatements(sql: string, bytes: number): (location: number, length:
   return (location, length) => buffer.subarray(location, length ? location + length : undefined).toString().trim();
 }
 
-/** Iterative, so a deeply nested parse tree cannot overflow the stack. */
-function deepFreeze<T>(value: T): T {
-  const pending: unknown[] = [value];
-  while (pending.length > 0) {
-    const next = pending.pop();
-    if (typeof next !== 'object' || next === null || Object.isFrozen(next)) continue;
-    Object.freeze(next);
-    for (const child of Object.values(next)) pending.push(child);
+/**
+ * Freezes the analyses and their lists so a cached result cannot be changed by one caller under
+ * another. The parse tree is shared read-only but not frozen: walking it costs as much as parsing.
+ */
+function freezeAnalyses(analyses: StatementAnalysis[]): readonly StatementAnalysis[] {
+  for (const analysis of analyses) {
+    for (const value of Object.values(analysis)) if (Array.isArray(value)) Object.freeze(value);
+    Object.freeze(analysis);
   }
-  return value;
+  return Object.freeze(analyses);
 }

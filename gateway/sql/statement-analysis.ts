@@ -74,7 +74,7 @@ export interface StatementAnalysis {
   /** Name referenced by SQL-level EXECUTE or DEALLOCATE (null name: DEALLOCATE ALL). */
   executeName?: string;
   deallocateName?: string | null;
-  /** The raw libpg-query JSON of this statement (the `stmt` node), for reuse by masking; null when unparsed. */
+  /** The raw libpg-query JSON of this statement (the `stmt` node), for reuse by masking; null when unparsed. Shared through the cache: never modify it. */
   parseTree: unknown;
 }
 
