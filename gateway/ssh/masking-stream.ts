@@ -74,7 +74,9 @@ export class MaskingStream extends Transform {
     const { tailBytes, maxBlockBytes } = this.window;
     const limit = data.length - tailBytes;
     if (limit <= 0) return 0;
-    let cut = boundaryBefore(data, limit, Math.max(0, limit - tailBytes));
+    const floor = limit - tailBytes;
+    let cut = boundaryBefore(data, limit, Math.max(0, floor));
+    if (cut === limit && floor < 0) return 0;
     const blockStart = data.lastIndexOf(BLOCK_START, cut);
     if (blockStart >= 0 && data.indexOf(BLOCK_END, blockStart) === -1 && data.length - blockStart <= maxBlockBytes) {
       cut = blockStart;
@@ -91,7 +93,10 @@ export class MaskingStream extends Transform {
   }
 }
 
-/** The position just after the last newline (else space or tab) in [floor, limit), else limit. */
+/**
+ * The position just after the last newline (else space or tab) in [floor, limit), else limit:
+ * only a run of more than a whole window without whitespace is cut inside a word.
+ */
 function boundaryBefore(data: Buffer, limit: number, floor: number): number {
   const newline = data.lastIndexOf(NEWLINE, limit - 1);
   if (newline >= floor) return newline + 1;
