@@ -41,7 +41,7 @@ beforeAll(async () => {
   await direct.connect();
   const socket = new net.Socket();
   socket.on('data', (chunk: Buffer) => received.push(chunk));
-  client = new pg.Client({ connectionString: gateway.url, stream: socket } as pg.ClientConfig);
+  client = new pg.Client({ connectionString: gateway.url, stream: () => socket });
   await client.connect();
 });
 
