@@ -24617,7 +24617,8 @@ async function resolveClientBundle(options) {
     return shipped;
   };
   if (!SEMVER.test(gateway.version)) return fallback(`the gateway version '${gateway.version}' is not a release version the tool cache can key on`);
-  const target = api.url(gateway.client?.url ?? CLIENT_TOOL.path);
+  const announced = gateway.client?.url ?? CLIENT_TOOL.path;
+  const target = /^[a-z][a-z0-9+.-]*:/i.test(announced) ? announced : api.url(announced);
   if (new URL(target).origin !== new URL(api.url("/")).origin) return fallback(`the gateway points its client at another origin (${new URL(target).origin}), which the action does not download from`);
   const cachedDir = toolCache.find(CLIENT_TOOL.name, gateway.version);
   if (cachedDir) {
@@ -24649,6 +24650,7 @@ function sha256File(path7) {
 
 // actions/src/gateway-api.ts
 var RETRYABLE_STATUS = /* @__PURE__ */ new Set([502, 503, 504]);
+var CLIENT_BUNDLE_PATH = "/v1/client/connect.mjs";
 var TOKEN_FIXES = {
   "token.audience": "make the 'audience' input equal the audience configured for the GitHub issuer in the gateway's gatehouse.yaml.",
   "token.issuer": "configure this job's issuer (https://token.actions.githubusercontent.com, or your GHES host) under issuers: in gatehouse.yaml.",
@@ -24696,6 +24698,16 @@ function createGatewayApi(options) {
     }
     throw lastError;
   }
+  async function clientDigest(path7) {
+    if (/^[a-z]+:/i.test(path7)) return void 0;
+    try {
+      const response = await once("HEAD", path7);
+      const digest = response.headers.get("x-content-sha256");
+      return response.ok && digest && /^[0-9a-f]{64}$/.test(digest) ? digest : void 0;
+    } catch {
+      return void 0;
+    }
+  }
   return {
     url,
     async version() {
@@ -24707,9 +24719,9 @@ function createGatewayApi(options) {
         throw new GatehouseError("gateway-protocol", `${origin}/v1/version did not answer with a version: check that 'gateway' points at a Gatehouse gateway.`);
       }
       const client = asRecord(record.client);
-      const clientUrl = typeof client?.url === "string" ? client.url : void 0;
-      const sha256 = typeof client?.sha256 === "string" ? client.sha256 : void 0;
-      return clientUrl ? { version: record.version, client: sha256 ? { url: clientUrl, sha256 } : { url: clientUrl } } : { version: record.version };
+      const clientUrl = typeof client?.url === "string" ? client.url : CLIENT_BUNDLE_PATH;
+      const sha256 = typeof client?.sha256 === "string" ? client.sha256 : await clientDigest(clientUrl);
+      return { version: record.version, client: sha256 ? { url: clientUrl, sha256 } : { url: clientUrl } };
     },
     async createSession(body) {
       const response = await once("POST", "/v1/sessions", { body });

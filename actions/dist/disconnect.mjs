@@ -21446,6 +21446,7 @@ import { appendFileSync as appendFileSync2 } from "node:fs";
 
 // actions/src/gateway-api.ts
 var RETRYABLE_STATUS = /* @__PURE__ */ new Set([502, 503, 504]);
+var CLIENT_BUNDLE_PATH = "/v1/client/connect.mjs";
 var TOKEN_FIXES = {
   "token.audience": "make the 'audience' input equal the audience configured for the GitHub issuer in the gateway's gatehouse.yaml.",
   "token.issuer": "configure this job's issuer (https://token.actions.githubusercontent.com, or your GHES host) under issuers: in gatehouse.yaml.",
@@ -21493,6 +21494,16 @@ function createGatewayApi(options) {
     }
     throw lastError;
   }
+  async function clientDigest(path6) {
+    if (/^[a-z]+:/i.test(path6)) return void 0;
+    try {
+      const response = await once("HEAD", path6);
+      const digest = response.headers.get("x-content-sha256");
+      return response.ok && digest && /^[0-9a-f]{64}$/.test(digest) ? digest : void 0;
+    } catch {
+      return void 0;
+    }
+  }
   return {
     url,
     async version() {
@@ -21504,9 +21515,9 @@ function createGatewayApi(options) {
         throw new GatehouseError("gateway-protocol", `${origin}/v1/version did not answer with a version: check that 'gateway' points at a Gatehouse gateway.`);
       }
       const client = asRecord(record.client);
-      const clientUrl = typeof client?.url === "string" ? client.url : void 0;
-      const sha256 = typeof client?.sha256 === "string" ? client.sha256 : void 0;
-      return clientUrl ? { version: record.version, client: sha256 ? { url: clientUrl, sha256 } : { url: clientUrl } } : { version: record.version };
+      const clientUrl = typeof client?.url === "string" ? client.url : CLIENT_BUNDLE_PATH;
+      const sha256 = typeof client?.sha256 === "string" ? client.sha256 : await clientDigest(clientUrl);
+      return { version: record.version, client: sha256 ? { url: clientUrl, sha256 } : { url: clientUrl } };
     },
     async createSession(body) {
       const response = await once("POST", "/v1/sessions", { body });

@@ -49,7 +49,8 @@ export async function resolveClientBundle(options: ClientBundleOptions): Promise
   };
 
   if (!SEMVER.test(gateway.version)) return fallback(`the gateway version '${gateway.version}' is not a release version the tool cache can key on`);
-  const target = api.url(gateway.client?.url ?? CLIENT_TOOL.path);
+  const announced = gateway.client?.url ?? CLIENT_TOOL.path;
+  const target = /^[a-z][a-z0-9+.-]*:/i.test(announced) ? announced : api.url(announced);
   if (new URL(target).origin !== new URL(api.url('/')).origin) return fallback(`the gateway points its client at another origin (${new URL(target).origin}), which the action does not download from`);
 
   const cachedDir = toolCache.find(CLIENT_TOOL.name, gateway.version);

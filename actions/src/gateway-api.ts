@@ -34,6 +34,9 @@ export interface GatewayApi {
 
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
 
+/** Where a gateway serves its `gatehouse connect` bundle when `/v1/version` does not say. */
+export const CLIENT_BUNDLE_PATH = '/v1/client/connect.mjs' as const;
+
 /** The fix for each token refusal code of the gateway (`gateway/identity/token-verifier.ts`). */
 const TOKEN_FIXES: Record<string, string> = {
   'token.audience': "make the 'audience' input equal the audience configured for the GitHub issuer in the gateway's gatehouse.yaml.",
@@ -86,6 +89,18 @@ export function createGatewayApi(options: GatewayApiOptions): GatewayApi {
     throw lastError;
   }
 
+  /** The digest the gateway's client route announces (`x-content-sha256`), when it has one. */
+  async function clientDigest(path: string): Promise<string | undefined> {
+    if (/^[a-z]+:/i.test(path)) return undefined;
+    try {
+      const response = await once('HEAD', path);
+      const digest = response.headers.get('x-content-sha256');
+      return response.ok && digest && /^[0-9a-f]{64}$/.test(digest) ? digest : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   return {
     url,
     async version() {
@@ -97,9 +112,9 @@ export function createGatewayApi(options: GatewayApiOptions): GatewayApi {
         throw new GatehouseError('gateway-protocol', `${origin}/v1/version did not answer with a version: check that 'gateway' points at a Gatehouse gateway.`);
       }
       const client = asRecord(record.client);
-      const clientUrl = typeof client?.url === 'string' ? client.url : undefined;
-      const sha256 = typeof client?.sha256 === 'string' ? client.sha256 : undefined;
-      return clientUrl ? { version: record.version, client: sha256 ? { url: clientUrl, sha256 } : { url: clientUrl } } : { version: record.version };
+      const clientUrl = typeof client?.url === 'string' ? client.url : CLIENT_BUNDLE_PATH;
+      const sha256 = typeof client?.sha256 === 'string' ? client.sha256 : await clientDigest(clientUrl);
+      return { version: record.version, client: sha256 ? { url: clientUrl, sha256 } : { url: clientUrl } };
     },
     async createSession(body) {
       const response = await once('POST', '/v1/sessions', { body });

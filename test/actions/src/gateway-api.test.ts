@@ -12,8 +12,20 @@ describe('gateway API client', () => {
       sleep: async (ms) => { sleeps.push(ms); },
       fetch: async () => (++calls < 3 ? answer(503, undefined) : answer(200, { version: '1.2.3' })),
     });
-    await expect(api.version()).resolves.toEqual({ version: '1.2.3' });
+    await expect(api.version()).resolves.toEqual({ version: '1.2.3', client: { url: '/v1/client/connect.mjs' } });
     expect(sleeps).toEqual([250, 500]);
+  });
+
+  it("takes the client bundle's digest from the client route when /v1/version does not announce one", async () => {
+    const digest = 'a'.repeat(64);
+    const api = createGatewayApi({
+      baseUrl: new URL('http://gw.test/'),
+      fetch: async (input, init) =>
+        init?.method === 'HEAD' && String(input) === 'http://gw.test/v1/client/connect.mjs'
+          ? new Response(null, { status: 200, headers: { 'x-content-sha256': digest } })
+          : answer(200, { version: '1.2.3' }),
+    });
+    await expect(api.version()).resolves.toEqual({ version: '1.2.3', client: { url: '/v1/client/connect.mjs', sha256: digest } });
   });
 
   it('posts the session request exactly once, because the OIDC token is single-use', async () => {
