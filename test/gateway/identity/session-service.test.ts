@@ -1,11 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatehouseConfig } from '../../../gateway/config/config-types.ts';
 import { createTrustedIssuers } from '../../../gateway/identity/issuers.ts';
 import type { IdentityRuleSpec } from '../../../gateway/identity/identity-rules.ts';
 import { createSessionService, type SessionService } from '../../../gateway/identity/session-service.ts';
 import { hashSessionToken } from '../../../gateway/identity/session-token.ts';
+import { createStore } from '../../../gateway/store/create-store.ts';
 import type { Store } from '../../../gateway/store/store.ts';
-import { createMemoryStore } from '../../support/memory-store.ts';
 import { startTestIssuer, type TestIssuer } from '../../support/test-issuer.ts';
 
 const AUDIENCE = 'https://gatehouse.test';
@@ -24,6 +27,7 @@ const identities: IdentityRuleSpec[] = [
 
 let issuer: TestIssuer;
 let store: Store;
+let dir: string;
 let service: SessionService;
 let offsetMs = 0;
 const clock = { now: () => new Date(Date.now() + offsetMs) };
@@ -31,13 +35,16 @@ const logs: { event: string; data: Record<string, unknown> }[] = [];
 
 beforeAll(async () => {
   issuer = await startTestIssuer(AUDIENCE);
-  store = createMemoryStore();
+  dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-sessions-'));
+  store = await createStore(path.join(dir, 'store'));
   const issuers = await createTrustedIssuers([{ issuer: issuer.issuer, audience: AUDIENCE }], { store, publicUrl: AUDIENCE });
   service = createSessionService({ store, policy: { identities }, issuers, clock, config, log: (event, data) => logs.push({ event, data }) });
 });
 afterAll(async () => {
   service.close();
   await issuer.close();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 async function exchange(token: string, extra: Record<string, unknown> = {}) {
