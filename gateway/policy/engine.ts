@@ -66,10 +66,12 @@ export function createPolicyEngine(policy: Policy): PolicyEngine {
     return best;
   }
 
-  function decisionOf(rule: CompiledRule): Decision {
+  const ruleDecisions = new Map(compiled.map((rule) => {
     const { name, action, reason, review } = rule.rule;
-    return review ? { action, rule: name, reason, review } : { action, rule: name, reason };
-  }
+    const decision: Decision = review ? { action, rule: name, reason, review: Object.freeze({ ...review, teams: Object.freeze([...review.teams]) }) } : { action, rule: name, reason };
+    return [rule, Object.freeze(decision)] as const;
+  }));
+  const decisionOf = (rule: CompiledRule): Decision => ruleDecisions.get(rule)!;
 
   function decideStatement(rules: CompiledRule[], analysis: StatementAnalysis, connection: string): Decision {
     let cache = statementCache.get(rules);
@@ -77,7 +79,7 @@ export function createPolicyEngine(policy: Policy): PolicyEngine {
     const cached = cache.get(analysis);
     if (cached) return cached;
     const rule = pick(rules, (r) => r.matchesStatement?.(analysis) ?? false);
-    const decision = rule ? decisionOf(rule) : defaultDeny(analysis, connection);
+    const decision = rule ? decisionOf(rule) : Object.freeze(defaultDeny(analysis, connection));
     cache.set(analysis, decision);
     return decision;
   }
