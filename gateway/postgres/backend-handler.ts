@@ -59,12 +59,15 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       return;
     case BACKEND.commandComplete:
     case BACKEND.emptyQuery:
-    case BACKEND.portalSuspended:
+    case BACKEND.portalSuspended: {
+      const execution = executionOf(current);
+      if (execution && frame.type === BACKEND.commandComplete) execution.rows = Math.max(execution.rows, rowsOfTag(frame.body));
       finishTransforms(ctx);
       if (current?.kind === 'query') current.statementIndex++;
       else if (current?.kind === 'execute') finish(ctx, state.tracker.shift());
       toClient.add(frame.bytes);
       return;
+    }
     case BACKEND.parseComplete:
     case BACKEND.bindComplete:
     case BACKEND.closeComplete:
@@ -183,6 +186,13 @@ function finish(ctx: BackendContext, expectation: ReturnType<RelayState['tracker
     sample: execution.sample,
     columns: execution.columns,
   });
+}
+
+/** Rows a command touched, from its tag ("UPDATE 3", "INSERT 0 1", "COPY 10"); 0 when the tag has none. */
+function rowsOfTag(body: Buffer): number {
+  const tag = body.toString('latin1', 0, body.length - 1);
+  const count = Number(tag.slice(tag.lastIndexOf(' ') + 1));
+  return Number.isSafeInteger(count) ? count : 0;
 }
 
 function errorCode(body: Buffer): string | undefined {

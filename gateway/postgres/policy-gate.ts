@@ -95,14 +95,23 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
       { session, connection: connection.name, statement: deps.maskText(handle.sql), statementHash: createHash('sha256').update(handle.sql).digest('hex'), decision: handle.decision },
       {
         signal: control.signal,
-        onPending: (approval) =>
+        onPending: (approval) => {
+          deps.recorder
+            .record(session.sessionId, 'approval.requested', { approval_id: approval.id, statement: deps.maskText(handle.sql), rule: handle.decision.rule })
+            .catch((error: Error) => deps.log(`audit of an approval request failed: ${error.message}`));
           control.notice(
             `gatehouse: statement held for approval ${approval.id} (rule "${handle.decision.rule}")`,
             `approve on the pull request, at ${approval.approveUrl}, or with: ${approval.approveCommand}`,
             `it is denied if nobody approves before ${approval.expiresAt.toISOString()}`,
-          ),
+          );
+        },
       },
     );
+    if (result.approvalId) {
+      deps.recorder
+        .record(session.sessionId, 'approval.decided', { approval_id: result.approvalId, status: result.outcome, decided_by: result.decidedBy, reason: result.reason })
+        .catch((error: Error) => deps.log(`audit of an approval decision failed: ${error.message}`));
+    }
     switch (result.outcome) {
       case 'approved':
         return then();
