@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,6 +45,26 @@ describe('gatehouse policy check', () => {
       expect(text).toContain("error: p.yaml:2 rule 'r'".replace('p.yaml', path.join(bad, 'p.yaml')));
     } finally {
       rmSync(bad, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('gatehouse policy check --config', () => {
+  it('reads the policy folder from gatehouse.yaml and reports connections it does not define', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'gatehouse-policy-config-'));
+    try {
+      mkdirSync(path.join(root, 'policies'));
+      writeFileSync(path.join(root, 'policies', 'p.yaml'), 'rules:\n  - { name: r, action: allow, connections: [app-db, ap-db], when: { kind: [read] } }\n');
+      writeFileSync(
+        path.join(root, 'gatehouse.yaml'),
+        'listen: { http: "127.0.0.1:8080", postgres: "127.0.0.1:6432" }\nstore: ./.gatehouse\nissuers:\n  - issuer: dev\nconnections:\n  app-db: { type: postgres, url: "postgres://deployer@db.internal:5432/app" }\npolicies: ./policies\n',
+      );
+      const { code, text } = await capture(['check', '--config', path.join(root, 'gatehouse.yaml')]);
+      expect(code).toBe(1);
+      expect(text).toContain("connection 'ap-db' is not defined in gatehouse.yaml (known: app-db)");
+      expect(text).not.toContain("connection 'app-db'");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
