@@ -4,6 +4,7 @@
 import { startFakeOidcEndpoint } from '../test/actions/support/fake-github.ts';
 import { startActionTestbed } from '../test/actions/support/real-gateway.ts';
 import { createRunnerFiles } from '../test/actions/support/runner-files.ts';
+import type { BenchRow } from './bench-table.ts';
 import { runStep } from '../test/actions/support/run-step.ts';
 
 /** One benchmark result, as the bench harness prints it. */
@@ -60,6 +61,12 @@ export async function benchActionConnect(runs = 7): Promise<BenchResult> {
     pass: p50 <= GOAL_MS,
     note: `first run (downloads the client into the tool cache): ${cold} ms; real gateway, test issuer, real PostgreSQL on loopback`,
   };
+}
+
+/** The connect step as a row of `npm run bench`'s table. */
+export async function benchActionConnectRows(runs = 7): Promise<BenchRow[]> {
+  const result = await benchActionConnect(runs);
+  return [{ benchmark: `${result.name}, p50 of ${result.runs} (first run ${result.cold} ms)`, gateway: `${result.p50} ms`, ratio: result.pass ? 'meets goal' : 'over goal', goal: `<= ${result.goal} ms` }];
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ''))) {

@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, direct and through the gateway in the same run, as one table.
 // A benchmark, not a test: nothing here fails on speed. `npm run bench -- pgbench` runs one group.
+import { benchActionConnectRows } from './action-connect.ts';
 import { renderTable, type BenchRow } from './bench-table.ts';
 import { benchLargeRead, benchPgbench } from './pgbench.ts';
 import { benchPolicyDecision } from './policy-decision.ts';
@@ -8,6 +9,7 @@ const groups: Record<string, () => Promise<BenchRow[]>> = {
   pgbench: () => benchPgbench(Number(process.env.BENCH_SECONDS ?? 10)),
   'large-read': benchLargeRead,
   'policy-decision': () => benchPolicyDecision(),
+  'action-connect': () => benchActionConnectRows(),
 };
 
 const only = process.argv.slice(2);
