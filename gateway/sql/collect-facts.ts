@@ -34,7 +34,7 @@ export function emptyFacts(): Facts {
 /** Fields that name the relation a statement writes, creates or alters. */
 const WRITE_KEYS = new Set(['relation', 'relations', 'rel', 'view', 'sequence', 'intoClause', 'into']);
 /** Node types in which such a field is only read. */
-const READ_PARENTS = new Set(['RangeTableSample', 'VacuumRelation', 'CopyStmt', 'PublicationTable', 'Constraint']);
+const READ_PARENTS = new Set(['RangeTableSample', 'VacuumRelation', 'CopyStmt', 'PublicationTable', 'Constraint', 'TableLikeClause']);
 const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 const TABLE_OBJECTS = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_SEQUENCE', 'OBJECT_FOREIGN_TABLE', 'OBJECT_INDEX']);
 

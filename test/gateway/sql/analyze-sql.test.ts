@@ -91,6 +91,7 @@ const CASES: [string, Expect][] = [
   ['LOCK TABLE orders IN ACCESS EXCLUSIVE MODE', { kind: 'write', command: 'LOCK TABLE', tablesWritten: ['orders'], flags: ['locking_clause'] }],
   ['CREATE EXTENSION dblink', { kind: 'ddl', command: 'CREATE EXTENSION' }],
   ['CREATE TABLE t (id int)', { kind: 'ddl', command: 'CREATE TABLE', tablesWritten: ['t'] }],
+  ['CREATE TABLE t (LIKE customers, c int REFERENCES orders (id))', { kind: 'ddl', tablesWritten: ['t'], tablesRead: ['customers', 'orders'] }],
   ['ALTER TABLE orders ADD COLUMN note text', { kind: 'ddl', command: 'ALTER TABLE', tablesWritten: ['orders'] }],
   ['ALTER TABLE orders DROP COLUMN note', { kind: 'ddl', command: 'ALTER TABLE', tablesWritten: ['orders'], flags: ['drop_column'] }],
   ['ALTER TABLE orders OWNER TO intruder', { kind: 'privilege', command: 'ALTER TABLE' }],
