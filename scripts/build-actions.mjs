@@ -3,6 +3,7 @@
 // The output is committed and must be reproducible: CI rebuilds it and runs
 // `git diff --exit-code actions/dist`, so nothing here may depend on time or absolute paths.
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -26,7 +27,9 @@ const banner = [
   'const __dirname = __gatehouseDirname(__filename);',
 ].join('\n');
 
-await build({
+const check = process.argv.includes('--check');
+
+const result = await build({
   absWorkingDir: root,
   entryPoints: ENTRIES,
   outdir: 'actions/dist',
@@ -45,4 +48,16 @@ await build({
   define: { GATEHOUSE_VERSION: JSON.stringify(version) },
   // ws loads these optional native accelerators inside try/catch; without them it uses plain JS.
   external: ['bufferutil', 'utf-8-validate'],
+  write: !check,
 });
+
+// `--check` builds in memory and names every committed bundle that differs from its sources.
+if (check) {
+  const stale = result.outputFiles
+    .filter((file) => !existsSync(file.path) || !readFileSync(file.path).equals(Buffer.from(file.contents)))
+    .map((file) => file.path.slice(join(root, '/').length));
+  if (stale.length > 0) {
+    process.stderr.write(`stale action bundles: ${stale.join(', ')}\nfix: run 'npm run build:actions' and commit actions/dist (the client bundle includes gateway/commands/connect.ts and gateway/tunnel/)\n`);
+    process.exit(1);
+  }
+}
