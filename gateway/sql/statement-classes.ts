@@ -10,7 +10,19 @@ export interface StatementClass {
 
 function objectName(objtype: unknown): string {
   const name = String(objtype ?? 'OBJECT_UNKNOWN').replace(/^OBJECT_/, '');
-  const special: Record<string, string> = { MATVIEW: 'MATERIALIZED VIEW', FDW: 'FOREIGN DATA WRAPPER', TABCONSTRAINT: 'CONSTRAINT' };
+  const special: Record<string, string> = {
+    MATVIEW: 'MATERIALIZED VIEW',
+    FDW: 'FOREIGN DATA WRAPPER',
+    FOREIGN_SERVER: 'SERVER',
+    TABCONSTRAINT: 'CONSTRAINT',
+    DOMCONSTRAINT: 'CONSTRAINT',
+    LARGEOBJECT: 'LARGE OBJECT',
+    STATISTIC_EXT: 'STATISTICS',
+    TSCONFIGURATION: 'TEXT SEARCH CONFIGURATION',
+    TSDICTIONARY: 'TEXT SEARCH DICTIONARY',
+    TSPARSER: 'TEXT SEARCH PARSER',
+    TSTEMPLATE: 'TEXT SEARCH TEMPLATE',
+  };
   return special[name] ?? name.replace(/_/g, ' ');
 }
 
