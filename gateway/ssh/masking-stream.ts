@@ -5,6 +5,12 @@ import { Transform, type TransformCallback } from 'node:stream';
 export type MaskText = (text: string) => { text: string; count: number };
 
 /** How much output is held back so a value split across chunks is still seen whole. */
+export interface MaskingWindow {
+  tailBytes: number;
+  maxBlockBytes: number;
+  idleMs: number;
+}
+
 export const MASKING_WINDOW = {
   /** Bytes always held back from the end of what arrived. */
   tailBytes: 1024,
@@ -12,7 +18,7 @@ export const MASKING_WINDOW = {
   maxBlockBytes: 16 * 1024,
   /** Held-back output is released after this much quiet, so prompts still appear. */
   idleMs: 20,
-} as const;
+} as const satisfies MaskingWindow;
 
 const NEWLINE = 0x0a;
 const BLOCK_START = Buffer.from('-----BEGIN');
@@ -31,7 +37,7 @@ export class MaskingStream extends Transform {
   /** Number of values masked so far. */
   masked = 0;
 
-  constructor(private readonly maskText: MaskText, private readonly window: typeof MASKING_WINDOW = MASKING_WINDOW) {
+  constructor(private readonly maskText: MaskText, private readonly window: MaskingWindow = MASKING_WINDOW) {
     super();
   }
 
