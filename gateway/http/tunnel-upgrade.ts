@@ -75,11 +75,16 @@ export function createTunnelUpgrade(options: TunnelUpgradeOptions): TunnelUpgrad
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
 
-  function track(sessionId: string, ws: WebSocket): void {
+  function track(session: SessionContext, ws: WebSocket): void {
+    const sessionId = session.sessionId;
     const sockets = live.get(sessionId) ?? new Set<WebSocket>();
     sockets.add(ws);
     live.set(sessionId, sockets);
+    const untilExpiry = Math.max(0, session.expiresAt.getTime() - Date.now()) + graceMs;
+    const expiry = untilExpiry < 2 ** 31 - 1 ? setTimeout(() => ws.close(TUNNEL_CLOSE.sessionEnded, 'gatehouse: session expired'), untilExpiry) : undefined;
+    expiry?.unref();
     ws.once('close', () => {
+      clearTimeout(expiry);
       sockets.delete(ws);
       if (sockets.size === 0) live.delete(sessionId);
     });
@@ -93,7 +98,7 @@ export function createTunnelUpgrade(options: TunnelUpgradeOptions): TunnelUpgrad
           if (!result.ok) return refuse(socket, result.status, result.code, result.message);
           if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return refuse(socket, 400, 'tunnel.upgrade', 'the tunnel needs Upgrade: websocket');
           wss.handleUpgrade(req, socket, head, (ws) => {
-            track(result.session.sessionId, ws);
+            track(result.session, ws);
             const stream = createWebSocketStream(ws);
             stream.on('error', (error) => log('tunnel.error', { sessionId: result.session.sessionId, connection: result.connection, error: error.message }));
             log('tunnel.opened', { sessionId: result.session.sessionId, connection: result.connection });

@@ -132,6 +132,8 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
     return { ok: false, status, error: { code, message, ...extra } };
   }
 
+  rules();
+
   return {
     async exchange(body, meta) {
       const request = parseExchangeRequest(body);
@@ -142,7 +144,13 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
         return denied(verified.code === TOKEN_ERRORS.keysUnavailable ? 503 : 401, verified.code, verified.message);
       }
       const claims = verified.claims;
-      const identityRules = rules();
+      let identityRules: IdentityRule[];
+      try {
+        identityRules = rules();
+      } catch (error) {
+        log('session.policy-invalid', { error: (error as Error).message });
+        return denied(500, 'policy.identity-invalid', 'the gateway policy has an invalid identity rule; the gateway log names it');
+      }
       const match = matchIdentity(identityRules, claims);
       if (!match.ok) {
         log('session.denied', { ip: meta.ip, issuer: verified.issuer, claims, tried: match.tried });

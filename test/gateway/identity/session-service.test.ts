@@ -188,6 +188,16 @@ describe('session lifecycle', () => {
     short.close();
   });
 
+  it('refuses to start on an invalid identity rule and answers 500 when a reloaded policy breaks one', async () => {
+    const issuers = await createTrustedIssuers([{ issuer: issuer.issuer, audience: AUDIENCE }], { store, publicUrl: AUDIENCE });
+    expect(() => createSessionService({ store, policy: { identities: [{ name: 'bad', claims: { ref: '/(/' } }] }, issuers, clock, config })).toThrow(/bad.*regular expression/);
+    const policy: { identities: IdentityRuleSpec[] } = { identities };
+    const reloadable = createSessionService({ store, policy, issuers, clock, config });
+    policy.identities = [{ name: 'broken', claims: { ref: '/(/' } }];
+    expect(await reloadable.exchange({ token: await issuer.mint() }, { ip: '127.0.0.1' })).toMatchObject({ ok: false, status: 500, error: { code: 'policy.identity-invalid' } });
+    reloadable.close();
+  });
+
   it('accepts configured static tokens as sessions named static-<name>', async () => {
     expect(await service.authenticate('static-token-for-tests-0123')).toMatchObject({ sessionId: 'static-local', connections: ['app-db'] });
     expect(await service.authenticate('static-token-for-tests-0124')).toBeNull();
