@@ -31,14 +31,14 @@ export async function createBenchTarget(): Promise<BenchTarget> {
 }
 
 /** The whole gateway (default policy, embedded store on disk) in front of a bench target. */
-export async function startBenchGateway(target: BenchTarget, options: { audit: 'required' | 'best-effort'; policies?: string }): Promise<RunningGateway & { url: string }> {
+export async function startBenchGateway(target: BenchTarget, options: { audit: 'required' | 'best-effort'; policies?: string; store?: string }): Promise<RunningGateway & { url: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
   const file = path.join(dir, 'gatehouse.yaml');
   writeFileSync(
     file,
     [
       'listen: { http: "127.0.0.1:0", postgres: "127.0.0.1:0" }',
-      `store: ${path.join(dir, 'store')}`,
+      `store: ${options.store ?? path.join(dir, 'store')}`,
       `policies: ${options.policies ?? path.resolve('policies')}`,
       'audit: { sample_rows: 0 }',
       'connections:',
