@@ -85,6 +85,10 @@ function parseConnectionArg(text: string): { name: string; port?: number } {
 
 /** `gatehouse connect`: runs the local proxy until SIGTERM/SIGINT (which end the session) or session expiry. */
 export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const args = parseConnectArgs(argv, process.env);
   if (args.detach) return detach(argv, args);
   const log = (line: string) => {

@@ -4,6 +4,8 @@ import { CONTROL_API_PATHS, type ErrorBody } from '../../wire/control-api.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 
 const OPEN_TIMEOUT_MS = 15_000;
+/** Idle tunnels ping so proxies and load balancers in between do not cut a quiet psql session. */
+const KEEPALIVE_MS = 25_000;
 
 /**
  * Opens `/v1/tunnel/<connection>` as a WebSocket with the session token and returns it as a
@@ -16,6 +18,9 @@ export function openTunnel(gateway: URL, connection: string, sessionToken: strin
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${sessionToken}` }, perMessageDeflate: false, handshakeTimeout: OPEN_TIMEOUT_MS });
     ws.once('open', () => {
+      const keepalive = setInterval(() => ws.ping(), KEEPALIVE_MS);
+      keepalive.unref();
+      ws.once('close', () => clearInterval(keepalive));
       resolve(createWebSocketStream(ws));
     });
     ws.once('unexpected-response', (_request, response) => {
