@@ -25039,9 +25039,9 @@ async function runConnect(deps) {
   try {
     const connections = grantedConnections(inputs, grant);
     const dir = sessionDir(runnerTemp, `${Date.now()}-${grant.id}`);
-    const proxy = await startDetachedProxy({
+    const launch = (bundlePath) => startDetachedProxy({
       nodePath: deps.nodePath,
-      bundlePath: bundle.path,
+      bundlePath,
       args: ["--gateway", inputs.gateway.href.replace(/\/$/, ""), "--session-token-env", SESSION_TOKEN_ENV, "--session-id", grant.id, ...connections],
       env: { ...clientEnv(env), [SESSION_TOKEN_ENV]: grant.token },
       readyFile: join6(dir, "ready.json"),
@@ -25049,9 +25049,19 @@ async function runConnect(deps) {
       pidFile: join6(dir, "connect.pid"),
       readyTimeoutMs: deps.readyTimeoutMs
     });
+    let client = bundle;
+    let proxy;
+    try {
+      proxy = await launch(client.path);
+    } catch (error2) {
+      if (!(error2 instanceof GatehouseError) || error2.code !== "proxy-start-failed" || client.source === "shipped") throw error2;
+      core.warning(`The gateway's client ${client.version} did not start (${error2.message.split("\n")[0]}); retrying with the action's own client ${deps.actionVersion}.`);
+      client = { path: deps.shippedBundle, version: deps.actionVersion, source: "shipped" };
+      proxy = await launch(client.path);
+    }
     pid = proxy.pid;
-    const client = buildClientEnvironment(proxy.ready, grant.token);
-    for (const secret of client.secrets) core.setSecret(secret);
+    const exported = buildClientEnvironment(proxy.ready, grant.token);
+    for (const secret of exported.secrets) core.setSecret(secret);
     if (proxy.ready.session_id !== grant.id) {
       throw new GatehouseError("proxy-protocol", `The local proxy reports session ${proxy.ready.session_id}, not ${grant.id}: the client bundle does not match this action; pin matching versions.`);
     }
@@ -25061,7 +25071,7 @@ async function runConnect(deps) {
       gateway: inputs.gateway.href,
       token: grant.token,
       pid: proxy.pid,
-      bundlePath: bundle.path,
+      bundlePath: client.path,
       logFile: join6(dir, "connect.log"),
       expiresAt: grant.expires_at,
       connections: proxy.ready.connections.map((c) => c.name),
@@ -25069,18 +25079,18 @@ async function runConnect(deps) {
     });
     core.saveState("session-id", grant.id);
     core.saveState("state-file", stateFile);
-    for (const [name, value] of Object.entries(client.outputs)) core.setOutput(name, value);
-    if (inputs.exportEnv) for (const [name, value] of Object.entries(client.env)) core.exportVariable(name, value);
+    for (const [name, value] of Object.entries(exported.outputs)) core.setOutput(name, value);
+    if (inputs.exportEnv) for (const [name, value] of Object.entries(exported.env)) core.exportVariable(name, value);
     core.exportVariable("GATEHOUSE_SESSION_ID", grant.id);
     core.exportVariable("GATEHOUSE_STATE_FILE", stateFile);
     if (sshConfig) {
       core.exportVariable("GATEHOUSE_SSH_CONFIG", sshConfig);
       if (inputs.exportEnv && env.HOME) addSshInclude(env.HOME, sshConfig);
     }
-    core.info(`Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${bundle.version}, ${bundle.source}).`);
+    core.info(`Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${client.version}, ${client.source}).`);
     for (const c of proxy.ready.connections) core.info(`  ${c.name} (${c.type}) listening on ${c.host}:${c.port}`);
-    if (inputs.exportEnv && Object.keys(client.env).length) core.info(`  exported for later steps: ${Object.keys(client.env).join(", ")}`);
-    return { sessionId: grant.id, pid: proxy.pid, ready: proxy.ready, env: client.env, outputs: client.outputs, stateFile };
+    if (inputs.exportEnv && Object.keys(exported.env).length) core.info(`  exported for later steps: ${Object.keys(exported.env).join(", ")}`);
+    return { sessionId: grant.id, pid: proxy.pid, ready: proxy.ready, env: exported.env, outputs: exported.outputs, stateFile };
   } catch (error2) {
     if (pid !== void 0 && stopProcess(pid)) await waitForExit(pid, 3e3);
     await api.deleteSession(grant.id, grant.token).catch(() => void 0);

@@ -75,19 +75,30 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
   try {
     const connections = grantedConnections(inputs, grant);
     const dir = sessionDir(runnerTemp, `${Date.now()}-${grant.id}`);
-    const proxy = await startDetachedProxy({
-      nodePath: deps.nodePath,
-      bundlePath: bundle.path,
-      args: ['--gateway', inputs.gateway.href.replace(/\/$/, ''), '--session-token-env', SESSION_TOKEN_ENV, '--session-id', grant.id, ...connections],
-      env: { ...clientEnv(env), [SESSION_TOKEN_ENV]: grant.token },
-      readyFile: join(dir, 'ready.json'),
-      logFile: join(dir, 'connect.log'),
-      pidFile: join(dir, 'connect.pid'),
-      readyTimeoutMs: deps.readyTimeoutMs,
-    });
+    const launch = (bundlePath: string) =>
+      startDetachedProxy({
+        nodePath: deps.nodePath,
+        bundlePath,
+        args: ['--gateway', inputs.gateway.href.replace(/\/$/, ''), '--session-token-env', SESSION_TOKEN_ENV, '--session-id', grant.id, ...connections],
+        env: { ...clientEnv(env), [SESSION_TOKEN_ENV]: grant.token },
+        readyFile: join(dir, 'ready.json'),
+        logFile: join(dir, 'connect.log'),
+        pidFile: join(dir, 'connect.pid'),
+        readyTimeoutMs: deps.readyTimeoutMs,
+      });
+    let client = bundle;
+    let proxy;
+    try {
+      proxy = await launch(client.path);
+    } catch (error) {
+      if (!(error instanceof GatehouseError) || error.code !== 'proxy-start-failed' || client.source === 'shipped') throw error;
+      core.warning(`The gateway's client ${client.version} did not start (${error.message.split('\n')[0]}); retrying with the action's own client ${deps.actionVersion}.`);
+      client = { path: deps.shippedBundle, version: deps.actionVersion, source: 'shipped' };
+      proxy = await launch(client.path);
+    }
     pid = proxy.pid;
-    const client = buildClientEnvironment(proxy.ready, grant.token);
-    for (const secret of client.secrets) core.setSecret(secret);
+    const exported = buildClientEnvironment(proxy.ready, grant.token);
+    for (const secret of exported.secrets) core.setSecret(secret);
     if (proxy.ready.session_id !== grant.id) {
       throw new GatehouseError('proxy-protocol', `The local proxy reports session ${proxy.ready.session_id}, not ${grant.id}: the client bundle does not match this action; pin matching versions.`);
     }
@@ -98,7 +109,7 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
       gateway: inputs.gateway.href,
       token: grant.token,
       pid: proxy.pid,
-      bundlePath: bundle.path,
+      bundlePath: client.path,
       logFile: join(dir, 'connect.log'),
       expiresAt: grant.expires_at,
       connections: proxy.ready.connections.map((c) => c.name),
@@ -106,8 +117,8 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
     });
     core.saveState('session-id', grant.id);
     core.saveState('state-file', stateFile);
-    for (const [name, value] of Object.entries(client.outputs)) core.setOutput(name, value);
-    if (inputs.exportEnv) for (const [name, value] of Object.entries(client.env)) core.exportVariable(name, value);
+    for (const [name, value] of Object.entries(exported.outputs)) core.setOutput(name, value);
+    if (inputs.exportEnv) for (const [name, value] of Object.entries(exported.env)) core.exportVariable(name, value);
     core.exportVariable('GATEHOUSE_SESSION_ID', grant.id);
     core.exportVariable('GATEHOUSE_STATE_FILE', stateFile);
     if (sshConfig) {
@@ -115,10 +126,10 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
       if (inputs.exportEnv && env.HOME) addSshInclude(env.HOME, sshConfig);
     }
 
-    core.info(`Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${bundle.version}, ${bundle.source}).`);
+    core.info(`Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${client.version}, ${client.source}).`);
     for (const c of proxy.ready.connections) core.info(`  ${c.name} (${c.type}) listening on ${c.host}:${c.port}`);
-    if (inputs.exportEnv && Object.keys(client.env).length) core.info(`  exported for later steps: ${Object.keys(client.env).join(', ')}`);
-    return { sessionId: grant.id, pid: proxy.pid, ready: proxy.ready, env: client.env, outputs: client.outputs, stateFile };
+    if (inputs.exportEnv && Object.keys(exported.env).length) core.info(`  exported for later steps: ${Object.keys(exported.env).join(', ')}`);
+    return { sessionId: grant.id, pid: proxy.pid, ready: proxy.ready, env: exported.env, outputs: exported.outputs, stateFile };
   } catch (error) {
     if (pid !== undefined && stopProcess(pid)) await waitForExit(pid, 3_000);
     await api.deleteSession(grant.id, grant.token).catch(() => undefined);

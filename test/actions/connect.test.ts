@@ -204,3 +204,26 @@ describe('the connect step with an SSH connection', () => {
     }
   });
 });
+
+describe('the connect step when the gateway serves a client that does not start', () => {
+  it("warns and falls back to the action's own client for the same session", async () => {
+    const runner = createRunnerFiles();
+    const oidc = await startFakeOidcEndpoint(() => JWT);
+    const gateway = await startFakeGateway({ version: '0.9.0', clientBody: "console.error('unknown flag --session-id'); process.exit(2);\n" });
+    try {
+      const result = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: gateway.url, INPUT_CONNECTIONS: 'app-db' });
+      expect(result.stdout).toMatch(/::warning::The gateway's client 0\.9\.0 did not start \(The local proxy stopped before it was ready \(exit code 2\)\. Its log says:\); retrying with the action's own client/);
+      expect(result.code).toBe(0);
+      const state = JSON.parse(readFileSync(runner.exported().GATEHOUSE_STATE_FILE!, 'utf8')) as { pid: number; bundlePath: string };
+      expect(state.bundlePath.endsWith('actions/dist/gatehouse-connect.mjs')).toBe(true);
+      expect(result.stdout).toMatch(/client \d+\.\d+\.\d+, shipped\)/);
+      expect(runner.exported().DATABASE_URL).toMatch(/^postgresql:\/\/ci:[\w-]+@127\.0\.0\.1:\d+\/app-db$/);
+      expect((await runStep('disconnect.mjs', runner.env)).code).toBe(0);
+      expect(alive(state.pid)).toBe(false);
+    } finally {
+      await oidc.close();
+      await gateway.close();
+      runner.cleanup();
+    }
+  });
+});

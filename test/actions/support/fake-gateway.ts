@@ -51,6 +51,7 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
   const sha256 = createHash('sha256').update(client).digest('hex');
   const sessionToken = `gwh_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
   const requests: FakeGateway['requests'] = [];
+  let lastGrant: { connections: unknown[] } | undefined;
   const json = (status: number, body: unknown) => ({ status, body });
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
@@ -69,7 +70,11 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
         expires_at: '2030-01-01T00:00:00Z',
         connections: (options.granted ?? request.connections ?? ['app-db']).map((name) => ({ name, type: 'postgres', tunnel: `/v1/tunnel/${name}` })),
       });
+      if (answer.status === 201) lastGrant = answer.body as { connections: unknown[] };
     } else if (req.headers.authorization !== `Bearer ${sessionToken}`) answer = json(401, { error: { code: 'unauthorized', message: 'no session' } });
+    else if (req.method === 'GET' && /^\/v1\/sessions\/[^/]+$/.test(path)) {
+      answer = json(200, { id: path.split('/').pop(), identity_rule: 'fake', created_at: '2029-12-31T23:00:00Z', expires_at: '2030-01-01T00:00:00Z', ended_at: null, end_reason: null, connections: lastGrant?.connections ?? [], claims: {} });
+    }
     else if (req.method === 'DELETE' && path.startsWith('/v1/sessions/')) answer = json(200, { ended: true });
     else if (req.method === 'GET' && path.endsWith('/log')) answer = json(200, options.log ?? { events: [] });
     answer ??= json(404, { error: { code: 'not-found', message: 'no such route' } });
