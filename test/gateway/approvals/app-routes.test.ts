@@ -42,6 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   broker.close();
+  server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
   await store.close();
   await database?.drop();

@@ -7,7 +7,10 @@ import { APPROVAL_HEADERS, verifyMessage, type ApprovalMessage } from '../../../
 
 const servers: http.Server[] = [];
 afterEach(async () => {
-  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
 
 /** An app endpoint answering with the given statuses in turn, keeping what it received. */
