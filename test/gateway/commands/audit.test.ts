@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { createRecorder } from '../../../gateway/audit/recorder.ts';
 import { run } from '../../../gateway/commands/audit.ts';
 import { createPgliteExecutor } from '../../../gateway/store/pglite-executor.ts';
 import { createStore } from '../../../gateway/store/create-store.ts';
+import { freshPgliteDir } from '../store/pglite-template.ts';
 
 function collector() {
   let text = '';
@@ -25,6 +26,7 @@ describe('gatehouse audit', () => {
   const tampered = randomUUID();
 
   beforeAll(async () => {
+    renameSync(await freshPgliteDir(), dataDir);
     const store = await createStore(dataDir);
     let tick = 0;
     const recorder = createRecorder({ store, clock: { now: () => new Date(Date.UTC(2026, 2, 1, 12, 0, tick++)) } });

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createStore, describeLocation } from '../../../gateway/store/create-store.ts';
 import { LOCK_FILE } from '../../../gateway/store/data-dir-lock.ts';
 import { createTestDatabase } from '../../support/pg-target.ts';
+import { freshPgliteDir } from './pglite-template.ts';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -37,7 +38,8 @@ describe('createStore', () => {
   });
 
   it('takes over a lock left by a process that no longer exists', async () => {
-    const dir = tempDir();
+    const dir = await freshPgliteDir();
+    dirs.push(dir);
     writeFileSync(path.join(dir, LOCK_FILE), '2147483646\n');
     const store = await createStore(dir);
     await store.close();

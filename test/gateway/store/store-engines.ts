@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { createPgExecutor } from '../../../gateway/store/pg-executor.ts';
 import { createPgliteExecutor } from '../../../gateway/store/pglite-executor.ts';
 import type { SqlExecutor } from '../../../gateway/store/sql-executor.ts';
 import { SqlStore } from '../../../gateway/store/sql-store.ts';
 import { createTestDatabase } from '../../support/pg-target.ts';
+import { freshPgliteDir } from './pglite-template.ts';
 
 /** A migrated store on one engine, with its raw SQL executor so tests can tamper behind its back. */
 export interface EngineStore {
@@ -40,7 +39,7 @@ export const ENGINES: Engine[] = [
   {
     name: 'pglite',
     async open() {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-store-'));
+      const dir = await freshPgliteDir();
       return ready(await createPgliteExecutor(dir, { pollMs: 50 }), dir, async () => rmSync(dir, { recursive: true, force: true }));
     },
   },
