@@ -24742,6 +24742,7 @@ function createGatewayApi(options) {
     async sessionLog(id, sessionToken) {
       const response = await withRetries("GET", `/v1/sessions/${encodeURIComponent(id)}/log`, { bearer: sessionToken });
       const answer = await readJson(response, origin);
+      if (response.status === 404 && asRecord(asRecord(answer)?.error)?.code === "audit.no-log") return { events: [] };
       if (!response.ok) throw apiError(response.status, answer, origin, "fetching the session log");
       return parseLog(answer, origin);
     }

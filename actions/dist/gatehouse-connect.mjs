@@ -3946,6 +3946,7 @@ var wrapper_default = import_websocket.default;
 
 // gateway/tunnel/tunnel-client.ts
 var OPEN_TIMEOUT_MS = 15e3;
+var KEEPALIVE_MS = 25e3;
 function openTunnel(gateway, connection, sessionToken) {
   const base = withTrailingSlash(gateway);
   const url = new URL(`${CONTROL_API_PATHS.tunnelPrefix.slice(1)}${encodeURIComponent(connection)}`, base);
@@ -3953,6 +3954,9 @@ function openTunnel(gateway, connection, sessionToken) {
   return new Promise((resolve, reject2) => {
     const ws = new wrapper_default(url, { headers: { authorization: `Bearer ${sessionToken}` }, perMessageDeflate: false, handshakeTimeout: OPEN_TIMEOUT_MS });
     ws.once("open", () => {
+      const keepalive = setInterval(() => ws.ping(), KEEPALIVE_MS);
+      keepalive.unref();
+      ws.once("close", () => clearInterval(keepalive));
       resolve((0, import_stream.default)(ws));
     });
     ws.once("unexpected-response", (_request, response) => {
@@ -4203,6 +4207,11 @@ function parseConnectionArg(text) {
   return { name: match[1], port };
 }
 async function run(argv) {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${USAGE}
+`);
+    return 0;
+  }
   const args = parseConnectArgs(argv, process.env);
   if (args.detach) return detach(argv, args);
   const log = (line) => {

@@ -54,3 +54,10 @@ describe('gateway API client', () => {
     await expect(api.createSession({ token: 'jwt' })).rejects.toThrow(/without a session id, token/);
   });
 });
+
+describe('gateway API client session log', () => {
+  it('reads a session that has no log yet as a session without statements', async () => {
+    const api = createGatewayApi({ baseUrl: new URL('http://gw.test/'), fetch: async () => answer(404, { error: { code: 'audit.no-log', message: 'no log yet' } }) });
+    await expect(api.sessionLog('s', 't')).resolves.toEqual({ events: [] });
+  });
+});
