@@ -3,6 +3,7 @@
 import { benchActionConnectRows } from './action-connect.ts';
 import { renderTable, type BenchRow } from './bench-table.ts';
 import { benchLargeRead, benchPgbench } from './pgbench.ts';
+import { benchMasking1m } from './masking-1m.ts';
 import { benchPolicyDecision } from './policy-decision.ts';
 
 const groups: Record<string, () => Promise<BenchRow[]>> = {
@@ -10,6 +11,7 @@ const groups: Record<string, () => Promise<BenchRow[]>> = {
   'large-read': benchLargeRead,
   'policy-decision': () => benchPolicyDecision(),
   'action-connect': () => benchActionConnectRows(),
+  'masking-1m': benchMasking1m,
 };
 
 const only = process.argv.slice(2);

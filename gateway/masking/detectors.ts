@@ -15,6 +15,11 @@ export interface MaskedText {
  */
 export interface ContentMasker {
   maskText(text: string): MaskedText;
+  /**
+   * Cheap byte-level pre-check over UTF-8 `bytes[start, end)`: false means no detector can match,
+   * so the value need not even be decoded. Never false for a value some detector matches.
+   */
+  mightMatch(bytes: Uint8Array, start: number, end: number): boolean;
   /** True when some detector is enabled (when false, `maskText` is the identity). */
   readonly active: boolean;
 }
@@ -22,6 +27,82 @@ export interface ContentMasker {
 export interface ContentMaskerConfig {
   detectors: readonly DetectorName[];
   customDetectors?: readonly CustomDetector[];
+}
+
+/** What the byte scanner measures; each detector states the minimum it needs to possibly match. */
+interface Signals {
+  digitRun: number;
+  wordRun: number;
+  at: boolean;
+  eyJ: boolean;
+  dashRun: number;
+}
+
+type Needs = (s: Signals) => boolean;
+
+const NEEDS: Record<DetectorName, Needs> = {
+  payment_card: (s) => s.digitRun >= 13,
+  us_ssn: (s) => s.digitRun >= 9,
+  email: (s) => s.at,
+  jwt: (s) => s.eyJ,
+  aws_access_key: (s) => s.wordRun >= 20,
+  github_token: (s) => s.wordRun >= 22,
+  private_key: (s) => s.dashRun >= 5,
+};
+
+/** One pass over UTF-8 bytes measuring the {@link Signals}: digit runs (single space/dash separators allowed), word runs, '@', "eyJ", dashes. */
+function scanBytes(bytes: Uint8Array, start: number, end: number): Signals {
+  let digitRun = 0, wordRun = 0, dashRun = 0, digits = 0, word = 0, dashes = 0;
+  let sep = false, at = false, eyJ = false;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i]!;
+    if (b >= 48 && b <= 57) {
+      digits++;
+      sep = false;
+      if (digits > digitRun) digitRun = digits;
+    } else if ((b === 32 || b === 45) && digits > 0 && !sep) sep = true;
+    else {
+      digits = 0;
+      sep = false;
+    }
+    if ((b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b === 95 || b === 47 || b === 43) {
+      if (++word > wordRun) wordRun = word;
+    } else word = 0;
+    if (b === 45) {
+      if (++dashes > dashRun) dashRun = dashes;
+    } else dashes = 0;
+    if (b === 64) at = true;
+    else if (b === 101 && i + 2 < end && bytes[i + 1] === 121 && bytes[i + 2] === 74) eyJ = true;
+  }
+  return { digitRun, wordRun, at, eyJ, dashRun };
+}
+
+/** {@link scanBytes} over a string's UTF-16 code units (every trigger character is ASCII). */
+function scanText(text: string): Signals {
+  let digitRun = 0, wordRun = 0, dashRun = 0, digits = 0, word = 0, dashes = 0;
+  let sep = false, at = false, eyJ = false;
+  const end = text.length;
+  for (let i = 0; i < end; i++) {
+    const b = text.charCodeAt(i);
+    if (b >= 48 && b <= 57) {
+      digits++;
+      sep = false;
+      if (digits > digitRun) digitRun = digits;
+    } else if ((b === 32 || b === 45) && digits > 0 && !sep) sep = true;
+    else {
+      digits = 0;
+      sep = false;
+    }
+    if ((b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b === 95 || b === 47 || b === 43) {
+      if (++word > wordRun) wordRun = word;
+    } else word = 0;
+    if (b === 45) {
+      if (++dashes > dashRun) dashRun = dashes;
+    } else dashes = 0;
+    if (b === 64) at = true;
+    else if (b === 101 && i + 2 < end && text.charCodeAt(i + 1) === 121 && text.charCodeAt(i + 2) === 74) eyJ = true;
+  }
+  return { digitRun, wordRun, at, eyJ, dashRun };
 }
 
 interface Detector {
@@ -126,13 +207,25 @@ export function createContentMasker(config: ContentMaskerConfig): ContentMasker 
     const re = new RegExp(c.pattern.source, flags);
     return { name: c.name, trigger: new RegExp(c.pattern.source, flags.replace(/[gy]/g, '')), find: regexFinder(re) };
   });
-  if (builtIn.length === 0 && custom.length === 0) return { active: false, maskText: (text) => ({ text, count: 0 }) };
-  const precheck = builtIn.length > 0 ? new RegExp(builtIn.map((d) => `(?:${d.trigger.source})`).join('|'), 'i') : null;
+  if (builtIn.length === 0 && custom.length === 0) return { active: false, maskText: (text) => ({ text, count: 0 }), mightMatch: () => false };
+  const needs = config.detectors.map((name) => NEEDS[name]);
+  const mightMatch = (bytes: Uint8Array, start: number, end: number): boolean => {
+    if (custom.length > 0) return true;
+    if (end - start < 5) return false;
+    const signals = scanBytes(bytes, start, end);
+    return needs.some((need) => need(signals));
+  };
+  const textMightMatch = (text: string): boolean => {
+    if (text.length < 5) return false;
+    const signals = scanText(text);
+    return needs.some((need) => need(signals));
+  };
   return {
     active: true,
+    mightMatch,
     maskText(text) {
       const ranges: Array<[number, number]> = [];
-      if (precheck && precheck.test(text)) {
+      if (builtIn.length > 0 && textMightMatch(text)) {
         for (const d of builtIn) if (d.trigger.test(text)) ranges.push(...d.find(text));
       }
       for (const d of custom) if (d.trigger.test(text)) ranges.push(...d.find(text));

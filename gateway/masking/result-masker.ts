@@ -3,7 +3,7 @@ import { maskWhole, strictest, stricter, type ColumnMask } from './column-mask.t
 import type { ContentMasker } from './detectors.ts';
 import type { RowsPlan } from './mask-plan.ts';
 import {
-  BYTEA_OID, TEXT_VALUED_OIDS, decodeByteaText, detectInBytes, detectInText, maskValue,
+  BYTEA_OID, REDACTED, REDACTED_BYTES, TEXT_VALUED_OIDS, decodeByteaText, detectInBytes, detectInText, maskValue,
   type MaskCounts, type ValueOutcome,
 } from './value-mask.ts';
 
@@ -28,6 +28,7 @@ export interface RowMasker {
 }
 
 const JSONB_OID = 3802;
+const SAME: ValueOutcome = Object.freeze({ kind: 'same' });
 
 /**
  * Final mask of each result field: the plan's column (when the plan's width and names match the
@@ -105,17 +106,20 @@ function cellMasker(field: ResultField, mask: ColumnMask, content: ContentMasker
   }
   if (!content.active) return () => ({ kind: 'same' });
   if (type === BYTEA_OID) {
-    return (row, start, end) =>
-      detectInBytes(binary ? row.subarray(start, end) : decodeByteaText(row.toString('latin1', start, end)), content, counts);
+    return (row, start, end) => {
+      const bytes = binary ? row.subarray(start, end) : decodeByteaText(row.toString('latin1', start, end));
+      return content.mightMatch(bytes, 0, bytes.length) ? detectInBytes(bytes, content, counts) : SAME;
+    };
   }
   if (binary && type === JSONB_OID) {
     return (row, start, end) => {
+      if (!content.mightMatch(row, start + 1, end)) return SAME;
       const out = detectInText(row.toString('utf8', start + 1, end), type, content, counts);
       return out.kind === 'same' ? out : { kind: 'null' };
     };
   }
-  if (binary && !textual) return () => ({ kind: 'same' });
-  return (row, start, end) => detectInText(row.toString('utf8', start, end), type, content, counts);
+  if (binary && !textual) return () => SAME;
+  return (row, start, end) => (content.mightMatch(row, start, end) ? detectInText(row.toString('utf8', start, end), type, content, counts) : SAME);
 }
 
 function decodeText(row: Buffer, start: number, end: number, binary: boolean, type: number): string {
@@ -124,7 +128,11 @@ function decodeText(row: Buffer, start: number, end: number, binary: boolean, ty
 }
 
 function rebuild(row: Buffer, spans: Array<[number, number]>, outcomes: (ValueOutcome | undefined)[]): Buffer {
-  const values: (Buffer | null | undefined)[] = outcomes.map((o) => (o === undefined || o.kind === 'same' ? undefined : o.kind === 'null' ? null : Buffer.from(o.text, 'utf8')));
+  const values: (Buffer | null | undefined)[] = [];
+  for (let i = 0; i < spans.length; i++) {
+    const o = outcomes[i];
+    values.push(o === undefined || o.kind === 'same' ? undefined : o.kind === 'null' ? null : o.text === REDACTED ? REDACTED_BYTES : Buffer.from(o.text, 'utf8'));
+  }
   let size = 7;
   spans.forEach(([s, e], i) => {
     const v = values[i];

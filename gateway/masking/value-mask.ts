@@ -18,6 +18,9 @@ export type ValueOutcome = { kind: 'same' } | { kind: 'null' } | { kind: 'text';
 
 const SAME: ValueOutcome = Object.freeze({ kind: 'same' });
 const NULL: ValueOutcome = Object.freeze({ kind: 'null' });
+const REDACTED_TEXT: ValueOutcome = Object.freeze({ kind: 'text', text: REDACTED });
+/** UTF-8 bytes of {@link REDACTED}, shared by every rebuilt row. */
+export const REDACTED_BYTES: Buffer = Buffer.from(REDACTED, 'utf8');
 
 /** Counts kept for the audit log: values masked by column rules, and secrets found by detectors. */
 export interface MaskCounts {
@@ -40,11 +43,12 @@ export function maskValue(value: () => string, mask: ColumnMask, typeOid: number
   const textValued = typeOid === undefined || TEXT_VALUED_OIDS.has(typeOid);
   if (mask.kind === 'mask-column') {
     counts.masked++;
-    return textValued ? { kind: 'text', text: redact(value(), mask.keepLast) } : NULL;
+    if (!textValued) return NULL;
+    return mask.keepLast <= 0 ? REDACTED_TEXT : { kind: 'text', text: redact(value(), mask.keepLast) };
   }
   if (mask.kind === 'mask-whole') {
     counts.masked++;
-    return textValued ? { kind: 'text', text: REDACTED } : NULL;
+    return textValued ? REDACTED_TEXT : NULL;
   }
   return SAME;
 }
