@@ -9,6 +9,8 @@ import { parseConfig } from '../../../gateway/config/load-config.ts';
 import { loadDevIssuerKey, mintDevToken } from '../../../gateway/identity/dev-issuer.ts';
 import { systemClock } from '../../../gateway/identity/session-context.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/server/gateway.ts';
+import { startLocalProxy } from '../../../gateway/tunnel/local-proxy.ts';
+import pg from 'pg';
 import type { ConnectReadyLine } from '../../../wire/control-api.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/pg-target.ts';
 
@@ -109,5 +111,25 @@ describe('gatehouse connect end to end', () => {
     }
     for (let i = 0; i < 100 && (await gateway.store.getSession(ready.session_id))?.endedAt == null; i++) await new Promise((r) => setTimeout(r, 50));
     expect((await gateway.store.getSession(ready.session_id))?.endReason).toBe('revoked');
+  });
+
+  it('closes a live PostgreSQL client with a clear message when its session is revoked', async () => {
+    const key = await loadDevIssuerKey(gateway.store);
+    const token = await mintDevToken(key, 'https://gatehouse.e2e', { repository: 'acme/app', ref: 'refs/heads/main' }, systemClock);
+    const proxy = await startLocalProxy({ gateway: gateway.httpUrl, credential: { oidcToken: token }, connections: [{ name: 'app-db' }] });
+    const client = new pg.Client({ connectionString: proxy.ready.connections[0]!.url });
+    try {
+      await client.connect();
+      expect((await client.query('SELECT n FROM answers')).rows).toEqual([{ n: 42 }]);
+      const errors: Error[] = [];
+      const failure = new Promise<void>((resolve) => client.on('error', (error) => resolve(void errors.push(error))));
+      await gateway.sessions.revoke(proxy.ready.session_id, 'revoked');
+      await failure;
+      expect(errors[0]!.message).toMatch(/session/);
+      await expect(new pg.Client({ connectionString: proxy.ready.connections[0]!.url }).connect()).rejects.toThrow(/revoked or expired/);
+    } finally {
+      await client.end().catch(() => undefined);
+      await proxy.close();
+    }
   });
 });
