@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, direct and through the gateway in the same run, as one table.
 // A benchmark, not a test: nothing here fails on speed. `npm run bench -- pgbench` runs one group.
 import { benchActionConnectRows } from './action-connect.ts';
+import { benchApprovalLatency } from './approval-latency.ts';
 import { renderTable, type BenchRow } from './bench-table.ts';
 import { benchLargeRead, benchPgbench } from './pgbench.ts';
 import { benchMasking1m } from './masking-1m.ts';
@@ -12,6 +13,7 @@ const groups: Record<string, () => Promise<BenchRow[]>> = {
   'policy-decision': () => benchPolicyDecision(),
   'action-connect': () => benchActionConnectRows(),
   'masking-1m': benchMasking1m,
+  'approval-latency': () => benchApprovalLatency(),
 };
 
 const only = process.argv.slice(2);
