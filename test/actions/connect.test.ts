@@ -9,7 +9,7 @@ import { alive, runStep } from './support/run-step.ts';
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvYXBwIn0.c2ln';
 
-describe('the connect step (actions/dist/connect.mjs) against a fake gateway', () => {
+describe('the connect step (actions/dist/connect.mjs) against a fake gateway', { timeout: 60_000 }, () => {
   let runner: RunnerFiles;
   let oidc: FakeOidcEndpoint;
   let gateway: FakeGateway | undefined;
@@ -156,7 +156,7 @@ function closedPort(): Promise<number> {
   });
 }
 
-describe('the connect step when the gateway cannot reach the OIDC issuer', () => {
+describe('the connect step when the gateway cannot reach the OIDC issuer', { timeout: 60_000 }, () => {
   it('requests a fresh token for each retry of the exchange and then reports the issuer problem', async () => {
     const runner = createRunnerFiles();
     let minted = 0;
@@ -178,7 +178,7 @@ describe('the connect step when the gateway cannot reach the OIDC issuer', () =>
   });
 });
 
-describe('the connect step with an SSH connection', () => {
+describe('the connect step with an SSH connection', { timeout: 60_000 }, () => {
   it('writes a Host entry, includes it from ~/.ssh/config, and disconnect takes the include out again', async () => {
     const runner = createRunnerFiles();
     const oidc = await startFakeOidcEndpoint(() => JWT);
@@ -205,7 +205,7 @@ describe('the connect step with an SSH connection', () => {
   });
 });
 
-describe('the connect step when the gateway serves a client that does not start', () => {
+describe('the connect step when the gateway serves a client that does not start', { timeout: 60_000 }, () => {
   it("warns and falls back to the action's own client for the same session", async () => {
     const runner = createRunnerFiles();
     const oidc = await startFakeOidcEndpoint(() => JWT);

@@ -20,7 +20,7 @@ const LOG = {
   ],
 };
 
-describe('the disconnect step (actions/dist/disconnect.mjs) against a fake gateway', () => {
+describe('the disconnect step (actions/dist/disconnect.mjs) against a fake gateway', { timeout: 60_000 }, () => {
   let runner: RunnerFiles;
   let oidc: FakeOidcEndpoint;
   let gateway: FakeGateway;

@@ -6,7 +6,7 @@ import { startActionTestbed, type ActionTestbed } from './support/real-gateway.t
 import { createRunnerFiles } from './support/runner-files.ts';
 import { alive, runStep } from './support/run-step.ts';
 
-describe('the Action against the real gateway and PostgreSQL', () => {
+describe('the Action against the real gateway and PostgreSQL', { timeout: 60_000 }, () => {
   let bed: ActionTestbed;
   let oidc: FakeOidcEndpoint;
   let claims: Record<string, unknown> = {};
@@ -101,7 +101,7 @@ describe('the Action against the real gateway and PostgreSQL', () => {
     } finally {
       runner.cleanup();
     }
-  });
+  }, 90_000);
 });
 
 /** Runs a client without blocking this process, which also hosts the gateway under test. */

@@ -13,7 +13,7 @@ export interface StepResult {
 }
 
 /** Runs a bundled entry point the way the runner does: `node <file>` with the step's environment only. */
-export function runStep(entry: 'connect.mjs' | 'disconnect.mjs', env: Record<string, string>, timeoutMs = 25_000): Promise<StepResult> {
+export function runStep(entry: 'connect.mjs' | 'disconnect.mjs', env: Record<string, string>, timeoutMs = 60_000): Promise<StepResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [`${DIST}${entry}`], {
