@@ -1,6 +1,6 @@
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { AuditEventRecord, Store } from '../store/store.ts';
-import type { AuditEventData, AuditEventType, SessionEndReason } from '../../wire/audit-events.ts';
+import { AUDIT_EVENT_TYPES, type AuditEventData, type AuditEventType, type SessionEndReason } from '../../wire/audit-events.ts';
 import { EMPTY_CHAIN, linkEvent, type ChainHead } from './hash-chain.ts';
 import { loadAuditSigningKey, signSeal, type AuditSigningKey } from './signing-key.ts';
 import type { AuditSink } from './sinks/audit-sink.ts';
@@ -56,6 +56,7 @@ interface Chain extends ChainHead {
 }
 
 const MAX_CONFLICT_RETRIES = 5;
+const KNOWN_TYPES: ReadonlySet<string> = new Set(Object.values(AUDIT_EVENT_TYPES));
 
 export function createRecorder(options: RecorderOptions): Recorder {
   const { store } = options;
@@ -192,6 +193,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
     record(sessionId, type, data) {
       if ((type as string) === 'session.end' || (type as string) === 'seal') {
         return Promise.reject(new GatehouseError('audit.invalid-event', `'${type}' is written by sessionEnded(); call it instead of record()`));
+      }
+      if (!KNOWN_TYPES.has(type)) {
+        return Promise.reject(new GatehouseError('audit.invalid-event', `'${String(type)}' is not an audit event type; add it to AUDIT_EVENT_TYPES in wire/audit-events.ts`));
       }
       if (type === 'result.sample') {
         if (sampleRows <= 0) return Promise.resolve();

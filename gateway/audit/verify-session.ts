@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { AuditEventRecord, Store } from '../store/store.ts';
+import { AUDIT_EVENT_TYPES } from '../../wire/audit-events.ts';
 import { eventHash, GENESIS_HASH } from './hash-chain.ts';
 import { keyIdOf, toPublicKey, verifySeal } from './signing-key.ts';
 
@@ -14,7 +15,10 @@ export const VERIFY_PROBLEMS = {
   badSeal: 'bad-seal',
   badSignature: 'bad-signature',
   afterSeal: 'after-seal',
+  unknownType: 'unknown-type',
 } as const;
+
+const KNOWN_TYPES: ReadonlySet<string> = new Set(Object.values(AUDIT_EVENT_TYPES));
 
 export type VerifyProblemKind = (typeof VERIFY_PROBLEMS)[keyof typeof VERIFY_PROBLEMS];
 
@@ -64,6 +68,11 @@ export function verifyEvents(sessionId: string, events: readonly AuditEventRecor
   }
 
   checkChain(events, problems);
+  for (const event of events) {
+    if (!KNOWN_TYPES.has(event.type)) {
+      problems.push({ seq: event.seq, kind: 'unknown-type', message: `event ${event.seq} has type '${event.type}', which gatehouse never records` });
+    }
+  }
   const sealIndex = events.findIndex((e) => e.type === 'seal');
   if (sealIndex === -1) {
     const last = events[events.length - 1]!;

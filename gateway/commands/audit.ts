@@ -3,17 +3,20 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { formatEventLine } from '../audit/format-event.ts';
 import { getSessionLog } from '../audit/session-log.ts';
 import { keyIdOf, storedAuditPublicKey, toPublicKey } from '../audit/signing-key.ts';
-import { verifySession } from '../audit/verify-session.ts';
+import { verifyEvents, verifySession, type VerifyResult } from '../audit/verify-session.ts';
+import { fromWireEvent } from '../audit/wire-event.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { createStore } from '../store/create-store.ts';
 import type { Store } from '../store/store.ts';
+import type { AuditEventWire } from '../../wire/audit-events.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 const USAGE = `usage:
   gatehouse audit show <session> [--config gatehouse.yaml | --store LOCATION] [--json]
   gatehouse audit verify <session> [--config F | --store LOCATION] [--public-key key.pem] [--json]
+  gatehouse audit verify <session> --file audit.jsonl --public-key key.pem   verify an exported log
   gatehouse audit key [--config F | --store LOCATION]      print the audit public key to pin
   gatehouse audit replay <session> [--config F | --store LOCATION] ...`;
 
@@ -94,9 +97,10 @@ async function show(argv: string[], out: Output): Promise<number> {
 }
 
 async function verify(argv: string[], out: Output): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, 'public-key': { type: 'string' } });
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, 'public-key': { type: 'string' }, file: { type: 'string' } });
   const sessionId = positionals[0]!;
-  const result = await withStore(values, async (store) => {
+  const exported = values.file;
+  const result = typeof exported === 'string' ? verifyExport(exported, sessionId, values['public-key']) : await withStore(values, async (store) => {
     const file = values['public-key'];
     const publicKey = typeof file === 'string' ? readKey(file) : await storedAuditPublicKey(store);
     if (!publicKey) {
@@ -108,6 +112,8 @@ async function verify(argv: string[], out: Output): Promise<number> {
     out.write(`${JSON.stringify(result)}\n`);
   } else if (result.ok) {
     out.write(`verified ${result.events} events, signature ok (key ${result.keyId.slice(0, 16)}…)\n`);
+  } else if (result.problems.every((problem) => problem.kind === 'unsealed')) {
+    out.write(`chain of ${result.events} events intact but NOT sealed: ${result.problems[0]!.message}\n`);
   } else {
     out.write(`verification FAILED for session ${sessionId} (${result.events} events):\n`);
     for (const problem of result.problems) out.write(`  event ${problem.seq}: ${problem.message}\n`);
@@ -139,6 +145,34 @@ async function replay(argv: string[], out: Output): Promise<number> {
   }
   const replaySession = mod.replaySession;
   return withStore(values, (store) => replaySession({ store, sessionId, argv, out }));
+}
+
+/** Verifies a session from a JSON-lines export (the file sink), with a pinned key and no store. */
+function verifyExport(file: string, sessionId: string, keyFile: string | boolean | undefined): VerifyResult {
+  if (typeof keyFile !== 'string') {
+    throw new GatehouseError('cli.usage', 'verifying an exported file needs the audit public key: add --public-key key.pem (from `gatehouse audit key`)');
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new GatehouseError('audit.export-unreadable', `cannot read ${file}; pass the JSON-lines file the audit file sink writes`);
+  }
+  const events = text
+    .split('\n')
+    .map((line, index) => ({ line: line.trim(), index }))
+    .filter(({ line }) => line !== '')
+    .map(({ line, index }) => {
+      try {
+        return JSON.parse(line) as AuditEventWire;
+      } catch {
+        throw new GatehouseError('audit.export-invalid', `${file}:${index + 1} is not a JSON audit event; pass the file the audit file sink writes`);
+      }
+    })
+    .filter((event) => event.session_id === sessionId)
+    .sort((a, b) => a.seq - b.seq)
+    .map(fromWireEvent);
+  return verifyEvents(sessionId, events, readKey(keyFile));
 }
 
 function readKey(file: string) {

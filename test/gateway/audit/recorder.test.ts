@@ -144,6 +144,13 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
     });
   });
 
+  it('refuses event types outside the shared vocabulary', async () => {
+    const recorder = createRecorder({ store: ctx.store });
+    await expect(recorder.record(randomUUID(), 'made.up' as 'statement', { text: '', decision: 'allow', rule: 'r' })).rejects.toMatchObject({
+      code: 'audit.invalid-event',
+    });
+  });
+
   it('continues a chain another recorder (replica) appended to', async () => {
     const id = randomUUID();
     const one = createRecorder({ store: ctx.store });

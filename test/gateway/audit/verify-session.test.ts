@@ -68,6 +68,17 @@ describe.each(ENGINES)('verifySession against tampering on $name', (engine) => {
     expect(problems(result)).toEqual([[3, 'broken-link']]);
   });
 
+  it('names an event whose type was changed to one gatehouse never records', async () => {
+    const id = await sealedSession();
+    await tamper(`UPDATE audit_events SET type = 'note' WHERE session_id = '${id}' AND seq = 3`);
+    const result = await verifySession(ctx.store, id, publicKey);
+    expect(result.ok).toBe(false);
+    expect(problems(result)).toEqual([
+      [3, 'altered'],
+      [3, 'unknown-type'],
+    ]);
+  });
+
   it('names a deleted event', async () => {
     const id = await sealedSession();
     await tamper(`DELETE FROM audit_events WHERE session_id = '${id}' AND seq = 3`);

@@ -24,6 +24,7 @@ describe('gatehouse audit', () => {
   const dataDir = path.join(dir, 'data');
   const good = randomUUID();
   const tampered = randomUUID();
+  const open = randomUUID();
 
   beforeAll(async () => {
     renameSync(await freshPgliteDir(), dataDir);
@@ -37,6 +38,8 @@ describe('gatehouse audit', () => {
       await recorder.record(id, 'statement', { text: 'DROP TABLE customers', decision: 'deny', rule: 'no-drop' });
       await recorder.sessionEnded(id, 'disconnect');
     }
+    await recorder.sessionStarted(open, { claims: { repository: 'acme/app' }, connection: 'app-db' });
+    await recorder.record(open, 'statement', { text: 'SELECT 1', decision: 'allow', rule: 'reads' });
     await store.close();
     const raw = await createPgliteExecutor(dataDir);
     try {
@@ -92,6 +95,32 @@ describe('gatehouse audit', () => {
     expect(await run(['verify', tampered, '--store', dataDir], c.out)).toBe(1);
     expect(c.text).toContain(`verification FAILED for session ${tampered}`);
     expect(c.text).toContain('event 2: event 2 (statement) was altered');
+  });
+
+  it('says an open session is intact but not sealed, and exits 1', async () => {
+    const c = collector();
+    expect(await run(['verify', open, '--store', dataDir], c.out)).toBe(1);
+    expect(c.text).toMatch(/^chain of 2 events intact but NOT sealed: /);
+  });
+
+  it('verifies a session from an exported JSON-lines file with a pinned key', async () => {
+    const keyOut = collector();
+    await run(['key', '--store', dataDir], keyOut.out);
+    const keyFile = path.join(dir, 'pinned.pem');
+    writeFileSync(keyFile, keyOut.text);
+    const exported = collector();
+    await run(['show', good, '--store', dataDir, '--json'], exported.out);
+    await run(['show', tampered, '--store', dataDir, '--json'], exported.out);
+    const file = path.join(dir, 'export.jsonl');
+    writeFileSync(file, exported.text);
+
+    const ok = collector();
+    expect(await run(['verify', good, '--file', file, '--public-key', keyFile], ok.out)).toBe(0);
+    expect(ok.text).toMatch(/^verified 6 events, signature ok/);
+    const bad = collector();
+    expect(await run(['verify', tampered, '--file', file, '--public-key', keyFile, '--json'], bad.out)).toBe(1);
+    expect(JSON.parse(bad.text)).toMatchObject({ ok: false, problems: [{ seq: 2, kind: 'altered' }] });
+    await expect(run(['verify', good, '--file', file], collector().out)).rejects.toMatchObject({ code: 'cli.usage' });
   });
 
   it('says which session is unknown', async () => {
