@@ -13,6 +13,8 @@ export interface ReviewAnswer {
   reviewer: Reviewer;
   /** `owner/name` of the repository the answer was given in. */
   repository: string;
+  /** Its numeric id, compared with the job's `repository_id` claim (names can be reused after a rename). */
+  repositoryId: number;
   installationId: number;
   /** Issue or PR number the answer was written on, where the reply goes when the request has no PR. */
   replyTo: number | null;
@@ -137,7 +139,8 @@ export function createApprovalFlow(deps: { app: Probot; gateway: GatewayClient; 
       if (!found) return reply(octokit, here, answer, `Gatehouse: approval \`${answer.id}\` has no reviewer settings and cannot be answered here.`);
       state.set(answer.id, found);
     }
-    if (found.request.binding.repository.toLowerCase() !== answer.repository.toLowerCase()) {
+    const boundId = found.request.binding.repositoryId;
+    if (found.request.binding.repository.toLowerCase() !== answer.repository.toLowerCase() || (boundId !== '' && boundId !== String(answer.repositoryId))) {
       return reply(octokit, here, answer, `Gatehouse: approval \`${answer.id}\` belongs to another repository; answer it there.`);
     }
     if (found.closed) return reply(octokit, found, answer, `Gatehouse: approval \`${answer.id}\` is already decided.`);

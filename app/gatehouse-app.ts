@@ -43,7 +43,7 @@ export function createGatehouseApp(settings: GatehouseAppSettings): ApplicationF
       await flow.onAnswer(context.octokit, {
         id: command.id, verb: command.verb, reason: command.verb === 'deny' ? command.reason : null,
         reviewer: { id: comment.user.id, login: comment.user.login },
-        repository: repository.full_name, installationId: installation.id, replyTo: issue.number,
+        repository: repository.full_name, repositoryId: repository.id, installationId: installation.id, replyTo: issue.number,
       });
     });
 
@@ -54,7 +54,7 @@ export function createGatehouseApp(settings: GatehouseAppSettings): ApplicationF
       await flow.onAnswer(context.octokit, {
         id: checkRun.external_id, verb, reason: verb === 'deny' ? 'denied with the check run button' : null,
         reviewer: { id: sender.id, login: sender.login },
-        repository: repository.full_name, installationId: installation.id, replyTo: checkRun.pull_requests[0]?.number ?? null,
+        repository: repository.full_name, repositoryId: repository.id, installationId: installation.id, replyTo: checkRun.pull_requests[0]?.number ?? null,
       });
     });
 

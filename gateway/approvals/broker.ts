@@ -168,7 +168,8 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
       await store.createApproval(record);
     } catch (error) {
       waiters.delete(id);
-      throw error;
+      onError(error);
+      return { outcome: 'denied', approvalId: null, decidedBy: [], reason: 'the approval could not be stored, so the statement is refused; check the gateway store' };
     }
     options.audit?.record(session.sessionId, 'approval.requested', { approval_id: id, statement: request.statement, rule: decision.rule }).catch(onError);
     arm(id, expiresAt);
@@ -177,7 +178,11 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     holdOptions.signal?.addEventListener('abort', onAbort, { once: true });
     const approveUrl = `${publicUrl}/v1/approvals/${encodeURIComponent(id)}`;
     const approveCommand = `/gatehouse approve ${id}`;
-    holdOptions.onPending?.({ id, approveUrl, approveCommand, expiresAt });
+    try {
+      holdOptions.onPending?.({ id, approveUrl, approveCommand, expiresAt });
+    } catch (error) {
+      onError(error);
+    }
     notifier.notify({
       type: 'approval.requested', id, sessionId: session.sessionId, connection: request.connection,
       statement: request.statement, statementHash: request.statementHash, rule: decision.rule, reason: decision.reason,

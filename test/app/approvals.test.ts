@@ -114,6 +114,16 @@ describe('answering by comment', () => {
     abort();
   });
 
+  it('refuses an answer from a repository that only shares the name of the job repository', async () => {
+    const { id, abort } = await held();
+    const event = commentPayload('created', `/gatehouse approve ${id}`, h.cast.alice);
+    event.repository.id = 999_999;
+    await h.probot.receive({ id: 'other-repo', name: 'issue_comment', payload: event } as any);
+    expect(lastComment()).toContain('belongs to another repository');
+    expect((await h.store.getApproval(id))?.status).toBe('pending');
+    abort();
+  });
+
   it('ignores an edited comment', async () => {
     const { id, abort } = await held();
     const before = h.fake.calls.length;

@@ -23,6 +23,7 @@ export const APPROVALS_SECRET = 'approvals-secret-for-tests';
 export const SHA = 'c0ffee'.padEnd(40, '0');
 export const RUN_ID = 1001;
 export const PULL = 7;
+export const REPOSITORY_ID = 123456;
 
 /** The people of the scenarios: the job's actor, the PR author, and reviewers of each kind. */
 export interface Cast {
@@ -123,7 +124,7 @@ export function holdRequest(review: { approvals?: number; teams?: string[]; time
       sessionId: `ses_${randomBytes(4).toString('hex')}`,
       identity: {
         sessionId: 'ses',
-        claims: { repository: 'acme/app', repository_id: '123456', ref: `refs/pull/${PULL}/merge`, sha: SHA, run_id: String(RUN_ID), run_attempt: '1', actor: 'octo-actor', actor_id: '5', workflow: 'deploy' },
+        claims: { repository: 'acme/app', repository_id: String(REPOSITORY_ID), ref: `refs/pull/${PULL}/merge`, sha: SHA, run_id: String(RUN_ID), run_attempt: '1', actor: 'octo-actor', actor_id: '5', workflow: 'deploy' },
       },
       connections: ['app-db'],
       expiresAt: new Date(Date.now() + 600_000),
@@ -143,7 +144,7 @@ const FIXTURES = new URL('../fixtures/github/', import.meta.url);
 /** A real GitHub webhook payload (from @octokit/webhooks-examples), moved to acme/app and our installation. */
 export function payload(name: string, adapt: (p: any) => void = () => {}): any {
   const p = JSON.parse(readFileSync(new URL(`${name}.json`, FIXTURES), 'utf8'));
-  p.repository = { ...p.repository, name: 'app', full_name: 'acme/app', owner: { ...p.repository.owner, login: 'acme' } };
+  p.repository = { ...p.repository, id: REPOSITORY_ID, name: 'app', full_name: 'acme/app', owner: { ...p.repository.owner, login: 'acme' } };
   p.installation = { id: 4242, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==' };
   adapt(p);
   return p;
