@@ -20,9 +20,9 @@ async function openStore(): Promise<Store> {
   return store;
 }
 
-function openBroker(store: Store, replicaId: string, messages: ApprovalMessage[] = []): ApprovalBroker {
+function openBroker(store: Store, replicaId: string, messages: ApprovalMessage[] = [], pollIntervalMs = 100): ApprovalBroker {
   const notifier: ApprovalNotifier = { notify: async (m) => void messages.push(m) };
-  const broker = createApprovalBroker({ store, clock: systemClock, notifier, publicUrl: 'https://gw.example/', ids: { approvalId: randomApprovalId }, replicaId, pollIntervalMs: 100 });
+  const broker = createApprovalBroker({ store, clock: systemClock, notifier, publicUrl: 'https://gw.example/', ids: { approvalId: randomApprovalId }, replicaId, pollIntervalMs });
   brokers.push(broker);
   return broker;
 }
@@ -112,8 +112,8 @@ describe('approval broker', () => {
   });
 
   it('wakes the holding replica when another replica records the decision through the store', async () => {
-    const broker1 = openBroker(await openStore(), 'r1');
-    const broker2 = openBroker(usingRealServer() ? await openStore() : stores[0]!, 'r2');
+    const broker1 = openBroker(await openStore(), 'r1', [], 60_000);
+    const broker2 = openBroker(usingRealServer() ? await openStore() : stores[0]!, 'r2', [], 60_000);
     const { seen, onPending } = pendingOf();
     const held = broker1.hold(request(), { onPending });
     const { id } = await seen;
