@@ -58,7 +58,13 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
     if (existing) return existing;
     const run = queue.then(async () => {
       const out: MaskPlan[] = [];
-      for (const stmt of handle.statements as readonly StatementLike[]) out.push(await planner.plan(stmt?.parseTree ?? null));
+      for (const stmt of handle.statements as readonly StatementLike[]) {
+        try {
+          out.push(await planner.plan(stmt?.parseTree ?? null));
+        } catch {
+          out.push({ kind: 'deny', reason: 'the statement could not be checked against the catalog (metadata connection failed); retry' });
+        }
+      }
       plans.set(handle, out);
       let level: MessageRedaction = 'detect';
       for (const p of out) if (p.kind === 'rows' && REDACTION_RANK[p.messages] > REDACTION_RANK[level]) level = p.messages;
@@ -109,6 +115,7 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
       if (config.hasColumnRules && level !== 'redact-all') {
         const fields = parseNoticeFields(frame);
         if (fields.has('W') || fields.has('q')) level = 'redact-all';
+        else if (type === 0x45 && fields.has('D')) level = 'redact-values';
       }
       return maskNoticeOrErrorMessage(frame, content, level);
     },
@@ -134,6 +141,9 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
       executed(result) {
         if (result.handle) inFlight.delete(result.handle);
         gate.executed(result);
+      },
+      statementClosed(name) {
+        gate.statementClosed(name);
       },
       close(reason) {
         gate.close(reason);

@@ -9,6 +9,9 @@ import { FRONTEND, SQLSTATE, STARTUP_CODES } from './protocol-codes.ts';
 /** Startup parameters passed on to the target; everything else is dropped (`options`) or refused. */
 export const FORWARDED_PARAMETERS = ['application_name', 'client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'extra_float_digits', 'search_path'] as const;
 
+/** Encodings in which every byte the parser sees means what UTF-8 says it means. */
+const SAFE_ENCODINGS = /^(utf-?8|unicode|sql_ascii)$/i;
+
 export type HandshakeResult =
   | { kind: 'cancel'; pid: number; secret: number }
   | { kind: 'startup'; stream: Duplex; user: string; database: string; parameters: Record<string, string>; encrypted: boolean; frames: FrameSplitter };
@@ -50,6 +53,10 @@ export async function acceptStartup(socket: Duplex, options: HandshakeOptions): 
     if ((code & 0xffff) > 0 || unsupportedOptions.length > 0) stream.write(backendMessages.negotiateProtocolVersion(0, unsupportedOptions));
     if (params.has('replication')) {
       throw new GatehouseError('pg.replication', 'replication connections are not allowed through the gateway; remove the replication parameter');
+    }
+    const encoding = params.get('client_encoding');
+    if (encoding !== undefined && !SAFE_ENCODINGS.test(encoding)) {
+      throw new GatehouseError('pg.encoding', `client_encoding ${encoding} is not accepted: the gateway analyses statements as UTF-8, and multi-byte encodings could hide quotes from it; use client_encoding=UTF8`);
     }
     const parameters: Record<string, string> = {};
     for (const name of FORWARDED_PARAMETERS) {

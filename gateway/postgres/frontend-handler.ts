@@ -100,6 +100,7 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
     case FRONTEND.close: {
       const ref = decodeTargetRef(frame.body);
       (ref.kind === 'S' ? state.statements : state.portals).delete(ref.name);
+      if (ref.kind === 'S') ctx.gate.statementClosed(ref.name);
       state.tracker.expect({ kind: 'close' });
       toTarget.add(frame.bytes);
       return;

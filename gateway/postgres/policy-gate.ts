@@ -158,8 +158,10 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
           return enforce(handle, control, () => ({ forward: true, handle }));
         }
         case 'bind': {
-          // A statement parsed through the gateway was decided (and approved) at Parse.
-          if (request.handle) return audited(request.handle as PolicyHandle, request.values);
+          // A statement parsed through the gateway was decided (and approved) at Parse, unless SQL
+          // DEALLOCATE/PREPARE has since given its name another meaning.
+          const parsed = request.handle as PolicyHandle | undefined;
+          if (parsed && deps.analyzer.forStatement(request.statementName)?.every((s) => parsed.statements.includes(s))) return audited(parsed, request.values);
           const prepared = preparedBySql(request.statementName);
           if (!prepared) return { forward: false, code: SQLSTATE.insufficientPrivilege, message: `gatehouse: statement "${request.statementName}" was not prepared through the gateway` };
           return enforce(prepared, control, () => audited(prepared, request.values));
@@ -186,6 +188,10 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
       if (result.sample.length > 0) {
         deps.recorder.record(session.sessionId, 'result.sample', { columns: result.columns, rows: result.sample.map((row) => row.map((v) => (v === null ? null : deps.maskText(v)))) }).catch(onError);
       }
+    },
+
+    statementClosed(name: string) {
+      deps.analyzer.closeStatement(name);
     },
 
     close() {},

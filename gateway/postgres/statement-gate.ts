@@ -46,6 +46,8 @@ export interface ExecutionResult {
 export interface StatementGate {
   check(request: GateRequest, control: GateControl): GateVerdict | Promise<GateVerdict>;
   executed(result: ExecutionResult): void;
+  /** A prepared statement was closed by the client (protocol Close 'S'). */
+  statementClosed(name: string): void;
   close(reason: string): void;
 }
 

@@ -18,6 +18,7 @@ export function recordingGate(seen: string[] = []): StatementGate & { seen: stri
       return { forward: true };
     },
     executed() {},
+    statementClosed() {},
     close() {},
   };
 }

@@ -66,6 +66,13 @@ describe('the client side of the PostgreSQL listener', () => {
     expect(stdout.trim().split('\n')).toEqual(['migrations', '0']);
   });
 
+  it('refuses a client encoding in which a multi-byte character could hide a quote', async () => {
+    const answer = await exchange(rawStartup(196608, { user: 'ci', database: 'app-db', client_encoding: 'SJIS' }));
+    expect(answer.toString()).toContain('use client_encoding=UTF8');
+    const { stdout } = await run('psql', [gateway.url, '-tA', '-c', 'SHOW client_encoding'], { env: { ...process.env, PGCLIENTENCODING: 'UTF8' } });
+    expect(stdout.trim()).toBe('UTF8');
+  });
+
   it('refuses replication connections with a clear reason', async () => {
     const answer = await exchange(rawStartup(196608, { user: 'ci', database: 'app-db', replication: 'database' }));
     expect(answer.toString()).toContain('replication connections are not allowed');
