@@ -1,5 +1,5 @@
 import { RAW, derived, maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
-import { listOf, nodeOf, stringOf, type AnalysisContext, type RangeEntry, type Scope } from './analysis-types.ts';
+import { MaskingDenial, listOf, nodeOf, stringOf, type AnalysisContext, type RangeEntry, type Scope } from './analysis-types.ts';
 import {
   BUILTIN_OPERATORS, CONTENT_FREE_FUNCTIONS, NON_TEXT_TYPE_NAMES, PURE_FUNCTIONS, TEXT_TYPE_NAMES,
   TRANSPARENT_FUNCTIONS, TRANSPARENT_OPERATORS, TRANSPARENT_WITH_ONE_ARGUMENT,
@@ -196,11 +196,23 @@ async function funcCall(body: Record<string, unknown>, scope: Scope, ctx: Analys
   if (!(await isPureFunction(name, schema, ctx))) {
     ctx.facts.opaque = true;
     ctx.facts.touchesMasked = true;
+    refuseOpaqueUse(args, label);
     return { mask: maskWhole(`${label} is not a known-pure built-in function`), text: false };
   }
   if (body.agg_star || CONTENT_FREE_FUNCTIONS.has(name)) return CLEAN;
   const transparent = TRANSPARENT_FUNCTIONS.has(name) || (TRANSPARENT_WITH_ONE_ARGUMENT.has(name) && args.length === 1);
   return combine(args, label, transparent);
+}
+
+/**
+ * A function the gateway cannot see into may store or send what it is given (set_config,
+ * pg_notify, a user-defined function writing a table): handing it a masked value is refused.
+ */
+function refuseOpaqueUse(args: ExprTaint[], label: string): void {
+  const masked = args.find((a) => a.mask.kind !== 'raw');
+  if (masked) {
+    throw new MaskingDenial(`${label} would receive masked data and could copy it where masking cannot follow; pass it unmasked columns only`);
+  }
 }
 
 async function isPureFunction(name: string, schema: string | null | undefined, ctx: AnalysisContext): Promise<boolean> {
@@ -219,6 +231,7 @@ async function aExpr(body: Record<string, unknown>, scope: Scope, ctx: AnalysisC
   if (!(await isBuiltinOperator(symbol, schema, ctx))) {
     ctx.facts.opaque = true;
     ctx.facts.touchesMasked = true;
+    refuseOpaqueUse(parts, `operator ${symbol}`);
     return { mask: maskWhole(`operator ${symbol} is not a known built-in operator`), text: false };
   }
   const transparent = kind === 'AEXPR_NULLIF' || (kind === 'AEXPR_OP' && TRANSPARENT_OPERATORS.has(symbol));

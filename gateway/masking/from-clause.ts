@@ -115,7 +115,9 @@ export async function relationItem(body: Record<string, unknown>, scope: Scope, 
 export async function relationShape(rel: CatalogRelation, ctx: AnalysisContext): Promise<QueryShape> {
   const whole = (reason: string): TaintedColumn[] => rel.columns.map((c) => ({ name: c.name, mask: maskWhole(reason), text: false, typeOid: c.typeOid }));
   let columns: TaintedColumn[];
-  if (rel.kind === 'table' && !(rel.schema === 'pg_catalog' && DATA_BEARING_CATALOG_RELATIONS.has(rel.name))) {
+  if (rel.schema === 'pg_catalog' && DATA_BEARING_CATALOG_RELATIONS.has(rel.name)) {
+    columns = whole(`${rel.schema}.${rel.name} holds copies of table data`);
+  } else if (rel.kind === 'table') {
     columns = rel.columns.map((c) => {
       const rule = ctx.config.columnRule(rel.schema, rel.name, c.name);
       const mask: ColumnMask = rule ? { kind: 'mask-column', keepLast: rule.keepLast, column: `${rel.schema}.${rel.name}.${c.name}` } : RAW;

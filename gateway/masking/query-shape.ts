@@ -197,6 +197,7 @@ async function analyzeWrite(kind: string, body: Record<string, unknown>, parent:
   const scope = await withCtes(body, parent, ctx);
   const command = kind.replace('Stmt', '').toUpperCase();
   const target = await relationItem(body.relation as Record<string, unknown>, scope, ctx);
+  if (shapeMask(target.star).kind !== 'raw') ctx.facts.touchesMasked = true;
   const from: FromItem[] = [target];
   if (kind === 'InsertStmt') {
     if (body.selectStmt) refuseCopy(await analyzeQueryNode(body.selectStmt, scope, ctx), command);

@@ -92,6 +92,13 @@ describe('masking through the real gateway data path', () => {
     expect(outcome.output).not.toContain('zq-');
   });
 
+  it('hides a failing row that holds masked values in a constraint error', async () => {
+    const outcome = await viaPsql('UPDATE customers SET name = NULL WHERE id = 1');
+    expect(outcome.ok).toBe(false);
+    expect(outcome.output).toContain('null value');
+    expect(findLeak(outcome.output, corpus.sensitive), outcome.output).toBeNull();
+  });
+
   it('refuses writes that copy masked values elsewhere before they run', async () => {
     const outcome = await viaPsql('CREATE TABLE leak AS SELECT email FROM customers');
     expect(outcome.ok).toBe(false);

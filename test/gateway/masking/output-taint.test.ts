@@ -134,6 +134,23 @@ describe('output taint', () => {
     }
   });
 
+  it('denies handing masked values to functions that could store or send them', async () => {
+    for (const sql of ["SELECT set_config('x.leak', email, false) FROM customers", "SELECT pg_notify('chan', api_token) FROM customers", 'SELECT customer_token(length(ssn)) FROM customers']) {
+      expect(await planOne(sql), sql).toMatchObject({ kind: 'deny' });
+    }
+    expect(kinds(await rowsPlan("SELECT set_config('x.ok', name, false) FROM customers"))).toEqual(['mask-whole']);
+  });
+
+  it('masks planner statistics, which hold copies of column values', async () => {
+    const plan = await rowsPlan('SELECT most_common_vals FROM pg_stats');
+    expect(kinds(plan)).toEqual(['mask-whole']);
+  });
+
+  it('redacts error details of writes to a table with masked columns', async () => {
+    const plan = await rowsPlan('UPDATE customers SET name = NULL WHERE id = 1');
+    expect(plan.messages).toBe('redact-values');
+  });
+
   it('denies renaming a table with masked columns and creating triggers or functions', async () => {
     expect(await planOne('ALTER TABLE customers RENAME TO people')).toMatchObject({ kind: 'deny' });
     expect(await planOne('ALTER TABLE customers RENAME COLUMN email TO e')).toMatchObject({ kind: 'deny' });
