@@ -7,6 +7,7 @@ import {
   APPROVAL_HEADERS, GATEWAY_APP_ROUTES, SIGNATURE_MAX_SKEW_SECONDS, routePath, verifyMessage,
   type ApprovalDecisionMessage, type CloseJobRequest, type CloseJobResponse, type SessionLog,
 } from '../../wire/approvals.ts';
+import { SESSION_END_REASONS } from '../../wire/audit-events.ts';
 
 /**
  * One gateway HTTP route the GitHub App calls. Plain Node handlers with the path parameters
@@ -120,7 +121,7 @@ export function createAppRoutes(options: AppRoutesOptions): GatewayRoute[] {
         const ofJob = sessions.filter((s) => s.claims.check_run_id === undefined || String(s.claims.check_run_id) === message.jobId);
         const answer: CloseJobResponse = { sessions: [] };
         for (const session of ofJob) {
-          if (!session.endedAt) await closeSession(session.id, 'job-completed');
+          if (!session.endedAt) await closeSession(session.id, SESSION_END_REASONS.disconnect);
           answer.sessions.push({ id: session.id, connections: session.connections, logUrl: `${publicUrl}${routePath(GATEWAY_APP_ROUTES.sessionLog, session.id)}` });
         }
         send(res, 200, answer);

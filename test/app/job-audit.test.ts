@@ -72,7 +72,7 @@ describe('audit check runs when a job completes', () => {
     expect(checks[0]!.output.text).toContain("WHERE id = '***'");
     const session = await h.store.getSession(id);
     expect(session?.endedAt).not.toBeNull();
-    expect(session?.endReason).toBe('job-completed');
+    expect(session?.endReason).toBe('disconnect');
     expect(h.fake.problems).toEqual([]);
   });
 
