@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Registry } from 'prom-client';
@@ -8,7 +11,7 @@ import type { IdentityRuleSpec } from '../../../gateway/identity/identity-rules.
 import { createTrustedIssuers } from '../../../gateway/identity/issuers.ts';
 import type { SessionContext } from '../../../gateway/identity/session-context.ts';
 import { createSessionService, type SessionService } from '../../../gateway/identity/session-service.ts';
-import { createMemoryStore } from '../../support/memory-store.ts';
+import { createStore } from '../../../gateway/store/create-store.ts';
 import { startTestIssuer, type TestIssuer } from '../../support/test-issuer.ts';
 
 /** A control API on a real port with a test issuer, an in-memory store and an echo tunnel target. */
@@ -48,7 +51,8 @@ function echo(_connection: string, stream: Duplex): void {
 
 export async function startHttpHarness(overrides: Partial<HttpAppOptions> = {}): Promise<HttpHarness> {
   const issuer = await startTestIssuer(HARNESS_AUDIENCE);
-  const store = createMemoryStore();
+  const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-http-'));
+  const store = await createStore(path.join(dir, 'store'));
   let offset = 0;
   const clock = { now: () => new Date(Date.now() + offset) };
   const issuers = await createTrustedIssuers([{ issuer: issuer.issuer, audience: HARNESS_AUDIENCE }], { store, publicUrl: HARNESS_AUDIENCE });
@@ -91,6 +95,8 @@ export async function startHttpHarness(overrides: Partial<HttpAppOptions> = {}):
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await issuer.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

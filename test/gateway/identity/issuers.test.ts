@@ -6,24 +6,27 @@ import { DEV_ISSUER, loadDevIssuerKey, mintDevToken } from '../../../gateway/ide
 import { createTrustedIssuers } from '../../../gateway/identity/issuers.ts';
 import { systemClock } from '../../../gateway/identity/session-context.ts';
 import { createTokenVerifier } from '../../../gateway/identity/token-verifier.ts';
-import { createMemoryStore } from '../../support/memory-store.ts';
+import { createStore } from '../../../gateway/store/create-store.ts';
+import type { Store } from '../../../gateway/store/store.ts';
 import { startTestIssuer, type TestIssuer } from '../../support/test-issuer.ts';
 
 const AUDIENCE = 'https://gatehouse.test';
 let issuer: TestIssuer;
 let dir: string;
+let store: Store;
 
 beforeAll(async () => {
   issuer = await startTestIssuer(AUDIENCE);
   dir = await mkdtemp(path.join(tmpdir(), 'gatehouse-issuers-'));
+  store = await createStore(path.join(dir, 'store'));
 });
 afterAll(async () => {
   await issuer.close();
+  await store.close();
   await rm(dir, { recursive: true, force: true });
 });
 
 async function verifierFor(configs: Parameters<typeof createTrustedIssuers>[0], cooldownMs?: number) {
-  const store = createMemoryStore();
   const issuers = await createTrustedIssuers(configs, { store, publicUrl: AUDIENCE, jwksCache: cooldownMs === undefined ? {} : { cooldownMs } });
   return createTokenVerifier({ issuers, store, clock: systemClock });
 }
@@ -71,7 +74,6 @@ describe('trusted issuers', () => {
   });
 
   it('keeps one dev key in the store and verifies the tokens it mints', async () => {
-    const store = createMemoryStore();
     const first = await loadDevIssuerKey(store);
     const second = await loadDevIssuerKey(store);
     expect(second.kid).toBe(first.kid);
