@@ -70,7 +70,24 @@ export async function startHarnessBase(spec: GitHubSpec, storeLocation: string):
   return { spec, store: await createStore(storeLocation), privateKey };
 }
 
-export async function startHarness({ spec, store, privateKey }: HarnessBase): Promise<Harness> {
+/**
+ * The GitHub side alone: the fake GitHub with the scenario's people, PR and run, and the Probot
+ * app served over HTTP. `attach` points the app at a gateway, which may start after the app
+ * (the gateway's `approvals.notify_url` is `appUrl + /gatehouse/approvals`). For end-to-end
+ * tests through the real gateway.
+ */
+export interface GitHubSide {
+  fake: FakeGitHub;
+  cast: Cast;
+  appUrl: string;
+  /** Where the gateway sends approval requests: give it as `approvals.notify_url`. */
+  notifyUrl: string;
+  state: ApprovalStateStore;
+  attach(gatewayUrl: string): Promise<Probot>;
+  close(): Promise<void>;
+}
+
+export async function startGitHubSide({ spec, privateKey }: { spec: GitHubSpec; privateKey: string }): Promise<GitHubSide> {
   const fake = await startFakeGitHub(spec);
   const m = fake.model;
   const cast: Cast = {
@@ -80,38 +97,48 @@ export async function startHarness({ spec, store, privateKey }: HarnessBase): Pr
   m.roles.set('alice', 'write').set('bob', 'maintain').set('rita', 'read').set('octo-actor', 'admin').set('pr-author', 'write');
   m.pulls.set(PULL, { number: PULL, author: cast.author, headSha: SHA });
   m.runs.set(RUN_ID, { actor: cast.actor, triggeringActor: cast.actor });
-
-  let gatewayHandler: http.RequestListener = (_req, res) => void res.writeHead(503).end();
   let appHandler: http.RequestListener = (_req, res) => void res.writeHead(503).end();
-  const gateway = await listen((req, res) => gatewayHandler(req, res));
   const app = await listen((req, res) => appHandler(req, res));
+  const state = createMemoryApprovalState();
+  return {
+    fake, cast, appUrl: app.url, notifyUrl: `${app.url}${APP_NOTIFY_PATH}`, state,
+    async attach(gatewayUrl) {
+      const probot = new Probot({
+        appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: fake.url, logLevel: 'fatal',
+        Octokit: ProbotOctokit.defaults((options: any) => ({ ...options, throttle: { ...options.throttle, enabled: false }, retry: { enabled: false } })),
+      });
+      const middleware = await createNodeMiddleware(createGatehouseApp({ gatewayUrl, secret: APPROVALS_SECRET, state }), { probot });
+      appHandler = (req, res) => void middleware(req, res, () => res.writeHead(404).end());
+      return probot;
+    },
+    async close() {
+      app.server.closeAllConnections();
+      await new Promise((resolve) => app.server.close(resolve));
+      await fake.close();
+    },
+  };
+}
 
+export async function startHarness({ spec, store, privateKey }: HarnessBase): Promise<Harness> {
+  const github = await startGitHubSide({ spec, privateKey });
+  let gatewayHandler: http.RequestListener = (_req, res) => void res.writeHead(503).end();
+  const gateway = await listen((req, res) => gatewayHandler(req, res));
   const broker = createApprovalBroker({
     store, clock: systemClock, publicUrl: gateway.url, ids: { approvalId: randomApprovalId }, replicaId: 'test', pollIntervalMs: 200,
-    notifier: createHttpNotifier({ url: `${app.url}${APP_NOTIFY_PATH}`, secret: APPROVALS_SECRET, clock: systemClock, attempts: 2, baseDelayMs: 50 }),
+    notifier: createHttpNotifier({ url: github.notifyUrl, secret: APPROVALS_SECRET, clock: systemClock, attempts: 2, baseDelayMs: 50 }),
   });
   const routes = routeHandler(createAppRoutes({ broker, store, clock: systemClock, secret: APPROVALS_SECRET, publicUrl: gateway.url, getSessionLog: (id) => getSessionLog(store, id) }));
   gatewayHandler = (req, res) => {
     routes(req, res).then((handled) => { if (!handled) res.writeHead(404).end(); }, () => res.writeHead(500).end());
   };
-
-  const probot = new Probot({
-    appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: fake.url, logLevel: 'fatal',
-    Octokit: ProbotOctokit.defaults((options: any) => ({ ...options, throttle: { ...options.throttle, enabled: false }, retry: { enabled: false } })),
-  });
-  const state = createMemoryApprovalState();
-  const middleware = await createNodeMiddleware(createGatehouseApp({ gatewayUrl: gateway.url, secret: APPROVALS_SECRET, state }), { probot });
-  appHandler = (req, res) => void middleware(req, res, () => res.writeHead(404).end());
-
+  const probot = await github.attach(gateway.url);
   return {
-    fake, cast, probot, broker, store, appUrl: app.url, gatewayUrl: gateway.url, state,
+    fake: github.fake, cast: github.cast, probot, broker, store, appUrl: github.appUrl, gatewayUrl: gateway.url, state: github.state,
     async close() {
       broker.close();
-      for (const server of [app.server, gateway.server]) {
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-      }
-      await fake.close();
+      gateway.server.closeAllConnections();
+      await new Promise((resolve) => gateway.server.close(resolve));
+      await github.close();
     },
   };
 }
