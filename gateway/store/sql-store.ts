@@ -5,7 +5,7 @@ import type { ApprovalRecord, AuditEventRecord, SessionRecord, Store } from './s
 
 const AUDIT_ROWS_PER_INSERT = 500;
 /** Used jtis are kept this long past their expiry, beyond any clock skew the verifier allows. */
-const JTI_RETENTION_MS = 60 * 60 * 1000;
+const JTI_RETENTION_MINUTES = 60;
 
 /** One multi-row INSERT: a single statement is atomic, so a small batch needs no explicit transaction. */
 async function insertAuditRows(db: SqlRunner, events: readonly AuditEventRecord[]): Promise<void> {
@@ -50,7 +50,7 @@ export class SqlStore implements Store {
       'INSERT INTO used_jtis (issuer, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1 AS fresh',
       [issuer, jti, expiresAt.toISOString()],
     );
-    await this.#db.query('DELETE FROM used_jtis WHERE expires_at < $1', [new Date(Date.now() - JTI_RETENTION_MS).toISOString()]);
+    await this.#db.query(`DELETE FROM used_jtis WHERE expires_at < now() - interval '${JTI_RETENTION_MINUTES} minutes'`);
     return rows.length === 1;
   }
 

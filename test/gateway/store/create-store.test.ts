@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createStore, describeLocation } from '../../../gateway/store/create-store.ts';
 import { LOCK_FILE } from '../../../gateway/store/data-dir-lock.ts';
-import { createTestDatabase } from '../../support/pg-target.ts';
+import { createTestDatabase, usingRealServer } from '../../support/pg-target.ts';
 import { freshPgliteDir } from './pglite-template.ts';
 
 const dirs: string[] = [];
@@ -46,7 +46,7 @@ describe('createStore', () => {
     expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
   });
 
-  it('opens a migrated PostgreSQL store from a postgres:// URL', async () => {
+  if (usingRealServer()) it('opens a migrated PostgreSQL store from a postgres:// URL', async () => {
     const db = await createTestDatabase('');
     try {
       const store = await createStore(db.url);

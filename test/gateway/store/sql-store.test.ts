@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations, MIGRATIONS } from '../../../gateway/store/migrations.ts';
+import { createPgExecutor } from '../../../gateway/store/pg-executor.ts';
+import { SqlStore } from '../../../gateway/store/sql-store.ts';
+import { createTestDatabase } from '../../support/pg-target.ts';
 import type { ApprovalRecord, SessionRecord } from '../../../gateway/store/store.ts';
 import { ENGINES, type EngineStore } from './store-engines.ts';
 
@@ -66,6 +69,14 @@ describe.each(ENGINES)('SqlStore on $name', (engine) => {
     expect(await ctx.store.useJti('iss', 'jti-1', expires)).toBe(true);
     expect(await ctx.store.useJti('iss', 'jti-1', expires)).toBe(false);
     expect(await ctx.store.useJti('other-iss', 'jti-1', expires)).toBe(true);
+  });
+
+  it('purges used jtis an hour after they expired, but not before', async () => {
+    await ctx.store.useJti('iss', 'long-gone', new Date(Date.now() - 2 * 60 * 60_000));
+    await ctx.store.useJti('iss', 'just-expired', new Date(Date.now() - 60_000));
+    await ctx.store.useJti('iss', 'trigger-purge', new Date(Date.now() + 60_000));
+    const rows = await ctx.sql.query<{ jti: string }>("SELECT jti FROM used_jtis WHERE jti IN ('long-gone', 'just-expired')");
+    expect(rows.map((r) => r.jti)).toEqual(['just-expired']);
   });
 
   it('stores sessions, finds them by token hash and claims, and keeps the first end', async () => {
@@ -148,5 +159,45 @@ describe.each(ENGINES)('SqlStore on $name', (engine) => {
     expect(decided).toMatchObject({ status: 'approved', decidedBy: ['octocat'], reason: 'ok', settings: { approvals: 1 } });
     expect(decided?.decidedAt?.toISOString()).toBe(at.toISOString());
     expect((await ctx.store.listPendingApprovals()).map((x) => x.id)).not.toContain(a.id);
+  });
+});
+
+describe.each(ENGINES.filter((e) => e.name === 'postgres'))('SqlStore replicas on $name', (engine) => {
+  let ctx: EngineStore;
+  let replica: SqlStore;
+  beforeAll(async () => {
+    ctx = await engine.open();
+    replica = new SqlStore(createPgExecutor(ctx.location, { max: 2 }));
+  });
+  afterAll(async () => {
+    await replica?.close();
+    await ctx?.drop();
+  });
+
+  it('delivers an approval decided on one replica to listeners on another', async () => {
+    const a = approval(randomUUID());
+    await ctx.store.createApproval(a);
+    const heard = new Promise<string>((resolve) => {
+      const stop = replica.onApprovalDecided((id) => {
+        stop();
+        resolve(id);
+      });
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await ctx.store.decideApproval(a.id, { status: 'denied', decidedBy: ['octocat'], reason: 'no' }, new Date())).toBe(true);
+    expect(await heard).toBe(a.id);
+    expect((await replica.getApproval(a.id))?.status).toBe('denied');
+  });
+
+  it('lets replicas migrate the same database at the same time', async () => {
+    const db = await createTestDatabase('');
+    const stores = [new SqlStore(createPgExecutor(db.url, { max: 2 })), new SqlStore(createPgExecutor(db.url, { max: 2 }))];
+    try {
+      await Promise.all(stores.map((s) => s.migrate()));
+      expect(await stores[0]!.putSecretIfAbsent('k', 'v')).toBe('v');
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await db.drop();
+    }
   });
 });
