@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +111,8 @@ describe('gatehouse connect end to end', () => {
     }
     for (let i = 0; i < 100 && (await gateway.store.getSession(ready.session_id))?.endedAt == null; i++) await new Promise((r) => setTimeout(r, 50));
     expect((await gateway.store.getSession(ready.session_id))?.endReason).toBe('revoked');
+    for (let i = 0; i < 100 && existsSync(pidfile); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(pidfile)).toBe(false);
   });
 
   it('closes a live PostgreSQL client with a clear message when its session is revoked', async () => {
