@@ -3,11 +3,13 @@ import type { ResultFilter, RowTransform, StatementGate, StatementHandle } from 
 import { maskWhole } from './column-mask.ts';
 import type { ContentMasker } from './detectors.ts';
 import type { MaskingCatalog } from './catalog.ts';
+import { newFacts, type AnalysisContext } from './analysis-types.ts';
 import { createCopyMasker } from './copy-masker.ts';
+import { relationShape } from './from-clause.ts';
 import type { MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
 import { maskNoticeOrErrorMessage, maskNotificationMessage, parseNoticeFields } from './message-masker.ts';
-import { createMaskingPlanner } from './output-taint.ts';
+import { changesCatalog, createMaskingPlanner } from './output-taint.ts';
 import { createRowTransform } from './result-masker.ts';
 
 /** SQLSTATE of a statement refused because masking cannot follow its data. */
@@ -51,6 +53,7 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
   const pending = new WeakMap<StatementHandle, Promise<string | null>>();
   const inFlight = new Map<StatementHandle, MessageRedaction>();
   const levels = new WeakMap<StatementHandle, MessageRedaction>();
+  const ddl = new WeakSet<StatementHandle>();
   let queue: Promise<unknown> = Promise.resolve();
 
   function prepare(handle: StatementHandle): Promise<string | null> {
@@ -59,6 +62,7 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
     const run = queue.then(async () => {
       const out: MaskPlan[] = [];
       for (const stmt of handle.statements as readonly StatementLike[]) {
+        if (changesCatalog(stmt?.parseTree)) ddl.add(handle);
         try {
           out.push(await planner.plan(stmt?.parseTree ?? null));
         } catch {
@@ -91,15 +95,35 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
     return level;
   }
 
+  /** Resolves result columns from relations the analysis never met (RowDescription table OID + attnum) through the catalog. */
+  async function withOrigins(plan: RowsPlan, oids: number[]): Promise<RowsPlan> {
+    const ctx: AnalysisContext = { catalog: options.catalog, config, facts: newFacts(), depth: 0 };
+    try {
+      for (const oid of oids) {
+        const rel = await options.catalog.relationByOid(oid);
+        if (rel) await relationShape(rel, ctx);
+      }
+    } catch {
+      return plan;
+    }
+    return { ...plan, origins: new Map([...plan.origins, ...ctx.facts.origins]), relations: new Set([...plan.relations, ...ctx.facts.relations]) };
+  }
+
   const filter: ResultFilter = {
-    describe(handle, statementIndex, fields: Field[]): RowTransform {
-      const masker = createRowTransform(planOf(handle, statementIndex), fields, content);
-      return {
-        transform: masker.transform,
-        get maskedCount() {
-          return masker.counts.masked + masker.counts.detected;
-        },
+    describe(handle, statementIndex, fields: Field[]): RowTransform | Promise<RowTransform> {
+      const plan = planOf(handle, statementIndex);
+      const build = (p: RowsPlan): RowTransform => {
+        const masker = createRowTransform(p, fields, content);
+        return {
+          transform: masker.transform,
+          get maskedCount() {
+            return masker.counts.masked + masker.counts.detected;
+          },
+        };
       };
+      const unknown = [...new Set(fields.filter((f) => f.tableID !== 0 && !plan.relations.has(f.tableID)).map((f) => f.tableID))];
+      if (unknown.length === 0) return build(plan);
+      return withOrigins(plan, unknown).then(build);
     },
     copyOut(handle, statementIndex, format) {
       const plan = planOf(handle, statementIndex);
@@ -140,6 +164,7 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
       },
       executed(result) {
         if (result.handle) inFlight.delete(result.handle);
+        if (result.handle && ddl.has(result.handle)) options.catalog.invalidate();
         gate.executed(result);
       },
       statementClosed(name) {

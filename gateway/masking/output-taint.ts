@@ -22,6 +22,12 @@ export interface MaskingPlanner {
   planSql(sql: string): Promise<MaskPlan[]>;
 }
 
+/** Whether a statement may change what the catalog says (so cached answers must be dropped once it ran). */
+export function changesCatalog(stmt: unknown): boolean {
+  const n = nodeOf(stmt);
+  return n !== null && !NON_DDL.has(n[0]);
+}
+
 export interface MaskingPlannerOptions {
   catalog: MaskingCatalog;
   config: MaskingConfig;

@@ -106,6 +106,24 @@ describe('masking through the real gateway data path', () => {
     expect((await viaPsql("SELECT count(*) FROM pg_class WHERE relname = 'leak'")).output.trim()).toBe('0');
   });
 
+  it('follows a view replaced by another client of the same session', async () => {
+    const one = new pg.Client({ connectionString: gateway.url });
+    const two = new pg.Client({ connectionString: gateway.url });
+    await one.connect();
+    await two.connect();
+    try {
+      await two.query('CREATE VIEW swap AS SELECT id, name AS label FROM customers');
+      expect((await one.query('SELECT label FROM swap WHERE id = 1')).rows[0].label).toBe('Ada Lovelace');
+      await two.query('CREATE OR REPLACE VIEW swap AS SELECT id, api_token AS label FROM customers');
+      const after = await one.query('SELECT label FROM swap WHERE id = 1');
+      expect(after.rows[0].label).toBe('****');
+    } finally {
+      await two.query('DROP VIEW IF EXISTS swap').catch(() => undefined);
+      await one.end();
+      await two.end();
+    }
+  });
+
   it('resists further bypass attempts', async () => {
     for (const sql of [
       'SELECT (SELECT email FROM customers LIMIT 1)',
