@@ -14,6 +14,9 @@ export interface ExprTaint {
 
 const CLEAN: ExprTaint = { mask: RAW, text: false };
 
+/** System columns every table has; they hold row identities, never user data. */
+const SYSTEM_COLUMNS: ReadonlySet<string> = new Set(['ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid']);
+
 /** Nodes that only combine their children: result = strictest child, text passes through. */
 const TRANSPARENT_NODES: ReadonlySet<string> = new Set([
   'CoalesceExpr', 'MinMaxExpr', 'RowExpr', 'A_ArrayExpr', 'A_Indirection', 'CollateClause', 'List',
@@ -106,7 +109,9 @@ export function columnRef(fields: unknown[], scope: Scope, ctx: AnalysisContext)
   } else if (names.length >= 2 && names.every((x) => x !== null)) {
     result = qualifiedColumn(names[names.length - 2]!, names[names.length - 1]!, scope);
   }
-  const out = result ?? { mask: maskWhole(`column ${names.join('.')} could not be resolved`), text: false };
+  const last = names[names.length - 1];
+  const system = !star && last !== null && last !== undefined && SYSTEM_COLUMNS.has(last);
+  const out = result ?? (system ? CLEAN : { mask: maskWhole(`column ${names.join('.')} could not be resolved`), text: false });
   touched(out.mask, ctx);
   return out;
 }

@@ -121,7 +121,7 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
           },
         };
       };
-      const unknown = [...new Set(fields.filter((f) => f.tableID !== 0 && !plan.relations.has(f.tableID)).map((f) => f.tableID))];
+      const unknown = [...new Set(fields.filter((f) => f.tableID !== 0 && f.columnID > 0 && !plan.relations.has(f.tableID)).map((f) => f.tableID))];
       if (unknown.length === 0) return build(plan);
       return withOrigins(plan, unknown).then(build);
     },

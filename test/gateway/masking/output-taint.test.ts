@@ -168,6 +168,10 @@ describe('output taint', () => {
     expect(await planOne('EXECUTE p1(1)')).toMatchObject({ kind: 'deny' });
   });
 
+  it('passes system columns, which hold row identities', async () => {
+    expect(kinds(await rowsPlan('SELECT ctid, c.xmin, id FROM customers c'))).toEqual(['raw', 'raw', 'raw']);
+  });
+
   it('masks a column of a relation missing from the catalog instead of passing it', async () => {
     const plan = await rowsPlan('SELECT * FROM not_there');
     expect(plan.columns).toBeNull();
