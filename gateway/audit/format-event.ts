@@ -31,8 +31,10 @@ export function summarizeEvent(event: AuditEventWire): EventSummary {
       return { ...base, rule: str(d.identity_rule), text: oneLine([...who.filter(Boolean), where && `→ ${where}`].filter(Boolean).join(' ')) };
     }
     case 'statement':
-    case 'ssh.exec':
-      return { ...base, decision: str(d.decision), rule: str(d.rule), text: oneLine(str(d.text ?? d.command)) };
+    case 'ssh.exec': {
+      const params = Array.isArray(d.params) && d.params.length > 0 ? ` [${d.params.map((p, i) => `$${i + 1}=${p === null ? 'NULL' : str(p)}`).join(', ')}]` : '';
+      return { ...base, decision: str(d.decision), rule: str(d.rule), text: oneLine(`${str(d.text ?? d.command)}${params}`) };
+    }
     case 'statement.result': {
       const parts = [`${str(d.duration_ms)}ms`, d.bytes !== undefined && `${str(d.bytes)}B`, d.masked_values ? `${str(d.masked_values)} masked` : '', d.sqlstate ? `error ${str(d.sqlstate)}` : ''];
       return { ...base, rows: d.rows === undefined ? '' : str(d.rows), text: parts.filter(Boolean).join(' ') };
@@ -59,7 +61,7 @@ export function summarizeEvent(event: AuditEventWire): EventSummary {
 /** One text line per event: time, seq, type, decision, rule, rows, command. */
 export function formatEventLine(event: AuditEventWire): string {
   const s = summarizeEvent(event);
-  return [event.at, String(event.seq).padStart(4), event.type.padEnd(18), s.decision.padEnd(6), s.rule.padEnd(18), s.rows.padStart(6), s.text]
+  return [event.at, String(event.seq).padStart(4), event.type.padEnd(18), s.decision.padEnd(8), s.rule.padEnd(18), s.rows.padStart(6), s.text]
     .join('  ')
     .trimEnd();
 }

@@ -74,7 +74,7 @@ export function storeLocation(values: { store?: string | boolean; config?: strin
 }
 
 async function withStore<T>(values: { store?: string | boolean; config?: string | boolean }, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await createStore(storeLocation(values));
+  const store = await createStore(storeLocation(values), { mustExist: true });
   try {
     return await fn(store);
   } finally {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { createPgExecutor } from './pg-executor.ts';
@@ -6,12 +7,24 @@ import type { SqlExecutor } from './sql-executor.ts';
 import { SqlStore } from './sql-store.ts';
 import type { Store } from './store.ts';
 
+export interface CreateStoreOptions {
+  /** Refuse to initialise a new embedded store (read-only tools such as `gatehouse audit`). */
+  mustExist?: boolean;
+}
+
+function isDirectory(location: string): boolean {
+  return !/^postgres(ql)?:\/\//i.test(location) && !location.startsWith('memory://');
+}
+
 /**
  * Opens the store named by gatehouse.yaml's `store:` and brings its schema up to date:
  * a `postgres://` URL selects PostgreSQL (replicas sharing state), `memory://` an in-memory
  * PGlite (demo, tests), anything else is the data directory of an embedded PGlite.
  */
-export async function createStore(location: string): Promise<Store> {
+export async function createStore(location: string, options: CreateStoreOptions = {}): Promise<Store> {
+  if (options.mustExist && isDirectory(location) && !existsSync(path.join(path.resolve(location), 'PG_VERSION'))) {
+    throw new GatehouseError('store.missing', `there is no gatehouse store in ${location}; check --store or the \`store:\` of --config`);
+  }
   const executor = await openExecutor(location);
   const store = new SqlStore(executor);
   try {

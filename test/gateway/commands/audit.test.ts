@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +121,11 @@ describe('gatehouse audit', () => {
     expect(await run(['verify', tampered, '--file', file, '--public-key', keyFile, '--json'], bad.out)).toBe(1);
     expect(JSON.parse(bad.text)).toMatchObject({ ok: false, problems: [{ seq: 2, kind: 'altered' }] });
     await expect(run(['verify', good, '--file', file], collector().out)).rejects.toMatchObject({ code: 'cli.usage' });
+  });
+
+  it('refuses a store directory that does not exist instead of creating one', async () => {
+    await expect(run(['show', good, '--store', path.join(dir, 'typo')], collector().out)).rejects.toMatchObject({ code: 'store.missing' });
+    expect(existsSync(path.join(dir, 'typo'))).toBe(false);
   });
 
   it('says which session is unknown', async () => {
