@@ -103,6 +103,10 @@ export interface LocalConnection {
   user?: string;
   password?: string;
   database?: string;
+  /** SSH only: the ephemeral private key registered with the session (for `IdentityFile`). */
+  identity_file?: string;
+  /** SSH only: known_hosts lines pinning the gateway's host key under the connection name (for `HostKeyAlias`). */
+  known_hosts?: string[];
 }
 
 /** The single JSON line `gatehouse connect` prints on stdout once every listener is up. */

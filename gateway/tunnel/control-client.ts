@@ -1,4 +1,4 @@
-import type { CreateSessionRequest, ErrorBody, SessionGrant, SessionInfo } from '../../wire/control-api.ts';
+import type { CreateSessionRequest, ErrorBody, RegisterSshKeyRequest, SessionGrant, SessionInfo, SshKeyRegistration } from '../../wire/control-api.ts';
 import { CONTROL_API_PATHS } from '../../wire/control-api.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 
@@ -9,6 +9,7 @@ export interface ControlClient {
   createSession(body: CreateSessionRequest): Promise<SessionGrant>;
   getSession(id: string, token: string): Promise<SessionInfo>;
   deleteSession(id: string, token: string): Promise<void>;
+  registerSshKey(id: string, token: string, publicKey: string): Promise<SshKeyRegistration>;
 }
 
 export function createControlClient(gatewayUrl: URL): ControlClient {
@@ -48,6 +49,8 @@ export function createControlClient(gatewayUrl: URL): ControlClient {
   return {
     createSession: (body) => call<SessionGrant>('POST', CONTROL_API_PATHS.sessions, { body }),
     getSession: (id, token) => call<SessionInfo>('GET', `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}`, { token }),
+    registerSshKey: (id, token, publicKey) =>
+      call<SshKeyRegistration>('POST', `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}/ssh-keys`, { token, body: { public_key: publicKey } satisfies RegisterSshKeyRequest }),
     deleteSession: async (id, token) => {
       await call<unknown>('DELETE', `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}`, { token });
     },

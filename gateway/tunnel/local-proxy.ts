@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { ConnectReadyLine, ConnectionGrant, LocalConnection } from '../../wire/control-api.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { createControlClient } from './control-client.ts';
 import { errorResponse, initialLocalPgAuthState, stepLocalPgAuth, type LocalPgAuthState } from './local-pg-auth.ts';
+import { createSshClientKey } from './ssh-client-key.ts';
 import { openTunnel } from './tunnel-client.ts';
 
 /** How the proxy gets its session: trade an OIDC token, or use a session another step already opened. */
@@ -17,6 +21,8 @@ export interface LocalProxyOptions {
   connections: { name: string; port?: number }[];
   /** Loopback address to listen on. */
   host?: string;
+  /** Parent folder of the private folder holding the SSH key (default: the OS temp folder); removed on close. */
+  keyDir?: string;
   log?: (line: string) => void;
 }
 
@@ -131,7 +137,15 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
   }
 
   const locals: LocalConnection[] = [];
+  let keyFolder: string | undefined;
+  let ssh: { identityFile: string; hostKey: string } | undefined;
   try {
+    if (served.some((c) => granted.find((g) => g.name === c.name)?.type === 'ssh')) {
+      keyFolder = mkdtempSync(path.join(options.keyDir ?? os.tmpdir(), 'gatehouse-connect-'));
+      const key = createSshClientKey(keyFolder);
+      const registration = await control.registerSshKey(sessionId, token, key.publicKeyLine);
+      ssh = { identityFile: key.privateKeyFile, hostKey: registration.host_key.trim() };
+    }
     for (const wantedConnection of served) {
       const grant = granted.find((g) => g.name === wantedConnection.name)!;
       const server = net.createServer((client) => serve(grant, client));
@@ -140,11 +154,12 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
       locals.push(
         grant.type === 'postgres'
           ? { name: grant.name, type: grant.type, host, port, user: LOCAL_USER, password: localPassword, database: grant.name, url: `postgresql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}` }
-          : { name: grant.name, type: grant.type, host, port },
+          : { name: grant.name, type: grant.type, host, port, user: grant.name, identity_file: ssh!.identityFile, known_hosts: [`${grant.name} ${ssh!.hostKey}`] },
       );
     }
   } catch (error) {
     for (const server of servers) server.close();
+    if (keyFolder) rmSync(keyFolder, { recursive: true, force: true });
     if ('oidcToken' in options.credential) await control.deleteSession(sessionId, token).catch(() => undefined);
     throw error;
   }
@@ -158,6 +173,7 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
         for (const socket of sockets) socket.destroy();
       }),
     ));
+    if (keyFolder) rmSync(keyFolder, { recursive: true, force: true });
     if (endSession) {
       await control.deleteSession(sessionId, token).catch((error: Error) => log(`could not end session ${sessionId}: ${error.message}`));
     }

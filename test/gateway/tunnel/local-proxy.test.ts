@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import pg from 'pg';
@@ -11,6 +13,8 @@ let h: HttpHarness;
 let db: TestDatabase;
 const startups: Record<string, string>[] = [];
 const proxies: LocalProxy[] = [];
+const registeredKeys: { sessionId: string; publicKey: string; bearer: string | undefined }[] = [];
+const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl gatehouse';
 
 /**
  * Stands in for the gateway's PostgreSQL adapter on tunnel streams: reads the forwarded
@@ -47,6 +51,15 @@ beforeAll(async () => {
     onTunnel: (connection, stream) => {
       if (connection === 'app-db') pgTarget(stream);
       else stream.pipe(stream);
+    },
+    extraRoutes: async (req, res) => {
+      const match = /^\/v1\/sessions\/([^/]+)\/ssh-keys$/.exec(req.url ?? '');
+      if (!match || req.method !== 'POST') return false;
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      registeredKeys.push({ sessionId: match[1]!, publicKey: (JSON.parse(body) as { public_key: string }).public_key, bearer: req.headers.authorization });
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ fingerprint: 'SHA256:x', host_key: HOST_KEY, host_key_fingerprint: 'SHA256:y' }));
+      return true;
     },
   });
 });
@@ -100,7 +113,8 @@ describe('local proxy', () => {
       });
     });
     const proxy = await start([{ name: 'deploy-host', port: free }], { repository: 'acme/ops' });
-    expect(proxy.ready.connections).toEqual([{ name: 'deploy-host', type: 'ssh', host: '127.0.0.1', port: free }]);
+    const [listener] = proxy.ready.connections;
+    expect(listener).toMatchObject({ name: 'deploy-host', type: 'ssh', host: '127.0.0.1', port: free, user: 'deploy-host', known_hosts: [`deploy-host ${HOST_KEY}`] });
     const echoed = await new Promise<string>((resolve) => {
       const socket = net.connect(free, '127.0.0.1', () => socket.write('SSH-2.0-test\r\n'));
       socket.once('data', (data) => {
@@ -109,6 +123,19 @@ describe('local proxy', () => {
       });
     });
     expect(echoed).toBe('SSH-2.0-test\r\n');
+  });
+
+  it('registers an ephemeral SSH key that OpenSSH can use and removes it on close', async () => {
+    const proxy = await start([{ name: 'deploy-host' }], { repository: 'acme/ops' });
+    const [listener] = proxy.ready.connections;
+    const registered = registeredKeys.find((k) => k.sessionId === proxy.ready.session_id);
+    expect(registered?.bearer).toMatch(/^Bearer gwh_/);
+    expect(statSync(listener!.identity_file!).mode & 0o777).toBe(0o600);
+    const derived = execFileSync('ssh-keygen', ['-y', '-f', listener!.identity_file!], { encoding: 'utf8' }).trim().split(' ').slice(0, 2).join(' ');
+    expect(registered?.publicKey.split(' ').slice(0, 2).join(' ')).toBe(derived);
+    expect(readFileSync(listener!.identity_file!, 'utf8')).toContain('PRIVATE KEY');
+    await proxy.close();
+    expect(existsSync(listener!.identity_file!)).toBe(false);
   });
 
   it('refuses to start for a connection the session does not grant, and ends that session', async () => {
