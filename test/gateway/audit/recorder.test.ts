@@ -127,6 +127,16 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
     expect(sink.events[3]!.type).toBe('seal');
   });
 
+  it('acknowledges events even when a sink throws', async () => {
+    const broken: AuditSink = { name: 'broken', write: () => { throw new Error('disk full'); }, stats: () => ({ queued: 0, delivered: 0, dropped: 0, failed: 0 }), close: async () => {} };
+    const good = memorySink();
+    const recorder = createRecorder({ store: ctx.store, sinks: [broken, good] });
+    const id = randomUUID();
+    await recorder.record(id, 'statement', { text: 'SELECT 1', decision: 'allow', rule: 'r' });
+    expect(good.events.map((e) => e.session_id)).toEqual([id]);
+    expect(await ctx.store.listAuditEvents(id)).toHaveLength(1);
+  });
+
   it('keeps only the configured number of sample rows and skips samples when it is zero', async () => {
     const id = randomUUID();
     const rows = [[1], [2], [3], [4]];
