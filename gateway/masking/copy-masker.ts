@@ -48,7 +48,7 @@ export function createCopyMasker(plan: RowsPlan, content: ContentMasker): CopyMa
   }
 
   function applyMask(value: string, mask: ColumnMask, typeOid: number | undefined): ValueOutcome {
-    if (mask.kind !== RAW.kind) return maskValue(() => value, mask, typeOid, counts);
+    if (mask.kind !== RAW.kind) return maskValue(value, mask, typeOid, counts);
     if (!content.active) return { kind: 'same' };
     if (typeOid === BYTEA_OID) return detectInBytes(decodeByteaText(value), content, counts);
     return detectInText(value, typeOid, content, counts);

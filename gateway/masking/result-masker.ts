@@ -67,30 +67,28 @@ export function createRowTransform(plan: RowsPlan, fields: readonly ResultField[
   const counts: MaskCounts = { masked: 0, detected: 0 };
   const idle = !content.active && masks.every((m) => m.kind === 'raw');
   const cell = fields.map((field, i) => cellMasker(field, masks[i]!, content, counts));
+  const starts = new Int32Array(fields.length);
+  const ends = new Int32Array(fields.length);
+  const outcomes: ValueOutcome[] = new Array(fields.length).fill(SAME);
   const transform: RowTransform = (row) => {
     if (idle) return row;
     if (row[0] !== 0x44) throw new GatehouseError('masking.not-a-data-row', 'masking expected a DataRow message; the adapter passed another message type');
     const count = row.readInt16BE(5);
     if (count !== fields.length) return nullRow(count, counts);
     let offset = 7;
-    let outcomes: (ValueOutcome | undefined)[] | null = null;
-    const spans: Array<[number, number]> = [];
+    let changed = false;
     for (let i = 0; i < count; i++) {
       const len = row.readInt32BE(offset);
       const start = offset + 4;
       const end = len < 0 ? start : start + len;
-      spans.push([offset, end]);
-      if (len >= 0) {
-        const outcome = cell[i]!(row, start, end);
-        if (outcome.kind !== 'same') {
-          outcomes ??= new Array(count);
-          outcomes[i] = outcome;
-        }
-      }
+      starts[i] = offset;
+      ends[i] = end;
+      const outcome = len >= 0 ? cell[i]!(row, start, end) : SAME;
+      outcomes[i] = outcome;
+      if (outcome !== SAME && outcome.kind !== 'same') changed = true;
       offset = end;
     }
-    if (!outcomes) return row;
-    return rebuild(row, spans, outcomes);
+    return changed ? rebuild(row, count, starts, ends, outcomes) : row;
   };
   return { transform, masks, counts };
 }
@@ -102,7 +100,11 @@ function cellMasker(field: ResultField, mask: ColumnMask, content: ContentMasker
   const type = field.dataTypeID;
   const textual = TEXT_VALUED_OIDS.has(type) || type === 114 || type === 142;
   if (mask.kind !== 'raw') {
-    return (row, start, end) => maskValue(() => decodeText(row, start, end, binary, type), mask, binary && !textual ? -1 : type, counts);
+    const typeForMask = binary && !textual ? -1 : type;
+    if (mask.kind === 'mask-column' && mask.keepLast > 0) {
+      return (row, start, end) => maskValue(row.toString('utf8', start, end), mask, typeForMask, counts);
+    }
+    return () => maskValue('', mask, typeForMask, counts);
   }
   if (!content.active) return () => ({ kind: 'same' });
   if (type === BYTEA_OID) {
@@ -122,38 +124,29 @@ function cellMasker(field: ResultField, mask: ColumnMask, content: ContentMasker
   return (row, start, end) => (content.mightMatch(row, start, end) ? detectInText(row.toString('utf8', start, end), type, content, counts) : SAME);
 }
 
-function decodeText(row: Buffer, start: number, end: number, binary: boolean, type: number): string {
-  if (binary && type === JSONB_OID) return row.toString('utf8', start + 1, end);
-  return row.toString('utf8', start, end);
-}
-
-function rebuild(row: Buffer, spans: Array<[number, number]>, outcomes: (ValueOutcome | undefined)[]): Buffer {
-  const values: (Buffer | null | undefined)[] = [];
-  for (let i = 0; i < spans.length; i++) {
-    const o = outcomes[i];
-    values.push(o === undefined || o.kind === 'same' ? undefined : o.kind === 'null' ? null : o.text === REDACTED ? REDACTED_BYTES : Buffer.from(o.text, 'utf8'));
-  }
+function rebuild(row: Buffer, count: number, starts: Int32Array, ends: Int32Array, outcomes: ValueOutcome[]): Buffer {
+  const values: (Buffer | null | undefined)[] = new Array(count);
   let size = 7;
-  spans.forEach(([s, e], i) => {
-    const v = values[i];
-    size += v === undefined ? e - s : 4 + (v === null ? 0 : v.length);
-  });
+  for (let i = 0; i < count; i++) {
+    const o = outcomes[i]!;
+    const v = o.kind === 'same' ? undefined : o.kind === 'null' ? null : o.text === REDACTED ? REDACTED_BYTES : Buffer.from(o.text, 'utf8');
+    values[i] = v;
+    size += v === undefined ? ends[i]! - starts[i]! : 4 + (v === null ? 0 : v.length);
+  }
   const out = Buffer.allocUnsafe(size);
   out[0] = 0x44;
   out.writeInt32BE(size - 1, 1);
-  out.writeInt16BE(spans.length, 5);
+  out.writeInt16BE(count, 5);
   let at = 7;
-  spans.forEach(([s, e], i) => {
+  for (let i = 0; i < count; i++) {
     const v = values[i];
-    if (v === undefined) {
-      at += row.copy(out, at, s, e);
-    } else if (v === null) {
-      at = out.writeInt32BE(-1, at);
-    } else {
+    if (v === undefined) at += row.copy(out, at, starts[i]!, ends[i]!);
+    else if (v === null) at = out.writeInt32BE(-1, at);
+    else {
       at = out.writeInt32BE(v.length, at);
       at += v.copy(out, at);
     }
-  });
+  }
   return out;
 }
 

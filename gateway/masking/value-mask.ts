@@ -36,15 +36,16 @@ export function redact(value: string, keepLast: number): string {
 }
 
 /**
- * Applies a column mask to one non-NULL value. `typeOid` undefined means "unknown type", which
- * keeps masked values as text (COPY output, where no driver parses types).
+ * Applies a column mask to one non-NULL value (`value` is only read for `keep_last`). `typeOid`
+ * undefined means "unknown type", which keeps masked values as text (COPY output, where no driver
+ * parses types).
  */
-export function maskValue(value: () => string, mask: ColumnMask, typeOid: number | undefined, counts: MaskCounts): ValueOutcome {
+export function maskValue(value: string, mask: ColumnMask, typeOid: number | undefined, counts: MaskCounts): ValueOutcome {
   const textValued = typeOid === undefined || TEXT_VALUED_OIDS.has(typeOid);
   if (mask.kind === 'mask-column') {
     counts.masked++;
     if (!textValued) return NULL;
-    return mask.keepLast <= 0 ? REDACTED_TEXT : { kind: 'text', text: redact(value(), mask.keepLast) };
+    return mask.keepLast <= 0 ? REDACTED_TEXT : { kind: 'text', text: redact(value, mask.keepLast) };
   }
   if (mask.kind === 'mask-whole') {
     counts.masked++;
