@@ -1,6 +1,7 @@
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { AuditEventRecord, Store } from '../store/store.ts';
 import { AUDIT_EVENT_TYPES, type AuditEventData, type AuditEventType, type SessionEndReason } from '../../wire/audit-events.ts';
+import { canonicalJson } from './canonical-json.ts';
 import { EMPTY_CHAIN, linkEvent, type ChainHead } from './hash-chain.ts';
 import { loadAuditSigningKey, signSeal, type AuditSigningKey } from './signing-key.ts';
 import type { AuditSink } from './sinks/audit-sink.ts';
@@ -70,8 +71,14 @@ export function createRecorder(options: RecorderOptions): Recorder {
   let signingKey: Promise<AuditSigningKey> | null = null;
 
   function enqueue(sessionId: string, type: string, data: Record<string, unknown>, seal = false): Promise<void> {
+    let snapshot: Record<string, unknown>;
+    try {
+      snapshot = JSON.parse(canonicalJson(data)) as Record<string, unknown>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise<void>((resolve, reject) => {
-      queue.push({ sessionId, type, at: clock.now(), data, seal, resolve, reject });
+      queue.push({ sessionId, type, at: clock.now(), data: snapshot, seal, resolve, reject });
       if (!running) {
         running = true;
         worker = drain();

@@ -127,6 +127,21 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
     expect(sink.events[3]!.type).toBe('seal');
   });
 
+  it('rejects only the event whose data is not JSON and snapshots data when called', async () => {
+    const recorder = createRecorder({ store: ctx.store });
+    const id = randomUUID();
+    const data = { text: 'SELECT 1', decision: 'allow', rule: 'r' };
+    const pending = [
+      recorder.record(id, 'statement', data),
+      recorder.record(id, 'statement', { text: 'SELECT 2', decision: 'allow', rule: 'r', big: 10n }),
+    ];
+    data.text = 'changed after the call';
+    const results = await Promise.allSettled(pending);
+    expect(results[0].status).toBe('fulfilled');
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'audit.invalid-data' } });
+    expect((await ctx.store.listAuditEvents(id)).map((e) => e.data.text)).toEqual(['SELECT 1']);
+  });
+
   it('acknowledges events even when a sink throws', async () => {
     const broken: AuditSink = { name: 'broken', write: () => { throw new Error('disk full'); }, stats: () => ({ queued: 0, delivered: 0, dropped: 0, failed: 0 }), close: async () => {} };
     const good = memorySink();
