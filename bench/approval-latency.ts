@@ -1,6 +1,7 @@
 // Approval latency: from the approving webhook reaching the app to the held statement's `hold` resolving.
-// Path: signed webhook → Probot → reviewer permission check (fake GitHub over HTTP, validated against
-// GitHub's OpenAPI description) → signed decision to the gateway → store → the holding broker.
+// Paths: signed webhook → Probot → reviewer permission check (fake GitHub over HTTP, validated against
+// GitHub's OpenAPI description) → signed decision to the gateway → store → the holding broker, and
+// the same through the real gateway until the held UPDATE's result reaches the PostgreSQL client.
 // Runnable alone: node --import tsx bench/approval-latency.ts
 import { createHmac } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -14,6 +15,7 @@ import type { Store } from '../gateway/store/store.ts';
 import { loadGitHubSpec } from '../test/support/fake-github/openapi-operations.ts';
 import { createTestDatabase, usingRealServer, type TestDatabase } from '../test/support/pg-target.ts';
 import { APPROVALS_SECRET, WEBHOOK_SECRET, commentPayload, holdRequest, startHarness, startHarnessBase, waitFor, type Harness } from '../test/app/harness.ts';
+import { startGatewayTestbed } from '../test/app/gateway-testbed.ts';
 import { renderTable, type BenchRow } from './bench-table.ts';
 
 export const APPROVAL_LATENCY_GOAL_MS = 100;
@@ -23,8 +25,12 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
-async function deliver(h: Harness, body: string): Promise<Response> {
-  return fetch(`${h.appUrl}/api/github/webhooks`, {
+function deliver(h: Harness, body: string): Promise<Response> {
+  return deliverTo(h.appUrl, body);
+}
+
+function deliverTo(appUrl: string, body: string): Promise<Response> {
+  return fetch(`${appUrl}/api/github/webhooks`, {
     method: 'POST', body,
     headers: {
       'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': `bench-${Math.random()}`,
@@ -46,6 +52,34 @@ async function sample(h: Harness, holder: ApprovalBroker): Promise<number> {
   await (await response).text();
   if (outcome !== 'approved') throw new Error(`expected the statement to be approved, got ${outcome}`);
   return elapsed;
+}
+
+/** The whole path: the approving webhook until the held UPDATE's result reaches the PostgreSQL client. */
+async function benchThroughGateway(samples: number): Promise<BenchRow> {
+  const bed = await startGatewayTestbed(loadGitHubSpec());
+  try {
+    const { token } = await bed.session();
+    const times: number[] = [];
+    for (let i = 0; i < samples + 3; i++) {
+      const { id, result, client } = await bed.held(token, `UPDATE accounts SET plan = 'pro' WHERE id = ${i + 1}`);
+      const body = JSON.stringify(commentPayload('created', `/gatehouse approve ${id}`, bed.github.cast.alice));
+      const started = performance.now();
+      const response = deliverTo(bed.github.appUrl, body);
+      const { rowCount } = await result;
+      const elapsed = performance.now() - started;
+      await (await response).text();
+      await client.end();
+      if (rowCount !== 1) throw new Error(`expected the UPDATE to change one row, got ${rowCount}`);
+      if (i >= 3) times.push(elapsed);
+    }
+    return {
+      benchmark: 'approval: webhook → held UPDATE result at the client (real gateway)',
+      gateway: `p50 ${percentile(times, 0.5).toFixed(1)} ms, p95 ${percentile(times, 0.95).toFixed(1)} ms`,
+      goal: `p50 ≤ ${APPROVAL_LATENCY_GOAL_MS} ms`,
+    };
+  } finally {
+    await bed.close();
+  }
 }
 
 export async function benchApprovalLatency(samples = Number(process.env.BENCH_APPROVALS ?? 25)): Promise<BenchRow[]> {
@@ -75,6 +109,7 @@ export async function benchApprovalLatency(samples = Number(process.env.BENCH_AP
         goal: `p50 ≤ ${APPROVAL_LATENCY_GOAL_MS} ms`,
       });
     }
+    rows.push(await benchThroughGateway(samples));
     return rows;
   } finally {
     replica?.broker.close();
