@@ -1,4 +1,4 @@
-// Approval latency: from the approving webhook reaching the app to the held statement's `hold` resolving.
+// Approval latency: from the approving webhook reaching the app until the held statement is released.
 // Paths: signed webhook → Probot → reviewer permission check (fake GitHub over HTTP, validated against
 // GitHub's OpenAPI description) → signed decision to the gateway → store → the holding broker, and
 // the same through the real gateway until the held UPDATE's result reaches the PostgreSQL client.
