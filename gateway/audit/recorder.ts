@@ -208,7 +208,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
         if (sampleRows <= 0) return Promise.resolve();
         const sample = data as AuditEventData['result.sample'];
         const rows = Array.isArray(sample.rows) ? sample.rows : [];
-        return enqueue(sessionId, type, { ...sample, rows: rows.slice(0, sampleRows), truncated: rows.length > sampleRows });
+        const kept = rows.slice(0, sampleRows).map((row) => (Array.isArray(row) ? row.map(shortenCell) : row));
+        return enqueue(sessionId, type, { ...sample, rows: kept, truncated: rows.length > sampleRows });
       }
       return enqueue(sessionId, type, { ...data });
     },
@@ -247,6 +248,13 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   return recorder;
+}
+
+/** Sample cells are for a reviewer's eyes; a multi-megabyte value would only bloat the log. */
+export const SAMPLE_CELL_MAX_CHARS = 256;
+
+function shortenCell(cell: unknown): unknown {
+  return typeof cell === 'string' && cell.length > SAMPLE_CELL_MAX_CHARS ? `${cell.slice(0, SAMPLE_CELL_MAX_CHARS - 1)}…` : cell;
 }
 
 function isUniqueViolation(error: unknown): boolean {

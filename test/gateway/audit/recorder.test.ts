@@ -154,12 +154,12 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
 
   it('keeps only the configured number of sample rows and skips samples when it is zero', async () => {
     const id = randomUUID();
-    const rows = [[1], [2], [3], [4]];
+    const rows = [[1], ['x'.repeat(1000)], [3], [4]];
     await createRecorder({ store: ctx.store, sampleRows: 2 }).record(id, 'result.sample', { columns: ['n'], rows });
     await createRecorder({ store: ctx.store, sampleRows: 0 }).record(id, 'result.sample', { columns: ['n'], rows });
     const events = await ctx.store.listAuditEvents(id);
     expect(events).toHaveLength(1);
-    expect(events[0]!.data).toEqual({ columns: ['n'], rows: [[1], [2]], truncated: true });
+    expect(events[0]!.data).toEqual({ columns: ['n'], rows: [[1], [`${'x'.repeat(255)}…`]], truncated: true });
   });
 
   it('refuses to write session.end or seal through record()', async () => {
