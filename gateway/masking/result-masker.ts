@@ -30,6 +30,9 @@ export interface RowMasker {
 const JSONB_OID = 3802;
 const SAME: ValueOutcome = Object.freeze({ kind: 'same' });
 
+/** Types whose values cannot spell a secret (too short, or fixed shapes like uuid): detectors skip them. */
+const SECRET_FREE_OIDS: ReadonlySet<number> = new Set([16, 21, 23, 26, 28, 700, 701, 1082, 1083, 1114, 1184, 1186, 1266, 2950]);
+
 /**
  * Final mask of each result field: the plan's column (when the plan's width and names match the
  * RowDescription), made stricter by the field's catalog origin. A width or name mismatch, or an
@@ -106,7 +109,7 @@ function cellMasker(field: ResultField, mask: ColumnMask, content: ContentMasker
     }
     return () => maskValue('', mask, typeForMask, counts);
   }
-  if (!content.active) return () => ({ kind: 'same' });
+  if (!content.active || SECRET_FREE_OIDS.has(type)) return () => SAME;
   if (type === BYTEA_OID) {
     return (row, start, end) => {
       const bytes = binary ? row.subarray(start, end) : decodeByteaText(row.toString('latin1', start, end));
