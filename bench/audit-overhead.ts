@@ -78,6 +78,9 @@ export async function measureRecordOverhead(location: string, options: { clients
   };
 }
 
+/** One client shows the per-statement latency; eight show group commit sharing a transaction. */
+const CLIENTS = [1, 8] as const;
+
 const ADMIN = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
 
 /** Both engines as bench table rows; PostgreSQL is skipped (with a row saying so) when no server answers. */
@@ -90,7 +93,7 @@ export async function benchAuditOverhead(seconds = 3): Promise<BenchRow[]> {
   });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-audit-'));
   try {
-    rows.push(row(await measureRecordOverhead(dir, { seconds })));
+    for (const clients of CLIENTS) rows.push(row(await measureRecordOverhead(dir, { seconds, clients })));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -104,7 +107,8 @@ export async function benchAuditOverhead(seconds = 3): Promise<BenchRow[]> {
   }
   try {
     await admin.query(`CREATE DATABASE "${database}"`);
-    rows.push(row(await measureRecordOverhead(`postgres://${ADMIN.user}@${ADMIN.host}:${ADMIN.port}/${database}`, { seconds })));
+    const url = `postgres://${ADMIN.user}@${ADMIN.host}:${ADMIN.port}/${database}`;
+    for (const clients of CLIENTS) rows.push(row(await measureRecordOverhead(url, { seconds, clients })));
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => {});
     await admin.end();
