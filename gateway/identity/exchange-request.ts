@@ -9,7 +9,7 @@ export type ParsedExchangeRequest =
   | { ok: true; token: string; connections?: string[]; ttlSeconds?: number }
   | { ok: false; message: string };
 
-/** Checks the shape of an exchange body; every problem becomes a message naming the field and the fix. */
+/** Checks the shape of an exchange body; every problem becomes a message naming the field and the fix. An empty `connections` list means all granted. */
 export function parseExchangeRequest(body: unknown): ParsedExchangeRequest {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     return { ok: false, message: 'the body must be a JSON object like {"token": "<OIDC JWT>"}' };
@@ -25,7 +25,7 @@ export function parseExchangeRequest(body: unknown): ParsedExchangeRequest {
     if (!Array.isArray(connections) || connections.length > MAX_CONNECTIONS || connections.some((c) => typeof c !== 'string' || c.length === 0 || c.length > 200)) {
       return { ok: false, message: "'connections' must be a list of connection names" };
     }
-    wanted = [...new Set(connections as string[])];
+    wanted = connections.length === 0 ? undefined : [...new Set(connections as string[])];
   }
   let ttlSeconds: number | undefined;
   if (ttl !== undefined) {

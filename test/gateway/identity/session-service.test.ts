@@ -76,6 +76,8 @@ describe('session exchange', () => {
   it('narrows the grant to the requested connections and refuses ones the rule does not grant', async () => {
     const narrowed = await exchange(await issuer.mint(), { connections: ['app-db'] });
     expect(narrowed.ok && narrowed.grant.connections.map((c) => c.name)).toEqual(['app-db']);
+    const all = await exchange(await issuer.mint(), { connections: [] });
+    expect(all.ok && all.grant.connections.map((c) => c.name)).toEqual(['app-db', 'deploy-host']);
     const refused = await exchange(await issuer.mint(), { connections: ['analytics-db'] });
     expect(refused).toMatchObject({ ok: false, status: 403, error: { code: 'connection.not-granted' } });
   });
