@@ -3769,7 +3769,7 @@ var require_websocket_server = __commonJS({
 
 // gateway/commands/connect.ts
 import { spawn } from "node:child_process";
-import { appendFileSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, openSync, closeSync, readFileSync, rmSync as rmSync2, writeFileSync as writeFileSync2 } from "node:fs";
 import { parseArgs } from "node:util";
 
 // gateway/errors/gatehouse-error.ts
@@ -3784,7 +3784,10 @@ var GatehouseError = class extends Error {
 
 // gateway/tunnel/local-proxy.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
+import path2 from "node:path";
 
 // wire/control-api.ts
 var CONTROL_API_PATHS = {
@@ -3800,10 +3803,10 @@ var TIMEOUT_MS = 15e3;
 function createControlClient(gatewayUrl) {
   const gateway = new URL(gatewayUrl);
   if (!gateway.pathname.endsWith("/")) gateway.pathname = `${gateway.pathname}/`;
-  async function call(method, path, init) {
+  async function call(method, path3, init) {
     let response;
     try {
-      response = await fetch(new URL(path.replace(/^\//, ""), gateway), {
+      response = await fetch(new URL(path3.replace(/^\//, ""), gateway), {
         method,
         headers: {
           ...init.body === void 0 ? {} : { "content-type": "application/json" },
@@ -3826,13 +3829,14 @@ function createControlClient(gatewayUrl) {
       const error = body?.error;
       const detail = error ? `${error.message}${error.hint ? ` (hint: ${error.hint})` : ""}` : `HTTP ${response.status}`;
       const rules = error?.rules?.length ? `; rules tried: ${error.rules.map((r) => `${r.rule} (failed: ${r.failed_claims.join(", ")})`).join("; ")}` : "";
-      throw new GatehouseError(error?.code ?? "connect.gateway-error", `the gateway refused ${method} ${path}: ${detail}${rules}`);
+      throw new GatehouseError(error?.code ?? "connect.gateway-error", `the gateway refused ${method} ${path3}: ${detail}${rules}`);
     }
     return body;
   }
   return {
     createSession: (body) => call("POST", CONTROL_API_PATHS.sessions, { body }),
     getSession: (id, token) => call("GET", `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}`, { token }),
+    registerSshKey: (id, token, publicKey) => call("POST", `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}/ssh-keys`, { token, body: { public_key: publicKey } }),
     deleteSession: async (id, token) => {
       await call("DELETE", `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}`, { token });
     }
@@ -3931,6 +3935,25 @@ function errorResponse(code, message) {
   head.write("E", 0, "latin1");
   head.writeInt32BE(4 + fields.length, 1);
   return Buffer.concat([head, fields]);
+}
+
+// gateway/tunnel/ssh-client-key.ts
+import { generateKeyPairSync } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+function createSshClientKey(dir) {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  const privateKeyFile = path.join(dir, "id_ecdsa");
+  writeFileSync(privateKeyFile, privateKey.export({ type: "sec1", format: "pem" }), { mode: 384 });
+  const jwk = publicKey.export({ format: "jwk" });
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, "base64url"), Buffer.from(jwk.y, "base64url")]);
+  const blob = Buffer.concat([sshString(Buffer.from("ecdsa-sha2-nistp256")), sshString(Buffer.from("nistp256")), sshString(point)]);
+  return { privateKeyFile, publicKeyLine: `ecdsa-sha2-nistp256 ${blob.toString("base64")} gatehouse-connect` };
+}
+function sshString(bytes) {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(bytes.length);
+  return Buffer.concat([length, bytes]);
 }
 
 // node_modules/ws/wrapper.mjs
@@ -4075,18 +4098,27 @@ async function startLocalProxy(options) {
     client.resume();
   }
   const locals = [];
+  let keyFolder;
+  let ssh;
   try {
+    if (served.some((c) => granted.find((g) => g.name === c.name)?.type === "ssh")) {
+      keyFolder = mkdtempSync(path2.join(options.keyDir ?? os.tmpdir(), "gatehouse-connect-"));
+      const key = createSshClientKey(keyFolder);
+      const registration = await control.registerSshKey(sessionId, token, key.publicKeyLine);
+      ssh = { identityFile: key.privateKeyFile, hostKey: registration.host_key.trim() };
+    }
     for (const wantedConnection of served) {
       const grant = granted.find((g) => g.name === wantedConnection.name);
       const server = net.createServer((client) => serve(grant, client));
       servers.push(server);
       const port = await listen(server, host, wantedConnection.port ?? 0, grant.name);
       locals.push(
-        grant.type === "postgres" ? { name: grant.name, type: grant.type, host, port, user: LOCAL_USER, password: localPassword, database: grant.name, url: `postgresql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}` } : { name: grant.name, type: grant.type, host, port }
+        grant.type === "postgres" ? { name: grant.name, type: grant.type, host, port, user: LOCAL_USER, password: localPassword, database: grant.name, url: `postgresql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}` } : { name: grant.name, type: grant.type, host, port, user: grant.name, identity_file: ssh.identityFile, known_hosts: [`${grant.name} ${ssh.hostKey}`] }
       );
     }
   } catch (error) {
     for (const server of servers) server.close();
+    if (keyFolder) rmSync(keyFolder, { recursive: true, force: true });
     if ("oidcToken" in options.credential) await control.deleteSession(sessionId, token).catch(() => void 0);
     throw error;
   }
@@ -4099,6 +4131,7 @@ async function startLocalProxy(options) {
         for (const socket of sockets) socket.destroy();
       })
     ));
+    if (keyFolder) rmSync(keyFolder, { recursive: true, force: true });
     if (endSession) {
       await control.deleteSession(sessionId, token).catch((error) => log(`could not end session ${sessionId}: ${error.message}`));
     }
@@ -4221,7 +4254,7 @@ async function run(argv) {
     else process.stderr.write(text);
   };
   const proxy = await startLocalProxy({ gateway: args.gateway, credential: args.credential, connections: args.connections, log });
-  if (args.pidfile) writeFileSync(args.pidfile, `${process.pid}
+  if (args.pidfile) writeFileSync2(args.pidfile, `${process.pid}
 `, { mode: 384 });
   process.stdout.write(`${JSON.stringify(proxy.ready)}
 `);
@@ -4233,7 +4266,7 @@ async function run(argv) {
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
   const reason = await proxy.done;
-  if (args.pidfile) rmSync(args.pidfile, { force: true });
+  if (args.pidfile) rmSync2(args.pidfile, { force: true });
   log(`stopped (${reason})`);
   return 0;
 }
