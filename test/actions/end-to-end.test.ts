@@ -68,6 +68,7 @@ describe('the Action against the real gateway and PostgreSQL', { timeout: 60_000
       const connect = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: bed.gateway.httpUrl, INPUT_AUDIENCE: bed.audience, INPUT_CONNECTIONS: 'app-db', INPUT_TTL: '5m' });
       expect(connect.stdout).not.toContain('::error::');
       expect(connect.code).toBe(0);
+      expect(connect.stdout).toMatch(/is open until .* \(client \d+\.\d+\.\d+, gateway\)\./);
       const env = runner.exported();
       const outputs = runner.outputs();
       const state = JSON.parse(readFileSync(env.GATEHOUSE_STATE_FILE!, 'utf8')) as { pid: number; token: string; sessionId: string };
