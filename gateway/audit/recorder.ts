@@ -32,6 +32,8 @@ export interface RecorderOptions {
 export interface Recorder {
   sessionStarted(sessionId: string, data: AuditEventData['session.start']): Promise<void>;
   record<T extends Exclude<AuditEventType, 'session.end' | 'seal'>>(sessionId: string, type: T, data: AuditEventData[T]): Promise<void>;
+  /** Like `record`, resolving to the event's sequence number (null when nothing was written, e.g. samples off) so a later event can point at it (`statement_seq`). */
+  recordEvent<T extends Exclude<AuditEventType, 'session.end' | 'seal'>>(sessionId: string, type: T, data: AuditEventData[T]): Promise<number | null>;
   /** Appends `session.end`, seals the chain with the gateway key and ends the stored session; idempotent. */
   sessionEnded(sessionId: string, reason: SessionEndReason, data?: Record<string, unknown>): Promise<void>;
   /** Crash recovery: ends and seals every session left open (by this gateway, with `gatewayId`); returns their ids. */
@@ -48,7 +50,7 @@ interface Pending {
   at: Date;
   data: Record<string, unknown>;
   seal: boolean;
-  resolve: () => void;
+  resolve: (seq: number | null) => void;
   reject: (error: unknown) => void;
 }
 
@@ -70,14 +72,14 @@ export function createRecorder(options: RecorderOptions): Recorder {
   let worker: Promise<void> = Promise.resolve();
   let signingKey: Promise<AuditSigningKey> | null = null;
 
-  function enqueue(sessionId: string, type: string, data: Record<string, unknown>, seal = false): Promise<void> {
+  function enqueue(sessionId: string, type: string, data: Record<string, unknown>, seal = false): Promise<number | null> {
     let snapshot: Record<string, unknown>;
     try {
       snapshot = JSON.parse(canonicalJson(data)) as Record<string, unknown>;
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number | null>((resolve, reject) => {
       queue.push({ sessionId, type, at: clock.now(), data: snapshot, seal, resolve, reject });
       if (!running) {
         running = true;
@@ -124,8 +126,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
           if (head.sealed) chains.delete(sessionId);
           else chains.set(sessionId, head);
         }
-        for (const item of refused) item.resolve();
-        for (const item of accepted) item.resolve();
+        for (const item of refused) item.resolve(null);
+        for (const { item, seq } of accepted) item.resolve(seq);
         publish(records);
         return;
       } catch (error) {
@@ -141,7 +143,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   async function link(batch: Pending[]) {
     const heads = new Map<string, Chain>();
     const records: AuditEventRecord[] = [];
-    const accepted: Pending[] = [];
+    const accepted: Array<{ item: Pending; seq: number }> = [];
     const refused: Pending[] = [];
     for (const item of batch) {
       const head = heads.get(item.sessionId) ?? { ...(await chainOf(item.sessionId)) };
@@ -174,7 +176,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         next = { seq: seal.seq, hash: seal.hash, sealed: true };
       }
       heads.set(item.sessionId, next);
-      accepted.push(item);
+      accepted.push({ item, seq: event.seq });
     }
     return { records, heads, accepted, refused };
   }
@@ -194,10 +196,13 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   const recorder: Recorder = {
-    sessionStarted(sessionId, data) {
-      return enqueue(sessionId, 'session.start', options.gatewayId ? { ...data, gateway: options.gatewayId } : { ...data });
+    async sessionStarted(sessionId, data) {
+      await enqueue(sessionId, 'session.start', options.gatewayId ? { ...data, gateway: options.gatewayId } : { ...data });
     },
-    record(sessionId, type, data) {
+    async record(sessionId, type, data) {
+      await recorder.recordEvent(sessionId, type, data);
+    },
+    recordEvent(sessionId, type, data) {
       if ((type as string) === 'session.end' || (type as string) === 'seal') {
         return Promise.reject(new GatehouseError('audit.invalid-event', `'${type}' is written by sessionEnded(); call it instead of record()`));
       }
@@ -205,7 +210,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         return Promise.reject(new GatehouseError('audit.invalid-event', `'${String(type)}' is not an audit event type; add it to AUDIT_EVENT_TYPES in wire/audit-events.ts`));
       }
       if (type === 'result.sample') {
-        if (sampleRows <= 0) return Promise.resolve();
+        if (sampleRows <= 0) return Promise.resolve(null);
         const sample = data as AuditEventData['result.sample'];
         const rows = Array.isArray(sample.rows) ? sample.rows : [];
         const kept = rows.slice(0, sampleRows).map((row) => (Array.isArray(row) ? row.map(shortenCell) : row));

@@ -74,6 +74,18 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
     expect(events[0]!.at.toISOString()).toBe('2026-03-01T12:00:00.000Z');
   });
 
+  it('tells the caller the sequence number of its event so a result can point at its statement', async () => {
+    const recorder = createRecorder({ store: ctx.store });
+    const id = randomUUID();
+    await recorder.sessionStarted(id, start);
+    const [first, second] = await Promise.all([
+      recorder.recordEvent(id, 'statement', { text: 'SELECT 1', decision: 'allow', rule: 'r' }),
+      recorder.recordEvent(id, 'statement', { text: 'SELECT 2', decision: 'allow', rule: 'r' }),
+    ]);
+    expect([first, second]).toEqual([2, 3]);
+    expect(await createRecorder({ store: ctx.store, sampleRows: 0 }).recordEvent(id, 'result.sample', { columns: [], rows: [] })).toBeNull();
+  });
+
   it('writes events of the same tick in one transaction, in call order, across sessions', async () => {
     const recorder = createRecorder({ store: ctx.store });
     const a = randomUUID();
