@@ -165,7 +165,11 @@ export function createApprovalFlow(deps: { app: Probot; gateway: GatewayClient; 
     });
     if (sent.status !== 200) {
       await reply(octokit, found, answer, `Gatehouse: the gateway did not accept the answer: ${sent.body.message ?? `HTTP ${sent.status}`}.`);
-      if (sent.status === 409 || sent.status === 404) await complete(octokit, found, 'cancelled', sent.body.message ?? 'no longer pending');
+      if (sent.status === 409 || sent.status === 404) {
+        const now = await gateway.getApproval(answer.id).catch(() => null);
+        const status = now?.status === 200 && now.body.status !== 'pending' ? now.body.status : 'cancelled';
+        if (now?.status !== 200 || now.body.status !== 'pending') await complete(octokit, found, status, sent.body.message ?? 'no longer pending');
+      }
       return;
     }
     const names = by.map((b) => `@${b}`).join(', ');

@@ -175,6 +175,16 @@ describe('answering by comment', () => {
     expect(h.fake.problems).toEqual([]);
   });
 
+  it('shows a decision made with gatehouse approve on the check run and the pull request', async () => {
+    const { id, result } = await held();
+    await h.broker.decide(id, { approved: true, by: ['cli:ops'] });
+    await expect(result).resolves.toMatchObject({ outcome: 'approved', decidedBy: ['cli:ops'] });
+    await waitFor(() => [...h.fake.model.checkRuns.values()].some((c) => c.external_id === id && c.conclusion === 'success'), 'the check run to complete');
+    expect(lastComment()).toContain(`Approval \`${id}\` is approved by cli:ops`);
+    await comment(`/gatehouse approve ${id}`, h.cast.alice);
+    expect(lastComment()).toContain('is already approved');
+  });
+
   it('marks the check run timed out when nobody answers in time', async () => {
     const { id, result } = await held({ timeoutSeconds: 0.5 });
     await expect(result).resolves.toMatchObject({ outcome: 'timed-out' });
