@@ -57,6 +57,16 @@ describe.each(ENGINES)('SqlStore on $name', (engine) => {
     expect(rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
+  it('applies only the migrations a database does not have yet, in version order', async () => {
+    const later = [
+      { version: 1001, name: 'second', sql: 'ALTER TABLE test_extra ADD COLUMN note text' },
+      { version: 1000, name: 'first', sql: 'CREATE TABLE test_extra (id integer)' },
+    ];
+    expect(await applyMigrations(ctx.sql, [...MIGRATIONS, ...later])).toEqual([1000, 1001]);
+    expect(await applyMigrations(ctx.sql, [...MIGRATIONS, ...later])).toEqual([]);
+    await ctx.sql.query("INSERT INTO test_extra (id, note) VALUES (1, 'ok')");
+  });
+
   it('keeps the first value of a secret when two writers race', async () => {
     const [a, b] = await Promise.all([ctx.store.putSecretIfAbsent('k1', 'first'), ctx.store.putSecretIfAbsent('k1', 'second')]);
     expect(a).toBe(b);
