@@ -1,3 +1,5 @@
+import net from 'node:net';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startHttpHarness, type HttpHarness } from './http-harness.ts';
@@ -66,5 +68,33 @@ describe('tunnel upgrade', () => {
     } finally {
       h.setClockOffset(0);
     }
+  });
+
+  it('answers malformed upgrade requests with an HTTP 4xx and keeps serving', async () => {
+    const port = Number(new URL(h.url).port);
+    const raw = (request: string) =>
+      new Promise<string>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+        let data = '';
+        socket.on('data', (chunk) => (data += chunk));
+        socket.on('error', () => resolve(data));
+        socket.on('close', () => resolve(data));
+        setTimeout(() => socket.destroy(), 3000).unref();
+      });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/v1/tunnel/app-db', '/v1/tunnel/', '/v1/tunnel/%zz', '/elsewhere', '/v1/tunnel/a/b'),
+        fc.string({ maxLength: 40 }).map((s) => s.replace(/[\r\n]/g, '')),
+        async (target, auth) => {
+          const reply = await raw(`GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nAuthorization: ${auth}\r\n\r\n`);
+          expect(reply).toMatch(/^HTTP\/1\.1 4\d\d /);
+        },
+      ),
+      { numRuns: 30 },
+    );
+    const session = await h.grant();
+    const missingKey = await raw(`GET /v1/tunnel/app-db HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nAuthorization: Bearer ${session.token}\r\n\r\n`);
+    expect(missingKey).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
   });
 });
