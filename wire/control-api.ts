@@ -81,6 +81,7 @@ export interface SshKeyRegistration {
   host_key_fingerprint: string;
 }
 
+/** Paths of the control API, shared so clients and the server cannot drift apart. */
 export const CONTROL_API_PATHS = {
   sessions: '/v1/sessions',
   version: '/v1/version',

@@ -10,6 +10,7 @@ import { createTunnelUpgrade, type TunnelHandler } from './tunnel-upgrade.ts';
 /** A hook for routes other parts own (approvals, app webhooks); answers false when it did not handle the request. */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean;
 
+/** What the HTTP app serves; everything stateful is injected so it stays a plain function of its inputs. */
 export interface HttpAppOptions {
   sessions: SessionService;
   version: string;

@@ -16,6 +16,7 @@ export interface SessionRoutes {
   sessionOf(req: IncomingMessage, res: ServerResponse, id: string): Promise<SessionContext | null>;
 }
 
+/** Session routes over a {@link SessionService}; each handler answers exactly once, errors included. */
 export function createSessionRoutes(sessions: SessionService): SessionRoutes {
   async function sessionOf(req: IncomingMessage, res: ServerResponse, id: string): Promise<SessionContext | null> {
     const bearer = bearerToken(req.headers);
@@ -77,8 +78,9 @@ export function createSessionRoutes(sessions: SessionService): SessionRoutes {
       if (context.sessionId.startsWith(SESSION_DEFAULTS.staticSessionPrefix)) {
         return sendError(res, 400, 'session.static', 'static tokens are configured in gatehouse.yaml and cannot be revoked over the API');
       }
-      await sessions.revoke(id, 'revoked');
-      sendJson(res, 200, { id, ended: true, end_reason: 'revoked' });
+      // Only the session's own holder can DELETE it: that is the job ending it (the disconnect step).
+      await sessions.revoke(id, 'disconnect');
+      sendJson(res, 200, { id, ended: true, end_reason: 'disconnect' });
     },
   };
 }

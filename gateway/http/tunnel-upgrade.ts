@@ -12,6 +12,7 @@ export type TunnelHandler = (connection: string, stream: Duplex, session: Sessio
 /** WebSocket close codes of the tunnel: 4xxx mirror HTTP statuses so clients can tell why. */
 export const TUNNEL_CLOSE = { sessionEnded: 4401, gatewayClosing: 1001 } as const;
 
+/** Sessions to authenticate against and the adapter hand-off; the limits protect the gateway from oversized frames. */
 export interface TunnelUpgradeOptions {
   sessions: SessionService;
   onTunnel: TunnelHandler;
@@ -22,6 +23,7 @@ export interface TunnelUpgradeOptions {
   log?: (event: string, data: Record<string, unknown>) => void;
 }
 
+/** Mounted on the HTTP server's `upgrade` event; `close` drops live tunnels on shutdown. */
 export interface TunnelUpgrade {
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   close(): void;

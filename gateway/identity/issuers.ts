@@ -5,10 +5,12 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { Store } from '../store/store.ts';
 import { DEV_ISSUER, DEV_ISSUER_CONFIG_NAME, loadDevIssuerKey } from './dev-issuer.ts';
 
+/** GitHub.com's Actions issuer, the default when gatehouse.yaml names none. */
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com' as const;
 
 /** Remote JWKS caching: keys are reused ten minutes, an unknown `kid` refetches at most every 30 s. */
 export const JWKS_CACHE = { cacheMaxAgeMs: 10 * 60_000, cooldownMs: 30_000, timeoutMs: 5_000 } as const;
+/** Overridable per gateway (tests shorten the cooldown to prove refresh on an unknown kid). */
 export type JwksCacheSettings = { [K in keyof typeof JWKS_CACHE]: number };
 
 /** A configured issuer, ready to verify: the exact `iss`, the expected `aud`, and where its keys come from. */

@@ -18,4 +18,5 @@ export interface Clock {
   now(): Date;
 }
 
+/** The wall clock, for production wiring. */
 export const systemClock: Clock = { now: () => new Date() };

@@ -11,6 +11,7 @@ import type { Clock, SessionContext } from './session-context.ts';
 import { hashSessionToken, newSessionId, newSessionToken, secretsEqual } from './session-token.ts';
 import { createTokenVerifier, TOKEN_ERRORS } from './token-verifier.ts';
 
+/** A session lives 15 minutes unless the request or the rule asks for less; static tokens are named `static-<name>`. */
 export const SESSION_DEFAULTS = { ttlSeconds: 15 * 60, staticSessionPrefix: 'static-' } as const;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const NEVER = new Date('9999-12-31T23:59:59Z');
@@ -23,6 +24,7 @@ export interface IdentityPolicy {
 /** One line for the gateway log: denials carry full claim values here and nowhere else. */
 export type SessionLog = (event: string, data: Record<string, unknown>) => void;
 
+/** Everything the session service needs, passed in so tests can swap the store, issuers and clock. */
 export interface SessionServiceOptions {
   store: Store;
   policy: IdentityPolicy;
@@ -35,9 +37,12 @@ export interface SessionServiceOptions {
 /** Result of an exchange, as a value: the HTTP layer only serialises it. */
 export type ExchangeResult = { ok: true; grant: SessionGrant; context: SessionContext } | { ok: false; status: number; error: ErrorBody['error'] };
 
+/** Told when a session ends (`expired`, `revoked`, ...), so adapters can close its live connections. */
 export type SessionEndedListener = (sessionId: string, reason: string) => void;
+/** Told when a session starts, so the audit recorder can snapshot its claims. */
 export type SessionStartedListener = (context: SessionContext, meta: { ip: string; issuer: string }) => void;
 
+/** The only way into a session: the HTTP app, the native listeners and the tunnel all go through it. */
 export interface SessionService {
   exchange(body: unknown, meta: { ip: string }): Promise<ExchangeResult>;
   /** Resolves a bearer token (session or static) to its live session; null when unknown, ended or expired. */

@@ -5,6 +5,7 @@ import type { Clock } from './session-context.ts';
 
 /** Asymmetric algorithms only: `none` and every HMAC algorithm are refused before any key lookup. */
 export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+/** Runner and gateway clocks may differ this much for `nbf`, `iat` (and jose's `exp` check). */
 export const CLOCK_SKEW_SECONDS = 60;
 
 /** Why a token was refused; stable codes the control API returns. */
@@ -21,6 +22,7 @@ export const TOKEN_ERRORS = {
   claims: 'token.claims',
   keysUnavailable: 'issuer.unreachable',
 } as const;
+/** One of {@link TOKEN_ERRORS}: what the control API returns as `error.code`. */
 export type TokenErrorCode = (typeof TOKEN_ERRORS)[keyof typeof TOKEN_ERRORS];
 
 /** A verified token: its issuer and the claims, as values (never an exception). */
@@ -28,6 +30,7 @@ export type TokenVerification =
   | { ok: true; issuer: string; claims: Record<string, unknown> }
   | { ok: false; code: TokenErrorCode; message: string };
 
+/** Checks an OIDC token end to end; answers a value, never throws for a bad token. */
 export interface TokenVerifier {
   verify(jwt: string): Promise<TokenVerification>;
 }

@@ -12,6 +12,7 @@ export interface ControlClient {
   registerSshKey(id: string, token: string, publicKey: string): Promise<SshKeyRegistration>;
 }
 
+/** A client of the control API at `gatewayUrl` (which may carry a path prefix). */
 export function createControlClient(gatewayUrl: URL): ControlClient {
   const gateway = new URL(gatewayUrl);
   if (!gateway.pathname.endsWith('/')) gateway.pathname = `${gateway.pathname}/`;

@@ -19,6 +19,7 @@ export type LocalPgAuthOutcome =
   | { kind: 'cancel'; request: Buffer }
   | { kind: 'rejected'; reason: string };
 
+/** Result of one step: replies for the client, leftover bytes and what to do next. */
 export interface LocalPgAuthStep {
   state: LocalPgAuthState;
   /** Bytes to write to the local client, in order (before acting on the outcome). */
@@ -28,6 +29,7 @@ export interface LocalPgAuthStep {
   outcome: LocalPgAuthOutcome;
 }
 
+/** Per-listener settings of the local check. */
 export interface LocalPgAuthOptions {
   /** The per-session local password the client must send. */
   password: string;
@@ -35,6 +37,7 @@ export interface LocalPgAuthOptions {
   database: string;
 }
 
+/** The state of a freshly accepted client. */
 export const initialLocalPgAuthState = (): LocalPgAuthState => ({ phase: 'startup', negotiations: 0 });
 
 /**

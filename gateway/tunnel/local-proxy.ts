@@ -14,6 +14,7 @@ import { openTunnel } from './tunnel-client.ts';
 /** How the proxy gets its session: trade an OIDC token, or use a session another step already opened. */
 export type LocalProxyCredential = { oidcToken: string; ttl?: string } | { sessionId: string; sessionToken: string };
 
+/** How to start the local proxy; the same options serve the CLI and the Action bundle. */
 export interface LocalProxyOptions {
   gateway: string;
   credential: LocalProxyCredential;
