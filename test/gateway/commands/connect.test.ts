@@ -110,7 +110,7 @@ describe('gatehouse connect end to end', () => {
       process.kill(pid, 'SIGTERM');
     }
     for (let i = 0; i < 100 && (await gateway.store.getSession(ready.session_id))?.endedAt == null; i++) await new Promise((r) => setTimeout(r, 50));
-    expect((await gateway.store.getSession(ready.session_id))?.endReason).toBe('revoked');
+    expect((await gateway.store.getSession(ready.session_id))?.endReason).toBe('disconnect');
     for (let i = 0; i < 100 && existsSync(pidfile); i++) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(pidfile)).toBe(false);
   });

@@ -146,7 +146,7 @@ describe('local proxy', () => {
     const proxy = await start([{ name: 'app-db' }]);
     await proxy.close({ endSession: true });
     expect(await proxy.done).toBe('closed');
-    expect((await h.sessions.get(proxy.ready.session_id))?.endReason).toBe('revoked');
+    expect((await h.sessions.get(proxy.ready.session_id))?.endReason).toBe('disconnect');
   });
 
   it('adopts a session opened elsewhere by id and token', async () => {
