@@ -6,6 +6,7 @@ import { createClientBundleHandler } from '../../actions/src/serve-client-bundle
 import { createAppRoutes, routeHandler } from '../approvals/app-routes.ts';
 import { createApprovalBroker, type ApprovalBroker } from '../approvals/broker.ts';
 import { createHttpNotifier, silentNotifier } from '../approvals/notifier.ts';
+import { APP_NOTIFY_PATH } from '../../wire/approvals.ts';
 import { createRecorder, type Recorder } from '../audit/recorder.ts';
 import { getSessionLog } from '../audit/session-log.ts';
 import { createFileSink } from '../audit/sinks/file-sink.ts';
@@ -67,7 +68,10 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
 
   const issuers = await createTrustedIssuers(config.issuers, { store, publicUrl: config.publicUrl });
   const sessions = createSessionService({ store, policy, issuers, clock, config, log: (event, data) => log(`${event} ${JSON.stringify(data)}`) });
-  const notifier = config.approvals.notifyUrl && config.approvals.secret ? createHttpNotifier({ url: config.approvals.notifyUrl, secret: config.approvals.secret, clock }) : silentNotifier;
+  if (config.app && !config.approvals.secret) log('app: not started: set approvals.secret, which the app and the gateway share to sign their messages');
+  const embeddedApp = config.app && config.approvals.secret ? await startEmbeddedApp(config) : null;
+  const notifyUrl = config.approvals.notifyUrl ?? (embeddedApp ? `${config.publicUrl.replace(/\/+$/, '')}${APP_NOTIFY_PATH}` : undefined);
+  const notifier = notifyUrl && config.approvals.secret ? createHttpNotifier({ url: notifyUrl, secret: config.approvals.secret, clock }) : silentNotifier;
   const broker = createApprovalBroker({ store, clock, notifier, publicUrl: config.publicUrl, ids: { approvalId: () => `apr_${randomUUID().replace(/-/g, '').slice(0, 16)}` }, replicaId: gatewayId, onError: (e) => log(`approvals: ${(e as Error).message}`) });
   await broker.recoverPending();
 
@@ -100,7 +104,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     metrics: metrics.registry,
     getSessionLog: (id) => getSessionLog(store, id),
     onTunnel: (connection, stream, session) => routeTunnel(connection, stream, session),
-    extraRoutes: async (req, res) => clientBundle(req, res) || (await appRoutes(req, res)),
+    extraRoutes: async (req, res) => clientBundle(req, res) || (await appRoutes(req, res)) || (embeddedApp !== null && (await embeddedApp(req, res))),
     log: (event, data) => log(`${event} ${JSON.stringify(data)}`),
   });
 
@@ -135,6 +139,17 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       await store.close();
     },
   };
+}
+
+/** The GitHub App inside the gateway (`app:` configured): webhooks and approval requests on the HTTP listener. */
+async function startEmbeddedApp(config: GatehouseConfig): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>> {
+  const { createAppHandler } = await import('../../app/embedded.ts');
+  const app = config.app!;
+  const { handle } = await createAppHandler({
+    appId: app.appId, privateKey: app.privateKey, webhookSecret: app.webhookSecret, baseUrl: app.baseUrl,
+    gatewayUrl: config.publicUrl, approvalsSecret: config.approvals.secret!,
+  });
+  return handle;
 }
 
 function isLoopback(address: string | undefined): boolean {
