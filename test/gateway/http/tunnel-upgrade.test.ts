@@ -56,7 +56,7 @@ describe('tunnel upgrade', () => {
     if (!('ws' in result)) throw new Error('refused');
     const closed = new Promise<[number, string]>((resolve) => result.ws.once('close', (code, reason) => resolve([code, reason.toString()])));
     await fetch(`${h.url}/v1/sessions/${session.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${session.token}` } });
-    expect(await closed).toEqual([4401, 'gatehouse: session revoked']);
+    expect(await closed).toEqual([4401, 'gatehouse: session disconnect']);
     expect(await open('app-db', { authorization: `Bearer ${session.token}` })).toEqual({ status: 401, code: 'auth.invalid' });
   });
 
