@@ -127,6 +127,7 @@ function cellMasker(field: ResultField, mask: ColumnMask, content: ContentMasker
   return (row, start, end) => (content.mightMatch(row, start, end) ? detectInText(row.toString('utf8', start, end), type, content, counts) : SAME);
 }
 
+/** Rebuilds a DataRow: runs of unchanged bytes (the header included) are copied in one call each. */
 function rebuild(row: Buffer, count: number, starts: Int32Array, ends: Int32Array, outcomes: ValueOutcome[]): Buffer {
   const values: (Buffer | null | undefined)[] = new Array(count);
   let size = 7;
@@ -137,19 +138,21 @@ function rebuild(row: Buffer, count: number, starts: Int32Array, ends: Int32Arra
     size += v === undefined ? ends[i]! - starts[i]! : 4 + (v === null ? 0 : v.length);
   }
   const out = Buffer.allocUnsafe(size);
-  out[0] = 0x44;
-  out.writeInt32BE(size - 1, 1);
-  out.writeInt16BE(count, 5);
-  let at = 7;
+  let at = 0;
+  let runStart = 0;
   for (let i = 0; i < count; i++) {
     const v = values[i];
-    if (v === undefined) at += row.copy(out, at, starts[i]!, ends[i]!);
-    else if (v === null) at = out.writeInt32BE(-1, at);
+    if (v === undefined) continue;
+    at += row.copy(out, at, runStart, starts[i]!);
+    if (v === null) at = out.writeInt32BE(-1, at);
     else {
       at = out.writeInt32BE(v.length, at);
       at += v.copy(out, at);
     }
+    runStart = ends[i]!;
   }
+  row.copy(out, at, runStart, row.length);
+  out.writeInt32BE(size - 1, 1);
   return out;
 }
 
