@@ -90,6 +90,9 @@ export interface ApprovalBroker {
   close(): void;
 }
 
+/** Node timers overflow past 2^31-1 ms (about 24.8 days); longer holds are re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 type Final = Pick<ApprovalRecord, 'status' | 'decidedBy' | 'reason'>;
 type Waiter = { resolve: (final: Final) => void };
 
@@ -130,8 +133,9 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     const ms = Math.max(0, expiresAt.getTime() - clock.now().getTime());
     timers.set(id, setTimeout(() => {
       timers.delete(id);
+      if (expiresAt.getTime() > clock.now().getTime()) return arm(id, expiresAt);
       finish(id, 'timed-out', 'approval timed out').catch(onError);
-    }, ms));
+    }, Math.min(ms, MAX_TIMER_MS)));
   }
 
   function ensurePoller(): void {
@@ -176,6 +180,7 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     ensurePoller();
     const onAbort = (): void => void finish(id, 'cancelled', 'client cancelled the statement').catch(onError);
     holdOptions.signal?.addEventListener('abort', onAbort, { once: true });
+    if (holdOptions.signal?.aborted) onAbort();
     const approveUrl = `${publicUrl}/v1/approvals/${encodeURIComponent(id)}`;
     const approveCommand = `/gatehouse approve ${id}`;
     try {

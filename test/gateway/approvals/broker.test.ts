@@ -212,6 +212,29 @@ describe('approval broker', () => {
     await recorder.close();
   });
 
+  it('keeps a request with a timeout longer than a Node timer can hold pending', async () => {
+    const broker = openBroker(await openStore(), 'r1');
+    const { seen, onPending } = pendingOf();
+    const held = broker.hold(request({ timeoutSeconds: 30 * 24 * 3600 }), { onPending });
+    const { id } = await seen;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await stores[0]!.getApproval(id))?.status).toBe('pending');
+    await broker.decide(id, { approved: false, by: ['alice'] });
+    await expect(held).resolves.toMatchObject({ outcome: 'denied' });
+  });
+
+  it('cancels a request whose client went away while it was being stored', async () => {
+    const store = await openStore();
+    const broker = openBroker(store, 'r1');
+    const controller = new AbortController();
+    let id = '';
+    const held = broker.hold(request(), { onPending: (p) => (id = p.id), signal: controller.signal });
+    controller.abort();
+    await expect(held).resolves.toMatchObject({ outcome: 'cancelled' });
+    expect(id).not.toBe('');
+    expect((await store.getApproval(id))?.status).toBe('cancelled');
+  });
+
   it('denies a review decision that carries no review settings', async () => {
     const broker = openBroker(await openStore(), 'r1');
     const bare = { ...request(), decision: { action: 'review' as const, rule: 'r', reason: 'x' } };
