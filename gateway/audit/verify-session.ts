@@ -129,7 +129,8 @@ function checkSeal(
  * (missing numbers), insertions (a number taken twice) and reorders (numbers going backwards) apart.
  */
 function checkChain(events: readonly AuditEventRecord[], problems: VerifyProblem[]): void {
-  const original = events.map((event) => (eventHash(event.prevHash, event) === event.hash ? event.seq : originalSeq(event, events.length)));
+  const budget = { left: MOVE_SEARCH_BUDGET };
+  const original = events.map((event) => (eventHash(event.prevHash, event) === event.hash ? event.seq : originalSeq(event, budget)));
   const moved = events.map((event, i) => original[i] !== event.seq);
   const known = new Set(original.map((seq, i) => (seq > 0 ? seq : events[i]!.seq)));
   const max = Math.max(...known);
@@ -187,11 +188,18 @@ function checkLink(events: readonly AuditEventRecord[], i: number, original: num
   }
 }
 
-/** For an event whose hash does not match: the sequence number under which it does (moved), -1 if none. */
-function originalSeq(event: AuditEventRecord, count: number): number {
-  const limit = Math.min(Math.max(count + 2, event.seq + 2), 10_000);
-  for (let seq = 1; seq <= limit; seq++) {
-    if (seq !== event.seq && eventHash(event.prevHash, { ...event, seq }) === event.hash) return seq;
+/** How far from its position a moved event is looked for, and for how many events at most (bounds the work a mangled log can cause). */
+const MOVE_WINDOW = 64;
+const MOVE_SEARCH_BUDGET = 2_000;
+
+/** For an event whose hash does not match: the nearby sequence number under which it does (moved), -1 if none. */
+function originalSeq(event: AuditEventRecord, budget: { left: number }): number {
+  if (budget.left <= 0) return -1;
+  budget.left--;
+  for (let distance = 1; distance <= MOVE_WINDOW; distance++) {
+    for (const seq of [event.seq - distance, event.seq + distance]) {
+      if (seq > 0 && eventHash(event.prevHash, { ...event, seq }) === event.hash) return seq;
+    }
   }
   return -1;
 }
