@@ -6,6 +6,9 @@ import { renderTable, type BenchRow } from './bench-table.ts';
 import { benchLargeRead, benchPgbench } from './pgbench.ts';
 import { benchMasking1m } from './masking-1m.ts';
 import { benchPolicyDecision } from './policy-decision.ts';
+import { benchAuditOverhead } from './audit-overhead.ts';
+import { benchSessionExchange } from './session-exchange.ts';
+import { benchSessionTunnel } from './session-tunnel.ts';
 
 const groups: Record<string, () => Promise<BenchRow[]>> = {
   pgbench: () => benchPgbench(Number(process.env.BENCH_SECONDS ?? 10)),
@@ -14,6 +17,9 @@ const groups: Record<string, () => Promise<BenchRow[]>> = {
   'action-connect': () => benchActionConnectRows(),
   'masking-1m': benchMasking1m,
   'approval-latency': () => benchApprovalLatency(),
+  'audit-overhead': () => benchAuditOverhead(),
+  'session-exchange': () => benchSessionExchange(),
+  'session-tunnel': () => benchSessionTunnel(Number(process.env.BENCH_SECONDS ?? 10)),
 };
 
 const only = process.argv.slice(2);

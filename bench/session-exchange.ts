@@ -8,12 +8,12 @@ import { systemClock } from '../gateway/identity/session-context.ts';
 import { createSessionService } from '../gateway/identity/session-service.ts';
 import { createStore } from '../gateway/store/create-store.ts';
 import { startTestIssuer } from '../test/support/test-issuer.ts';
+import type { BenchRow } from './bench-table.ts';
 
 const AUDIENCE = 'https://gatehouse.bench';
 const ROUNDS = 200;
 
 /** A row of the `npm run bench` table (same shape as bench-table.ts's BenchRow). */
-export interface SessionBenchRow { benchmark: string; direct?: string; gateway?: string; ratio?: string; goal?: string }
 
 function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -25,7 +25,7 @@ function percentile(samples: number[], p: number): number {
  * signature check, claims, single-use jti, rule match and session insert. Tokens are minted
  * beforehand so signing is not timed.
  */
-export async function benchSessionExchange(rounds = ROUNDS): Promise<SessionBenchRow[]> {
+export async function benchSessionExchange(rounds = ROUNDS): Promise<BenchRow[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-session-'));
   const issuer = await startTestIssuer(AUDIENCE);
   const store = await createStore(path.join(dir, 'store'));

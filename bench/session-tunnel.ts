@@ -9,7 +9,7 @@ import { systemClock } from '../gateway/identity/session-context.ts';
 import { startGateway } from '../gateway/server/gateway.ts';
 import { startLocalProxy } from '../gateway/tunnel/local-proxy.ts';
 import { createTestDatabase } from '../test/support/pg-target.ts';
-import type { SessionBenchRow } from './session-exchange.ts';
+import type { BenchRow } from './bench-table.ts';
 
 const run = promisify(execFile);
 const AUDIENCE = 'https://gatehouse.bench';
@@ -23,7 +23,7 @@ async function pgbenchTps(url: string, seconds: number): Promise<{ tps: number; 
  * pgbench -S (8 clients) direct vs through `gatehouse connect` (local password check, one
  * WebSocket tunnel per client) and the gateway's PostgreSQL adapter with the default policy.
  */
-export async function benchSessionTunnel(seconds = 10): Promise<SessionBenchRow[]> {
+export async function benchSessionTunnel(seconds = 10): Promise<BenchRow[]> {
   const target = await createTestDatabase('SELECT 1');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-tunnel-'));
   try {
