@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import { createClientBundleHandler } from '../../actions/src/serve-client-bundle.ts';
 import { createAppRoutes, routeHandler } from '../approvals/app-routes.ts';
@@ -57,7 +58,9 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   await loadSqlParser();
   const policy = loadPolicies(config.policiesDir);
   const engine = createPolicyEngine(policy);
-  const gatewayId = `${config.listen.http}#${config.listen.postgres}`;
+  // Replicas behind a load balancer share listen addresses; the host name tells them apart, so a
+  // restarting replica closes only the sessions and approvals it held itself.
+  const gatewayId = `${os.hostname()}/${config.listen.http}#${config.listen.postgres}`;
   const sinks = [
     ...(config.audit.file ? [createFileSink({ path: config.audit.file })] : []),
     ...(config.audit.webhook ? [createWebhookSink({ url: config.audit.webhook.url, secret: config.audit.webhook.secret })] : []),
