@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../gateway/config/load-config.ts';
 import { startGateway, type RunningGateway } from '../gateway/server/gateway.ts';
+import { createNullRecorder } from './null-recorder.ts';
 
 const ADMIN = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
 export const BENCH_TOKEN = 'bench-static-token-0123456789abcdef';
@@ -30,8 +31,11 @@ export async function createBenchTarget(): Promise<BenchTarget> {
   };
 }
 
+/** `off` runs the connection as `required` with a recorder that writes nothing (bench only). */
+export type BenchAudit = 'required' | 'best-effort' | 'off';
+
 /** The whole gateway (default policy, embedded store on disk) in front of a bench target. */
-export async function startBenchGateway(target: BenchTarget, options: { audit: 'required' | 'best-effort'; policies?: string; store?: string }): Promise<RunningGateway & { url: string }> {
+export async function startBenchGateway(target: BenchTarget, options: { audit: BenchAudit; policies?: string; store?: string }): Promise<RunningGateway & { url: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
   const file = path.join(dir, 'gatehouse.yaml');
   writeFileSync(
@@ -45,11 +49,11 @@ export async function startBenchGateway(target: BenchTarget, options: { audit: '
       '  app-db:',
       '    type: postgres',
       `    url: ${target.url}`,
-      `    audit: ${options.audit}`,
+      `    audit: ${options.audit === 'off' ? 'required' : options.audit}`,
       'static_tokens:',
       `  - { name: bench, token: ${BENCH_TOKEN}, connections: [app-db] }`,
     ].join('\n'),
   );
-  const gateway = await startGateway(loadConfig(file), { log: () => undefined });
+  const gateway = await startGateway(loadConfig(file), { log: () => undefined, ...(options.audit === 'off' ? { createRecorder: createNullRecorder } : {}) });
   return { ...gateway, url: `postgres://bench:${BENCH_TOKEN}@127.0.0.1:${gateway.postgresPort}/app-db` };
 }

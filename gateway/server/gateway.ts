@@ -8,7 +8,7 @@ import { createAppRoutes, routeHandler } from '../approvals/app-routes.ts';
 import { createApprovalBroker, type ApprovalBroker } from '../approvals/broker.ts';
 import { createHttpNotifier, silentNotifier } from '../approvals/notifier.ts';
 import { APP_NOTIFY_PATH } from '../../wire/approvals.ts';
-import { createRecorder, type Recorder } from '../audit/recorder.ts';
+import { createRecorder, type Recorder, type RecorderOptions } from '../audit/recorder.ts';
 import { getSessionLog } from '../audit/session-log.ts';
 import { createFileSink } from '../audit/sinks/file-sink.ts';
 import { createWebhookSink } from '../audit/sinks/webhook-sink.ts';
@@ -43,6 +43,11 @@ export interface RunningGateway {
 export interface StartOptions {
   clock?: Clock;
   log?: (message: string) => void;
+  /**
+   * Builds the audit recorder (default {@link createRecorder}). A seam for benchmarks that
+   * measure the data path without audit; not a config key, because a gateway must always audit.
+   */
+  createRecorder?: (options: RecorderOptions) => Recorder;
 }
 
 /**
@@ -65,7 +70,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     ...(config.audit.file ? [createFileSink({ path: config.audit.file })] : []),
     ...(config.audit.webhook ? [createWebhookSink({ url: config.audit.webhook.url, secret: config.audit.webhook.secret })] : []),
   ];
-  const recorder = createRecorder({ store, clock, sampleRows: config.audit.sampleRows, sinks, gatewayId });
+  const recorder = (options.createRecorder ?? createRecorder)({ store, clock, sampleRows: config.audit.sampleRows, sinks, gatewayId });
   const orphans = await recorder.closeOrphans('gateway-restart', { gatewayId });
   if (orphans.length > 0) log(`closed ${orphans.length} session(s) left open by a previous run (gateway-restart)`);
 
