@@ -3,6 +3,7 @@ import type { ResultFilter, RowTransform, StatementGate, StatementHandle } from 
 import { maskWhole } from './column-mask.ts';
 import type { ContentMasker } from './detectors.ts';
 import type { MaskingCatalog } from './catalog.ts';
+import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { newFacts, type AnalysisContext } from './analysis-types.ts';
 import { createCopyMasker } from './copy-masker.ts';
 import { relationShape } from './from-clause.ts';
@@ -65,8 +66,9 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
         if (changesCatalog(stmt?.parseTree)) ddl.add(handle);
         try {
           out.push(await planner.plan(stmt?.parseTree ?? null));
-        } catch {
-          out.push({ kind: 'deny', reason: 'the statement could not be checked against the catalog (metadata connection failed); retry' });
+        } catch (error) {
+          const why = error instanceof GatehouseError ? error.message : 'the metadata connection failed; retry';
+          out.push({ kind: 'deny', reason: `the statement could not be checked against the catalog: ${why}` });
         }
       }
       plans.set(handle, out);

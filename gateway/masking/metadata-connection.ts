@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { createPgCatalog, type CatalogQueryable, type MaskingCatalog, type PgCatalogOptions } from './catalog.ts';
 
 export interface MetadataConnectionOptions extends PgCatalogOptions {
@@ -6,6 +7,8 @@ export interface MetadataConnectionOptions extends PgCatalogOptions {
   client: pg.ClientConfig;
   /** Closes the connection after this long without catalog queries (default 10 s). */
   idleMs?: number;
+  /** A catalog query slower than this fails (and the connection is dropped), default 5 s. */
+  queryTimeoutMs?: number;
 }
 
 /** A catalog on a metadata connection that opens on first use, reopens after errors and closes when idle. */
@@ -22,6 +25,7 @@ export function createMetadataCatalog(options: MetadataConnectionOptions): Metad
   let connecting: Promise<pg.Client> | null = null;
   let idle: NodeJS.Timeout | null = null;
   const idleMs = options.idleMs ?? 10_000;
+  const queryTimeoutMs = options.queryTimeoutMs ?? 5_000;
 
   function drop(c: pg.Client): void {
     if (client === c) client = null;
@@ -31,7 +35,7 @@ export function createMetadataCatalog(options: MetadataConnectionOptions): Metad
   async function connected(): Promise<pg.Client> {
     if (client) return client;
     connecting ??= (async () => {
-      const c = new pg.Client({ ...options.client, application_name: 'gatehouse-masking-catalog' });
+      const c = new pg.Client({ connectionTimeoutMillis: queryTimeoutMs, ...options.client, application_name: 'gatehouse-masking-catalog' });
       c.on('error', () => drop(c));
       try {
         await c.connect();
@@ -54,11 +58,25 @@ export function createMetadataCatalog(options: MetadataConnectionOptions): Metad
       if (idle) clearTimeout(idle);
       idle = setTimeout(() => drop(c), idleMs);
       idle.unref();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          drop(c);
+          reject(
+            new GatehouseError(
+              'masking.catalog-timeout',
+              'the masking catalog did not answer in time (an embedded target may be busy with an open transaction); commit or roll back, then retry',
+            ),
+          );
+        }, queryTimeoutMs);
+      });
       try {
-        return await c.query(text, values);
+        return await Promise.race([c.query(text, values), timeout]);
       } catch (error) {
         if (!(error instanceof pg.DatabaseError)) drop(c);
         throw error;
+      } finally {
+        clearTimeout(timer);
       }
     }) as CatalogQueryable['query'],
   };
