@@ -134,3 +134,10 @@ function toRelation(row: RelationRow): CatalogRelation {
     columns: row.columns.map((c) => ({ name: c.name, attnum: Number(c.attnum), typeOid: Number(c.typeOid) })),
   };
 }
+
+/** `schema.table.column` of a RowDescription origin (table OID, attnum), for audit and messages; null when unknown. */
+export async function describeColumn(catalog: MaskingCatalog, tableOid: number, attnum: number): Promise<string | null> {
+  const rel = await catalog.relationByOid(tableOid);
+  const column = rel?.columns.find((c) => c.attnum === attnum);
+  return rel && column ? `${rel.schema}.${rel.name}.${column.name}` : null;
+}

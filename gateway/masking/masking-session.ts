@@ -3,6 +3,7 @@ import type { ResultFilter, RowTransform, StatementGate, StatementHandle } from 
 import { maskWhole } from './column-mask.ts';
 import type { ContentMasker } from './detectors.ts';
 import type { MaskingCatalog } from './catalog.ts';
+import pg from 'pg';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { newFacts, type AnalysisContext } from './analysis-types.ts';
 import { createCopyMasker } from './copy-masker.ts';
@@ -67,8 +68,8 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
         try {
           out.push(await planner.plan(stmt?.parseTree ?? null));
         } catch (error) {
-          const why = error instanceof GatehouseError ? error.message : 'the metadata connection failed; retry';
-          out.push({ kind: 'deny', reason: `the statement could not be checked against the catalog: ${why}` });
+          const why = error instanceof GatehouseError || error instanceof pg.DatabaseError ? error.message : 'the analysis failed';
+          out.push({ kind: 'deny', reason: `the statement could not be checked for masking (${why}); retry, or report the statement if it keeps failing` });
         }
       }
       plans.set(handle, out);

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeColumn } from '../../../gateway/masking/catalog.ts';
 import { createMetadataCatalog } from '../../../gateway/masking/metadata-connection.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/pg-target.ts';
 
@@ -25,6 +26,8 @@ describe('metadata catalog connection', () => {
       expect(await catalog.viewDefinition(view.oid)).toMatch(/email/);
       expect((await catalog.relationByOid(customers!.oid))?.name).toBe('customers');
       expect(await catalog.functionSchemas('customer_token')).toEqual(['public']);
+      expect(await describeColumn(catalog, customers!.oid, 3)).toBe('public.customers.email');
+      expect(await describeColumn(catalog, customers!.oid, 99)).toBeNull();
     } finally {
       await catalog.close();
     }

@@ -57,6 +57,21 @@ describe('output taint over the masking corpus', () => {
   }
 });
 
+describe('output taint over the guardrail corpus', () => {
+  it('plans every guardrail statement (allowed or not) without throwing', async () => {
+    const { parse } = await import('yaml');
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(new URL('../../fixtures/corpus/guardrails.yaml', import.meta.url), 'utf8');
+    const cases = (parse(text) as { cases: { sql: string }[] }).cases;
+    const isolated = createMaskingPlanner({ catalog, config: exampleMaskingConfig() });
+    for (const c of cases) {
+      const plans = await isolated.planSql(c.sql);
+      expect(plans.length, c.sql).toBeGreaterThan(0);
+      for (const p of plans) expect(['rows', 'deny'], c.sql).toContain(p.kind);
+    }
+  });
+});
+
 describe('output taint', () => {
   it('keeps a plain reference to a masked column as a column mask under any alias', async () => {
     const plan = await rowsPlan('SELECT c.card_number AS x, id FROM customers c');
