@@ -58,6 +58,9 @@ const RELATION_SQL = `
    GROUP BY c.oid, n.nspname, c.relname, c.relkind
    ORDER BY n.nspname`;
 
+/** Past this many cached answers the cache starts over, so clients naming endless relations cannot grow it. */
+const MAX_CACHE_ENTRIES = 5000;
+
 /**
  * A {@link MaskingCatalog} over a node-postgres client. Answers are cached per key until
  * `invalidate()` or until they are older than `maxAgeMs` (default 5 s).
@@ -70,6 +73,7 @@ export function createPgCatalog(client: CatalogQueryable, options: PgCatalogOpti
   function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = cache.get(key);
     if (hit && now() - hit.at <= maxAge) return hit.value as Promise<T>;
+    if (cache.size >= MAX_CACHE_ENTRIES) cache = new Map();
     const value = load();
     const entry = { at: now(), value };
     cache.set(key, entry);
