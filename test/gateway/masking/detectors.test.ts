@@ -80,3 +80,40 @@ describe('masking config', () => {
     expect(() => compileMaskingConfig([{ columns: [{ column: 'a.b.c', keep_last: 9 }] }], 'db')).toThrow(/from 0 to 4/);
   });
 });
+
+describe('content detector properties', () => {
+  it('never lets a Luhn-valid card number through, whatever separators and text surround it', async () => {
+    const fc = (await import('fast-check')).default;
+    const withCheckDigit = (body: string): string => {
+      for (let d = 0; d <= 9; d++) if (luhnValid(body + d)) return body + d;
+      throw new Error('unreachable');
+    };
+    const card = fc
+      .tuple(fc.constantFrom('4', '51', '55', '34', '37', '6011'), fc.integer({ min: 13, max: 19 }), fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 19, maxLength: 19 }))
+      .map(([prefix, len, digits]) => withCheckDigit((prefix + digits.join('')).slice(0, len - 1)));
+    const noise = fc.stringMatching(/^[a-z ,.;:]{0,12}$/);
+    fc.assert(
+      fc.property(card, noise, noise, fc.constantFrom('', ' ', '-'), (number, before, after, sep) => {
+        const written = number.replace(/(\d{4})(?=\d)/g, `$1${sep}`);
+        const out = all.maskText(`${before}${written}${after}`).text;
+        expect(out.replace(/[^0-9]/g, '')).not.toContain(number.slice(-8));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never lets an e-mail address through, whatever its letter case', async () => {
+    const fc = (await import('fast-check')).default;
+    const email = fc
+      .tuple(fc.stringMatching(/^[a-z0-9._]{1,12}$/), fc.stringMatching(/^[a-z0-9]{1,10}$/), fc.constantFrom('com', 'org', 'example.net', 'io'))
+      .map(([user, host, tld]) => `${user}@${host}.${tld}`);
+    fc.assert(
+      fc.property(email, fc.boolean(), fc.stringMatching(/^[a-z ;]{0,10}$/), (address, upper, before) => {
+        const written = upper ? address.toUpperCase() : address;
+        const out = all.maskText(`${before}${written}`).text;
+        expect(out.toLowerCase()).not.toContain(address.slice(address.indexOf('@')));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
