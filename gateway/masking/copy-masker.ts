@@ -20,6 +20,7 @@ export interface CopyMasker {
 }
 
 const NEWLINE = 0x0a;
+const NEWLINE_BYTES = Buffer.from([NEWLINE]);
 
 export function createCopyMasker(plan: RowsPlan, content: ContentMasker): CopyMasker {
   const format: CopyFormat = plan.copy ?? { format: 'text', delimiter: '\t', quote: '"', escape: '"', null: '\\N', header: false };
@@ -84,12 +85,19 @@ export function createCopyMasker(plan: RowsPlan, content: ContentMasker): CopyMa
   }
 
   function maskChunk(rows: Buffer[]): Buffer {
-    const out = rows.map((row) => {
+    const out: Buffer[] = [];
+    for (const row of rows) {
       const line = row.toString('utf8');
       const cr = line.endsWith('\r') ? '\r' : '';
-      return `${maskRow(cr ? line.slice(0, -1) : line)}${cr}\n`;
-    });
-    return Buffer.from(out.join(''), 'utf8');
+      const body = cr ? line.slice(0, -1) : line;
+      const masked = maskRow(body);
+      if (masked === body) {
+        out.push(row, NEWLINE_BYTES);
+      } else {
+        out.push(Buffer.from(`${masked}${cr}\n`, 'utf8'));
+      }
+    }
+    return Buffer.concat(out);
   }
 
   function pushPayload(data: Buffer): Buffer {

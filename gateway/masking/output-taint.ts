@@ -148,6 +148,7 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
   async function planCopy(body: Record<string, unknown>, ctx: AnalysisContext): Promise<MaskPlan> {
     if (body.is_from) return rows(NO_ROWS, ctx.facts);
     const format = copyFormat(listOf(body.options));
+    if (format === 'foreign-encoding') return deny('COPY with an ENCODING other than UTF8 cannot be masked; drop the ENCODING option');
     let shape: QueryShape;
     if (body.query) {
       shape = await analyzeQueryNode(body.query, null, ctx);
@@ -227,8 +228,8 @@ function* rangeVars(tree: unknown): Generator<Record<string, unknown>> {
   for (const v of Object.values(obj)) yield* rangeVars(v);
 }
 
-/** Reads COPY options into a {@link CopyFormat}; `binary` is returned as a bare string. */
-export function copyFormat(options: unknown[]): CopyFormat | 'binary' {
+/** Reads COPY options into a {@link CopyFormat}; `binary` and a non-UTF8 `ENCODING` are returned as bare strings. */
+export function copyFormat(options: unknown[]): CopyFormat | 'binary' | 'foreign-encoding' {
   const opts = new Map<string, string | true>();
   for (const o of options) {
     const d = nodeOf(o)?.[1];
@@ -239,6 +240,8 @@ export function copyFormat(options: unknown[]): CopyFormat | 'binary' {
   }
   const fmt = String(opts.get('format') ?? (opts.get('binary') === true ? 'binary' : opts.get('csv') === true ? 'csv' : 'text')).toLowerCase();
   if (fmt === 'binary') return 'binary';
+  const encoding = opts.get('encoding');
+  if (typeof encoding === 'string' && !['utf8', 'utf-8', 'unicode'].includes(encoding.toLowerCase())) return 'foreign-encoding';
   const csv = fmt === 'csv';
   const str = (key: string, dflt: string) => (typeof opts.get(key) === 'string' ? (opts.get(key) as string) : dflt);
   const quote = str('quote', '"');

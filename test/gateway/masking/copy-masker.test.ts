@@ -41,6 +41,13 @@ describe('COPY masker', () => {
     expect(masker.counts).toEqual({ masked: 1, detected: 1 });
   });
 
+  it('sends unchanged rows as the very bytes it received', () => {
+    const masker = createCopyMasker(plan([RAW, RAW, RAW], TEXT), content);
+    const latin1 = Buffer.concat([Buffer.from('1\tcaf'), Buffer.from([0xe9]), Buffer.from('\t\\N\n')]);
+    const message = Buffer.concat([Buffer.from([0x64, 0, 0, 0, 4 + latin1.length]), latin1]);
+    expect(Buffer.concat(masker.push(message).map((m) => m.subarray(5)))).toEqual(latin1);
+  });
+
   it('buffers a row split across CopyData messages', () => {
     const masker = createCopyMasker(plan([RAW, email], TEXT), content);
     const first = masker.push(copyData('1\tada@eng'));

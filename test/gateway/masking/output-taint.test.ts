@@ -134,6 +134,8 @@ describe('output taint', () => {
   it('denies binary COPY and server-side COPY of masked data', async () => {
     expect((await planOne('COPY customers TO STDOUT (FORMAT binary)')).kind).toBe('deny');
     expect((await planOne("COPY customers TO '/tmp/x'")).kind).toBe('deny');
+    expect((await planOne("COPY customers TO STDOUT (ENCODING 'LATIN1')")).kind).toBe('deny');
+    expect((await planOne("COPY customers TO STDOUT (ENCODING 'UTF8')")).kind).toBe('rows');
   });
 
   it('denies writes that copy masked values into other places', async () => {
