@@ -24456,7 +24456,7 @@ import { join as join6 } from "node:path";
 
 // actions/src/action-inputs.ts
 var CONNECTION_ITEM = /^([A-Za-z0-9][A-Za-z0-9._-]*)(?::(\d{1,5}))?$/;
-var TTL = /^\d+[smh]$/;
+var TTL = /^\d{1,7}[smhd]?$/;
 function envInputReader(env) {
   return (name) => {
     const upper = name.toUpperCase();
@@ -24472,7 +24472,7 @@ function parseActionInputs(read) {
   const gateway = parseGatewayUrl(gatewayText);
   const ttl = read("ttl") || void 0;
   if (ttl !== void 0 && !TTL.test(ttl)) {
-    throw new GatehouseError("input-invalid", `Input 'ttl' must be a duration like 15m, 900s or 1h, got '${ttl}'.`);
+    throw new GatehouseError("input-invalid", `Input 'ttl' must be a duration like 15m, 900s or 1h (the gateway caps it at the rule's max_ttl), got '${ttl}'.`);
   }
   return {
     gateway,

@@ -22,7 +22,7 @@ export interface ActionInputs {
 export type InputReader = (name: string) => string;
 
 const CONNECTION_ITEM = /^([A-Za-z0-9][A-Za-z0-9._-]*)(?::(\d{1,5}))?$/;
-const TTL = /^\d+[smh]$/;
+const TTL = /^\d{1,7}[smhd]?$/;
 
 /**
  * Reads an input the way the runner passes it (`INPUT_<NAME>` upper-cased), also accepting the
@@ -44,7 +44,7 @@ export function parseActionInputs(read: InputReader): ActionInputs {
   const gateway = parseGatewayUrl(gatewayText);
   const ttl = read('ttl') || undefined;
   if (ttl !== undefined && !TTL.test(ttl)) {
-    throw new GatehouseError('input-invalid', `Input 'ttl' must be a duration like 15m, 900s or 1h, got '${ttl}'.`);
+    throw new GatehouseError('input-invalid', `Input 'ttl' must be a duration like 15m, 900s or 1h (the gateway caps it at the rule's max_ttl), got '${ttl}'.`);
   }
   return {
     gateway,
