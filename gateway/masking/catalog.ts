@@ -34,6 +34,8 @@ export interface MaskingCatalog {
   functionSchemas(name: string): Promise<readonly string[]>;
   /** Schemas holding an operator with this symbol. */
   operatorSchemas(symbol: string): Promise<readonly string[]>;
+  /** Schemas holding a type (or domain) of this name: a domain's CHECK can run any function. */
+  typeSchemas(name: string): Promise<readonly string[]>;
   /** Drops every cached answer; call after DDL. */
   invalidate(): void;
 }
@@ -112,6 +114,14 @@ export function createPgCatalog(client: CatalogQueryable, options: PgCatalogOpti
         const res = await client.query(
           `SELECT DISTINCT n.nspname AS schema FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE o.oprname = $1`,
           [symbol],
+        );
+        return res.rows.map((r: { schema: string }) => r.schema);
+      }),
+    typeSchemas: (name) =>
+      cached(`t:${name}`, async () => {
+        const res = await client.query(
+          `SELECT DISTINCT n.nspname AS schema FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typname = $1`,
+          [name],
         );
         return res.rows.map((r: { schema: string }) => r.schema);
       }),

@@ -183,10 +183,21 @@ async function typeCast(body: Record<string, unknown>, scope: Scope, ctx: Analys
   const type = typeNameOf(tn);
   const isArray = listOf(tn?.arrayBounds).length > 0;
   const mask = derived(inner.mask, `cast to ${type}`);
+  if (inner.mask.kind !== 'raw') await refuseUnknownType(tn, type, ctx);
   if (!inner.text) return { mask, text: false };
   if (!isArray && TEXT_TYPE_NAMES.has(type)) return { mask, text: true };
   if (!isArray && NON_TEXT_TYPE_NAMES.has(type)) return { mask, text: false };
   return { mask: stricter(mask, maskWhole(`cast of free text to ${type} could hide detected content`)), text: false };
+}
+
+/** A cast of masked data to a user-defined type or domain could hand it to the domain's CHECK functions. */
+async function refuseUnknownType(typeName: Record<string, unknown> | undefined, type: string, ctx: AnalysisContext): Promise<void> {
+  const names = listOf(typeName?.names).map(stringOf);
+  const schema = names.length >= 2 ? names[names.length - 2] : null;
+  const schemas = schema ? [schema] : await ctx.catalog.typeSchemas(type);
+  if (schemas.length === 0 || schemas.some((s) => s !== 'pg_catalog')) {
+    throw new MaskingDenial(`casting masked data to ${type}, a type that is not built in, could hand it to functions masking cannot follow`);
+  }
 }
 
 async function funcCall(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {

@@ -44,8 +44,14 @@ const NON_DDL: ReadonlySet<string> = new Set([
 /** Statements that run SQL the gateway never sees, able to copy masked data anywhere. */
 const HIDDEN_CODE: ReadonlySet<string> = new Set(['DoStmt', 'CreateFunctionStmt', 'CreateTrigStmt', 'RuleStmt', 'CreateEventTrigStmt']);
 
-/** DDL that, aimed at a relation with masked columns, would move its data out from under its rules. */
-const RELATION_DDL: ReadonlySet<string> = new Set(['AlterTableStmt', 'RenameStmt', 'AlterObjectSchemaStmt']);
+/**
+ * DDL that, aimed at a relation with masked columns, would move its data out from under its rules
+ * (rename, new schema, inheritance, publication) or run expressions over it (index, statistics, row policies).
+ */
+const RELATION_DDL: ReadonlySet<string> = new Set([
+  'AlterTableStmt', 'RenameStmt', 'AlterObjectSchemaStmt', 'IndexStmt', 'CreateStatsStmt', 'CreatePolicyStmt',
+  'AlterPolicyStmt', 'CreatePublicationStmt', 'AlterPublicationStmt',
+]);
 
 const NO_ROWS: QueryShape = { columns: [], fallback: maskWhole('statement was not expected to return rows') };
 

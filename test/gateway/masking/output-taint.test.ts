@@ -173,6 +173,20 @@ describe('output taint', () => {
     expect(await planOne('ALTER TABLE customers RENAME COLUMN email TO e')).toMatchObject({ kind: 'deny' });
     expect(await planOne("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'")).toMatchObject({ kind: 'deny' });
     expect(await planOne('ALTER TABLE orders ADD COLUMN note text')).toMatchObject({ kind: 'rows' });
+    expect(await planOne('CREATE INDEX ON customers (customer_token(id))')).toMatchObject({ kind: 'deny' });
+    expect(await planOne('CREATE INDEX ON orders (status)')).toMatchObject({ kind: 'rows' });
+  });
+
+  it('denies casting masked data to a domain, whose CHECK could run any function', async () => {
+    await client.query("CREATE DOMAIN checked_text AS text CHECK (VALUE <> '')");
+    catalog.invalidate();
+    try {
+      expect(await planOne('SELECT email::checked_text FROM customers')).toMatchObject({ kind: 'deny' });
+      expect(kinds(await rowsPlan('SELECT id::text, email::varchar FROM customers'))).toEqual(['raw', 'mask-whole']);
+    } finally {
+      await client.query('DROP DOMAIN checked_text');
+      catalog.invalidate();
+    }
   });
 
   it('gives FETCH the plan of its cursor and EXECUTE the plan of its prepared statement', async () => {
