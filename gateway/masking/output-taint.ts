@@ -53,6 +53,13 @@ const RELATION_DDL: ReadonlySet<string> = new Set([
   'AlterPolicyStmt', 'CreatePublicationStmt', 'AlterPublicationStmt',
 ]);
 
+/** Built-ins that run SQL text of their own (and so read any column). */
+const SQL_RUNNING_FUNCTIONS: ReadonlySet<string> = new Set([
+  'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'table_to_xml', 'table_to_xmlschema',
+  'table_to_xml_and_xmlschema', 'cursor_to_xml', 'cursor_to_xmlschema', 'schema_to_xml', 'schema_to_xmlschema',
+  'schema_to_xml_and_xmlschema', 'database_to_xml', 'database_to_xmlschema', 'database_to_xml_and_xmlschema',
+]);
+
 const NO_ROWS: QueryShape = { columns: [], fallback: maskWhole('statement was not expected to return rows') };
 
 export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPlanner {
@@ -136,7 +143,26 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
       const masked = await maskedRelationIn(body);
       if (masked) return deny(`${kind.replace(/Stmt$/, '')} on ${masked} would move masked columns out from under their masking rules; change it outside a masked session`);
     }
+    if (config.hasColumnRules && kind !== 'ViewStmt') {
+      const opaque = await opaqueFunctionIn(body);
+      if (opaque) {
+        return deny(`${kind.replace(/Stmt$/, '')} stores a call to ${opaque}() (a default, check or index expression) that could write masked data where masking cannot follow; use built-in functions`);
+      }
+    }
     return rows(NO_ROWS, ctx.facts);
+  }
+
+  /** The first function in a DDL tree that is user-defined or runs SQL of its own. */
+  async function opaqueFunctionIn(tree: unknown): Promise<string | null> {
+    for (const call of funcCalls(tree)) {
+      const parts = listOf(call.funcname).map(stringOf);
+      const name = (parts[parts.length - 1] ?? '').toLowerCase();
+      const schema = parts.length >= 2 ? parts[parts.length - 2] : null;
+      if (SQL_RUNNING_FUNCTIONS.has(name)) return name;
+      if (schema && schema !== 'pg_catalog') return name;
+      if (!schema && (await catalog.functionSchemas(name)).some((s) => s !== 'pg_catalog')) return name;
+    }
+    return null;
   }
 
   async function maskedRelationIn(tree: unknown): Promise<string | null> {
@@ -221,6 +247,18 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
 
 function deny(reason: string): MaskPlan {
   return { kind: 'deny', reason };
+}
+
+function* funcCalls(tree: unknown): Generator<Record<string, unknown>> {
+  if (tree === null || typeof tree !== 'object') return;
+  if (Array.isArray(tree)) {
+    for (const t of tree) yield* funcCalls(t);
+    return;
+  }
+  for (const [key, value] of Object.entries(tree as Record<string, unknown>)) {
+    if (key === 'FuncCall' && value && typeof value === 'object') yield value as Record<string, unknown>;
+    yield* funcCalls(value);
+  }
 }
 
 function* rangeVars(tree: unknown): Generator<Record<string, unknown>> {

@@ -175,6 +175,9 @@ describe('output taint', () => {
     expect(await planOne('ALTER TABLE orders ADD COLUMN note text')).toMatchObject({ kind: 'rows' });
     expect(await planOne('CREATE INDEX ON customers (customer_token(id))')).toMatchObject({ kind: 'deny' });
     expect(await planOne('CREATE INDEX ON orders (status)')).toMatchObject({ kind: 'rows' });
+    expect(await planOne('CREATE TABLE stash (id int, t text DEFAULT customer_token(1))')).toMatchObject({ kind: 'deny' });
+    expect(await planOne("ALTER TABLE orders ADD COLUMN x xml DEFAULT query_to_xml('SELECT email FROM customers', true, false, '')")).toMatchObject({ kind: 'deny' });
+    expect(await planOne('CREATE TABLE fine (id serial, at timestamptz DEFAULT now(), u uuid DEFAULT gen_random_uuid())')).toMatchObject({ kind: 'rows' });
   });
 
   it('denies casting masked data to a domain, whose CHECK could run any function', async () => {
