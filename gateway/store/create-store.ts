@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { createPgExecutor } from './pg-executor.ts';
-import { createPgliteExecutor } from './pglite-executor.ts';
-import type { SqlExecutor } from './sql-executor.ts';
 import { SqlStore } from './sql-store.ts';
 import type { Store } from './store.ts';
+import { createWorkerStore } from './worker-store.ts';
 
 export interface CreateStoreOptions {
   /** Refuse to initialise a new embedded store (read-only tools such as `gatehouse audit`). */
@@ -19,18 +18,18 @@ function isDirectory(location: string): boolean {
 /**
  * Opens the store named by gatehouse.yaml's `store:` and brings its schema up to date:
  * a `postgres://` URL selects PostgreSQL (replicas sharing state), `memory://` an in-memory
- * PGlite (demo, tests), anything else is the data directory of an embedded PGlite.
+ * PGlite (demo, tests), anything else is the data directory of an embedded PGlite. Embedded
+ * stores run in a worker thread (see `worker-store.ts`).
  */
 export async function createStore(location: string, options: CreateStoreOptions = {}): Promise<Store> {
   if (options.mustExist && isDirectory(location) && !existsSync(path.join(path.resolve(location), 'PG_VERSION'))) {
     throw new GatehouseError('store.missing', `there is no gatehouse store in ${location}; check --store or the \`store:\` of --config`);
   }
-  const executor = await openExecutor(location);
-  const store = new SqlStore(executor);
+  const store = await openStore(location);
   try {
     await store.migrate();
   } catch (error) {
-    await executor.close().catch(() => {});
+    await store.close().catch(() => {});
     throw new GatehouseError(
       'store.unavailable',
       `cannot prepare the store at ${describeLocation(location)}: ${(error as Error).message}; check that it is reachable and writable`,
@@ -40,14 +39,14 @@ export async function createStore(location: string, options: CreateStoreOptions 
   return store;
 }
 
-async function openExecutor(location: string): Promise<SqlExecutor> {
+async function openStore(location: string): Promise<Store> {
   if (!location) {
     throw new GatehouseError('store.location', 'no store location given; set `store:` in gatehouse.yaml to a directory or a postgres:// URL');
   }
   try {
-    if (/^postgres(ql)?:\/\//i.test(location)) return createPgExecutor(location);
-    if (location.startsWith('memory://')) return await createPgliteExecutor(location);
-    return await createPgliteExecutor(path.resolve(location));
+    if (/^postgres(ql)?:\/\//i.test(location)) return new SqlStore(createPgExecutor(location));
+    if (location.startsWith('memory://')) return await createWorkerStore(location);
+    return await createWorkerStore(path.resolve(location));
   } catch (error) {
     if (error instanceof GatehouseError) throw error;
     throw new GatehouseError(

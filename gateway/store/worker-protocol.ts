@@ -1,0 +1,48 @@
+import type { Store } from './store.ts';
+
+/** What the embedded store's worker is started with. */
+export interface WorkerStoreData {
+  location: string;
+}
+
+/** The {@link Store} methods that cross the thread boundary as request/reply messages. */
+export const FORWARDED_METHODS = [
+  'migrate',
+  'close',
+  'getSecret',
+  'putSecretIfAbsent',
+  'useJti',
+  'createSession',
+  'getSession',
+  'findSessionByTokenHash',
+  'endSession',
+  'addSessionSshKey',
+  'listOpenSessions',
+  'findSessionsByClaims',
+  'appendAuditEvents',
+  'listAuditEvents',
+  'lastAuditEvent',
+  'listUnsealedAuditSessions',
+  'createApproval',
+  'getApproval',
+  'decideApproval',
+  'listPendingApprovals',
+] as const satisfies ReadonlyArray<keyof Store>;
+
+export type ForwardedMethod = (typeof FORWARDED_METHODS)[number];
+
+/** An error as it crosses the boundary: `code` keeps SQLSTATEs (23505) and GatehouseError codes. */
+export interface WireError {
+  name: string;
+  message: string;
+  code: string | undefined;
+}
+
+export type StoreRequest =
+  | { id: number; method: ForwardedMethod; args: unknown[] }
+  | { id: 0; method: 'watchApprovals' | 'unwatchApprovals'; args: [] };
+
+export type StoreReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError };
+
+/** Messages the worker sends besides replies. */
+export type WorkerEvent = { ready: true } | { ready: false; error: WireError } | { approvalId: string };
