@@ -5,6 +5,7 @@ import {
   type AnalysisContext, type QueryShape, type StatementFacts,
 } from './analysis-types.ts';
 import type { MaskingCatalog } from './catalog.ts';
+import { ddlRefusal } from './ddl-guard.ts';
 import { relationItem } from './from-clause.ts';
 import type { CopyFormat, MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
@@ -39,25 +40,6 @@ const NON_DDL: ReadonlySet<string> = new Set([
   'VariableSetStmt', 'TransactionStmt', 'FetchStmt', 'DeclareCursorStmt', 'ClosePortalStmt', 'PrepareStmt',
   'ExecuteStmt', 'DeallocateStmt', 'DiscardStmt', 'ListenStmt', 'UnlistenStmt', 'NotifyStmt', 'LockStmt',
   'CallStmt', 'CheckPointStmt', 'VacuumStmt', 'ConstraintsSetStmt',
-]);
-
-/** Statements that run SQL the gateway never sees, able to copy masked data anywhere. */
-const HIDDEN_CODE: ReadonlySet<string> = new Set(['DoStmt', 'CreateFunctionStmt', 'CreateTrigStmt', 'RuleStmt', 'CreateEventTrigStmt']);
-
-/**
- * DDL that, aimed at a relation with masked columns, would move its data out from under its rules
- * (rename, new schema, inheritance, publication) or run expressions over it (index, statistics, row policies).
- */
-const RELATION_DDL: ReadonlySet<string> = new Set([
-  'AlterTableStmt', 'RenameStmt', 'AlterObjectSchemaStmt', 'IndexStmt', 'CreateStatsStmt', 'CreatePolicyStmt',
-  'AlterPolicyStmt', 'CreatePublicationStmt', 'AlterPublicationStmt',
-]);
-
-/** Built-ins that run SQL text of their own (and so read any column). */
-const SQL_RUNNING_FUNCTIONS: ReadonlySet<string> = new Set([
-  'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'table_to_xml', 'table_to_xmlschema',
-  'table_to_xml_and_xmlschema', 'cursor_to_xml', 'cursor_to_xmlschema', 'schema_to_xml', 'schema_to_xmlschema',
-  'schema_to_xml_and_xmlschema', 'database_to_xml', 'database_to_xmlschema', 'database_to_xml_and_xmlschema',
 ]);
 
 const NO_ROWS: QueryShape = { columns: [], fallback: maskWhole('statement was not expected to return rows') };
@@ -136,45 +118,9 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
         ctx.facts.opaque = true;
         return rows({ columns: null, fallback: maskWhole('procedure output cannot be traced') }, ctx.facts);
     }
-    if (HIDDEN_CODE.has(kind) && config.hasColumnRules) {
-      return deny(`${kind.replace(/Stmt$/, '')} runs code masking cannot follow while columns are masked on this connection; run it outside a masked session`);
-    }
-    if (RELATION_DDL.has(kind) && config.hasColumnRules) {
-      const masked = await maskedRelationIn(body);
-      if (masked) return deny(`${kind.replace(/Stmt$/, '')} on ${masked} would move masked columns out from under their masking rules; change it outside a masked session`);
-    }
-    if (config.hasColumnRules && kind !== 'ViewStmt') {
-      const opaque = await opaqueFunctionIn(body);
-      if (opaque) {
-        return deny(`${kind.replace(/Stmt$/, '')} stores a call to ${opaque}() (a default, check or index expression) that could write masked data where masking cannot follow; use built-in functions`);
-      }
-    }
+    const refused = await ddlRefusal(kind, body, catalog, config);
+    if (refused) return deny(refused);
     return rows(NO_ROWS, ctx.facts);
-  }
-
-  /** The first function in a DDL tree that is user-defined or runs SQL of its own. */
-  async function opaqueFunctionIn(tree: unknown): Promise<string | null> {
-    for (const call of funcCalls(tree)) {
-      const parts = listOf(call.funcname).map(stringOf);
-      const name = (parts[parts.length - 1] ?? '').toLowerCase();
-      const schema = parts.length >= 2 ? parts[parts.length - 2] : null;
-      if (SQL_RUNNING_FUNCTIONS.has(name)) return name;
-      if (schema && schema !== 'pg_catalog') return name;
-      if (!schema && (await catalog.functionSchemas(name)).some((s) => s !== 'pg_catalog')) return name;
-    }
-    return null;
-  }
-
-  async function maskedRelationIn(tree: unknown): Promise<string | null> {
-    for (const rv of rangeVars(tree)) {
-      const schema = typeof rv.schemaname === 'string' ? rv.schemaname : null;
-      const name = String(rv.relname);
-      const rels = schema ? [await catalog.relation(schema, name)] : await catalog.relationsNamed(name);
-      for (const rel of rels) {
-        if (rel && rel.columns.some((c) => config.columnRule(rel.schema, rel.name, c.name))) return `${rel.schema}.${rel.name}`;
-      }
-    }
-    return null;
   }
 
   async function planCopy(body: Record<string, unknown>, ctx: AnalysisContext): Promise<MaskPlan> {
@@ -247,29 +193,6 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
 
 function deny(reason: string): MaskPlan {
   return { kind: 'deny', reason };
-}
-
-function* funcCalls(tree: unknown): Generator<Record<string, unknown>> {
-  if (tree === null || typeof tree !== 'object') return;
-  if (Array.isArray(tree)) {
-    for (const t of tree) yield* funcCalls(t);
-    return;
-  }
-  for (const [key, value] of Object.entries(tree as Record<string, unknown>)) {
-    if (key === 'FuncCall' && value && typeof value === 'object') yield value as Record<string, unknown>;
-    yield* funcCalls(value);
-  }
-}
-
-function* rangeVars(tree: unknown): Generator<Record<string, unknown>> {
-  if (tree === null || typeof tree !== 'object') return;
-  if (Array.isArray(tree)) {
-    for (const t of tree) yield* rangeVars(t);
-    return;
-  }
-  const obj = tree as Record<string, unknown>;
-  if (typeof obj.relname === 'string') yield obj;
-  for (const v of Object.values(obj)) yield* rangeVars(v);
 }
 
 /** Reads COPY options into a {@link CopyFormat}; `binary` and a non-UTF8 `ENCODING` are returned as bare strings. */
