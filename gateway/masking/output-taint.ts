@@ -6,6 +6,7 @@ import {
 } from './analysis-types.ts';
 import type { MaskingCatalog } from './catalog.ts';
 import { ddlRefusal } from './ddl-guard.ts';
+import { exprTaint } from './expression-taint.ts';
 import { relationItem } from './from-clause.ts';
 import type { CopyFormat, MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
@@ -115,6 +116,7 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
         prepared.clear();
         return rows(NO_ROWS, ctx.facts);
       case 'CallStmt':
+        await exprTaint(body.funccall, { entries: [], ctes: new Map(), parent: null }, ctx);
         ctx.facts.opaque = true;
         return rows({ columns: null, fallback: maskWhole('procedure output cannot be traced') }, ctx.facts);
     }
