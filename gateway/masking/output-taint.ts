@@ -116,7 +116,7 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
         prepared.clear();
         return rows(NO_ROWS, ctx.facts);
       case 'CallStmt':
-        await exprTaint(body.funccall, { entries: [], ctes: new Map(), parent: null }, ctx);
+        await exprTaint({ FuncCall: body.funccall }, { entries: [], ctes: new Map(), parent: null }, ctx);
         ctx.facts.opaque = true;
         return rows({ columns: null, fallback: maskWhole('procedure output cannot be traced') }, ctx.facts);
     }
