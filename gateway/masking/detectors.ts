@@ -29,80 +29,93 @@ export interface ContentMaskerConfig {
   customDetectors?: readonly CustomDetector[];
 }
 
-/** What the byte scanner measures; each detector states the minimum it needs to possibly match. */
-interface Signals {
-  digitRun: number;
-  wordRun: number;
+/**
+ * The least evidence any enabled detector needs before it can match: a run of digits (single
+ * space/dash separators allowed), a run of token characters, an '@', "eyJ", a run of dashes.
+ */
+interface Triggers {
+  digits: number;
+  word: number;
   at: boolean;
   eyJ: boolean;
-  dashRun: number;
+  dashes: number;
 }
 
-type Needs = (s: Signals) => boolean;
-
-const NEEDS: Record<DetectorName, Needs> = {
-  payment_card: (s) => s.digitRun >= 13,
-  us_ssn: (s) => s.digitRun >= 9,
-  email: (s) => s.at,
-  jwt: (s) => s.eyJ,
-  aws_access_key: (s) => s.wordRun >= 20,
-  github_token: (s) => s.wordRun >= 22,
-  private_key: (s) => s.dashRun >= 5,
+const TRIGGERS: Record<DetectorName, Partial<Triggers>> = {
+  payment_card: { digits: 13 },
+  us_ssn: { digits: 9 },
+  email: { at: true },
+  jwt: { eyJ: true },
+  aws_access_key: { word: 20 },
+  github_token: { word: 22 },
+  private_key: { dashes: 5 },
 };
 
-/** One pass over UTF-8 bytes measuring the {@link Signals}: digit runs (single space/dash separators allowed), word runs, '@', "eyJ", dashes. */
-function scanBytes(bytes: Uint8Array, start: number, end: number): Signals {
-  let digitRun = 0, wordRun = 0, dashRun = 0, digits = 0, word = 0, dashes = 0;
-  let sep = false, at = false, eyJ = false;
+function triggersOf(names: readonly DetectorName[]): Triggers {
+  const t: Triggers = { digits: Infinity, word: Infinity, at: false, eyJ: false, dashes: Infinity };
+  for (const name of names) {
+    const x = TRIGGERS[name];
+    if (x.digits !== undefined) t.digits = Math.min(t.digits, x.digits);
+    if (x.word !== undefined) t.word = Math.min(t.word, x.word);
+    if (x.dashes !== undefined) t.dashes = Math.min(t.dashes, x.dashes);
+    t.at ||= x.at === true;
+    t.eyJ ||= x.eyJ === true;
+  }
+  return t;
+}
+
+/** One pass over UTF-8 bytes, stopping at the first sufficient evidence. */
+function bytesEvidence(bytes: Uint8Array, start: number, end: number, t: Triggers): boolean {
+  let digits = 0, word = 0, dashes = 0;
+  let sep = false;
   for (let i = start; i < end; i++) {
     const b = bytes[i]!;
     if (b >= 48 && b <= 57) {
-      digits++;
       sep = false;
-      if (digits > digitRun) digitRun = digits;
+      if (++digits >= t.digits) return true;
     } else if ((b === 32 || b === 45) && digits > 0 && !sep) sep = true;
     else {
       digits = 0;
       sep = false;
     }
     if ((b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b === 95 || b === 47 || b === 43) {
-      if (++word > wordRun) wordRun = word;
+      if (++word >= t.word) return true;
     } else word = 0;
     if (b === 45) {
-      if (++dashes > dashRun) dashRun = dashes;
+      if (++dashes >= t.dashes) return true;
     } else dashes = 0;
-    if (b === 64) at = true;
-    else if (b === 101 && i + 2 < end && bytes[i + 1] === 121 && bytes[i + 2] === 74) eyJ = true;
+    if (b === 64 && t.at) return true;
+    if (b === 101 && t.eyJ && i + 2 < end && bytes[i + 1] === 121 && bytes[i + 2] === 74) return true;
   }
-  return { digitRun, wordRun, at, eyJ, dashRun };
+  return false;
 }
 
-/** {@link scanBytes} over a string's UTF-16 code units (every trigger character is ASCII). */
-function scanText(text: string): Signals {
-  let digitRun = 0, wordRun = 0, dashRun = 0, digits = 0, word = 0, dashes = 0;
-  let sep = false, at = false, eyJ = false;
+/** {@link bytesEvidence} over UTF-16 code units (every trigger character is ASCII). */
+function textEvidence(text: string, t: Triggers): boolean {
+  const start = 0;
   const end = text.length;
-  for (let i = 0; i < end; i++) {
+  let digits = 0, word = 0, dashes = 0;
+  let sep = false;
+  for (let i = start; i < end; i++) {
     const b = text.charCodeAt(i);
     if (b >= 48 && b <= 57) {
-      digits++;
       sep = false;
-      if (digits > digitRun) digitRun = digits;
+      if (++digits >= t.digits) return true;
     } else if ((b === 32 || b === 45) && digits > 0 && !sep) sep = true;
     else {
       digits = 0;
       sep = false;
     }
     if ((b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b === 95 || b === 47 || b === 43) {
-      if (++word > wordRun) wordRun = word;
+      if (++word >= t.word) return true;
     } else word = 0;
     if (b === 45) {
-      if (++dashes > dashRun) dashRun = dashes;
+      if (++dashes >= t.dashes) return true;
     } else dashes = 0;
-    if (b === 64) at = true;
-    else if (b === 101 && i + 2 < end && text.charCodeAt(i + 1) === 121 && text.charCodeAt(i + 2) === 74) eyJ = true;
+    if (b === 64 && t.at) return true;
+    if (b === 101 && t.eyJ && i + 2 < end && text.charCodeAt(i + 1) === 121 && text.charCodeAt(i + 2) === 74) return true;
   }
-  return { digitRun, wordRun, at, eyJ, dashRun };
+  return false;
 }
 
 interface Detector {
@@ -208,18 +221,10 @@ export function createContentMasker(config: ContentMaskerConfig): ContentMasker 
     return { name: c.name, trigger: new RegExp(c.pattern.source, flags.replace(/[gy]/g, '')), find: regexFinder(re) };
   });
   if (builtIn.length === 0 && custom.length === 0) return { active: false, maskText: (text) => ({ text, count: 0 }), mightMatch: () => false };
-  const needs = config.detectors.map((name) => NEEDS[name]);
-  const mightMatch = (bytes: Uint8Array, start: number, end: number): boolean => {
-    if (custom.length > 0) return true;
-    if (end - start < 5) return false;
-    const signals = scanBytes(bytes, start, end);
-    return needs.some((need) => need(signals));
-  };
-  const textMightMatch = (text: string): boolean => {
-    if (text.length < 5) return false;
-    const signals = scanText(text);
-    return needs.some((need) => need(signals));
-  };
+  const triggers = triggersOf(config.detectors);
+  const hasCustom = custom.length > 0;
+  const mightMatch = (bytes: Uint8Array, start: number, end: number): boolean => hasCustom || (end - start >= 5 && bytesEvidence(bytes, start, end, triggers));
+  const textMightMatch = (text: string): boolean => text.length >= 5 && textEvidence(text, triggers);
   return {
     active: true,
     mightMatch,
