@@ -11,6 +11,8 @@ import type { BenchRow } from './bench-table.ts';
 
 const run = promisify(execFile);
 const ROWS = 1_000_000;
+/** Rounds per mode, interleaved; the best time of each mode is reported (shared machines are noisy). */
+const RUNS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const MASKING_POLICY = `
 masking:
@@ -42,19 +44,27 @@ export async function benchMasking1m(): Promise<BenchRow[]> {
     return { ms: performance.now() - started, last: stdout.trim() };
   };
   try {
-    const direct = await time(target.url);
-    const plain = await time(unmasked.url);
     const baseline = process.memoryUsage().rss;
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-    const through = await time(gateway.url);
+    const best = { direct: Infinity, plain: Infinity, masked: Infinity };
+    let through = { ms: 0, last: '' };
+    for (let round = 0; round < RUNS; round++) {
+      best.direct = Math.min(best.direct, (await time(target.url)).ms);
+      best.plain = Math.min(best.plain, (await time(unmasked.url)).ms);
+      through = await time(gateway.url);
+      best.masked = Math.min(best.masked, through.ms);
+    }
     clearInterval(sampler);
+    const direct = { ms: best.direct };
+    const plain = { ms: best.plain };
+    through.ms = best.masked;
     if (!through.last.includes('****') || through.last.includes('@example.com')) {
       throw new Error(`the masked column was not masked through the gateway (last row: ${through.last.slice(0, 60)})`);
     }
     return [
       {
-        benchmark: '1M-row SELECT, 1 masked column + detectors (psql)',
+        benchmark: `1M-row SELECT, 1 masked column + detectors (psql, best of ${RUNS})`,
         direct: `${direct.ms.toFixed(0)} ms`,
         gateway: `${through.ms.toFixed(0)} ms`,
         ratio: `${(through.ms / direct.ms).toFixed(2)}× time`,
@@ -67,7 +77,7 @@ export async function benchMasking1m(): Promise<BenchRow[]> {
         ratio: `${(plain.ms / direct.ms).toFixed(2)}× time`,
       },
       {
-        benchmark: 'gateway peak RSS growth during the masked 1M-row read',
+        benchmark: 'gateway peak RSS growth during the 1M-row reads',
         gateway: `${((peak - baseline) / 1048576).toFixed(0)} MiB`,
         goal: 'bounded',
       },
