@@ -1,11 +1,11 @@
+import pg from 'pg';
 import type { Field } from 'pg-protocol/dist/messages.js';
+import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { ResultFilter, RowTransform, StatementGate, StatementHandle } from '../postgres/statement-gate.ts';
+import { newFacts, type AnalysisContext } from './analysis-types.ts';
+import type { MaskingCatalog } from './catalog.ts';
 import { maskWhole } from './column-mask.ts';
 import type { ContentMasker } from './detectors.ts';
-import type { MaskingCatalog } from './catalog.ts';
-import pg from 'pg';
-import { GatehouseError } from '../errors/gatehouse-error.ts';
-import { newFacts, type AnalysisContext } from './analysis-types.ts';
 import { createCopyMasker } from './copy-masker.ts';
 import { relationShape } from './from-clause.ts';
 import type { MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
@@ -41,6 +41,9 @@ export interface MaskingSession {
 interface StatementLike {
   parseTree?: unknown;
 }
+
+/** Statements forwarded but not yet reported executed (Parse without Execute) are forgotten past this many. */
+const MAX_IN_FLIGHT = 256;
 
 const REDACTION_RANK: Record<MessageRedaction, number> = { detect: 0, 'redact-values': 1, 'redact-all': 2 };
 
@@ -158,6 +161,7 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
         if (!verdict.forward || !verdict.handle) return verdict;
         const reason = await prepare(verdict.handle);
         if (reason === null) {
+          if (inFlight.size >= MAX_IN_FLIGHT) inFlight.delete(inFlight.keys().next().value!);
           inFlight.set(verdict.handle, levels.get(verdict.handle) ?? 'redact-all');
           return verdict;
         }
