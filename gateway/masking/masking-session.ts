@@ -133,7 +133,11 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
     },
     copyOut(handle, statementIndex, format) {
       const plan = planOf(handle, statementIndex);
-      if (format === 'binary') return { deny: 'COPY in binary format cannot be masked; use FORMAT text or FORMAT csv' };
+      if (format === 'binary') {
+        const provenRaw = plan.copy === undefined && plan.columns !== null && plan.columns.every((c) => c.mask.kind === 'raw');
+        if (provenRaw) return { transform: (data: Buffer) => data, flush: () => null };
+        return { deny: 'COPY in binary format cannot be masked; use FORMAT text or FORMAT csv' };
+      }
       const copy = createCopyMasker(plan, content);
       return { transform: (data: Buffer) => copy.pushPayload(data), flush: () => copy.flushPayload() };
     },

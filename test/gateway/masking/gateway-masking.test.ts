@@ -99,6 +99,13 @@ describe('masking through the real gateway data path', () => {
     expect(findLeak(outcome.output, corpus.sensitive), outcome.output).toBeNull();
   });
 
+  it('passes a binary COPY only of columns proven free of secrets', async () => {
+    expect((await viaPsql('COPY (SELECT id, id * 2 FROM customers) TO STDOUT (FORMAT binary)')).ok).toBe(true);
+    const refused = await viaPsql('COPY customers TO STDOUT (FORMAT binary)');
+    expect(refused.ok).toBe(false);
+    expect(refused.output).toContain('binary');
+  });
+
   it('refuses writes that copy masked values elsewhere before they run', async () => {
     const outcome = await viaPsql('CREATE TABLE leak AS SELECT email FROM customers');
     expect(outcome.ok).toBe(false);
