@@ -40,6 +40,8 @@ export interface RowsPlan {
   messages: MessageRedaction;
   /** Set for COPY ... TO STDOUT. */
   copy?: CopyFormat;
+  /** The connection has detectors but no column rules: provenance cannot mask anything. */
+  detectorsOnly?: boolean;
 }
 
 /** The statement must not run: masking cannot follow its data. `reason` is shown to the client. */

@@ -128,7 +128,7 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
         };
       };
       const unknown = [...new Set(fields.filter((f) => f.tableID !== 0 && f.columnID > 0 && !plan.relations.has(f.tableID)).map((f) => f.tableID))];
-      if (unknown.length === 0) return build(plan);
+      if (unknown.length === 0 || plan.detectorsOnly) return build(plan);
       return withOrigins(plan, unknown).then(build);
     },
     copyOut(handle, statementIndex, format) {

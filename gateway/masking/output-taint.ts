@@ -158,6 +158,16 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     return rows(shape, ctx.facts, format);
   }
 
+  /** Without column rules nothing is masked by provenance: every value just meets the detectors (no catalog needed). */
+  function detectorsOnly(kind: string, body: Record<string, unknown>, ctx: AnalysisContext): MaskPlan {
+    const all = { columns: null, fallback: RAW };
+    if (kind !== 'CopyStmt' || body.is_from || body.filename || body.is_program) return { ...rows(all, ctx.facts), detectorsOnly: true };
+    const format = copyFormat(listOf(body.options));
+    if (format === 'binary') return deny('COPY in binary format cannot be scanned for secrets; use FORMAT text or FORMAT csv');
+    if (format === 'foreign-encoding') return deny('COPY with an ENCODING other than UTF8 cannot be scanned for secrets; drop the ENCODING option');
+    return { ...rows(all, ctx.facts, format), detectorsOnly: true };
+  }
+
   async function plan(stmt: unknown): Promise<MaskPlan> {
     if (stale) {
       catalog.invalidate();
@@ -168,6 +178,7 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     const [kind, body] = n;
     if (!NON_DDL.has(kind)) stale = true;
     const ctx: AnalysisContext = { catalog, config, facts: newFacts(), depth: 0 };
+    if (!config.hasColumnRules) return detectorsOnly(kind, body, ctx);
     try {
       return await planKind(kind, body, stmt, ctx);
     } catch (err) {

@@ -57,7 +57,7 @@ export function resolveFieldMasks(plan: RowsPlan, fields: readonly ResultField[]
   const everything = strictest([plan.fallback, ...(planned ?? []).map((c) => c.mask)]);
   return fields.map((field, i) => {
     let mask = aligned ? planned![i]!.mask : planned === null ? plan.fallback : stricter(everything, maskWhole('result columns do not match the analysed statement'));
-    if (field.tableID !== 0 && field.columnID > 0) {
+    if (field.tableID !== 0 && field.columnID > 0 && !plan.detectorsOnly) {
       const origin = plan.origins.get(`${field.tableID}:${field.columnID}`);
       if (origin) mask = stricter(mask, origin);
       else mask = stricter(mask, maskWhole(`column ${field.columnID} of relation ${field.tableID} has unknown provenance`));

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgCatalog } from '../../../gateway/masking/catalog.ts';
 import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { compileMaskingConfig } from '../../../gateway/masking/masking-config.ts';
 import { MASKING_DENIED_SQLSTATE, createMaskingSession, type MaskingSession } from '../../../gateway/masking/masking-session.ts';
 import type { GateControl, StatementGate, StatementHandle } from '../../../gateway/postgres/statement-gate.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/pg-target.ts';
@@ -53,6 +54,23 @@ describe('masking session', () => {
     expect(refused).toMatchObject({ forward: false, code: MASKING_DENIED_SQLSTATE });
     expect(denied).toHaveLength(1);
     expect(denied[0]).toMatch(/copy masked data/);
+  });
+
+  it('needs no catalog when the connection has detectors but no column rules', async () => {
+    const config = compileMaskingConfig([{ detectors: ['email'] }], 'app-db');
+    const unreachable = new Proxy({}, { get: () => () => Promise.reject(new Error('catalog must not be used')) });
+    const s = createMaskingSession({ catalog: unreachable as never, config, content: createContentMasker(config) });
+    const handle = handleFor('SELECT email, id FROM customers');
+    expect(await s.wrapGate(passGate(handle)).check({ kind: 'query', sql: '' }, control)).toMatchObject({ forward: true });
+    const transform = await s.filter.describe(handle, 0, [
+      { name: 'email', tableID: 99999, columnID: 3, dataTypeID: 25, dataTypeSize: -1, dataTypeModifier: -1, format: 'text' },
+      { name: 'id', tableID: 99999, columnID: 1, dataTypeID: 23, dataTypeSize: 4, dataTypeModifier: -1, format: 'text' },
+    ]);
+    const cell = (v: string) => Buffer.concat([Buffer.from([0, 0, 0, v.length]), Buffer.from(v)]);
+    const body = Buffer.concat([Buffer.from([0, 2]), cell('ada@engines.example.com'), cell('1')]);
+    const row = Buffer.concat([Buffer.from([0x44, 0, 0, 0, 4 + body.length]), body]);
+    expect(transform.transform(row).toString()).toContain('****');
+    expect(transform.transform(row).toString()).not.toContain('ada@');
   });
 
   it('refuses the FunctionCall protocol message, whose result cannot be masked', async () => {
