@@ -50,8 +50,9 @@ export function relayChannel(client: ServerChannel, upstream: ClientChannel, opt
     capture('stderr', bytes);
     options.onOutput?.(bytes);
   });
-  upstream.pipe(stdout).pipe(client, { end: false });
-  upstream.stderr.pipe(stderr).pipe(client.stderr, { end: false });
+  upstream.pipe(stdout);
+  upstream.stderr.pipe(stderr);
+  const delivered = Promise.all([deliver(stdout, client), deliver(stderr, client.stderr)]);
   client.on('data', (bytes: Buffer) => {
     options.onInput?.(bytes);
     if (!upstream.write(bytes)) {
@@ -64,13 +65,6 @@ export function relayChannel(client: ServerChannel, upstream: ClientChannel, opt
     result.exitStatus = typeof code === 'number' ? code : null;
     result.exitSignal = signal ?? null;
   });
-
-  const finished = (stream: MaskingStream) =>
-    new Promise<void>((resolve) => {
-      if (stream.readableEnded) return resolve();
-      stream.once('end', resolve);
-      stream.once('close', resolve);
-    });
 
   return new Promise((resolve) => {
     let done = false;
@@ -92,25 +86,15 @@ export function relayChannel(client: ServerChannel, upstream: ClientChannel, opt
     });
     upstream.once('close', () => {
       for (const stream of [stdout, stderr]) if (!stream.writableEnded) stream.end();
-      void Promise.all([finished(stdout), finished(stderr)])
-        .then(() => Promise.all([drained(client), drained(client.stderr)]))
-        .then(() => {
-          if (done) return;
-          if (client.writable) {
-            sendExit(client, result);
-            client.end();
-          }
-          finish();
-        });
+      void delivered.then(() => {
+        if (done) return;
+        if (client.writable) {
+          sendExit(client, result);
+          client.end();
+        }
+        finish();
+      });
     });
-  });
-}
-
-function drained(stream: NodeJS.WritableStream & { writableLength?: number }): Promise<void> {
-  if (!stream.writableLength) return Promise.resolve();
-  return new Promise((resolve) => {
-    stream.once('drain', resolve);
-    stream.once('close', resolve);
   });
 }
 
@@ -121,4 +105,35 @@ function sendExit(client: ServerChannel, result: RelayResult): void {
   } catch {
     client.exit(255);
   }
+}
+
+/**
+ * Writes everything `source` produces to `dest` with backpressure, resolving once the source
+ * ended and every write was handed to the SSH layer, so the exit status goes after the output.
+ */
+function deliver(source: MaskingStream, dest: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    let outstanding = 0;
+    let ended = false;
+    const settle = () => {
+      if (ended && outstanding === 0) resolve();
+    };
+    source.on('data', (bytes: Buffer) => {
+      outstanding++;
+      const more = dest.write(bytes, () => {
+        outstanding--;
+        settle();
+      });
+      if (!more) {
+        source.pause();
+        dest.once('drain', () => source.resume());
+      }
+    });
+    const finish = () => {
+      ended = true;
+      settle();
+    };
+    source.once('end', finish);
+    source.once('close', finish);
+  });
 }

@@ -96,7 +96,7 @@ export function createSshGateway(options: SshGatewayOptions): SshGateway {
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of clients) client.end();
-        if (!server.listening) return resolve();
+        if (!server.address()) return resolve();
         server.close(() => resolve());
       }),
   };
