@@ -45,18 +45,18 @@ const SECRET_FREE_OIDS: ReadonlySet<number> = new Set([16, 21, 23, 26, 28, 700, 
 
 /**
  * Final mask of each result field: the plan's column (when the plan's width and names match the
- * RowDescription), made stricter by the field's catalog origin. A width or name mismatch, or an
- * origin in a relation the analysis never resolved, is unknown provenance and never raw.
+ * RowDescription), made stricter by the field's catalog origin. With names out of line every
+ * field gets the strictest planned mask (all raw stays raw: each column was proven raw); a width
+ * mismatch, or an origin in a relation the analysis never resolved, is never raw.
  */
 export function resolveFieldMasks(plan: RowsPlan, fields: readonly ResultField[]): ColumnMask[] {
   const planned = plan.columns;
-  const aligned =
-    planned !== null &&
-    planned.length === fields.length &&
-    planned.every((c, i) => c.name === null || c.name === fields[i]!.name);
+  const sameWidth = planned !== null && planned.length === fields.length;
+  const aligned = sameWidth && planned.every((c, i) => c.name === null || c.name === fields[i]!.name);
   const everything = strictest([plan.fallback, ...(planned ?? []).map((c) => c.mask)]);
+  const unaligned = sameWidth ? everything : stricter(everything, maskWhole('result columns do not match the analysed statement'));
   return fields.map((field, i) => {
-    let mask = aligned ? planned![i]!.mask : planned === null ? plan.fallback : stricter(everything, maskWhole('result columns do not match the analysed statement'));
+    let mask = aligned ? planned![i]!.mask : planned === null ? plan.fallback : unaligned;
     if (field.tableID !== 0 && field.columnID > 0 && !plan.detectorsOnly) {
       const origin = plan.origins.get(`${field.tableID}:${field.columnID}`);
       if (origin) mask = stricter(mask, origin);

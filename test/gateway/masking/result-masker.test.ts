@@ -95,11 +95,17 @@ describe('row transform', () => {
     expect(cells(masker.transform(dataRow([hex, '{"e": "ada@engines.example.com"}'])))).toEqual([null, '{"e": "****"}']);
   });
 
-  it('masks everything when the RowDescription does not match the plan', () => {
+  it('masks everything whole when the RowDescription is wider or narrower than the plan', () => {
     const masks = resolveFieldMasks(plan([RAW, cardColumn]), [field(0), field(1), field(2)]);
     expect(masks.map((m) => m.kind)).toEqual(['mask-whole', 'mask-whole', 'mask-whole']);
+    expect(resolveFieldMasks(plan([RAW]), [field(0), field(1)]).map((m) => m.kind)).toEqual(['mask-whole', 'mask-whole']);
+  });
+
+  it('gives every field the strictest planned mask when names are out of line, and keeps all-raw plans raw', () => {
     const renamed = resolveFieldMasks(plan([RAW, cardColumn]), [field(1), field(0)]);
-    expect(renamed.map((m) => m.kind)).toEqual(['mask-whole', 'mask-whole']);
+    expect(renamed.map((m) => m.kind)).toEqual(['mask-column', 'mask-column']);
+    const raw = resolveFieldMasks(plan([RAW, RAW]), [field(1), field(0)]);
+    expect(raw.map((m) => m.kind)).toEqual(['raw', 'raw']);
   });
 
   it('masks a column whose catalog origin is masked or unknown even when the plan says raw', () => {
