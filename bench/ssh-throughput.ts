@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import type { SessionContext } from '../gateway/identity/session-context.ts';
 import { createContentMasker } from '../gateway/masking/detectors.ts';
 import { DETECTOR_NAMES } from '../gateway/masking/masking-config.ts';
@@ -14,6 +13,7 @@ import { knownHostsLine, sshHostKeyFromPrivate } from '../gateway/ssh/host-key.t
 import { createSshGateway } from '../gateway/ssh/ssh-gateway.ts';
 import { startSshTarget } from '../test/support/sshd.ts';
 import type { BenchRow } from './bench-table.ts';
+import { generateEd25519KeyPair } from '../gateway/ssh/ssh-key-text.ts';
 
 const TOKEN = 'gwh_bench-ssh-token-0123456789abcdef';
 const CONNECTION = 'bench-host';
@@ -33,7 +33,7 @@ export async function benchSshThroughput(megabytes = Number(process.env.BENCH_SS
   };
   const masker = createContentMasker({ detectors: DETECTOR_NAMES });
   let detectors = true;
-  const hostKey = sshHostKeyFromPrivate(ssh2.utils.generateKeyPairSync('ed25519').private);
+  const hostKey = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
   const gateway = createSshGateway({
     hostKey,
     connections: [{ type: 'ssh', name: CONNECTION, host: target.host, port: target.port, user: target.user, privateKey: target.privateKey, hostKey: target.hostKey, audit: 'best-effort' }],

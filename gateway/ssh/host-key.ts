@@ -1,7 +1,7 @@
 import ssh2 from 'ssh2';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { Store } from '../store/store.ts';
-import { parsePublicKeyLine, sshFingerprint } from './ssh-key-text.ts';
+import { generateEd25519KeyPair, parsePublicKeyLine, sshFingerprint } from './ssh-key-text.ts';
 
 export const SSH_HOST_KEY_SECRET = 'ssh-host-key' as const;
 
@@ -23,7 +23,7 @@ export interface SshHostKey {
 export async function loadSshHostKey(store: Pick<Store, 'getSecret' | 'putSecretIfAbsent'>): Promise<SshHostKey> {
   let stored = await store.getSecret(SSH_HOST_KEY_SECRET);
   if (stored === null) {
-    const generated = ssh2.utils.generateKeyPairSync('ed25519');
+    const generated = generateEd25519KeyPair();
     stored = await store.putSecretIfAbsent(SSH_HOST_KEY_SECRET, generated.private);
   }
   return sshHostKeyFromPrivate(stored);

@@ -29,3 +29,23 @@ export function parsePublicKeyLine(text: string): PublicKeyText | null {
   if (!Buffer.isBuffer(blob) || blob.length === 0) return null;
   return { type: key.type, blob, line: `${key.type} ${blob.toString('base64')}` };
 }
+
+/** An OpenSSH key pair as text: the private key file and the public key line. */
+export interface SshKeyPair {
+  private: string;
+  public: string;
+}
+
+/**
+ * A new ed25519 key pair in OpenSSH format. ssh2's generator drops a leading zero byte of the
+ * public key (about one key in 256 comes out malformed), so each pair is checked by parsing it
+ * back and regenerated when it does not parse.
+ */
+export function generateEd25519KeyPair(): SshKeyPair {
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    const parsed = utils.parseKey(pair.private);
+    if (!(parsed instanceof Error) && parsePublicKeyLine(pair.public)?.blob.length === 51) return pair;
+  }
+  throw new Error('could not generate a well-formed ed25519 key');
+}

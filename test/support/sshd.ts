@@ -4,6 +4,7 @@ import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { generateEd25519KeyPair } from '../../gateway/ssh/ssh-key-text.ts';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -48,8 +49,8 @@ export function freePort(): Promise<number> {
 
 async function startOpenSsh(): Promise<SshTestTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sshd-'));
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-  const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const hostKey = generateEd25519KeyPair();
+  const clientKey = generateEd25519KeyPair();
   writeFileSync(join(dir, 'host_key'), hostKey.private, { mode: 0o600 });
   writeFileSync(join(dir, 'authorized_keys'), `${clientKey.public}\n`, { mode: 0o600 });
   if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
@@ -131,8 +132,8 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 async function startStandIn(): Promise<SshTestTarget> {
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-  const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const hostKey = generateEd25519KeyPair();
+  const clientKey = generateEd25519KeyPair();
   const allowed = ssh2.utils.parseKey(clientKey.public);
   if (allowed instanceof Error) throw allowed;
   const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {

@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import ssh2 from 'ssh2';
 import type { SshConnectionConfig } from '../../../gateway/config/config-types.ts';
 import type { SessionContext } from '../../../gateway/identity/session-context.ts';
 import type { Action, Decision } from '../../../gateway/policy/types.ts';
@@ -7,6 +6,7 @@ import { knownHostsLine, sshHostKeyFromPrivate } from '../../../gateway/ssh/host
 import type { SshGatewayDeps, SshHoldOutcome, SshHoldRequest } from '../../../gateway/ssh/ports.ts';
 import { createSshGateway, type SshGateway } from '../../../gateway/ssh/ssh-gateway.ts';
 import type { SshTestTarget } from '../../support/sshd.ts';
+import { generateEd25519KeyPair } from '../../../gateway/ssh/ssh-key-text.ts';
 
 export const TOKEN = 'gwh_test-session-token-0123456789' as const;
 export const CONNECTION = 'deploy-host' as const;
@@ -64,7 +64,7 @@ export function sshConnection(target: SshTestTarget, overrides: Partial<SshConne
 
 /** Starts the SSH gateway on a free local port with fake deps around the real adapter. */
 export async function startGateway(connections: SshConnectionConfig[], depsOverride: Partial<SshGatewayDeps> = {}): Promise<Harness> {
-  const hostKey = sshHostKeyFromPrivate(ssh2.utils.generateKeyPairSync('ed25519').private);
+  const hostKey = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
   const session: SessionContext = {
     sessionId: 'sess-ssh-1',
     identity: { sessionId: 'sess-ssh-1', claims: { repository: 'acme/app' }, identityRule: 'main-deploys' },

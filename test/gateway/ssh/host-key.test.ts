@@ -2,11 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { describe, expect, it } from 'vitest';
 import { knownHostsLine, loadSshHostKey, SSH_HOST_KEY_SECRET, sshHostKeyFromPrivate } from '../../../gateway/ssh/host-key.ts';
 import { parseHostKeyPin } from '../../../gateway/ssh/host-key-pin.ts';
-import { parsePublicKeyLine } from '../../../gateway/ssh/ssh-key-text.ts';
+import { generateEd25519KeyPair, parsePublicKeyLine } from '../../../gateway/ssh/ssh-key-text.ts';
 
 function memoryStore() {
   const secrets = new Map<string, string>();
@@ -42,21 +41,28 @@ describe('gateway SSH host key', () => {
 
   it('keeps the key another replica stored first', async () => {
     const store = memoryStore();
-    const other = ssh2.utils.generateKeyPairSync('ed25519');
+    const other = generateEd25519KeyPair();
     const racing = { ...store, getSecret: async () => null, putSecretIfAbsent: async (name: string) => store.putSecretIfAbsent(name, other.private) };
     const loaded = await loadSshHostKey(racing);
     expect(loaded.privateKey).toBe(other.private);
   });
 
   it('has the fingerprint ssh-keygen shows', () => {
-    const key = sshHostKeyFromPrivate(ssh2.utils.generateKeyPairSync('ed25519').private);
+    const key = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
     expect(key.fingerprint).toBe(sshKeygenFingerprint(key.publicKey));
   });
 
   it('writes known_hosts lines the way OpenSSH names ports', () => {
-    const key = sshHostKeyFromPrivate(ssh2.utils.generateKeyPairSync('ed25519').private);
+    const key = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
     expect(knownHostsLine(key, 'gw.example', 2222, ['deploy-host'])).toBe(`[gw.example]:2222,deploy-host ${key.publicKey}`);
     expect(knownHostsLine(key, 'gw.example', 22)).toBe(`gw.example ${key.publicKey}`);
+  });
+
+  it('only generates keys that parse back, even when ssh2 would drop a leading zero byte', () => {
+    for (let i = 0; i < 600; i++) {
+      const pair = generateEd25519KeyPair();
+      expect(sshHostKeyFromPrivate(pair.private).publicKey).toBe(pair.public);
+    }
   });
 
   it('refuses a stored secret that is not a private key, saying how to recover', () => {
@@ -65,9 +71,9 @@ describe('gateway SSH host key', () => {
 });
 
 describe('target host key pins', () => {
-  const target = ssh2.utils.generateKeyPairSync('ed25519');
+  const target = generateEd25519KeyPair();
   const blob = parsePublicKeyLine(target.public)!.blob;
-  const other = parsePublicKeyLine(ssh2.utils.generateKeyPairSync('ed25519').public)!.blob;
+  const other = parsePublicKeyLine(generateEd25519KeyPair().public)!.blob;
 
   it('matches the pinned public key line (with a comment) and nothing else', () => {
     const pin = parseHostKeyPin(`${target.public} root@target`, 'deploy-host');

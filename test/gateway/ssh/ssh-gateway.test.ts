@@ -2,13 +2,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { playAsciicast, shellRecordings } from '../../../gateway/audit/replay.ts';
 import type { AuditEventRecord } from '../../../gateway/store/store.ts';
 import { freePort, startSshTarget, type SshTestTarget } from '../../support/sshd.ts';
 import { CONNECTION, MASKED, SECRET, sshConnection, startGateway, TOKEN, type Harness } from './gateway-harness.ts';
 import { runSsh, type SshRun } from './ssh-client.ts';
+import { generateEd25519KeyPair } from '../../../gateway/ssh/ssh-key-text.ts';
 
 let target: SshTestTarget;
 let gw: Harness;
@@ -17,7 +17,7 @@ let dir: string;
 beforeAll(async () => {
   target = await startSshTarget();
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-ssh-test-'));
-  const wrongKey = ssh2.utils.generateKeyPairSync('ed25519').public;
+  const wrongKey = generateEd25519KeyPair().public;
   gw = await startGateway([
     sshConnection(target),
     sshConnection(target, { name: 'rekeyed-host', hostKey: wrongKey }),
@@ -205,7 +205,7 @@ describe('tunnel streams', () => {
   }
 
   function keyFile(name: string): { path: string; publicKey: string } {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519');
+    const pair = generateEd25519KeyPair();
     const path = join(dir, name);
     writeFileSync(path, pair.private, { mode: 0o600 });
     return { path, publicKey: pair.public };

@@ -1,14 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionContext } from '../../../gateway/identity/session-context.ts';
 import { sshHostKeyFromPrivate } from '../../../gateway/ssh/host-key.ts';
 import { createSshKeyRoute, SSH_KEY_LIMITS } from '../../../gateway/ssh/ssh-key-route.ts';
-import { parsePublicKeyLine, sshFingerprint } from '../../../gateway/ssh/ssh-key-text.ts';
+import { generateEd25519KeyPair, parsePublicKeyLine, sshFingerprint } from '../../../gateway/ssh/ssh-key-text.ts';
 import type { SessionRecord } from '../../../gateway/store/store.ts';
 
-const hostKey = sshHostKeyFromPrivate(ssh2.utils.generateKeyPairSync('ed25519').private);
+const hostKey = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
 const sessions: Record<string, SessionContext> = {};
 const records: Record<string, Pick<SessionRecord, 'sshKeys'>> = {};
 let server: http.Server;
@@ -49,7 +48,7 @@ function post(session: string, token: string | undefined, body: unknown) {
 
 describe('POST /v1/sessions/:id/ssh-keys', () => {
   it('registers a key with the caller’s own session and answers the gateway host key to pin', async () => {
-    const key = ssh2.utils.generateKeyPairSync('ed25519').public;
+    const key = generateEd25519KeyPair().public;
     const response = await post('s1', 'gwh_one', { public_key: `${key} runner@ci` });
     expect(response.status).toBe(201);
     expect(await response.json()).toEqual({ fingerprint: sshFingerprint(parsePublicKeyLine(key)!.blob), host_key: hostKey.publicKey, host_key_fingerprint: hostKey.fingerprint });
@@ -60,7 +59,7 @@ describe('POST /v1/sessions/:id/ssh-keys', () => {
   });
 
   it('refuses to add a key to another session', async () => {
-    const response = await post('s2', 'gwh_one', { public_key: ssh2.utils.generateKeyPairSync('ed25519').public });
+    const response = await post('s2', 'gwh_one', { public_key: generateEd25519KeyPair().public });
     expect(response.status).toBe(403);
     expect(records.s2!.sshKeys).toEqual([]);
   });
@@ -71,7 +70,7 @@ describe('POST /v1/sessions/:id/ssh-keys', () => {
   });
 
   it('refuses a private key or text that is not a public key', async () => {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519');
+    const pair = generateEd25519KeyPair();
     for (const body of [{ public_key: pair.private }, { public_key: 'hello' }, { key: pair.public }]) {
       const response = await post('s2', 'gwh_two', body);
       expect(response.status).toBe(400);
@@ -81,9 +80,9 @@ describe('POST /v1/sessions/:id/ssh-keys', () => {
 
   it('limits how many keys a session may register', async () => {
     for (let i = records.s2!.sshKeys.length; i < SSH_KEY_LIMITS.perSession; i++) {
-      expect((await post('s2', 'gwh_two', { public_key: ssh2.utils.generateKeyPairSync('ed25519').public })).status).toBe(201);
+      expect((await post('s2', 'gwh_two', { public_key: generateEd25519KeyPair().public })).status).toBe(201);
     }
-    expect((await post('s2', 'gwh_two', { public_key: ssh2.utils.generateKeyPairSync('ed25519').public })).status).toBe(409);
+    expect((await post('s2', 'gwh_two', { public_key: generateEd25519KeyPair().public })).status).toBe(409);
   });
 
   it('leaves other paths to other routes', async () => {

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalBroker, HoldRequest, HoldResult } from '../../../gateway/approvals/broker.ts';
 import type { SessionContext } from '../../../gateway/identity/session-context.ts';
@@ -16,6 +15,7 @@ import { createSshDeps } from '../../../gateway/ssh/ssh-wiring.ts';
 import { startSshTarget, type SshTestTarget } from '../../support/sshd.ts';
 import { CONNECTION, SECRET, sshConnection, TOKEN, type Recorded } from './gateway-harness.ts';
 import { runSsh } from './ssh-client.ts';
+import { generateEd25519KeyPair } from '../../../gateway/ssh/ssh-key-text.ts';
 
 const POLICY = `
 rules:
@@ -73,7 +73,7 @@ beforeAll(async () => {
     clock: { now: () => new Date() },
     log: () => undefined,
   });
-  const hostKey = sshHostKeyFromPrivate(ssh2.utils.generateKeyPairSync('ed25519').private);
+  const hostKey = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
   gateway = createSshGateway({ hostKey, connections: { [CONNECTION]: sshConnection(target) }, deps });
   await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', () => resolve()));
   port = (gateway.server.address() as AddressInfo).port;
