@@ -83,10 +83,12 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   const broker = createApprovalBroker({ store, clock, notifier, publicUrl: config.publicUrl, ids: { approvalId: () => `apr_${randomUUID().replace(/-/g, '').slice(0, 16)}` }, replicaId: gatewayId, onError: (e) => log(`approvals: ${(e as Error).message}`) });
   await broker.recoverPending();
 
+  const postgresWiring = createPostgresWiring({ config, engine, policy, recorder, broker, metrics, log });
   const postgres = createPostgresAdapter({
     config,
     authenticate: (token) => sessions.authenticate(token),
-    ...createPostgresWiring({ config, engine, policy, recorder, broker, metrics, log }),
+    createGate: (session, connection) => postgresWiring.createGate(session, connection),
+    createFilter: (session, connection) => postgresWiring.createFilter(session, connection),
     metrics,
     log,
   });
@@ -143,6 +145,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       broker.close();
       httpServer.closeAllConnections?.();
       await Promise.all([closeServer(httpServer), closeServer(pgServer)]);
+      postgresWiring.close();
       await recorder.close();
       await store.close();
     },

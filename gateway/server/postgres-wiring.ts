@@ -31,6 +31,8 @@ export interface PostgresWiringDeps {
 export function createPostgresWiring(deps: PostgresWiringDeps): {
   createGate(session: SessionContext, connection: PostgresConnectionConfig): StatementGate;
   createFilter(session: SessionContext, connection: PostgresConnectionConfig): ResultFilter | undefined;
+  /** Closes the masking metadata connections. */
+  close(): void;
 } {
   const cache = createAnalysisCache();
   const textMaskers = new Map<string, (text: string) => string>();
@@ -69,6 +71,9 @@ export function createPostgresWiring(deps: PostgresWiringDeps): {
     },
     createFilter(_session, connection) {
       return masking.filterFor(connection);
+    },
+    close() {
+      masking.close();
     },
   };
 }
