@@ -9,6 +9,7 @@ import { benchPolicyDecision } from './policy-decision.ts';
 import { benchAuditOverhead } from './audit-overhead.ts';
 import { benchSessionExchange } from './session-exchange.ts';
 import { benchSessionTunnel } from './session-tunnel.ts';
+import { benchSshThroughput } from './ssh-throughput.ts';
 
 const groups: Record<string, () => Promise<BenchRow[]>> = {
   pgbench: () => benchPgbench(Number(process.env.BENCH_SECONDS ?? 10)),
@@ -20,6 +21,7 @@ const groups: Record<string, () => Promise<BenchRow[]>> = {
   'audit-overhead': () => benchAuditOverhead(),
   'session-exchange': () => benchSessionExchange(),
   'session-tunnel': () => benchSessionTunnel(Number(process.env.BENCH_SECONDS ?? 10)),
+  'ssh-throughput': () => benchSshThroughput(),
 };
 
 const only = process.argv.slice(2);
