@@ -145,7 +145,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       broker.close();
       httpServer.closeAllConnections?.();
       await Promise.all([closeServer(httpServer), closeServer(pgServer)]);
-      postgresWiring.close();
+      await postgresWiring.close();
       await recorder.close();
       await store.close();
     },

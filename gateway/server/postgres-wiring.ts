@@ -32,7 +32,7 @@ export function createPostgresWiring(deps: PostgresWiringDeps): {
   createGate(session: SessionContext, connection: PostgresConnectionConfig): StatementGate;
   createFilter(session: SessionContext, connection: PostgresConnectionConfig): ResultFilter | undefined;
   /** Closes the masking metadata connections. */
-  close(): void;
+  close(): Promise<void>;
 } {
   const cache = createAnalysisCache();
   const textMaskers = new Map<string, (text: string) => string>();
@@ -73,7 +73,7 @@ export function createPostgresWiring(deps: PostgresWiringDeps): {
       return masking.filterFor(connection);
     },
     close() {
-      masking.close();
+      return masking.close();
     },
   };
 }
