@@ -35,6 +35,8 @@ export interface SshGateway {
   server: Server;
   hostKey: SshHostKey;
   acceptTunnelStream(stream: Duplex, session: SessionContext): void;
+  /** Disconnects every client of a session that ended (revoked, expired, job finished). */
+  endSession(sessionId: string): void;
   /** Stops listening and ends every client connection (and so their upstreams). */
   close(): Promise<void>;
 }
@@ -44,12 +46,12 @@ export function createSshGateway(options: SshGatewayOptions): SshGateway {
   const targets = sshTargets(options.connections);
   const recording: SshRecordingOptions = { ...DEFAULT_RECORDING, ...options.recording };
   const tunnelSessions = new WeakMap<object, SessionContext>();
-  const clients = new Set<Connection>();
+  const clients = new Map<Connection, ConnectionContext | undefined>();
   const deps = options.deps;
   const server = new ssh2.Server({ hostKeys: [options.hostKey.privateKey], ident: 'Gatehouse', keepaliveInterval: options.keepaliveMs ?? 30_000, debug: options.debug });
 
   server.on('connection', (client: Connection, info: ClientInfo) => {
-    clients.add(client);
+    clients.set(client, undefined);
     // ssh2 does not hand the socket to this listener; it is how a tunnel stream is recognised.
     const tunnel = tunnelSessions.get((client as unknown as { _sock: object })._sock);
     let ctx: ConnectionContext | undefined;
@@ -63,6 +65,7 @@ export function createSshGateway(options: SshGatewayOptions): SshGateway {
           return;
         }
         ctx ??= new ConnectionContext(deps, outcome.config, outcome.pin, outcome.session, recording);
+        clients.set(client, ctx);
         auth.accept();
       }, (error: Error) => {
         deps.log?.(`ssh authentication failed: ${error.message}`);
@@ -88,6 +91,9 @@ export function createSshGateway(options: SshGatewayOptions): SshGateway {
   return {
     server,
     hostKey: options.hostKey,
+    endSession(sessionId) {
+      for (const [client, ctx] of clients) if (ctx?.session.sessionId === sessionId) client.end();
+    },
     acceptTunnelStream(stream, session) {
       tunnelSessions.set(stream, session);
       stream.on('error', (error: Error) => deps.log?.(`ssh tunnel stream: ${error.message}`));
@@ -95,7 +101,7 @@ export function createSshGateway(options: SshGatewayOptions): SshGateway {
     },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const client of clients) client.end();
+        for (const client of clients.keys()) client.end();
         if (!server.address()) return resolve();
         server.close(() => resolve());
       }),

@@ -238,3 +238,45 @@ describe('tunnel streams', () => {
     }
   });
 });
+
+describe('other requests', () => {
+  it('refuses the sftp subsystem when policy does not allow it, with the rule on stderr', async () => {
+    const result = await ssh({ options: ['-s'], command: 'sftp' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('gatehouse: denied by policy rule "default-deny": ssh.subsystem is not allowed');
+    expect(eventsOf('ssh.subsystem').at(-1)?.data).toMatchObject({ name: 'sftp', decision: 'deny' });
+  });
+
+  it('refuses remote port forwarding', async () => {
+    const result = await ssh({ options: ['-o', 'ExitOnForwardFailure=yes', '-R', '0:127.0.0.1:9'], command: 'echo never' });
+    expect(result.code).toBe(255);
+    expect(result.stdout).toBe('');
+    expect(eventsOf('ssh.forward').at(-1)?.data).toMatchObject({ kind: 'remote', decision: 'deny' });
+  });
+
+  it('disconnects the clients of a session that ended', async () => {
+    const running = ssh({ command: 'sleep 20' });
+    for (let i = 0; i < 200 && !eventsOf('ssh.exec').some((event) => event.data.command === 'sleep 20'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const started = Date.now();
+    gw.gateway.endSession(gw.session.sessionId);
+    const result = await running;
+    expect(result.code).toBe(255);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('audit required', () => {
+  it('refuses commands when the audit log cannot be written', async () => {
+    const broken = await startGateway([sshConnection(target)], { record: async () => { throw new Error('store down'); } });
+    try {
+      const result = await runSsh({ port: broken.port, user: CONNECTION, knownHosts: broken.knownHosts, password: TOKEN, command: 'echo never' });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('the audit log is unavailable');
+    } finally {
+      await broken.close();
+    }
+  });
+});
