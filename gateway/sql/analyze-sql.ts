@@ -44,11 +44,133 @@ function parseStatements(sql: string): Body[] {
  */
 export function analyzeSql(sql: string, options: AnalyzeSqlOptions = {}): readonly StatementAnalysis[] {
   const cached = options.cache?.get(sql);
-  if (cached) return cached;
+  if (cached && !isTemplateEntry(cached)) return cached;
   const maxBytes = options.maxBytes ?? SQL_ANALYSIS_DEFAULTS.maxBytes;
+  const withinLimit = Buffer.byteLength(sql) <= maxBytes;
+  const template = options.cache && withinLimit ? integerTemplate(sql) : null;
+  if (template !== null) {
+    const shared = options.cache!.get(template);
+    if (shared && isTemplateEntry(shared)) {
+      const analyses = fromTemplate(shared[0]!, sql);
+      options.cache!.set(sql, analyses);
+      return analyses;
+    }
+  }
   const analyses = freezeAnalyses(analyzeUncached(sql, maxBytes));
-  if (Buffer.byteLength(sql) <= maxBytes) options.cache?.set(sql, analyses);
+  if (withinLimit) options.cache?.set(sql, analyses);
+  if (template !== null && templateEligible(analyses, sql)) {
+    const entry = [analyses[0]!];
+    Object.defineProperty(entry, TEMPLATE_ENTRY, { value: true });
+    options.cache!.set(template, Object.freeze(entry));
+  }
   return analyses;
+}
+
+/**
+ * Simple-protocol clients (pgbench -S, ORMs without prepared statements) send a fresh literal
+ * in every query, so an exact-text cache never hits. A plain single SELECT's facts cannot
+ * depend on the value of an integer literal (relations and functions are identifiers; the
+ * only literal the analysis reads is a string, `set_config`'s first argument), so such a
+ * query is also cached under its text with each short integer literal replaced. Entries made
+ * that way carry a mark so an exact-text lookup never returns one. A hit copies the facts
+ * and takes the query's own text; its parse tree (masking reads constants) is parsed on first
+ * use. Anything the scanner is unsure of (comments, dollar quotes, escapes, parameters, NUL,
+ * decimals, long integers) keeps the literal in the key, i.e. no sharing.
+ */
+const TEMPLATE_ENTRY = Symbol('gatehouse.integer-template');
+const TEMPLATE_PREFIX = '\u0000int-template:';
+const UNSURE = /[$\\\0]|--|\/\*|[eEuUbBxXnN]'/;
+const WORD = /[A-Za-z0-9_$."'\u0080-\uffff]/;
+
+function isTemplateEntry(entry: readonly StatementAnalysis[]): boolean {
+  return (entry as unknown as Record<symbol, unknown>)[TEMPLATE_ENTRY] === true;
+}
+
+/** The template key of `sql`, or null when it has no integer literal to replace or the scan is unsure. */
+export function integerTemplate(sql: string): string | null {
+  if (UNSURE.test(sql)) return null;
+  let out = '';
+  let replaced = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"') {
+      const end = closingQuote(sql, i, c);
+      if (end < 0) return null;
+      out += sql.slice(i, end + 1);
+      i = end + 1;
+      continue;
+    }
+    if (c >= '0' && c <= '9' && (i === 0 || !WORD.test(sql[i - 1]!))) {
+      let end = i;
+      while (end < sql.length && sql[end]! >= '0' && sql[end]! <= '9') end++;
+      if (end - i <= 9 && (end === sql.length || !WORD.test(sql[end]!))) {
+        out += '0';
+        replaced++;
+        i = end;
+        continue;
+      }
+      out += sql.slice(i, end);
+      i = end;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return replaced > 0 ? `${TEMPLATE_PREFIX}${out}` : null;
+}
+
+function closingQuote(sql: string, start: number, quote: string): number {
+  let i = start + 1;
+  while (i < sql.length) {
+    if (sql[i] === quote) {
+      if (sql[i + 1] === quote) {
+        i += 2;
+        continue;
+      }
+      return i;
+    }
+    i++;
+  }
+  return -1;
+}
+
+/** The statement text the parser would slice from a one-statement query. */
+function wholeText(sql: string): string {
+  const trimmed = sql.trim();
+  return trimmed.endsWith(';') ? trimmed.slice(0, -1).trim() : trimmed;
+}
+
+function templateEligible(analyses: readonly StatementAnalysis[], sql: string): boolean {
+  if (analyses.length !== 1) return false;
+  const a = analyses[0]!;
+  return (
+    a.kind === 'read' && a.command === 'SELECT' && a.unknownReason === undefined && !a.explainAnalyze && !a.selectInto &&
+    !a.createTableAs && !a.dataModifyingCte && !a.unboundedWrite && !a.opaqueCode && !a.copyProgram && !a.copyServerFile &&
+    a.dangerousFunctions.length === 0 && a.preparedName === undefined && a.executeName === undefined &&
+    a.deallocateName === undefined && a.text === wholeText(sql)
+  );
+}
+
+function fromTemplate(shared: StatementAnalysis, sql: string): readonly StatementAnalysis[] {
+  let tree: unknown;
+  let parsed = false;
+  const analysis = { ...shared, text: wholeText(sql) };
+  Object.defineProperty(analysis, 'parseTree', {
+    enumerable: true,
+    get() {
+      if (!parsed) {
+        parsed = true;
+        try {
+          tree = parseStatements(sql)[0] ?? null;
+        } catch {
+          tree = null;
+        }
+      }
+      return tree;
+    },
+  });
+  return Object.freeze([Object.freeze(analysis)]);
 }
 
 function analyzeUncached(sql: string, maxBytes: number): StatementAnalysis[] {
