@@ -23,6 +23,11 @@ export interface RelayOptions {
   onOutput?(bytes: Buffer): void;
   /** Raw input from the client. */
   onInput?(bytes: Buffer): void;
+  /**
+   * Runs after the output went out but before the client gets the exit status, so the audit
+   * trail of a command is written before the job can move on (and, say, end the session).
+   */
+  beforeExit?(result: RelayResult): Promise<void>;
 }
 
 /**
@@ -68,12 +73,15 @@ export function relayChannel(client: ServerChannel, upstream: ClientChannel, opt
 
   return new Promise((resolve) => {
     let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
+    const collect = () => {
       result.stdout = Buffer.concat(captured.stdout);
       result.stderr = Buffer.concat(captured.stderr);
       result.masked = stdout.masked + stderr.masked;
+    };
+    const finish = () => {
+      if (done) return;
+      done = true;
+      collect();
       resolve(result);
     };
     client.once('close', () => {
@@ -86,14 +94,20 @@ export function relayChannel(client: ServerChannel, upstream: ClientChannel, opt
     });
     upstream.once('close', () => {
       for (const stream of [stdout, stderr]) if (!stream.writableEnded) stream.end();
-      void delivered.then(() => {
-        if (done) return;
-        if (client.writable) {
-          sendExit(client, result);
-          client.end();
-        }
-        finish();
-      });
+      void delivered
+        .then(async () => {
+          collect();
+          await options.beforeExit?.(result);
+        })
+        .catch(() => undefined)
+        .then(() => {
+          if (done) return;
+          if (client.writable) {
+            sendExit(client, result);
+            client.end();
+          }
+          finish();
+        });
     });
   });
 }

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { ClientChannel, ServerChannel } from 'ssh2';
 import type { Decision } from '../policy/types.ts';
-import { relayChannel } from './channel-relay.ts';
+import { type RelayResult, relayChannel } from './channel-relay.ts';
 import { splitCommandWords } from './command-words.ts';
 import { type ConnectionContext, decisionFields, denialMessage, GATEWAY_EXIT_STATUS } from './connection-context.ts';
 import { holdForReview } from './review-hold.ts';
@@ -30,7 +30,7 @@ export async function runExec(
   if (decision.action === 'review') {
     ({ decision, approvalId } = await holdForReview(ctx, decision, maskedCommand, channel, lineEnd));
   }
-  const recorded = await ctx.record(SSH_AUDIT_EVENTS.exec, {
+  const allowed = await ctx.record(SSH_AUDIT_EVENTS.exec, {
     channel: id,
     command: maskedCommand,
     argv: argv?.map((word) => ctx.mask(word)) ?? null,
@@ -40,7 +40,7 @@ export async function runExec(
     ...decisionFields(decision),
     ...(approvalId ? { approval_id: approvalId } : {}),
   });
-  if (!recorded) decision = auditUnavailable(decision);
+  if (!allowed) decision = auditUnavailable(decision);
   if (decision.action !== 'allow') return refuse(channel, denialMessage(decision, Boolean(requests.pty)), GATEWAY_EXIT_STATUS.denied);
 
   const started = ctx.now();
@@ -54,7 +54,17 @@ export async function runExec(
     return upstreamFailed(ctx, channel, id, started, error as Error, lineEnd);
   }
   requests.upstream = upstream;
-  const result = await relayChannel(channel, upstream, { maskText: ctx.maskText, captureBytes: ctx.recording.execOutputBytes });
+  let recorded = false;
+  const recordEnd = async (result: RelayResult) => {
+    if (recorded) return;
+    recorded = true;
+    await recordExecEnd(ctx, id, started, result);
+  };
+  const result = await relayChannel(channel, upstream, { maskText: ctx.maskText, captureBytes: ctx.recording.execOutputBytes, beforeExit: recordEnd });
+  await recordEnd(result);
+}
+
+async function recordExecEnd(ctx: ConnectionContext, id: string, started: number, result: RelayResult): Promise<void> {
   for (const stream of ['stdout', 'stderr'] as const) {
     const bytes = stream === 'stdout' ? result.stdoutBytes : result.stderrBytes;
     if (bytes === 0) continue;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientChannel, ServerChannel } from 'ssh2';
 import { AsciicastRecorder } from './asciicast-recorder.ts';
-import { relayChannel } from './channel-relay.ts';
+import { type RelayResult, relayChannel } from './channel-relay.ts';
 import { type ConnectionContext, decisionFields, denialMessage, GATEWAY_EXIT_STATUS } from './connection-context.ts';
 import { auditUnavailable, refuse, upstreamFailed } from './exec-channel.ts';
 import { holdForReview } from './review-hold.ts';
@@ -65,20 +65,27 @@ export async function runShell(
     }
   });
   requests.onResize = (cols, rows) => recorder.resize(cols, rows);
+  let ended = false;
+  const recordEnd = async (result: RelayResult) => {
+    if (ended) return;
+    ended = true;
+    await recorder.close();
+    await ctx.record(SSH_AUDIT_EVENTS.exit, {
+      channel: id,
+      code: result.exitStatus,
+      signal: result.exitSignal,
+      duration_ms: ctx.now() - started,
+      bytes: result.stdoutBytes + result.stderrBytes,
+      masked_values: result.masked,
+      client_closed: result.clientClosed,
+    });
+  };
   const result = await relayChannel(channel, upstream, {
     maskText: ctx.maskText,
     captureBytes: 0,
     onOutput: (bytes) => recorder.output(bytes),
     ...(ctx.recording.shellInput ? { onInput: (bytes: Buffer) => recorder.input(bytes) } : {}),
+    beforeExit: recordEnd,
   });
-  await recorder.close();
-  await ctx.record(SSH_AUDIT_EVENTS.exit, {
-    channel: id,
-    code: result.exitStatus,
-    signal: result.exitSignal,
-    duration_ms: ctx.now() - started,
-    bytes: result.stdoutBytes + result.stderrBytes,
-    masked_values: result.masked,
-    client_closed: result.clientClosed,
-  });
+  await recordEnd(result);
 }
