@@ -75,11 +75,15 @@ export class ConnectionContext {
   upstream(): Promise<Client> {
     if (this.closed) return Promise.reject(new Error('connection closed'));
     if (!this.upstreamClient) {
-      this.upstreamClient = connectUpstream(this.config, this.pin);
-      this.upstreamClient.then(
+      const connecting = connectUpstream(this.config, this.pin);
+      this.upstreamClient = connecting;
+      connecting.then(
         (client) => {
           if (this.closed) client.end();
           client.on('error', (error) => this.log(`upstream error: ${error.message}`));
+          client.once('close', () => {
+            if (this.upstreamClient === connecting) this.upstreamClient = undefined;
+          });
         },
         () => {
           this.upstreamClient = undefined;

@@ -280,3 +280,23 @@ describe('audit required', () => {
     }
   });
 });
+
+describe('forwarding a rule allows', () => {
+  it('relays a local forward through the target', async () => {
+    const open = await startGateway([sshConnection(target)], {
+      decide: (action) => (action.type === 'ssh.forward' && action.kind === 'local' && action.port === target.port
+        ? { action: 'allow', rule: 'forward-to-ssh', reason: 'allowed' }
+        : { action: 'deny', rule: 'default-deny', reason: 'no' }),
+    });
+    try {
+      const result = await runSsh({
+        port: open.port, user: CONNECTION, knownHosts: open.knownHosts, password: TOKEN, options: ['-W', `127.0.0.1:${target.port}`],
+        onStart: (stdin, stdout) => stdout.once('data', () => stdin.end()),
+      });
+      expect(result.stdout).toMatch(/^SSH-2\.0-/);
+      expect(open.events.find((event) => event.type === 'ssh.forward')?.data).toMatchObject({ kind: 'local', decision: 'allow' });
+    } finally {
+      await open.close();
+    }
+  });
+});
