@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { generateEd25519KeyPair } from '../../gateway/ssh/ssh-key-text.ts';
 
-const SSHD = '/usr/sbin/sshd';
+const SSHD = process.env.GATEHOUSE_TEST_SSHD ?? '/usr/sbin/sshd';
 
 /** An SSH server a test can point a gatehouse.yaml `type: ssh` connection at. */
 export interface SshTestTarget {
@@ -144,12 +144,24 @@ async function startStandIn(): Promise<SshTestTarget> {
       return allowed.verify(auth.blob, auth.signature, auth.hashAlgo as never) ? auth.accept() : auth.reject(['publickey']);
     });
     client.on('ready', () => {
+      client.on('tcpip', (accept, reject, info) => {
+        const socket = net.connect(info.destPort, info.destIP);
+        socket.once('error', () => reject());
+        socket.once('connect', () => {
+          const channel = accept();
+          channel.pipe(socket).pipe(channel);
+        });
+      });
       client.on('session', (acceptSession) => {
         const session = acceptSession();
+        const env: Record<string, string> = {};
         session.on('pty', (accept) => accept?.());
-        session.on('env', (accept) => accept?.());
+        session.on('env', (accept, _reject, info) => {
+          env[info.key] = info.val;
+          accept?.();
+        });
         const run = (args: string[], channel: import('ssh2').ServerChannel) => {
-          const child = spawn('/bin/sh', args, { stdio: 'pipe' });
+          const child = spawn('/bin/sh', args, { stdio: 'pipe', env: { ...process.env, ...env } });
           channel.pipe(child.stdin);
           child.stdout.pipe(channel, { end: false });
           child.stderr.pipe(channel.stderr, { end: false });
