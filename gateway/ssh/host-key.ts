@@ -3,6 +3,7 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { Store } from '../store/store.ts';
 import { generateEd25519KeyPair, parsePublicKeyLine, sshFingerprint } from './ssh-key-text.ts';
 
+/** Name of the store secret holding the host key (OpenSSH private key text). */
 export const SSH_HOST_KEY_SECRET = 'ssh-host-key' as const;
 
 /**

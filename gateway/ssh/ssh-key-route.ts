@@ -10,6 +10,7 @@ import { parsePublicKeyLine, sshFingerprint } from './ssh-key-text.ts';
 const PATH = /^\/v1\/sessions\/([^/]+)\/ssh-keys$/;
 /** Key types `gatehouse connect` may register; DSA and anything unknown are refused. */
 const KEY_TYPES = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa']);
+/** `connect` registers one key per run; the cap keeps a leaked token from filling the session row. */
 export const SSH_KEY_LIMITS = { perSession: 8, bodyBytes: 8 * 1024 } as const;
 
 export interface SshKeyRouteDeps {

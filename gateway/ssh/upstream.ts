@@ -4,6 +4,7 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { HostKeyPin } from './host-key-pin.ts';
 import { sshFingerprint } from './ssh-key-text.ts';
 
+/** A target that does not finish the handshake, or stops answering keepalives, is given up on. */
 export const UPSTREAM_TIMEOUTS = { readyMs: 15_000, keepaliveMs: 15_000 } as const;
 
 /**
