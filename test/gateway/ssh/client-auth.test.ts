@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEd25519KeyPair } from '../../../gateway/ssh/ssh-key-text.ts';
+import { createSshClientKey } from '../../../gateway/tunnel/ssh-client-key.ts';
 import { startSshTarget, type SshTestTarget } from '../../support/sshd.ts';
 import { CONNECTION, sshConnection, startGateway, TOKEN, type Harness } from './gateway-harness.ts';
 import { runSsh, type SshRun } from './ssh-client.ts';
@@ -75,6 +76,18 @@ describe('tunnel streams', () => {
     try {
       const result = await runSsh({ port: tunnel.port, user: CONNECTION, knownHosts: `[127.0.0.1]:${tunnel.port} ${gw.gateway.hostKey.publicKey}`, identityFile: key.path, options: ['-o', 'BatchMode=yes'], command: 'echo via-tunnel' });
       expect(result).toMatchObject({ code: 0, stdout: 'via-tunnel\n' });
+    } finally {
+      await tunnel.close();
+    }
+  });
+
+  it('accepts the ECDSA key `gatehouse connect` generates and registers', async () => {
+    const key = createSshClientKey(dir);
+    gw.sshKeys.push(key.publicKeyLine);
+    const tunnel = await tunnelPort();
+    try {
+      const result = await runSsh({ port: tunnel.port, user: CONNECTION, knownHosts: `[127.0.0.1]:${tunnel.port} ${gw.gateway.hostKey.publicKey}`, identityFile: key.privateKeyFile, options: ['-o', 'BatchMode=yes'], command: 'echo ecdsa' });
+      expect(result).toMatchObject({ code: 0, stdout: 'ecdsa\n' });
     } finally {
       await tunnel.close();
     }
