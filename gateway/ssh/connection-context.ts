@@ -45,12 +45,15 @@ export class ConnectionContext {
 
   /** The engine's decision; an engine failure is a denial. */
   async decide(action: Action): Promise<Decision> {
+    let decision: Decision;
     try {
-      return await this.deps.decide(action);
+      decision = await this.deps.decide(action);
     } catch (error) {
       this.log(`policy engine failed: ${(error as Error).message}`);
-      return { action: 'deny', rule: ADAPTER_RULES.engineError, reason: 'the policy engine could not decide; denied (fail closed)' };
+      decision = { action: 'deny', rule: ADAPTER_RULES.engineError, reason: 'the policy engine could not decide; denied (fail closed)' };
     }
+    this.deps.onDecision?.(action, decision);
+    return decision;
   }
 
   /** Records an event; false when it failed and this connection's audit mode is `required`. */

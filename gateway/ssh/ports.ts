@@ -50,6 +50,8 @@ export interface SshGatewayDeps {
   maskText(text: string, connection: string): { text: string; count: number };
   /** Approvals broker; without it a `review` decision is a denial. */
   hold?(request: SshHoldRequest): Promise<SshHoldOutcome>;
+  /** Called with every engine decision, e.g. to count decisions per protocol in the metrics. */
+  onDecision?(action: Action, decision: Decision): void;
   /** Clock, for durations and session expiry. */
   now?(): Date;
   /** Where the adapter reports its own failures (audit write errors, upstream errors). */

@@ -17,6 +17,8 @@ export interface SshWiringParts {
   maskTextFor(connection: string): (text: string) => { text: string; count: number };
   clock: Clock;
   log(message: string): void;
+  /** E.g. `(decision) => metrics.statements.inc({ protocol: 'ssh', decision })`. */
+  counted?(decision: Decision['action']): void;
 }
 
 /**
@@ -26,6 +28,7 @@ export interface SshWiringParts {
 export function createSshDeps(parts: SshWiringParts): SshGatewayDeps {
   const maskers = new Map<string, (text: string) => { text: string; count: number }>();
   const broker = parts.broker;
+  const counted = parts.counted;
   return {
     decide: (action) => parts.engine.decide(action),
     authenticate: (token) => parts.sessions.authenticate(token),
@@ -39,6 +42,7 @@ export function createSshDeps(parts: SshWiringParts): SshGatewayDeps {
     ...(broker ? { hold: (request: SshHoldRequest) => holdWithBroker(broker, request) } : {}),
     now: () => parts.clock.now(),
     log: parts.log,
+    ...(counted ? { onDecision: (_action: Action, decision: Decision) => counted(decision.action) } : {}),
   };
 }
 

@@ -1,9 +1,10 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { playAsciicast, shellRecordings } from '../../../gateway/audit/replay.ts';
-import { generateEd25519KeyPair } from '../../../gateway/ssh/ssh-key-text.ts';
+import { generateEd25519KeyPair, sshFingerprint } from '../../../gateway/ssh/ssh-key-text.ts';
 import type { AuditEventRecord } from '../../../gateway/store/store.ts';
 import { freePort, startSshTarget, type SshTestTarget } from '../../support/sshd.ts';
 import { CONNECTION, MASKED, SECRET, sshConnection, startGateway, TOKEN, type Harness } from './gateway-harness.ts';
@@ -229,5 +230,38 @@ describe('forwarding a rule allows', () => {
     } finally {
       await open.close();
     }
+  });
+});
+
+describe('subsystems a rule allows', () => {
+  it('relays sftp unchanged and records its byte counts', async () => {
+    const open = await startGateway([sshConnection(target)], {
+      decide: (action) => (action.type === 'ssh.subsystem' && action.name === 'sftp'
+        ? { action: 'allow', rule: 'sftp', reason: 'allowed' }
+        : { action: 'deny', rule: 'default-deny', reason: 'no' }),
+    });
+    const file = join(dir, 'via-sftp.txt');
+    writeFileSync(file, 'sftp-content');
+    const client = new ssh2.Client();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('ready', () => resolve()).once('error', reject);
+        client.connect({ host: '127.0.0.1', port: open.port, username: CONNECTION, password: TOKEN, hostVerifier: (key: Buffer) => sshFingerprint(key) === open.gateway.hostKey.fingerprint });
+      });
+      const content = await new Promise<string>((resolve, reject) => {
+        client.sftp((error, sftp) => {
+          if (error) return reject(error);
+          sftp.readFile(file, (readError, data) => (readError ? reject(readError) : resolve(data.toString())));
+        });
+      });
+      expect(content).toBe('sftp-content');
+      client.end();
+      for (let i = 0; i < 100 && !open.events.some((event) => event.type === 'ssh.exit'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      client.end();
+      await open.close();
+    }
+    expect(open.events.find((event) => event.type === 'ssh.subsystem')?.data).toMatchObject({ name: 'sftp', decision: 'allow' });
+    expect(open.events.find((event) => event.type === 'ssh.exit')?.data.bytes_from_target).toBeGreaterThan(12);
   });
 });

@@ -40,6 +40,7 @@ let dir: string;
 let knownHosts: string;
 const events: Recorded[] = [];
 const holds: HoldRequest[] = [];
+const counts: string[] = [];
 let holdResult: HoldResult = { outcome: 'approved', approvalId: 'apr_1', decidedBy: ['octocat'], reason: null };
 
 beforeAll(async () => {
@@ -72,6 +73,7 @@ beforeAll(async () => {
     },
     clock: { now: () => new Date() },
     log: () => undefined,
+    counted: (decision) => counts.push(decision),
   });
   const hostKey = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
   gateway = createSshGateway({ hostKey, connections: { [CONNECTION]: sshConnection(target) }, deps });
@@ -99,6 +101,7 @@ describe('the SSH gateway wired to the real policy engine and detectors', () => 
     const result = await ssh('ls /');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('gatehouse: denied by policy rule "default-deny"');
+    expect(counts.at(-1)).toBe('deny');
   });
 
   it('holds a review rule through the approvals broker and tells the client where to approve', async () => {
