@@ -19,6 +19,8 @@ export interface AuthEnvironment {
   targets: ReadonlyMap<string, { config: SshConnectionConfig; pin: HostKeyPin }>;
   /** The session a tunnel stream was opened with; such clients must use its registered keys. */
   tunnel?: SessionContext;
+  /** The connection the tunnel was opened for; the SSH user must name the same one. */
+  tunnelConnection?: string;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function authenticateClient(auth: AuthContext, env: AuthEnvironment
     return null;
   };
   const target = env.targets.get(auth.username);
-  if (!target) return refuse();
+  if (!target || (env.tunnelConnection !== undefined && env.tunnelConnection !== auth.username)) return refuse();
   let session: SessionContext | null = null;
   if (auth.method === 'password' && !env.tunnel) {
     session = await env.deps.authenticate(auth.password);

@@ -34,7 +34,8 @@ export interface SshGatewayOptions {
 export interface SshGateway {
   server: Server;
   hostKey: SshHostKey;
-  acceptTunnelStream(stream: Duplex, session: SessionContext): void;
+  /** `connection`, when given, is the one the tunnel was opened for: the SSH user must name it. */
+  acceptTunnelStream(stream: Duplex, session: SessionContext, connection?: string): void;
   /** Disconnects every client of a session that ended (revoked, expired, job finished). */
   endSession(sessionId: string): void;
   /** Stops listening and ends every client connection (and so their upstreams). */
@@ -45,7 +46,7 @@ export interface SshGateway {
 export function createSshGateway(options: SshGatewayOptions): SshGateway {
   const targets = sshTargets(options.connections);
   const recording: SshRecordingOptions = { ...DEFAULT_RECORDING, ...options.recording };
-  const tunnelSessions = new WeakMap<object, SessionContext>();
+  const tunnelSessions = new WeakMap<object, { session: SessionContext; connection?: string }>();
   const clients = new Map<Connection, ConnectionContext | undefined>();
   const deps = options.deps;
   const server = new ssh2.Server({ hostKeys: [options.hostKey.privateKey], ident: 'Gatehouse', keepaliveInterval: options.keepaliveMs ?? 30_000, debug: options.debug });
@@ -59,7 +60,7 @@ export function createSshGateway(options: SshGatewayOptions): SshGateway {
     let failures = 0;
     client.on('error', (error) => deps.log?.(`ssh client ${info.ip ?? 'tunnel'}: ${error.message}`));
     client.on('authentication', (auth) => {
-      void authenticateClient(auth, { deps, targets, tunnel }).then((outcome: AuthOutcome | null) => {
+      void authenticateClient(auth, { deps, targets, tunnel: tunnel?.session, tunnelConnection: tunnel?.connection }).then((outcome: AuthOutcome | null) => {
         if (!outcome) {
           if (++failures >= MAX_AUTH_ATTEMPTS) client.end();
           return;
@@ -94,8 +95,8 @@ export function createSshGateway(options: SshGatewayOptions): SshGateway {
     endSession(sessionId) {
       for (const [client, ctx] of clients) if (ctx?.session.sessionId === sessionId) client.end();
     },
-    acceptTunnelStream(stream, session) {
-      tunnelSessions.set(stream, session);
+    acceptTunnelStream(stream, session, connection) {
+      tunnelSessions.set(stream, { session, connection });
       stream.on('error', (error: Error) => deps.log?.(`ssh tunnel stream: ${error.message}`));
       server.injectSocket(stream as never);
     },

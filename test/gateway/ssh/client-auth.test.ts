@@ -55,8 +55,8 @@ describe('bad input', () => {
 });
 
 describe('tunnel streams', () => {
-  async function tunnelPort(session = gw.session): Promise<{ port: number; close(): Promise<void> }> {
-    const server = net.createServer((socket) => gw.gateway.acceptTunnelStream(socket, session));
+  async function tunnelPort(connection = CONNECTION): Promise<{ port: number; close(): Promise<void> }> {
+    const server = net.createServer((socket) => gw.gateway.acceptTunnelStream(socket, gw.session, connection));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const { port } = server.address() as net.AddressInfo;
     return { port, close: () => new Promise((resolve) => server.close(() => resolve())) };
@@ -103,6 +103,19 @@ describe('tunnel streams', () => {
       expect(stranger.stderr).toContain('Permission denied (publickey)');
       const password = await runSsh({ port: tunnel.port, user: CONNECTION, knownHosts, password: TOKEN, command: 'echo never' });
       expect(password.code).toBe(255);
+    } finally {
+      await tunnel.close();
+    }
+  });
+
+  it('refuses an SSH user naming another connection than the tunnel was opened for', async () => {
+    const key = keyFile('other-tunnel-key');
+    gw.sshKeys.push(key.publicKey);
+    const tunnel = await tunnelPort('some-other-connection');
+    try {
+      const result = await runSsh({ port: tunnel.port, user: CONNECTION, knownHosts: `[127.0.0.1]:${tunnel.port} ${gw.gateway.hostKey.publicKey}`, identityFile: key.path, options: ['-o', 'BatchMode=yes'], command: 'echo never' });
+      expect(result.code).toBe(255);
+      expect(result.stdout).toBe('');
     } finally {
       await tunnel.close();
     }
