@@ -55,7 +55,7 @@ describe('bad input', () => {
 });
 
 describe('tunnel streams', () => {
-  async function tunnelPort(connection = CONNECTION): Promise<{ port: number; close(): Promise<void> }> {
+  async function tunnelPort(connection: string = CONNECTION): Promise<{ port: number; close(): Promise<void> }> {
     const server = net.createServer((socket) => gw.gateway.acceptTunnelStream(socket, gw.session, connection));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const { port } = server.address() as net.AddressInfo;
