@@ -265,3 +265,30 @@ describe('subsystems a rule allows', () => {
     expect(open.events.find((event) => event.type === 'ssh.exit')?.data.bytes_from_target).toBeGreaterThan(12);
   });
 });
+
+describe('agent and X11 forwarding', () => {
+  async function execWith(options: Record<string, unknown>, connect: Record<string, unknown> = {}): Promise<Error | undefined> {
+    const client = new ssh2.Client();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('ready', () => resolve()).once('error', reject);
+        client.connect({ host: '127.0.0.1', port: gw.port, username: CONNECTION, password: TOKEN, hostVerifier: (key: Buffer) => sshFingerprint(key) === gw.gateway.hostKey.fingerprint, ...connect });
+      });
+      return await new Promise<Error | undefined>((resolve) => client.exec('echo never', options, (error) => resolve(error)));
+    } finally {
+      client.end();
+    }
+  }
+
+  it('refuses agent forwarding and records the refusal', async () => {
+    const error = await execWith({ agentForward: true }, { agent: join(dir, 'no-agent.sock'), agentForward: true });
+    expect(error?.message).toMatch(/agent/i);
+    expect(eventsOf('ssh.forward').at(-1)?.data).toMatchObject({ kind: 'agent', decision: 'deny' });
+  });
+
+  it('refuses X11 forwarding and records the refusal', async () => {
+    const error = await execWith({ x11: true });
+    expect(error?.message).toMatch(/X11/i);
+    expect(eventsOf('ssh.forward').at(-1)?.data).toMatchObject({ kind: 'x11', decision: 'deny' });
+  });
+});
