@@ -10,8 +10,7 @@ import { createHttpNotifier, silentNotifier } from '../approvals/notifier.ts';
 import { APP_NOTIFY_PATH } from '../../wire/approvals.ts';
 import { createRecorder, type Recorder, type RecorderOptions } from '../audit/recorder.ts';
 import { getSessionLog } from '../audit/session-log.ts';
-import { createFileSink } from '../audit/sinks/file-sink.ts';
-import { createWebhookSink } from '../audit/sinks/webhook-sink.ts';
+import { createConfiguredSinks } from '../audit/sinks/configured-sinks.ts';
 import type { GatehouseConfig } from '../config/config-types.ts';
 import { createHttpApp } from '../http/http-app.ts';
 import { createTrustedIssuers } from '../identity/issuers.ts';
@@ -26,11 +25,14 @@ import type { Store } from '../store/store.ts';
 import { GATEWAY_VERSION } from './version.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import { createPostgresWiring } from './postgres-wiring.ts';
+import { createSshSide } from './ssh-wiring.ts';
 
 /** A running gateway: its addresses and the parts tests and the demo reach into. */
 export interface RunningGateway {
   httpUrl: string;
   postgresPort: number;
+  /** Set when `listen.ssh` is configured. */
+  sshPort?: number;
   store: Store;
   sessions: SessionService;
   broker: ApprovalBroker;
@@ -66,10 +68,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   // Replicas behind a load balancer share listen addresses; the host name tells them apart, so a
   // restarting replica closes only the sessions and approvals it held itself.
   const gatewayId = `${os.hostname()}/${config.listen.http}#${config.listen.postgres}`;
-  const sinks = [
-    ...(config.audit.file ? [createFileSink({ path: config.audit.file })] : []),
-    ...(config.audit.webhook ? [createWebhookSink({ url: config.audit.webhook.url, secret: config.audit.webhook.secret })] : []),
-  ];
+  const sinks = createConfiguredSinks(config.audit);
   const recorder = (options.createRecorder ?? createRecorder)({ store, clock, sampleRows: config.audit.sampleRows, sinks, gatewayId });
   const orphans = await recorder.closeOrphans('gateway-restart', { gatewayId });
   if (orphans.length > 0) log(`closed ${orphans.length} session(s) left open by a previous run (gateway-restart)`);
@@ -93,6 +92,8 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     log,
   });
 
+  const ssh = await createSshSide({ config, store, engine, policy, sessions, recorder, broker, clock, metrics, log });
+
   sessions.onStarted((context, meta) => {
     recorder
       .sessionStarted(context.sessionId, { claims: { ...context.identity.claims }, identity_rule: context.identity.identityRule, connections: context.connections, expires_at: context.expiresAt.toISOString(), gateway: gatewayId, issuer: meta.issuer, ip: meta.ip })
@@ -100,6 +101,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   });
   sessions.onEnded((sessionId, reason) => {
     postgres.endSession(sessionId, `gatehouse: session ${reason === 'expired' ? 'expired' : 'ended'}; start a new session to continue`);
+    ssh.gateway.endSession(sessionId);
     recorder.sessionEnded(sessionId, reason as never).catch((e: Error) => log(`audit: session end not recorded: ${e.message}`));
   });
   await sessions.restoreTimers();
@@ -114,13 +116,14 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     metrics: metrics.registry,
     getSessionLog: (id) => getSessionLog(store, id),
     onTunnel: (connection, stream, session) => routeTunnel(connection, stream, session),
-    extraRoutes: async (req, res) => clientBundle(req, res) || (await appRoutes(req, res)) || (embeddedApp !== null && (await embeddedApp(req, res))),
+    extraRoutes: async (req, res) => clientBundle(req, res) || (await ssh.keyRoute(req, res)) || (await appRoutes(req, res)) || (embeddedApp !== null && (await embeddedApp(req, res))),
     log: (event, data) => log(`${event} ${JSON.stringify(data)}`),
   });
 
   function routeTunnel(connection: string, stream: Duplex, session: Parameters<typeof postgres.handle>[1]['session']): void {
     const type = config.connections[connection]?.type;
     if (type === 'postgres') void postgres.handle(stream, { session, connection, loopback: false });
+    else if (type === 'ssh' && session) ssh.gateway.acceptTunnelStream(stream, session, connection);
     else stream.destroy();
   }
 
@@ -130,10 +133,12 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   });
   const httpAddress = await listen(httpServer, config.listen.http);
   const pgAddress = await listen(pgServer, config.listen.postgres);
+  const sshAddress = config.listen.ssh ? await listen(ssh.gateway.server as unknown as net.Server, config.listen.ssh) : undefined;
 
   return {
     httpUrl: `http://${httpAddress.host}:${httpAddress.port}`,
     postgresPort: pgAddress.port,
+    sshPort: sshAddress?.port,
     store,
     sessions,
     broker,
@@ -144,7 +149,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       sessions.close();
       broker.close();
       httpServer.closeAllConnections?.();
-      await Promise.all([closeServer(httpServer), closeServer(pgServer)]);
+      await Promise.all([closeServer(httpServer), closeServer(pgServer), ssh.gateway.close()]);
       await postgresWiring.close();
       await recorder.close();
       await store.close();

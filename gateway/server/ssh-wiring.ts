@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApprovalBroker } from '../approvals/broker.ts';
+import type { Recorder } from '../audit/recorder.ts';
+import type { GatehouseConfig } from '../config/config-types.ts';
+import type { Clock } from '../identity/session-context.ts';
+import type { SessionService } from '../identity/session-service.ts';
+import { createContentMasker } from '../masking/detectors.ts';
+import { compileMaskingConfig } from '../masking/masking-config.ts';
+import type { PolicyEngine } from '../policy/engine.ts';
+import type { Policy } from '../policy/policy-types.ts';
+import { loadSshHostKey } from '../ssh/host-key.ts';
+import { createSshKeyRoute } from '../ssh/ssh-key-route.ts';
+import { createSshGateway, type SshGateway } from '../ssh/ssh-gateway.ts';
+import { createSshDeps } from '../ssh/ssh-wiring.ts';
+import type { Store } from '../store/store.ts';
+import type { GatewayMetrics } from './metrics.ts';
+
+export interface SshSideParts {
+  config: GatehouseConfig;
+  store: Store;
+  engine: PolicyEngine;
+  policy: Policy;
+  sessions: SessionService;
+  recorder: Recorder;
+  broker: ApprovalBroker;
+  clock: Clock;
+  metrics: GatewayMetrics;
+  log: (message: string) => void;
+}
+
+/** The SSH adapter and the HTTP route `gatehouse connect` uses to register its tunnel key. */
+export interface SshSide {
+  gateway: SshGateway;
+  keyRoute: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+}
+
+/**
+ * Builds the SSH side of the gateway from the shared parts: the stable host key from the store,
+ * the policy engine, sessions, recorder, approvals and each connection's content detectors.
+ */
+export async function createSshSide(parts: SshSideParts): Promise<SshSide> {
+  const hostKey = await loadSshHostKey(parts.store);
+  const gateway = createSshGateway({
+    hostKey,
+    connections: parts.config.connections,
+    deps: createSshDeps({
+      engine: parts.engine,
+      sessions: parts.sessions,
+      store: parts.store,
+      recorder: parts.recorder,
+      broker: parts.broker,
+      clock: parts.clock,
+      log: parts.log,
+      maskTextFor: (connection) => {
+        const masking = compileMaskingConfig(parts.policy.masking, connection);
+        const content = createContentMasker({ detectors: masking.detectors, customDetectors: masking.customDetectors });
+        return (text) => content.maskText(text);
+      },
+      counted: (decision) => parts.metrics.statements.inc({ protocol: 'ssh', decision }),
+    }),
+  });
+  return { gateway, keyRoute: createSshKeyRoute({ sessions: parts.sessions, store: parts.store, hostKey }) };
+}
