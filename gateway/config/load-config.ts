@@ -26,15 +26,18 @@ export function parseConfig(text: string, file: string): GatehouseConfig {
   const doc = parseDocument(text, { lineCounter });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
-    const line = first.linePos?.[0]?.line ?? '?';
-    throw new GatehouseError('config.yaml', `${file}:${line}: not valid YAML: ${first.message.split('\n')[0]}`);
+    const line = first.linePos?.[0]?.line;
+    const source = line ? text.split('\n')[line - 1] ?? '' : '';
+    const hint = source.includes('${') ? '; quote a value that starts with ${...}, e.g. token: "${env:NAME}"' : '';
+    throw new GatehouseError('config.yaml', `${file}:${line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]}${hint}`);
   }
   const raw = doc.toJS() ?? {};
   const configDir = path.dirname(path.resolve(file));
   const data = interpolateSecrets(raw, configDir) as Record<string, unknown>;
   if (!validate(data)) {
     const messages = (validate.errors ?? []).filter(isUsefulError).map((error) => {
-      const line = lineOf(doc, lineCounter, error.instancePath);
+      const offending = error.keyword === 'additionalProperties' ? `${error.instancePath}/${String(error.params.additionalProperty)}` : error.instancePath;
+      const line = lineOf(doc, lineCounter, offending);
       return `${file}${line ? `:${line}` : ''}: ${error.instancePath || '/'} ${explain(error)}`;
     });
     throw new GatehouseError('config.invalid', [...new Set(messages)].join('\n'));
