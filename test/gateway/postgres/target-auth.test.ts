@@ -39,7 +39,7 @@ describe.runIf(runnable)('authenticating to the target', () => {
   });
 
   it('refuses a target certificate the CA did not sign under verify-full', async () => {
-    const otherCa = execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other', '-keyout', '/dev/null']).toString();
+    const otherCa = execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other', '-keyout', '/dev/null'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
     await expect(connectToTarget(config({ sslmode: 'verify-full', ca: otherCa }), { clientParameters: {} })).rejects.toMatchObject({ code: 'pg.target-tls' });
   });
 
