@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { AuditEventRecord, Store } from '../store/store.ts';
 import { AUDIT_EVENT_TYPES, type AuditEventData, type AuditEventType, type SessionEndReason } from '../../wire/audit-events.ts';
@@ -49,6 +50,8 @@ interface Pending {
   type: string;
   at: Date;
   data: Record<string, unknown>;
+  /** `data` as canonical JSON, computed once at enqueue. */
+  canonical: string;
   seal: boolean;
   resolve: (seq: number | null) => void;
   reject: (error: unknown) => void;
@@ -73,14 +76,16 @@ export function createRecorder(options: RecorderOptions): Recorder {
   let signingKey: Promise<AuditSigningKey> | null = null;
 
   function enqueue(sessionId: string, type: string, data: Record<string, unknown>, seal = false): Promise<number | null> {
+    let canonical: string;
     let snapshot: Record<string, unknown>;
     try {
-      snapshot = JSON.parse(canonicalJson(data)) as Record<string, unknown>;
+      canonical = canonicalJson(data);
+      snapshot = JSON.parse(canonical) as Record<string, unknown>;
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise<number | null>((resolve, reject) => {
-      queue.push({ sessionId, type, at: clock.now(), data: snapshot, seal, resolve, reject });
+      queue.push({ sessionId, type, at: clock.now(), data: snapshot, canonical, seal, resolve, reject });
       if (!running) {
         running = true;
         worker = drain();
@@ -155,7 +160,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         }
         continue;
       }
-      const event = linkEvent(head, { sessionId: item.sessionId, type: item.type, at: item.at, data: item.data });
+      const event = linkCanonical(head, item);
       records.push(event);
       let next: Chain = { seq: event.seq, hash: event.hash, sealed: false };
       if (item.seal) {
@@ -253,6 +258,18 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   return recorder;
+}
+
+/**
+ * `linkEvent` for data already in canonical form: the hashed body (the canonical JSON of
+ * {at, data, seq, sessionId, type}, keys in that sorted order) is assembled instead of
+ * serialised again, the same bytes for a fraction of the CPU on every statement's path.
+ */
+function linkCanonical(head: ChainHead, item: Pending): AuditEventRecord {
+  const seq = head.seq + 1;
+  const body = `{"at":${JSON.stringify(item.at.toISOString())},"data":${item.canonical},"seq":${seq},"sessionId":${JSON.stringify(item.sessionId)},"type":${JSON.stringify(item.type)}}`;
+  const hash = createHash('sha256').update(head.hash).update(body).digest('hex');
+  return { sessionId: item.sessionId, seq, type: item.type, at: item.at, data: item.data, prevHash: head.hash, hash };
 }
 
 /** Sample cells are for a reviewer's eyes; a multi-megabyte value would only bloat the log. */
