@@ -88,6 +88,8 @@ export const CONTROL_API_PATHS = {
   tunnelPrefix: '/v1/tunnel/',
   healthz: '/healthz',
   metrics: '/metrics',
+  /** The gateway's own `gatehouse connect` bundle, which the action downloads and caches. */
+  clientBundle: '/v1/client/connect.mjs',
 } as const;
 
 /** Prefix of every gateway session token, so secret scanners and humans recognise one. */

@@ -3,7 +3,6 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import type { Duplex } from 'node:stream';
-import { createClientBundleHandler } from '../../actions/src/serve-client-bundle.ts';
 import { createAppRoutes, routeHandler } from '../approvals/app-routes.ts';
 import { createApprovalBroker, type ApprovalBroker } from '../approvals/broker.ts';
 import { createHttpNotifier, silentNotifier } from '../approvals/notifier.ts';
@@ -12,6 +11,7 @@ import { createRecorder, type Recorder, type RecorderOptions } from '../audit/re
 import { getSessionLog } from '../audit/session-log.ts';
 import { createConfiguredSinks } from '../audit/sinks/configured-sinks.ts';
 import type { GatehouseConfig } from '../config/config-types.ts';
+import { createClientBundleRoute } from '../http/client-bundle-route.ts';
 import { createHttpApp } from '../http/http-app.ts';
 import { createTrustedIssuers } from '../identity/issuers.ts';
 import { systemClock, type Clock } from '../identity/session-context.ts';
@@ -50,7 +50,11 @@ export interface StartOptions {
    * measure the data path without audit; not a config key, because a gateway must always audit.
    */
   createRecorder?: (options: RecorderOptions) => Recorder;
+  /** The `gatehouse connect` bundle served to runners (default: the one built into `actions/dist/`). */
+  clientBundlePath?: string | URL;
 }
+
+const BUILT_CLIENT_BUNDLE = new URL('../../actions/dist/gatehouse-connect.mjs', import.meta.url);
 
 /**
  * Assembles and starts the gateway described by a loaded gatehouse.yaml: store, audit recorder,
@@ -109,7 +113,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   const appRoutes = routeHandler(
     createAppRoutes({ broker, store, clock, secret: config.approvals.secret, publicUrl: config.publicUrl, getSessionLog: (id) => getSessionLog(store, id) as never, closeSession: async (id, reason) => void (await sessions.revoke(id, reason)) }),
   );
-  const clientBundle = createClientBundleHandler();
+  const clientBundle = createClientBundleRoute(options.clientBundlePath ?? BUILT_CLIENT_BUNDLE);
   const httpServer = createHttpApp({
     sessions,
     version: GATEWAY_VERSION,
