@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../../gateway/config/load-config.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/server/gateway.ts';
 import { createTestDatabase, usingRealServer, type TestDatabase } from '../../support/pg-target.ts';
+import type { SshTestTarget } from '../../support/sshd.ts';
 import { startTestIssuer, type TestIssuer } from '../../support/test-issuer.ts';
 
 /** A policy for the Action's end-to-end tests: main of acme/app may open app-db; drops are denied. */
@@ -14,9 +15,14 @@ identities:
       repository: acme/app
       ref: refs/heads/main
     repository_id: "123456"
-    connections: [app-db]
+    connections: [app-db, deploy-host]
     max_ttl: 15m
 rules:
+  - name: deploy-commands
+    connections: [deploy-host]
+    when: { ssh: { type: [exec], program: [echo, printf] } }
+    action: allow
+    reason: Deploy jobs may run echo and printf
   - name: no-drop
     when: { command: ["DROP *"] }
     action: deny
@@ -44,7 +50,8 @@ export interface ActionTestbed {
   close(): Promise<void>;
 }
 
-export async function startActionTestbed(policy: string = ACTION_POLICY): Promise<ActionTestbed> {
+/** `ssh`: an SSH target to expose as the `deploy-host` connection. */
+export async function startActionTestbed(policy: string = ACTION_POLICY, options: { ssh?: SshTestTarget } = {}): Promise<ActionTestbed> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-action-gw-'));
   const audience = 'https://gatehouse.test';
   const db = await createTestDatabase();
@@ -64,8 +71,12 @@ export async function startActionTestbed(policy: string = ACTION_POLICY): Promis
     '  app-db:',
     '    type: postgres',
     `    url: ${db.url}`,
+    ...(options.ssh
+      ? ['  deploy-host:', '    type: ssh', `    host: ${options.ssh.host}`, `    port: ${options.ssh.port}`, `    user: ${options.ssh.user}`, '    private_key: ${file:ssh-key}', `    host_key: "${options.ssh.hostKey}"`]
+      : []),
     `policies: ${policies}`,
   ].join('\n');
+  if (options.ssh) writeFileSync(join(dir, 'ssh-key'), options.ssh.privateKey, { mode: 0o600 });
   const file = join(dir, 'gatehouse.yaml');
   writeFileSync(file, yaml);
   const gateway = await startGateway(parseConfig(yaml, file), { log: () => {} });
