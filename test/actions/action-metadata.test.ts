@@ -1,9 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { createPolicyEngine } from '../../gateway/policy/engine.ts';
 import { parsePolicyFiles } from '../../gateway/policy/load-policies.ts';
+import type { Action } from '../../gateway/policy/types.ts';
+import { analyzeSql, loadSqlParser } from '../../gateway/sql/analyze-sql.ts';
+import { splitCommandWords } from '../../gateway/ssh/command-words.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string) => parse(readFileSync(join(ROOT, path), 'utf8')) as Record<string, any>;
@@ -46,12 +50,42 @@ describe('action.yml, actions/disconnect and the examples', () => {
     }
   });
 
-  it('ships example policies that the gateway loads, with a review rule for migrations and read-only analytics', () => {
+  it('ships example policies that the gateway loads: a review rule for migrations, read-only analytics, listed deploy commands', () => {
     const load = (file: string) => parsePolicyFiles([{ file, text: readFileSync(join(ROOT, 'examples', file), 'utf8') }]);
     const migrate = load('migrate-on-main.policy.yaml');
     expect(migrate.rules.some((rule) => rule.action === 'review')).toBe(true);
     expect(migrate.identities.map((i) => i.name)).toEqual(['main-migrations']);
+    const deploy = load('deploy-over-ssh.policy.yaml');
+    expect(deploy.rules.map((rule) => rule.action)).toEqual(['allow']);
     const analytics = load('analytics-on-pr.policy.yaml');
     expect(analytics.rules.filter((rule) => rule.action === 'allow').every((rule) => rule.when.kind?.every((k) => k === 'read' || k === 'transaction'))).toBe(true);
+  });
+
+  describe('decide what their comments promise', () => {
+    beforeAll(() => loadSqlParser());
+    const engine = (file: string) => createPolicyEngine(parsePolicyFiles([{ file, text: readFileSync(join(ROOT, 'examples', file), 'utf8') }]));
+    const sql = (connection: string, identityRule: string, text: string): Action => ({
+      type: 'pg.query', via: 'simple', sql: text, statements: analyzeSql(text), connection, identity: { sessionId: 's', identityRule, claims: {} },
+    });
+    const exec = (command: string): Action => ({
+      type: 'ssh.exec', command, argv: splitCommandWords(command), connection: 'deploy-host', identity: { sessionId: 's', identityRule: 'main-deploys', claims: {} },
+    });
+
+    it('lets migrations write, holds schema changes for review and refuses drops', () => {
+      const migrate = engine('migrate-on-main.policy.yaml');
+      const decide = (text: string) => migrate.decide(sql('app-db', 'main-migrations', text)).action;
+      expect([decide('insert into customers (name) values (1)'), decide('alter table customers add column age int'), decide('drop table orders')]).toEqual(['allow', 'review', 'deny']);
+    });
+
+    it('lets pull requests read the analytics replica and nothing else', () => {
+      const analytics = engine('analytics-on-pr.policy.yaml');
+      const decide = (text: string) => analytics.decide(sql('analytics-db', 'pr-analytics', text)).action;
+      expect([decide('select count(*) from customers'), decide('delete from customers'), decide('create table t (n int)')]).toEqual(['allow', 'deny', 'deny']);
+    });
+
+    it('lets deploys restart the app and refuses any other command', () => {
+      const deploy = engine('deploy-over-ssh.policy.yaml');
+      expect([deploy.decide(exec('systemctl restart app')).action, deploy.decide(exec('systemctl stop app')).action, deploy.decide(exec('rm -rf /')).action]).toEqual(['allow', 'deny', 'deny']);
+    });
   });
 });
