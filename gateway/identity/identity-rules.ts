@@ -1,19 +1,8 @@
 import { GatehouseError } from '../errors/gatehouse-error.ts';
+import type { IdentityRuleSpec } from '../policy/policy-types.ts';
 import { claimAsString, compileClaimPattern, type ClaimTest } from './claim-pattern.ts';
 import { parseDurationSeconds } from './duration.ts';
 import { subjectForms } from './subject-forms.ts';
-
-/** An entry of `identities:` in a policy file, as written in YAML. */
-export interface IdentityRuleSpec {
-  name: string;
-  claims?: Record<string, string | number | boolean>;
-  repository_id?: string | number;
-  repository_owner_id?: string | number;
-  connections?: string[];
-  max_ttl?: string;
-  allow_self_hosted?: boolean;
-  allow_pull_request_target?: boolean;
-}
 
 /** A validated identity rule, ready to match claims many times. */
 export interface IdentityRule {

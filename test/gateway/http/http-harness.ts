@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { Registry } from 'prom-client';
 import type { GatehouseConfig } from '../../../gateway/config/config-types.ts';
 import { createHttpApp, type HttpAppOptions } from '../../../gateway/http/http-app.ts';
-import type { IdentityRuleSpec } from '../../../gateway/identity/identity-rules.ts';
+import type { IdentityRuleSpec } from '../../../gateway/policy/policy-types.ts';
 import { createTrustedIssuers } from '../../../gateway/identity/issuers.ts';
 import type { SessionContext } from '../../../gateway/identity/session-context.ts';
 import { createSessionService, type SessionService } from '../../../gateway/identity/session-service.ts';

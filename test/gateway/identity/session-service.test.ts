@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatehouseConfig } from '../../../gateway/config/config-types.ts';
 import { createTrustedIssuers } from '../../../gateway/identity/issuers.ts';
-import type { IdentityRuleSpec } from '../../../gateway/identity/identity-rules.ts';
+import type { IdentityRuleSpec } from '../../../gateway/policy/policy-types.ts';
 import { createSessionService, type SessionService } from '../../../gateway/identity/session-service.ts';
 import { hashSessionToken } from '../../../gateway/identity/session-token.ts';
 import { createStore } from '../../../gateway/store/create-store.ts';
