@@ -1,3 +1,5 @@
+import { SENSITIVE_SETTINGS } from './statement-classes.ts';
+
 /**
  * The catalogue of built-in functions that reach outside the database's data: server files,
  * large objects, other servers, other backends, server configuration, or SQL text executed
@@ -26,8 +28,13 @@ export const DANGEROUS_FUNCTIONS = {
   ],
 } as const;
 
-/** `set_config(name, ...)` settings that change who the session is. */
-export const IDENTITY_SETTINGS = ['role', 'session_authorization'] as const;
+/**
+ * `set_config(name, ...)` settings that are dangerous to change from a query: the same ones `SET`
+ * treats as privilege or admin (who the session is, and how the server lexes the next statement:
+ * with standard_conforming_strings off or a multi-byte client_encoding, text the gateway parses as
+ * one string literal can hold a statement the server runs).
+ */
+export const SENSITIVE_SET_CONFIG = Object.keys(SENSITIVE_SETTINGS);
 
 type Matcher = (name: string) => boolean;
 
@@ -53,10 +60,10 @@ export function isDangerousFunctionName(name: string): boolean {
 }
 
 /**
- * `set_config` is dangerous when it sets an identity setting, or when its setting name is not a
+ * `set_config` is dangerous when it sets a sensitive setting, or when its setting name is not a
  * constant (it could be one). `settingName` is the constant first argument, or undefined.
  */
 export function isDangerousSetConfig(settingName: string | undefined): boolean {
   if (settingName === undefined) return true;
-  return (IDENTITY_SETTINGS as readonly string[]).includes(settingName.trim().toLowerCase());
+  return SENSITIVE_SET_CONFIG.includes(settingName.trim().toLowerCase());
 }
