@@ -24604,7 +24604,20 @@ function postgresUrl(c) {
 // actions/src/client-bundle.ts
 import { createHash } from "node:crypto";
 import { readFileSync as readFileSync2 } from "node:fs";
-var CLIENT_TOOL = { name: "gatehouse-connect", file: "gatehouse-connect.mjs", path: "/v1/client/connect.mjs" };
+
+// wire/control-api.ts
+var CONTROL_API_PATHS = {
+  sessions: "/v1/sessions",
+  version: "/v1/version",
+  tunnelPrefix: "/v1/tunnel/",
+  healthz: "/healthz",
+  metrics: "/metrics",
+  /** The gateway's own `gatehouse connect` bundle, which the action downloads and caches. */
+  clientBundle: "/v1/client/connect.mjs"
+};
+
+// actions/src/client-bundle.ts
+var CLIENT_TOOL = { name: "gatehouse-connect", file: "gatehouse-connect.mjs", path: CONTROL_API_PATHS.clientBundle };
 var SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 async function resolveClientBundle(options) {
   const { api, gateway, actionVersion, shippedBundle, toolCache, warn } = options;
@@ -24650,7 +24663,7 @@ function sha256File(path7) {
 
 // actions/src/gateway-api.ts
 var RETRYABLE_STATUS = /* @__PURE__ */ new Set([502, 503, 504]);
-var CLIENT_BUNDLE_PATH = "/v1/client/connect.mjs";
+var CLIENT_BUNDLE_PATH = CONTROL_API_PATHS.clientBundle;
 var TOKEN_FIXES = {
   "token.audience": "make the 'audience' input equal the audience configured for the GitHub issuer in the gateway's gatehouse.yaml.",
   "token.issuer": "configure this job's issuer (https://token.actions.githubusercontent.com, or your GHES host) under issuers: in gatehouse.yaml.",
@@ -24711,7 +24724,7 @@ function createGatewayApi(options) {
   return {
     url,
     async version() {
-      const response = await withRetries("GET", "/v1/version");
+      const response = await withRetries("GET", CONTROL_API_PATHS.version);
       const body = await readJson(response, origin);
       if (!response.ok) throw apiError(response.status, body, origin, "asking for the gateway version");
       const record = asRecord(body);

@@ -21444,9 +21444,20 @@ var GatehouseError = class extends Error {
 // actions/src/disconnect-step.ts
 import { appendFileSync as appendFileSync2 } from "node:fs";
 
+// wire/control-api.ts
+var CONTROL_API_PATHS = {
+  sessions: "/v1/sessions",
+  version: "/v1/version",
+  tunnelPrefix: "/v1/tunnel/",
+  healthz: "/healthz",
+  metrics: "/metrics",
+  /** The gateway's own `gatehouse connect` bundle, which the action downloads and caches. */
+  clientBundle: "/v1/client/connect.mjs"
+};
+
 // actions/src/gateway-api.ts
 var RETRYABLE_STATUS = /* @__PURE__ */ new Set([502, 503, 504]);
-var CLIENT_BUNDLE_PATH = "/v1/client/connect.mjs";
+var CLIENT_BUNDLE_PATH = CONTROL_API_PATHS.clientBundle;
 var TOKEN_FIXES = {
   "token.audience": "make the 'audience' input equal the audience configured for the GitHub issuer in the gateway's gatehouse.yaml.",
   "token.issuer": "configure this job's issuer (https://token.actions.githubusercontent.com, or your GHES host) under issuers: in gatehouse.yaml.",
@@ -21507,7 +21518,7 @@ function createGatewayApi(options) {
   return {
     url,
     async version() {
-      const response = await withRetries("GET", "/v1/version");
+      const response = await withRetries("GET", CONTROL_API_PATHS.version);
       const body = await readJson(response, origin);
       if (!response.ok) throw apiError(response.status, body, origin, "asking for the gateway version");
       const record = asRecord(body);

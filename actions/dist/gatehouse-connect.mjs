@@ -3795,7 +3795,9 @@ var CONTROL_API_PATHS = {
   version: "/v1/version",
   tunnelPrefix: "/v1/tunnel/",
   healthz: "/healthz",
-  metrics: "/metrics"
+  metrics: "/metrics",
+  /** The gateway's own `gatehouse connect` bundle, which the action downloads and caches. */
+  clientBundle: "/v1/client/connect.mjs"
 };
 
 // gateway/tunnel/control-client.ts

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CONTROL_API_PATHS } from '../../wire/control-api.ts';
 import type { GatewayApi, GatewayVersion } from './gateway-api.ts';
 
 /** The part of `@actions/tool-cache` the action uses; injected so tests can run without a runner. */
@@ -25,7 +26,7 @@ export interface ClientBundleOptions {
   warn: (message: string) => void;
 }
 
-export const CLIENT_TOOL = { name: 'gatehouse-connect', file: 'gatehouse-connect.mjs', path: '/v1/client/connect.mjs' } as const;
+export const CLIENT_TOOL = { name: 'gatehouse-connect', file: 'gatehouse-connect.mjs', path: CONTROL_API_PATHS.clientBundle } as const;
 
 const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 

@@ -1,5 +1,5 @@
 import { GatehouseError } from '../../gateway/errors/gatehouse-error.ts';
-import type { ErrorBody, SessionGrant } from '../../wire/control-api.ts';
+import { CONTROL_API_PATHS, type ErrorBody, type SessionGrant } from '../../wire/control-api.ts';
 
 /** How the action reaches the gateway; injected so tests can use a fake gateway and no waiting. */
 export interface GatewayApiOptions {
@@ -35,7 +35,7 @@ export interface GatewayApi {
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
 
 /** Where a gateway serves its `gatehouse connect` bundle when `/v1/version` does not say. */
-export const CLIENT_BUNDLE_PATH = '/v1/client/connect.mjs' as const;
+export const CLIENT_BUNDLE_PATH = CONTROL_API_PATHS.clientBundle;
 
 /** The fix for each token refusal code of the gateway (`gateway/identity/token-verifier.ts`). */
 const TOKEN_FIXES: Record<string, string> = {
@@ -104,7 +104,7 @@ export function createGatewayApi(options: GatewayApiOptions): GatewayApi {
   return {
     url,
     async version() {
-      const response = await withRetries('GET', '/v1/version');
+      const response = await withRetries('GET', CONTROL_API_PATHS.version);
       const body = await readJson(response, origin);
       if (!response.ok) throw apiError(response.status, body, origin, 'asking for the gateway version');
       const record = asRecord(body);
