@@ -92,12 +92,12 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
       .map((name) => ({ name, type: config.connections[name]!.type, tunnel: `${CONTROL_API_PATHS.tunnelPrefix}${encodeURIComponent(name)}` }));
   }
 
-  function emitEnded(id: string, reason: string): void {
-    for (const listener of endedListeners) {
+  function notify<L extends (...args: never[]) => void>(listeners: Set<L>, sessionId: string, ...args: Parameters<L>): void {
+    for (const listener of listeners) {
       try {
-        listener(id, reason);
+        listener(...args);
       } catch (error) {
-        log('session.listener-failed', { sessionId: id, error: (error as Error).message });
+        log('session.listener-failed', { sessionId, error: (error as Error).message });
       }
     }
   }
@@ -109,7 +109,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
     if (!record || record.endedAt) return false;
     await store.endSession(id, reason, clock.now());
     log('session.ended', { sessionId: id, reason });
-    emitEnded(id, reason);
+    notify(endedListeners, id, id, reason);
     return true;
   }
 
@@ -138,6 +138,16 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
     return { ok: false, status, error: { code, message, ...extra } };
   }
 
+  const staticSessions = config.staticTokens.map((stat) => {
+    const sessionId = `${SESSION_DEFAULTS.staticSessionPrefix}${stat.name}`;
+    const context: SessionContext = {
+      sessionId,
+      identity: { sessionId, claims: stat.claims, identityRule: sessionId },
+      connections: grantableConnections(stat.connections),
+      expiresAt: NEVER,
+    };
+    return { token: stat.token, context };
+  });
   rules();
 
   return {
@@ -200,28 +210,14 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
       arm(record.id, record.expiresAt);
       const context = toContext(record);
       log('session.started', { sessionId: record.id, ip: meta.ip, rule: rule.name, connections, expiresAt: record.expiresAt.toISOString() });
-      for (const listener of startedListeners) {
-        try {
-          listener(context, { ip: meta.ip, issuer: verified.issuer });
-        } catch (error) {
-          log('session.listener-failed', { sessionId: record.id, error: (error as Error).message });
-        }
-      }
+      notify(startedListeners, record.id, context, { ip: meta.ip, issuer: verified.issuer });
       return { ok: true, context, grant: { id: record.id, token, expires_at: record.expiresAt.toISOString(), connections: describeConnections(connections) } };
     },
 
     async authenticate(token) {
       if (typeof token !== 'string' || token.length === 0 || token.length > 1024) return null;
-      for (const stat of config.staticTokens) {
-        if (secretsEqual(stat.token, token)) {
-          const sessionId = `${SESSION_DEFAULTS.staticSessionPrefix}${stat.name}`;
-          return {
-            sessionId,
-            identity: { sessionId, claims: stat.claims, identityRule: sessionId },
-            connections: grantableConnections(stat.connections),
-            expiresAt: NEVER,
-          };
-        }
+      for (const stat of staticSessions) {
+        if (secretsEqual(stat.token, token)) return stat.context;
       }
       const record = await store.findSessionByTokenHash(hashSessionToken(token));
       if (!record || record.endedAt || record.expiresAt.getTime() <= clock.now().getTime()) return null;
