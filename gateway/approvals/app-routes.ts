@@ -176,6 +176,14 @@ function readBody(req: IncomingMessage, res: ServerResponse): Promise<string | n
   });
 }
 
+function decodedId(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -192,10 +200,11 @@ export function routeHandler(routes: GatewayRoute[]): (req: IncomingMessage, res
     const pathname = new URL(req.url ?? '/', 'http://gateway').pathname;
     for (const { route, pattern } of compiled) {
       const match = req.method === route.method ? pattern.exec(pathname) : null;
-      if (match) {
-        await route.handle(req, res, { id: match.groups?.id === undefined ? undefined : decodeURIComponent(match.groups.id) });
-        return true;
-      }
+      if (!match) continue;
+      const id = match.groups?.id === undefined ? undefined : decodedId(match.groups.id);
+      if (id === null) send(res, 400, { error: 'request.url', message: 'the id in the path is not valid percent-encoding; use the id exactly as the gateway sent it' });
+      else await route.handle(req, res, { id });
+      return true;
     }
     return false;
   };

@@ -72,6 +72,12 @@ describe('gateway routes for the app', () => {
     expect(mismatch.status).toBe(400);
   });
 
+  it('answers a JSON 400, not a server error, for an approval id that is not valid percent-encoding', async () => {
+    const response = await fetch(`${base}/v1/approvals/%E0%A4%A`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'request.url' });
+  });
+
   it('refuses a decision without a nonce', async () => {
     const response = await signedPost(`/v1/approvals/${approvalId}/decision`, { id: approvalId, approved: true, by: ['a'], statementHash: hashStatement('DELETE FROM carts'), sha: 'b'.repeat(40), runId: '9', runAttempt: '1' });
     expect(response.status).toBe(400);
