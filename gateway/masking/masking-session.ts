@@ -40,6 +40,8 @@ export interface MaskingSession {
 
 interface StatementLike {
   parseTree?: unknown;
+  /** Entries sharing it are one statement the server runs (see `StatementAnalysis.resultGroup`). */
+  resultGroup?: object;
 }
 
 /** Statements forwarded but not yet reported executed (Parse without Execute) are forgotten past this many. */
@@ -49,6 +51,17 @@ const REDACTION_RANK: Record<MessageRedaction, number> = { detect: 0, 'redact-va
 
 function unknownPlan(reason: string): RowsPlan {
   return { kind: 'rows', columns: null, fallback: maskWhole(reason), origins: new Map(), relations: new Set(), messages: 'redact-all' };
+}
+
+/** The statements as the server runs them: consecutive entries of one `resultGroup` are one. */
+function resultGroups(statements: readonly StatementLike[]): StatementLike[][] {
+  const groups: StatementLike[][] = [];
+  for (const stmt of statements) {
+    const last = groups.at(-1);
+    if (last && stmt?.resultGroup !== undefined && last[0]?.resultGroup === stmt.resultGroup) last.push(stmt);
+    else groups.push([stmt]);
+  }
+  return groups;
 }
 
 export function createMaskingSession(options: MaskingSessionOptions): MaskingSession {
@@ -66,14 +79,18 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
     if (existing) return existing;
     const run = queue.then(async () => {
       const out: MaskPlan[] = [];
-      for (const stmt of handle.statements as readonly StatementLike[]) {
-        if (changesCatalog(stmt?.parseTree)) ddl.add(handle);
-        try {
-          out.push(await planner.plan(stmt?.parseTree ?? null));
-        } catch (error) {
-          const why = error instanceof GatehouseError || error instanceof pg.DatabaseError ? error.message : 'the analysis failed';
-          out.push({ kind: 'deny', reason: `the statement could not be checked for masking (${why}); retry, or report the statement if it keeps failing` });
+      for (const group of resultGroups(handle.statements as readonly StatementLike[])) {
+        const members: MaskPlan[] = [];
+        for (const stmt of group) {
+          if (changesCatalog(stmt?.parseTree)) ddl.add(handle);
+          try {
+            members.push(await planner.plan(stmt?.parseTree ?? null));
+          } catch (error) {
+            const why = error instanceof GatehouseError || error instanceof pg.DatabaseError ? error.message : 'the analysis failed';
+            members.push({ kind: 'deny', reason: `the statement could not be checked for masking (${why}); retry, or report the statement if it keeps failing` });
+          }
         }
+        out.push(members.length === 1 ? members[0]! : (members.find((p) => p.kind === 'deny') ?? unknownPlan('the statement may run any of several definitions of a prepared statement')));
       }
       plans.set(handle, out);
       let level: MessageRedaction = 'detect';

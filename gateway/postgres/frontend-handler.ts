@@ -68,7 +68,8 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
       const request = { kind: 'bind', statementName: bind.statement, portal: bind.portal, values: bind.values, handle: statement?.handle } as const;
       return decided(ctx, ctx.gate.check(request, ctx.control()), (verdict) => {
         if (verdict.forward) {
-          state.portals.set(bind.portal, { handle: statement?.handle, resultFormats: bind.resultFormats });
+          // The gate's handle says what the name may hold on the server (several candidates when a re-Parse or PREPARE may have failed).
+          state.portals.set(bind.portal, { handle: verdict.handle ?? statement?.handle, resultFormats: bind.resultFormats });
           state.tracker.expect({ kind: 'bind' });
           toTarget.add(frame.bytes);
         } else {

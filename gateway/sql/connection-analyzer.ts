@@ -56,18 +56,27 @@ export function createConnectionAnalyzer(options: ConnectionAnalyzerOptions = {}
     if (!candidates || depth > 3) {
       return [unknownStatement(analysis.text, `EXECUTE of prepared statement "${name}" that this connection never prepared through the gateway`, analysis.parseTree)];
     }
-    const wrapper = analysis.command !== 'EXECUTE' ? [{ ...analysis, executeName: undefined }] : [];
+    const resultGroup = {};
+    const wrapper = analysis.command !== 'EXECUTE' ? [{ ...analysis, executeName: undefined, resultGroup }] : [];
     return [
       ...wrapper,
       ...expand(candidates, depth + 1).map((candidate) => ({
         ...candidate,
         text: analysis.text,
         preparedName: undefined,
+        resultGroup,
         explainAnalyze: candidate.explainAnalyze || analysis.explainAnalyze,
         functions: [...new Set([...candidate.functions, ...analysis.functions])],
         dangerousFunctions: [...new Set([...candidate.dangerousFunctions, ...analysis.dangerousFunctions])],
       })),
     ];
+  }
+
+  /** A protocol statement is one server statement: several candidates for its name are alternatives. */
+  function asOneStatement(analyses: readonly StatementAnalysis[]): readonly StatementAnalysis[] {
+    if (analyses.length <= 1) return analyses;
+    const resultGroup = {};
+    return analyses.map((a) => ({ ...a, resultGroup }));
   }
 
   function applySessionEffects(analyses: readonly StatementAnalysis[]): void {
@@ -95,11 +104,11 @@ export function createConnectionAnalyzer(options: ConnectionAnalyzerOptions = {}
       const analyses = analyze(sql);
       applySessionEffects(analyses);
       remember(statementName, analyses, statementName === '');
-      return expand(analyses);
+      return asOneStatement(expand(analyses));
     },
     forStatement(statementName) {
       const analyses = prepared.get(statementName);
-      return analyses && expand(analyses);
+      return analyses && asOneStatement(expand(analyses));
     },
     closeStatement: (statementName) => {
       prepared.delete(statementName);

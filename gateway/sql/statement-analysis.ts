@@ -74,6 +74,12 @@ export interface StatementAnalysis {
   /** Name referenced by SQL-level EXECUTE or DEALLOCATE (null name: DEALLOCATE ALL). */
   executeName?: string;
   deallocateName?: string | null;
+  /**
+   * Set on analyses that stand for one statement the server runs in several ways it may be
+   * (an EXECUTE's wrapper and each definition its name may hold): entries sharing the object
+   * produce one result between them, so whoever maps results to statements must treat them as one.
+   */
+  resultGroup?: object;
   /** The raw libpg-query JSON of this statement (the `stmt` node), for reuse by masking; null when unparsed. Shared through the cache: never modify it. */
   parseTree: unknown;
 }

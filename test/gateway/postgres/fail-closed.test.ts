@@ -3,9 +3,31 @@ import { copyFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type GatewayUnderTest } from '../../support/gateway-harness.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/pg-target.ts';
+import { findLeak, maskingCorpus } from '../masking/masking-fixture.ts';
+import { WireClient } from './wire-client.ts';
+
+const sensitive = maskingCorpus().sensitive;
+const LEAKY = "SELECT api_token || '' AS x FROM customers";
+const HARMLESS = "SELECT 'abc'::text AS x FROM customers";
+
+/** Runs `steps` on one raw protocol connection; each step is sent and read up to its ReadyForQuery. */
+async function wire(...steps: Buffer[][]): Promise<string> {
+  const client = await WireClient.connect(gateway.url);
+  const seen: string[] = [];
+  try {
+    for (const step of steps) {
+      client.send(...step);
+      seen.push(WireClient.text(await client.readyForQuery()));
+    }
+  } finally {
+    client.end();
+  }
+  return seen.join('\n');
+}
 
 const run = promisify(execFile);
 let db: TestDatabase;
@@ -50,5 +72,26 @@ describe('the data path fails closed', () => {
     expect(await ordersExist()).toBe(true);
     const encoding = await psql("SELECT set_config('client_encoding', 'SJIS', false)");
     expect(encoding).toMatch(/denied by rule "no-dangerous-functions"/);
+  });
+
+  it('masks the statement after an EXECUTE whose name may hold several definitions (results stay attributed to their own statement)', async () => {
+    const out = await wire(
+      [serialize.parse({ name: 'dup', text: "SELECT 'abc'::text AS x" }), serialize.sync()],
+      [serialize.parse({ name: 'dup', text: "SELECT 'def'::text AS x" }), serialize.sync()],
+      [serialize.query(`EXECUTE dup; ${LEAKY}`)],
+    );
+    expect(out).toContain('already exists');
+    expect(findLeak(out, sensitive), out).toBeNull();
+  });
+
+  it('masks a Bind of a name whose re-Parse failed as what the server may still hold under it', async () => {
+    const out = await wire(
+      [serialize.parse({ name: 'kept', text: LEAKY }), serialize.sync()],
+      [serialize.parse({ name: 'kept', text: HARMLESS }), serialize.sync()],
+      [serialize.bind({ statement: 'kept' }), serialize.execute({}), serialize.sync()],
+    );
+    expect(out).toContain('already exists');
+    expect(out).toMatch(/C:SELECT 3/);
+    expect(findLeak(out, sensitive), out).toBeNull();
   });
 });
