@@ -1,9 +1,9 @@
 import http from 'node:http';
-import { parseArgs } from 'node:util';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createAppHandler, WEBHOOK_PATH } from '../../app/embedded.ts';
 import { APP_NOTIFY_PATH } from '../../wire/approvals.ts';
+import { parseCommandArgs } from './command-args.ts';
 
 const USAGE = 'usage: gatehouse app [--config gatehouse.yaml] [--listen 127.0.0.1:3000]';
 
@@ -13,15 +13,10 @@ const USAGE = 'usage: gatehouse app [--config gatehouse.yaml] [--listen 127.0.0.
  * gatehouse.yaml; point the gateway's `approvals.notify_url` at this process.
  */
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { config: { type: 'string', default: 'gatehouse.yaml' }, listen: { type: 'string', default: '127.0.0.1:3000' }, help: { type: 'boolean', default: false } },
-    }));
-  } catch (error) {
-    throw new GatehouseError('cli.usage', `${(error as Error).message}\n${USAGE}`);
-  }
+  const { values } = parseCommandArgs({
+    args: argv,
+    options: { config: { type: 'string', default: 'gatehouse.yaml' }, listen: { type: 'string', default: '127.0.0.1:3000' }, help: { type: 'boolean', default: false } },
+  }, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;

@@ -1,5 +1,4 @@
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createStore } from '../store/create-store.ts';
@@ -7,6 +6,7 @@ import { createApprovalBroker } from '../approvals/broker.ts';
 import { createHttpNotifier, silentNotifier } from '../approvals/notifier.ts';
 import { randomApprovalId } from '../approvals/approval-record.ts';
 import { systemClock } from '../identity/session-context.ts';
+import { parseCommandArgs } from './command-args.ts';
 
 const USAGE = 'usage: gatehouse approve <approval-id> [--deny] [--reason TEXT] [--config gatehouse.yaml]';
 
@@ -16,22 +16,16 @@ const USAGE = 'usage: gatehouse approve <approval-id> [--deny] [--reason TEXT] [
  * break-glass use; the decision is recorded as made by `cli:<local user>`.
  */
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        deny: { type: 'boolean', default: false },
-        reason: { type: 'string' },
-        config: { type: 'string', default: 'gatehouse.yaml' },
-        help: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    throw new GatehouseError('cli.usage', `${(error as Error).message}\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      deny: { type: 'boolean', default: false },
+      reason: { type: 'string' },
+      config: { type: 'string', default: 'gatehouse.yaml' },
+      help: { type: 'boolean', default: false },
+    },
+  }, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { formatEventLine } from '../audit/format-event.ts';
 import { getSessionLog } from '../audit/session-log.ts';
 import { keyIdOf, storedAuditPublicKey, toPublicKey } from '../audit/signing-key.ts';
@@ -10,6 +10,7 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { createStore } from '../store/create-store.ts';
 import type { Store } from '../store/store.ts';
 import type { AuditEventWire } from '../../wire/audit-events.ts';
+import { parseCommandArgs } from './command-args.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -55,12 +56,7 @@ export async function run(argv: string[], out: Output = process.stdout): Promise
 }
 
 function parse<const O extends Options>(argv: string[], options: O, positionals = 1) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: positionals >= 0, options: { ...STORE_OPTIONS, ...options } });
-  } catch (error) {
-    throw new GatehouseError('cli.usage', `${(error as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs({ args: argv, allowPositionals: true, strict: positionals >= 0, options: { ...STORE_OPTIONS, ...options } }, USAGE);
   if (positionals > 0 && parsed.positionals.length < positionals) {
     throw new GatehouseError('cli.usage', `name the session id\n${USAGE}`);
   }

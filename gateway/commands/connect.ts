@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from './command-args.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { startLocalProxy, type LocalProxyCredential } from '../tunnel/local-proxy.ts';
 
@@ -21,28 +21,22 @@ export interface ConnectArgs {
 
 /** Reads the command line (and the token source it names); throws a GatehouseError with the usage on mistakes. */
 export function parseConnectArgs(argv: string[], env: NodeJS.ProcessEnv): ConnectArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        gateway: { type: 'string' },
-        token: { type: 'string' },
-        'token-file': { type: 'string' },
-        'token-env': { type: 'string' },
-        'session-id': { type: 'string' },
-        'session-token-env': { type: 'string' },
-        ttl: { type: 'string' },
-        detach: { type: 'boolean', default: false },
-        pidfile: { type: 'string' },
-        log: { type: 'string' },
-      },
-    });
-  } catch (error) {
-    throw new GatehouseError('connect.usage', `${(error as Error).message}\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      gateway: { type: 'string' },
+      token: { type: 'string' },
+      'token-file': { type: 'string' },
+      'token-env': { type: 'string' },
+      'session-id': { type: 'string' },
+      'session-token-env': { type: 'string' },
+      ttl: { type: 'string' },
+      detach: { type: 'boolean', default: false },
+      pidfile: { type: 'string' },
+      log: { type: 'string' },
+    },
+  }, USAGE, 'connect.usage');
   if (!values.gateway) throw new GatehouseError('connect.usage', `--gateway is required\n${USAGE}`);
   const sources = [values.token, values['token-file'], values['token-env'], values['session-id']].filter((v) => v !== undefined);
   if (sources.length !== 1) throw new GatehouseError('connect.usage', `give exactly one of --token, --token-file, --token-env or --session-id\n${USAGE}`);

@@ -1,8 +1,10 @@
 import readline from 'node:readline';
-import { parseArgs } from 'node:util';
 import { startDemoEnvironment } from '../demo/demo-environment.ts';
 import { runDemoJob, type StepOutcome } from '../demo/demo-job.ts';
 import { createDemoPrinter } from '../demo/demo-output.ts';
+import { parseCommandArgs } from './command-args.ts';
+
+const USAGE = 'usage: gatehouse demo [--ci] [--interactive]';
 
 /**
  * `gatehouse demo` (what `npm start` runs): a gateway, an embedded database and a simulated CI
@@ -10,7 +12,7 @@ import { createDemoPrinter } from '../demo/demo-output.ts';
  * `--interactive` leaves the proxy up for psql and takes `approve <id>` / `deny <id>` on stdin.
  */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ci: { type: 'boolean', default: false }, interactive: { type: 'boolean', default: false } } });
+  const { values } = parseCommandArgs({ args: argv, options: { ci: { type: 'boolean', default: false }, interactive: { type: 'boolean', default: false } } }, USAGE);
   const printer = createDemoPrinter(process.stdout, values.ci!);
   const logs: string[] = [];
   const started = performance.now();

@@ -1,22 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { loadConfig } from '../config/load-config.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { DEV_ISSUER_CONFIG_NAME, loadDevIssuerKey, mintDevToken } from '../identity/dev-issuer.ts';
 import { systemClock } from '../identity/session-context.ts';
 import { createStore } from '../store/create-store.ts';
+import { parseCommandArgs } from './command-args.ts';
 
 const USAGE = 'usage: gatehouse dev-token --claims F [--config gatehouse.yaml]';
 
 /** `gatehouse dev-token`: mints a GitHub-shaped JWT from the dev issuer's stored key; refused unless `issuer: dev` is configured. */
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { claims: { type: 'string' }, config: { type: 'string', default: 'gatehouse.yaml' } } }));
-  } catch (error) {
-    throw new GatehouseError('dev-token.usage', `${(error as Error).message}\n${USAGE}`);
-  }
+  const { values } = parseCommandArgs({ args: argv, options: { claims: { type: 'string' }, config: { type: 'string', default: 'gatehouse.yaml' } } }, USAGE, 'dev-token.usage');
   const config = loadConfig(values.config!);
   const dev = config.issuers.find((issuer) => issuer.issuer === DEV_ISSUER_CONFIG_NAME);
   if (!dev) {

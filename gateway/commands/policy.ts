@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { parse as parseShell } from 'shell-quote';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../config/load-config.ts';
@@ -12,6 +12,7 @@ import { loadPolicies } from '../policy/load-policies.ts';
 import type { Action, Identity } from '../policy/types.ts';
 import { loadSqlParser } from '../sql/analyze-sql.ts';
 import { createConnectionAnalyzer } from '../sql/connection-analyzer.ts';
+import { parseCommandArgs } from './command-args.ts';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -35,11 +36,7 @@ export async function run(argv: string[], out: Output = process.stdout): Promise
 }
 
 function parse<const O extends ParseArgsOptionsConfig>(argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, allowPositionals: true, strict: true, options });
-  } catch (error) {
-    throw new GatehouseError('cli.usage', `${(error as Error).message}\n${USAGE}`);
-  }
+  return parseCommandArgs({ args: argv, allowPositionals: true, strict: true, options }, USAGE);
 }
 
 function policiesDir(explicit: string | undefined, config: string | undefined): string {
