@@ -6,7 +6,7 @@ import type { Frame } from './frame-splitter.ts';
 import type { OutputBatch } from './output-batch.ts';
 import { BACKEND } from './protocol-codes.ts';
 import type { RelayState } from './relay-state.ts';
-import type { ErrorRewrite, Execution } from './response-tracker.ts';
+import type { ErrorRewrite, Execution, Expectation } from './response-tracker.ts';
 import type { ResultFilter, RowTransform, StatementGate } from './statement-gate.ts';
 
 export interface BackendContext {
@@ -68,9 +68,13 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       toClient.add(frame.bytes);
       return;
     }
+    case BACKEND.closeComplete:
+      if (current?.kind === 'close') closed(ctx, current);
+      state.tracker.shift();
+      toClient.add(frame.bytes);
+      return;
     case BACKEND.parseComplete:
     case BACKEND.bindComplete:
-    case BACKEND.closeComplete:
       state.tracker.shift();
       toClient.add(frame.bytes);
       return;
@@ -167,6 +171,17 @@ function onError(ctx: BackendContext, frame: Frame): void {
   if (current && current.kind !== 'query' && current.kind !== 'function-call') {
     for (const skipped of state.tracker.skipToSync()) finish(ctx, skipped);
   }
+}
+
+/**
+ * The target closed a statement or portal. A name prepared again while the Close was in flight
+ * keeps its new entry, and the gate keeps every definition it may hold (stricter, never looser).
+ */
+function closed(ctx: BackendContext, close: Extract<Expectation, { kind: 'close' }>): void {
+  const map = close.target === 'S' ? ctx.state.statements : ctx.state.portals;
+  if (map.get(close.name) !== close.entry) return;
+  map.delete(close.name);
+  if (close.target === 'S') ctx.gate.statementClosed(close.name);
 }
 
 function finishTransforms(ctx: BackendContext): void {

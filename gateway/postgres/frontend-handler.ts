@@ -99,10 +99,10 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
       return;
     }
     case FRONTEND.close: {
+      // Forgotten at CloseComplete: after an earlier error the target skips the Close and keeps the statement.
       const ref = decodeTargetRef(frame.body);
-      (ref.kind === 'S' ? state.statements : state.portals).delete(ref.name);
-      if (ref.kind === 'S') ctx.gate.statementClosed(ref.name);
-      state.tracker.expect({ kind: 'close' });
+      const entry = (ref.kind === 'S' ? state.statements : state.portals).get(ref.name);
+      state.tracker.expect({ kind: 'close', target: ref.kind, name: ref.name, entry });
       toTarget.add(frame.bytes);
       return;
     }

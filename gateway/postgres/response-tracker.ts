@@ -1,3 +1,4 @@
+import type { PreparedEntry } from './relay-state.ts';
 import type { StatementHandle } from './statement-gate.ts';
 
 /** Replaces the target's error for a substituted statement with the gateway's own. */
@@ -30,7 +31,7 @@ export type Expectation =
   | { kind: 'function-call'; rewrite?: ErrorRewrite }
   | { kind: 'parse'; rewrite?: ErrorRewrite }
   | { kind: 'bind'; rewrite?: ErrorRewrite }
-  | { kind: 'close' }
+  | { kind: 'close'; target: 'S' | 'P'; name: string; entry: PreparedEntry | undefined }
   | { kind: 'describe'; target: 'S' | 'P'; name: string; handle?: StatementHandle; internal: boolean }
   | { kind: 'execute'; portal: string; execution: Execution }
   | { kind: 'sync' };

@@ -94,4 +94,26 @@ describe('the data path fails closed', () => {
     expect(out).toMatch(/C:SELECT 3/);
     expect(findLeak(out, sensitive), out).toBeNull();
   });
+
+  it('keeps following a prepared statement whose Close the server skipped after an earlier error in the pipeline', async () => {
+    const out = await wire(
+      [serialize.parse({ name: 'skipped', text: LEAKY }), serialize.sync()],
+      [serialize.parse({ text: 'SELECT 1/0' }), serialize.bind({}), serialize.execute({}), serialize.close({ type: 'S', name: 'skipped' }), serialize.sync()],
+      [serialize.parse({ name: 'skipped', text: HARMLESS }), serialize.sync()],
+      [serialize.bind({ statement: 'skipped' }), serialize.execute({}), serialize.sync()],
+    );
+    expect(out).toContain('division by zero');
+    expect(out).toContain('already exists');
+    expect(findLeak(out, sensitive), out).toBeNull();
+  });
+
+  it('forgets a prepared statement once its Close completed, so the name can be prepared again', async () => {
+    const out = await wire(
+      [serialize.parse({ name: 'again', text: LEAKY }), serialize.sync()],
+      [serialize.close({ type: 'S', name: 'again' }), serialize.sync()],
+      [serialize.parse({ name: 'again', text: HARMLESS }), serialize.bind({ statement: 'again' }), serialize.execute({}), serialize.sync()],
+    );
+    expect(out).not.toContain('already exists');
+    expect(out).toMatch(/D:[^\n]*abc/);
+  });
 });
