@@ -23,6 +23,7 @@ import { loadSqlParser } from '../sql/analyze-sql.ts';
 import { createStore } from '../store/create-store.ts';
 import type { Store } from '../store/store.ts';
 import { GATEWAY_VERSION } from './version.ts';
+import { createContentMaskers } from './content-maskers.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import { createPostgresWiring } from './postgres-wiring.ts';
 import { createSshSide } from './ssh-wiring.ts';
@@ -86,7 +87,8 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   const broker = createApprovalBroker({ store, clock, notifier, publicUrl: config.publicUrl, ids: { approvalId: () => `apr_${randomUUID().replace(/-/g, '').slice(0, 16)}` }, replicaId: gatewayId, onError: (e) => log(`approvals: ${(e as Error).message}`) });
   await broker.recoverPending();
 
-  const postgresWiring = createPostgresWiring({ config, engine, policy, recorder, broker, metrics, log });
+  const contentMaskerFor = createContentMaskers(policy.masking);
+  const postgresWiring = createPostgresWiring({ config, engine, policy, recorder, broker, metrics, contentMaskerFor, log });
   const postgres = createPostgresAdapter({
     config,
     authenticate: (token) => sessions.authenticate(token),
@@ -96,7 +98,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     log,
   });
 
-  const ssh = await createSshSide({ config, store, engine, policy, sessions, recorder, broker, clock, metrics, log });
+  const ssh = await createSshSide({ config, store, engine, sessions, recorder, broker, clock, metrics, contentMaskerFor, log });
 
   sessions.onStarted((context, meta) => {
     recorder

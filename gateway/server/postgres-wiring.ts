@@ -2,8 +2,7 @@ import type { ApprovalBroker } from '../approvals/broker.ts';
 import type { Recorder } from '../audit/recorder.ts';
 import type { GatehouseConfig, PostgresConnectionConfig } from '../config/config-types.ts';
 import type { SessionContext } from '../identity/session-context.ts';
-import { createContentMasker } from '../masking/detectors.ts';
-import { compileMaskingConfig } from '../masking/masking-config.ts';
+import type { ContentMasker } from '../masking/detectors.ts';
 import { createMaskingWiring } from '../masking/masking-wiring.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import type { Policy } from '../policy/policy-types.ts';
@@ -20,6 +19,8 @@ export interface PostgresWiringDeps {
   recorder: Recorder;
   broker: ApprovalBroker;
   metrics: GatewayMetrics;
+  /** Each connection's content masker (see `content-maskers.ts`), for statement texts in the audit log. */
+  contentMaskerFor: (connection: string) => ContentMasker;
   log: (message: string) => void;
 }
 
@@ -41,8 +42,7 @@ export function createPostgresWiring(deps: PostgresWiringDeps): {
   function textMaskerFor(connection: string): (text: string) => string {
     let masker = textMaskers.get(connection);
     if (!masker) {
-      const masking = compileMaskingConfig(deps.policy.masking, connection);
-      const content = createContentMasker({ detectors: masking.detectors, customDetectors: masking.customDetectors });
+      const content = deps.contentMaskerFor(connection);
       masker = content.active ? (text: string) => content.maskText(text).text : (text: string) => text;
       textMaskers.set(connection, masker);
     }

@@ -4,10 +4,8 @@ import type { Recorder } from '../audit/recorder.ts';
 import type { GatehouseConfig } from '../config/config-types.ts';
 import type { Clock } from '../identity/session-context.ts';
 import type { SessionService } from '../identity/session-service.ts';
-import { createContentMasker } from '../masking/detectors.ts';
-import { compileMaskingConfig } from '../masking/masking-config.ts';
+import type { ContentMasker } from '../masking/detectors.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
-import type { Policy } from '../policy/policy-types.ts';
 import { loadSshHostKey } from '../ssh/host-key.ts';
 import { createSshKeyRoute } from '../ssh/ssh-key-route.ts';
 import { createSshGateway, type SshGateway } from '../ssh/ssh-gateway.ts';
@@ -19,12 +17,13 @@ export interface SshSideParts {
   config: GatehouseConfig;
   store: Store;
   engine: PolicyEngine;
-  policy: Policy;
   sessions: SessionService;
   recorder: Recorder;
   broker: ApprovalBroker;
   clock: Clock;
   metrics: GatewayMetrics;
+  /** Each connection's content masker (see `content-maskers.ts`), for command output and texts. */
+  contentMaskerFor: (connection: string) => ContentMasker;
   log: (message: string) => void;
 }
 
@@ -52,8 +51,7 @@ export async function createSshSide(parts: SshSideParts): Promise<SshSide> {
       clock: parts.clock,
       log: parts.log,
       maskTextFor: (connection) => {
-        const masking = compileMaskingConfig(parts.policy.masking, connection);
-        const content = createContentMasker({ detectors: masking.detectors, customDetectors: masking.customDetectors });
+        const content = parts.contentMaskerFor(connection);
         return (text) => content.maskText(text);
       },
       counted: (decision) => parts.metrics.statements.inc({ protocol: 'ssh', decision }),
