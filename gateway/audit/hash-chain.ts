@@ -10,13 +10,16 @@ export type HashedFields = Pick<AuditEventRecord, 'sessionId' | 'seq' | 'type' |
 
 /** sha256(prevHash + canonical JSON of {sessionId, seq, type, at, data}), hex. */
 export function eventHash(prevHash: string, event: HashedFields): string {
-  const body = canonicalJson({
-    sessionId: event.sessionId,
-    seq: event.seq,
-    type: event.type,
-    at: event.at.toISOString(),
-    data: event.data,
-  });
+  return canonicalEventHash(prevHash, event, canonicalJson(event.data));
+}
+
+/**
+ * {@link eventHash} for data already in canonical JSON: the hashed body (keys at, data, seq,
+ * sessionId, type, in sorted order) is assembled around it instead of serialised again, the
+ * same bytes for a fraction of the CPU on every statement's path.
+ */
+function canonicalEventHash(prevHash: string, event: Omit<HashedFields, 'data'>, canonicalData: string): string {
+  const body = `{"at":${JSON.stringify(event.at.toISOString())},"data":${canonicalData},"seq":${event.seq},"sessionId":${JSON.stringify(event.sessionId)},"type":${JSON.stringify(event.type)}}`;
   return createHash('sha256').update(prevHash).update(body).digest('hex');
 }
 
@@ -30,8 +33,12 @@ export const EMPTY_CHAIN: ChainHead = { seq: 0, hash: GENESIS_HASH };
 
 /** Appends one event to a chain head, returning the stored record (with its data normalised to plain JSON). */
 export function linkEvent(head: ChainHead, event: Omit<HashedFields, 'seq'>): AuditEventRecord {
-  const seq = head.seq + 1;
-  const data = JSON.parse(canonicalJson(event.data)) as Record<string, unknown>;
-  const record = { sessionId: event.sessionId, seq, type: event.type, at: event.at, data };
-  return { ...record, prevHash: head.hash, hash: eventHash(head.hash, record) };
+  const canonical = canonicalJson(event.data);
+  return linkCanonicalEvent(head, { ...event, data: JSON.parse(canonical) as Record<string, unknown> }, canonical);
+}
+
+/** {@link linkEvent} for an event whose data the caller already normalised, with its canonical JSON. */
+export function linkCanonicalEvent(head: ChainHead, event: Omit<HashedFields, 'seq'>, canonicalData: string): AuditEventRecord {
+  const record = { sessionId: event.sessionId, seq: head.seq + 1, type: event.type, at: event.at, data: event.data };
+  return { ...record, prevHash: head.hash, hash: canonicalEventHash(head.hash, record, canonicalData) };
 }

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { AuditEventRecord, Store } from '../store/store.ts';
 import { AUDIT_EVENT_TYPES, type AuditEventData, type AuditEventType, type SessionEndReason } from '../../wire/audit-events.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { EMPTY_CHAIN, linkEvent, type ChainHead } from './hash-chain.ts';
+import { EMPTY_CHAIN, linkCanonicalEvent, linkEvent, type ChainHead } from './hash-chain.ts';
 import { loadAuditSigningKey, signSeal, type AuditSigningKey } from './signing-key.ts';
 import type { AuditSink } from './sinks/audit-sink.ts';
 import { toWireEvent } from './wire-event.ts';
@@ -160,7 +159,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         }
         continue;
       }
-      const event = linkCanonical(head, item);
+      const event = linkCanonicalEvent(head, item, item.canonical);
       records.push(event);
       let next: Chain = { seq: event.seq, hash: event.hash, sealed: false };
       if (item.seal) {
@@ -258,18 +257,6 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   return recorder;
-}
-
-/**
- * `linkEvent` for data already in canonical form: the hashed body (the canonical JSON of
- * {at, data, seq, sessionId, type}, keys in that sorted order) is assembled instead of
- * serialised again, the same bytes for a fraction of the CPU on every statement's path.
- */
-function linkCanonical(head: ChainHead, item: Pending): AuditEventRecord {
-  const seq = head.seq + 1;
-  const body = `{"at":${JSON.stringify(item.at.toISOString())},"data":${item.canonical},"seq":${seq},"sessionId":${JSON.stringify(item.sessionId)},"type":${JSON.stringify(item.type)}}`;
-  const hash = createHash('sha256').update(head.hash).update(body).digest('hex');
-  return { sessionId: item.sessionId, seq, type: item.type, at: item.at, data: item.data, prevHash: head.hash, hash };
 }
 
 /** Sample cells are for a reviewer's eyes; a multi-megabyte value would only bloat the log. */
