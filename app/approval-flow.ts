@@ -3,7 +3,7 @@ import type { ApprovalCase, ApprovalStateStore } from './approval-state.ts';
 import type { GatewayClient } from './gateway-client.ts';
 import { checkReviewer, type Reviewer } from './reviewer-check.ts';
 import { requestCheckOutput, requestComment } from './render.ts';
-import type { ApprovalRequestedMessage, ApprovalResolvedMessage, ApprovalStatus, ApprovalView } from '../wire/approvals.ts';
+import { approveCommandFor, type ApprovalRequestedMessage, type ApprovalResolvedMessage, type ApprovalStatus, type ApprovalView } from '../wire/approvals.ts';
 
 /** One reviewer's answer, from a comment or a check run button. */
 export interface ReviewAnswer {
@@ -97,7 +97,7 @@ export function createApprovalFlow(deps: { app: Probot; gateway: GatewayClient; 
     const request: ApprovalRequestedMessage = {
       type: 'approval.requested', id: view.id, sessionId: view.sessionId, connection: view.connection, statement: view.statement,
       statementHash: view.statementHash, rule: view.rule, reason: '', requestedAt: view.requestedAt, expiresAt: view.expiresAt,
-      approveUrl: '', approveCommand: `/gatehouse approve ${view.id}`, binding: view.binding, policy: view.policy,
+      approveUrl: '', approveCommand: approveCommandFor(view.id), binding: view.binding, policy: view.policy,
     };
     const [owner = '', repo = ''] = view.binding.repository.split('/');
     const pull = await findPull(octokit, owner, repo, view.binding);

@@ -1,4 +1,4 @@
-import type { ApprovalRequestedMessage, SessionLog } from '../wire/approvals.ts';
+import { approveCommandFor, type ApprovalRequestedMessage, type SessionLog } from '../wire/approvals.ts';
 import type { AuditEventWire } from '../wire/audit-events.ts';
 
 /** GitHub's limit for a check run's summary and text. */
@@ -34,7 +34,7 @@ export function requestComment(request: ApprovalRequestedMessage): string {
     `Needs ${need} by someone with ${who}; the job's own actors and the pull request's author cannot approve.`,
     '',
     `Answer with a comment containing exactly one of:`,
-    fence(`/gatehouse approve ${request.id}\n/gatehouse deny ${request.id} <reason>`),
+    fence(`${approveCommandFor(request.id)}\n/gatehouse deny ${request.id} <reason>`),
     `or use the **Approve** / **Deny** buttons on the check run.`,
   ].join('\n');
 }
@@ -43,7 +43,7 @@ export function requestComment(request: ApprovalRequestedMessage): string {
 export function requestCheckOutput(request: ApprovalRequestedMessage): { title: string; summary: string; text: string } {
   return {
     title: `Approval needed: ${request.connection} (${request.rule})`,
-    summary: `A statement on \`${request.connection}\` is held by rule \`${request.rule}\` until someone approves it or ${request.expiresAt}.\n\nApprove with \`/gatehouse approve ${request.id}\` on the pull request or the buttons above.`,
+    summary: `A statement on \`${request.connection}\` is held by rule \`${request.rule}\` until someone approves it or ${request.expiresAt}.\n\nApprove with \`${approveCommandFor(request.id)}\` on the pull request or the buttons above.`,
     text: fence(request.statement, 'sql'),
   };
 }

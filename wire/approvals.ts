@@ -176,6 +176,14 @@ export function verifyMessage(
   return { ok: true };
 }
 
+/**
+ * The pull-request comment that approves `id`. The gateway announces it and the app shows it
+ * and parses it back (`app/commands.ts`), so both build it here.
+ */
+export function approveCommandFor(id: string): string {
+  return `/gatehouse approve ${id}`;
+}
+
 /** Fills `:id` in one of {@link GATEWAY_APP_ROUTES}. */
 export function routePath(route: string, id: string): string {
   return route.replace(':id', encodeURIComponent(id));

@@ -4,7 +4,7 @@ import type { Clock } from '../identity/session-context.ts';
 import type { ApprovalBroker } from './broker.ts';
 import { viewOf } from './approval-record.ts';
 import {
-  APPROVAL_HEADERS, GATEWAY_APP_ROUTES, SIGNATURE_MAX_SKEW_SECONDS, routePath, verifyMessage,
+  APPROVAL_HEADERS, GATEWAY_APP_ROUTES, SIGNATURE_MAX_SKEW_SECONDS, approveCommandFor, routePath, verifyMessage,
   type ApprovalDecisionMessage, type CloseJobRequest, type CloseJobResponse, type SessionLog,
 } from '../../wire/approvals.ts';
 import { SESSION_END_REASONS } from '../../wire/audit-events.ts';
@@ -77,7 +77,7 @@ export function createAppRoutes(options: AppRoutesOptions): GatewayRoute[] {
         const record = await store.getApproval(id);
         if (!record) return send(res, 404, { error: 'approvals.not-found', message: `approval ${id} does not exist` });
         if (!header(req, APPROVAL_HEADERS.signature)) {
-          return send(res, 200, { id: record.id, status: record.status, rule: record.rule, connection: record.connection, expiresAt: record.expiresAt.toISOString(), approveCommand: `/gatehouse approve ${record.id}` });
+          return send(res, 200, { id: record.id, status: record.status, rule: record.rule, connection: record.connection, expiresAt: record.expiresAt.toISOString(), approveCommand: approveCommandFor(record.id) });
         }
         if (!(await authenticate(req, res, ''))) return;
         send(res, 200, viewOf(record));

@@ -4,7 +4,7 @@ import type { Clock, SessionContext } from '../identity/session-context.ts';
 import type { ApprovalNotifier } from './notifier.ts';
 import { bindingOf, policyOf, settingsOf, type ApprovalSettings } from './approval-record.ts';
 import { createApprovalWindows } from './approval-windows.ts';
-import type { ApprovalStatus } from '../../wire/approvals.ts';
+import { approveCommandFor, GATEWAY_APP_ROUTES, routePath, type ApprovalStatus } from '../../wire/approvals.ts';
 import type { ApprovalDecidedData, ApprovalRequestedData } from '../../wire/audit-events.ts';
 
 /** A statement that a `review` decision holds, with everything reviewers are shown. */
@@ -181,8 +181,8 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     const onAbort = (): void => void finish(id, 'cancelled', 'client cancelled the statement').catch(onError);
     holdOptions.signal?.addEventListener('abort', onAbort, { once: true });
     if (holdOptions.signal?.aborted) onAbort();
-    const approveUrl = `${publicUrl}/v1/approvals/${encodeURIComponent(id)}`;
-    const approveCommand = `/gatehouse approve ${id}`;
+    const approveUrl = `${publicUrl}${routePath(GATEWAY_APP_ROUTES.approval, id)}`;
+    const approveCommand = approveCommandFor(id);
     try {
       holdOptions.onPending?.({ id, approveUrl, approveCommand, expiresAt });
     } catch (error) {
