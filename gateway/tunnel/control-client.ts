@@ -1,6 +1,7 @@
 import type { CreateSessionRequest, ErrorBody, RegisterSshKeyRequest, SessionGrant, SessionInfo, SshKeyRegistration } from '../../wire/control-api.ts';
 import { CONTROL_API_PATHS } from '../../wire/control-api.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
+import { withTrailingSlash } from './gateway-url.ts';
 
 const TIMEOUT_MS = 15_000;
 
@@ -14,8 +15,7 @@ export interface ControlClient {
 
 /** A client of the control API at `gatewayUrl` (which may carry a path prefix). */
 export function createControlClient(gatewayUrl: URL): ControlClient {
-  const gateway = new URL(gatewayUrl);
-  if (!gateway.pathname.endsWith('/')) gateway.pathname = `${gateway.pathname}/`;
+  const gateway = withTrailingSlash(gatewayUrl);
   async function call<T>(method: string, path: string, init: { body?: unknown; token?: string }): Promise<T> {
     let response: Response;
     try {

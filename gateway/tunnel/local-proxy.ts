@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { ConnectReadyLine, ConnectionGrant, LocalConnection } from '../../wire/control-api.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { createControlClient } from './control-client.ts';
+import { parseGatewayUrl } from './gateway-url.ts';
 import { errorResponse, initialLocalPgAuthState, stepLocalPgAuth, type LocalPgAuthState } from './local-pg-auth.ts';
 import { createSshClientKey } from './ssh-client-key.ts';
 import { openTunnel } from './tunnel-client.ts';
@@ -46,7 +47,7 @@ const MAX_STARTUP_BUFFER = 16 * 1024;
  * cannot ride the session.
  */
 export async function startLocalProxy(options: LocalProxyOptions): Promise<LocalProxy> {
-  const gateway = parseGateway(options.gateway);
+  const gateway = parseGatewayUrl(options.gateway);
   const log = options.log ?? (() => {});
   const host = options.host ?? '127.0.0.1';
   const control = createControlClient(gateway);
@@ -193,20 +194,6 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     done,
     close: (closeOptions = {}) => close('closed', closeOptions.endSession ?? false),
   };
-}
-
-function parseGateway(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new GatehouseError('connect.gateway-url', `--gateway ${text} is not a URL; pass it like https://gatehouse.example.com`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new GatehouseError('connect.gateway-url', `--gateway must be an http(s) URL, not ${url.protocol}`);
-  }
-  if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
-  return url;
 }
 
 function listen(server: net.Server, host: string, port: number, name: string): Promise<number> {

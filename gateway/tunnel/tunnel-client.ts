@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { createWebSocketStream } from 'ws';
 import { CONTROL_API_PATHS, type ErrorBody } from '../../wire/control-api.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
+import { withTrailingSlash } from './gateway-url.ts';
 
 const OPEN_TIMEOUT_MS = 15_000;
 /** Idle tunnels ping so proxies and load balancers in between do not cut a quiet psql session. */
@@ -42,10 +43,4 @@ export function openTunnel(gateway: URL, connection: string, sessionToken: strin
     });
     ws.once('error', (error) => reject(new GatehouseError('connect.tunnel-failed', `cannot open the tunnel to ${connection} (${error.message})`, { cause: error })));
   });
-}
-
-function withTrailingSlash(url: URL): URL {
-  const copy = new URL(url);
-  if (!copy.pathname.endsWith('/')) copy.pathname = `${copy.pathname}/`;
-  return copy;
 }
