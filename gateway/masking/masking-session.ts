@@ -13,6 +13,7 @@ import type { MaskingConfig } from './masking-config.ts';
 import { maskNoticeOrErrorMessage, maskNotificationMessage, parseNoticeFields } from './message-masker.ts';
 import { changesCatalog, createMaskingPlanner } from './output-taint.ts';
 import { createRowTransform } from './result-masker.ts';
+import { resultGroups } from '../sql/statement-analysis.ts';
 
 /** SQLSTATE of a statement refused because masking cannot follow its data. */
 export const MASKING_DENIED_SQLSTATE = '42501';
@@ -51,17 +52,6 @@ const REDACTION_RANK: Record<MessageRedaction, number> = { detect: 0, 'redact-va
 
 function unknownPlan(reason: string): RowsPlan {
   return { kind: 'rows', columns: null, fallback: maskWhole(reason), origins: new Map(), relations: new Set(), messages: 'redact-all' };
-}
-
-/** The statements as the server runs them: consecutive entries of one `resultGroup` are one. */
-function resultGroups(statements: readonly StatementLike[]): StatementLike[][] {
-  const groups: StatementLike[][] = [];
-  for (const stmt of statements) {
-    const last = groups.at(-1);
-    if (last && stmt?.resultGroup !== undefined && last[0]?.resultGroup === stmt.resultGroup) last.push(stmt);
-    else groups.push([stmt]);
-  }
-  return groups;
 }
 
 export function createMaskingSession(options: MaskingSessionOptions): MaskingSession {
@@ -197,6 +187,9 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
       },
       statementClosed(name) {
         gate.statementClosed(name);
+      },
+      statementCompleted(handle, statementIndex) {
+        gate.statementCompleted?.(handle, statementIndex);
       },
       close(reason) {
         gate.close(reason);

@@ -61,7 +61,10 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
     case BACKEND.emptyQuery:
     case BACKEND.portalSuspended: {
       const execution = executionOf(current);
-      if (execution && frame.type === BACKEND.commandComplete) execution.rows = Math.max(execution.rows, rowsOfTag(frame.body));
+      if (execution && frame.type === BACKEND.commandComplete) {
+        execution.rows = Math.max(execution.rows, rowsOfTag(frame.body));
+        if (execution.handle) ctx.gate.statementCompleted?.(execution.handle, current?.kind === 'query' ? current.statementIndex : 0);
+      }
       finishTransforms(ctx);
       if (current?.kind === 'query') current.statementIndex++;
       else if (current?.kind === 'execute') finish(ctx, state.tracker.shift());

@@ -6,7 +6,7 @@ import type { SessionContext } from '../identity/session-context.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import type { Decision } from '../policy/types.ts';
 import type { ConnectionAnalyzer } from '../sql/connection-analyzer.ts';
-import type { StatementAnalysis } from '../sql/statement-analysis.ts';
+import { resultGroups, type StatementAnalysis } from '../sql/statement-analysis.ts';
 import { SQLSTATE } from './protocol-codes.ts';
 import type { ExecutionResult, GateControl, GateRequest, GateVerdict, StatementGate, StatementHandle } from './statement-gate.ts';
 
@@ -192,6 +192,10 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
 
     statementClosed(name: string) {
       deps.analyzer.closeStatement(name);
+    },
+
+    statementCompleted(handle: StatementHandle, statementIndex: number) {
+      for (const analysis of resultGroups((handle as PolicyHandle).statements)[statementIndex] ?? []) deps.analyzer.statementCompleted(analysis);
     },
 
     close() {},

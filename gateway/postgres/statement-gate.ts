@@ -48,6 +48,8 @@ export interface StatementGate {
   executed(result: ExecutionResult): void;
   /** A prepared statement was closed by the client (protocol Close 'S'). */
   statementClosed(name: string): void;
+  /** The `statementIndex`-th statement the server runs for `handle` completed (CommandComplete). */
+  statementCompleted?(handle: StatementHandle, statementIndex: number): void;
   close(reason: string): void;
 }
 

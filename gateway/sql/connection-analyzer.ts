@@ -15,6 +15,12 @@ export interface ConnectionAnalyzer {
   forStatement(statementName: string): readonly StatementAnalysis[] | undefined;
   /** A protocol Close of a statement. */
   closeStatement(statementName: string): void;
+  /**
+   * The server completed this statement (one of the analyses this analyzer returned). A
+   * DEALLOCATE or DISCARD ALL forgets names only now: parsed but never executed, or skipped
+   * after an error, it left them on the server.
+   */
+  statementCompleted(analysis: StatementAnalysis): void;
 }
 
 export interface ConnectionAnalyzerOptions {
@@ -32,6 +38,8 @@ const MAX_CANDIDATES = 8;
 export function createConnectionAnalyzer(options: ConnectionAnalyzerOptions = {}): ConnectionAnalyzer {
   const cache = options.cache ?? createAnalysisCache(256);
   const prepared = new Map<string, StatementAnalysis[]>();
+  /** For each DEALLOCATE seen: the definitions it removes once it completes (later PREPAREs stay). */
+  const deallocations = new WeakMap<StatementAnalysis, Map<string, StatementAnalysis[]>>();
   const analyze = (sql: string) => analyzeSql(sql, { maxBytes: options.maxStatementBytes, cache });
 
   function remember(name: string, analyses: readonly StatementAnalysis[], replace: boolean): void {
@@ -82,8 +90,9 @@ export function createConnectionAnalyzer(options: ConnectionAnalyzerOptions = {}
   function applySessionEffects(analyses: readonly StatementAnalysis[]): void {
     for (const analysis of analyses) {
       if (analysis.preparedName !== undefined) remember(analysis.preparedName, [analysis], false);
-      if (analysis.deallocateName === null) prepared.clear();
-      else if (analysis.deallocateName !== undefined) prepared.delete(analysis.deallocateName);
+      if (analysis.deallocateName === undefined) continue;
+      const names = analysis.deallocateName === null ? [...prepared.keys()] : [analysis.deallocateName];
+      deallocations.set(analysis, new Map(names.map((name) => [name, [...(prepared.get(name) ?? [])]])));
     }
   }
 
@@ -112,6 +121,16 @@ export function createConnectionAnalyzer(options: ConnectionAnalyzerOptions = {}
     },
     closeStatement: (statementName) => {
       prepared.delete(statementName);
+    },
+    statementCompleted(analysis) {
+      const removed = deallocations.get(analysis);
+      if (!removed) return;
+      deallocations.delete(analysis);
+      for (const [name, definitions] of removed) {
+        const rest = (prepared.get(name) ?? []).filter((a) => !definitions.includes(a));
+        if (rest.length > 0) prepared.set(name, rest);
+        else prepared.delete(name);
+      }
     },
   };
 }

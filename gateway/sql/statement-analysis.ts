@@ -128,3 +128,14 @@ export function unknownStatement(text: string, reason: string, parseTree: unknow
     parseTree,
   };
 }
+
+/** The statements as the server runs them: consecutive analyses of one `resultGroup` are one. */
+export function resultGroups<T extends { resultGroup?: object }>(statements: readonly T[]): T[][] {
+  const groups: T[][] = [];
+  for (const statement of statements) {
+    const last = groups.at(-1);
+    if (last && statement?.resultGroup !== undefined && last[0]?.resultGroup === statement.resultGroup) last.push(statement);
+    else groups.push([statement]);
+  }
+  return groups;
+}

@@ -71,7 +71,10 @@ function lastDecision(engine: PolicyEngine, queries: string[]) {
   const analyzer = createConnectionAnalyzer();
   let decision;
   for (const sql of queries) {
-    decision = engine.decide({ type: 'pg.query', via: 'simple', sql, statements: analyzer.analyzeQuery(sql), connection: 'app-db', identity });
+    const statements = analyzer.analyzeQuery(sql);
+    decision = engine.decide({ type: 'pg.query', via: 'simple', sql, statements, connection: 'app-db', identity });
+    // Each earlier query ran to completion on the server (a DEALLOCATE takes effect only then).
+    for (const statement of statements) analyzer.statementCompleted(statement);
   }
   return decision!;
 }

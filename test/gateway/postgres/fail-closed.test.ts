@@ -116,4 +116,27 @@ describe('the data path fails closed', () => {
     expect(out).not.toContain('already exists');
     expect(out).toMatch(/D:[^\n]*abc/);
   });
+
+  it('keeps following a prepared statement whose DEALLOCATE never ran (parsed only, or after an error)', async () => {
+    const out = await wire(
+      [serialize.parse({ name: 'dz', text: LEAKY }), serialize.sync()],
+      [serialize.parse({ text: 'DEALLOCATE dz' }), serialize.sync()],
+      [serialize.query('SELECT 1/0; DEALLOCATE dz')],
+      [serialize.parse({ name: 'dz', text: HARMLESS }), serialize.sync()],
+      [serialize.bind({ statement: 'dz' }), serialize.execute({}), serialize.sync()],
+    );
+    expect(out).toContain('division by zero');
+    expect(out).toContain('already exists');
+    expect(findLeak(out, sensitive), out).toBeNull();
+  });
+
+  it('forgets a prepared statement once its DEALLOCATE ran', async () => {
+    const out = await wire(
+      [serialize.parse({ name: 'dd', text: LEAKY }), serialize.sync()],
+      [serialize.query('DEALLOCATE dd')],
+      [serialize.parse({ name: 'dd', text: HARMLESS }), serialize.bind({ statement: 'dd' }), serialize.execute({}), serialize.sync()],
+    );
+    expect(out).not.toContain('already exists');
+    expect(out).toMatch(/D:[^\n]*abc/);
+  });
 });

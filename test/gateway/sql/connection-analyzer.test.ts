@@ -20,17 +20,17 @@ describe('createConnectionAnalyzer', () => {
     const analyzer = createConnectionAnalyzer();
     analyzer.analyzeQuery('PREPARE p(int) AS UPDATE orders SET status = $1');
     expect(analyzer.analyzeQuery('EXECUTE p(1)')[0]).toMatchObject({ command: 'UPDATE', unboundedWrite: true });
-    analyzer.analyzeQuery('DEALLOCATE p');
+    analyzer.statementCompleted(analyzer.analyzeQuery('DEALLOCATE p')[0]!);
     expect(analyzer.analyzeQuery('EXECUTE p(1)')[0]?.kind).toBe('unknown');
   });
 
   it('forgets every prepared statement on DEALLOCATE ALL and DISCARD ALL', () => {
     const analyzer = createConnectionAnalyzer();
     analyzer.analyzeQuery('PREPARE a AS SELECT 1; PREPARE b AS SELECT 2');
-    analyzer.analyzeQuery('DEALLOCATE ALL');
+    analyzer.statementCompleted(analyzer.analyzeQuery('DEALLOCATE ALL')[0]!);
     expect(analyzer.analyzeQuery('EXECUTE a')[0]?.kind).toBe('unknown');
     analyzer.analyzeQuery('PREPARE c AS SELECT 1');
-    analyzer.analyzeQuery('DISCARD ALL');
+    analyzer.statementCompleted(analyzer.analyzeQuery('DISCARD ALL')[0]!);
     expect(analyzer.analyzeQuery('EXECUTE c')[0]?.kind).toBe('unknown');
   });
 
@@ -80,9 +80,19 @@ describe('createConnectionAnalyzer', () => {
     const analyzer = createConnectionAnalyzer();
     analyzer.analyzeQuery('PREPARE p AS SELECT 1');
     analyzer.analyzeParse('s', 'EXECUTE p');
-    analyzer.analyzeQuery('DEALLOCATE p');
+    analyzer.statementCompleted(analyzer.analyzeQuery('DEALLOCATE p')[0]!);
     analyzer.analyzeQuery('PREPARE p AS DELETE FROM orders');
     expect(analyzer.forStatement('s')?.map((a) => a.command)).toEqual(['DELETE']);
+  });
+
+  it('forgets a deallocated name only when the DEALLOCATE completed, and keeps what was prepared after it', () => {
+    const analyzer = createConnectionAnalyzer();
+    analyzer.analyzeQuery('PREPARE p AS DELETE FROM orders WHERE id = 1');
+    const [deallocate] = analyzer.analyzeQuery('DEALLOCATE p');
+    expect(analyzer.analyzeQuery('EXECUTE p')[0]?.command).toBe('DELETE');
+    analyzer.analyzeQuery('PREPARE p AS SELECT 1');
+    analyzer.statementCompleted(deallocate!);
+    expect(analyzer.analyzeQuery('EXECUTE p').map((a) => a.command)).toEqual(['SELECT']);
   });
 
   it('gives up on a name prepared too many times without DEALLOCATE', () => {
