@@ -11,8 +11,10 @@ export interface CreateStoreOptions {
   mustExist?: boolean;
 }
 
-function isDirectory(location: string): boolean {
-  return !/^postgres(ql)?:\/\//i.test(location) && !location.startsWith('memory://');
+/** Which engine a `store:` location names; decided here once so opening and checking agree. */
+function storeKind(location: string): 'postgres' | 'memory' | 'directory' {
+  if (/^postgres(ql)?:\/\//i.test(location)) return 'postgres';
+  return location.startsWith('memory://') ? 'memory' : 'directory';
 }
 
 /**
@@ -29,7 +31,7 @@ function isDirectory(location: string): boolean {
  * lose the last ~3 x wal_writer_delay (600 ms by default) of acknowledged events.
  */
 export async function createStore(location: string, options: CreateStoreOptions = {}): Promise<Store> {
-  if (options.mustExist && isDirectory(location) && !existsSync(path.join(path.resolve(location), 'PG_VERSION'))) {
+  if (options.mustExist && storeKind(location) === 'directory' && !existsSync(path.join(path.resolve(location), 'PG_VERSION'))) {
     throw new GatehouseError('store.missing', `there is no gatehouse store in ${location}; check --store or the \`store:\` of --config`);
   }
   const store = await openStore(location);
@@ -51,9 +53,9 @@ async function openStore(location: string): Promise<Store> {
     throw new GatehouseError('store.location', 'no store location given; set `store:` in gatehouse.yaml to a directory or a postgres:// URL');
   }
   try {
-    if (/^postgres(ql)?:\/\//i.test(location)) return new SqlStore(createPgExecutor(location));
-    if (location.startsWith('memory://')) return await createWorkerStore(location);
-    return await createWorkerStore(path.resolve(location));
+    const kind = storeKind(location);
+    if (kind === 'postgres') return new SqlStore(createPgExecutor(location));
+    return await createWorkerStore(kind === 'memory' ? location : path.resolve(location));
   } catch (error) {
     if (error instanceof GatehouseError) throw error;
     throw new GatehouseError(
