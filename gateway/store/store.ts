@@ -4,6 +4,7 @@
  * every feature that needs durable state (sessions, single-use jti, approvals, audit) is written
  * once and runs on both.
  */
+import type { ApprovalStatus } from '../../wire/approvals.ts';
 
 /** A gateway session as stored: the token itself is never stored, only its SHA-256. */
 export interface SessionRecord {
@@ -31,6 +32,7 @@ export interface AuditEventRecord {
   hash: string;
 }
 
+/** A held statement as stored, so a pending approval outlives the replica (and the restart) that holds its client. */
 export interface ApprovalRecord {
   id: string;
   sessionId: string;
@@ -39,7 +41,7 @@ export interface ApprovalRecord {
   /** Masked statement text / command shown to reviewers. */
   statement: string;
   rule: string;
-  status: 'pending' | 'approved' | 'denied' | 'timed-out' | 'cancelled' | 'abandoned';
+  status: ApprovalStatus;
   requestedAt: Date;
   expiresAt: Date;
   decidedAt: Date | null;
@@ -48,6 +50,7 @@ export interface ApprovalRecord {
   settings: Record<string, unknown>;
 }
 
+/** Everything the gateway persists, behind one interface so features never know which engine runs underneath. */
 export interface Store {
   /** Applies pending migrations; safe to call on every start. */
   migrate(): Promise<void>;
