@@ -21,6 +21,7 @@ export interface GatewayClient {
   sessionLog(sessionId: string): Promise<GatewayAnswer<SessionLog>>;
 }
 
+/** The gateway the app calls and the shared secret that signs the calls; fetch and clock are injectable for tests. */
 export interface GatewayClientOptions {
   gatewayUrl: string;
   secret: string;

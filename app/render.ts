@@ -48,6 +48,7 @@ export function requestCheckOutput(request: ApprovalRequestedMessage): { title: 
   };
 }
 
+/** Counts of a session's commands by decision, for the audit check run's summary table. */
 export interface SessionSummary {
   commands: number;
   allowed: number;

@@ -2,8 +2,10 @@ import type { ProbotOctokit } from 'probot';
 import { PERMISSION_LEVELS, type ApprovalPolicy, type PermissionLevel } from '../wire/approvals.ts';
 
 /** Whether a GitHub user may answer an approval, and if not, the reason shown to them. */
+/** Whether a reviewer may answer, with why (or by which permission), so the reply on the pull request can say so. */
 export type ReviewerVerdict = { ok: true; via: string } | { ok: false; why: string };
 
+/** Who answered; the numeric id, not the login, is compared against the job's actors, since logins can be renamed. */
 export interface Reviewer {
   id: number;
   login: string;

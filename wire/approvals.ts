@@ -83,8 +83,10 @@ export interface ApprovalResolvedMessage {
   reason: string | null;
 }
 
+/** Every message the gateway sends the app; `type` tells them apart. */
 export type ApprovalMessage = ApprovalRequestedMessage | ApprovalResolvedMessage;
 
+/** Where an approval stands; everything but `pending` is final. */
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'timed-out' | 'cancelled' | 'abandoned';
 
 /**
@@ -140,6 +142,7 @@ export interface ClosedSession {
   logUrl: string;
 }
 
+/** The sessions a finished job had, so the app can post their audit logs as check runs. */
 export interface CloseJobResponse {
   sessions: ClosedSession[];
 }
@@ -156,6 +159,7 @@ export function signMessage(secret: string, body: string, now: Date): Record<str
   return { [APPROVAL_HEADERS.timestamp]: timestamp, [APPROVAL_HEADERS.signature]: `sha256=${mac}` };
 }
 
+/** Whether a signed message is authentic, with the problem named for the 401 answer. */
 export type SignatureCheck = { ok: true } | { ok: false; problem: string };
 
 /** Verifies a signed message in constant time and refuses stale or future timestamps. */

@@ -20,6 +20,7 @@ export interface GatewayRoute {
   handle(req: IncomingMessage, res: ServerResponse, params: { id?: string }): Promise<void>;
 }
 
+/** What the app routes need: the broker and store they answer from and the secret that proves a caller is the app. */
 export interface AppRoutesOptions {
   broker: ApprovalBroker;
   store: Store;

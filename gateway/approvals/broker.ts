@@ -26,6 +26,7 @@ export interface PendingApproval {
   expiresAt: Date;
 }
 
+/** How the adapter follows a hold: told where to approve (to tell its client), and able to cancel when the client goes away. */
 export interface HoldOptions {
   onPending?: (approval: PendingApproval) => void;
   /** Aborted when the client cancels (CancelRequest) or goes away. */
@@ -36,6 +37,7 @@ export const HOLD_OUTCOMES = ['approved', 'denied', 'timed-out', 'cancelled'] as
 /** The adapter maps these: approved → run, denied/timed-out → 42501, cancelled → 57014. */
 export type HoldOutcome = (typeof HOLD_OUTCOMES)[number];
 
+/** How a hold ended, as a value the adapter turns into its protocol's answer; who decided is kept for the audit log. */
 export interface HoldResult {
   outcome: HoldOutcome;
   /** Null when nothing was stored (an open window, or a decision without review settings). */
@@ -44,6 +46,7 @@ export interface HoldResult {
   reason: string | null;
 }
 
+/** A reviewer's decision; `expect` lets the app prove it approves the very statement and run it showed on the pull request. */
 export interface DecideInput {
   approved: boolean;
   by: string[];
@@ -54,10 +57,12 @@ export interface DecideInput {
   fromApp?: boolean;
 }
 
+/** Whether a decision was taken, as a value the CLI and the app routes answer with (404 / 409) rather than an exception. */
 export type DecideResult =
   | { ok: true; status: ApprovalStatus }
   | { ok: false; code: 'not-found' | 'not-pending' | 'binding-mismatch'; message: string };
 
+/** The broker's store, clock, notifier and id source, passed in so tests and replicas can choose them. */
 export interface ApprovalBrokerOptions {
   store: Store;
   clock: Clock;
@@ -80,6 +85,7 @@ export interface ApprovalAudit {
   record(sessionId: string, type: 'approval.decided', data: ApprovalDecidedData): Promise<void>;
 }
 
+/** The approvals broker: adapters hold statements on it, the app and the CLI decide them, a restart recovers them. */
 export interface ApprovalBroker {
   hold(request: HoldRequest, options?: HoldOptions): Promise<HoldResult>;
   decide(id: string, input: DecideInput): Promise<DecideResult>;

@@ -13,6 +13,7 @@ export interface ApprovalNotifier {
 /** For gateways without `approvals.notify_url`: approvals are answered with `gatehouse approve`. */
 export const silentNotifier: ApprovalNotifier = { notify: async () => undefined };
 
+/** Where approval messages go and the shared secret that signs them, so the app can trust they came from this gateway. */
 export interface HttpNotifierOptions {
   url: string;
   secret: string;

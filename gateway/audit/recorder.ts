@@ -12,6 +12,7 @@ export interface RecorderClock {
   now(): Date;
 }
 
+/** What the recorder writes to and how much it keeps; the store and clock are passed in so tests and replicas choose them. */
 export interface RecorderOptions {
   store: Store;
   clock?: RecorderClock;

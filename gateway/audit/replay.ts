@@ -43,6 +43,7 @@ export function parseAsciicast(text: string): ShellRecording {
   return { channel: 'file', header, events };
 }
 
+/** How a recording is played back; idle pauses are capped so a reviewer does not watch minutes of nothing. */
 export interface PlayOptions {
   /** 2 plays twice as fast; default 1. */
   speed?: number;

@@ -4,6 +4,7 @@ import { AUDIT_EVENT_TYPES } from '../../wire/audit-events.ts';
 import { eventHash, GENESIS_HASH } from './hash-chain.ts';
 import { keyIdOf, toPublicKey, verifySeal } from './signing-key.ts';
 
+/** Every way a session's log can fail verification, as stable strings that `audit verify --json` prints and scripts match on. */
 export const VERIFY_PROBLEMS = {
   missing: 'missing',
   removed: 'removed',
@@ -20,6 +21,7 @@ export const VERIFY_PROBLEMS = {
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set(Object.values(AUDIT_EVENT_TYPES));
 
+/** One of {@link VERIFY_PROBLEMS}. */
 export type VerifyProblemKind = (typeof VERIFY_PROBLEMS)[keyof typeof VERIFY_PROBLEMS];
 
 /** One thing wrong with a chain, located by sequence number so an auditor can look at that event. */

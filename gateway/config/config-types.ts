@@ -19,6 +19,7 @@ export interface GatehouseConfig {
   app?: { appId: string; privateKey: string; webhookSecret: string; baseUrl?: string };
 }
 
+/** A trusted OIDC issuer; tokens from any other issuer are refused before their signature is even fetched. */
 export interface IssuerConfig {
   /** Issuer URL, or `dev` for the local dev issuer whose key is kept in the store. */
   issuer: string;
@@ -27,8 +28,10 @@ export interface IssuerConfig {
   jwksFile?: string;
 }
 
+/** Whether a connection refuses commands when the audit log cannot be written (`required`, the default) or runs them anyway. */
 export type AuditMode = 'required' | 'best-effort';
 
+/** A PostgreSQL target; the gateway alone holds its credentials. */
 export interface PostgresConnectionConfig {
   type: 'postgres';
   name: string;
@@ -39,6 +42,7 @@ export interface PostgresConnectionConfig {
   audit: AuditMode;
 }
 
+/** An SSH target; the gateway alone holds its key, and pins the target's host key so it is never trusted on first use. */
 export interface SshConnectionConfig {
   type: 'ssh';
   name: string;
@@ -52,6 +56,7 @@ export interface SshConnectionConfig {
   audit: AuditMode;
 }
 
+/** Any configured connection; `type` picks the adapter that serves it. */
 export type ConnectionConfig = PostgresConnectionConfig | SshConnectionConfig;
 
 /** Development stand-in for OIDC sessions: a fixed bearer token. */

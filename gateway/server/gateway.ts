@@ -43,6 +43,7 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/** Seams for tests, the demo and benchmarks; production runs with none of them set. */
 export interface StartOptions {
   clock?: Clock;
   log?: (message: string) => void;

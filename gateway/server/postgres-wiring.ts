@@ -12,6 +12,7 @@ import { createAnalysisCache } from '../sql/analyze-sql.ts';
 import { createConnectionAnalyzer } from '../sql/connection-analyzer.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
+/** The gateway's shared parts the PostgreSQL side is built from, passed in by `startGateway`, the only place they meet. */
 export interface PostgresWiringDeps {
   config: GatehouseConfig;
   engine: PolicyEngine;

@@ -13,6 +13,7 @@ import { createSshDeps } from '../ssh/ssh-wiring.ts';
 import type { Store } from '../store/store.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
+/** The gateway's shared parts the SSH side is built from, passed in by `startGateway`, the only place they meet. */
 export interface SshSideParts {
   config: GatehouseConfig;
   store: Store;

@@ -6,6 +6,7 @@ import { SqlStore } from './sql-store.ts';
 import type { Store } from './store.ts';
 import { createWorkerStore } from './worker-store.ts';
 
+/** How a caller opens the store; read-only tools must not create an empty store by mistake. */
 export interface CreateStoreOptions {
   /** Refuse to initialise a new embedded store (read-only tools such as `gatehouse audit`). */
   mustExist?: boolean;

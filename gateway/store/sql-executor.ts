@@ -9,6 +9,7 @@ export interface SqlRunner {
   exec(sql: string): Promise<void>;
 }
 
+/** A {@link SqlRunner} that also owns its connections: transactions and approval notifications are where the engines really differ. */
 export interface SqlExecutor extends SqlRunner {
   /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;

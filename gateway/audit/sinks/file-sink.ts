@@ -2,6 +2,7 @@ import { appendFile } from 'node:fs/promises';
 import type { AuditEventWire } from '../../../wire/audit-events.ts';
 import { BoundedQueue, type AuditSink, type SinkStats } from './audit-sink.ts';
 
+/** Where the file sink appends, from config `audit.file`; the queue bound keeps a slow disk off the data path. */
 export interface FileSinkOptions {
   /** File to append JSON lines to (created if missing); config `audit.file`. */
   path: string;

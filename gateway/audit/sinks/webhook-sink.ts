@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { AuditEventWire } from '../../../wire/audit-events.ts';
 import { BoundedQueue, type AuditSink, type SinkStats } from './audit-sink.ts';
 
+/** Where and how the webhook sink delivers batches; retry and timeout bounds keep a slow receiver off the data path. */
 export interface WebhookSinkOptions {
   url: string;
   /** Shared HMAC secret; the receiver recomputes the signature to authenticate the batch. */
@@ -18,6 +19,7 @@ export interface WebhookSinkOptions {
   now?: () => number;
 }
 
+/** Headers of each delivered batch; a receiver needs them to check the HMAC signature and refuse replays. */
 export const WEBHOOK_HEADERS = {
   signature: 'X-Gatehouse-Signature',
   timestamp: 'X-Gatehouse-Timestamp',
