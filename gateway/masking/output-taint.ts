@@ -43,11 +43,21 @@ const NON_DDL: ReadonlySet<string> = new Set([
   'CallStmt', 'CheckPointStmt', 'VacuumStmt', 'ConstraintsSetStmt',
 ]);
 
+const MAX_CURSOR_DEFINITIONS = 8;
+
+/** The plan of a cursor that may be any of several declarations: denied if one is, else masked whole. */
+function ambiguous(plans: readonly MaskPlan[]): MaskPlan {
+  const denied = plans.find((p) => p.kind === 'deny');
+  if (denied) return denied;
+  return { kind: 'rows', columns: null, fallback: maskWhole('the cursor may be any of several declarations of its name; CLOSE it before declaring it again'), origins: new Map(), relations: new Set(), messages: 'redact-all' };
+}
+
 const NO_ROWS: QueryShape = { columns: [], fallback: maskWhole('statement was not expected to return rows') };
 
 export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPlanner {
   const { catalog, config } = options;
-  const cursors = new Map<string, RowsPlan>();
+  /** Every DECLARE of a name since its CLOSE: a later DECLARE may have failed or never run, leaving an earlier cursor open. */
+  const cursors = new Map<string, MaskPlan[]>();
   const prepared = new Map<string, RowsPlan>();
   let stale = false;
 
@@ -86,12 +96,15 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
       }
       case 'DeclareCursorStmt': {
         const plan = rows(await analyzeQueryNode(body.query, null, ctx), ctx.facts);
-        cursors.set(String(body.portalname), plan);
+        const name = String(body.portalname);
+        const declared = [...(cursors.get(name) ?? []), plan];
+        cursors.set(name, declared.length > MAX_CURSOR_DEFINITIONS ? [deny(`cursor "${name}" was declared too many times without CLOSE`)] : declared);
         return rows(NO_ROWS, ctx.facts);
       }
       case 'FetchStmt': {
         if (body.ismove) return rows(NO_ROWS, ctx.facts);
-        const plan = cursors.get(String(body.portalname));
+        const declared = cursors.get(String(body.portalname));
+        const plan = declared?.length === 1 ? declared[0] : declared && ambiguous(declared);
         if (!plan) return deny(`cursor "${String(body.portalname)}" was not declared through the gateway in this session, so its rows cannot be masked; DECLARE it in this session`);
         return plan;
       }

@@ -139,4 +139,18 @@ describe('the data path fails closed', () => {
     expect(out).not.toContain('already exists');
     expect(out).toMatch(/D:[^\n]*abc/);
   });
+
+  it('masks FETCH from a cursor whose later DECLARE of the same name never ran', async () => {
+    const out = await wire(
+      [serialize.query(`DECLARE hc CURSOR WITH HOLD FOR ${LEAKY}`)],
+      [serialize.parse({ text: `DECLARE hc CURSOR WITH HOLD FOR ${HARMLESS}` }), serialize.sync()],
+      [serialize.query(`DECLARE hc CURSOR WITH HOLD FOR ${HARMLESS}`)],
+      [serialize.query('FETCH ALL FROM hc')],
+      [serialize.query(`CLOSE hc; DECLARE hc CURSOR WITH HOLD FOR ${HARMLESS}`)],
+      [serialize.query('FETCH 1 FROM hc')],
+    );
+    expect(out).toContain('already exists');
+    expect(findLeak(out, sensitive), out).toBeNull();
+    expect(out).toMatch(/D:[^\n]*abc\nC:FETCH 1/);
+  });
 });
