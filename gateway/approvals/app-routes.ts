@@ -7,7 +7,7 @@ import {
   APPROVAL_HEADERS, GATEWAY_APP_ROUTES, SIGNATURE_MAX_SKEW_SECONDS, approveCommandFor, routePath, verifyMessage,
   type ApprovalDecisionMessage, type CloseJobRequest, type CloseJobResponse, type SessionLog,
 } from '../../wire/approvals.ts';
-import { SESSION_END_REASONS } from '../../wire/audit-events.ts';
+import { SESSION_END_REASONS, type SessionEndReason } from '../../wire/audit-events.ts';
 
 /**
  * One gateway HTTP route the GitHub App calls. Plain Node handlers with the path parameters
@@ -31,7 +31,7 @@ export interface AppRoutesOptions {
   /** The audit recorder's masked log of a session; null when the session has none. */
   getSessionLog?: (sessionId: string) => Promise<SessionLog | null>;
   /** Ends a session through the session service; defaults to marking it ended in the store. */
-  closeSession?: (sessionId: string, reason: string) => Promise<void>;
+  closeSession?: (sessionId: string, reason: SessionEndReason) => Promise<void>;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;

@@ -1,4 +1,5 @@
 import picomatch from 'picomatch';
+import type { SessionEndReason } from '../../wire/audit-events.ts';
 import type { ConnectionGrant, ErrorBody, SessionGrant } from '../../wire/control-api.ts';
 import { CONTROL_API_PATHS } from '../../wire/control-api.ts';
 import type { GatehouseConfig } from '../config/config-types.ts';
@@ -39,7 +40,7 @@ export interface SessionServiceOptions {
 export type ExchangeResult = { ok: true; grant: SessionGrant; context: SessionContext } | { ok: false; status: number; error: ErrorBody['error'] };
 
 /** Told when a session ends (`expired`, `revoked`, ...), so adapters can close its live connections. */
-export type SessionEndedListener = (sessionId: string, reason: string) => void;
+export type SessionEndedListener = (sessionId: string, reason: SessionEndReason) => void;
 /** Told when a session starts, so the audit recorder can snapshot its claims. */
 export type SessionStartedListener = (context: SessionContext, meta: { ip: string; issuer: string }) => void;
 
@@ -50,7 +51,7 @@ export interface SessionService {
   authenticate(token: string): Promise<SessionContext | null>;
   get(id: string): Promise<SessionRecord | null>;
   /** Ends a live session; false when it was unknown or already ended. */
-  revoke(id: string, reason: string): Promise<boolean>;
+  revoke(id: string, reason: SessionEndReason): Promise<boolean>;
   /** The wire description of connection names (type and tunnel path); unknown names are left out. */
   describeConnections(names: readonly string[]): ConnectionGrant[];
   onEnded(listener: SessionEndedListener): () => void;
@@ -102,7 +103,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
     }
   }
 
-  async function end(id: string, reason: string): Promise<boolean> {
+  async function end(id: string, reason: SessionEndReason): Promise<boolean> {
     clearTimeout(timers.get(id));
     timers.delete(id);
     const record = await store.getSession(id);

@@ -109,12 +109,12 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   sessions.onEnded((sessionId, reason) => {
     postgres.endSession(sessionId, `gatehouse: session ${reason === 'expired' ? 'expired' : 'ended'}; start a new session to continue`);
     ssh.gateway.endSession(sessionId);
-    recorder.sessionEnded(sessionId, reason as never).catch((e: Error) => log(`audit: session end not recorded: ${e.message}`));
+    recorder.sessionEnded(sessionId, reason).catch((e: Error) => log(`audit: session end not recorded: ${e.message}`));
   });
   await sessions.restoreTimers();
 
   const appRoutes = routeHandler(
-    createAppRoutes({ broker, store, clock, secret: config.approvals.secret, publicUrl: config.publicUrl, getSessionLog: (id) => getSessionLog(store, id) as never, closeSession: async (id, reason) => void (await sessions.revoke(id, reason)) }),
+    createAppRoutes({ broker, store, clock, secret: config.approvals.secret, publicUrl: config.publicUrl, getSessionLog: (id) => getSessionLog(store, id), closeSession: async (id, reason) => void (await sessions.revoke(id, reason)) }),
   );
   const clientBundle = createClientBundleRoute(options.clientBundlePath ?? BUILT_CLIENT_BUNDLE);
   const httpServer = createHttpApp({
