@@ -147,16 +147,15 @@ export interface CloseJobResponse {
   sessions: ClosedSession[];
 }
 
-/** The string that is signed: binds the timestamp to the body (or to the method and path of a GET). */
-export function signaturePayload(timestamp: string, body: string): string {
-  return `${timestamp}.${body}`;
+/** The signature header value: HMAC-SHA256 over `<timestamp>.<body>`, binding the timestamp to the body (or to the method and path of a GET). */
+function signatureOf(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
 /** Signs a message; returns the two headers to send with it. */
 export function signMessage(secret: string, body: string, now: Date): Record<string, string> {
   const timestamp = String(Math.floor(now.getTime() / 1000));
-  const mac = createHmac('sha256', secret).update(signaturePayload(timestamp, body)).digest('hex');
-  return { [APPROVAL_HEADERS.timestamp]: timestamp, [APPROVAL_HEADERS.signature]: `sha256=${mac}` };
+  return { [APPROVAL_HEADERS.timestamp]: timestamp, [APPROVAL_HEADERS.signature]: signatureOf(secret, timestamp, body) };
 }
 
 /** Whether a signed message is authentic, with the problem named for the 401 answer. */
@@ -174,7 +173,7 @@ export function verifyMessage(
   if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, problem: 'timestamp is not a number of seconds' };
   const skew = Math.abs(now.getTime() / 1000 - Number(timestamp));
   if (skew > SIGNATURE_MAX_SKEW_SECONDS) return { ok: false, problem: `timestamp is ${Math.round(skew)}s away from the receiver's clock; check both clocks` };
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(signaturePayload(timestamp, body)).digest('hex')}`);
+  const expected = Buffer.from(signatureOf(secret, timestamp, body));
   const given = Buffer.from(signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, problem: 'signature does not match; check that both sides use the same approvals secret' };
   return { ok: true };
