@@ -92,31 +92,33 @@ export function createTunnelUpgrade(options: TunnelUpgradeOptions): TunnelUpgrad
     });
   }
 
+  async function open(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const result = await authorize(req);
+    if (!result.ok) return refuse(socket, result.status, result.code, result.message);
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return refuse(socket, 400, 'tunnel.upgrade', 'the tunnel needs Upgrade: websocket');
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, result.connection, result.session));
+  }
+
+  function accept(ws: WebSocket, connection: string, session: SessionContext): void {
+    track(session, ws);
+    const stream = createWebSocketStream(ws);
+    stream.on('error', (error) => log('tunnel.error', { sessionId: session.sessionId, connection, error: error.message }));
+    log('tunnel.opened', { sessionId: session.sessionId, connection });
+    try {
+      options.onTunnel(connection, stream, session);
+    } catch (error) {
+      log('tunnel.handler-failed', { connection, error: (error as Error).message });
+      ws.close(1011, 'gatehouse: the gateway could not open this connection');
+    }
+  }
+
   return {
     handle(req, socket, head) {
       socket.on('error', () => socket.destroy());
-      authorize(req).then(
-        (result) => {
-          if (!result.ok) return refuse(socket, result.status, result.code, result.message);
-          if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return refuse(socket, 400, 'tunnel.upgrade', 'the tunnel needs Upgrade: websocket');
-          wss.handleUpgrade(req, socket, head, (ws) => {
-            track(result.session, ws);
-            const stream = createWebSocketStream(ws);
-            stream.on('error', (error) => log('tunnel.error', { sessionId: result.session.sessionId, connection: result.connection, error: error.message }));
-            log('tunnel.opened', { sessionId: result.session.sessionId, connection: result.connection });
-            try {
-              options.onTunnel(result.connection, stream, result.session);
-            } catch (error) {
-              log('tunnel.handler-failed', { connection: result.connection, error: (error as Error).message });
-              ws.close(1011, 'gatehouse: the gateway could not open this connection');
-            }
-          });
-        },
-        (error: unknown) => {
-          log('tunnel.authorize-failed', { error: (error as Error).message });
-          refuse(socket, 500, 'tunnel.failed', 'the tunnel could not be opened; see the gateway log');
-        },
-      );
+      open(req, socket, head).catch((error: unknown) => {
+        log('tunnel.authorize-failed', { error: (error as Error).message });
+        refuse(socket, 500, 'tunnel.failed', 'the tunnel could not be opened; see the gateway log');
+      });
     },
     close() {
       stopListening();
