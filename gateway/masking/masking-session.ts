@@ -10,7 +10,7 @@ import { createCopyMasker } from './copy-masker.ts';
 import { relationShape } from './from-clause.ts';
 import type { MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
-import { maskNoticeOrErrorMessage, maskNotificationMessage, parseNoticeFields } from './message-masker.ts';
+import { maskNoticeOrErrorMessage, maskNotificationMessage, maskParameterStatusMessage, parseNoticeFields } from './message-masker.ts';
 import { changesCatalog, createMaskingPlanner } from './output-taint.ts';
 import { createRowTransform } from './result-masker.ts';
 import { resultGroups } from '../sql/statement-analysis.ts';
@@ -152,6 +152,7 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
       const type = frame[0];
       let level = currentRedaction();
       if (type === 0x41) return maskNotificationMessage(frame, content, level);
+      if (type === 0x53) return maskParameterStatusMessage(frame, content);
       if (type !== 0x45 && type !== 0x4e) return frame;
       if (config.hasColumnRules && level !== 'redact-all') {
         const fields = parseNoticeFields(frame);

@@ -115,3 +115,28 @@ function encodeNotification(pid: number, channel: string, payload: string): Buff
   body.copy(out, 9);
   return out;
 }
+
+/**
+ * Masks a ParameterStatus ('S': name, value) with the detectors: a client can put any text into a
+ * reported setting (`set_config('application_name', ...)`) and read it back from this message.
+ */
+export function maskParameterStatusMessage(message: Buffer, content: ContentMasker, counts?: MaskCounts): Buffer {
+  const nameEnd = message.indexOf(0, 5);
+  const valueEnd = nameEnd < 0 ? -1 : message.indexOf(0, nameEnd + 1);
+  if (valueEnd < 0) return encodeParameterStatus('', '');
+  const name = message.toString('utf8', 5, nameEnd);
+  const value = message.toString('utf8', nameEnd + 1, valueEnd);
+  const detected = content.maskText(value);
+  if (counts) counts.detected += detected.count;
+  if (detected.text === value) return message;
+  return encodeParameterStatus(name, detected.text);
+}
+
+function encodeParameterStatus(name: string, value: string): Buffer {
+  const body = Buffer.from(`${name}\0${value}\0`, 'utf8');
+  const out = Buffer.allocUnsafe(5 + body.length);
+  out[0] = 0x53;
+  out.writeInt32BE(4 + body.length, 1);
+  body.copy(out, 5);
+  return out;
+}

@@ -108,6 +108,7 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
     }
     case BACKEND.noticeResponse:
     case BACKEND.notification:
+    case BACKEND.parameterStatus:
       toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes) : frame.bytes);
       return;
     default:

@@ -66,6 +66,6 @@ export interface ResultFilter {
   describe(handle: StatementHandle | undefined, statementIndex: number, fields: Field[]): RowTransform | Promise<RowTransform>;
   /** A COPY TO STDOUT started; returns a transform over CopyData payloads, or a denial message. */
   copyOut(handle: StatementHandle | undefined, statementIndex: number, format: 'text' | 'binary'): { transform(copyData: Buffer): Buffer; flush(): Buffer | null } | { deny: string };
-  /** ErrorResponse, NoticeResponse and NotificationResponse: detectors over their text. */
+  /** ErrorResponse, NoticeResponse, NotificationResponse and ParameterStatus: detectors over their text. */
   maskMessage(frame: Buffer): Buffer;
 }

@@ -153,4 +153,11 @@ describe('the data path fails closed', () => {
     expect(findLeak(out, sensitive), out).toBeNull();
     expect(out).toMatch(/D:[^\n]*abc\nC:FETCH 1/);
   });
+
+  it('runs the detectors over a setting the server reports back (ParameterStatus)', async () => {
+    await run('psql', [db.url, '-X', '-c', "CREATE TABLE vault (secret text); INSERT INTO vault VALUES ('card 4111111111111111')"]);
+    const out = await wire([serialize.query("SELECT set_config('application_name', secret, false) FROM vault")]);
+    expect(out).toMatch(/S:application_name/);
+    expect(findLeak(out, sensitive), out).toBeNull();
+  });
 });
