@@ -66,5 +66,5 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number = BODY_LIMIT
 }
 
 function tooLarge(maxBytes: number): JsonBody {
-  return { ok: false, status: 413, code: 'request.too-large', message: `the body is over ${maxBytes} bytes; send only {"token", "connections", "ttl"}` };
+  return { ok: false, status: 413, code: 'request.too-large', message: `the body is over ${maxBytes} bytes; send only the fields this route documents` };
 }
