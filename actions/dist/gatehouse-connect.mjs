@@ -3770,6 +3770,8 @@ var require_websocket_server = __commonJS({
 // gateway/commands/connect.ts
 import { spawn } from "node:child_process";
 import { appendFileSync, openSync, closeSync, readFileSync, rmSync as rmSync2, writeFileSync as writeFileSync2 } from "node:fs";
+
+// gateway/commands/command-args.ts
 import { parseArgs } from "node:util";
 
 // gateway/errors/gatehouse-error.ts
@@ -3781,6 +3783,16 @@ var GatehouseError = class extends Error {
     this.code = code;
   }
 };
+
+// gateway/commands/command-args.ts
+function parseCommandArgs(config, usage, code = "cli.usage") {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw new GatehouseError(code, `${error.message}
+${usage}`);
+  }
+}
 
 // gateway/tunnel/local-proxy.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
@@ -3800,11 +3812,29 @@ var CONTROL_API_PATHS = {
   clientBundle: "/v1/client/connect.mjs"
 };
 
+// gateway/tunnel/gateway-url.ts
+function parseGatewayUrl(text) {
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new GatehouseError("connect.gateway-url", `--gateway ${text} is not a URL; pass it like https://gatehouse.example.com`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new GatehouseError("connect.gateway-url", `--gateway must be an http(s) URL, not ${url.protocol}`);
+  }
+  return withTrailingSlash(url);
+}
+function withTrailingSlash(url) {
+  const copy = new URL(url);
+  if (!copy.pathname.endsWith("/")) copy.pathname = `${copy.pathname}/`;
+  return copy;
+}
+
 // gateway/tunnel/control-client.ts
 var TIMEOUT_MS = 15e3;
 function createControlClient(gatewayUrl) {
-  const gateway = new URL(gatewayUrl);
-  if (!gateway.pathname.endsWith("/")) gateway.pathname = `${gateway.pathname}/`;
+  const gateway = withTrailingSlash(gatewayUrl);
   async function call(method, path3, init) {
     let response;
     try {
@@ -4004,17 +4034,12 @@ function openTunnel(gateway, connection, sessionToken) {
     ws.once("error", (error) => reject2(new GatehouseError("connect.tunnel-failed", `cannot open the tunnel to ${connection} (${error.message})`, { cause: error })));
   });
 }
-function withTrailingSlash(url) {
-  const copy = new URL(url);
-  if (!copy.pathname.endsWith("/")) copy.pathname = `${copy.pathname}/`;
-  return copy;
-}
 
 // gateway/tunnel/local-proxy.ts
 var LOCAL_USER = "ci";
 var MAX_STARTUP_BUFFER = 16 * 1024;
 async function startLocalProxy(options) {
-  const gateway = parseGateway(options.gateway);
+  const gateway = parseGatewayUrl(options.gateway);
   const log = options.log ?? (() => {
   });
   const host = options.host ?? "127.0.0.1";
@@ -4151,19 +4176,6 @@ async function startLocalProxy(options) {
     close: (closeOptions = {}) => close("closed", closeOptions.endSession ?? false)
   };
 }
-function parseGateway(text) {
-  let url;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new GatehouseError("connect.gateway-url", `--gateway ${text} is not a URL; pass it like https://gatehouse.example.com`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new GatehouseError("connect.gateway-url", `--gateway must be an http(s) URL, not ${url.protocol}`);
-  }
-  if (!url.pathname.endsWith("/")) url.pathname = `${url.pathname}/`;
-  return url;
-}
 function listen(server, host, port, name) {
   return new Promise((resolve, reject2) => {
     server.once("error", (error) => {
@@ -4178,29 +4190,22 @@ var USAGE = "usage: gatehouse connect --gateway URL (--token JWT | --token-file 
 var DETACHED_TOKEN_ENV = "GATEHOUSE_CONNECT_TOKEN";
 var READY_TIMEOUT_MS = 3e4;
 function parseConnectArgs(argv, env) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        gateway: { type: "string" },
-        token: { type: "string" },
-        "token-file": { type: "string" },
-        "token-env": { type: "string" },
-        "session-id": { type: "string" },
-        "session-token-env": { type: "string" },
-        ttl: { type: "string" },
-        detach: { type: "boolean", default: false },
-        pidfile: { type: "string" },
-        log: { type: "string" }
-      }
-    });
-  } catch (error) {
-    throw new GatehouseError("connect.usage", `${error.message}
-${USAGE}`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      gateway: { type: "string" },
+      token: { type: "string" },
+      "token-file": { type: "string" },
+      "token-env": { type: "string" },
+      "session-id": { type: "string" },
+      "session-token-env": { type: "string" },
+      ttl: { type: "string" },
+      detach: { type: "boolean", default: false },
+      pidfile: { type: "string" },
+      log: { type: "string" }
+    }
+  }, USAGE, "connect.usage");
   if (!values.gateway) throw new GatehouseError("connect.usage", `--gateway is required
 ${USAGE}`);
   const sources = [values.token, values["token-file"], values["token-env"], values["session-id"]].filter((v) => v !== void 0);
