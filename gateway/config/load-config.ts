@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { configSchema, postgresConnection, sshConnection } from './config-schema.ts';
+import { resolveStoreLocation } from '../store/store-location.ts';
 import { interpolateSecrets } from './interpolate.ts';
 import type { GatehouseConfig } from './config-types.ts';
 
@@ -93,7 +94,7 @@ function toConfig(data: Record<string, any>, file: string, configDir: string): G
     file,
     listen: { http: data.listen.http, postgres: data.listen.postgres, ssh: data.listen.ssh },
     publicUrl: data.public_url ?? `http://${data.listen.http}`,
-    store: data.store.startsWith('postgres') ? data.store : path.resolve(configDir, data.store),
+    store: resolveStoreLocation(data.store, configDir),
     tls: data.tls,
     issuers: data.issuers.map((i: any) => ({ issuer: i.issuer, audience: i.audience, jwksUri: i.jwks_uri, jwksFile: i.jwks_file && path.resolve(configDir, i.jwks_file) })),
     connections,

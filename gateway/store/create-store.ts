@@ -4,18 +4,13 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { createPgExecutor } from './pg-executor.ts';
 import { SqlStore } from './sql-store.ts';
 import type { Store } from './store.ts';
+import { storeKind } from './store-location.ts';
 import { createWorkerStore } from './worker-store.ts';
 
 /** How a caller opens the store; read-only tools must not create an empty store by mistake. */
 export interface CreateStoreOptions {
   /** Refuse to initialise a new embedded store (read-only tools such as `gatehouse audit`). */
   mustExist?: boolean;
-}
-
-/** Which engine a `store:` location names; decided here once so opening and checking agree. */
-function storeKind(location: string): 'postgres' | 'memory' | 'directory' {
-  if (/^postgres(ql)?:\/\//i.test(location)) return 'postgres';
-  return location.startsWith('memory://') ? 'memory' : 'directory';
 }
 
 /**

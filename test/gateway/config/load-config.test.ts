@@ -17,6 +17,13 @@ describe('loading gatehouse.yaml', () => {
     expect(config.limits.maxMessageBytes).toBe(16 * 1024 * 1024);
   });
 
+  it('keeps memory:// and postgres:// stores as given and resolves only a data directory against the config folder', () => {
+    const store = (location: string) => parseConfig(`store: "${location}"\n${minimal}`, '/etc/gatehouse/gatehouse.yaml').store;
+    expect(store('memory://demo')).toBe('memory://demo');
+    expect(store('postgresql://gw@db/gatehouse')).toBe('postgresql://gw@db/gatehouse');
+    expect(store('data')).toBe('/etc/gatehouse/data');
+  });
+
   it('reads secrets from the environment and from files relative to the config', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-config-'));
     writeFileSync(path.join(dir, 'pw.txt'), 's3cret-from-file\n');
