@@ -1,6 +1,7 @@
 import type { RowDescriptionMessage } from 'pg-protocol/dist/messages.js';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { backendMessages } from './backend-messages.ts';
+import { duringCopyIn } from './frontend-handler.ts';
 import { decodeBackendMessage } from './backend-decoder.ts';
 import type { Frame } from './frame-splitter.ts';
 import type { OutputBatch } from './output-batch.ts';
@@ -84,6 +85,7 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
     case BACKEND.errorResponse:
       return onError(ctx, frame);
     case BACKEND.readyForQuery: {
+      state.copyIn = false;
       while (state.tracker.current && state.tracker.current.kind !== 'sync' && state.tracker.current.kind !== 'query' && state.tracker.current.kind !== 'function-call') {
         finish(ctx, state.tracker.shift());
       }
@@ -96,6 +98,13 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
     }
     case BACKEND.copyOutResponse:
       return startCopyOut(ctx, frame);
+    case BACKEND.copyInResponse: {
+      const copy = state.tracker.copyInStarted();
+      if (copy.unexpected) throw duringCopyIn(`a ${copy.unexpected} message`);
+      state.copyIn = !copy.ended;
+      toClient.add(frame.bytes);
+      return;
+    }
     case BACKEND.copyData:
       toClient.add(state.copyOut ? withPayload(frame, state.copyOut.transform(frame.body)) : frame.bytes);
       return;
@@ -165,6 +174,7 @@ function startCopyOut(ctx: BackendContext, frame: Frame): void {
 
 function onError(ctx: BackendContext, frame: Frame): void {
   const { state } = ctx;
+  state.copyIn = false;
   const current = state.tracker.current;
   const rewrite: ErrorRewrite | undefined = current && 'rewrite' in current ? current.rewrite : undefined;
   const execution = executionOf(current);

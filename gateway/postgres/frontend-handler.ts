@@ -35,6 +35,7 @@ function newExecution(handle: StatementHandle | undefined): Execution {
 /** Handles one client message: asks the gate where needed, then forwards it (or its substitute). */
 export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | Promise<void> {
   const { state, toTarget } = ctx;
+  if (state.copyIn && !COPY_IN_MESSAGES.has(frame.type)) throw duringCopyIn(`message '${String.fromCharCode(frame.type)}'`);
   switch (frame.type) {
     case FRONTEND.query: {
       const sql = decodeQuery(frame.body);
@@ -107,7 +108,7 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
       return;
     }
     case FRONTEND.sync:
-      state.tracker.expect({ kind: 'sync' });
+      if (!state.copyIn) state.tracker.expect({ kind: 'sync' });
       toTarget.add(frame.bytes);
       return;
     case FRONTEND.functionCall: {
@@ -124,8 +125,13 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
     }
     case FRONTEND.flush:
     case FRONTEND.copyData:
+      toTarget.add(frame.bytes);
+      return;
     case FRONTEND.copyDone:
     case FRONTEND.copyFail:
+      // Before the target's CopyInResponse was seen, leave a marker so its arrival can tell the COPY already ended.
+      if (state.copyIn) state.copyIn = false;
+      else state.tracker.expect({ kind: 'copy-end' });
       toTarget.add(frame.bytes);
       return;
     case FRONTEND.terminate:
@@ -138,9 +144,21 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
   }
 }
 
+/** What a client may send while the target reads COPY FROM STDIN (it ignores Sync and Flush, and swallows anything else without a reply). */
+const COPY_IN_MESSAGES = new Set<number>([FRONTEND.copyData, FRONTEND.copyDone, FRONTEND.copyFail, FRONTEND.flush, FRONTEND.sync, FRONTEND.terminate]);
+
+/** A message sent in the middle of COPY FROM STDIN: the relay could no longer tell which reply is whose. */
+export function duringCopyIn(what: string): GatehouseError {
+  return new GatehouseError('pg.copy-in-protocol', `${what} arrived during COPY FROM STDIN; send the data, then CopyDone or CopyFail, before anything else; the connection is closed`);
+}
+
 /** Applies `then` right away for a synchronous verdict; flushes and waits for an async one. */
 function decided(ctx: FrontendContext, verdict: GateVerdict | Promise<GateVerdict>, then: (v: GateVerdict) => void): void | Promise<void> {
   if (!(verdict instanceof Promise)) return then(verdict);
   ctx.flushToTarget();
-  return verdict.then(then);
+  return verdict.then((v) => {
+    // An earlier COPY FROM STDIN may have started while the gate decided.
+    if (ctx.state.copyIn) throw duringCopyIn('a statement');
+    then(v);
+  });
 }

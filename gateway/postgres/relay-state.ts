@@ -20,6 +20,8 @@ export class RelayState {
   transactionStatus: 'I' | 'T' | 'E' = 'I';
   /** The transform of the result set being streamed by a simple query, if any. */
   queryTransform: RowTransform | undefined;
+  /** The target is in COPY FROM STDIN and the client has not yet sent CopyDone or CopyFail. */
+  copyIn = false;
   /** COPY TO STDOUT in progress: transform over its CopyData payloads. */
   copyOut: { transform(data: Buffer): Buffer; flush(): Buffer | null } | undefined;
 

@@ -34,7 +34,9 @@ export type Expectation =
   | { kind: 'close'; target: 'S' | 'P'; name: string; entry: PreparedEntry | undefined }
   | { kind: 'describe'; target: 'S' | 'P'; name: string; handle?: StatementHandle; internal: boolean }
   | { kind: 'execute'; portal: string; execution: Execution }
-  | { kind: 'sync' };
+  | { kind: 'sync' }
+  /** A CopyDone/CopyFail sent before the target said COPY FROM STDIN started; no reply of its own. */
+  | { kind: 'copy-end' };
 
 export class ResponseTracker {
   private readonly queue: Expectation[] = [];
@@ -45,10 +47,12 @@ export class ResponseTracker {
   }
 
   get current(): Expectation | undefined {
+    this.dropCopyEnds();
     return this.queue[this.head];
   }
 
   shift(): Expectation | undefined {
+    this.dropCopyEnds();
     const item = this.queue[this.head];
     if (item) this.head++;
     if (this.head > 64 && this.head * 2 > this.queue.length) {
@@ -56,6 +60,30 @@ export class ResponseTracker {
       this.head = 0;
     }
     return item;
+  }
+
+  /**
+   * COPY FROM STDIN of the current expectation started. The target ignores Sync during it (no
+   * reply: dropped here) and swallows any other message without a reply, so only the COPY's end
+   * may follow (consumed here). Returns whether that end was already sent, or what else was.
+   */
+  copyInStarted(): { ended: boolean; unexpected?: Expectation['kind'] } {
+    for (let i = this.head + 1; i < this.queue.length; ) {
+      const next = this.queue[i]!;
+      if (next.kind === 'sync') {
+        this.queue.splice(i, 1);
+        continue;
+      }
+      if (next.kind !== 'copy-end') return { ended: false, unexpected: next.kind };
+      this.queue.splice(i, 1);
+      return { ended: true };
+    }
+    return { ended: false };
+  }
+
+  /** A CopyDone/CopyFail at the head belonged to a COPY that never started (the target ignored it). */
+  private dropCopyEnds(): void {
+    while (this.queue[this.head]?.kind === 'copy-end') this.head++;
   }
 
   /** After an ErrorResponse in the extended protocol the target skips to the next Sync. */
