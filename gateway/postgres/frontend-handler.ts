@@ -1,7 +1,7 @@
 import { serialize } from 'pg-protocol';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { Frame } from './frame-splitter.ts';
-import { decodeBind, decodeExecute, decodeFunctionCall, decodeParse, decodeQuery, decodeTargetRef } from './frontend-messages.ts';
+import { decodeBind, decodeExecute, decodeFunctionCall, decodeParse, decodeQuery, decodeTargetRef, frontendMessage } from './frontend-messages.ts';
 import type { OutputBatch } from './output-batch.ts';
 import { FRONTEND } from './protocol-codes.ts';
 import type { RelayState } from './relay-state.ts';
@@ -15,8 +15,25 @@ import type { GateControl, GateVerdict, ResultFilter, StatementGate, StatementHa
  * The relay then swaps the target's error for the gateway's.
  */
 const REJECTED_BY_PARSER = 'GATEHOUSE DENIED';
-/** A statement name no client can prepare (it has a control character), for refusing a Bind. */
+/** The statement name of a refused Bind's substitute (a client may prepare it too: see {@link failingBind}). */
 const NEVER_PREPARED = '\u0001gatehouse-denied';
+
+/**
+ * The Bind sent in place of a refused one. The target rejects it whatever the statement name
+ * holds: the name is looked up first, then two parameter format codes for one parameter are an
+ * error before anything is planned or run.
+ */
+function failingBind(portal: string): Buffer {
+  const names = Buffer.from(`${portal}\0${NEVER_PREPARED}\0`, 'utf8');
+  const counts = Buffer.alloc(2 + 2 * 2 + 2 + 4 + 2);
+  let at = counts.writeInt16BE(2, 0);
+  at = counts.writeInt16BE(0, at);
+  at = counts.writeInt16BE(0, at);
+  at = counts.writeInt16BE(1, at);
+  at = counts.writeInt32BE(-1, at);
+  counts.writeInt16BE(0, at);
+  return frontendMessage(FRONTEND.bind, Buffer.concat([names, counts]));
+}
 
 export interface FrontendContext {
   state: RelayState;
@@ -76,7 +93,7 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
         } else {
           state.portals.delete(bind.portal);
           state.tracker.expect({ kind: 'bind', rewrite: verdict });
-          toTarget.add(serialize.bind({ portal: bind.portal, statement: NEVER_PREPARED }));
+          toTarget.add(failingBind(bind.portal));
         }
       });
     }
