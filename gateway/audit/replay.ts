@@ -127,7 +127,7 @@ export async function runReplay(argv: string[], deps: ReplayDeps): Promise<numbe
 }
 
 /**
- * The entry `gatehouse audit replay` loads (see `ReplayModule` in gateway/commands/audit.ts):
+ * The entry `gatehouse audit replay` loads (gateway/commands/audit.ts), lazily so other audit commands skip it:
  * `argv` still holds the session id and the `--config`/`--store` options that command consumed.
  */
 export function replaySession(options: { store: Pick<Store, 'listAuditEvents'>; sessionId: string; argv: string[]; out: { write(text: string): unknown } }): Promise<number> {

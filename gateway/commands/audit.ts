@@ -26,15 +26,6 @@ export interface Output {
   write(text: string): unknown;
 }
 
-/**
- * What `gateway/audit/replay.ts` (SSH session playback) exports; `audit replay` loads it on demand
- * so this command works before that module exists.
- */
-export interface ReplayModule {
-  /** `argv` is everything after `audit replay`, for the module's own options. */
-  replaySession(options: { store: Store; sessionId: string; argv: string[]; out: Output }): Promise<number>;
-}
-
 const STORE_OPTIONS = { config: { type: 'string' }, store: { type: 'string' } } as const satisfies Options;
 
 /** `gatehouse audit show|verify|key|replay`. Returns the exit code. */
@@ -129,17 +120,7 @@ async function replay(argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, {}, -1);
   const sessionId = positionals[0];
   if (!sessionId) throw new GatehouseError('cli.usage', `name the session id\n${USAGE}`);
-  const modulePath = '../audit/replay.ts';
-  let mod: Partial<ReplayModule>;
-  try {
-    mod = (await import(modulePath)) as Partial<ReplayModule>;
-  } catch (error) {
-    throw new GatehouseError('audit.replay-unavailable', 'session replay is not available in this build of gatehouse; use `gatehouse audit show` instead', { cause: error });
-  }
-  if (typeof mod.replaySession !== 'function') {
-    throw new GatehouseError('audit.replay-unavailable', 'session replay is not available in this build of gatehouse; use `gatehouse audit show` instead');
-  }
-  const replaySession = mod.replaySession;
+  const { replaySession } = await import('../audit/replay.ts');
   return withStore(values, (store) => replaySession({ store, sessionId, argv, out }));
 }
 

@@ -128,6 +128,10 @@ describe('gatehouse audit', () => {
     expect(existsSync(path.join(dir, 'typo'))).toBe(false);
   });
 
+  it('replays through the playback module and says when a session recorded no shell', async () => {
+    await expect(run(['replay', good, '--store', dataDir, '--asciicast'], collector().out)).rejects.toMatchObject({ code: 'replay.none', message: expect.stringContaining(`gatehouse audit show ${good}`) });
+  });
+
   it('says which session is unknown', async () => {
     await expect(run(['show', 'nope', '--store', dataDir], collector().out)).rejects.toMatchObject({ code: 'audit.session-unknown' });
   });
