@@ -115,6 +115,21 @@ function visitNode(type: string, body: Body, facts: Facts, written: boolean): vo
       collectFacts(rest, facts, type, false);
       return;
     }
+    case 'DefineStmt':
+      for (const option of Array.isArray(body.definition) ? body.definition : []) {
+        const elem = isBody(option) && isBody(option.DefElem) ? option.DefElem : undefined;
+        if (elem && FUNCTION_OPTIONS.has(String(elem.defname).toLowerCase())) recordFunctionName(namesOf(elem.arg), facts);
+      }
+      break;
+    case 'CreateCastStmt':
+      if (isBody(body.func)) recordFunctionName(stringsOf(body.func.objname), facts);
+      break;
+    case 'CreateTransformStmt':
+      for (const func of [body.fromsql, body.tosql]) if (isBody(func)) recordFunctionName(stringsOf(func.objname), facts);
+      break;
+    case 'CreateConversionStmt':
+      recordFunctionName(stringsOf(body.func_name), facts);
+      break;
     case 'DropStmt':
       if (TABLE_OBJECTS.has(String(body.removeType))) {
         for (const object of Array.isArray(body.objects) ? body.objects : []) {
@@ -126,13 +141,39 @@ function visitNode(type: string, body: Body, facts: Facts, written: boolean): vo
   collectFacts(body, facts, type, written);
 }
 
+/**
+ * Options of CREATE OPERATOR / AGGREGATE / TYPE that name a function the object will call later,
+ * when the statement using it shows only an operator, an aggregate or a type.
+ */
+const FUNCTION_OPTIONS = new Set([
+  'function', 'procedure', 'sfunc', 'finalfunc', 'combinefunc', 'serialfunc', 'deserialfunc', 'msfunc', 'minvfunc',
+  'mfinalfunc', 'restrict', 'join', 'input', 'output', 'receive', 'send', 'typmod_in', 'typmod_out', 'analyze',
+  'subscript', 'canonical', 'subtype_diff',
+]);
+
+/** The name a DefElem argument spells (TypeName or list of strings). */
+function namesOf(arg: unknown): string[] {
+  if (!isBody(arg)) return [];
+  if (isBody(arg.TypeName)) return stringsOf(arg.TypeName.names);
+  if (isBody(arg.List)) return stringsOf(arg.List.items);
+  if (isBody(arg.String)) return [String(arg.String.sval ?? '')];
+  return [];
+}
+
+function recordFunctionName(names: string[], facts: Facts): void {
+  const parts = names.map((p) => p.toLowerCase());
+  if (parts.length === 0) return;
+  const name = parts.join('.');
+  facts.functions.add(name);
+  if (isDangerousFunctionName(parts[parts.length - 1]!)) facts.dangerousFunctions.add(name);
+}
+
 function recordFunction(body: Body, facts: Facts): void {
   const parts = stringsOf(body.funcname).map((p) => p.toLowerCase());
   if (parts.length === 0) return;
   const name = parts.join('.');
   const base = parts[parts.length - 1]!;
-  facts.functions.add(name);
-  if (isDangerousFunctionName(base)) facts.dangerousFunctions.add(name);
+  recordFunctionName(parts, facts);
   if (base === 'set_config') {
     const args = Array.isArray(body.args) ? body.args : [];
     if (isDangerousSetConfig(constantString(args[0]))) facts.dangerousFunctions.add(name);

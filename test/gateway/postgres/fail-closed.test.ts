@@ -217,4 +217,15 @@ describe('the data path fails closed', () => {
     const { stdout } = await run('psql', [db.url, '-X', '-At', '-c', "SELECT count(*) FROM inbox WHERE line = 'substitute ran'"]);
     expect(stdout.trim()).toBe('0');
   });
+
+  it('denies an operator, aggregate or cast defined over a dangerous function, which later calls would not show', async () => {
+    for (const sql of [
+      'CREATE OPERATOR ### (rightarg = text, function = pg_read_file)',
+      'CREATE AGGREGATE peek(text) (sfunc = textcat, stype = text, finalfunc = pg_catalog.pg_read_file)',
+    ]) {
+      expect(await psql(sql)).toMatch(/denied by rule "no-dangerous-functions"/);
+    }
+    const { stdout } = await run('psql', [db.url, '-X', '-At', '-c', "SELECT count(*) FROM pg_operator WHERE oprname = '###'"]);
+    expect(stdout.trim()).toBe('0');
+  });
 });
