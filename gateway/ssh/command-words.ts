@@ -5,6 +5,8 @@ const UNQUOTED_SPECIAL = new Set([...'\n\r`$();&|<>*?[]{}#~!']);
 /** Inside double quotes only substitutions are special. */
 const DOUBLE_QUOTED_SPECIAL = new Set(['$', '`']);
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+/** Spaces the splitter (JavaScript `\s`) breaks words on but a shell keeps inside a word. */
+const NON_ASCII_SPACE = /\s/u;
 
 /**
  * Splits an SSH exec command into the words a POSIX shell would pass to the program, so policy
@@ -36,6 +38,7 @@ function isPlainShellText(command: string): boolean {
     const char = command[i]!;
     const code = char.charCodeAt(0);
     if ((code < 0x20 && char !== '\t' && char !== '\n' && char !== '\r') || code === 0x7f) return false;
+    if (code > 0x7f && NON_ASCII_SPACE.test(char)) return false;
     if (quote === "'") {
       if (char === "'") quote = null;
       continue;

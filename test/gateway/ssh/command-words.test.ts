@@ -2,6 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { splitCommandWords } from '../../../gateway/ssh/command-words.ts';
 
 describe('splitCommandWords', () => {
+  it('refuses Unicode spaces, which the splitter would treat as word breaks and a shell does not', () => {
+    for (const command of ['ls\u00a0/etc', 'ls\u2028/etc', 'deploy.sh\u3000prod', 'ls\ufeff-l', "echo 'a\u00a0b'"]) {
+      expect(splitCommandWords(command), JSON.stringify(command)).toBeNull();
+    }
+  });
+
   it('splits a plain command into the words a shell would pass', () => {
     expect(splitCommandWords('systemctl restart app')).toEqual(['systemctl', 'restart', 'app']);
   });
