@@ -32,7 +32,7 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       const execution = executionOf(current);
       let bytes = frame.bytes;
       if (ctx.filter) {
-        const transform = current?.kind === 'execute' ? state.portals.get(current.portal)?.transform : state.queryTransform;
+        const transform = current?.kind === 'execute' ? current.entry?.transform : state.queryTransform;
         if (!transform) throw new GatehouseError('pg.unmasked-row', 'a row arrived whose columns the gateway could not classify for masking; the connection is closed');
         const before = transform.maskedCount;
         bytes = transform.transform(bytes);
@@ -139,7 +139,7 @@ function describeRows(ctx: BackendContext, frame: Frame): void | Promise<void> {
   const apply = (transform: RowTransform | undefined) => {
     if (current?.kind === 'describe') {
       state.tracker.shift();
-      const entry = (current.target === 'S' ? state.statements : state.portals).get(current.name);
+      const entry = current.entry;
       if (entry && transform) entry.transform = transform;
       if (current.target === 'S' && transform) {
         for (const portal of state.portals.values()) if (portal.handle === entry?.handle && !portal.transform) portal.transform = transform;

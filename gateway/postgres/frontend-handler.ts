@@ -100,7 +100,7 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
     case FRONTEND.describe: {
       const ref = decodeTargetRef(frame.body);
       const entry = (ref.kind === 'S' ? state.statements : state.portals).get(ref.name);
-      state.tracker.expect({ kind: 'describe', target: ref.kind, name: ref.name, handle: entry?.handle, internal: false });
+      state.tracker.expect({ kind: 'describe', target: ref.kind, name: ref.name, entry, handle: entry?.handle, internal: false });
       toTarget.add(frame.bytes);
       return;
     }
@@ -109,10 +109,10 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
       const entry = state.portals.get(portal);
       if (ctx.filter && !entry?.transform) {
         // Masking needs this portal's RowDescription; ask for it without showing the reply.
-        state.tracker.expect({ kind: 'describe', target: 'P', name: portal, handle: entry?.handle, internal: true });
+        state.tracker.expect({ kind: 'describe', target: 'P', name: portal, entry, handle: entry?.handle, internal: true });
         toTarget.add(serialize.describe({ type: 'P', name: portal }));
       }
-      state.tracker.expect({ kind: 'execute', portal, execution: newExecution(entry?.handle) });
+      state.tracker.expect({ kind: 'execute', portal, entry, execution: newExecution(entry?.handle) });
       toTarget.add(frame.bytes);
       return;
     }

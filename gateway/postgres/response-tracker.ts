@@ -32,8 +32,10 @@ export type Expectation =
   | { kind: 'parse'; rewrite?: ErrorRewrite }
   | { kind: 'bind'; rewrite?: ErrorRewrite }
   | { kind: 'close'; target: 'S' | 'P'; name: string; entry: PreparedEntry | undefined }
-  | { kind: 'describe'; target: 'S' | 'P'; name: string; handle?: StatementHandle; internal: boolean }
-  | { kind: 'execute'; portal: string; execution: Execution }
+  /** `entry` is the statement or portal as it was when the Describe was sent (a later Bind may reuse the name). */
+  | { kind: 'describe'; target: 'S' | 'P'; name: string; entry: PreparedEntry | undefined; handle?: StatementHandle; internal: boolean }
+  /** `entry` is the portal the Execute ran (its rows keep its transform even if a later Bind reuses the name). */
+  | { kind: 'execute'; portal: string; entry: PreparedEntry | undefined; execution: Execution }
   | { kind: 'sync' }
   /** A CopyDone/CopyFail sent before the target said COPY FROM STDIN started; no reply of its own. */
   | { kind: 'copy-end' };

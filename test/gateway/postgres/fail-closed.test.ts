@@ -228,4 +228,33 @@ describe('the data path fails closed', () => {
     const { stdout } = await run('psql', [db.url, '-X', '-At', '-c', "SELECT count(*) FROM pg_operator WHERE oprname = '###'"]);
     expect(stdout.trim()).toBe('0');
   });
+
+  it('masks a portal with its own statement when a Describe of the portal it replaced is answered late', async () => {
+    const client = await WireClient.connect(gateway.url);
+    const seen: string[] = [];
+    try {
+      client.send(serialize.parse({ name: 'late-a', text: HARMLESS }), serialize.parse({ name: 'late-b', text: LEAKY }), serialize.sync());
+      seen.push(WireClient.text(await client.readyForQuery()));
+      client.send(serialize.bind({ statement: 'late-a' }), serialize.describe({ type: 'P' }), serialize.bind({ statement: 'late-b' }));
+      client.send(serialize.flush());
+      let binds = 0;
+      seen.push(WireClient.text(await client.until((m) => m.type === '2' && ++binds === 2)));
+      client.send(serialize.execute({}), serialize.sync());
+      seen.push(WireClient.text(await client.readyForQuery()));
+    } finally {
+      client.end();
+    }
+    const out = seen.join('\n');
+    expect(out).toMatch(/C:SELECT 3/);
+    expect(findLeak(out, sensitive), out).toBeNull();
+  });
+
+  it('masks rows of an Execute with the portal it ran, when the pipeline rebinds the name before the rows arrive', async () => {
+    const out = await wire(
+      [serialize.parse({ name: 'pipe-a', text: HARMLESS }), serialize.parse({ name: 'pipe-b', text: LEAKY }), serialize.sync()],
+      [serialize.bind({ statement: 'pipe-b' }), serialize.describe({ type: 'S', name: 'pipe-a' }), serialize.execute({}), serialize.bind({ statement: 'pipe-a' }), serialize.sync()],
+    );
+    expect(out).toMatch(/C:SELECT 3/);
+    expect(findLeak(out, sensitive), out).toBeNull();
+  });
 });
