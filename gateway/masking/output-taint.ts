@@ -142,6 +142,7 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     if (body.is_from) return rows(NO_ROWS, ctx.facts);
     const format = copyFormat(listOf(body.options));
     if (format === 'foreign-encoding') return deny('COPY with an ENCODING other than UTF8 cannot be masked; drop the ENCODING option');
+    if (format === 'line-break-option') return deny(LINE_BREAK_OPTION);
     let shape: QueryShape;
     if (body.query) {
       shape = await analyzeQueryNode(body.query, null, ctx);
@@ -178,6 +179,7 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     const format = copyFormat(listOf(body.options));
     if (format === 'binary') return deny('COPY in binary format cannot be scanned for secrets; use FORMAT text or FORMAT csv');
     if (format === 'foreign-encoding') return deny('COPY with an ENCODING other than UTF8 cannot be scanned for secrets; drop the ENCODING option');
+    if (format === 'line-break-option') return deny(LINE_BREAK_OPTION);
     return { ...rows(all, ctx.facts, format), detectorsOnly: true };
   }
 
@@ -222,7 +224,10 @@ function deny(reason: string): MaskPlan {
 }
 
 /** Reads COPY options into a {@link CopyFormat}; `binary` and a non-UTF8 `ENCODING` are returned as bare strings. */
-export function copyFormat(options: unknown[]): CopyFormat | 'binary' | 'foreign-encoding' {
+const LINE_BREAK_OPTION = 'COPY with a line break in DELIMITER, QUOTE, ESCAPE or NULL cannot be masked (rows could not be told apart); use the defaults';
+
+/** `line-break-option`: a line break in DELIMITER/QUOTE/ESCAPE/NULL, which the server accepts for some of them and which breaks splitting rows. */
+export function copyFormat(options: unknown[]): CopyFormat | 'binary' | 'foreign-encoding' | 'line-break-option' {
   const opts = new Map<string, string | true>();
   for (const o of options) {
     const d = nodeOf(o)?.[1];
@@ -239,7 +244,7 @@ export function copyFormat(options: unknown[]): CopyFormat | 'binary' | 'foreign
   const str = (key: string, dflt: string) => (typeof opts.get(key) === 'string' ? (opts.get(key) as string) : dflt);
   const quote = str('quote', '"');
   const header = opts.get('header');
-  return {
+  const format: CopyFormat = {
     format: csv ? 'csv' : 'text',
     delimiter: str('delimiter', csv ? ',' : '\t'),
     quote,
@@ -247,5 +252,7 @@ export function copyFormat(options: unknown[]): CopyFormat | 'binary' | 'foreign
     null: str('null', csv ? '' : '\\N'),
     header: header === true || (typeof header === 'string' && !['false', 'off', '0'].includes(header.toLowerCase())),
   };
+  if ([format.delimiter, format.quote, format.escape, format.null].some((v) => /[\r\n]/.test(v))) return 'line-break-option';
+  return format;
 }
 

@@ -257,4 +257,17 @@ describe('the data path fails closed', () => {
     expect(out).toMatch(/C:SELECT 3/);
     expect(findLeak(out, sensitive), out).toBeNull();
   });
+
+  it('masks COPY whose QUOTE or ESCAPE is a line break, or refuses it', async () => {
+    for (const sql of [
+      "COPY customers TO STDOUT (FORMAT csv, QUOTE E'\\n')",
+      "COPY customers TO STDOUT (FORMAT csv, ESCAPE E'\\r')",
+      "COPY customers TO STDOUT WITH CSV QUOTE AS E'\\n'",
+    ]) {
+      const out = await psql(sql);
+      expect(findLeak(out, sensitive), `${sql}\n${out}`).toBeNull();
+    }
+    const plain = await psql("COPY (SELECT id, name FROM customers ORDER BY id) TO STDOUT (FORMAT csv, QUOTE '''')");
+    expect(plain).toContain('1,Ada Lovelace');
+  });
 });
