@@ -224,9 +224,13 @@ function deny(reason: string): MaskPlan {
 }
 
 /** Reads COPY options into a {@link CopyFormat}; `binary` and a non-UTF8 `ENCODING` are returned as bare strings. */
-const LINE_BREAK_OPTION = 'COPY with a line break in DELIMITER, QUOTE, ESCAPE or NULL cannot be masked (rows could not be told apart); use the defaults';
+const LINE_BREAK_OPTION = 'COPY with a line break, letter, digit or * as DELIMITER, QUOTE or ESCAPE (or a line break in NULL) cannot be masked; use the defaults';
 
-/** `line-break-option`: a line break in DELIMITER/QUOTE/ESCAPE/NULL, which the server accepts for some of them and which breaks splitting rows. */
+/**
+ * `line-break-option`: DELIMITER/QUOTE/ESCAPE/NULL the masker cannot work with: a line break
+ * (the server accepts one as QUOTE, and rows can no longer be told apart), or a letter, digit
+ * or `*` as DELIMITER/QUOTE/ESCAPE (escaping a masked value's kept digits would repeat them).
+ */
 export function copyFormat(options: unknown[]): CopyFormat | 'binary' | 'foreign-encoding' | 'line-break-option' {
   const opts = new Map<string, string | true>();
   for (const o of options) {
@@ -252,7 +256,7 @@ export function copyFormat(options: unknown[]): CopyFormat | 'binary' | 'foreign
     null: str('null', csv ? '' : '\\N'),
     header: header === true || (typeof header === 'string' && !['false', 'off', '0'].includes(header.toLowerCase())),
   };
-  if ([format.delimiter, format.quote, format.escape, format.null].some((v) => /[\r\n]/.test(v))) return 'line-break-option';
+  if ([format.delimiter, format.quote, format.escape].some((v) => /[\r\n0-9A-Za-z*]/.test(v)) || /[\r\n]/.test(format.null)) return 'line-break-option';
   return format;
 }
 

@@ -258,11 +258,13 @@ describe('the data path fails closed', () => {
     expect(findLeak(out, sensitive), out).toBeNull();
   });
 
-  it('masks COPY whose QUOTE or ESCAPE is a line break, or refuses it', async () => {
+  it('masks COPY whose QUOTE or ESCAPE is a line break or a digit, or refuses it', async () => {
     for (const sql of [
       "COPY customers TO STDOUT (FORMAT csv, QUOTE E'\\n')",
       "COPY customers TO STDOUT (FORMAT csv, ESCAPE E'\\r')",
       "COPY customers TO STDOUT WITH CSV QUOTE AS E'\\n'",
+      "COPY customers TO STDOUT (FORMAT csv, DELIMITER '-', ESCAPE '1')",
+      "COPY customers TO STDOUT (FORMAT csv, DELIMITER 'x', QUOTE ',', ESCAPE '1')",
     ]) {
       const out = await psql(sql);
       expect(findLeak(out, sensitive), `${sql}\n${out}`).toBeNull();
