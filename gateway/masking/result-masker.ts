@@ -1,4 +1,5 @@
 import { GatehouseError } from '../errors/gatehouse-error.ts';
+import { binaryValueTexts } from './binary-values.ts';
 import { maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
 import type { ContentMasker } from './detectors.ts';
 import type { RowsPlan } from './mask-plan.ts';
@@ -138,7 +139,16 @@ function cellMasker(field: ResultField, mask: ColumnMask, content: ContentMasker
       return out.kind === 'same' ? out : { kind: 'null' };
     };
   }
-  if (binary && !textual) return () => SAME;
+  if (binary && !textual) {
+    // Arrays, records and other binary layouts: scan the text inside; a value holding a secret is withheld whole.
+    return (row, start, end) => {
+      if (!content.mightMatch(row, start, end)) return SAME;
+      const texts = binaryValueTexts(row.subarray(start, end), type, SECRET_FREE_OIDS);
+      let found = false;
+      for (const text of texts) if (detectInText(text, undefined, content, counts).kind !== 'same') found = true;
+      return found ? { kind: 'null' } : SAME;
+    };
+  }
   return (row, start, end) => (content.mightMatch(row, start, end) ? detectInText(row.toString('utf8', start, end), type, content, counts) : SAME);
 }
 

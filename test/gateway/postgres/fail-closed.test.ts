@@ -272,4 +272,14 @@ describe('the data path fails closed', () => {
     const plain = await psql("COPY (SELECT id, name FROM customers ORDER BY id) TO STDOUT (FORMAT csv, QUOTE '''')");
     expect(plain).toContain('1,Ada Lovelace');
   });
+
+  it('runs the detectors over the text inside binary arrays and records', async () => {
+    const binary = (sql: string) => wire([serialize.parse({ text: sql }), serialize.bind({ binary: true }), serialize.execute({}), serialize.sync()]);
+    for (const sql of ['SELECT ARRAY[notes] FROM customers', 'SELECT ROW(id, notes) FROM customers', 'SELECT array_agg(notes) FROM customers']) {
+      const out = await binary(sql);
+      expect(out, sql).toMatch(/C:SELECT/);
+      expect(findLeak(out, sensitive), `${sql}\n${out}`).toBeNull();
+    }
+    expect(await binary('SELECT ARRAY[name] FROM customers ORDER BY id')).toContain('Ada Lovelace');
+  });
 });
