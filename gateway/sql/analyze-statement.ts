@@ -164,6 +164,9 @@ function analyzeFunction(stmt: Body, body: Body, text: string, parse: ParseState
   const facts = emptyFacts();
   const { sql_body: sqlBody, options, ...rest } = body;
   collectFacts(rest, facts, 'CreateFunctionStmt');
+  for (const option of Array.isArray(options) ? options : []) {
+    if (isBody(option) && isBody(option.DefElem) && option.DefElem.defname === 'set') collectFacts(option.DefElem.arg, facts, 'CreateFunctionStmt');
+  }
   const command = body.is_procedure ? 'CREATE PROCEDURE' : 'CREATE FUNCTION';
   const language = (constantString({ A_Const: { sval: (functionOption(options, 'language') as Body | undefined)?.String } }) ?? 'sql').toLowerCase();
   let opaqueCode = language !== 'sql';

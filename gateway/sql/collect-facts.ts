@@ -1,4 +1,5 @@
 import { isDangerousFunctionName, isDangerousSetConfig } from './dangerous-functions.ts';
+import { SENSITIVE_SETTINGS } from './statement-classes.ts';
 
 type Body = Record<string, unknown>;
 
@@ -126,6 +127,10 @@ function visitNode(type: string, body: Body, facts: Facts, written: boolean): vo
       break;
     case 'CreateTransformStmt':
       for (const func of [body.fromsql, body.tosql]) if (isBody(func)) recordFunctionName(stringsOf(func.objname), facts);
+      break;
+    case 'VariableSetStmt':
+      // Also the SET clause of CREATE/ALTER FUNCTION: it applies while the body runs, and a body is lexed when it runs.
+      if (typeof body.name === 'string' && Object.hasOwn(SENSITIVE_SETTINGS, body.name.toLowerCase())) facts.dangerousFunctions.add(`set ${body.name.toLowerCase()}`);
       break;
     case 'CreateConversionStmt':
       recordFunctionName(stringsOf(body.func_name), facts);

@@ -283,3 +283,24 @@ describe('the data path fails closed', () => {
     expect(await binary('SELECT ARRAY[name] FROM customers ORDER BY id')).toContain('Ada Lovelace');
   });
 });
+
+describe('the data path fails closed without masking', () => {
+  let plain: GatewayUnderTest;
+  beforeAll(async () => {
+    const policies = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-fail-closed-plain-'));
+    copyFileSync(path.resolve('policies/default.yaml'), path.join(policies, 'default.yaml'));
+    plain = await startTestGateway(db, { policies });
+  });
+  afterAll(async () => {
+    await plain?.close();
+  });
+
+  it('denies a function whose SET clause changes how its body is lexed when it runs', async () => {
+    const body = "SELECT 'x\\' -- '; DELETE FROM orders; SELECT 1 --'";
+    const queries = [`CREATE FUNCTION lexed() RETURNS int LANGUAGE sql SET standard_conforming_strings = off AS $fn$ ${body} $fn$`, 'SELECT lexed()'];
+    const out = await run('psql', [plain.url, '-X', '-At', ...queries.flatMap((q) => ['-c', q])]).then((r) => r.stdout + r.stderr, (e) => `${e.stdout}${e.stderr}`);
+    expect(out).toMatch(/denied by rule "no-dangerous-functions"/);
+    const { stdout } = await run('psql', [db.url, '-X', '-At', '-c', 'SELECT count(*) FROM orders']);
+    expect(stdout.trim()).toBe('30');
+  });
+});
