@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { configSchema, postgresConnection, sshConnection } from './config-schema.ts';
 import { resolveStoreLocation } from '../store/store-location.ts';
 import { interpolateSecrets } from './interpolate.ts';
+import { explainSchemaError, lineOfError } from './schema-errors.ts';
 import type { GatehouseConfig } from './config-types.ts';
 
 const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(configSchema);
@@ -37,9 +38,8 @@ export function parseConfig(text: string, file: string): GatehouseConfig {
   const data = interpolateSecrets(raw, configDir) as Record<string, unknown>;
   if (!validate(data)) {
     const messages = (validate.errors ?? []).filter(isUsefulError).map((error) => {
-      const offending = error.keyword === 'additionalProperties' ? `${error.instancePath}/${String(error.params.additionalProperty)}` : error.instancePath;
-      const line = lineOf(doc, lineCounter, offending);
-      return `${file}${line ? `:${line}` : ''}: ${error.instancePath || '/'} ${explain(error)}`;
+      const line = lineOfError(doc, lineCounter, error);
+      return `${file}${line ? `:${line}` : ''}: ${error.instancePath || '/'} ${explainSchemaError(error, 'the gatehouse.yaml reference in README.md')}`;
     });
     throw new GatehouseError('config.invalid', [...new Set(messages)].join('\n'));
   }
@@ -49,35 +49,6 @@ export function parseConfig(text: string, file: string): GatehouseConfig {
 function isUsefulError(error: ErrorObject): boolean {
   // oneOf failures repeat the branch errors; the branch messages say more.
   return error.keyword !== 'oneOf' && !(error.keyword === 'const' && error.instancePath.endsWith('/type'));
-}
-
-function explain(error: ErrorObject): string {
-  switch (error.keyword) {
-    case 'additionalProperties':
-      return `has unknown key '${String(error.params.additionalProperty)}'; remove it or check its spelling`;
-    case 'required':
-      return `needs key '${String(error.params.missingProperty)}'`;
-    case 'enum':
-      return `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
-    case 'pattern':
-      return `${error.message}; ${String(error.parentSchema?.description ?? '')}`.trim();
-    default:
-      return error.message ?? 'is invalid';
-  }
-}
-
-function lineOf(doc: Document, counter: LineCounter, pointer: string): number | undefined {
-  const keys = pointer.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
-  let node: unknown = doc.contents;
-  for (const key of keys) {
-    if (isMap(node) || isSeq(node)) {
-      const next = node.get(isSeq(node) ? Number(key) : key, true);
-      if (next === undefined) break;
-      node = next;
-    }
-  }
-  const range = (node as { range?: [number, number, number] } | null)?.range;
-  return range ? counter.linePos(range[0]).line : undefined;
 }
 
 function toConfig(data: Record<string, any>, file: string, configDir: string): GatehouseConfig {

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { Ajv } from 'ajv';
+import { LineCounter, parseDocument } from 'yaml';
+import { explainSchemaError, lineOfError, lineOfPointer } from '../config/schema-errors.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { compileClaimPattern } from '../identity/claim-pattern.ts';
 import { parseDurationSeconds } from '../identity/duration.ts';
@@ -63,13 +64,13 @@ export function parsePolicyFiles(sources: readonly PolicySource[]): Policy {
     const data = (doc.toJS() ?? {}) as Record<string, unknown>;
     if (!validate(data)) {
       for (const error of (validate.errors ?? []).filter((e) => e.keyword !== 'if')) {
-        const line = lineOf(doc, lineCounter, error.instancePath);
-        problems.push(`${file}${line ? `:${line}` : ''}: ${error.instancePath || '/'} ${explain(error)}`);
+        const line = lineOfError(doc, lineCounter, error);
+        problems.push(`${file}${line ? `:${line}` : ''}: ${error.instancePath || '/'} ${explainSchemaError(error, 'policies/policy.schema.json')}`);
       }
       continue;
     }
     const at = (pointer: string) => {
-      const line = lineOf(doc, lineCounter, pointer);
+      const line = lineOfPointer(doc, lineCounter, pointer);
       return `${file}${line ? `:${line}` : ''}`;
     };
     for (const [index, spec] of ((data.identities ?? []) as IdentityRuleSpec[]).entries()) {
@@ -87,7 +88,7 @@ export function parsePolicyFiles(sources: readonly PolicySource[]): Policy {
       seenRules.set(raw.name, where);
       checkClaims(raw.claims, `${where}: /rules/${index}/claims`, problems);
       try {
-        rules.push(compileRule(raw, file, lineOf(doc, lineCounter, `/rules/${index}`)));
+        rules.push(compileRule(raw, file, lineOfPointer(doc, lineCounter, `/rules/${index}`)));
       } catch (error) {
         problems.push(`${where}: /rules/${index}/review ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -152,31 +153,3 @@ function compileSchema(): Validator {
   return compiledSchema;
 }
 
-function explain(error: ErrorObject): string {
-  switch (error.keyword) {
-    case 'additionalProperties':
-      return `has unknown key '${String(error.params.additionalProperty)}'; remove it or check its spelling against policies/policy.schema.json`;
-    case 'required':
-      return `needs key '${String(error.params.missingProperty)}'`;
-    case 'enum':
-      return `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
-    case 'pattern':
-    case 'type':
-      return `${error.message}; ${String(error.parentSchema?.description ?? '')}`.replace(/; $/, '');
-    default:
-      return error.message ?? 'is invalid';
-  }
-}
-
-function lineOf(doc: Document, counter: LineCounter, pointer: string): number | undefined {
-  const keys = pointer.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
-  let node: unknown = doc.contents;
-  for (const key of keys) {
-    if (!isMap(node) && !isSeq(node)) break;
-    const next = node.get(isSeq(node) ? Number(key) : key, true);
-    if (next === undefined) break;
-    node = next;
-  }
-  const range = (node as { range?: [number, number, number] } | null)?.range;
-  return range ? counter.linePos(range[0]).line : undefined;
-}

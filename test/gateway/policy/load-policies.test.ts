@@ -59,7 +59,8 @@ describe('loadPolicies', () => {
     const text = 'rules:\n  - name: ok\n    action: allow\n  - name: typo\n    action: alow\n    whne: { kind: [read] }\n';
     const error = errorOf(() => parsePolicyFiles([{ file: 'p.yaml', text }]));
     expect(error.message).toContain('p.yaml:5: /rules/1/action must be one of allow, deny, review');
-    expect(error.message).toContain("p.yaml:4: /rules/1 has unknown key 'whne'; remove it or check its spelling");
+    // The line of the misspelt key itself, where the fix goes.
+    expect(error.message).toContain("p.yaml:6: /rules/1 has unknown key 'whne'; remove it or check its spelling");
   });
 
   it('rejects unknown statement kinds and flags', () => {
