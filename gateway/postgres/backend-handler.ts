@@ -105,12 +105,16 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       toClient.add(frame.bytes);
       return;
     }
-    case BACKEND.copyData:
-      toClient.add(state.copyOut ? withPayload(frame, state.copyOut.transform(frame.body)) : frame.bytes);
+    case BACKEND.copyData: {
+      if (!state.copyOut) return toClient.add(frame.bytes);
+      const body = frame.body;
+      const masked = state.copyOut.transform(body);
+      toClient.add(masked === body ? frame.bytes : messageOf(frame.type, masked));
       return;
+    }
     case BACKEND.copyDone: {
       const tail = state.copyOut?.flush();
-      if (tail && tail.length > 0) toClient.add(withPayload(frame, tail, BACKEND.copyData));
+      if (tail && tail.length > 0) toClient.add(messageOf(BACKEND.copyData, tail));
       state.copyOut = undefined;
       toClient.add(frame.bytes);
       return;
@@ -234,8 +238,7 @@ function errorCode(body: Buffer): string | undefined {
   return undefined;
 }
 
-function withPayload(frame: Frame, payload: Buffer, type = frame.type): Buffer {
-  if (payload === frame.body && type === frame.type) return frame.bytes;
+function messageOf(type: number, payload: Buffer): Buffer {
   const out = Buffer.allocUnsafe(payload.length + 5);
   out[0] = type;
   out.writeInt32BE(payload.length + 4, 1);

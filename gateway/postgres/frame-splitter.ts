@@ -1,12 +1,21 @@
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 
-/** One complete protocol message: `type` is 0 for startup-phase messages, which have no type byte. */
-export interface Frame {
-  type: number;
-  /** The whole message, header included, as it was on the wire. */
-  bytes: Buffer;
+/**
+ * One complete protocol message: `type` is 0 for startup-phase messages, which have no type byte.
+ * `body` is cut only when asked for, because most relayed messages (rows) are never decoded.
+ */
+export class Frame {
+  constructor(
+    readonly type: number,
+    /** The whole message, header included, as it was on the wire. */
+    readonly bytes: Buffer,
+    private readonly headerSize: number,
+  ) {}
+
   /** The message body after the header. */
-  body: Buffer;
+  get body(): Buffer {
+    return this.bytes.subarray(this.headerSize);
+  }
 }
 
 /**
@@ -48,7 +57,7 @@ export class FrameSplitter {
       const total = length + (this.startup ? 0 : 1);
       if (buffer.length - offset < total) break;
       const bytes = buffer.subarray(offset, offset + total);
-      frames.push({ type: this.startup ? 0 : bytes[0]!, bytes, body: bytes.subarray(headerSize) });
+      frames.push(new Frame(this.startup ? 0 : bytes[0]!, bytes, headerSize));
       offset += total;
       if (this.startup) return this.finishStartup(frames, buffer.subarray(offset));
     }
