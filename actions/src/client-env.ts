@@ -1,23 +1,14 @@
 import { GatehouseError } from '../../gateway/errors/gatehouse-error.ts';
+import type { ConnectReadyLine, LocalConnection as WireLocalConnection } from '../../wire/control-api.ts';
 
-/** One local listener as `gatehouse connect` announces it in its ready line. */
-export interface LocalConnection {
-  name: string;
-  type: string;
-  host: string;
-  port: number;
-  url?: string;
-  user?: string;
-  password?: string;
-  database?: string;
-}
+/**
+ * One local listener as `gatehouse connect` announces it in its ready line: the wire type, with
+ * `type` left open because the client that printed it may be another version than this action.
+ */
+export type LocalConnection = Omit<WireLocalConnection, 'type'> & { type: string };
 
 /** The single JSON line `gatehouse connect` prints once every listener is up. */
-export interface ReadyLine {
-  session_id: string;
-  expires_at: string;
-  connections: LocalConnection[];
-}
+export type ReadyLine = Omit<ConnectReadyLine, 'connections'> & { connections: LocalConnection[] };
 
 /**
  * What the step hands to later steps. Kept as plain data so the rules (which variable is

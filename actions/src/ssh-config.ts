@@ -7,7 +7,7 @@ import type { LocalConnection } from './client-env.ts';
  * it registered with the session and the gateway's pinned host key. Without a pinned host key
  * the entry still uses `StrictHostKeyChecking yes`, so ssh refuses instead of trusting on first use.
  */
-export type SshListener = LocalConnection & { identity_file?: string; known_hosts?: string | string[] };
+export type SshListener = Omit<LocalConnection, 'known_hosts'> & { known_hosts?: string | string[] };
 
 /** The ssh_config text with one `Host <connection>` entry per SSH listener, or undefined when there is none. */
 export function renderSshConfig(connections: readonly SshListener[], knownHostsFile: string): { config: string; knownHosts: string } | undefined {
