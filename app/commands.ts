@@ -18,7 +18,9 @@ export function parseReviewCommand(body: string): ReviewCommand | null {
     const match = COMMAND.exec(line);
     if (!match) continue;
     const [, verb, id, rest] = match;
-    found.push(verb === 'approve' ? { verb: 'approve', id: id! } : { verb: 'deny', id: id!, reason: rest?.trim() || null });
+    found.push(
+      verb === 'approve' ? { verb: 'approve', id: id! } : { verb: 'deny', id: id!, reason: rest?.trim() || null },
+    );
   }
   return found.length === 1 ? found[0]! : null;
 }

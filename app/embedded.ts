@@ -23,7 +23,9 @@ export interface EmbeddedAppOptions {
  * at `/gatehouse/approvals`), answering false for other paths, so `gatehouse serve` can mount it
  * next to the gateway's own routes and `gatehouse app` can serve it alone.
  */
-export async function createAppHandler(options: EmbeddedAppOptions): Promise<{ probot: Probot; handle: (req: IncomingMessage, res: ServerResponse) => Promise<boolean> }> {
+export async function createAppHandler(
+  options: EmbeddedAppOptions,
+): Promise<{ probot: Probot; handle: (req: IncomingMessage, res: ServerResponse) => Promise<boolean> }> {
   const probot = new Probot({
     appId: options.appId,
     privateKey: options.privateKey,
@@ -31,6 +33,9 @@ export async function createAppHandler(options: EmbeddedAppOptions): Promise<{ p
     ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
     logLevel: options.logLevel ?? 'info',
   });
-  const middleware = await createNodeMiddleware(createGatehouseApp({ gatewayUrl: options.gatewayUrl, secret: options.approvalsSecret }), { probot, webhooksPath: WEBHOOK_PATH });
+  const middleware = await createNodeMiddleware(
+    createGatehouseApp({ gatewayUrl: options.gatewayUrl, secret: options.approvalsSecret }),
+    { probot, webhooksPath: WEBHOOK_PATH },
+  );
   return { probot, handle: async (req, res) => (await middleware(req, res, () => undefined)) === true };
 }

@@ -25,15 +25,25 @@ export interface GatehouseAppSettings {
  */
 export function createGatehouseApp(settings: GatehouseAppSettings): ApplicationFunction {
   return (app: Probot, options) => {
-    const gateway = settings.gateway ?? createGatewayClient({ gatewayUrl: settings.gatewayUrl, secret: settings.secret, now: settings.now, fetch: settings.fetch });
+    const gateway =
+      settings.gateway ??
+      createGatewayClient({
+        gatewayUrl: settings.gatewayUrl,
+        secret: settings.secret,
+        now: settings.now,
+        fetch: settings.fetch,
+      });
     const flow = createApprovalFlow({ app, gateway, state: settings.state ?? createMemoryApprovalState() });
 
-    options.addHandler(createNotifyHandler({
-      secret: settings.secret,
-      now: settings.now,
-      onMessage: (message) => (message.type === 'approval.requested' ? flow.onRequested(message) : flow.onResolved(message)),
-      onError: (error) => app.log.error({ err: error }, 'gatehouse: could not handle an approval message'),
-    }));
+    options.addHandler(
+      createNotifyHandler({
+        secret: settings.secret,
+        now: settings.now,
+        onMessage: (message) =>
+          message.type === 'approval.requested' ? flow.onRequested(message) : flow.onResolved(message),
+        onError: (error) => app.log.error({ err: error }, 'gatehouse: could not handle an approval message'),
+      }),
+    );
 
     app.on('issue_comment.created', async (context) => {
       const { comment, issue, repository, installation } = context.payload;
@@ -41,9 +51,14 @@ export function createGatehouseApp(settings: GatehouseAppSettings): ApplicationF
       const command = parseReviewCommand(comment.body);
       if (!command || !comment.user) return;
       await flow.onAnswer(context.octokit, {
-        id: command.id, verb: command.verb, reason: command.verb === 'deny' ? command.reason : null,
+        id: command.id,
+        verb: command.verb,
+        reason: command.verb === 'deny' ? command.reason : null,
         reviewer: { id: comment.user.id, login: comment.user.login },
-        repository: repository.full_name, repositoryId: repository.id, installationId: installation.id, replyTo: issue.number,
+        repository: repository.full_name,
+        repositoryId: repository.id,
+        installationId: installation.id,
+        replyTo: issue.number,
       });
     });
 
@@ -52,17 +67,26 @@ export function createGatehouseApp(settings: GatehouseAppSettings): ApplicationF
       const verb = action?.identifier;
       if ((verb !== 'approve' && verb !== 'deny') || !checkRun.external_id || !installation) return;
       await flow.onAnswer(context.octokit, {
-        id: checkRun.external_id, verb, reason: verb === 'deny' ? 'denied with the check run button' : null,
+        id: checkRun.external_id,
+        verb,
+        reason: verb === 'deny' ? 'denied with the check run button' : null,
         reviewer: { id: sender.id, login: sender.login },
-        repository: repository.full_name, repositoryId: repository.id, installationId: installation.id, replyTo: checkRun.pull_requests[0]?.number ?? null,
+        repository: repository.full_name,
+        repositoryId: repository.id,
+        installationId: installation.id,
+        replyTo: checkRun.pull_requests[0]?.number ?? null,
       });
     });
 
     app.on('workflow_job.completed', async (context) => {
       const { workflow_job: job, repository } = context.payload;
       await postJobAudit(context.octokit, gateway, {
-        owner: repository.owner.login, repo: repository.name,
-        jobId: job.id, runId: job.run_id, runAttempt: job.run_attempt, headSha: job.head_sha,
+        owner: repository.owner.login,
+        repo: repository.name,
+        jobId: job.id,
+        runId: job.run_id,
+        runAttempt: job.run_attempt,
+        headSha: job.head_sha,
       });
     });
   };

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import {
-  GATEWAY_APP_ROUTES, routePath, signMessage,
-  type ApprovalDecisionMessage, type ApprovalView, type CloseJobRequest, type CloseJobResponse, type SessionLog,
+  GATEWAY_APP_ROUTES,
+  routePath,
+  signMessage,
+  type ApprovalDecisionMessage,
+  type ApprovalView,
+  type CloseJobRequest,
+  type CloseJobResponse,
+  type SessionLog,
 } from '../wire/approvals.ts';
 
 /** An answer of the gateway: the status decides, the body explains (`message` on errors). */
@@ -37,12 +43,18 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   const timeoutMs = options.timeoutMs ?? 10_000;
 
   async function call<T>(method: 'GET' | 'POST', path: string, payload?: object): Promise<GatewayAnswer<T>> {
-    const body = payload === undefined ? undefined : JSON.stringify({ ...payload, nonce: randomBytes(16).toString('hex') });
+    const body =
+      payload === undefined ? undefined : JSON.stringify({ ...payload, nonce: randomBytes(16).toString('hex') });
     const headers = {
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       ...signMessage(options.secret, body ?? `GET ${path}`, now()),
     };
-    const response = await fetchImpl(`${base}${path}`, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetchImpl(`${base}${path}`, {
+      method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     const text = await response.text();
     let parsed: unknown;
     try {

@@ -11,7 +11,9 @@ const gatehouseApp: ApplicationFunction = (app, options) => {
   const gatewayUrl = process.env.GATEHOUSE_GATEWAY_URL;
   const secret = process.env.GATEHOUSE_APPROVALS_SECRET;
   if (!gatewayUrl || !secret) {
-    throw new Error('set GATEHOUSE_GATEWAY_URL (the gateway public_url) and GATEHOUSE_APPROVALS_SECRET (its approvals.secret) to run the Gatehouse app');
+    throw new Error(
+      'set GATEHOUSE_GATEWAY_URL (the gateway public_url) and GATEHOUSE_APPROVALS_SECRET (its approvals.secret) to run the Gatehouse app',
+    );
   }
   return createGatehouseApp({ gatewayUrl, secret })(app, options);
 };

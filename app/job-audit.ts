@@ -17,16 +17,28 @@ export interface CompletedJob {
  * the job's commit with its summary and masked log. Denied statements make the check fail.
  */
 export async function postJobAudit(octokit: ProbotOctokit, gateway: GatewayClient, job: CompletedJob): Promise<number> {
-  const closed = await gateway.closeJob({ repository: `${job.owner}/${job.repo}`, runId: String(job.runId), runAttempt: String(job.runAttempt), jobId: String(job.jobId) });
-  if (closed.status !== 200) throw new Error(`the gateway refused to close the job's sessions: ${closed.body.message ?? `HTTP ${closed.status}`}`);
+  const closed = await gateway.closeJob({
+    repository: `${job.owner}/${job.repo}`,
+    runId: String(job.runId),
+    runAttempt: String(job.runAttempt),
+    jobId: String(job.jobId),
+  });
+  if (closed.status !== 200)
+    throw new Error(
+      `the gateway refused to close the job's sessions: ${closed.body.message ?? `HTTP ${closed.status}`}`,
+    );
   let posted = 0;
   for (const session of closed.body.sessions) {
     const log = await gateway.sessionLog(session.id);
     if (log.status === 404) continue;
-    if (log.status !== 200) throw new Error(`the gateway did not return the log of session ${session.id}: ${log.body.message ?? `HTTP ${log.status}`}`);
+    if (log.status !== 200)
+      throw new Error(
+        `the gateway did not return the log of session ${session.id}: ${log.body.message ?? `HTTP ${log.status}`}`,
+      );
     const output = auditCheckOutput(log.body, session.connections, session.logUrl);
     await octokit.request('POST /repos/{owner}/{repo}/check-runs', {
-      owner: job.owner, repo: job.repo,
+      owner: job.owner,
+      repo: job.repo,
       name: `gatehouse / ${session.connections.join(', ') || session.id}`,
       head_sha: job.headSha,
       status: 'completed',

@@ -19,10 +19,15 @@ export function createNotifyHandler(options: {
     if (req.method !== 'POST') return answer(res, 405, 'use POST');
     const body = await readBody(req);
     if (body === null) return answer(res, 413, 'body too large');
-    const check = verifyMessage(options.secret, body, {
-      timestamp: first(req.headers[APPROVAL_HEADERS.timestamp]),
-      signature: first(req.headers[APPROVAL_HEADERS.signature]),
-    }, now());
+    const check = verifyMessage(
+      options.secret,
+      body,
+      {
+        timestamp: first(req.headers[APPROVAL_HEADERS.timestamp]),
+        signature: first(req.headers[APPROVAL_HEADERS.signature]),
+      },
+      now(),
+    );
     if (!check.ok) return answer(res, 401, check.problem);
     let message: ApprovalMessage;
     try {
@@ -30,7 +35,8 @@ export function createNotifyHandler(options: {
     } catch {
       return answer(res, 400, 'body is not JSON');
     }
-    if (message?.type !== 'approval.requested' && message?.type !== 'approval.resolved') return answer(res, 400, 'unknown message type');
+    if (message?.type !== 'approval.requested' && message?.type !== 'approval.resolved')
+      return answer(res, 400, 'unknown message type');
     try {
       await options.onMessage(message);
     } catch (error) {

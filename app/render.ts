@@ -17,8 +17,12 @@ function cell(text: string): string {
 
 /** The pull request comment announcing a held statement and how to answer it. */
 export function requestComment(request: ApprovalRequestedMessage): string {
-  const need = request.policy.approvals > 1 ? `${request.policy.approvals} approvals from different people` : 'one approval';
-  const who = [`repository permission **${request.policy.minPermission}** or higher`, ...request.policy.teams.map((t) => `team \`${t}\``)].join(', or ');
+  const need =
+    request.policy.approvals > 1 ? `${request.policy.approvals} approvals from different people` : 'one approval';
+  const who = [
+    `repository permission **${request.policy.minPermission}** or higher`,
+    ...request.policy.teams.map((t) => `team \`${t}\``),
+  ].join(', or ');
   return [
     `### Gatehouse: a statement is waiting for approval`,
     '',
@@ -40,7 +44,11 @@ export function requestComment(request: ApprovalRequestedMessage): string {
 }
 
 /** The check run output shown next to the Approve / Deny buttons. */
-export function requestCheckOutput(request: ApprovalRequestedMessage): { title: string; summary: string; text: string } {
+export function requestCheckOutput(request: ApprovalRequestedMessage): {
+  title: string;
+  summary: string;
+  text: string;
+} {
   return {
     title: `Approval needed: ${request.connection} (${request.rule})`,
     summary: `A statement on \`${request.connection}\` is held by rule \`${request.rule}\` until someone approves it or ${request.expiresAt}.\n\nApprove with \`${approveCommandFor(request.id)}\` on the pull request or the buttons above.`,
@@ -67,7 +75,8 @@ export function summarize(log: SessionLog): SessionSummary {
 
 function logLine(event: AuditEventWire): string | null {
   const d = event.data;
-  const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v));
+  const text = (v: unknown): string =>
+    typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v);
   switch (event.type) {
     case 'session.start':
       return `${event.at} session started (${text(d.identity_rule)})`;
@@ -88,7 +97,11 @@ function logLine(event: AuditEventWire): string | null {
 }
 
 /** The audit check run output of one session: a summary table, then the masked log, cut to GitHub's limit. */
-export function auditCheckOutput(log: SessionLog, connections: string[], logUrl: string): { title: string; summary: string; text: string } {
+export function auditCheckOutput(
+  log: SessionLog,
+  connections: string[],
+  logUrl: string,
+): { title: string; summary: string; text: string } {
   const s = summarize(log);
   const summary = [
     `| Session | Connections | Commands | Allowed | Denied | Reviewed | Sealed |`,

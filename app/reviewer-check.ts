@@ -25,7 +25,10 @@ export async function checkReviewer(
   verb: 'approve' | 'deny',
 ): Promise<ReviewerVerdict> {
   if (verb === 'approve' && forbiddenIds.has(reviewer.id)) {
-    return { ok: false, why: `@${reviewer.login} started this run or opened this pull request and cannot approve its statements; ask another reviewer` };
+    return {
+      ok: false,
+      why: `@${reviewer.login} started this run or opened this pull request and cannot approve its statements; ask another reviewer`,
+    };
   }
   const level = await permissionOf(octokit, target, reviewer.login);
   if (level !== null && rank(level) >= rank(policy.minPermission)) return { ok: true, via: `${level} permission` };
@@ -33,19 +36,30 @@ export async function checkReviewer(
     if (await isTeamMember(octokit, team, reviewer.id)) return { ok: true, via: `team ${team}` };
   }
   const teams = policy.teams.length > 0 ? ` or membership of ${policy.teams.join(', ')}` : '';
-  return { ok: false, why: `@${reviewer.login} has ${level ?? 'no'} permission on ${target.owner}/${target.repo}; this rule needs ${policy.minPermission}${teams}` };
+  return {
+    ok: false,
+    why: `@${reviewer.login} has ${level ?? 'no'} permission on ${target.owner}/${target.repo}; this rule needs ${policy.minPermission}${teams}`,
+  };
 }
 
 function rank(level: PermissionLevel): number {
   return PERMISSION_LEVELS.indexOf(level);
 }
 
-async function permissionOf(octokit: ProbotOctokit, target: { owner: string; repo: string }, username: string): Promise<PermissionLevel | null> {
+async function permissionOf(
+  octokit: ProbotOctokit,
+  target: { owner: string; repo: string },
+  username: string,
+): Promise<PermissionLevel | null> {
   try {
-    const { data } = await octokit.request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { ...target, username });
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', {
+      ...target,
+      username,
+    });
     const role = (data as { role_name?: string }).role_name;
     for (const candidate of [role, data.permission]) {
-      if (candidate && (PERMISSION_LEVELS as readonly string[]).includes(candidate)) return candidate as PermissionLevel;
+      if (candidate && (PERMISSION_LEVELS as readonly string[]).includes(candidate))
+        return candidate as PermissionLevel;
     }
     return null;
   } catch (error) {
@@ -58,7 +72,11 @@ async function isTeamMember(octokit: ProbotOctokit, team: string, userId: number
   const [org, slug] = team.split('/');
   if (!org || !slug) return false;
   try {
-    const members = await octokit.paginate('GET /orgs/{org}/teams/{team_slug}/members', { org, team_slug: slug, per_page: 100 });
+    const members = await octokit.paginate('GET /orgs/{org}/teams/{team_slug}/members', {
+      org,
+      team_slug: slug,
+      per_page: 100,
+    });
     return members.some((m) => m !== null && m.id === userId);
   } catch (error) {
     if ((error as { status?: number }).status === 404) return false;

@@ -31,7 +31,13 @@ export async function benchActionConnect(runs = 7): Promise<BenchResult> {
   const bed = await startActionTestbed();
   const oidc = await startFakeOidcEndpoint((audience) => bed.issuer.mint({}, { aud: audience }));
   const runner = createRunnerFiles();
-  const env = { ...runner.env, ...oidc.env, INPUT_GATEWAY: bed.gateway.httpUrl, INPUT_AUDIENCE: bed.audience, INPUT_CONNECTIONS: 'app-db' };
+  const env = {
+    ...runner.env,
+    ...oidc.env,
+    INPUT_GATEWAY: bed.gateway.httpUrl,
+    INPUT_AUDIENCE: bed.audience,
+    INPUT_CONNECTIONS: 'app-db',
+  };
   const times: number[] = [];
   let cold = 0;
   try {
@@ -66,7 +72,14 @@ export async function benchActionConnect(runs = 7): Promise<BenchResult> {
 /** The connect step as a row of `npm run bench`'s table. */
 export async function benchActionConnectRows(runs = 7): Promise<BenchRow[]> {
   const result = await benchActionConnect(runs);
-  return [{ benchmark: `${result.name}, p50 of ${result.runs} (first run ${result.cold} ms)`, gateway: `${result.p50} ms`, ratio: result.pass ? 'meets goal' : 'over goal', goal: `<= ${result.goal} ms` }];
+  return [
+    {
+      benchmark: `${result.name}, p50 of ${result.runs} (first run ${result.cold} ms)`,
+      gateway: `${result.p50} ms`,
+      ratio: result.pass ? 'meets goal' : 'over goal',
+      goal: `<= ${result.goal} ms`,
+    },
+  ];
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ''))) {

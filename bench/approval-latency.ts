@@ -14,7 +14,16 @@ import { systemClock } from '../gateway/identity/session-context.ts';
 import type { Store } from '../gateway/store/store.ts';
 import { loadGitHubSpec } from '../test/support/fake-github/openapi-operations.ts';
 import { createTestDatabase, usingRealServer, type TestDatabase } from '../test/support/pg-target.ts';
-import { APPROVALS_SECRET, WEBHOOK_SECRET, commentPayload, holdRequest, startHarness, startHarnessBase, waitFor, type Harness } from '../test/app/harness.ts';
+import {
+  APPROVALS_SECRET,
+  WEBHOOK_SECRET,
+  commentPayload,
+  holdRequest,
+  startHarness,
+  startHarnessBase,
+  waitFor,
+  type Harness,
+} from '../test/app/harness.ts';
 import { startGatewayTestbed } from '../test/app/gateway-testbed.ts';
 import { renderTable, type BenchRow } from './bench-table.ts';
 
@@ -31,9 +40,12 @@ function deliver(h: Harness, body: string): Promise<Response> {
 
 function deliverTo(appUrl: string, body: string): Promise<Response> {
   return fetch(`${appUrl}/api/github/webhooks`, {
-    method: 'POST', body,
+    method: 'POST',
+    body,
     headers: {
-      'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': `bench-${Math.random()}`,
+      'content-type': 'application/json',
+      'x-github-event': 'issue_comment',
+      'x-github-delivery': `bench-${Math.random()}`,
       'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
     },
   });
@@ -83,7 +95,9 @@ async function benchThroughGateway(samples: number): Promise<BenchRow> {
 }
 
 export async function benchApprovalLatency(samples = Number(process.env.BENCH_APPROVALS ?? 25)): Promise<BenchRow[]> {
-  const database: TestDatabase | undefined = usingRealServer() ? await createTestDatabase('SELECT 1').catch(() => undefined) : undefined;
+  const database: TestDatabase | undefined = usingRealServer()
+    ? await createTestDatabase('SELECT 1').catch(() => undefined)
+    : undefined;
   const location = database?.url ?? 'memory://';
   const base = await startHarnessBase(loadGitHubSpec(), location);
   const h = await startHarness(base);
@@ -92,15 +106,31 @@ export async function benchApprovalLatency(samples = Number(process.env.BENCH_AP
     for (let i = 0; i < 3; i++) await sample(h, h.broker);
     const same: number[] = [];
     for (let i = 0; i < samples; i++) same.push(await sample(h, h.broker));
-    const rows: BenchRow[] = [{
-      benchmark: 'approval: webhook → held statement released (same replica)',
-      gateway: `p50 ${percentile(same, 0.5).toFixed(1)} ms, p95 ${percentile(same, 0.95).toFixed(1)} ms`,
-      goal: `p50 ≤ ${APPROVAL_LATENCY_GOAL_MS} ms`,
-    }];
+    const rows: BenchRow[] = [
+      {
+        benchmark: 'approval: webhook → held statement released (same replica)',
+        gateway: `p50 ${percentile(same, 0.5).toFixed(1)} ms, p95 ${percentile(same, 0.95).toFixed(1)} ms`,
+        goal: `p50 ≤ ${APPROVAL_LATENCY_GOAL_MS} ms`,
+      },
+    ];
     if (database) {
       const store = await createStore(location);
-      const notifier = createHttpNotifier({ url: `${h.appUrl}${APP_NOTIFY_PATH}`, secret: APPROVALS_SECRET, clock: systemClock });
-      replica = { store, broker: createApprovalBroker({ store, clock: systemClock, notifier, publicUrl: h.gatewayUrl, ids: { approvalId: randomApprovalId }, replicaId: 'bench-holder' }) };
+      const notifier = createHttpNotifier({
+        url: `${h.appUrl}${APP_NOTIFY_PATH}`,
+        secret: APPROVALS_SECRET,
+        clock: systemClock,
+      });
+      replica = {
+        store,
+        broker: createApprovalBroker({
+          store,
+          clock: systemClock,
+          notifier,
+          publicUrl: h.gatewayUrl,
+          ids: { approvalId: randomApprovalId },
+          replicaId: 'bench-holder',
+        }),
+      };
       const cross: number[] = [];
       for (let i = 0; i < samples; i++) cross.push(await sample(h, replica.broker));
       rows.push({

@@ -31,7 +31,10 @@ function percentile(sorted: number[], p: number): number {
  * each loop records a `statement` (awaited, as the adapter does before forwarding) and a
  * `statement.result` (not awaited: it joins the next statement's commit), for `seconds`.
  */
-export async function measureRecordOverhead(location: string, options: { clients?: number; seconds?: number } = {}): Promise<AuditOverheadResult> {
+export async function measureRecordOverhead(
+  location: string,
+  options: { clients?: number; seconds?: number } = {},
+): Promise<AuditOverheadResult> {
   const clients = options.clients ?? 8;
   const seconds = options.seconds ?? 3;
   const store = await createStore(location);
@@ -50,12 +53,21 @@ export async function measureRecordOverhead(location: string, options: { clients
       Array.from({ length: clients }, async (_, client) => {
         const sessionId = randomUUID();
         const results: Promise<void>[] = [];
-        await recorder.sessionStarted(sessionId, { claims: { repository: 'bench/audit', run_id: String(client) }, connection: 'bench' });
+        await recorder.sessionStarted(sessionId, {
+          claims: { repository: 'bench/audit', run_id: String(client) },
+          connection: 'bench',
+        });
         for (let i = 0; performance.now() < deadline; i++) {
           const started = performance.now();
-          await recorder.record(sessionId, 'statement', { text: `SELECT abalance FROM pgbench_accounts WHERE aid = ${i}`, decision: 'allow', rule: 'reads' });
+          await recorder.record(sessionId, 'statement', {
+            text: `SELECT abalance FROM pgbench_accounts WHERE aid = ${i}`,
+            decision: 'allow',
+            rule: 'reads',
+          });
           latencies.push(performance.now() - started);
-          results.push(recorder.record(sessionId, 'statement.result', { duration_ms: 0.2, rows: 1, bytes: 12, masked_values: 0 }));
+          results.push(
+            recorder.record(sessionId, 'statement.result', { duration_ms: 0.2, rows: 1, bytes: 12, masked_values: 0 }),
+          );
           events += 2;
         }
         await Promise.all(results);

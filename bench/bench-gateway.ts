@@ -10,7 +10,11 @@ import { createNullRecorder } from './null-recorder.ts';
 const ADMIN = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
 export const BENCH_TOKEN = 'bench-static-token-0123456789abcdef';
 
-export interface BenchTarget { url: string; database: string; drop(): Promise<void> }
+export interface BenchTarget {
+  url: string;
+  database: string;
+  drop(): Promise<void>;
+}
 
 /** A fresh database on the local server for one benchmark (dropped afterwards). */
 export async function createBenchTarget(): Promise<BenchTarget> {
@@ -35,7 +39,10 @@ export async function createBenchTarget(): Promise<BenchTarget> {
 export type BenchAudit = 'required' | 'best-effort' | 'off';
 
 /** The whole gateway (default policy, embedded store on disk) in front of a bench target. */
-export async function startBenchGateway(target: BenchTarget, options: { audit: BenchAudit; policies?: string; store?: string }): Promise<RunningGateway & { url: string }> {
+export async function startBenchGateway(
+  target: BenchTarget,
+  options: { audit: BenchAudit; policies?: string; store?: string },
+): Promise<RunningGateway & { url: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
   const file = path.join(dir, 'gatehouse.yaml');
   writeFileSync(
@@ -54,6 +61,9 @@ export async function startBenchGateway(target: BenchTarget, options: { audit: B
       `  - { name: bench, token: ${BENCH_TOKEN}, connections: [app-db] }`,
     ].join('\n'),
   );
-  const gateway = await startGateway(loadConfig(file), { log: () => undefined, ...(options.audit === 'off' ? { createRecorder: createNullRecorder } : {}) });
+  const gateway = await startGateway(loadConfig(file), {
+    log: () => undefined,
+    ...(options.audit === 'off' ? { createRecorder: createNullRecorder } : {}),
+  });
   return { ...gateway, url: `postgres://bench:${BENCH_TOKEN}@127.0.0.1:${gateway.postgresPort}/app-db` };
 }

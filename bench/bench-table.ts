@@ -11,6 +11,8 @@ export interface BenchRow {
 /** Renders rows as a markdown table. */
 export function renderTable(rows: readonly BenchRow[]): string {
   const header = '| benchmark | direct | through gatehouse | ratio | goal |\n|---|---|---|---|---|';
-  const lines = rows.map((r) => `| ${r.benchmark} | ${r.direct ?? ''} | ${r.gateway ?? ''} | ${r.ratio ?? ''} | ${r.goal ?? ''} |`);
+  const lines = rows.map(
+    (r) => `| ${r.benchmark} | ${r.direct ?? ''} | ${r.gateway ?? ''} | ${r.ratio ?? ''} | ${r.goal ?? ''} |`,
+  );
   return [header, ...lines].join('\n');
 }

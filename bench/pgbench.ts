@@ -5,7 +5,10 @@ import { createBenchTarget, startBenchGateway, type BenchAudit, type BenchTarget
 
 const run = promisify(execFile);
 
-interface PgbenchResult { tps: number; latencyMs: number }
+interface PgbenchResult {
+  tps: number;
+  latencyMs: number;
+}
 
 async function pgbench(url: string, args: string[]): Promise<PgbenchResult> {
   const { stdout } = await run('pgbench', [...args, url], { maxBuffer: 1 << 24 });
@@ -14,12 +17,27 @@ async function pgbench(url: string, args: string[]): Promise<PgbenchResult> {
   return { tps, latencyMs };
 }
 
-const SELECT_ONLY = (mode: 'simple' | 'prepared', seconds: number) => ['-S', '-c', '8', '-j', '2', '-T', String(seconds), '-M', mode, '-n'];
+const SELECT_ONLY = (mode: 'simple' | 'prepared', seconds: number) => [
+  '-S',
+  '-c',
+  '8',
+  '-j',
+  '2',
+  '-T',
+  String(seconds),
+  '-M',
+  mode,
+  '-n',
+];
 
 /** PostgreSQL store sessions may opt out of waiting for the WAL flush at commit (see the report row). */
 const ASYNC_COMMIT = '?options=-c%20synchronous_commit%3Doff';
 
-interface Variant { label: string; audit: BenchAudit; store?: string }
+interface Variant {
+  label: string;
+  audit: BenchAudit;
+  store?: string;
+}
 
 /**
  * pgbench -S with 8 clients, simple and prepared, direct and through the gateway in the same
@@ -35,13 +53,18 @@ export async function benchPgbench(seconds = 10): Promise<BenchRow[]> {
     { label: 'audit best-effort', audit: 'best-effort' },
     { label: 'audit off', audit: 'off' },
     { label: 'audit required, PostgreSQL store', audit: 'required', store: stores[0]!.url },
-    { label: 'audit required, PostgreSQL store, synchronous_commit off', audit: 'required', store: `${stores[1]!.url}${ASYNC_COMMIT}` },
+    {
+      label: 'audit required, PostgreSQL store, synchronous_commit off',
+      audit: 'required',
+      store: `${stores[1]!.url}${ASYNC_COMMIT}`,
+    },
   ];
   const rows: BenchRow[] = [];
   const gateways: Array<Awaited<ReturnType<typeof startBenchGateway>>> = [];
   try {
     await run('pgbench', ['-i', '-s', '1', '-q', target.url]);
-    for (const variant of variants) gateways.push(await startBenchGateway(target, { audit: variant.audit, store: variant.store }));
+    for (const variant of variants)
+      gateways.push(await startBenchGateway(target, { audit: variant.audit, store: variant.store }));
     for (const mode of ['simple', 'prepared'] as const) {
       const direct = await pgbench(target.url, SELECT_ONLY(mode, seconds));
       const through: PgbenchResult[] = [];
@@ -78,15 +101,30 @@ export async function benchLargeRead(): Promise<BenchRow[]> {
     const started = performance.now();
     await run('bash', ['-c', `psql '${url}' -c "${sql}" > /dev/null`]);
     const select = performance.now();
-    await run('bash', ['-c', `psql '${url}' -tA -c "SELECT g, repeat('x', 40) FROM generate_series(1, 1000000) g" > /dev/null`]);
+    await run('bash', [
+      '-c',
+      `psql '${url}' -tA -c "SELECT g, repeat('x', 40) FROM generate_series(1, 1000000) g" > /dev/null`,
+    ]);
     return { copy: select - started, select: performance.now() - select };
   };
   try {
     const direct = await time(target.url);
     const through = await time(gateway.url);
     return [
-      { benchmark: '1M-row COPY TO STDOUT (psql)', direct: `${direct.copy.toFixed(0)} ms`, gateway: `${through.copy.toFixed(0)} ms`, ratio: `${(through.copy / direct.copy).toFixed(2)}× time`, goal: '≤ 1.5×' },
-      { benchmark: '1M-row SELECT (psql)', direct: `${direct.select.toFixed(0)} ms`, gateway: `${through.select.toFixed(0)} ms`, ratio: `${(through.select / direct.select).toFixed(2)}× time`, goal: '≤ 1.5×' },
+      {
+        benchmark: '1M-row COPY TO STDOUT (psql)',
+        direct: `${direct.copy.toFixed(0)} ms`,
+        gateway: `${through.copy.toFixed(0)} ms`,
+        ratio: `${(through.copy / direct.copy).toFixed(2)}× time`,
+        goal: '≤ 1.5×',
+      },
+      {
+        benchmark: '1M-row SELECT (psql)',
+        direct: `${direct.select.toFixed(0)} ms`,
+        gateway: `${through.select.toFixed(0)} ms`,
+        ratio: `${(through.select / direct.select).toFixed(2)}× time`,
+        goal: '≤ 1.5×',
+      },
     ];
   } finally {
     await gateway.close();

@@ -29,7 +29,14 @@ export async function benchPolicyDecision(samples = 2000): Promise<BenchRow[]> {
   const analyzer = createConnectionAnalyzer({ cache: createAnalysisCache() });
   const identity: Identity = { sessionId: 'bench', claims: { repository: 'acme/app' }, identityRule: 'bench' };
   const decide = (sql: string) => {
-    const action: Action = { type: 'pg.query', via: 'simple', sql, statements: analyzer.analyzeQuery(sql), connection: 'app-db', identity };
+    const action: Action = {
+      type: 'pg.query',
+      via: 'simple',
+      sql,
+      statements: analyzer.analyzeQuery(sql),
+      connection: 'app-db',
+      identity,
+    };
     return engine.decide(action);
   };
 

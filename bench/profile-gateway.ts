@@ -3,7 +3,10 @@
 import { startBenchGateway, type BenchAudit } from './bench-gateway.ts';
 
 const [url, audit = 'required'] = process.argv.slice(2);
-const gateway = await startBenchGateway({ url: url!, database: '', drop: async () => undefined }, { audit: audit as BenchAudit, store: process.argv[4] });
+const gateway = await startBenchGateway(
+  { url: url!, database: '', drop: async () => undefined },
+  { audit: audit as BenchAudit, store: process.argv[4] },
+);
 process.stdout.write(`${gateway.url}\n`);
 process.once('SIGINT', async () => {
   await gateway.close();

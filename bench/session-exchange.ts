@@ -29,13 +29,25 @@ export async function benchSessionExchange(rounds = ROUNDS): Promise<BenchRow[]>
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-session-'));
   const issuer = await startTestIssuer(AUDIENCE);
   const store = await createStore(path.join(dir, 'store'));
-  const issuers = await createTrustedIssuers([{ issuer: issuer.issuer, audience: AUDIENCE }], { store, publicUrl: AUDIENCE });
+  const issuers = await createTrustedIssuers([{ issuer: issuer.issuer, audience: AUDIENCE }], {
+    store,
+    publicUrl: AUDIENCE,
+  });
   const sessions = createSessionService({
     store,
     issuers,
     clock: systemClock,
-    policy: { identities: [{ name: 'bench', claims: { repository: 'acme/app', ref: 'refs/heads/main' }, connections: ['app-db'] }] },
-    config: { connections: { 'app-db': { type: 'postgres', name: 'app-db', url: 'postgres://u@h/db', sslmode: 'disable', audit: 'required' } }, staticTokens: [] },
+    policy: {
+      identities: [
+        { name: 'bench', claims: { repository: 'acme/app', ref: 'refs/heads/main' }, connections: ['app-db'] },
+      ],
+    },
+    config: {
+      connections: {
+        'app-db': { type: 'postgres', name: 'app-db', url: 'postgres://u@h/db', sslmode: 'disable', audit: 'required' },
+      },
+      staticTokens: [],
+    },
   });
   const server = createHttpApp({ sessions, version: 'bench', onTunnel: (_c, stream) => stream.destroy() });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -45,7 +57,11 @@ export async function benchSessionExchange(rounds = ROUNDS): Promise<BenchRow[]>
     const samples: number[] = [];
     for (const [i, token] of tokens.entries()) {
       const started = performance.now();
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+      });
       await response.arrayBuffer();
       if (response.status !== 201) throw new Error(`exchange answered ${response.status}`);
       if (i >= 10) samples.push(performance.now() - started);

@@ -15,8 +15,15 @@ const run = promisify(execFile);
 const AUDIENCE = 'https://gatehouse.bench';
 
 async function pgbenchTps(url: string, seconds: number): Promise<{ tps: number; latencyMs: number }> {
-  const { stdout } = await run('pgbench', ['-S', '-c', '8', '-j', '2', '-T', String(seconds), '-M', 'simple', '-n', url], { maxBuffer: 1 << 24 });
-  return { tps: Number(/tps = ([\d.]+)/.exec(stdout)?.[1]), latencyMs: Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]) };
+  const { stdout } = await run(
+    'pgbench',
+    ['-S', '-c', '8', '-j', '2', '-T', String(seconds), '-M', 'simple', '-n', url],
+    { maxBuffer: 1 << 24 },
+  );
+  return {
+    tps: Number(/tps = ([\d.]+)/.exec(stdout)?.[1]),
+    latencyMs: Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]),
+  };
 }
 
 /**
@@ -31,7 +38,10 @@ export async function benchSessionTunnel(seconds = 10): Promise<BenchRow[]> {
     const policies = path.join(dir, 'policies');
     mkdirSync(policies);
     copyFileSync(path.resolve('policies/default.yaml'), path.join(policies, 'default.yaml'));
-    writeFileSync(path.join(policies, '10-identities.yaml'), 'identities:\n  - { name: bench, claims: { repository: acme/app }, connections: [app-db] }\n');
+    writeFileSync(
+      path.join(policies, '10-identities.yaml'),
+      'identities:\n  - { name: bench, claims: { repository: acme/app }, connections: [app-db] }\n',
+    );
     const file = path.join(dir, 'gatehouse.yaml');
     writeFileSync(
       file,
@@ -47,8 +57,17 @@ export async function benchSessionTunnel(seconds = 10): Promise<BenchRow[]> {
     );
     const gateway = await startGateway(loadConfig(file), { log: () => undefined });
     try {
-      const token = await mintDevToken(await loadDevIssuerKey(gateway.store), AUDIENCE, { repository: 'acme/app' }, systemClock);
-      const proxy = await startLocalProxy({ gateway: gateway.httpUrl, credential: { oidcToken: token, ttl: '15m' }, connections: [{ name: 'app-db' }] });
+      const token = await mintDevToken(
+        await loadDevIssuerKey(gateway.store),
+        AUDIENCE,
+        { repository: 'acme/app' },
+        systemClock,
+      );
+      const proxy = await startLocalProxy({
+        gateway: gateway.httpUrl,
+        credential: { oidcToken: token, ttl: '15m' },
+        connections: [{ name: 'app-db' }],
+      });
       try {
         const direct = await pgbenchTps(target.url, seconds);
         const through = await pgbenchTps(proxy.ready.connections[0]!.url!, seconds);

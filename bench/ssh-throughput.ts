@@ -36,7 +36,18 @@ export async function benchSshThroughput(megabytes = Number(process.env.BENCH_SS
   const hostKey = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
   const gateway = createSshGateway({
     hostKey,
-    connections: [{ type: 'ssh', name: CONNECTION, host: target.host, port: target.port, user: target.user, privateKey: target.privateKey, hostKey: target.hostKey, audit: 'best-effort' }],
+    connections: [
+      {
+        type: 'ssh',
+        name: CONNECTION,
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        privateKey: target.privateKey,
+        hostKey: target.hostKey,
+        audit: 'best-effort',
+      },
+    ],
     deps: {
       decide: () => ({ action: 'allow', rule: 'bench', reason: 'benchmark' }),
       authenticate: (token) => (token === TOKEN ? session : null),
@@ -47,7 +58,10 @@ export async function benchSshThroughput(megabytes = Number(process.env.BENCH_SS
   await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', () => resolve()));
   const gatewayPort = (gateway.server.address() as AddressInfo).port;
   writeFileSync(path.join(dir, 'target_key'), target.privateKey, { mode: 0o600 });
-  writeFileSync(path.join(dir, 'known_hosts'), `${knownHostsLine({ publicKey: target.hostKey, privateKey: '', fingerprint: '' }, '127.0.0.1', target.port)}\n${knownHostsLine(hostKey, '127.0.0.1', gatewayPort)}\n`);
+  writeFileSync(
+    path.join(dir, 'known_hosts'),
+    `${knownHostsLine({ publicKey: target.hostKey, privateKey: '', fingerprint: '' }, '127.0.0.1', target.port)}\n${knownHostsLine(hostKey, '127.0.0.1', gatewayPort)}\n`,
+  );
   writeFileSync(path.join(dir, 'askpass'), `#!/bin/sh\necho '${TOKEN}'\n`, { mode: 0o700 });
   const command = `head -c ${megabytes}M /dev/zero`;
   try {
@@ -56,11 +70,32 @@ export async function benchSshThroughput(megabytes = Number(process.env.BENCH_SS
       if (run.bytes !== expected) throw new Error(`expected ${expected} bytes, got ${run.bytes}`);
       return expected / 1024 / 1024 / (run.ms / 1000);
     };
-    const direct = rate(await timeSsh(dir, ['-p', String(target.port), '-l', target.user, '-i', path.join(dir, 'target_key'), '-o', 'PreferredAuthentications=publickey'], command));
+    const direct = rate(
+      await timeSsh(
+        dir,
+        [
+          '-p',
+          String(target.port),
+          '-l',
+          target.user,
+          '-i',
+          path.join(dir, 'target_key'),
+          '-o',
+          'PreferredAuthentications=publickey',
+        ],
+        command,
+      ),
+    );
     const rows: BenchRow[] = [];
     for (const on of [true, false]) {
       detectors = on;
-      const through = rate(await timeSsh(dir, ['-p', String(gatewayPort), '-l', CONNECTION, '-o', 'PreferredAuthentications=password'], command));
+      const through = rate(
+        await timeSsh(
+          dir,
+          ['-p', String(gatewayPort), '-l', CONNECTION, '-o', 'PreferredAuthentications=password'],
+          command,
+        ),
+      );
       rows.push({
         benchmark: `ssh 'head -c ${megabytes}M /dev/zero' (OpenSSH client, detectors ${on ? 'on' : 'off'})`,
         direct: `${direct.toFixed(0)} MB/s`,
@@ -78,8 +113,28 @@ export async function benchSshThroughput(megabytes = Number(process.env.BENCH_SS
 }
 
 function timeSsh(dir: string, options: string[], command: string): Promise<{ ms: number; bytes: number }> {
-  const args = ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${path.join(dir, 'known_hosts')}`, '-o', 'LogLevel=ERROR', '-o', 'IdentitiesOnly=yes', ...options, '127.0.0.1', command];
-  const env = { PATH: process.env.PATH, HOME: dir, SSH_ASKPASS: path.join(dir, 'askpass'), SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' };
+  const args = [
+    '-F',
+    '/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${path.join(dir, 'known_hosts')}`,
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'IdentitiesOnly=yes',
+    ...options,
+    '127.0.0.1',
+    command,
+  ];
+  const env = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    SSH_ASKPASS: path.join(dir, 'askpass'),
+    SSH_ASKPASS_REQUIRE: 'force',
+    DISPLAY: ':0',
+  };
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn('ssh', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,6 +143,10 @@ function timeSsh(dir: string, options: string[], command: string): Promise<{ ms:
     child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve({ ms: performance.now() - started, bytes }) : reject(new Error(`ssh exited ${code}: ${stderr.trim()}`))));
+    child.once('close', (code) =>
+      code === 0
+        ? resolve({ ms: performance.now() - started, bytes })
+        : reject(new Error(`ssh exited ${code}: ${stderr.trim()}`)),
+    );
   });
 }

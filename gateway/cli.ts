@@ -7,11 +7,23 @@ export type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Command }> }> = {
   serve: { summary: 'run the gateway: serve --config gatehouse.yaml', load: () => import('./commands/serve.ts') },
   demo: { summary: 'everything on one machine with embedded defaults', load: () => import('./commands/demo.ts') },
-  connect: { summary: 'the local proxy: connect --gateway URL --token JWT <connection[:port]>...', load: () => import('./commands/connect.ts') },
-  policy: { summary: 'policy check [dir] | policy explain --claims F --connection C "SQL"', load: () => import('./commands/policy.ts') },
+  connect: {
+    summary: 'the local proxy: connect --gateway URL --token JWT <connection[:port]>...',
+    load: () => import('./commands/connect.ts'),
+  },
+  policy: {
+    summary: 'policy check [dir] | policy explain --claims F --connection C "SQL"',
+    load: () => import('./commands/policy.ts'),
+  },
   audit: { summary: 'audit show|verify|replay <session>', load: () => import('./commands/audit.ts') },
-  'dev-token': { summary: 'mint a JWT from the dev issuer: dev-token --claims F', load: () => import('./commands/dev-token.ts') },
-  approve: { summary: 'approve|deny a held command by hand: approve <id>', load: () => import('./commands/approve.ts') },
+  'dev-token': {
+    summary: 'mint a JWT from the dev issuer: dev-token --claims F',
+    load: () => import('./commands/dev-token.ts'),
+  },
+  approve: {
+    summary: 'approve|deny a held command by hand: approve <id>',
+    load: () => import('./commands/approve.ts'),
+  },
   app: { summary: 'run only the GitHub App', load: () => import('./commands/app.ts') },
 };
 

@@ -15,7 +15,8 @@ const ENTRIES = {
   disconnect: 'actions/src/disconnect.ts',
 };
 // The client wraps `gatehouse connect`; it is bundled once that command exists in the tree.
-if (existsSync(new URL('../actions/src/client-main.ts', import.meta.url))) ENTRIES['gatehouse-connect'] = 'actions/src/client-main.ts';
+if (existsSync(new URL('../actions/src/client-main.ts', import.meta.url)))
+  ENTRIES['gatehouse-connect'] = 'actions/src/client-main.ts';
 
 // CommonJS dependencies bundled into ESM still call require() and read __dirname/__filename.
 const banner = [
@@ -57,7 +58,9 @@ if (check) {
     .filter((file) => !existsSync(file.path) || !readFileSync(file.path).equals(Buffer.from(file.contents)))
     .map((file) => file.path.slice(join(root, '/').length));
   if (stale.length > 0) {
-    process.stderr.write(`stale action bundles: ${stale.join(', ')}\nfix: run 'npm run build:actions' and commit actions/dist (the client bundle includes gateway/commands/connect.ts and gateway/tunnel/)\n`);
+    process.stderr.write(
+      `stale action bundles: ${stale.join(', ')}\nfix: run 'npm run build:actions' and commit actions/dist (the client bundle includes gateway/commands/connect.ts and gateway/tunnel/)\n`,
+    );
     process.exit(1);
   }
 }

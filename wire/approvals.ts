@@ -155,7 +155,10 @@ function signatureOf(secret: string, timestamp: string, body: string): string {
 /** Signs a message; returns the two headers to send with it. */
 export function signMessage(secret: string, body: string, now: Date): Record<string, string> {
   const timestamp = String(Math.floor(now.getTime() / 1000));
-  return { [APPROVAL_HEADERS.timestamp]: timestamp, [APPROVAL_HEADERS.signature]: signatureOf(secret, timestamp, body) };
+  return {
+    [APPROVAL_HEADERS.timestamp]: timestamp,
+    [APPROVAL_HEADERS.signature]: signatureOf(secret, timestamp, body),
+  };
 }
 
 /** Whether a signed message is authentic, with the problem named for the 401 answer. */
@@ -169,13 +172,19 @@ export function verifyMessage(
   now: Date,
 ): SignatureCheck {
   const { timestamp, signature } = headers;
-  if (!timestamp || !signature) return { ok: false, problem: `missing ${APPROVAL_HEADERS.timestamp} or ${APPROVAL_HEADERS.signature} header` };
+  if (!timestamp || !signature)
+    return { ok: false, problem: `missing ${APPROVAL_HEADERS.timestamp} or ${APPROVAL_HEADERS.signature} header` };
   if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, problem: 'timestamp is not a number of seconds' };
   const skew = Math.abs(now.getTime() / 1000 - Number(timestamp));
-  if (skew > SIGNATURE_MAX_SKEW_SECONDS) return { ok: false, problem: `timestamp is ${Math.round(skew)}s away from the receiver's clock; check both clocks` };
+  if (skew > SIGNATURE_MAX_SKEW_SECONDS)
+    return {
+      ok: false,
+      problem: `timestamp is ${Math.round(skew)}s away from the receiver's clock; check both clocks`,
+    };
   const expected = Buffer.from(signatureOf(secret, timestamp, body));
   const given = Buffer.from(signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, problem: 'signature does not match; check that both sides use the same approvals secret' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, problem: 'signature does not match; check that both sides use the same approvals secret' };
   return { ok: true };
 }
 

@@ -24467,12 +24467,18 @@ function envInputReader(env) {
 function parseActionInputs(read) {
   const gatewayText = read("gateway");
   if (!gatewayText) {
-    throw new GatehouseError("input-missing", "Input 'gateway' is required: set `with: gateway: https://gatehouse.example.com`.");
+    throw new GatehouseError(
+      "input-missing",
+      "Input 'gateway' is required: set `with: gateway: https://gatehouse.example.com`."
+    );
   }
   const gateway = parseGatewayUrl(gatewayText);
   const ttl = read("ttl") || void 0;
   if (ttl !== void 0 && !TTL.test(ttl)) {
-    throw new GatehouseError("input-invalid", `Input 'ttl' must be a duration like 15m, 900s or 1h (the gateway caps it at the rule's max_ttl), got '${ttl}'.`);
+    throw new GatehouseError(
+      "input-invalid",
+      `Input 'ttl' must be a duration like 15m, 900s or 1h (the gateway caps it at the rule's max_ttl), got '${ttl}'.`
+    );
   }
   return {
     gateway,
@@ -24497,13 +24503,22 @@ function parseConnectionList(text) {
     const name = match[1];
     const port = match[2] === void 0 ? void 0 : Number(match[2]);
     if (port !== void 0 && (port < 1 || port > 65535)) {
-      throw new GatehouseError("input-invalid", `Input 'connections' gives '${name}' port ${port}: use a port between 1 and 65535.`);
+      throw new GatehouseError(
+        "input-invalid",
+        `Input 'connections' gives '${name}' port ${port}: use a port between 1 and 65535.`
+      );
     }
     if (seen.has(name)) {
-      throw new GatehouseError("input-invalid", `Input 'connections' lists '${name}' twice: list each connection once.`);
+      throw new GatehouseError(
+        "input-invalid",
+        `Input 'connections' lists '${name}' twice: list each connection once.`
+      );
     }
     if (port !== void 0 && ports.has(port)) {
-      throw new GatehouseError("input-invalid", `Input 'connections' uses local port ${port} twice: give each connection its own port.`);
+      throw new GatehouseError(
+        "input-invalid",
+        `Input 'connections' uses local port ${port} twice: give each connection its own port.`
+      );
     }
     seen.add(name);
     if (port !== void 0) ports.add(port);
@@ -24515,13 +24530,19 @@ function parseGatewayUrl(text) {
   try {
     url = new URL(text);
   } catch {
-    throw new GatehouseError("input-invalid", `Input 'gateway' is not a URL ('${text}'): give the gateway's base URL, e.g. https://gatehouse.example.com.`);
+    throw new GatehouseError(
+      "input-invalid",
+      `Input 'gateway' is not a URL ('${text}'): give the gateway's base URL, e.g. https://gatehouse.example.com.`
+    );
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new GatehouseError("input-invalid", `Input 'gateway' must be an http(s) URL, got '${url.protocol}'.`);
   }
   if (url.username || url.password) {
-    throw new GatehouseError("input-invalid", "Input 'gateway' must not carry credentials: the action authenticates with the job's OIDC token.");
+    throw new GatehouseError(
+      "input-invalid",
+      "Input 'gateway' must not carry credentials: the action authenticates with the job's OIDC token."
+    );
   }
   url.search = "";
   url.hash = "";
@@ -24544,12 +24565,20 @@ function parseReadyLine(line) {
   try {
     value = JSON.parse(line);
   } catch {
-    throw new GatehouseError("proxy-protocol", "The local proxy printed a ready line that is not JSON: the client bundle does not match this action; pin matching versions.");
+    throw new GatehouseError(
+      "proxy-protocol",
+      "The local proxy printed a ready line that is not JSON: the client bundle does not match this action; pin matching versions."
+    );
   }
   const record = value;
-  const ok3 = typeof record === "object" && record !== null && typeof record.session_id === "string" && typeof record.expires_at === "string" && Array.isArray(record.connections) && record.connections.every((c) => typeof c?.name === "string" && typeof c.type === "string" && typeof c.host === "string" && Number.isInteger(c.port));
+  const ok3 = typeof record === "object" && record !== null && typeof record.session_id === "string" && typeof record.expires_at === "string" && Array.isArray(record.connections) && record.connections.every(
+    (c) => typeof c?.name === "string" && typeof c.type === "string" && typeof c.host === "string" && Number.isInteger(c.port)
+  );
   if (!ok3) {
-    throw new GatehouseError("proxy-protocol", "The local proxy ready line lacks session_id, expires_at or connections (name, type, host, port): the client bundle does not match this action; pin matching versions.");
+    throw new GatehouseError(
+      "proxy-protocol",
+      "The local proxy ready line lacks session_id, expires_at or connections (name, type, host, port): the client bundle does not match this action; pin matching versions."
+    );
   }
   return record;
 }
@@ -24562,7 +24591,10 @@ function buildClientEnvironment(ready, sessionToken) {
     const key = upperSnake(connection.name);
     const clash = names.get(key);
     if (clash !== void 0) {
-      throw new GatehouseError("env-name-clash", `Connections '${clash}' and '${connection.name}' would both export ${key}_*: rename one of them in gatehouse.yaml, or request only one.`);
+      throw new GatehouseError(
+        "env-name-clash",
+        `Connections '${clash}' and '${connection.name}' would both export ${key}_*: rename one of them in gatehouse.yaml, or request only one.`
+      );
     }
     names.set(key, connection.name);
     if (connection.password) secrets.add(connection.password);
@@ -24587,7 +24619,15 @@ function buildClientEnvironment(ready, sessionToken) {
   const outputs = {
     "session-id": ready.session_id,
     "expires-at": ready.expires_at,
-    connections: JSON.stringify(ready.connections.map((c) => ({ name: c.name, type: c.type, host: c.host, port: c.port, url: c.url ?? (c.type === "postgres" ? postgresUrl(c) : "") })))
+    connections: JSON.stringify(
+      ready.connections.map((c) => ({
+        name: c.name,
+        type: c.type,
+        host: c.host,
+        port: c.port,
+        url: c.url ?? (c.type === "postgres" ? postgresUrl(c) : "")
+      }))
+    )
   };
   if (first) {
     outputs.url = first.url ?? (first.type === "postgres" ? postgresUrl(first) : "");
@@ -24617,7 +24657,11 @@ var CONTROL_API_PATHS = {
 };
 
 // actions/src/client-bundle.ts
-var CLIENT_TOOL = { name: "gatehouse-connect", file: "gatehouse-connect.mjs", path: CONTROL_API_PATHS.clientBundle };
+var CLIENT_TOOL = {
+  name: "gatehouse-connect",
+  file: "gatehouse-connect.mjs",
+  path: CONTROL_API_PATHS.clientBundle
+};
 var SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 async function resolveClientBundle(options) {
   const { api, gateway, actionVersion, shippedBundle, toolCache, warn } = options;
@@ -24629,10 +24673,14 @@ async function resolveClientBundle(options) {
     );
     return shipped;
   };
-  if (!SEMVER.test(gateway.version)) return fallback(`the gateway version '${gateway.version}' is not a release version the tool cache can key on`);
+  if (!SEMVER.test(gateway.version))
+    return fallback(`the gateway version '${gateway.version}' is not a release version the tool cache can key on`);
   const announced = gateway.client?.url ?? CLIENT_TOOL.path;
   const target = /^[a-z][a-z0-9+.-]*:/i.test(announced) ? announced : api.url(announced);
-  if (new URL(target).origin !== new URL(api.url("/")).origin) return fallback(`the gateway points its client at another origin (${new URL(target).origin}), which the action does not download from`);
+  if (new URL(target).origin !== new URL(api.url("/")).origin)
+    return fallback(
+      `the gateway points its client at another origin (${new URL(target).origin}), which the action does not download from`
+    );
   const cachedDir = toolCache.find(CLIENT_TOOL.name, gateway.version);
   if (cachedDir) {
     const path7 = `${cachedDir}/${CLIENT_TOOL.file}`;
@@ -24645,7 +24693,9 @@ async function resolveClientBundle(options) {
   try {
     downloaded = await toolCache.downloadTool(target);
   } catch (error2) {
-    return fallback(`its client could not be downloaded from ${target} (${error2 instanceof Error ? error2.message.split("\n")[0] : "unknown error"})`);
+    return fallback(
+      `its client could not be downloaded from ${target} (${error2 instanceof Error ? error2.message.split("\n")[0] : "unknown error"})`
+    );
   }
   if (gateway.client?.sha256 && sha256File(downloaded) !== gateway.client.sha256) {
     return fallback(`the client downloaded from ${target} does not match the sha256 the gateway announced`);
@@ -24655,7 +24705,10 @@ async function resolveClientBundle(options) {
   return { path: `${dir}/${CLIENT_TOOL.file}`, version: gateway.version, source: "gateway" };
 }
 function reportSkew(skew, gatewayVersion, actionVersion, warn) {
-  if (skew) warn(`Version skew: the gateway runs ${gatewayVersion} and this action is ${actionVersion}; using the gateway's client ${gatewayVersion}.`);
+  if (skew)
+    warn(
+      `Version skew: the gateway runs ${gatewayVersion} and this action is ${actionVersion}; using the gateway's client ${gatewayVersion}.`
+    );
 }
 function sha256File(path7) {
   return createHash("sha256").update(readFileSync2(path7)).digest("hex");
@@ -24700,14 +24753,21 @@ function createGatewayApi(options) {
       try {
         const response = await once(method, path7, init);
         if (!RETRYABLE_STATUS.has(response.status) || attempt === attempts) return response;
-        lastError = new GatehouseError("gateway-unreachable", `The gateway at ${origin} answered ${response.status} ${attempts} times: check that it is running and healthy (GET ${origin}/healthz).`);
+        lastError = new GatehouseError(
+          "gateway-unreachable",
+          `The gateway at ${origin} answered ${response.status} ${attempts} times: check that it is running and healthy (GET ${origin}/healthz).`
+        );
       } catch (error2) {
         lastError = error2;
       }
       if (attempt < attempts) await sleep(backoffMs * 2 ** (attempt - 1));
     }
     if (lastError instanceof GatehouseError && lastError.code === "gateway-unreachable") {
-      throw new GatehouseError("gateway-unreachable", `${lastError.message.replace(/\.$/, "")} (tried ${attempts} times with backoff).`, { cause: lastError.cause });
+      throw new GatehouseError(
+        "gateway-unreachable",
+        `${lastError.message.replace(/\.$/, "")} (tried ${attempts} times with backoff).`,
+        { cause: lastError.cause }
+      );
     }
     throw lastError;
   }
@@ -24729,7 +24789,10 @@ function createGatewayApi(options) {
       if (!response.ok) throw apiError(response.status, body, origin, "asking for the gateway version");
       const record = asRecord(body);
       if (typeof record?.version !== "string") {
-        throw new GatehouseError("gateway-protocol", `${origin}/v1/version did not answer with a version: check that 'gateway' points at a Gatehouse gateway.`);
+        throw new GatehouseError(
+          "gateway-protocol",
+          `${origin}/v1/version did not answer with a version: check that 'gateway' points at a Gatehouse gateway.`
+        );
       }
       const client = asRecord(record.client);
       const clientUrl = typeof client?.url === "string" ? client.url : CLIENT_BUNDLE_PATH;
@@ -24781,7 +24844,10 @@ async function readJson(response, origin) {
     return JSON.parse(text);
   } catch {
     if (!response.ok) return void 0;
-    throw new GatehouseError("gateway-protocol", `${origin} answered with something that is not JSON: check that 'gateway' points at a Gatehouse gateway, not a proxy or login page.`);
+    throw new GatehouseError(
+      "gateway-protocol",
+      `${origin} answered with something that is not JSON: check that 'gateway' points at a Gatehouse gateway, not a proxy or login page.`
+    );
   }
 }
 function asRecord(value) {
@@ -24794,7 +24860,10 @@ function apiError(status, body, origin, doing) {
   const hint = typeof error2?.hint === "string" ? ` Hint: ${error2.hint}` : "";
   const rules = Array.isArray(error2?.rules) ? error2.rules.filter((rule) => typeof rule?.rule === "string") : [];
   if (code === "connection.not-granted" || code === "connection-not-granted") {
-    return new GatehouseError("connection-not-granted", `The gateway did not grant a requested connection: ${message}.${hint} Fix: remove it from the 'connections' input, or ask the gateway's admins to add it to the identity rule's 'connections'.`);
+    return new GatehouseError(
+      "connection-not-granted",
+      `The gateway did not grant a requested connection: ${message}.${hint} Fix: remove it from the 'connections' input, or ask the gateway's admins to add it to the identity rule's 'connections'.`
+    );
   }
   if (status === 403 && doing === "opening a session") {
     const tried = rules.length ? ` Rules tried: ${rules.map((rule) => `'${rule.rule}' (failed claims: ${(Array.isArray(rule.failed_claims) ? rule.failed_claims : []).join(", ") || "none named"})`).join("; ")}.` : "";
@@ -24804,34 +24873,57 @@ function apiError(status, body, origin, doing) {
     );
   }
   if (status === 401 && doing === "opening a session") {
-    return new GatehouseError("token-rejected", `The gateway rejected the job's OIDC token: ${message}.${hint} Fix: ${TOKEN_FIXES[code] ?? TOKEN_FIXES["token.audience"]}`);
+    return new GatehouseError(
+      "token-rejected",
+      `The gateway rejected the job's OIDC token: ${message}.${hint} Fix: ${TOKEN_FIXES[code] ?? TOKEN_FIXES["token.audience"]}`
+    );
   }
   if (status === 401) {
-    return new GatehouseError("session-rejected", `The gateway no longer accepts this session while ${doing}: ${message}.${hint} It has ended or expired; nothing more to clean up.`);
+    return new GatehouseError(
+      "session-rejected",
+      `The gateway no longer accepts this session while ${doing}: ${message}.${hint} It has ended or expired; nothing more to clean up.`
+    );
   }
   const fix = code === "issuer.unreachable" ? " Fix: the gateway cannot fetch the OIDC issuer's keys; check its outbound access to the issuer (token.actions.githubusercontent.com or your GHES host)." : "";
-  return new GatehouseError(code, `The gateway at ${origin} answered ${status} while ${doing}: ${message}.${hint}${fix}`);
+  return new GatehouseError(
+    code,
+    `The gateway at ${origin} answered ${status} while ${doing}: ${message}.${hint}${fix}`
+  );
 }
 function parseGrant(body, origin) {
   const record = asRecord(body);
   const connections = Array.isArray(record?.connections) ? record.connections.map(asRecord) : void 0;
   if (typeof record?.id !== "string" || typeof record.token !== "string" || typeof record.expires_at !== "string" || !connections || connections.some((c) => typeof c?.name !== "string" || typeof c.type !== "string")) {
-    throw new GatehouseError("gateway-protocol", `${origin}/v1/sessions answered without a session id, token, expiry and connections: upgrade the gateway or pin a matching action version.`);
+    throw new GatehouseError(
+      "gateway-protocol",
+      `${origin}/v1/sessions answered without a session id, token, expiry and connections: upgrade the gateway or pin a matching action version.`
+    );
   }
   return {
     id: record.id,
     token: record.token,
     expires_at: record.expires_at,
-    connections: connections.map((c) => ({ name: String(c.name), type: c.type, tunnel: typeof c.tunnel === "string" ? c.tunnel : "" }))
+    connections: connections.map((c) => ({
+      name: String(c.name),
+      type: c.type,
+      tunnel: typeof c.tunnel === "string" ? c.tunnel : ""
+    }))
   };
 }
 function parseLog(body, origin) {
-  if (Array.isArray(body)) return { events: body.map(asRecord).filter((e) => e !== void 0) };
+  if (Array.isArray(body))
+    return { events: body.map(asRecord).filter((e) => e !== void 0) };
   const record = asRecord(body);
   if (record && Array.isArray(record.events)) {
-    return { ...record, events: record.events.map(asRecord).filter((e) => e !== void 0) };
+    return {
+      ...record,
+      events: record.events.map(asRecord).filter((e) => e !== void 0)
+    };
   }
-  throw new GatehouseError("gateway-protocol", `${origin} answered the session log without events: upgrade the gateway or pin a matching action version.`);
+  throw new GatehouseError(
+    "gateway-protocol",
+    `${origin} answered the session log without events: upgrade the gateway or pin a matching action version.`
+  );
 }
 
 // actions/src/local-proxy.ts
@@ -24857,7 +24949,10 @@ async function startDetachedProxy(launch) {
     child2.unref();
     if (child2.pid === void 0) {
       await new Promise((resolve2) => setImmediate(resolve2));
-      throw new GatehouseError("proxy-start-failed", `Could not start the local proxy with ${launch.nodePath}: ${spawnError?.message ?? "no process id"}.`);
+      throw new GatehouseError(
+        "proxy-start-failed",
+        `Could not start the local proxy with ${launch.nodePath}: ${spawnError?.message ?? "no process id"}.`
+      );
     }
     const pid = child2.pid;
     writeFileSync2(launch.pidFile, `${pid}
@@ -24869,13 +24964,19 @@ async function startDetachedProxy(launch) {
       if (line !== void 0) return { pid, ready: parseReadyLine(line) };
       if (exit || spawnError) {
         const how = spawnError ? spawnError.message : exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
-        throw new GatehouseError("proxy-start-failed", `The local proxy stopped before it was ready (${how}). Its log says:
-${tail(launch.logFile)}`);
+        throw new GatehouseError(
+          "proxy-start-failed",
+          `The local proxy stopped before it was ready (${how}). Its log says:
+${tail(launch.logFile)}`
+        );
       }
       if (Date.now() > deadline) {
         stopProcess(pid);
-        throw new GatehouseError("proxy-start-timeout", `The local proxy was not ready within ${Math.round((launch.readyTimeoutMs ?? 3e4) / 1e3)}s; it was stopped. Its log says:
-${tail(launch.logFile)}`);
+        throw new GatehouseError(
+          "proxy-start-timeout",
+          `The local proxy was not ready within ${Math.round((launch.readyTimeoutMs ?? 3e4) / 1e3)}s; it was stopped. Its log says:
+${tail(launch.logFile)}`
+        );
       }
       await new Promise((resolve2) => setTimeout(resolve2, pollMs));
     }
@@ -24995,10 +25096,13 @@ function renderSshConfig(connections, knownHostsFile) {
     for (const line of [c.known_hosts ?? []].flat()) known.push(aliased(line, c.name));
     return lines.join("\n");
   });
-  return { config: `# Written by the Gatehouse action for this job; removed by actions/disconnect.
+  return {
+    config: `# Written by the Gatehouse action for this job; removed by actions/disconnect.
 ${blocks.join("\n\n")}
-`, knownHosts: known.length ? `${known.join("\n")}
-` : "" };
+`,
+    knownHosts: known.length ? `${known.join("\n")}
+` : ""
+  };
 }
 function aliased(line, name) {
   const parts = line.trim().split(/\s+/);
@@ -25034,7 +25138,11 @@ async function runConnect(deps) {
   const { env, core } = deps;
   const inputs = parseActionInputs(envInputReader(env));
   const runnerTemp = env.RUNNER_TEMP;
-  if (!runnerTemp) throw new GatehouseError("runner-temp-missing", "RUNNER_TEMP is not set: run this action on a GitHub Actions runner (or set RUNNER_TEMP to a private folder).");
+  if (!runnerTemp)
+    throw new GatehouseError(
+      "runner-temp-missing",
+      "RUNNER_TEMP is not set: run this action on a GitHub Actions runner (or set RUNNER_TEMP to a private folder)."
+    );
   assertIdTokenPermission(env);
   const api = deps.api ?? createGatewayApi({ baseUrl: inputs.gateway });
   const gateway = await api.version();
@@ -25047,7 +25155,13 @@ async function runConnect(deps) {
     warn: (message) => core.warning(message)
   });
   const wanted = inputs.connections.map((c) => c.name);
-  const grant = await openSession(api, core, inputs, wanted, deps.sleep ?? ((ms) => new Promise((resolve2) => setTimeout(resolve2, ms))));
+  const grant = await openSession(
+    api,
+    core,
+    inputs,
+    wanted,
+    deps.sleep ?? ((ms) => new Promise((resolve2) => setTimeout(resolve2, ms)))
+  );
   core.setSecret(grant.token);
   let pid;
   try {
@@ -25056,7 +25170,15 @@ async function runConnect(deps) {
     const launch = (bundlePath) => startDetachedProxy({
       nodePath: deps.nodePath,
       bundlePath,
-      args: ["--gateway", inputs.gateway.href.replace(/\/$/, ""), "--session-token-env", SESSION_TOKEN_ENV, "--session-id", grant.id, ...connections],
+      args: [
+        "--gateway",
+        inputs.gateway.href.replace(/\/$/, ""),
+        "--session-token-env",
+        SESSION_TOKEN_ENV,
+        "--session-id",
+        grant.id,
+        ...connections
+      ],
       env: { ...clientEnv(env), [SESSION_TOKEN_ENV]: grant.token },
       readyFile: join6(dir, "ready.json"),
       logFile: join6(dir, "connect.log"),
@@ -25068,8 +25190,11 @@ async function runConnect(deps) {
     try {
       proxy = await launch(client.path);
     } catch (error2) {
-      if (!(error2 instanceof GatehouseError) || error2.code !== "proxy-start-failed" || client.source === "shipped") throw error2;
-      core.warning(`The gateway's client ${client.version} did not start (${error2.message.split("\n")[0]}); retrying with the action's own client ${deps.actionVersion}.`);
+      if (!(error2 instanceof GatehouseError) || error2.code !== "proxy-start-failed" || client.source === "shipped")
+        throw error2;
+      core.warning(
+        `The gateway's client ${client.version} did not start (${error2.message.split("\n")[0]}); retrying with the action's own client ${deps.actionVersion}.`
+      );
       client = { path: deps.shippedBundle, version: deps.actionVersion, source: "shipped" };
       proxy = await launch(client.path);
     }
@@ -25077,7 +25202,10 @@ async function runConnect(deps) {
     const exported = buildClientEnvironment(proxy.ready, grant.token);
     for (const secret of exported.secrets) core.setSecret(secret);
     if (proxy.ready.session_id !== grant.id) {
-      throw new GatehouseError("proxy-protocol", `The local proxy reports session ${proxy.ready.session_id}, not ${grant.id}: the client bundle does not match this action; pin matching versions.`);
+      throw new GatehouseError(
+        "proxy-protocol",
+        `The local proxy reports session ${proxy.ready.session_id}, not ${grant.id}: the client bundle does not match this action; pin matching versions.`
+      );
     }
     const sshConfig = writeSshConfig(dir, proxy.ready.connections);
     const stateFile = writeSessionState(dir, {
@@ -25101,10 +25229,20 @@ async function runConnect(deps) {
       core.exportVariable("GATEHOUSE_SSH_CONFIG", sshConfig);
       if (inputs.exportEnv && env.HOME) addSshInclude(env.HOME, sshConfig);
     }
-    core.info(`Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${client.version}, ${client.source}).`);
+    core.info(
+      `Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${client.version}, ${client.source}).`
+    );
     for (const c of proxy.ready.connections) core.info(`  ${c.name} (${c.type}) listening on ${c.host}:${c.port}`);
-    if (inputs.exportEnv && Object.keys(exported.env).length) core.info(`  exported for later steps: ${Object.keys(exported.env).join(", ")}`);
-    return { sessionId: grant.id, pid: proxy.pid, ready: proxy.ready, env: exported.env, outputs: exported.outputs, stateFile };
+    if (inputs.exportEnv && Object.keys(exported.env).length)
+      core.info(`  exported for later steps: ${Object.keys(exported.env).join(", ")}`);
+    return {
+      sessionId: grant.id,
+      pid: proxy.pid,
+      ready: proxy.ready,
+      env: exported.env,
+      outputs: exported.outputs,
+      stateFile
+    };
   } catch (error2) {
     if (pid !== void 0 && stopProcess(pid)) await waitForExit(pid, 3e3);
     await api.deleteSession(grant.id, grant.token).catch(() => void 0);
@@ -25123,9 +25261,14 @@ async function openSession(api, core, inputs, wanted, sleep) {
   for (let attempt = 1; ; attempt += 1) {
     const token = await requestIdToken(core, inputs.audience);
     try {
-      return await api.createSession({ token, ...wanted.length ? { connections: wanted } : {}, ...inputs.ttl ? { ttl: inputs.ttl } : {} });
+      return await api.createSession({
+        token,
+        ...wanted.length ? { connections: wanted } : {},
+        ...inputs.ttl ? { ttl: inputs.ttl } : {}
+      });
     } catch (error2) {
-      if (!(error2 instanceof GatehouseError) || error2.code !== "issuer.unreachable" || attempt >= ISSUER_ATTEMPTS) throw error2;
+      if (!(error2 instanceof GatehouseError) || error2.code !== "issuer.unreachable" || attempt >= ISSUER_ATTEMPTS)
+        throw error2;
       await sleep(500 * attempt);
     }
   }
@@ -25136,13 +25279,21 @@ async function requestIdToken(core, audience) {
     return await core.getIDToken(audience);
   } catch (error2) {
     const reason = error2 instanceof Error ? error2.message.replace(/\s+/g, " ").trim() : "unknown error";
-    throw new GatehouseError("id-token-failed", `GitHub did not issue an OIDC token for audience '${audience}' (${reason}). Fix: check \`permissions: id-token: write\` and retry the job.`, { cause: error2 });
+    throw new GatehouseError(
+      "id-token-failed",
+      `GitHub did not issue an OIDC token for audience '${audience}' (${reason}). Fix: check \`permissions: id-token: write\` and retry the job.`,
+      { cause: error2 }
+    );
   }
 }
 function grantedConnections(inputs, grant) {
   const granted = new Set(grant.connections.map((c) => c.name));
   if (inputs.connections.length === 0) {
-    if (granted.size === 0) throw new GatehouseError("connection-not-granted", "The session grants no connections: ask the gateway's admins to add connections to the identity rule that matched this job.");
+    if (granted.size === 0)
+      throw new GatehouseError(
+        "connection-not-granted",
+        "The session grants no connections: ask the gateway's admins to add connections to the identity rule that matched this job."
+      );
     return [...granted].sort();
   }
   const missing = inputs.connections.filter((c) => !granted.has(c.name)).map((c) => c.name);
@@ -25157,7 +25308,8 @@ function grantedConnections(inputs, grant) {
 function clientEnv(env) {
   const keep = {};
   for (const [name, value] of Object.entries(env)) {
-    if (name.startsWith("INPUT_") || name.startsWith("ACTIONS_ID_TOKEN_") || name.startsWith("GITHUB_") || name === "ACTIONS_RUNTIME_TOKEN") continue;
+    if (name.startsWith("INPUT_") || name.startsWith("ACTIONS_ID_TOKEN_") || name.startsWith("GITHUB_") || name === "ACTIONS_RUNTIME_TOKEN")
+      continue;
     keep[name] = value;
   }
   return keep;
@@ -25174,5 +25326,7 @@ try {
     nodePath: process.execPath
   });
 } catch (error2) {
-  setFailed(error2 instanceof GatehouseError ? error2.message : `Gatehouse connect failed unexpectedly: ${error2 instanceof Error ? error2.message : String(error2)}`);
+  setFailed(
+    error2 instanceof GatehouseError ? error2.message : `Gatehouse connect failed unexpectedly: ${error2 instanceof Error ? error2.message : String(error2)}`
+  );
 }

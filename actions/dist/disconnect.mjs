@@ -21494,14 +21494,21 @@ function createGatewayApi(options) {
       try {
         const response = await once(method, path6, init);
         if (!RETRYABLE_STATUS.has(response.status) || attempt === attempts) return response;
-        lastError = new GatehouseError("gateway-unreachable", `The gateway at ${origin} answered ${response.status} ${attempts} times: check that it is running and healthy (GET ${origin}/healthz).`);
+        lastError = new GatehouseError(
+          "gateway-unreachable",
+          `The gateway at ${origin} answered ${response.status} ${attempts} times: check that it is running and healthy (GET ${origin}/healthz).`
+        );
       } catch (error2) {
         lastError = error2;
       }
       if (attempt < attempts) await sleep(backoffMs * 2 ** (attempt - 1));
     }
     if (lastError instanceof GatehouseError && lastError.code === "gateway-unreachable") {
-      throw new GatehouseError("gateway-unreachable", `${lastError.message.replace(/\.$/, "")} (tried ${attempts} times with backoff).`, { cause: lastError.cause });
+      throw new GatehouseError(
+        "gateway-unreachable",
+        `${lastError.message.replace(/\.$/, "")} (tried ${attempts} times with backoff).`,
+        { cause: lastError.cause }
+      );
     }
     throw lastError;
   }
@@ -21523,7 +21530,10 @@ function createGatewayApi(options) {
       if (!response.ok) throw apiError(response.status, body, origin, "asking for the gateway version");
       const record = asRecord(body);
       if (typeof record?.version !== "string") {
-        throw new GatehouseError("gateway-protocol", `${origin}/v1/version did not answer with a version: check that 'gateway' points at a Gatehouse gateway.`);
+        throw new GatehouseError(
+          "gateway-protocol",
+          `${origin}/v1/version did not answer with a version: check that 'gateway' points at a Gatehouse gateway.`
+        );
       }
       const client = asRecord(record.client);
       const clientUrl = typeof client?.url === "string" ? client.url : CLIENT_BUNDLE_PATH;
@@ -21575,7 +21585,10 @@ async function readJson(response, origin) {
     return JSON.parse(text2);
   } catch {
     if (!response.ok) return void 0;
-    throw new GatehouseError("gateway-protocol", `${origin} answered with something that is not JSON: check that 'gateway' points at a Gatehouse gateway, not a proxy or login page.`);
+    throw new GatehouseError(
+      "gateway-protocol",
+      `${origin} answered with something that is not JSON: check that 'gateway' points at a Gatehouse gateway, not a proxy or login page.`
+    );
   }
 }
 function asRecord(value) {
@@ -21588,7 +21601,10 @@ function apiError(status, body, origin, doing) {
   const hint = typeof error2?.hint === "string" ? ` Hint: ${error2.hint}` : "";
   const rules = Array.isArray(error2?.rules) ? error2.rules.filter((rule) => typeof rule?.rule === "string") : [];
   if (code === "connection.not-granted" || code === "connection-not-granted") {
-    return new GatehouseError("connection-not-granted", `The gateway did not grant a requested connection: ${message2}.${hint} Fix: remove it from the 'connections' input, or ask the gateway's admins to add it to the identity rule's 'connections'.`);
+    return new GatehouseError(
+      "connection-not-granted",
+      `The gateway did not grant a requested connection: ${message2}.${hint} Fix: remove it from the 'connections' input, or ask the gateway's admins to add it to the identity rule's 'connections'.`
+    );
   }
   if (status === 403 && doing === "opening a session") {
     const tried = rules.length ? ` Rules tried: ${rules.map((rule) => `'${rule.rule}' (failed claims: ${(Array.isArray(rule.failed_claims) ? rule.failed_claims : []).join(", ") || "none named"})`).join("; ")}.` : "";
@@ -21598,34 +21614,57 @@ function apiError(status, body, origin, doing) {
     );
   }
   if (status === 401 && doing === "opening a session") {
-    return new GatehouseError("token-rejected", `The gateway rejected the job's OIDC token: ${message2}.${hint} Fix: ${TOKEN_FIXES[code] ?? TOKEN_FIXES["token.audience"]}`);
+    return new GatehouseError(
+      "token-rejected",
+      `The gateway rejected the job's OIDC token: ${message2}.${hint} Fix: ${TOKEN_FIXES[code] ?? TOKEN_FIXES["token.audience"]}`
+    );
   }
   if (status === 401) {
-    return new GatehouseError("session-rejected", `The gateway no longer accepts this session while ${doing}: ${message2}.${hint} It has ended or expired; nothing more to clean up.`);
+    return new GatehouseError(
+      "session-rejected",
+      `The gateway no longer accepts this session while ${doing}: ${message2}.${hint} It has ended or expired; nothing more to clean up.`
+    );
   }
   const fix = code === "issuer.unreachable" ? " Fix: the gateway cannot fetch the OIDC issuer's keys; check its outbound access to the issuer (token.actions.githubusercontent.com or your GHES host)." : "";
-  return new GatehouseError(code, `The gateway at ${origin} answered ${status} while ${doing}: ${message2}.${hint}${fix}`);
+  return new GatehouseError(
+    code,
+    `The gateway at ${origin} answered ${status} while ${doing}: ${message2}.${hint}${fix}`
+  );
 }
 function parseGrant(body, origin) {
   const record = asRecord(body);
   const connections = Array.isArray(record?.connections) ? record.connections.map(asRecord) : void 0;
   if (typeof record?.id !== "string" || typeof record.token !== "string" || typeof record.expires_at !== "string" || !connections || connections.some((c) => typeof c?.name !== "string" || typeof c.type !== "string")) {
-    throw new GatehouseError("gateway-protocol", `${origin}/v1/sessions answered without a session id, token, expiry and connections: upgrade the gateway or pin a matching action version.`);
+    throw new GatehouseError(
+      "gateway-protocol",
+      `${origin}/v1/sessions answered without a session id, token, expiry and connections: upgrade the gateway or pin a matching action version.`
+    );
   }
   return {
     id: record.id,
     token: record.token,
     expires_at: record.expires_at,
-    connections: connections.map((c) => ({ name: String(c.name), type: c.type, tunnel: typeof c.tunnel === "string" ? c.tunnel : "" }))
+    connections: connections.map((c) => ({
+      name: String(c.name),
+      type: c.type,
+      tunnel: typeof c.tunnel === "string" ? c.tunnel : ""
+    }))
   };
 }
 function parseLog(body, origin) {
-  if (Array.isArray(body)) return { events: body.map(asRecord).filter((e) => e !== void 0) };
+  if (Array.isArray(body))
+    return { events: body.map(asRecord).filter((e) => e !== void 0) };
   const record = asRecord(body);
   if (record && Array.isArray(record.events)) {
-    return { ...record, events: record.events.map(asRecord).filter((e) => e !== void 0) };
+    return {
+      ...record,
+      events: record.events.map(asRecord).filter((e) => e !== void 0)
+    };
   }
-  throw new GatehouseError("gateway-protocol", `${origin} answered the session log without events: upgrade the gateway or pin a matching action version.`);
+  throw new GatehouseError(
+    "gateway-protocol",
+    `${origin} answered the session log without events: upgrade the gateway or pin a matching action version.`
+  );
 }
 
 // actions/src/local-proxy.ts
@@ -21696,7 +21735,8 @@ function summaryRows(log) {
       continue;
     }
     const command = text(data.text) ?? text(data.statement) ?? text(data.sql) ?? text(data.command) ?? httpLine(type, data);
-    if (command === void 0 || type.startsWith("session.") || type.startsWith("approval.") || type === "seal" || type === "result.sample") continue;
+    if (command === void 0 || type.startsWith("session.") || type.startsWith("approval.") || type === "seal" || type === "result.sample")
+      continue;
     const decision = asRecord2(data.decision);
     const row = {
       connection: text(data.connection) ?? "",
@@ -21731,7 +21771,14 @@ function summaryTotals(rows) {
 }
 function renderSessionSummary(sessionId, rows, note) {
   if (rows === void 0) {
-    return [`### Gatehouse session \`${cell(sessionId)}\``, "", `> ${cell(note ?? "The session log was not available.")}`, "", `_See the full log on the gateway: \`gatehouse audit show ${cell(sessionId)}\`._`, ""].join("\n");
+    return [
+      `### Gatehouse session \`${cell(sessionId)}\``,
+      "",
+      `> ${cell(note ?? "The session log was not available.")}`,
+      "",
+      `_See the full log on the gateway: \`gatehouse audit show ${cell(sessionId)}\`._`,
+      ""
+    ].join("\n");
   }
   const totals = summaryTotals(rows);
   const decisionText = Object.entries(totals.decisions).sort(([a], [b]) => a.localeCompare(b)).map(([name, count]) => `${count} ${name}`).join(", ") || "none";
@@ -21748,9 +21795,15 @@ function renderSessionSummary(sessionId, rows, note) {
   }
   lines.push("| # | Connection | Statement | Decision | Rule | Rows | Masked |", "|---:|---|---|---|---|---:|---:|");
   rows.slice(0, MAX_ROWS).forEach((row, index) => {
-    lines.push(`| ${index + 1} | ${cell(row.connection)} | \`${cell(shorten(row.statement)).replace(/`/g, "'")}\` | ${cell(row.decision)} | ${cell(row.rule)} | ${row.rows ?? ""} | ${row.masked} |`);
+    lines.push(
+      `| ${index + 1} | ${cell(row.connection)} | \`${cell(shorten(row.statement)).replace(/`/g, "'")}\` | ${cell(row.decision)} | ${cell(row.rule)} | ${row.rows ?? ""} | ${row.masked} |`
+    );
   });
-  if (rows.length > MAX_ROWS) lines.push("", `_${rows.length - MAX_ROWS} more statements are in the full log: \`gatehouse audit show ${cell(sessionId)}\`._`);
+  if (rows.length > MAX_ROWS)
+    lines.push(
+      "",
+      `_${rows.length - MAX_ROWS} more statements are in the full log: \`gatehouse audit show ${cell(sessionId)}\`._`
+    );
   lines.push("");
   return lines.join("\n");
 }
@@ -21791,7 +21844,8 @@ function readSessionStates(runnerTemp) {
     const dir = join3(root, name);
     try {
       const state = JSON.parse(readFileSync2(join3(dir, STATE.file), "utf8"));
-      if (typeof state.sessionId === "string" && typeof state.token === "string" && Number.isInteger(state.pid)) found.push({ dir, state });
+      if (typeof state.sessionId === "string" && typeof state.token === "string" && Number.isInteger(state.pid))
+        found.push({ dir, state });
     } catch {
       continue;
     }
@@ -21821,7 +21875,11 @@ function includeLine(file) {
 async function runDisconnect(deps) {
   const { env, core } = deps;
   const runnerTemp = env.RUNNER_TEMP;
-  if (!runnerTemp) throw new GatehouseError("runner-temp-missing", "RUNNER_TEMP is not set: run this action on a GitHub Actions runner, in the same job as the connect step.");
+  if (!runnerTemp)
+    throw new GatehouseError(
+      "runner-temp-missing",
+      "RUNNER_TEMP is not set: run this action on a GitHub Actions runner, in the same job as the connect step."
+    );
   const sessions = readSessionStates(runnerTemp);
   if (sessions.length === 0) {
     core.info("No Gatehouse session to end in this job (the connect step did not run or failed before opening one).");
@@ -21830,7 +21888,9 @@ async function runDisconnect(deps) {
   const outcomes = [];
   for (const { dir, state } of sessions) {
     core.setSecret(state.token);
-    const api = (deps.apiFor ?? ((gateway) => createGatewayApi({ baseUrl: gateway, attempts: 3 })))(new URL(state.gateway));
+    const api = (deps.apiFor ?? ((gateway) => createGatewayApi({ baseUrl: gateway, attempts: 3 })))(
+      new URL(state.gateway)
+    );
     let rows;
     let note;
     try {
@@ -21840,24 +21900,34 @@ async function runDisconnect(deps) {
       core.warning(note);
     }
     let proxy = "not-running";
-    if (stopProcess(state.pid, state.bundlePath)) proxy = await waitForExit(state.pid, 5e3) === "killed" ? "killed" : "stopped";
-    if (processAlive(state.pid, state.bundlePath)) core.warning(`The local proxy (pid ${state.pid}) is still running; the runner ends it with the job.`);
+    if (stopProcess(state.pid, state.bundlePath))
+      proxy = await waitForExit(state.pid, 5e3) === "killed" ? "killed" : "stopped";
+    if (processAlive(state.pid, state.bundlePath))
+      core.warning(`The local proxy (pid ${state.pid}) is still running; the runner ends it with the job.`);
     if (state.sshConfig && env.HOME) removeSshInclude(env.HOME, state.sshConfig);
     let ended;
     try {
       ended = await api.deleteSession(state.sessionId, state.token);
     } catch (error2) {
       ended = "failed";
-      core.warning(`Session ${state.sessionId} could not be ended (${message(error2)}); it expires at ${state.expiresAt}.`);
+      core.warning(
+        `Session ${state.sessionId} could not be ended (${message(error2)}); it expires at ${state.expiresAt}.`
+      );
     }
-    if (env.GITHUB_STEP_SUMMARY) appendFileSync2(env.GITHUB_STEP_SUMMARY, `${renderSessionSummary(state.sessionId, rows, note)}
+    if (env.GITHUB_STEP_SUMMARY)
+      appendFileSync2(env.GITHUB_STEP_SUMMARY, `${renderSessionSummary(state.sessionId, rows, note)}
 `);
     if (ended !== "failed") forgetSessionState(dir);
-    core.info(`Gatehouse session ${state.sessionId}: ${ended}; local proxy ${proxy}${rows ? `; ${rows.length} statements` : ""}.`);
+    core.info(
+      `Gatehouse session ${state.sessionId}: ${ended}; local proxy ${proxy}${rows ? `; ${rows.length} statements` : ""}.`
+    );
     outcomes.push({ sessionId: state.sessionId, ended, proxy, statements: rows?.length });
   }
   if (outcomes.every((o) => o.ended === "failed")) {
-    throw new GatehouseError("disconnect-failed", "No Gatehouse session could be ended: check that the gateway is reachable; the sessions expire on their own at their TTL.");
+    throw new GatehouseError(
+      "disconnect-failed",
+      "No Gatehouse session could be ended: check that the gateway is reachable; the sessions expire on their own at their TTL."
+    );
   }
   return outcomes;
 }
@@ -21869,5 +21939,7 @@ function message(error2) {
 try {
   await runDisconnect({ env: process.env, core: core_exports });
 } catch (error2) {
-  setFailed(error2 instanceof GatehouseError ? error2.message : `Gatehouse disconnect failed unexpectedly: ${error2 instanceof Error ? error2.message : String(error2)}`);
+  setFailed(
+    error2 instanceof GatehouseError ? error2.message : `Gatehouse disconnect failed unexpectedly: ${error2 instanceof Error ? error2.message : String(error2)}`
+  );
 }

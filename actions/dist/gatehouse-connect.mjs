@@ -3818,7 +3818,10 @@ function parseGatewayUrl(text) {
   try {
     url = new URL(text);
   } catch {
-    throw new GatehouseError("connect.gateway-url", `--gateway ${text} is not a URL; pass it like https://gatehouse.example.com`);
+    throw new GatehouseError(
+      "connect.gateway-url",
+      `--gateway ${text} is not a URL; pass it like https://gatehouse.example.com`
+    );
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new GatehouseError("connect.gateway-url", `--gateway must be an http(s) URL, not ${url.protocol}`);
@@ -3848,7 +3851,11 @@ function createControlClient(gatewayUrl) {
         signal: AbortSignal.timeout(TIMEOUT_MS)
       });
     } catch (error) {
-      throw new GatehouseError("connect.gateway-unreachable", `cannot reach the gateway at ${gateway.origin} (${error.message}); check --gateway and the network`, { cause: error });
+      throw new GatehouseError(
+        "connect.gateway-unreachable",
+        `cannot reach the gateway at ${gateway.origin} (${error.message}); check --gateway and the network`,
+        { cause: error }
+      );
     }
     const text = await response.text();
     let body;
@@ -3861,14 +3868,20 @@ function createControlClient(gatewayUrl) {
       const error = body?.error;
       const detail = error ? `${error.message}${error.hint ? ` (hint: ${error.hint})` : ""}` : `HTTP ${response.status}`;
       const rules = error?.rules?.length ? `; rules tried: ${error.rules.map((r) => `${r.rule} (failed: ${r.failed_claims.join(", ")})`).join("; ")}` : "";
-      throw new GatehouseError(error?.code ?? "connect.gateway-error", `the gateway refused ${method} ${path3}: ${detail}${rules}`);
+      throw new GatehouseError(
+        error?.code ?? "connect.gateway-error",
+        `the gateway refused ${method} ${path3}: ${detail}${rules}`
+      );
     }
     return body;
   }
   return {
     createSession: (body) => call("POST", CONTROL_API_PATHS.sessions, { body }),
     getSession: (id, token) => call("GET", `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}`, { token }),
-    registerSshKey: (id, token, publicKey) => call("POST", `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}/ssh-keys`, { token, body: { public_key: publicKey } }),
+    registerSshKey: (id, token, publicKey) => call("POST", `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}/ssh-keys`, {
+      token,
+      body: { public_key: publicKey }
+    }),
     deleteSession: async (id, token) => {
       await call("DELETE", `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}`, { token });
     }
@@ -3884,7 +3897,12 @@ function secretsEqual(a, b) {
 }
 
 // gateway/tunnel/local-pg-auth.ts
-var PG_STARTUP = { protocol3: 196608, sslRequest: 80877103, gssEncRequest: 80877104, cancelRequest: 80877102 };
+var PG_STARTUP = {
+  protocol3: 196608,
+  sslRequest: 80877103,
+  gssEncRequest: 80877104,
+  cancelRequest: 80877102
+};
 var MAX_STARTUP_BYTES = 1e4;
 var MAX_PASSWORD_BYTES = 4096;
 var MAX_NEGOTIATIONS = 2;
@@ -3894,25 +3912,44 @@ function stepLocalPgAuth(state, input, options) {
   let current = state;
   let buffer = input;
   for (; ; ) {
-    if (current.phase === "finished") return { state: current, replies, rest: buffer, outcome: { kind: "rejected", reason: "startup already finished" } };
+    if (current.phase === "finished")
+      return {
+        state: current,
+        replies,
+        rest: buffer,
+        outcome: { kind: "rejected", reason: "startup already finished" }
+      };
     if (current.phase === "startup") {
       if (buffer.length < 8) return { state: current, replies, rest: buffer, outcome: { kind: "continue" } };
       const length2 = buffer.readInt32BE(0);
-      if (length2 < 8 || length2 > MAX_STARTUP_BYTES) return reject(replies, buffer, "08P01", "invalid startup packet length");
+      if (length2 < 8 || length2 > MAX_STARTUP_BYTES)
+        return reject(replies, buffer, "08P01", "invalid startup packet length");
       if (buffer.length < length2) return { state: current, replies, rest: buffer, outcome: { kind: "continue" } };
       const frame = buffer.subarray(0, length2);
       buffer = buffer.subarray(length2);
       const code = frame.readInt32BE(4);
       if (code === PG_STARTUP.sslRequest || code === PG_STARTUP.gssEncRequest) {
-        if (current.negotiations >= MAX_NEGOTIATIONS) return reject(replies, buffer, "08P01", "too many negotiation requests");
+        if (current.negotiations >= MAX_NEGOTIATIONS)
+          return reject(replies, buffer, "08P01", "too many negotiation requests");
         replies.push(Buffer.from("N"));
         current = { phase: "startup", negotiations: current.negotiations + 1 };
         continue;
       }
       if (code === PG_STARTUP.cancelRequest && length2 === 16) {
-        return { state: { phase: "finished" }, replies, rest: buffer, outcome: { kind: "cancel", request: Buffer.from(frame) } };
+        return {
+          state: { phase: "finished" },
+          replies,
+          rest: buffer,
+          outcome: { kind: "cancel", request: Buffer.from(frame) }
+        };
       }
-      if (code !== PG_STARTUP.protocol3) return reject(replies, buffer, "0A000", `unsupported frontend protocol ${code >> 16}.${code & 65535}: use a PostgreSQL 3.0 client`);
+      if (code !== PG_STARTUP.protocol3)
+        return reject(
+          replies,
+          buffer,
+          "0A000",
+          `unsupported frontend protocol ${code >> 16}.${code & 65535}: use a PostgreSQL 3.0 client`
+        );
       const parameters2 = decodeParameters(frame.subarray(8));
       if (!parameters2) return reject(replies, buffer, "08P01", "malformed startup parameters");
       replies.push(authenticationCleartextPassword());
@@ -3921,17 +3958,28 @@ function stepLocalPgAuth(state, input, options) {
     }
     if (buffer.length < 5) return { state: current, replies, rest: buffer, outcome: { kind: "continue" } };
     const length = buffer.readInt32BE(1);
-    if (buffer[0] !== 112 || length < 5 || length > MAX_PASSWORD_BYTES) return reject(replies, buffer, "08P01", "expected a password message");
+    if (buffer[0] !== 112 || length < 5 || length > MAX_PASSWORD_BYTES)
+      return reject(replies, buffer, "08P01", "expected a password message");
     if (buffer.length < length + 1) return { state: current, replies, rest: buffer, outcome: { kind: "continue" } };
     const body = buffer.subarray(5, length + 1);
     buffer = buffer.subarray(length + 1);
     const password = body.at(-1) === 0 ? body.subarray(0, -1).toString("utf8") : body.toString("utf8");
     if (!secretsEqual(password, options.password)) {
-      return reject(replies, buffer, "28P01", "password authentication failed: use the password printed by gatehouse connect for this session");
+      return reject(
+        replies,
+        buffer,
+        "28P01",
+        "password authentication failed: use the password printed by gatehouse connect for this session"
+      );
     }
     const parameters = current.parameters.filter(([name]) => name !== "database");
     parameters.push(["database", options.database]);
-    return { state: { phase: "finished" }, replies, rest: buffer, outcome: { kind: "authenticated", startup: encodeStartup(parameters) } };
+    return {
+      state: { phase: "finished" },
+      replies,
+      rest: buffer,
+      outcome: { kind: "authenticated", startup: encodeStartup(parameters) }
+    };
   }
 }
 function reject(replies, rest, code, message) {
@@ -3979,7 +4027,11 @@ function createSshClientKey(dir) {
   writeFileSync(privateKeyFile, privateKey.export({ type: "sec1", format: "pem" }), { mode: 384 });
   const jwk = publicKey.export({ format: "jwk" });
   const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, "base64url"), Buffer.from(jwk.y, "base64url")]);
-  const blob = Buffer.concat([sshString(Buffer.from("ecdsa-sha2-nistp256")), sshString(Buffer.from("nistp256")), sshString(point)]);
+  const blob = Buffer.concat([
+    sshString(Buffer.from("ecdsa-sha2-nistp256")),
+    sshString(Buffer.from("nistp256")),
+    sshString(point)
+  ]);
   return { privateKeyFile, publicKeyLine: `ecdsa-sha2-nistp256 ${blob.toString("base64")} gatehouse-connect` };
 }
 function sshString(bytes) {
@@ -4007,7 +4059,11 @@ function openTunnel(gateway, connection, sessionToken) {
   const url = new URL(`${CONTROL_API_PATHS.tunnelPrefix.slice(1)}${encodeURIComponent(connection)}`, base);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   return new Promise((resolve, reject2) => {
-    const ws = new wrapper_default(url, { headers: { authorization: `Bearer ${sessionToken}` }, perMessageDeflate: false, handshakeTimeout: OPEN_TIMEOUT_MS });
+    const ws = new wrapper_default(url, {
+      headers: { authorization: `Bearer ${sessionToken}` },
+      perMessageDeflate: false,
+      handshakeTimeout: OPEN_TIMEOUT_MS
+    });
     ws.once("open", () => {
       const keepalive = setInterval(() => ws.ping(), KEEPALIVE_MS);
       keepalive.unref();
@@ -4027,11 +4083,23 @@ function openTunnel(gateway, connection, sessionToken) {
         } catch {
           error = void 0;
         }
-        reject2(new GatehouseError(error?.code ?? "connect.tunnel-refused", `the gateway refused the tunnel to ${connection}: ${error?.message ?? `HTTP ${response.statusCode}`}`));
+        reject2(
+          new GatehouseError(
+            error?.code ?? "connect.tunnel-refused",
+            `the gateway refused the tunnel to ${connection}: ${error?.message ?? `HTTP ${response.statusCode}`}`
+          )
+        );
         ws.terminate();
       });
     });
-    ws.once("error", (error) => reject2(new GatehouseError("connect.tunnel-failed", `cannot open the tunnel to ${connection} (${error.message})`, { cause: error })));
+    ws.once(
+      "error",
+      (error) => reject2(
+        new GatehouseError("connect.tunnel-failed", `cannot open the tunnel to ${connection} (${error.message})`, {
+          cause: error
+        })
+      )
+    );
   });
 }
 
@@ -4050,7 +4118,11 @@ async function startLocalProxy(options) {
   let expiresAt;
   let granted;
   if ("oidcToken" in options.credential) {
-    const grant = await control.createSession({ token: options.credential.oidcToken, ...wanted.length ? { connections: wanted } : {}, ...options.credential.ttl ? { ttl: options.credential.ttl } : {} });
+    const grant = await control.createSession({
+      token: options.credential.oidcToken,
+      ...wanted.length ? { connections: wanted } : {},
+      ...options.credential.ttl ? { ttl: options.credential.ttl } : {}
+    });
     ({ id: sessionId, token, expires_at: expiresAt, connections: granted } = grant);
   } else {
     ({ sessionId, sessionToken: token } = options.credential);
@@ -4061,7 +4133,10 @@ async function startLocalProxy(options) {
   const missing = served.filter((c) => !granted.some((g) => g.name === c.name)).map((c) => c.name);
   if (missing.length > 0) {
     if ("oidcToken" in options.credential) await control.deleteSession(sessionId, token).catch(() => void 0);
-    throw new GatehouseError("connection.not-granted", `the session does not grant ${missing.join(", ")} (granted: ${granted.map((g) => g.name).join(", ") || "nothing"}); drop it from the command or ask for it in the identity rule`);
+    throw new GatehouseError(
+      "connection.not-granted",
+      `the session does not grant ${missing.join(", ")} (granted: ${granted.map((g) => g.name).join(", ") || "nothing"}); drop it from the command or ask for it in the identity rule`
+    );
   }
   const localPassword = randomBytes2(18).toString("base64url");
   const servers = [];
@@ -4086,7 +4161,10 @@ async function startLocalProxy(options) {
     let pending = Buffer.alloc(0);
     const onData = (chunk) => {
       if (pending.length + chunk.length > MAX_STARTUP_BUFFER) return void client.destroy();
-      const step = stepLocalPgAuth(state, Buffer.concat([pending, chunk]), { password: localPassword, database: connection });
+      const step = stepLocalPgAuth(state, Buffer.concat([pending, chunk]), {
+        password: localPassword,
+        database: connection
+      });
       state = step.state;
       pending = step.rest;
       for (const reply of step.replies) client.write(reply);
@@ -4140,7 +4218,24 @@ async function startLocalProxy(options) {
       servers.push(server);
       const port = await listen(server, host, wantedConnection.port ?? 0, grant.name);
       locals.push(
-        grant.type === "postgres" ? { name: grant.name, type: grant.type, host, port, user: LOCAL_USER, password: localPassword, database: grant.name, url: `postgresql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}` } : { name: grant.name, type: grant.type, host, port, user: grant.name, identity_file: ssh.identityFile, known_hosts: [`${grant.name} ${ssh.hostKey}`] }
+        grant.type === "postgres" ? {
+          name: grant.name,
+          type: grant.type,
+          host,
+          port,
+          user: LOCAL_USER,
+          password: localPassword,
+          database: grant.name,
+          url: `postgresql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}`
+        } : {
+          name: grant.name,
+          type: grant.type,
+          host,
+          port,
+          user: grant.name,
+          identity_file: ssh.identityFile,
+          known_hosts: [`${grant.name} ${ssh.hostKey}`]
+        }
       );
     }
   } catch (error) {
@@ -4153,11 +4248,13 @@ async function startLocalProxy(options) {
     if (closed) return;
     closed = true;
     clearTimeout(expiry);
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(() => resolve()))).concat(
-      Promise.resolve().then(() => {
-        for (const socket of sockets) socket.destroy();
-      })
-    ));
+    await Promise.all(
+      servers.map((server) => new Promise((resolve) => server.close(() => resolve()))).concat(
+        Promise.resolve().then(() => {
+          for (const socket of sockets) socket.destroy();
+        })
+      )
+    );
     if (keyFolder) rmSync(keyFolder, { recursive: true, force: true });
     if (endSession) {
       await control.deleteSession(sessionId, token).catch((error) => log(`could not end session ${sessionId}: ${error.message}`));
@@ -4179,7 +4276,12 @@ async function startLocalProxy(options) {
 function listen(server, host, port, name) {
   return new Promise((resolve, reject2) => {
     server.once("error", (error) => {
-      reject2(new GatehouseError("connect.listen", `cannot listen on ${host}:${port} for ${name} (${error.code ?? error.message}); pick another port with ${name}:<port>`));
+      reject2(
+        new GatehouseError(
+          "connect.listen",
+          `cannot listen on ${host}:${port} for ${name} (${error.code ?? error.message}); pick another port with ${name}:<port>`
+        )
+      );
     });
     server.listen(port, host, () => resolve(server.address().port));
   });
@@ -4190,59 +4292,91 @@ var USAGE = "usage: gatehouse connect --gateway URL (--token JWT | --token-file 
 var DETACHED_TOKEN_ENV = "GATEHOUSE_CONNECT_TOKEN";
 var READY_TIMEOUT_MS = 3e4;
 function parseConnectArgs(argv, env) {
-  const { values, positionals } = parseCommandArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      gateway: { type: "string" },
-      token: { type: "string" },
-      "token-file": { type: "string" },
-      "token-env": { type: "string" },
-      "session-id": { type: "string" },
-      "session-token-env": { type: "string" },
-      ttl: { type: "string" },
-      detach: { type: "boolean", default: false },
-      pidfile: { type: "string" },
-      log: { type: "string" }
-    }
-  }, USAGE, "connect.usage");
+  const { values, positionals } = parseCommandArgs(
+    {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        gateway: { type: "string" },
+        token: { type: "string" },
+        "token-file": { type: "string" },
+        "token-env": { type: "string" },
+        "session-id": { type: "string" },
+        "session-token-env": { type: "string" },
+        ttl: { type: "string" },
+        detach: { type: "boolean", default: false },
+        pidfile: { type: "string" },
+        log: { type: "string" }
+      }
+    },
+    USAGE,
+    "connect.usage"
+  );
   if (!values.gateway) throw new GatehouseError("connect.usage", `--gateway is required
 ${USAGE}`);
-  const sources = [values.token, values["token-file"], values["token-env"], values["session-id"]].filter((v) => v !== void 0);
-  if (sources.length !== 1) throw new GatehouseError("connect.usage", `give exactly one of --token, --token-file, --token-env or --session-id
-${USAGE}`);
+  const sources = [values.token, values["token-file"], values["token-env"], values["session-id"]].filter(
+    (v) => v !== void 0
+  );
+  if (sources.length !== 1)
+    throw new GatehouseError(
+      "connect.usage",
+      `give exactly one of --token, --token-file, --token-env or --session-id
+${USAGE}`
+    );
   let credential;
   if (values["session-id"] !== void 0) {
     const name = values["session-token-env"];
     const sessionToken = name ? env[name] : void 0;
-    if (!sessionToken) throw new GatehouseError("connect.usage", "--session-id needs --session-token-env NAME naming a set environment variable with the session token");
+    if (!sessionToken)
+      throw new GatehouseError(
+        "connect.usage",
+        "--session-id needs --session-token-env NAME naming a set environment variable with the session token"
+      );
     credential = { sessionId: values["session-id"], sessionToken };
   } else {
     credential = { oidcToken: readOidcToken(values, env), ...values.ttl ? { ttl: values.ttl } : {} };
   }
   const connections = positionals.map(parseConnectionArg);
-  if (values.detach && !values.pidfile) throw new GatehouseError("connect.usage", `--detach needs --pidfile F so the proxy can be stopped later
+  if (values.detach && !values.pidfile)
+    throw new GatehouseError("connect.usage", `--detach needs --pidfile F so the proxy can be stopped later
 ${USAGE}`);
-  return { gateway: values.gateway, credential, connections, detach: values.detach ?? false, pidfile: values.pidfile, log: values.log };
+  return {
+    gateway: values.gateway,
+    credential,
+    connections,
+    detach: values.detach ?? false,
+    pidfile: values.pidfile,
+    log: values.log
+  };
 }
 function readOidcToken(values, env) {
   if (values.token !== void 0) return values.token.trim();
   if (values["token-env"] !== void 0) {
     const token = env[values["token-env"]];
-    if (!token) throw new GatehouseError("connect.token", `environment variable ${values["token-env"]} is empty or not set; export the OIDC token in it`);
+    if (!token)
+      throw new GatehouseError(
+        "connect.token",
+        `environment variable ${values["token-env"]} is empty or not set; export the OIDC token in it`
+      );
     return token.trim();
   }
   try {
     return readFileSync(values["token-file"], "utf8").trim();
   } catch {
-    throw new GatehouseError("connect.token", `cannot read --token-file ${values["token-file"]}; write the OIDC token to that file first`);
+    throw new GatehouseError(
+      "connect.token",
+      `cannot read --token-file ${values["token-file"]}; write the OIDC token to that file first`
+    );
   }
 }
 function parseConnectionArg(text) {
   const match = /^([A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(text);
   const port = match?.[2] === void 0 ? void 0 : Number(match[2]);
   if (!match || port !== void 0 && (port < 1 || port > 65535)) {
-    throw new GatehouseError("connect.usage", `'${text}' is not a connection; write it as name or name:port (port 1-65535)`);
+    throw new GatehouseError(
+      "connect.usage",
+      `'${text}' is not a connection; write it as name or name:port (port 1-65535)`
+    );
   }
   return { name: match[1], port };
 }
@@ -4260,12 +4394,19 @@ async function run(argv) {
     if (args.log) appendFileSync(args.log, text, { mode: 384 });
     else process.stderr.write(text);
   };
-  const proxy = await startLocalProxy({ gateway: args.gateway, credential: args.credential, connections: args.connections, log });
+  const proxy = await startLocalProxy({
+    gateway: args.gateway,
+    credential: args.credential,
+    connections: args.connections,
+    log
+  });
   if (args.pidfile) writeFileSync2(args.pidfile, `${process.pid}
 `, { mode: 384 });
   process.stdout.write(`${JSON.stringify(proxy.ready)}
 `);
-  log(`session ${proxy.ready.session_id} ready until ${proxy.ready.expires_at}: ${proxy.ready.connections.map((c) => `${c.name}@${c.host}:${c.port}`).join(", ")}`);
+  log(
+    `session ${proxy.ready.session_id} ready until ${proxy.ready.expires_at}: ${proxy.ready.connections.map((c) => `${c.name}@${c.host}:${c.port}`).join(", ")}`
+  );
   const stop = (signal) => {
     log(`${signal}: ending session ${proxy.ready.session_id}`);
     void proxy.close({ endSession: true });
@@ -4287,7 +4428,11 @@ async function detach(argv, args) {
     childArgs.unshift("--token-env", DETACHED_TOKEN_ENV);
   }
   const logFd = openSync(args.log ?? "/dev/null", "a", 384);
-  const child = spawn(process.execPath, [...process.execArgv, ...prefix, ...childArgs], { detached: true, stdio: ["ignore", "pipe", logFd], env });
+  const child = spawn(process.execPath, [...process.execArgv, ...prefix, ...childArgs], {
+    detached: true,
+    stdio: ["ignore", "pipe", logFd],
+    env
+  });
   closeSync(logFd);
   const line = await new Promise((resolve) => {
     let out = "";
@@ -4309,7 +4454,10 @@ async function detach(argv, args) {
   child.unref();
   if (line === null) {
     if (child.exitCode === null) child.kill("SIGTERM");
-    throw new GatehouseError("connect.detach", `the detached proxy did not become ready${args.log ? `; see ${args.log}` : "; rerun with --log F to see why"}`);
+    throw new GatehouseError(
+      "connect.detach",
+      `the detached proxy did not become ready${args.log ? `; see ${args.log}` : "; rerun with --log F to see why"}`
+    );
   }
   process.stdout.write(`${line}
 `);
@@ -4318,7 +4466,8 @@ async function detach(argv, args) {
 function stripCredentialArgs(list) {
   for (const flag of ["--token", "--token-file", "--token-env"]) {
     for (let i = list.indexOf(flag); i >= 0; i = list.indexOf(flag)) list.splice(i, 2);
-    for (let i = list.findIndex((a) => a.startsWith(`${flag}=`)); i >= 0; i = list.findIndex((a) => a.startsWith(`${flag}=`))) list.splice(i, 1);
+    for (let i = list.findIndex((a) => a.startsWith(`${flag}=`)); i >= 0; i = list.findIndex((a) => a.startsWith(`${flag}=`)))
+      list.splice(i, 1);
   }
 }
 

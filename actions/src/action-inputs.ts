@@ -39,12 +39,18 @@ export function envInputReader(env: NodeJS.ProcessEnv): InputReader {
 export function parseActionInputs(read: InputReader): ActionInputs {
   const gatewayText = read('gateway');
   if (!gatewayText) {
-    throw new GatehouseError('input-missing', "Input 'gateway' is required: set `with: gateway: https://gatehouse.example.com`.");
+    throw new GatehouseError(
+      'input-missing',
+      "Input 'gateway' is required: set `with: gateway: https://gatehouse.example.com`.",
+    );
   }
   const gateway = parseGatewayUrl(gatewayText);
   const ttl = read('ttl') || undefined;
   if (ttl !== undefined && !TTL.test(ttl)) {
-    throw new GatehouseError('input-invalid', `Input 'ttl' must be a duration like 15m, 900s or 1h (the gateway caps it at the rule's max_ttl), got '${ttl}'.`);
+    throw new GatehouseError(
+      'input-invalid',
+      `Input 'ttl' must be a duration like 15m, 900s or 1h (the gateway caps it at the rule's max_ttl), got '${ttl}'.`,
+    );
   }
   return {
     gateway,
@@ -57,7 +63,10 @@ export function parseActionInputs(read: InputReader): ActionInputs {
 
 /** Accepts newline- or comma-separated `name` or `name:port` items; duplicates are refused. */
 export function parseConnectionList(text: string): RequestedConnection[] {
-  const items = text.split(/[\n,]/).map((item) => item.trim()).filter((item) => item !== '' && !item.startsWith('#'));
+  const items = text
+    .split(/[\n,]/)
+    .map((item) => item.trim())
+    .filter((item) => item !== '' && !item.startsWith('#'));
   const seen = new Set<string>();
   const ports = new Set<number>();
   return items.map((item) => {
@@ -71,13 +80,22 @@ export function parseConnectionList(text: string): RequestedConnection[] {
     const name = match[1]!;
     const port = match[2] === undefined ? undefined : Number(match[2]);
     if (port !== undefined && (port < 1 || port > 65535)) {
-      throw new GatehouseError('input-invalid', `Input 'connections' gives '${name}' port ${port}: use a port between 1 and 65535.`);
+      throw new GatehouseError(
+        'input-invalid',
+        `Input 'connections' gives '${name}' port ${port}: use a port between 1 and 65535.`,
+      );
     }
     if (seen.has(name)) {
-      throw new GatehouseError('input-invalid', `Input 'connections' lists '${name}' twice: list each connection once.`);
+      throw new GatehouseError(
+        'input-invalid',
+        `Input 'connections' lists '${name}' twice: list each connection once.`,
+      );
     }
     if (port !== undefined && ports.has(port)) {
-      throw new GatehouseError('input-invalid', `Input 'connections' uses local port ${port} twice: give each connection its own port.`);
+      throw new GatehouseError(
+        'input-invalid',
+        `Input 'connections' uses local port ${port} twice: give each connection its own port.`,
+      );
     }
     seen.add(name);
     if (port !== undefined) ports.add(port);
@@ -90,13 +108,19 @@ function parseGatewayUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new GatehouseError('input-invalid', `Input 'gateway' is not a URL ('${text}'): give the gateway's base URL, e.g. https://gatehouse.example.com.`);
+    throw new GatehouseError(
+      'input-invalid',
+      `Input 'gateway' is not a URL ('${text}'): give the gateway's base URL, e.g. https://gatehouse.example.com.`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new GatehouseError('input-invalid', `Input 'gateway' must be an http(s) URL, got '${url.protocol}'.`);
   }
   if (url.username || url.password) {
-    throw new GatehouseError('input-invalid', "Input 'gateway' must not carry credentials: the action authenticates with the job's OIDC token.");
+    throw new GatehouseError(
+      'input-invalid',
+      "Input 'gateway' must not carry credentials: the action authenticates with the job's OIDC token.",
+    );
   }
   url.search = '';
   url.hash = '';

@@ -26,7 +26,11 @@ export interface ClientBundleOptions {
   warn: (message: string) => void;
 }
 
-export const CLIENT_TOOL = { name: 'gatehouse-connect', file: 'gatehouse-connect.mjs', path: CONTROL_API_PATHS.clientBundle } as const;
+export const CLIENT_TOOL = {
+  name: 'gatehouse-connect',
+  file: 'gatehouse-connect.mjs',
+  path: CONTROL_API_PATHS.clientBundle,
+} as const;
 
 const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 
@@ -49,10 +53,14 @@ export async function resolveClientBundle(options: ClientBundleOptions): Promise
     return shipped;
   };
 
-  if (!SEMVER.test(gateway.version)) return fallback(`the gateway version '${gateway.version}' is not a release version the tool cache can key on`);
+  if (!SEMVER.test(gateway.version))
+    return fallback(`the gateway version '${gateway.version}' is not a release version the tool cache can key on`);
   const announced = gateway.client?.url ?? CLIENT_TOOL.path;
   const target = /^[a-z][a-z0-9+.-]*:/i.test(announced) ? announced : api.url(announced);
-  if (new URL(target).origin !== new URL(api.url('/')).origin) return fallback(`the gateway points its client at another origin (${new URL(target).origin}), which the action does not download from`);
+  if (new URL(target).origin !== new URL(api.url('/')).origin)
+    return fallback(
+      `the gateway points its client at another origin (${new URL(target).origin}), which the action does not download from`,
+    );
 
   const cachedDir = toolCache.find(CLIENT_TOOL.name, gateway.version);
   if (cachedDir) {
@@ -67,7 +75,9 @@ export async function resolveClientBundle(options: ClientBundleOptions): Promise
   try {
     downloaded = await toolCache.downloadTool(target);
   } catch (error) {
-    return fallback(`its client could not be downloaded from ${target} (${error instanceof Error ? error.message.split('\n')[0] : 'unknown error'})`);
+    return fallback(
+      `its client could not be downloaded from ${target} (${error instanceof Error ? error.message.split('\n')[0] : 'unknown error'})`,
+    );
   }
   if (gateway.client?.sha256 && sha256File(downloaded) !== gateway.client.sha256) {
     return fallback(`the client downloaded from ${target} does not match the sha256 the gateway announced`);
@@ -77,8 +87,16 @@ export async function resolveClientBundle(options: ClientBundleOptions): Promise
   return { path: `${dir}/${CLIENT_TOOL.file}`, version: gateway.version, source: 'gateway' };
 }
 
-function reportSkew(skew: boolean, gatewayVersion: string, actionVersion: string, warn: (message: string) => void): void {
-  if (skew) warn(`Version skew: the gateway runs ${gatewayVersion} and this action is ${actionVersion}; using the gateway's client ${gatewayVersion}.`);
+function reportSkew(
+  skew: boolean,
+  gatewayVersion: string,
+  actionVersion: string,
+  warn: (message: string) => void,
+): void {
+  if (skew)
+    warn(
+      `Version skew: the gateway runs ${gatewayVersion} and this action is ${actionVersion}; using the gateway's client ${gatewayVersion}.`,
+    );
 }
 
 function sha256File(path: string): string {

@@ -23,7 +23,10 @@ export interface ClientEnvironment {
 
 /** `app-db` → `APP_DB`, so `APP_DB_DATABASE_URL` is a valid shell variable name. */
 export function upperSnake(name: string): string {
-  return name.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_+|_+$/g, '').toUpperCase();
+  return name
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toUpperCase();
 }
 
 export function parseReadyLine(line: string): ReadyLine {
@@ -31,17 +34,30 @@ export function parseReadyLine(line: string): ReadyLine {
   try {
     value = JSON.parse(line);
   } catch {
-    throw new GatehouseError('proxy-protocol', 'The local proxy printed a ready line that is not JSON: the client bundle does not match this action; pin matching versions.');
+    throw new GatehouseError(
+      'proxy-protocol',
+      'The local proxy printed a ready line that is not JSON: the client bundle does not match this action; pin matching versions.',
+    );
   }
   const record = value as Partial<ReadyLine> | null;
   const ok =
-    typeof record === 'object' && record !== null &&
+    typeof record === 'object' &&
+    record !== null &&
     typeof record.session_id === 'string' &&
     typeof record.expires_at === 'string' &&
     Array.isArray(record.connections) &&
-    record.connections.every((c) => typeof c?.name === 'string' && typeof c.type === 'string' && typeof c.host === 'string' && Number.isInteger(c.port));
+    record.connections.every(
+      (c) =>
+        typeof c?.name === 'string' &&
+        typeof c.type === 'string' &&
+        typeof c.host === 'string' &&
+        Number.isInteger(c.port),
+    );
   if (!ok) {
-    throw new GatehouseError('proxy-protocol', 'The local proxy ready line lacks session_id, expires_at or connections (name, type, host, port): the client bundle does not match this action; pin matching versions.');
+    throw new GatehouseError(
+      'proxy-protocol',
+      'The local proxy ready line lacks session_id, expires_at or connections (name, type, host, port): the client bundle does not match this action; pin matching versions.',
+    );
   }
   return record as ReadyLine;
 }
@@ -60,7 +76,10 @@ export function buildClientEnvironment(ready: ReadyLine, sessionToken?: string):
     const key = upperSnake(connection.name);
     const clash = names.get(key);
     if (clash !== undefined) {
-      throw new GatehouseError('env-name-clash', `Connections '${clash}' and '${connection.name}' would both export ${key}_*: rename one of them in gatehouse.yaml, or request only one.`);
+      throw new GatehouseError(
+        'env-name-clash',
+        `Connections '${clash}' and '${connection.name}' would both export ${key}_*: rename one of them in gatehouse.yaml, or request only one.`,
+      );
     }
     names.set(key, connection.name);
     if (connection.password) secrets.add(connection.password);
@@ -87,7 +106,15 @@ export function buildClientEnvironment(ready: ReadyLine, sessionToken?: string):
   const outputs: Record<string, string> = {
     'session-id': ready.session_id,
     'expires-at': ready.expires_at,
-    connections: JSON.stringify(ready.connections.map((c) => ({ name: c.name, type: c.type, host: c.host, port: c.port, url: c.url ?? (c.type === 'postgres' ? postgresUrl(c) : '') }))),
+    connections: JSON.stringify(
+      ready.connections.map((c) => ({
+        name: c.name,
+        type: c.type,
+        host: c.host,
+        port: c.port,
+        url: c.url ?? (c.type === 'postgres' ? postgresUrl(c) : ''),
+      })),
+    ),
   };
   if (first) {
     outputs.url = first.url ?? (first.type === 'postgres' ? postgresUrl(first) : '');

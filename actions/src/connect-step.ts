@@ -53,7 +53,11 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
   const { env, core } = deps;
   const inputs = parseActionInputs(envInputReader(env));
   const runnerTemp = env.RUNNER_TEMP;
-  if (!runnerTemp) throw new GatehouseError('runner-temp-missing', 'RUNNER_TEMP is not set: run this action on a GitHub Actions runner (or set RUNNER_TEMP to a private folder).');
+  if (!runnerTemp)
+    throw new GatehouseError(
+      'runner-temp-missing',
+      'RUNNER_TEMP is not set: run this action on a GitHub Actions runner (or set RUNNER_TEMP to a private folder).',
+    );
 
   assertIdTokenPermission(env);
   const api = deps.api ?? createGatewayApi({ baseUrl: inputs.gateway });
@@ -68,7 +72,13 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
   });
 
   const wanted = inputs.connections.map((c) => c.name);
-  const grant = await openSession(api, core, inputs, wanted, deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))));
+  const grant = await openSession(
+    api,
+    core,
+    inputs,
+    wanted,
+    deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+  );
   core.setSecret(grant.token);
 
   let pid: number | undefined;
@@ -79,7 +89,15 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
       startDetachedProxy({
         nodePath: deps.nodePath,
         bundlePath,
-        args: ['--gateway', inputs.gateway.href.replace(/\/$/, ''), '--session-token-env', SESSION_TOKEN_ENV, '--session-id', grant.id, ...connections],
+        args: [
+          '--gateway',
+          inputs.gateway.href.replace(/\/$/, ''),
+          '--session-token-env',
+          SESSION_TOKEN_ENV,
+          '--session-id',
+          grant.id,
+          ...connections,
+        ],
         env: { ...clientEnv(env), [SESSION_TOKEN_ENV]: grant.token },
         readyFile: join(dir, 'ready.json'),
         logFile: join(dir, 'connect.log'),
@@ -91,8 +109,11 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
     try {
       proxy = await launch(client.path);
     } catch (error) {
-      if (!(error instanceof GatehouseError) || error.code !== 'proxy-start-failed' || client.source === 'shipped') throw error;
-      core.warning(`The gateway's client ${client.version} did not start (${error.message.split('\n')[0]}); retrying with the action's own client ${deps.actionVersion}.`);
+      if (!(error instanceof GatehouseError) || error.code !== 'proxy-start-failed' || client.source === 'shipped')
+        throw error;
+      core.warning(
+        `The gateway's client ${client.version} did not start (${error.message.split('\n')[0]}); retrying with the action's own client ${deps.actionVersion}.`,
+      );
       client = { path: deps.shippedBundle, version: deps.actionVersion, source: 'shipped' };
       proxy = await launch(client.path);
     }
@@ -100,7 +121,10 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
     const exported = buildClientEnvironment(proxy.ready, grant.token);
     for (const secret of exported.secrets) core.setSecret(secret);
     if (proxy.ready.session_id !== grant.id) {
-      throw new GatehouseError('proxy-protocol', `The local proxy reports session ${proxy.ready.session_id}, not ${grant.id}: the client bundle does not match this action; pin matching versions.`);
+      throw new GatehouseError(
+        'proxy-protocol',
+        `The local proxy reports session ${proxy.ready.session_id}, not ${grant.id}: the client bundle does not match this action; pin matching versions.`,
+      );
     }
 
     const sshConfig = writeSshConfig(dir, proxy.ready.connections);
@@ -126,10 +150,20 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
       if (inputs.exportEnv && env.HOME) addSshInclude(env.HOME, sshConfig);
     }
 
-    core.info(`Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${client.version}, ${client.source}).`);
+    core.info(
+      `Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${client.version}, ${client.source}).`,
+    );
     for (const c of proxy.ready.connections) core.info(`  ${c.name} (${c.type}) listening on ${c.host}:${c.port}`);
-    if (inputs.exportEnv && Object.keys(exported.env).length) core.info(`  exported for later steps: ${Object.keys(exported.env).join(', ')}`);
-    return { sessionId: grant.id, pid: proxy.pid, ready: proxy.ready, env: exported.env, outputs: exported.outputs, stateFile };
+    if (inputs.exportEnv && Object.keys(exported.env).length)
+      core.info(`  exported for later steps: ${Object.keys(exported.env).join(', ')}`);
+    return {
+      sessionId: grant.id,
+      pid: proxy.pid,
+      ready: proxy.ready,
+      env: exported.env,
+      outputs: exported.outputs,
+      stateFile,
+    };
   } catch (error) {
     if (pid !== undefined && stopProcess(pid)) await waitForExit(pid, 3_000);
     await api.deleteSession(grant.id, grant.token).catch(() => undefined);
@@ -141,7 +175,7 @@ function assertIdTokenPermission(env: NodeJS.ProcessEnv): void {
   if (!env.ACTIONS_ID_TOKEN_REQUEST_URL || !env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
     throw new GatehouseError(
       'id-token-permission',
-      "This job cannot request a GitHub OIDC token. Fix: add `permissions: id-token: write` to the job (or the workflow). Workflows triggered by pull requests from forks never receive one; run them with a policy that does not need the gateway.",
+      'This job cannot request a GitHub OIDC token. Fix: add `permissions: id-token: write` to the job (or the workflow). Workflows triggered by pull requests from forks never receive one; run them with a policy that does not need the gateway.',
     );
   }
 }
@@ -151,13 +185,24 @@ function assertIdTokenPermission(env: NodeJS.ProcessEnv): void {
  * (its `jti` is single-use); only when the gateway could not check any token yet (its issuer's
  * keys were unreachable, 503) is a new token requested and the exchange tried again.
  */
-async function openSession(api: GatewayApi, core: RunnerCore, inputs: ActionInputs, wanted: string[], sleep: (ms: number) => Promise<void>): Promise<SessionGrant> {
+async function openSession(
+  api: GatewayApi,
+  core: RunnerCore,
+  inputs: ActionInputs,
+  wanted: string[],
+  sleep: (ms: number) => Promise<void>,
+): Promise<SessionGrant> {
   for (let attempt = 1; ; attempt += 1) {
     const token = await requestIdToken(core, inputs.audience);
     try {
-      return await api.createSession({ token, ...(wanted.length ? { connections: wanted } : {}), ...(inputs.ttl ? { ttl: inputs.ttl } : {}) });
+      return await api.createSession({
+        token,
+        ...(wanted.length ? { connections: wanted } : {}),
+        ...(inputs.ttl ? { ttl: inputs.ttl } : {}),
+      });
     } catch (error) {
-      if (!(error instanceof GatehouseError) || error.code !== 'issuer.unreachable' || attempt >= ISSUER_ATTEMPTS) throw error;
+      if (!(error instanceof GatehouseError) || error.code !== 'issuer.unreachable' || attempt >= ISSUER_ATTEMPTS)
+        throw error;
       await sleep(500 * attempt);
     }
   }
@@ -170,7 +215,11 @@ async function requestIdToken(core: RunnerCore, audience: string): Promise<strin
     return await core.getIDToken(audience);
   } catch (error) {
     const reason = error instanceof Error ? error.message.replace(/\s+/g, ' ').trim() : 'unknown error';
-    throw new GatehouseError('id-token-failed', `GitHub did not issue an OIDC token for audience '${audience}' (${reason}). Fix: check \`permissions: id-token: write\` and retry the job.`, { cause: error });
+    throw new GatehouseError(
+      'id-token-failed',
+      `GitHub did not issue an OIDC token for audience '${audience}' (${reason}). Fix: check \`permissions: id-token: write\` and retry the job.`,
+      { cause: error },
+    );
   }
 }
 
@@ -178,7 +227,11 @@ async function requestIdToken(core: RunnerCore, audience: string): Promise<strin
 function grantedConnections(inputs: ActionInputs, grant: SessionGrant): string[] {
   const granted = new Set(grant.connections.map((c) => c.name));
   if (inputs.connections.length === 0) {
-    if (granted.size === 0) throw new GatehouseError('connection-not-granted', 'The session grants no connections: ask the gateway\'s admins to add connections to the identity rule that matched this job.');
+    if (granted.size === 0)
+      throw new GatehouseError(
+        'connection-not-granted',
+        "The session grants no connections: ask the gateway's admins to add connections to the identity rule that matched this job.",
+      );
     return [...granted].sort();
   }
   const missing = inputs.connections.filter((c) => !granted.has(c.name)).map((c) => c.name);
@@ -195,7 +248,13 @@ function grantedConnections(inputs: ActionInputs, grant: SessionGrant): string[]
 function clientEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const keep: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(env)) {
-    if (name.startsWith('INPUT_') || name.startsWith('ACTIONS_ID_TOKEN_') || name.startsWith('GITHUB_') || name === 'ACTIONS_RUNTIME_TOKEN') continue;
+    if (
+      name.startsWith('INPUT_') ||
+      name.startsWith('ACTIONS_ID_TOKEN_') ||
+      name.startsWith('GITHUB_') ||
+      name === 'ACTIONS_RUNTIME_TOKEN'
+    )
+      continue;
     keep[name] = value;
   }
   return keep;

@@ -16,5 +16,9 @@ try {
     nodePath: process.execPath,
   });
 } catch (error) {
-  core.setFailed(error instanceof GatehouseError ? error.message : `Gatehouse connect failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`);
+  core.setFailed(
+    error instanceof GatehouseError
+      ? error.message
+      : `Gatehouse connect failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`,
+  );
 }

@@ -36,7 +36,11 @@ export interface DisconnectOutcome {
 export async function runDisconnect(deps: DisconnectDeps): Promise<DisconnectOutcome[]> {
   const { env, core } = deps;
   const runnerTemp = env.RUNNER_TEMP;
-  if (!runnerTemp) throw new GatehouseError('runner-temp-missing', 'RUNNER_TEMP is not set: run this action on a GitHub Actions runner, in the same job as the connect step.');
+  if (!runnerTemp)
+    throw new GatehouseError(
+      'runner-temp-missing',
+      'RUNNER_TEMP is not set: run this action on a GitHub Actions runner, in the same job as the connect step.',
+    );
   const sessions = readSessionStates(runnerTemp);
   if (sessions.length === 0) {
     core.info('No Gatehouse session to end in this job (the connect step did not run or failed before opening one).');
@@ -45,7 +49,9 @@ export async function runDisconnect(deps: DisconnectDeps): Promise<DisconnectOut
   const outcomes: DisconnectOutcome[] = [];
   for (const { dir, state } of sessions) {
     core.setSecret(state.token);
-    const api = (deps.apiFor ?? ((gateway: URL) => createGatewayApi({ baseUrl: gateway, attempts: 3 })))(new URL(state.gateway));
+    const api = (deps.apiFor ?? ((gateway: URL) => createGatewayApi({ baseUrl: gateway, attempts: 3 })))(
+      new URL(state.gateway),
+    );
 
     let rows: SummaryRow[] | undefined;
     let note: string | undefined;
@@ -57,8 +63,10 @@ export async function runDisconnect(deps: DisconnectDeps): Promise<DisconnectOut
     }
 
     let proxy: DisconnectOutcome['proxy'] = 'not-running';
-    if (stopProcess(state.pid, state.bundlePath)) proxy = (await waitForExit(state.pid, 5_000)) === 'killed' ? 'killed' : 'stopped';
-    if (processAlive(state.pid, state.bundlePath)) core.warning(`The local proxy (pid ${state.pid}) is still running; the runner ends it with the job.`);
+    if (stopProcess(state.pid, state.bundlePath))
+      proxy = (await waitForExit(state.pid, 5_000)) === 'killed' ? 'killed' : 'stopped';
+    if (processAlive(state.pid, state.bundlePath))
+      core.warning(`The local proxy (pid ${state.pid}) is still running; the runner ends it with the job.`);
 
     if (state.sshConfig && env.HOME) removeSshInclude(env.HOME, state.sshConfig);
 
@@ -67,16 +75,24 @@ export async function runDisconnect(deps: DisconnectDeps): Promise<DisconnectOut
       ended = await api.deleteSession(state.sessionId, state.token);
     } catch (error) {
       ended = 'failed';
-      core.warning(`Session ${state.sessionId} could not be ended (${message(error)}); it expires at ${state.expiresAt}.`);
+      core.warning(
+        `Session ${state.sessionId} could not be ended (${message(error)}); it expires at ${state.expiresAt}.`,
+      );
     }
 
-    if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `${renderSessionSummary(state.sessionId, rows, note)}\n`);
+    if (env.GITHUB_STEP_SUMMARY)
+      appendFileSync(env.GITHUB_STEP_SUMMARY, `${renderSessionSummary(state.sessionId, rows, note)}\n`);
     if (ended !== 'failed') forgetSessionState(dir);
-    core.info(`Gatehouse session ${state.sessionId}: ${ended}; local proxy ${proxy}${rows ? `; ${rows.length} statements` : ''}.`);
+    core.info(
+      `Gatehouse session ${state.sessionId}: ${ended}; local proxy ${proxy}${rows ? `; ${rows.length} statements` : ''}.`,
+    );
     outcomes.push({ sessionId: state.sessionId, ended, proxy, statements: rows?.length });
   }
   if (outcomes.every((o) => o.ended === 'failed')) {
-    throw new GatehouseError('disconnect-failed', 'No Gatehouse session could be ended: check that the gateway is reachable; the sessions expire on their own at their TTL.');
+    throw new GatehouseError(
+      'disconnect-failed',
+      'No Gatehouse session could be ended: check that the gateway is reachable; the sessions expire on their own at their TTL.',
+    );
   }
   return outcomes;
 }

@@ -5,5 +5,9 @@ import { runDisconnect } from './disconnect-step.ts';
 try {
   await runDisconnect({ env: process.env, core });
 } catch (error) {
-  core.setFailed(error instanceof GatehouseError ? error.message : `Gatehouse disconnect failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`);
+  core.setFailed(
+    error instanceof GatehouseError
+      ? error.message
+      : `Gatehouse disconnect failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`,
+  );
 }

@@ -39,8 +39,10 @@ export const CLIENT_BUNDLE_PATH = CONTROL_API_PATHS.clientBundle;
 
 /** The fix for each token refusal code of the gateway (`gateway/identity/token-verifier.ts`). */
 const TOKEN_FIXES: Record<string, string> = {
-  'token.audience': "make the 'audience' input equal the audience configured for the GitHub issuer in the gateway's gatehouse.yaml.",
-  'token.issuer': "configure this job's issuer (https://token.actions.githubusercontent.com, or your GHES host) under issuers: in gatehouse.yaml.",
+  'token.audience':
+    "make the 'audience' input equal the audience configured for the GitHub issuer in the gateway's gatehouse.yaml.",
+  'token.issuer':
+    "configure this job's issuer (https://token.actions.githubusercontent.com, or your GHES host) under issuers: in gatehouse.yaml.",
   'token.expired': "check the runner's clock; the token was requested moments ago.",
   'token.not-yet-valid': "check the runner's and the gateway's clocks; they differ by more than 60 seconds.",
   'token.replayed': 'each OIDC token opens one session; do not reuse a token, let the action request a fresh one.',
@@ -77,14 +79,21 @@ export function createGatewayApi(options: GatewayApiOptions): GatewayApi {
       try {
         const response = await once(method, path, init);
         if (!RETRYABLE_STATUS.has(response.status) || attempt === attempts) return response;
-        lastError = new GatehouseError('gateway-unreachable', `The gateway at ${origin} answered ${response.status} ${attempts} times: check that it is running and healthy (GET ${origin}/healthz).`);
+        lastError = new GatehouseError(
+          'gateway-unreachable',
+          `The gateway at ${origin} answered ${response.status} ${attempts} times: check that it is running and healthy (GET ${origin}/healthz).`,
+        );
       } catch (error) {
         lastError = error;
       }
       if (attempt < attempts) await sleep(backoffMs * 2 ** (attempt - 1));
     }
     if (lastError instanceof GatehouseError && lastError.code === 'gateway-unreachable') {
-      throw new GatehouseError('gateway-unreachable', `${lastError.message.replace(/\.$/, '')} (tried ${attempts} times with backoff).`, { cause: lastError.cause });
+      throw new GatehouseError(
+        'gateway-unreachable',
+        `${lastError.message.replace(/\.$/, '')} (tried ${attempts} times with backoff).`,
+        { cause: lastError.cause },
+      );
     }
     throw lastError;
   }
@@ -109,7 +118,10 @@ export function createGatewayApi(options: GatewayApiOptions): GatewayApi {
       if (!response.ok) throw apiError(response.status, body, origin, 'asking for the gateway version');
       const record = asRecord(body);
       if (typeof record?.version !== 'string') {
-        throw new GatehouseError('gateway-protocol', `${origin}/v1/version did not answer with a version: check that 'gateway' points at a Gatehouse gateway.`);
+        throw new GatehouseError(
+          'gateway-protocol',
+          `${origin}/v1/version did not answer with a version: check that 'gateway' points at a Gatehouse gateway.`,
+        );
       }
       const client = asRecord(record.client);
       const clientUrl = typeof client?.url === 'string' ? client.url : CLIENT_BUNDLE_PATH;
@@ -164,12 +176,17 @@ async function readJson(response: Response, origin: string): Promise<unknown> {
     return JSON.parse(text) as unknown;
   } catch {
     if (!response.ok) return undefined;
-    throw new GatehouseError('gateway-protocol', `${origin} answered with something that is not JSON: check that 'gateway' points at a Gatehouse gateway, not a proxy or login page.`);
+    throw new GatehouseError(
+      'gateway-protocol',
+      `${origin} answered with something that is not JSON: check that 'gateway' points at a Gatehouse gateway, not a proxy or login page.`,
+    );
   }
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /** Turns a control-API error body into a GatehouseError whose message says what failed and how to fix it. */
@@ -180,7 +197,10 @@ export function apiError(status: number, body: unknown, origin: string, doing: s
   const hint = typeof error?.hint === 'string' ? ` Hint: ${error.hint}` : '';
   const rules = Array.isArray(error?.rules) ? error.rules.filter((rule) => typeof rule?.rule === 'string') : [];
   if (code === 'connection.not-granted' || code === 'connection-not-granted') {
-    return new GatehouseError('connection-not-granted', `The gateway did not grant a requested connection: ${message}.${hint} Fix: remove it from the 'connections' input, or ask the gateway's admins to add it to the identity rule's 'connections'.`);
+    return new GatehouseError(
+      'connection-not-granted',
+      `The gateway did not grant a requested connection: ${message}.${hint} Fix: remove it from the 'connections' input, or ask the gateway's admins to add it to the identity rule's 'connections'.`,
+    );
   }
   if (status === 403 && doing === 'opening a session') {
     const tried = rules.length
@@ -192,13 +212,25 @@ export function apiError(status: number, body: unknown, origin: string, doing: s
     );
   }
   if (status === 401 && doing === 'opening a session') {
-    return new GatehouseError('token-rejected', `The gateway rejected the job's OIDC token: ${message}.${hint} Fix: ${TOKEN_FIXES[code] ?? TOKEN_FIXES['token.audience']}`);
+    return new GatehouseError(
+      'token-rejected',
+      `The gateway rejected the job's OIDC token: ${message}.${hint} Fix: ${TOKEN_FIXES[code] ?? TOKEN_FIXES['token.audience']}`,
+    );
   }
   if (status === 401) {
-    return new GatehouseError('session-rejected', `The gateway no longer accepts this session while ${doing}: ${message}.${hint} It has ended or expired; nothing more to clean up.`);
+    return new GatehouseError(
+      'session-rejected',
+      `The gateway no longer accepts this session while ${doing}: ${message}.${hint} It has ended or expired; nothing more to clean up.`,
+    );
   }
-  const fix = code === 'issuer.unreachable' ? " Fix: the gateway cannot fetch the OIDC issuer's keys; check its outbound access to the issuer (token.actions.githubusercontent.com or your GHES host)." : '';
-  return new GatehouseError(code, `The gateway at ${origin} answered ${status} while ${doing}: ${message}.${hint}${fix}`);
+  const fix =
+    code === 'issuer.unreachable'
+      ? " Fix: the gateway cannot fetch the OIDC issuer's keys; check its outbound access to the issuer (token.actions.githubusercontent.com or your GHES host)."
+      : '';
+  return new GatehouseError(
+    code,
+    `The gateway at ${origin} answered ${status} while ${doing}: ${message}.${hint}${fix}`,
+  );
 }
 
 function parseGrant(body: unknown, origin: string): SessionGrant {
@@ -211,21 +243,35 @@ function parseGrant(body: unknown, origin: string): SessionGrant {
     !connections ||
     connections.some((c) => typeof c?.name !== 'string' || typeof c.type !== 'string')
   ) {
-    throw new GatehouseError('gateway-protocol', `${origin}/v1/sessions answered without a session id, token, expiry and connections: upgrade the gateway or pin a matching action version.`);
+    throw new GatehouseError(
+      'gateway-protocol',
+      `${origin}/v1/sessions answered without a session id, token, expiry and connections: upgrade the gateway or pin a matching action version.`,
+    );
   }
   return {
     id: record.id,
     token: record.token,
     expires_at: record.expires_at,
-    connections: connections.map((c) => ({ name: String(c!.name), type: c!.type as 'postgres' | 'ssh', tunnel: typeof c!.tunnel === 'string' ? c!.tunnel : '' })),
+    connections: connections.map((c) => ({
+      name: String(c!.name),
+      type: c!.type as 'postgres' | 'ssh',
+      tunnel: typeof c!.tunnel === 'string' ? c!.tunnel : '',
+    })),
   };
 }
 
 function parseLog(body: unknown, origin: string): SessionLog {
-  if (Array.isArray(body)) return { events: body.map(asRecord).filter((e): e is Record<string, unknown> => e !== undefined) };
+  if (Array.isArray(body))
+    return { events: body.map(asRecord).filter((e): e is Record<string, unknown> => e !== undefined) };
   const record = asRecord(body);
   if (record && Array.isArray(record.events)) {
-    return { ...record, events: record.events.map(asRecord).filter((e): e is Record<string, unknown> => e !== undefined) };
+    return {
+      ...record,
+      events: record.events.map(asRecord).filter((e): e is Record<string, unknown> => e !== undefined),
+    };
   }
-  throw new GatehouseError('gateway-protocol', `${origin} answered the session log without events: upgrade the gateway or pin a matching action version.`);
+  throw new GatehouseError(
+    'gateway-protocol',
+    `${origin} answered the session log without events: upgrade the gateway or pin a matching action version.`,
+  );
 }

@@ -39,12 +39,19 @@ export async function startDetachedProxy(launch: ProxyLaunch): Promise<RunningPr
       stdio: ['ignore', out, err],
       env: launch.env,
     });
-    child.once('exit', (code, signal) => { exit = { code, signal }; });
-    child.once('error', (error) => { spawnError = error; });
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+    });
+    child.once('error', (error) => {
+      spawnError = error;
+    });
     child.unref();
     if (child.pid === undefined) {
       await new Promise((resolve) => setImmediate(resolve));
-      throw new GatehouseError('proxy-start-failed', `Could not start the local proxy with ${launch.nodePath}: ${spawnError?.message ?? 'no process id'}.`);
+      throw new GatehouseError(
+        'proxy-start-failed',
+        `Could not start the local proxy with ${launch.nodePath}: ${spawnError?.message ?? 'no process id'}.`,
+      );
     }
     const pid = child.pid;
     writeFileSync(launch.pidFile, `${pid}\n`, { mode: 0o600 });
@@ -54,12 +61,22 @@ export async function startDetachedProxy(launch: ProxyLaunch): Promise<RunningPr
       const line = firstJsonLine(readFileSync(launch.readyFile, 'utf8'));
       if (line !== undefined) return { pid, ready: parseReadyLine(line) };
       if (exit || spawnError) {
-        const how = spawnError ? spawnError.message : exit!.signal ? `signal ${exit!.signal}` : `exit code ${exit!.code}`;
-        throw new GatehouseError('proxy-start-failed', `The local proxy stopped before it was ready (${how}). Its log says:\n${tail(launch.logFile)}`);
+        const how = spawnError
+          ? spawnError.message
+          : exit!.signal
+            ? `signal ${exit!.signal}`
+            : `exit code ${exit!.code}`;
+        throw new GatehouseError(
+          'proxy-start-failed',
+          `The local proxy stopped before it was ready (${how}). Its log says:\n${tail(launch.logFile)}`,
+        );
       }
       if (Date.now() > deadline) {
         stopProcess(pid);
-        throw new GatehouseError('proxy-start-timeout', `The local proxy was not ready within ${Math.round((launch.readyTimeoutMs ?? 30_000) / 1000)}s; it was stopped. Its log says:\n${tail(launch.logFile)}`);
+        throw new GatehouseError(
+          'proxy-start-timeout',
+          `The local proxy was not ready within ${Math.round((launch.readyTimeoutMs ?? 30_000) / 1000)}s; it was stopped. Its log says:\n${tail(launch.logFile)}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }

@@ -53,7 +53,8 @@ export function readSessionStates(runnerTemp: string): { dir: string; state: Ses
     const dir = join(root, name);
     try {
       const state = JSON.parse(readFileSync(join(dir, STATE.file), 'utf8')) as SessionState;
-      if (typeof state.sessionId === 'string' && typeof state.token === 'string' && Number.isInteger(state.pid)) found.push({ dir, state });
+      if (typeof state.sessionId === 'string' && typeof state.token === 'string' && Number.isInteger(state.pid))
+        found.push({ dir, state });
     } catch {
       continue;
     }

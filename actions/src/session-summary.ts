@@ -44,8 +44,16 @@ export function summaryRows(log: SessionLog): SummaryRow[] {
       }
       continue;
     }
-    const command = text(data.text) ?? text(data.statement) ?? text(data.sql) ?? text(data.command) ?? httpLine(type, data);
-    if (command === undefined || type.startsWith('session.') || type.startsWith('approval.') || type === 'seal' || type === 'result.sample') continue;
+    const command =
+      text(data.text) ?? text(data.statement) ?? text(data.sql) ?? text(data.command) ?? httpLine(type, data);
+    if (
+      command === undefined ||
+      type.startsWith('session.') ||
+      type.startsWith('approval.') ||
+      type === 'seal' ||
+      type === 'result.sample'
+    )
+      continue;
     const decision = asRecord(data.decision);
     const row: SummaryRow = {
       connection: text(data.connection) ?? '',
@@ -84,10 +92,21 @@ export function summaryTotals(rows: SummaryRow[]): SummaryTotals {
 /** The job-summary markdown for one session: a totals line, then one table row per command. */
 export function renderSessionSummary(sessionId: string, rows: SummaryRow[] | undefined, note?: string): string {
   if (rows === undefined) {
-    return [`### Gatehouse session \`${cell(sessionId)}\``, '', `> ${cell(note ?? 'The session log was not available.')}`, '', `_See the full log on the gateway: \`gatehouse audit show ${cell(sessionId)}\`._`, ''].join('\n');
+    return [
+      `### Gatehouse session \`${cell(sessionId)}\``,
+      '',
+      `> ${cell(note ?? 'The session log was not available.')}`,
+      '',
+      `_See the full log on the gateway: \`gatehouse audit show ${cell(sessionId)}\`._`,
+      '',
+    ].join('\n');
   }
   const totals = summaryTotals(rows);
-  const decisionText = Object.entries(totals.decisions).sort(([a], [b]) => a.localeCompare(b)).map(([name, count]) => `${count} ${name}`).join(', ') || 'none';
+  const decisionText =
+    Object.entries(totals.decisions)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, count]) => `${count} ${name}`)
+      .join(', ') || 'none';
   const lines = [
     `### Gatehouse session \`${cell(sessionId)}\``,
     '',
@@ -101,9 +120,15 @@ export function renderSessionSummary(sessionId: string, rows: SummaryRow[] | und
   }
   lines.push('| # | Connection | Statement | Decision | Rule | Rows | Masked |', '|---:|---|---|---|---|---:|---:|');
   rows.slice(0, MAX_ROWS).forEach((row, index) => {
-    lines.push(`| ${index + 1} | ${cell(row.connection)} | \`${cell(shorten(row.statement)).replace(/`/g, "'")}\` | ${cell(row.decision)} | ${cell(row.rule)} | ${row.rows ?? ''} | ${row.masked} |`);
+    lines.push(
+      `| ${index + 1} | ${cell(row.connection)} | \`${cell(shorten(row.statement)).replace(/`/g, "'")}\` | ${cell(row.decision)} | ${cell(row.rule)} | ${row.rows ?? ''} | ${row.masked} |`,
+    );
   });
-  if (rows.length > MAX_ROWS) lines.push('', `_${rows.length - MAX_ROWS} more statements are in the full log: \`gatehouse audit show ${cell(sessionId)}\`._`);
+  if (rows.length > MAX_ROWS)
+    lines.push(
+      '',
+      `_${rows.length - MAX_ROWS} more statements are in the full log: \`gatehouse audit show ${cell(sessionId)}\`._`,
+    );
   lines.push('');
   return lines.join('\n');
 }
@@ -114,11 +139,18 @@ function shorten(value: string): string {
 }
 
 function cell(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return value
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 function text(value: unknown): string | undefined {

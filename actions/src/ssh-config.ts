@@ -10,7 +10,10 @@ import type { LocalConnection } from './client-env.ts';
 export type SshListener = Omit<LocalConnection, 'known_hosts'> & { known_hosts?: string | string[] };
 
 /** The ssh_config text with one `Host <connection>` entry per SSH listener, or undefined when there is none. */
-export function renderSshConfig(connections: readonly SshListener[], knownHostsFile: string): { config: string; knownHosts: string } | undefined {
+export function renderSshConfig(
+  connections: readonly SshListener[],
+  knownHostsFile: string,
+): { config: string; knownHosts: string } | undefined {
   const ssh = connections.filter((c) => c.type === 'ssh');
   if (ssh.length === 0) return undefined;
   const known: string[] = [];
@@ -32,7 +35,10 @@ export function renderSshConfig(connections: readonly SshListener[], knownHostsF
     for (const line of [c.known_hosts ?? []].flat()) known.push(aliased(line, c.name));
     return lines.join('\n');
   });
-  return { config: `# Written by the Gatehouse action for this job; removed by actions/disconnect.\n${blocks.join('\n\n')}\n`, knownHosts: known.length ? `${known.join('\n')}\n` : '' };
+  return {
+    config: `# Written by the Gatehouse action for this job; removed by actions/disconnect.\n${blocks.join('\n\n')}\n`,
+    knownHosts: known.length ? `${known.join('\n')}\n` : '',
+  };
 }
 
 /** known_hosts lines name the host as the proxy's address; pin them to the Host alias instead. */

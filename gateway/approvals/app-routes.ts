@@ -4,8 +4,16 @@ import type { Clock } from '../identity/session-context.ts';
 import type { ApprovalBroker } from './broker.ts';
 import { viewOf } from './approval-record.ts';
 import {
-  APPROVAL_HEADERS, GATEWAY_APP_ROUTES, SIGNATURE_MAX_SKEW_SECONDS, approveCommandFor, routePath, verifyMessage,
-  type ApprovalDecisionMessage, type CloseJobRequest, type CloseJobResponse, type SessionLog,
+  APPROVAL_HEADERS,
+  GATEWAY_APP_ROUTES,
+  SIGNATURE_MAX_SKEW_SECONDS,
+  approveCommandFor,
+  routePath,
+  verifyMessage,
+  type ApprovalDecisionMessage,
+  type CloseJobRequest,
+  type CloseJobResponse,
+  type SessionLog,
 } from '../../wire/approvals.ts';
 import { SESSION_END_REASONS, type SessionEndReason } from '../../wire/audit-events.ts';
 
@@ -41,30 +49,45 @@ const NONCE_ISSUER = 'gatehouse-app';
 export function createAppRoutes(options: AppRoutesOptions): GatewayRoute[] {
   const { broker, store, clock, secret } = options;
   const publicUrl = options.publicUrl.replace(/\/+$/, '');
-  const closeSession = options.closeSession ?? ((id: string, reason: string) => store.endSession(id, reason, clock.now()));
+  const closeSession =
+    options.closeSession ?? ((id: string, reason: string) => store.endSession(id, reason, clock.now()));
 
   async function authenticate(req: IncomingMessage, res: ServerResponse, body: string): Promise<boolean> {
     if (!secret) {
-      send(res, 503, { error: 'approvals.no-secret', message: 'the gateway has no approvals.secret; set it in gatehouse.yaml to accept the app' });
+      send(res, 503, {
+        error: 'approvals.no-secret',
+        message: 'the gateway has no approvals.secret; set it in gatehouse.yaml to accept the app',
+      });
       return false;
     }
     const signed = req.method === 'GET' ? `GET ${req.url ?? ''}` : body;
-    const check = verifyMessage(secret, signed, {
-      timestamp: header(req, APPROVAL_HEADERS.timestamp),
-      signature: header(req, APPROVAL_HEADERS.signature),
-    }, clock.now());
+    const check = verifyMessage(
+      secret,
+      signed,
+      {
+        timestamp: header(req, APPROVAL_HEADERS.timestamp),
+        signature: header(req, APPROVAL_HEADERS.signature),
+      },
+      clock.now(),
+    );
     if (!check.ok) send(res, 401, { error: 'approvals.bad-signature', message: `refused: ${check.problem}` });
     return check.ok;
   }
 
   async function freshNonce(res: ServerResponse, nonce: unknown): Promise<boolean> {
     if (typeof nonce !== 'string' || nonce.length < 16 || nonce.length > 128) {
-      send(res, 400, { error: 'approvals.bad-nonce', message: 'the message needs a random nonce of 16 to 128 characters' });
+      send(res, 400, {
+        error: 'approvals.bad-nonce',
+        message: 'the message needs a random nonce of 16 to 128 characters',
+      });
       return false;
     }
     const expires = new Date(clock.now().getTime() + 2 * SIGNATURE_MAX_SKEW_SECONDS * 1000);
     if (!(await store.useJti(NONCE_ISSUER, nonce, expires))) {
-      send(res, 409, { error: 'approvals.replayed', message: 'this message was already received; the app must send a new nonce with each message' });
+      send(res, 409, {
+        error: 'approvals.replayed',
+        message: 'this message was already received; the app must send a new nonce with each message',
+      });
       return false;
     }
     return true;
@@ -78,7 +101,14 @@ export function createAppRoutes(options: AppRoutesOptions): GatewayRoute[] {
         const record = await store.getApproval(id);
         if (!record) return send(res, 404, { error: 'approvals.not-found', message: `approval ${id} does not exist` });
         if (!header(req, APPROVAL_HEADERS.signature)) {
-          return send(res, 200, { id: record.id, status: record.status, rule: record.rule, connection: record.connection, expiresAt: record.expiresAt.toISOString(), approveCommand: approveCommandFor(record.id) });
+          return send(res, 200, {
+            id: record.id,
+            status: record.status,
+            rule: record.rule,
+            connection: record.connection,
+            expiresAt: record.expiresAt.toISOString(),
+            approveCommand: approveCommandFor(record.id),
+          });
         }
         if (!(await authenticate(req, res, ''))) return;
         send(res, 200, viewOf(record));
@@ -92,12 +122,23 @@ export function createAppRoutes(options: AppRoutesOptions): GatewayRoute[] {
         if (body === null || !(await authenticate(req, res, body))) return;
         const message = parseJson(body) as Partial<ApprovalDecisionMessage> | null;
         if (!isDecision(message) || message.id !== id) {
-          return send(res, 400, { error: 'approvals.bad-decision', message: 'expected {id (same as the path), approved, by[], statementHash, sha, runId, runAttempt, nonce}' });
+          return send(res, 400, {
+            error: 'approvals.bad-decision',
+            message: 'expected {id (same as the path), approved, by[], statementHash, sha, runId, runAttempt, nonce}',
+          });
         }
         if (!(await freshNonce(res, message.nonce))) return;
         const result = await broker.decide(id, {
-          approved: message.approved, by: message.by, reason: message.reason, fromApp: true,
-          expect: { statementHash: message.statementHash, sha: message.sha, runId: message.runId, runAttempt: message.runAttempt },
+          approved: message.approved,
+          by: message.by,
+          reason: message.reason,
+          fromApp: true,
+          expect: {
+            statementHash: message.statementHash,
+            sha: message.sha,
+            runId: message.runId,
+            runAttempt: message.runAttempt,
+          },
         });
         if (!result.ok) {
           const status = result.code === 'not-found' ? 404 : 409;
@@ -114,16 +155,34 @@ export function createAppRoutes(options: AppRoutesOptions): GatewayRoute[] {
         const body = await readBody(req, res);
         if (body === null || !(await authenticate(req, res, body))) return;
         const message = parseJson(body) as Partial<CloseJobRequest> | null;
-        if (!message || ![message.repository, message.runId, message.runAttempt, message.jobId].every((v) => typeof v === 'string' && v !== '')) {
-          return send(res, 400, { error: 'approvals.bad-close', message: 'expected {repository, runId, runAttempt, jobId, nonce} as strings' });
+        if (
+          !message ||
+          ![message.repository, message.runId, message.runAttempt, message.jobId].every(
+            (v) => typeof v === 'string' && v !== '',
+          )
+        ) {
+          return send(res, 400, {
+            error: 'approvals.bad-close',
+            message: 'expected {repository, runId, runAttempt, jobId, nonce} as strings',
+          });
         }
         if (!(await freshNonce(res, message.nonce))) return;
-        const sessions = await store.findSessionsByClaims({ repository: message.repository!, run_id: message.runId!, run_attempt: message.runAttempt! });
-        const ofJob = sessions.filter((s) => s.claims.check_run_id === undefined || String(s.claims.check_run_id) === message.jobId);
+        const sessions = await store.findSessionsByClaims({
+          repository: message.repository!,
+          run_id: message.runId!,
+          run_attempt: message.runAttempt!,
+        });
+        const ofJob = sessions.filter(
+          (s) => s.claims.check_run_id === undefined || String(s.claims.check_run_id) === message.jobId,
+        );
         const answer: CloseJobResponse = { sessions: [] };
         for (const session of ofJob) {
           if (!session.endedAt) await closeSession(session.id, SESSION_END_REASONS.disconnect);
-          answer.sessions.push({ id: session.id, connections: session.connections, logUrl: `${publicUrl}${routePath(GATEWAY_APP_ROUTES.sessionLog, session.id)}` });
+          answer.sessions.push({
+            id: session.id,
+            connections: session.connections,
+            logUrl: `${publicUrl}${routePath(GATEWAY_APP_ROUTES.sessionLog, session.id)}`,
+          });
         }
         send(res, 200, answer);
       },
@@ -134,7 +193,11 @@ export function createAppRoutes(options: AppRoutesOptions): GatewayRoute[] {
       async handle(req, res, { id = '' }) {
         if (!(await authenticate(req, res, ''))) return;
         const log = options.getSessionLog ? await options.getSessionLog(id) : null;
-        if (!log) return send(res, 404, { error: 'audit.no-log', message: `no log for session ${id}; it may never have run a command` });
+        if (!log)
+          return send(res, 404, {
+            error: 'audit.no-log',
+            message: `no log for session ${id}; it may never have run a command`,
+          });
         send(res, 200, log);
       },
     },
@@ -142,9 +205,16 @@ export function createAppRoutes(options: AppRoutesOptions): GatewayRoute[] {
 }
 
 function isDecision(m: Partial<ApprovalDecisionMessage> | null): m is ApprovalDecisionMessage {
-  return !!m && typeof m.id === 'string' && typeof m.approved === 'boolean' && Array.isArray(m.by) && m.by.length > 0
-    && m.by.every((b) => typeof b === 'string') && (m.reason === undefined || typeof m.reason === 'string')
-    && [m.statementHash, m.sha, m.runId, m.runAttempt].every((v) => typeof v === 'string');
+  return (
+    !!m &&
+    typeof m.id === 'string' &&
+    typeof m.approved === 'boolean' &&
+    Array.isArray(m.by) &&
+    m.by.length > 0 &&
+    m.by.every((b) => typeof b === 'string') &&
+    (m.reason === undefined || typeof m.reason === 'string') &&
+    [m.statementHash, m.sha, m.runId, m.runAttempt].every((v) => typeof v === 'string')
+  );
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -203,7 +273,11 @@ export function routeHandler(routes: GatewayRoute[]): (req: IncomingMessage, res
       const match = req.method === route.method ? pattern.exec(pathname) : null;
       if (!match) continue;
       const id = match.groups?.id === undefined ? undefined : decodedId(match.groups.id);
-      if (id === null) send(res, 400, { error: 'request.url', message: 'the id in the path is not valid percent-encoding; use the id exactly as the gateway sent it' });
+      if (id === null)
+        send(res, 400, {
+          error: 'request.url',
+          message: 'the id in the path is not valid percent-encoding; use the id exactly as the gateway sent it',
+        });
       else await route.handle(req, res, { id });
       return true;
     }

@@ -24,7 +24,8 @@ export function hashStatement(statement: string): string {
 /** The run facts an approval is bound to, taken from the session's OIDC claims. */
 export function bindingOf(session: SessionContext): ApprovalBinding {
   const claims = session.identity.claims;
-  const text = (name: string): string => (claims[name] === undefined || claims[name] === null ? '' : String(claims[name]));
+  const text = (name: string): string =>
+    claims[name] === undefined || claims[name] === null ? '' : String(claims[name]);
   return {
     repository: text('repository'),
     repositoryId: text('repository_id'),

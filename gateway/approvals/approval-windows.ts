@@ -16,7 +16,11 @@ export function createApprovalWindows(clock: Clock) {
   const key = (sessionId: string, rule: string): string => `${sessionId}\u0000${rule}`;
   return {
     open(sessionId: string, rule: string, seconds: number, approvalId: string, decidedBy: string[]): void {
-      windows.set(key(sessionId, rule), { approvalId, decidedBy, until: new Date(clock.now().getTime() + seconds * 1000) });
+      windows.set(key(sessionId, rule), {
+        approvalId,
+        decidedBy,
+        until: new Date(clock.now().getTime() + seconds * 1000),
+      });
     },
     find(sessionId: string, rule: string): ApprovalWindow | null {
       const window = windows.get(key(sessionId, rule));

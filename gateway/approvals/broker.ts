@@ -118,13 +118,22 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
 
   async function settle(id: string): Promise<void> {
     if (!waiters.has(id)) return;
-    const record = await store.getApproval(id).catch((error: unknown) => { onError(error); return null; });
+    const record = await store.getApproval(id).catch((error: unknown) => {
+      onError(error);
+      return null;
+    });
     if (record && record.status !== 'pending') waiters.get(id)?.resolve(record);
   }
 
   function tell(record: ApprovalRecord): Promise<void> {
     return notifier
-      .notify({ type: 'approval.resolved', id: record.id, status: record.status, decidedBy: record.decidedBy, reason: record.reason })
+      .notify({
+        type: 'approval.resolved',
+        id: record.id,
+        status: record.status,
+        decidedBy: record.decidedBy,
+        reason: record.reason,
+      })
       .catch(onError);
   }
 
@@ -137,17 +146,27 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
 
   function arm(id: string, expiresAt: Date): void {
     const ms = Math.max(0, expiresAt.getTime() - clock.now().getTime());
-    timers.set(id, setTimeout(() => {
-      timers.delete(id);
-      if (expiresAt.getTime() > clock.now().getTime()) return arm(id, expiresAt);
-      finish(id, 'timed-out', 'approval timed out').catch(onError);
-    }, Math.min(ms, MAX_TIMER_MS)));
+    timers.set(
+      id,
+      setTimeout(
+        () => {
+          timers.delete(id);
+          if (expiresAt.getTime() > clock.now().getTime()) return arm(id, expiresAt);
+          finish(id, 'timed-out', 'approval timed out').catch(onError);
+        },
+        Math.min(ms, MAX_TIMER_MS),
+      ),
+    );
   }
 
   function ensurePoller(): void {
     if (poller || closed) return;
     poller = setInterval(() => {
-      if (waiters.size === 0) { clearInterval(poller); poller = undefined; return; }
+      if (waiters.size === 0) {
+        clearInterval(poller);
+        poller = undefined;
+        return;
+      }
       for (const id of waiters.keys()) void settle(id);
     }, pollIntervalMs);
     poller.unref();
@@ -157,11 +176,23 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     const { session, decision } = request;
     const review = decision.review;
     if (decision.action !== 'review' || !review) {
-      return { outcome: 'denied', approvalId: null, decidedBy: [], reason: `rule ${decision.rule} asked for review without review settings; add review: to the rule` };
+      return {
+        outcome: 'denied',
+        approvalId: null,
+        decidedBy: [],
+        reason: `rule ${decision.rule} asked for review without review settings; add review: to the rule`,
+      };
     }
     const open = windows.find(session.sessionId, decision.rule);
-    if (open) return { outcome: 'approved', approvalId: open.approvalId, decidedBy: open.decidedBy, reason: 'approval window open' };
-    if (holdOptions.signal?.aborted || closed) return { outcome: 'cancelled', approvalId: null, decidedBy: [], reason: 'client went away' };
+    if (open)
+      return {
+        outcome: 'approved',
+        approvalId: open.approvalId,
+        decidedBy: open.decidedBy,
+        reason: 'approval window open',
+      };
+    if (holdOptions.signal?.aborted || closed)
+      return { outcome: 'cancelled', approvalId: null, decidedBy: [], reason: 'client went away' };
 
     const id = ids.approvalId();
     const now = clock.now();
@@ -169,9 +200,19 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     const policy = policyOf(review);
     const settings: ApprovalSettings = { policy, binding: bindingOf(session), reason: decision.reason, replicaId };
     const record: ApprovalRecord = {
-      id, sessionId: session.sessionId, connection: request.connection, statementHash: request.statementHash,
-      statement: request.statement, rule: decision.rule, status: 'pending', requestedAt: now, expiresAt,
-      decidedAt: null, decidedBy: [], reason: null, settings: settings as unknown as Record<string, unknown>,
+      id,
+      sessionId: session.sessionId,
+      connection: request.connection,
+      statementHash: request.statementHash,
+      statement: request.statement,
+      rule: decision.rule,
+      status: 'pending',
+      requestedAt: now,
+      expiresAt,
+      decidedAt: null,
+      decidedBy: [],
+      reason: null,
+      settings: settings as unknown as Record<string, unknown>,
     };
     const decided = new Promise<Final>((resolve) => waiters.set(id, { resolve }));
     try {
@@ -179,9 +220,20 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     } catch (error) {
       waiters.delete(id);
       onError(error);
-      return { outcome: 'denied', approvalId: null, decidedBy: [], reason: 'the approval could not be stored, so the statement is refused; check the gateway store' };
+      return {
+        outcome: 'denied',
+        approvalId: null,
+        decidedBy: [],
+        reason: 'the approval could not be stored, so the statement is refused; check the gateway store',
+      };
     }
-    options.audit?.record(session.sessionId, 'approval.requested', { approval_id: id, statement: request.statement, rule: decision.rule }).catch(onError);
+    options.audit
+      ?.record(session.sessionId, 'approval.requested', {
+        approval_id: id,
+        statement: request.statement,
+        rule: decision.rule,
+      })
+      .catch(onError);
     arm(id, expiresAt);
     ensurePoller();
     const onAbort = (): void => void finish(id, 'cancelled', 'client cancelled the statement').catch(onError);
@@ -194,12 +246,24 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     } catch (error) {
       onError(error);
     }
-    notifier.notify({
-      type: 'approval.requested', id, sessionId: session.sessionId, connection: request.connection,
-      statement: request.statement, statementHash: request.statementHash, rule: decision.rule, reason: decision.reason,
-      requestedAt: now.toISOString(), expiresAt: expiresAt.toISOString(), approveUrl, approveCommand,
-      binding: settings.binding, policy,
-    }).catch(onError);
+    notifier
+      .notify({
+        type: 'approval.requested',
+        id,
+        sessionId: session.sessionId,
+        connection: request.connection,
+        statement: request.statement,
+        statementHash: request.statementHash,
+        rule: decision.rule,
+        reason: decision.reason,
+        requestedAt: now.toISOString(),
+        expiresAt: expiresAt.toISOString(),
+        approveUrl,
+        approveCommand,
+        binding: settings.binding,
+        policy,
+      })
+      .catch(onError);
 
     const final = await decided;
     waiters.delete(id);
@@ -207,28 +271,59 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     timers.delete(id);
     holdOptions.signal?.removeEventListener('abort', onAbort);
     const outcome: HoldOutcome =
-      final.status === 'approved' ? 'approved'
-      : final.status === 'timed-out' ? 'timed-out'
-      : final.status === 'denied' ? 'denied'
-      : 'cancelled';
-    options.audit?.record(session.sessionId, 'approval.decided', { approval_id: id, status: final.status, decided_by: final.decidedBy, reason: final.reason }).catch(onError);
-    if (outcome === 'approved' && policy.windowSeconds) windows.open(session.sessionId, decision.rule, policy.windowSeconds, id, final.decidedBy);
+      final.status === 'approved'
+        ? 'approved'
+        : final.status === 'timed-out'
+          ? 'timed-out'
+          : final.status === 'denied'
+            ? 'denied'
+            : 'cancelled';
+    options.audit
+      ?.record(session.sessionId, 'approval.decided', {
+        approval_id: id,
+        status: final.status,
+        decided_by: final.decidedBy,
+        reason: final.reason,
+      })
+      .catch(onError);
+    if (outcome === 'approved' && policy.windowSeconds)
+      windows.open(session.sessionId, decision.rule, policy.windowSeconds, id, final.decidedBy);
     return { outcome, approvalId: id, decidedBy: final.decidedBy, reason: final.reason };
   }
 
   async function decide(id: string, input: DecideInput): Promise<DecideResult> {
     const record = await store.getApproval(id);
-    if (!record) return { ok: false, code: 'not-found', message: `approval ${id} does not exist; check the id in the request comment` };
-    if (record.status !== 'pending') return { ok: false, code: 'not-pending', message: `approval ${id} is already ${record.status}` };
+    if (!record)
+      return {
+        ok: false,
+        code: 'not-found',
+        message: `approval ${id} does not exist; check the id in the request comment`,
+      };
+    if (record.status !== 'pending')
+      return { ok: false, code: 'not-pending', message: `approval ${id} is already ${record.status}` };
     if (input.expect) {
       const binding = settingsOf(record)?.binding;
       const e = input.expect;
-      if (!binding || record.statementHash !== e.statementHash || binding.sha !== e.sha || binding.runId !== e.runId || binding.runAttempt !== e.runAttempt) {
-        return { ok: false, code: 'binding-mismatch', message: `approval ${id} is bound to another statement or run; approve the request that is shown on the pull request` };
+      if (
+        !binding ||
+        record.statementHash !== e.statementHash ||
+        binding.sha !== e.sha ||
+        binding.runId !== e.runId ||
+        binding.runAttempt !== e.runAttempt
+      ) {
+        return {
+          ok: false,
+          code: 'binding-mismatch',
+          message: `approval ${id} is bound to another statement or run; approve the request that is shown on the pull request`,
+        };
       }
     }
     const status = input.approved ? 'approved' : 'denied';
-    const moved = await store.decideApproval(id, { status, decidedBy: [...new Set(input.by)], reason: input.reason ?? null }, clock.now());
+    const moved = await store.decideApproval(
+      id,
+      { status, decidedBy: [...new Set(input.by)], reason: input.reason ?? null },
+      clock.now(),
+    );
     if (!moved) {
       const now = await store.getApproval(id);
       return { ok: false, code: 'not-pending', message: `approval ${id} is already ${now?.status ?? 'gone'}` };
@@ -272,5 +367,11 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     waiters.clear();
   }
 
-  return { hold, decide, recoverPending, isWindowOpen: (sessionId, rule) => windows.find(sessionId, rule) !== null, close };
+  return {
+    hold,
+    decide,
+    recoverPending,
+    isWindowOpen: (sessionId, rule) => windows.find(sessionId, rule) !== null,
+    close,
+  };
 }

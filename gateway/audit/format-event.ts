@@ -26,25 +26,60 @@ export function summarizeEvent(event: AuditEventWire): EventSummary {
   switch (event.type) {
     case 'session.start': {
       const c = (d.claims ?? {}) as Record<string, unknown>;
-      const who = [str(c.repository) && `${str(c.repository)}@${str(c.ref)}`, c.run_id && `run ${str(c.run_id)}`, c.actor && `by ${str(c.actor)}`];
+      const who = [
+        str(c.repository) && `${str(c.repository)}@${str(c.ref)}`,
+        c.run_id && `run ${str(c.run_id)}`,
+        c.actor && `by ${str(c.actor)}`,
+      ];
       const where = str(d.connection) || (Array.isArray(d.connections) ? d.connections.join(',') : '');
-      return { ...base, rule: str(d.identity_rule), text: oneLine([...who.filter(Boolean), where && `→ ${where}`].filter(Boolean).join(' ')) };
+      return {
+        ...base,
+        rule: str(d.identity_rule),
+        text: oneLine([...who.filter(Boolean), where && `→ ${where}`].filter(Boolean).join(' ')),
+      };
     }
     case 'statement':
     case 'ssh.exec': {
-      const params = Array.isArray(d.params) && d.params.length > 0 ? ` [${d.params.map((p, i) => `$${i + 1}=${p === null ? 'NULL' : str(p)}`).join(', ')}]` : '';
-      return { ...base, decision: str(d.decision), rule: str(d.rule), text: oneLine(`${str(d.text ?? d.command)}${params}`) };
+      const params =
+        Array.isArray(d.params) && d.params.length > 0
+          ? ` [${d.params.map((p, i) => `$${i + 1}=${p === null ? 'NULL' : str(p)}`).join(', ')}]`
+          : '';
+      return {
+        ...base,
+        decision: str(d.decision),
+        rule: str(d.rule),
+        text: oneLine(`${str(d.text ?? d.command)}${params}`),
+      };
     }
     case 'statement.result': {
-      const parts = [`${str(d.duration_ms)}ms`, d.bytes !== undefined && `${str(d.bytes)}B`, d.masked_values ? `${str(d.masked_values)} masked` : '', d.sqlstate ? `error ${str(d.sqlstate)}` : ''];
+      const parts = [
+        `${str(d.duration_ms)}ms`,
+        d.bytes !== undefined && `${str(d.bytes)}B`,
+        d.masked_values ? `${str(d.masked_values)} masked` : '',
+        d.sqlstate ? `error ${str(d.sqlstate)}` : '',
+      ];
       return { ...base, rows: d.rows === undefined ? '' : str(d.rows), text: parts.filter(Boolean).join(' ') };
     }
     case 'result.sample':
-      return { ...base, text: `sample of ${Array.isArray(d.rows) ? d.rows.length : 0} row(s)${d.truncated ? ' (truncated)' : ''}` };
+      return {
+        ...base,
+        text: `sample of ${Array.isArray(d.rows) ? d.rows.length : 0} row(s)${d.truncated ? ' (truncated)' : ''}`,
+      };
     case 'approval.requested':
-      return { ...base, decision: 'review', rule: str(d.rule), text: oneLine(`${str(d.approval_id)}: ${str(d.statement)}`) };
+      return {
+        ...base,
+        decision: 'review',
+        rule: str(d.rule),
+        text: oneLine(`${str(d.approval_id)}: ${str(d.statement)}`),
+      };
     case 'approval.decided':
-      return { ...base, decision: str(d.status), text: oneLine(`${str(d.approval_id)} by ${Array.isArray(d.decided_by) ? d.decided_by.join(', ') : ''}${d.reason ? `: ${str(d.reason)}` : ''}`) };
+      return {
+        ...base,
+        decision: str(d.status),
+        text: oneLine(
+          `${str(d.approval_id)} by ${Array.isArray(d.decided_by) ? d.decided_by.join(', ') : ''}${d.reason ? `: ${str(d.reason)}` : ''}`,
+        ),
+      };
     case 'ssh.output':
       return { ...base, text: oneLine(`${str(d.stream)}: ${d.encoding === 'base64' ? '(binary)' : str(d.data)}`) };
     case 'ssh.exit':
@@ -61,7 +96,15 @@ export function summarizeEvent(event: AuditEventWire): EventSummary {
 /** One text line per event: time, seq, type, decision, rule, rows, command. */
 export function formatEventLine(event: AuditEventWire): string {
   const s = summarizeEvent(event);
-  return [event.at, String(event.seq).padStart(4), event.type.padEnd(18), s.decision.padEnd(8), s.rule.padEnd(18), s.rows.padStart(6), s.text]
+  return [
+    event.at,
+    String(event.seq).padStart(4),
+    event.type.padEnd(18),
+    s.decision.padEnd(8),
+    s.rule.padEnd(18),
+    s.rows.padStart(6),
+    s.text,
+  ]
     .join('  ')
     .trimEnd();
 }

@@ -38,7 +38,11 @@ export function linkEvent(head: ChainHead, event: Omit<HashedFields, 'seq'>): Au
 }
 
 /** {@link linkEvent} for an event whose data the caller already normalised, with its canonical JSON. */
-export function linkCanonicalEvent(head: ChainHead, event: Omit<HashedFields, 'seq'>, canonicalData: string): AuditEventRecord {
+export function linkCanonicalEvent(
+  head: ChainHead,
+  event: Omit<HashedFields, 'seq'>,
+  canonicalData: string,
+): AuditEventRecord {
   const record = { sessionId: event.sessionId, seq: head.seq + 1, type: event.type, at: event.at, data: event.data };
   return { ...record, prevHash: head.hash, hash: canonicalEventHash(head.hash, record, canonicalData) };
 }

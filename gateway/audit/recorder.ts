@@ -1,6 +1,11 @@
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { AuditEventRecord, Store } from '../store/store.ts';
-import { AUDIT_EVENT_TYPES, type AuditEventData, type AuditEventType, type SessionEndReason } from '../../wire/audit-events.ts';
+import {
+  AUDIT_EVENT_TYPES,
+  type AuditEventData,
+  type AuditEventType,
+  type SessionEndReason,
+} from '../../wire/audit-events.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { EMPTY_CHAIN, linkCanonicalEvent, linkEvent, type ChainHead } from './hash-chain.ts';
 import { loadAuditSigningKey, signSeal, type AuditSigningKey } from './signing-key.ts';
@@ -32,9 +37,17 @@ export interface RecorderOptions {
  */
 export interface Recorder {
   sessionStarted(sessionId: string, data: AuditEventData['session.start']): Promise<void>;
-  record<T extends Exclude<AuditEventType, 'session.end' | 'seal'>>(sessionId: string, type: T, data: AuditEventData[T]): Promise<void>;
+  record<T extends Exclude<AuditEventType, 'session.end' | 'seal'>>(
+    sessionId: string,
+    type: T,
+    data: AuditEventData[T],
+  ): Promise<void>;
   /** Like `record`, resolving to the event's sequence number (null when nothing was written, e.g. samples off) so a later event can point at it (`statement_seq`). */
-  recordEvent<T extends Exclude<AuditEventType, 'session.end' | 'seal'>>(sessionId: string, type: T, data: AuditEventData[T]): Promise<number | null>;
+  recordEvent<T extends Exclude<AuditEventType, 'session.end' | 'seal'>>(
+    sessionId: string,
+    type: T,
+    data: AuditEventData[T],
+  ): Promise<number | null>;
   /** Appends `session.end`, seals the chain with the gateway key and ends the stored session; idempotent. */
   sessionEnded(sessionId: string, reason: SessionEndReason, data?: Record<string, unknown>): Promise<void>;
   /** Crash recovery: ends and seals every session left open (by this gateway, with `gatewayId`); returns their ids. */
@@ -75,7 +88,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
   let worker: Promise<void> = Promise.resolve();
   let signingKey: Promise<AuditSigningKey> | null = null;
 
-  function enqueue(sessionId: string, type: string, data: Record<string, unknown>, seal = false): Promise<number | null> {
+  function enqueue(
+    sessionId: string,
+    type: string,
+    data: Record<string, unknown>,
+    seal = false,
+  ): Promise<number | null> {
     let canonical: string;
     let snapshot: Record<string, unknown>;
     try {
@@ -109,7 +127,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
     const cached = chains.get(sessionId);
     if (cached) return cached;
     const last = await store.lastAuditEvent(sessionId);
-    const chain = last ? { seq: last.seq, hash: last.hash, sealed: last.type === 'seal' } : { ...EMPTY_CHAIN, sealed: false };
+    const chain = last
+      ? { seq: last.seq, hash: last.hash, sealed: last.type === 'seal' }
+      : { ...EMPTY_CHAIN, sealed: false };
     chains.set(sessionId, chain);
     return chain;
   }
@@ -154,7 +174,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const head = heads.get(item.sessionId) ?? { ...(await chainOf(item.sessionId)) };
       if (head.sealed) {
         if (!item.seal) {
-          item.reject(new GatehouseError('audit.session-closed', `session ${item.sessionId} has ended; open a new session to run more commands`));
+          item.reject(
+            new GatehouseError(
+              'audit.session-closed',
+              `session ${item.sessionId} has ended; open a new session to run more commands`,
+            ),
+          );
         } else {
           refused.push(item);
         }
@@ -202,17 +227,31 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   const recorder: Recorder = {
     async sessionStarted(sessionId, data) {
-      await enqueue(sessionId, 'session.start', options.gatewayId ? { ...data, gateway: options.gatewayId } : { ...data });
+      await enqueue(
+        sessionId,
+        'session.start',
+        options.gatewayId ? { ...data, gateway: options.gatewayId } : { ...data },
+      );
     },
     async record(sessionId, type, data) {
       await recorder.recordEvent(sessionId, type, data);
     },
     recordEvent(sessionId, type, data) {
       if ((type as string) === 'session.end' || (type as string) === 'seal') {
-        return Promise.reject(new GatehouseError('audit.invalid-event', `'${type}' is written by sessionEnded(); call it instead of record()`));
+        return Promise.reject(
+          new GatehouseError(
+            'audit.invalid-event',
+            `'${type}' is written by sessionEnded(); call it instead of record()`,
+          ),
+        );
       }
       if (!KNOWN_TYPES.has(type)) {
-        return Promise.reject(new GatehouseError('audit.invalid-event', `'${String(type)}' is not an audit event type; add it to AUDIT_EVENT_TYPES in wire/audit-events.ts`));
+        return Promise.reject(
+          new GatehouseError(
+            'audit.invalid-event',
+            `'${String(type)}' is not an audit event type; add it to AUDIT_EVENT_TYPES in wire/audit-events.ts`,
+          ),
+        );
       }
       if (type === 'result.sample') {
         if (sampleRows <= 0) return Promise.resolve(null);
@@ -264,7 +303,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
 export const SAMPLE_CELL_MAX_CHARS = 256;
 
 function shortenCell(cell: unknown): unknown {
-  return typeof cell === 'string' && cell.length > SAMPLE_CELL_MAX_CHARS ? `${cell.slice(0, SAMPLE_CELL_MAX_CHARS - 1)}…` : cell;
+  return typeof cell === 'string' && cell.length > SAMPLE_CELL_MAX_CHARS
+    ? `${cell.slice(0, SAMPLE_CELL_MAX_CHARS - 1)}…`
+    : cell;
 }
 
 function isUniqueViolation(error: unknown): boolean {

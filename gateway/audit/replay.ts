@@ -27,17 +27,24 @@ export function shellRecordings(events: readonly AuditEventRecord[]): ShellRecor
 
 /** The recording as an asciicast v2 file (header line, then one JSON array per event). */
 export function toAsciicast(recording: ShellRecording): string {
-  return [JSON.stringify(recording.header), ...recording.events.map((event) => JSON.stringify(event))].join('\n') + '\n';
+  return (
+    [JSON.stringify(recording.header), ...recording.events.map((event) => JSON.stringify(event))].join('\n') + '\n'
+  );
 }
 
 /** Parses an asciicast v2 file; throws a GatehouseError naming the bad line. */
 export function parseAsciicast(text: string): ShellRecording {
   const lines = text.split('\n').filter((line) => line.trim() !== '');
   const header = parseLine(lines[0] ?? '', 1);
-  if (!isHeader(header)) throw new GatehouseError('replay.invalid', 'line 1 is not an asciicast v2 header; only asciicast version 2 files can be replayed');
+  if (!isHeader(header))
+    throw new GatehouseError(
+      'replay.invalid',
+      'line 1 is not an asciicast v2 header; only asciicast version 2 files can be replayed',
+    );
   const events = lines.slice(1).map((line, index) => {
     const event = parseLine(line, index + 2);
-    if (!isEvent(event)) throw new GatehouseError('replay.invalid', `line ${index + 2} is not an asciicast event [time, code, data]`);
+    if (!isEvent(event))
+      throw new GatehouseError('replay.invalid', `line ${index + 2} is not an asciicast event [time, code, data]`);
     return event;
   });
   return { channel: 'file', header, events };
@@ -79,7 +86,8 @@ export interface ReplayDeps {
   signal?: AbortSignal;
 }
 
-export const REPLAY_USAGE = 'usage: gatehouse audit replay <session> [--speed N] [--max-idle S] [--channel ID] [--input] [--asciicast]' as const;
+export const REPLAY_USAGE =
+  'usage: gatehouse audit replay <session> [--speed N] [--max-idle S] [--channel ID] [--input] [--asciicast]' as const;
 
 /**
  * `gatehouse audit replay <session>`: plays the session's shell recordings in the terminal, one
@@ -108,12 +116,16 @@ export async function runReplay(argv: string[], deps: ReplayDeps): Promise<numbe
   const speed = Number(parsed.values.speed);
   const maxIdle = Number(parsed.values['max-idle']);
   if (!sessionId || parsed.positionals.length > 1) throw new GatehouseError('replay.usage', REPLAY_USAGE);
-  if (!(speed > 0) || !(maxIdle >= 0)) throw new GatehouseError('replay.usage', `--speed must be above 0 and --max-idle at least 0; ${REPLAY_USAGE}`);
+  if (!(speed > 0) || !(maxIdle >= 0))
+    throw new GatehouseError('replay.usage', `--speed must be above 0 and --max-idle at least 0; ${REPLAY_USAGE}`);
   const recordings = shellRecordings(await deps.listAuditEvents(sessionId)).filter(
     (recording) => !parsed.values.channel || recording.channel === parsed.values.channel,
   );
   if (recordings.length === 0) {
-    throw new GatehouseError('replay.none', `session ${sessionId} has no recorded shell${parsed.values.channel ? ` on channel ${parsed.values.channel}` : ''}; 'gatehouse audit show ${sessionId}' lists its exec commands and output`);
+    throw new GatehouseError(
+      'replay.none',
+      `session ${sessionId} has no recorded shell${parsed.values.channel ? ` on channel ${parsed.values.channel}` : ''}; 'gatehouse audit show ${sessionId}' lists its exec commands and output`,
+    );
   }
   for (const recording of recordings) {
     if (parsed.values.asciicast) {
@@ -121,7 +133,14 @@ export async function runReplay(argv: string[], deps: ReplayDeps): Promise<numbe
       continue;
     }
     deps.write(`\r\n--- ${recording.header.title ?? 'shell'} (channel ${recording.channel}) ---\r\n`);
-    await playAsciicast(recording, { speed, maxIdleSeconds: maxIdle, input: parsed.values.input, write: deps.write, sleep: deps.sleep, signal: deps.signal });
+    await playAsciicast(recording, {
+      speed,
+      maxIdleSeconds: maxIdle,
+      input: parsed.values.input,
+      write: deps.write,
+      sleep: deps.sleep,
+      signal: deps.signal,
+    });
   }
   return 0;
 }
@@ -130,7 +149,12 @@ export async function runReplay(argv: string[], deps: ReplayDeps): Promise<numbe
  * The entry `gatehouse audit replay` loads (gateway/commands/audit.ts), lazily so other audit commands skip it:
  * `argv` still holds the session id and the `--config`/`--store` options that command consumed.
  */
-export function replaySession(options: { store: Pick<Store, 'listAuditEvents'>; sessionId: string; argv: string[]; out: { write(text: string): unknown } }): Promise<number> {
+export function replaySession(options: {
+  store: Pick<Store, 'listAuditEvents'>;
+  sessionId: string;
+  argv: string[];
+  out: { write(text: string): unknown };
+}): Promise<number> {
   return runReplay(options.argv, {
     listAuditEvents: (sessionId) => options.store.listAuditEvents(sessionId),
     write: (data) => void options.out.write(data),
@@ -147,9 +171,21 @@ function parseLine(line: string, number: number): unknown {
 
 function isHeader(value: unknown): value is AsciicastHeader {
   const header = value as AsciicastHeader;
-  return typeof value === 'object' && value !== null && header.version === 2 && typeof header.width === 'number' && typeof header.height === 'number';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    header.version === 2 &&
+    typeof header.width === 'number' &&
+    typeof header.height === 'number'
+  );
 }
 
 function isEvent(value: unknown): value is AsciicastEvent {
-  return Array.isArray(value) && value.length === 3 && typeof value[0] === 'number' && ['o', 'i', 'r'].includes(value[1]) && typeof value[2] === 'string';
+  return (
+    Array.isArray(value) &&
+    value.length === 3 &&
+    typeof value[0] === 'number' &&
+    ['o', 'i', 'r'].includes(value[1]) &&
+    typeof value[2] === 'string'
+  );
 }

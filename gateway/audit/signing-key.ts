@@ -1,4 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { Store } from '../store/store.ts';
 
@@ -21,7 +29,10 @@ export async function loadAuditSigningKey(store: Store): Promise<AuditSigningKey
   let pem = await store.getSecret(AUDIT_SIGNING_KEY_SECRET);
   if (!pem) {
     const { privateKey } = generateKeyPairSync('ed25519');
-    pem = await store.putSecretIfAbsent(AUDIT_SIGNING_KEY_SECRET, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    pem = await store.putSecretIfAbsent(
+      AUDIT_SIGNING_KEY_SECRET,
+      privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    );
   }
   const privateKey = createPrivateKey(pem);
   const publicKey = createPublicKey(privateKey);
@@ -40,14 +51,20 @@ export function toPublicKey(key: KeyObject | string): KeyObject {
   try {
     return key.includes('PRIVATE KEY') ? createPublicKey(createPrivateKey(key)) : createPublicKey(key);
   } catch (error) {
-    throw new GatehouseError('audit.bad-public-key', 'the audit public key is not a PEM Ed25519 key; export it with `gatehouse audit key`', {
-      cause: error,
-    });
+    throw new GatehouseError(
+      'audit.bad-public-key',
+      'the audit public key is not a PEM Ed25519 key; export it with `gatehouse audit key`',
+      {
+        cause: error,
+      },
+    );
   }
 }
 
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /** The bytes a seal signs: domain-separated, bound to the session and the final position. */
@@ -59,7 +76,13 @@ export function signSeal(key: AuditSigningKey, sessionId: string, finalSeq: numb
   return sign(null, sealMessage(sessionId, finalSeq, finalHash), key.privateKey).toString('base64');
 }
 
-export function verifySeal(publicKey: KeyObject, sessionId: string, finalSeq: number, finalHash: string, signature: string): boolean {
+export function verifySeal(
+  publicKey: KeyObject,
+  sessionId: string,
+  finalSeq: number,
+  finalHash: string,
+  signature: string,
+): boolean {
   try {
     return verify(null, sealMessage(sessionId, finalSeq, finalHash), publicKey, Buffer.from(signature, 'base64'));
   } catch {

@@ -46,12 +46,20 @@ export interface VerifyResult {
 }
 
 /** Checks the hash chain and the seal of `sessionId` against the gateway's audit public key. */
-export async function verifySession(store: Store, sessionId: string, publicKey: KeyObject | string): Promise<VerifyResult> {
+export async function verifySession(
+  store: Store,
+  sessionId: string,
+  publicKey: KeyObject | string,
+): Promise<VerifyResult> {
   return verifyEvents(sessionId, await store.listAuditEvents(sessionId), publicKey);
 }
 
 /** Pure core of {@link verifySession}, for events already read (e.g. from an exported JSON-lines file). */
-export function verifyEvents(sessionId: string, events: readonly AuditEventRecord[], publicKeyInput: KeyObject | string): VerifyResult {
+export function verifyEvents(
+  sessionId: string,
+  events: readonly AuditEventRecord[],
+  publicKeyInput: KeyObject | string,
+): VerifyResult {
   const publicKey = toPublicKey(publicKeyInput);
   const keyId = keyIdOf(publicKey);
   const problems: VerifyProblem[] = [];
@@ -65,14 +73,22 @@ export function verifyEvents(sessionId: string, events: readonly AuditEventRecor
     problems,
   });
   if (events.length === 0) {
-    problems.push({ seq: 0, kind: 'missing', message: `no audit events are stored for session ${sessionId}; check the session id and the store` });
+    problems.push({
+      seq: 0,
+      kind: 'missing',
+      message: `no audit events are stored for session ${sessionId}; check the session id and the store`,
+    });
     return result(false, false);
   }
 
   checkChain(events, problems);
   for (const event of events) {
     if (!KNOWN_TYPES.has(event.type)) {
-      problems.push({ seq: event.seq, kind: 'unknown-type', message: `event ${event.seq} has type '${event.type}', which gatehouse never records` });
+      problems.push({
+        seq: event.seq,
+        kind: 'unknown-type',
+        message: `event ${event.seq} has type '${event.type}', which gatehouse never records`,
+      });
     }
   }
   const sealIndex = events.findIndex((e) => e.type === 'seal');
@@ -86,7 +102,11 @@ export function verifyEvents(sessionId: string, events: readonly AuditEventRecor
     return result(false, false);
   }
   for (const extra of events.slice(sealIndex + 1)) {
-    problems.push({ seq: extra.seq, kind: 'after-seal', message: `event ${extra.seq} (${extra.type}) comes after the seal: it was inserted after the session ended` });
+    problems.push({
+      seq: extra.seq,
+      kind: 'after-seal',
+      message: `event ${extra.seq} (${extra.type}) comes after the seal: it was inserted after the session ended`,
+    });
   }
   return result(true, checkSeal(sessionId, events, sealIndex, publicKey, keyId, problems));
 }
@@ -108,18 +128,37 @@ function checkSeal(
       : data.final_hash === sealed.hash
         ? `it was made for event ${String(data.final_seq)}, so events before it were renumbered`
         : `event ${sealed.seq} (${sealed.type}) was altered and re-hashed, or events were removed or inserted before the seal`;
-    problems.push({ seq: sealed?.seq ?? seal.seq, kind: 'bad-seal', message: `the seal (event ${seal.seq}) does not cover the event before it: ${which}` });
+    problems.push({
+      seq: sealed?.seq ?? seal.seq,
+      kind: 'bad-seal',
+      message: `the seal (event ${seal.seq}) does not cover the event before it: ${which}`,
+    });
   }
   if (sealed && sealed.type !== 'session.end') {
-    problems.push({ seq: sealed.seq, kind: 'bad-seal', message: `event ${sealed.seq} (${sealed.type}) precedes the seal instead of session.end` });
+    problems.push({
+      seq: sealed.seq,
+      kind: 'bad-seal',
+      message: `event ${sealed.seq} (${sealed.type}) precedes the seal instead of session.end`,
+    });
   }
   if (typeof data.final_seq !== 'number' || typeof data.final_hash !== 'string' || typeof data.signature !== 'string') {
-    problems.push({ seq: seal.seq, kind: 'bad-signature', message: `the seal (event ${seal.seq}) carries no signature` });
+    problems.push({
+      seq: seal.seq,
+      kind: 'bad-signature',
+      message: `the seal (event ${seal.seq}) carries no signature`,
+    });
     return false;
   }
   if (!verifySeal(publicKey, sessionId, data.final_seq, data.final_hash, data.signature)) {
-    const other = typeof data.key_id === 'string' && data.key_id !== keyId ? ` (it names key ${data.key_id.slice(0, 16)}…, verifying with ${keyId.slice(0, 16)}…)` : '';
-    problems.push({ seq: seal.seq, kind: 'bad-signature', message: `the seal's signature (event ${seal.seq}) is not valid for this gateway's audit key${other}` });
+    const other =
+      typeof data.key_id === 'string' && data.key_id !== keyId
+        ? ` (it names key ${data.key_id.slice(0, 16)}…, verifying with ${keyId.slice(0, 16)}…)`
+        : '';
+    problems.push({
+      seq: seal.seq,
+      kind: 'bad-signature',
+      message: `the seal's signature (event ${seal.seq}) is not valid for this gateway's audit key${other}`,
+    });
     return false;
   }
   return true;
@@ -132,7 +171,9 @@ function checkSeal(
  */
 function checkChain(events: readonly AuditEventRecord[], problems: VerifyProblem[]): void {
   const budget = { left: MOVE_SEARCH_BUDGET };
-  const original = events.map((event) => (eventHash(event.prevHash, event) === event.hash ? event.seq : originalSeq(event, budget)));
+  const original = events.map((event) =>
+    eventHash(event.prevHash, event) === event.hash ? event.seq : originalSeq(event, budget),
+  );
   const moved = events.map((event, i) => original[i] !== event.seq);
   const known = new Set(original.map((seq, i) => (seq > 0 ? seq : events[i]!.seq)));
   const max = Math.max(...known);
@@ -142,24 +183,40 @@ function checkChain(events: readonly AuditEventRecord[], problems: VerifyProblem
     let last = seq;
     while (last + 1 <= max && !known.has(last + 1)) last++;
     const what = last > seq ? `events ${seq}-${last} are` : `event ${seq} is`;
-    problems.push({ seq, kind: 'removed', message: `${what} missing: removed from the chain${renumbered ? ' and later events renumbered' : ''}` });
+    problems.push({
+      seq,
+      kind: 'removed',
+      message: `${what} missing: removed from the chain${renumbered ? ' and later events renumbered' : ''}`,
+    });
     seq = last;
   }
   events.forEach((event, i) => {
     const orig = original[i]!;
     const label = `event ${event.seq} (${event.type})`;
     if (orig === -1) {
-      problems.push({ seq: event.seq, kind: 'altered', message: `${label} was altered: its content does not match its hash` });
+      problems.push({
+        seq: event.seq,
+        kind: 'altered',
+        message: `${label} was altered: its content does not match its hash`,
+      });
       return;
     }
     if (!moved[i] && events.some((other, j) => j !== i && moved[j] && original[j] === orig)) {
-      problems.push({ seq: event.seq, kind: 'inserted', message: `${label} was inserted: the event recorded as ${orig} was moved to make room for it` });
+      problems.push({
+        seq: event.seq,
+        kind: 'inserted',
+        message: `${label} was inserted: the event recorded as ${orig} was moved to make room for it`,
+      });
       return;
     }
     const before = i > 0 ? original[i - 1]! : 0;
     const after = i + 1 < events.length ? original[i + 1]! : Infinity;
     if (moved[i] && (orig < before || (after > 0 && orig > after))) {
-      problems.push({ seq: event.seq, kind: 'reordered', message: `${label} is out of order: it was recorded as event ${orig}` });
+      problems.push({
+        seq: event.seq,
+        kind: 'reordered',
+        message: `${label} is out of order: it was recorded as event ${orig}`,
+      });
       return;
     }
     if (moved[i]) return;
@@ -168,11 +225,20 @@ function checkChain(events: readonly AuditEventRecord[], problems: VerifyProblem
 }
 
 /** For an event that hashes correctly in place: does it follow the event before it? */
-function checkLink(events: readonly AuditEventRecord[], i: number, original: number[], problems: VerifyProblem[]): void {
+function checkLink(
+  events: readonly AuditEventRecord[],
+  i: number,
+  original: number[],
+  problems: VerifyProblem[],
+): void {
   const event = events[i]!;
   if (i === 0) {
     if (event.seq === 1 && event.prevHash !== GENESIS_HASH) {
-      problems.push({ seq: 1, kind: 'broken-link', message: `event 1 (${event.type}) does not start a chain: it was replaced` });
+      problems.push({
+        seq: 1,
+        kind: 'broken-link',
+        message: `event 1 (${event.type}) does not start a chain: it was replaced`,
+      });
     }
     return;
   }
@@ -180,7 +246,11 @@ function checkLink(events: readonly AuditEventRecord[], i: number, original: num
   if (previous.seq !== event.seq - 1 || original[i - 1] !== previous.seq || event.prevHash === previous.hash) return;
   const linked = events.findIndex((e) => e.hash === event.prevHash);
   if (linked !== -1) {
-    problems.push({ seq: event.seq, kind: 'reordered', message: `event ${event.seq} (${event.type}) is out of order: it follows event ${events[linked]!.seq}` });
+    problems.push({
+      seq: event.seq,
+      kind: 'reordered',
+      message: `event ${event.seq} (${event.type}) is out of order: it follows event ${events[linked]!.seq}`,
+    });
   } else {
     problems.push({
       seq: previous.seq,

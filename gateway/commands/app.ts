@@ -13,34 +13,69 @@ const USAGE = 'usage: gatehouse app [--config gatehouse.yaml] [--listen 127.0.0.
  * gatehouse.yaml; point the gateway's `approvals.notify_url` at this process.
  */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs({
-    args: argv,
-    options: { config: { type: 'string', default: 'gatehouse.yaml' }, listen: { type: 'string', default: '127.0.0.1:3000' }, help: { type: 'boolean', default: false } },
-  }, USAGE);
+  const { values } = parseCommandArgs(
+    {
+      args: argv,
+      options: {
+        config: { type: 'string', default: 'gatehouse.yaml' },
+        listen: { type: 'string', default: '127.0.0.1:3000' },
+        help: { type: 'boolean', default: false },
+      },
+    },
+    USAGE,
+  );
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
   const config = loadConfig(values.config!);
-  if (!config.app) throw new GatehouseError('app.not-configured', `${config.file}: add app: { app_id, private_key, webhook_secret } to run the GitHub App (see app/README.md)`);
-  if (!config.approvals.secret) throw new GatehouseError('app.no-secret', `${config.file}: set approvals.secret, shared by the gateway and the app, so their messages can be verified`);
+  if (!config.app)
+    throw new GatehouseError(
+      'app.not-configured',
+      `${config.file}: add app: { app_id, private_key, webhook_secret } to run the GitHub App (see app/README.md)`,
+    );
+  if (!config.approvals.secret)
+    throw new GatehouseError(
+      'app.no-secret',
+      `${config.file}: set approvals.secret, shared by the gateway and the app, so their messages can be verified`,
+    );
   const match = /^(.*):(\d+)$/.exec(values.listen!);
   if (!match) throw new GatehouseError('cli.usage', `--listen must be host:port, got '${values.listen}'`);
   const { handle } = await createAppHandler({
-    appId: config.app.appId, privateKey: config.app.privateKey, webhookSecret: config.app.webhookSecret,
-    baseUrl: config.app.baseUrl, gatewayUrl: config.publicUrl, approvalsSecret: config.approvals.secret,
+    appId: config.app.appId,
+    privateKey: config.app.privateKey,
+    webhookSecret: config.app.webhookSecret,
+    baseUrl: config.app.baseUrl,
+    gatewayUrl: config.publicUrl,
+    approvalsSecret: config.approvals.secret,
   });
   const server = http.createServer((req, res) => {
     handle(req, res).then(
-      (done) => { if (!done) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: `not found; webhooks go to ${WEBHOOK_PATH}` })); },
-      () => { if (!res.headersSent) res.writeHead(500).end(); },
+      (done) => {
+        if (!done)
+          res
+            .writeHead(404, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ message: `not found; webhooks go to ${WEBHOOK_PATH}` }));
+      },
+      () => {
+        if (!res.headersSent) res.writeHead(500).end();
+      },
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new GatehouseError('app.listen', `cannot listen on ${values.listen}: ${error.message}; pick a free --listen address`)));
+    server.once('error', (error) =>
+      reject(
+        new GatehouseError(
+          'app.listen',
+          `cannot listen on ${values.listen}: ${error.message}; pick a free --listen address`,
+        ),
+      ),
+    );
     server.listen(Number(match[2]), match[1], resolve);
   });
-  process.stdout.write(`gatehouse app: webhooks at http://${values.listen}${WEBHOOK_PATH}, approval requests at http://${values.listen}${APP_NOTIFY_PATH}, gateway ${config.publicUrl}\n`);
+  process.stdout.write(
+    `gatehouse app: webhooks at http://${values.listen}${WEBHOOK_PATH}, approval requests at http://${values.listen}${APP_NOTIFY_PATH}, gateway ${config.publicUrl}\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

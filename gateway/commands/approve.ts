@@ -16,16 +16,19 @@ const USAGE = 'usage: gatehouse approve <approval-id> [--deny] [--reason TEXT] [
  * break-glass use; the decision is recorded as made by `cli:<local user>`.
  */
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      deny: { type: 'boolean', default: false },
-      reason: { type: 'string' },
-      config: { type: 'string', default: 'gatehouse.yaml' },
-      help: { type: 'boolean', default: false },
+  const { values, positionals } = parseCommandArgs(
+    {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        deny: { type: 'boolean', default: false },
+        reason: { type: 'string' },
+        config: { type: 'string', default: 'gatehouse.yaml' },
+        help: { type: 'boolean', default: false },
+      },
     },
-  }, USAGE);
+    USAGE,
+  );
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -34,11 +37,20 @@ export async function run(argv: string[]): Promise<number> {
   const id = positionals[0]!;
   const config = loadConfig(values.config!);
   const store = await createStore(config.store);
-  const notifier = config.approvals.notifyUrl && config.approvals.secret
-    ? createHttpNotifier({ url: config.approvals.notifyUrl, secret: config.approvals.secret, clock: systemClock, attempts: 3 })
-    : silentNotifier;
+  const notifier =
+    config.approvals.notifyUrl && config.approvals.secret
+      ? createHttpNotifier({
+          url: config.approvals.notifyUrl,
+          secret: config.approvals.secret,
+          clock: systemClock,
+          attempts: 3,
+        })
+      : silentNotifier;
   const broker = createApprovalBroker({
-    store, clock: systemClock, notifier, publicUrl: config.publicUrl,
+    store,
+    clock: systemClock,
+    notifier,
+    publicUrl: config.publicUrl,
     ids: { approvalId: randomApprovalId },
     onError: (error) => process.stderr.write(`gatehouse approve: ${(error as Error).message}\n`),
   });

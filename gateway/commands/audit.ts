@@ -47,7 +47,10 @@ export async function run(argv: string[], out: Output = process.stdout): Promise
 }
 
 function parse<const O extends Options>(argv: string[], options: O, positionals = 1) {
-  const parsed = parseCommandArgs({ args: argv, allowPositionals: true, strict: positionals >= 0, options: { ...STORE_OPTIONS, ...options } }, USAGE);
+  const parsed = parseCommandArgs(
+    { args: argv, allowPositionals: true, strict: positionals >= 0, options: { ...STORE_OPTIONS, ...options } },
+    USAGE,
+  );
   if (positionals > 0 && parsed.positionals.length < positionals) {
     throw new GatehouseError('cli.usage', `name the session id\n${USAGE}`);
   }
@@ -60,7 +63,10 @@ export function storeLocation(values: { store?: string | boolean; config?: strin
   return loadConfig(typeof values.config === 'string' ? values.config : 'gatehouse.yaml').store;
 }
 
-async function withStore<T>(values: { store?: string | boolean; config?: string | boolean }, fn: (store: Store) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  values: { store?: string | boolean; config?: string | boolean },
+  fn: (store: Store) => Promise<T>,
+): Promise<T> {
   const store = await createStore(storeLocation(values), { mustExist: true });
   try {
     return await fn(store);
@@ -73,28 +79,44 @@ async function show(argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
   const sessionId = positionals[0]!;
   const log = await withStore(values, (store) => getSessionLog(store, sessionId));
-  if (!log) throw new GatehouseError('audit.session-unknown', `no session ${sessionId} in the store; check the id (the Action prints it) and --config/--store`);
+  if (!log)
+    throw new GatehouseError(
+      'audit.session-unknown',
+      `no session ${sessionId} in the store; check the id (the Action prints it) and --config/--store`,
+    );
   if (values.json) {
     for (const event of log.events) out.write(`${JSON.stringify(event)}\n`);
     return 0;
   }
-  out.write(`session ${log.session_id}  ${log.status}${log.end_reason ? ` (${log.end_reason})` : ''}  ${log.sealed ? 'sealed' : 'not sealed'}\n`);
+  out.write(
+    `session ${log.session_id}  ${log.status}${log.end_reason ? ` (${log.end_reason})` : ''}  ${log.sealed ? 'sealed' : 'not sealed'}\n`,
+  );
   for (const event of log.events) out.write(`${formatEventLine(event)}\n`);
   return 0;
 }
 
 async function verify(argv: string[], out: Output): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, 'public-key': { type: 'string' }, file: { type: 'string' } });
+  const { values, positionals } = parse(argv, {
+    json: { type: 'boolean' },
+    'public-key': { type: 'string' },
+    file: { type: 'string' },
+  });
   const sessionId = positionals[0]!;
   const exported = values.file;
-  const result = typeof exported === 'string' ? verifyExport(exported, sessionId, values['public-key']) : await withStore(values, async (store) => {
-    const file = values['public-key'];
-    const publicKey = typeof file === 'string' ? readKey(file) : await storedAuditPublicKey(store);
-    if (!publicKey) {
-      throw new GatehouseError('audit.no-key', 'the store has no audit signing key yet (no session was ever sealed); pass --public-key or check --config/--store');
-    }
-    return verifySession(store, sessionId, publicKey);
-  });
+  const result =
+    typeof exported === 'string'
+      ? verifyExport(exported, sessionId, values['public-key'])
+      : await withStore(values, async (store) => {
+          const file = values['public-key'];
+          const publicKey = typeof file === 'string' ? readKey(file) : await storedAuditPublicKey(store);
+          if (!publicKey) {
+            throw new GatehouseError(
+              'audit.no-key',
+              'the store has no audit signing key yet (no session was ever sealed); pass --public-key or check --config/--store',
+            );
+          }
+          return verifySession(store, sessionId, publicKey);
+        });
   if (values.json) {
     out.write(`${JSON.stringify(result)}\n`);
   } else if (result.ok) {
@@ -111,7 +133,11 @@ async function verify(argv: string[], out: Output): Promise<number> {
 async function key(argv: string[], out: Output): Promise<number> {
   const { values } = parse(argv, {}, 0);
   const publicKey = await withStore(values, (store) => storedAuditPublicKey(store));
-  if (!publicKey) throw new GatehouseError('audit.no-key', 'the store has no audit signing key yet; it is created when the first session is sealed');
+  if (!publicKey)
+    throw new GatehouseError(
+      'audit.no-key',
+      'the store has no audit signing key yet; it is created when the first session is sealed',
+    );
   out.write(`# key id ${keyIdOf(publicKey)}\n${publicKey.export({ type: 'spki', format: 'pem' }).toString()}`);
   return 0;
 }
@@ -127,13 +153,19 @@ async function replay(argv: string[], out: Output): Promise<number> {
 /** Verifies a session from a JSON-lines export (the file sink), with a pinned key and no store. */
 function verifyExport(file: string, sessionId: string, keyFile: string | boolean | undefined): VerifyResult {
   if (typeof keyFile !== 'string') {
-    throw new GatehouseError('cli.usage', 'verifying an exported file needs the audit public key: add --public-key key.pem (from `gatehouse audit key`)');
+    throw new GatehouseError(
+      'cli.usage',
+      'verifying an exported file needs the audit public key: add --public-key key.pem (from `gatehouse audit key`)',
+    );
   }
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new GatehouseError('audit.export-unreadable', `cannot read ${file}; pass the JSON-lines file the audit file sink writes`);
+    throw new GatehouseError(
+      'audit.export-unreadable',
+      `cannot read ${file}; pass the JSON-lines file the audit file sink writes`,
+    );
   }
   const events = text
     .split('\n')
@@ -143,7 +175,10 @@ function verifyExport(file: string, sessionId: string, keyFile: string | boolean
       try {
         return JSON.parse(line) as AuditEventWire;
       } catch {
-        throw new GatehouseError('audit.export-invalid', `${file}:${index + 1} is not a JSON audit event; pass the file the audit file sink writes`);
+        throw new GatehouseError(
+          'audit.export-invalid',
+          `${file}:${index + 1} is not a JSON audit event; pass the file the audit file sink writes`,
+        );
       }
     })
     .filter((event) => event.session_id === sessionId)
@@ -157,11 +192,17 @@ function readKey(file: string) {
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new GatehouseError('audit.bad-public-key', `cannot read ${file}; pass the PEM file printed by \`gatehouse audit key\``);
+    throw new GatehouseError(
+      'audit.bad-public-key',
+      `cannot read ${file}; pass the PEM file printed by \`gatehouse audit key\``,
+    );
   }
   const key = toPublicKey(text);
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new GatehouseError('audit.bad-public-key', `${file} is not an Ed25519 key; pass the PEM file printed by \`gatehouse audit key\``);
+    throw new GatehouseError(
+      'audit.bad-public-key',
+      `${file} is not an Ed25519 key; pass the PEM file printed by \`gatehouse audit key\``,
+    );
   }
   return key;
 }

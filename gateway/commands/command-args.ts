@@ -9,7 +9,11 @@ export type CommandArgs<T extends ParseArgsConfig> = ReturnType<typeof parseArgs
  * (`code`, default `cli.usage`) ending with the command's usage, so the CLI prints a clear line
  * instead of the TypeError's stack trace.
  */
-export function parseCommandArgs<const T extends ParseArgsConfig>(config: T, usage: string, code = 'cli.usage'): CommandArgs<T> {
+export function parseCommandArgs<const T extends ParseArgsConfig>(
+  config: T,
+  usage: string,
+  code = 'cli.usage',
+): CommandArgs<T> {
   try {
     return parseArgs(config);
   } catch (error) {

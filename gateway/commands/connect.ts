@@ -21,50 +21,82 @@ export interface ConnectArgs {
 
 /** Reads the command line (and the token source it names); throws a GatehouseError with the usage on mistakes. */
 export function parseConnectArgs(argv: string[], env: NodeJS.ProcessEnv): ConnectArgs {
-  const { values, positionals } = parseCommandArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      gateway: { type: 'string' },
-      token: { type: 'string' },
-      'token-file': { type: 'string' },
-      'token-env': { type: 'string' },
-      'session-id': { type: 'string' },
-      'session-token-env': { type: 'string' },
-      ttl: { type: 'string' },
-      detach: { type: 'boolean', default: false },
-      pidfile: { type: 'string' },
-      log: { type: 'string' },
+  const { values, positionals } = parseCommandArgs(
+    {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        gateway: { type: 'string' },
+        token: { type: 'string' },
+        'token-file': { type: 'string' },
+        'token-env': { type: 'string' },
+        'session-id': { type: 'string' },
+        'session-token-env': { type: 'string' },
+        ttl: { type: 'string' },
+        detach: { type: 'boolean', default: false },
+        pidfile: { type: 'string' },
+        log: { type: 'string' },
+      },
     },
-  }, USAGE, 'connect.usage');
+    USAGE,
+    'connect.usage',
+  );
   if (!values.gateway) throw new GatehouseError('connect.usage', `--gateway is required\n${USAGE}`);
-  const sources = [values.token, values['token-file'], values['token-env'], values['session-id']].filter((v) => v !== undefined);
-  if (sources.length !== 1) throw new GatehouseError('connect.usage', `give exactly one of --token, --token-file, --token-env or --session-id\n${USAGE}`);
+  const sources = [values.token, values['token-file'], values['token-env'], values['session-id']].filter(
+    (v) => v !== undefined,
+  );
+  if (sources.length !== 1)
+    throw new GatehouseError(
+      'connect.usage',
+      `give exactly one of --token, --token-file, --token-env or --session-id\n${USAGE}`,
+    );
   let credential: LocalProxyCredential;
   if (values['session-id'] !== undefined) {
     const name = values['session-token-env'];
     const sessionToken = name ? env[name] : undefined;
-    if (!sessionToken) throw new GatehouseError('connect.usage', '--session-id needs --session-token-env NAME naming a set environment variable with the session token');
+    if (!sessionToken)
+      throw new GatehouseError(
+        'connect.usage',
+        '--session-id needs --session-token-env NAME naming a set environment variable with the session token',
+      );
     credential = { sessionId: values['session-id'], sessionToken };
   } else {
     credential = { oidcToken: readOidcToken(values, env), ...(values.ttl ? { ttl: values.ttl } : {}) };
   }
   const connections = positionals.map(parseConnectionArg);
-  if (values.detach && !values.pidfile) throw new GatehouseError('connect.usage', `--detach needs --pidfile F so the proxy can be stopped later\n${USAGE}`);
-  return { gateway: values.gateway, credential, connections, detach: values.detach ?? false, pidfile: values.pidfile, log: values.log };
+  if (values.detach && !values.pidfile)
+    throw new GatehouseError('connect.usage', `--detach needs --pidfile F so the proxy can be stopped later\n${USAGE}`);
+  return {
+    gateway: values.gateway,
+    credential,
+    connections,
+    detach: values.detach ?? false,
+    pidfile: values.pidfile,
+    log: values.log,
+  };
 }
 
-function readOidcToken(values: { token?: string; 'token-file'?: string; 'token-env'?: string }, env: NodeJS.ProcessEnv): string {
+function readOidcToken(
+  values: { token?: string; 'token-file'?: string; 'token-env'?: string },
+  env: NodeJS.ProcessEnv,
+): string {
   if (values.token !== undefined) return values.token.trim();
   if (values['token-env'] !== undefined) {
     const token = env[values['token-env']];
-    if (!token) throw new GatehouseError('connect.token', `environment variable ${values['token-env']} is empty or not set; export the OIDC token in it`);
+    if (!token)
+      throw new GatehouseError(
+        'connect.token',
+        `environment variable ${values['token-env']} is empty or not set; export the OIDC token in it`,
+      );
     return token.trim();
   }
   try {
     return readFileSync(values['token-file']!, 'utf8').trim();
   } catch {
-    throw new GatehouseError('connect.token', `cannot read --token-file ${values['token-file']}; write the OIDC token to that file first`);
+    throw new GatehouseError(
+      'connect.token',
+      `cannot read --token-file ${values['token-file']}; write the OIDC token to that file first`,
+    );
   }
 }
 
@@ -72,7 +104,10 @@ function parseConnectionArg(text: string): { name: string; port?: number } {
   const match = /^([A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(text);
   const port = match?.[2] === undefined ? undefined : Number(match[2]);
   if (!match || (port !== undefined && (port < 1 || port > 65535))) {
-    throw new GatehouseError('connect.usage', `'${text}' is not a connection; write it as name or name:port (port 1-65535)`);
+    throw new GatehouseError(
+      'connect.usage',
+      `'${text}' is not a connection; write it as name or name:port (port 1-65535)`,
+    );
   }
   return { name: match[1]!, port };
 }
@@ -90,10 +125,17 @@ export async function run(argv: string[]): Promise<number> {
     if (args.log) appendFileSync(args.log, text, { mode: 0o600 });
     else process.stderr.write(text);
   };
-  const proxy = await startLocalProxy({ gateway: args.gateway, credential: args.credential, connections: args.connections, log });
+  const proxy = await startLocalProxy({
+    gateway: args.gateway,
+    credential: args.credential,
+    connections: args.connections,
+    log,
+  });
   if (args.pidfile) writeFileSync(args.pidfile, `${process.pid}\n`, { mode: 0o600 });
   process.stdout.write(`${JSON.stringify(proxy.ready)}\n`);
-  log(`session ${proxy.ready.session_id} ready until ${proxy.ready.expires_at}: ${proxy.ready.connections.map((c) => `${c.name}@${c.host}:${c.port}`).join(', ')}`);
+  log(
+    `session ${proxy.ready.session_id} ready until ${proxy.ready.expires_at}: ${proxy.ready.connections.map((c) => `${c.name}@${c.host}:${c.port}`).join(', ')}`,
+  );
   const stop = (signal: string) => {
     log(`${signal}: ending session ${proxy.ready.session_id}`);
     void proxy.close({ endSession: true });
@@ -117,7 +159,11 @@ async function detach(argv: string[], args: ConnectArgs): Promise<number> {
     childArgs.unshift('--token-env', DETACHED_TOKEN_ENV);
   }
   const logFd = openSync(args.log ?? '/dev/null', 'a', 0o600);
-  const child = spawn(process.execPath, [...process.execArgv, ...prefix, ...childArgs], { detached: true, stdio: ['ignore', 'pipe', logFd], env });
+  const child = spawn(process.execPath, [...process.execArgv, ...prefix, ...childArgs], {
+    detached: true,
+    stdio: ['ignore', 'pipe', logFd],
+    env,
+  });
   closeSync(logFd);
   const line = await new Promise<string | null>((resolve) => {
     let out = '';
@@ -139,7 +185,10 @@ async function detach(argv: string[], args: ConnectArgs): Promise<number> {
   child.unref();
   if (line === null) {
     if (child.exitCode === null) child.kill('SIGTERM');
-    throw new GatehouseError('connect.detach', `the detached proxy did not become ready${args.log ? `; see ${args.log}` : '; rerun with --log F to see why'}`);
+    throw new GatehouseError(
+      'connect.detach',
+      `the detached proxy did not become ready${args.log ? `; see ${args.log}` : '; rerun with --log F to see why'}`,
+    );
   }
   process.stdout.write(`${line}\n`);
   return 0;
@@ -148,6 +197,11 @@ async function detach(argv: string[], args: ConnectArgs): Promise<number> {
 function stripCredentialArgs(list: string[]): void {
   for (const flag of ['--token', '--token-file', '--token-env']) {
     for (let i = list.indexOf(flag); i >= 0; i = list.indexOf(flag)) list.splice(i, 2);
-    for (let i = list.findIndex((a) => a.startsWith(`${flag}=`)); i >= 0; i = list.findIndex((a) => a.startsWith(`${flag}=`))) list.splice(i, 1);
+    for (
+      let i = list.findIndex((a) => a.startsWith(`${flag}=`));
+      i >= 0;
+      i = list.findIndex((a) => a.startsWith(`${flag}=`))
+    )
+      list.splice(i, 1);
   }
 }

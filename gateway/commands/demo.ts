@@ -12,7 +12,13 @@ const USAGE = 'usage: gatehouse demo [--ci] [--interactive]';
  * `--interactive` leaves the proxy up for psql and takes `approve <id>` / `deny <id>` on stdin.
  */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs({ args: argv, options: { ci: { type: 'boolean', default: false }, interactive: { type: 'boolean', default: false } } }, USAGE);
+  const { values } = parseCommandArgs(
+    {
+      args: argv,
+      options: { ci: { type: 'boolean', default: false }, interactive: { type: 'boolean', default: false } },
+    },
+    USAGE,
+  );
   const printer = createDemoPrinter(process.stdout, values.ci!);
   const logs: string[] = [];
   const started = performance.now();
@@ -38,12 +44,17 @@ export async function run(argv: string[]): Promise<number> {
     if (!values.interactive) await environment.close();
   }
   const ok = steps.length > 0 && steps.every((s) => s.ok);
-  if (values.ci) process.stdout.write(`${JSON.stringify({ ok, ms: Math.round(performance.now() - started), steps })}\n`);
+  if (values.ci)
+    process.stdout.write(`${JSON.stringify({ ok, ms: Math.round(performance.now() - started), steps })}\n`);
   else printer.line(ok ? '\nEvery step behaved.' : `\nSome steps did not behave; gateway log:\n${logs.join('\n')}`);
   return ok ? 0 : 1;
 }
 
-async function interactive(environment: Awaited<ReturnType<typeof startDemoEnvironment>>, localUrl: string, httpUrl: string): Promise<number> {
+async function interactive(
+  environment: Awaited<ReturnType<typeof startDemoEnvironment>>,
+  localUrl: string,
+  httpUrl: string,
+): Promise<number> {
   const out = process.stdout;
   out.write(`\nThe local proxy is up. In another terminal:\n\n  psql '${localUrl}'\n\n`);
   out.write(`Try: SELECT * FROM customers;  DROP TABLE orders;  UPDATE orders SET status = 'x' WHERE id = 1;\n`);
@@ -54,7 +65,10 @@ async function interactive(environment: Awaited<ReturnType<typeof startDemoEnvir
   lines.on('line', async (line) => {
     const [verb, id] = line.trim().split(/\s+/);
     if ((verb !== 'approve' && verb !== 'deny') || !id) return void out.write('type: approve <id> | deny <id>\n');
-    const result = await environment.gateway.broker.decide(id, { approved: verb === 'approve', by: ['you (demo terminal)'] });
+    const result = await environment.gateway.broker.decide(id, {
+      approved: verb === 'approve',
+      by: ['you (demo terminal)'],
+    });
     out.write(result.ok ? `${id}: ${result.status}\n` : `${id}: ${result.message}\n`);
   });
   await new Promise<void>((resolve) => process.once('SIGINT', resolve));

@@ -11,11 +11,18 @@ const USAGE = 'usage: gatehouse dev-token --claims F [--config gatehouse.yaml]';
 
 /** `gatehouse dev-token`: mints a GitHub-shaped JWT from the dev issuer's stored key; refused unless `issuer: dev` is configured. */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs({ args: argv, options: { claims: { type: 'string' }, config: { type: 'string', default: 'gatehouse.yaml' } } }, USAGE, 'dev-token.usage');
+  const { values } = parseCommandArgs(
+    { args: argv, options: { claims: { type: 'string' }, config: { type: 'string', default: 'gatehouse.yaml' } } },
+    USAGE,
+    'dev-token.usage',
+  );
   const config = loadConfig(values.config!);
   const dev = config.issuers.find((issuer) => issuer.issuer === DEV_ISSUER_CONFIG_NAME);
   if (!dev) {
-    throw new GatehouseError('dev-token.disabled', `${config.file} has no dev issuer; add '- issuer: dev' under issuers: (for local development only, never in production)`);
+    throw new GatehouseError(
+      'dev-token.disabled',
+      `${config.file} has no dev issuer; add '- issuer: dev' under issuers: (for local development only, never in production)`,
+    );
   }
   const claims = values.claims === undefined ? {} : readClaims(values.claims);
   const store = await createStore(config.store);
@@ -33,12 +40,22 @@ function readClaims(file: string): Record<string, unknown> {
   try {
     data = parse(readFileSync(file, 'utf8'));
   } catch {
-    throw new GatehouseError('dev-token.claims', `cannot read claims from ${file}; write a JSON or YAML object such as {"repository": "acme/app", "ref": "refs/heads/main"}`);
+    throw new GatehouseError(
+      'dev-token.claims',
+      `cannot read claims from ${file}; write a JSON or YAML object such as {"repository": "acme/app", "ref": "refs/heads/main"}`,
+    );
   }
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
-    throw new GatehouseError('dev-token.claims', `${file} must hold one object of claims, e.g. {"repository": "acme/app"}`);
+    throw new GatehouseError(
+      'dev-token.claims',
+      `${file} must hold one object of claims, e.g. {"repository": "acme/app"}`,
+    );
   }
   const reserved = ['iss', 'aud', 'exp', 'nbf', 'iat', 'jti'].filter((name) => name in data);
-  if (reserved.length > 0) throw new GatehouseError('dev-token.claims', `${file} sets ${reserved.join(', ')}; the dev issuer sets those itself, remove them`);
+  if (reserved.length > 0)
+    throw new GatehouseError(
+      'dev-token.claims',
+      `${file} sets ${reserved.join(', ')}; the dev issuer sets those itself, remove them`,
+    );
   return data as Record<string, unknown>;
 }

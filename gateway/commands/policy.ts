@@ -52,7 +52,9 @@ async function check(argv: string[], out: Output): Promise<number> {
   const policy = loadPolicies(dir);
   const connections = config ? Object.keys(loadConfig(config).connections) : undefined;
   const findings = lintPolicy(policy, { connections });
-  out.write(`${dir}: ${policy.files.length} file(s), ${policy.identities.length} identities, ${policy.rules.length} rules, ${policy.masking.length} masking sections\n`);
+  out.write(
+    `${dir}: ${policy.files.length} file(s), ${policy.identities.length} identities, ${policy.rules.length} rules, ${policy.masking.length} masking sections\n`,
+  );
   for (const f of findings) out.write(`${f.severity}: ${f.where}: ${f.message}\n`);
   const errors = findings.filter((f) => f.severity === 'error').length;
   const warnings = findings.length - errors;
@@ -61,15 +63,22 @@ async function check(argv: string[], out: Output): Promise<number> {
 }
 
 function readClaims(file: string | undefined): Record<string, unknown> {
-  if (!file) throw new GatehouseError('cli.usage', `--claims is required: a JSON or YAML file of OIDC claims\n${USAGE}`);
+  if (!file)
+    throw new GatehouseError('cli.usage', `--claims is required: a JSON or YAML file of OIDC claims\n${USAGE}`);
   let claims: unknown;
   try {
     claims = parseYaml(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new GatehouseError('policy.claims-unreadable', `${file}: cannot read the claims (${(error as Error).message.split('\n')[0]}); pass a JSON object of GitHub OIDC claims`);
+    throw new GatehouseError(
+      'policy.claims-unreadable',
+      `${file}: cannot read the claims (${(error as Error).message.split('\n')[0]}); pass a JSON object of GitHub OIDC claims`,
+    );
   }
   if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
-    throw new GatehouseError('policy.claims-invalid', `${file}: claims must be a JSON object like {"repository": "acme/app", "ref": "refs/heads/main"}`);
+    throw new GatehouseError(
+      'policy.claims-invalid',
+      `${file}: claims must be a JSON object like {"repository": "acme/app", "ref": "refs/heads/main"}`,
+    );
   }
   return claims as Record<string, unknown>;
 }
@@ -94,7 +103,8 @@ async function explain(argv: string[], out: Output): Promise<number> {
   const connection = values.connection;
   if (!connection) throw new GatehouseError('cli.usage', `--connection is required\n${USAGE}`);
   const text = positionals.join(' ');
-  if (text.trim() === '') throw new GatehouseError('cli.usage', `give the SQL (or, with --ssh, the command) to explain\n${USAGE}`);
+  if (text.trim() === '')
+    throw new GatehouseError('cli.usage', `give the SQL (or, with --ssh, the command) to explain\n${USAGE}`);
   const claims = readClaims(values.claims);
   const policy = loadPolicies(policiesDir(values.policies, values.config));
 
@@ -103,7 +113,10 @@ async function explain(argv: string[], out: Output): Promise<number> {
   if (!identityRule) {
     const match = matchIdentity(compileIdentityRules(policy.identities), claims);
     if (match.ok) identityRule = match.rule.name;
-    else notes.push(`note: no identity rule matches these claims, so the gateway would refuse the session (${match.tried.map((t) => `${t.rule}: ${t.failedClaims.join(', ')}`).join('; ') || 'no identities defined'})`);
+    else
+      notes.push(
+        `note: no identity rule matches these claims, so the gateway would refuse the session (${match.tried.map((t) => `${t.rule}: ${t.failedClaims.join(', ')}`).join('; ') || 'no identities defined'})`,
+      );
   }
   const identity: Identity = { sessionId: 'explain', claims, identityRule };
   const engine = createPolicyEngine(policy);
@@ -114,7 +127,14 @@ async function explain(argv: string[], out: Output): Promise<number> {
     await loadSqlParser();
     const analyzer = createConnectionAnalyzer();
     const statements = values.extended ? analyzer.analyzeParse('', text) : analyzer.analyzeQuery(text);
-    action = { type: 'pg.query', via: values.extended ? 'extended' : 'simple', sql: text, statements, connection, identity };
+    action = {
+      type: 'pg.query',
+      via: values.extended ? 'extended' : 'simple',
+      sql: text,
+      statements,
+      connection,
+      identity,
+    };
   }
   const report = explainReport(engine.evaluate(action), connection, identityRule);
   if (values.json) out.write(`${JSON.stringify({ ...report, notes }, null, 2)}\n`);

@@ -2,7 +2,11 @@
  * JSON Schema of gatehouse.yaml. Defaults live here and only here (ajv `useDefaults`), so the
  * loaded config object is complete and typed the same for every caller.
  */
-const hostPort = { type: 'string', pattern: '^[^\\s:]*:\\d{1,5}$', description: 'host:port, e.g. 127.0.0.1:6432' } as const;
+const hostPort = {
+  type: 'string',
+  pattern: '^[^\\s:]*:\\d{1,5}$',
+  description: 'host:port, e.g. 127.0.0.1:6432',
+} as const;
 
 export const postgresConnection = {
   type: 'object',
@@ -52,7 +56,11 @@ export const configSchema = {
       },
     },
     public_url: { type: 'string', description: 'URL clients and the GitHub App use to reach this gateway' },
-    store: { type: 'string', default: './.gatehouse', description: 'Data directory (embedded PGlite) or postgres:// URL' },
+    store: {
+      type: 'string',
+      default: './.gatehouse',
+      description: 'Data directory (embedded PGlite) or postgres:// URL',
+    },
     tls: {
       type: 'object',
       additionalProperties: false,

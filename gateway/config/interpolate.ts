@@ -24,7 +24,10 @@ function interpolateString(text: string, configDir: string, where: string): stri
     if (kind === 'env') {
       const found = process.env[name];
       if (found === undefined) {
-        throw new GatehouseError('config.env-missing', `${where || '/'}: environment variable ${name} is not set; export it or remove \${env:${name}}`);
+        throw new GatehouseError(
+          'config.env-missing',
+          `${where || '/'}: environment variable ${name} is not set; export it or remove \${env:${name}}`,
+        );
       }
       return found;
     }
@@ -32,7 +35,10 @@ function interpolateString(text: string, configDir: string, where: string): stri
     try {
       return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     } catch {
-      throw new GatehouseError('config.file-missing', `${where || '/'}: cannot read ${file} for \${file:${name}}; check the path (relative to the config file)`);
+      throw new GatehouseError(
+        'config.file-missing',
+        `${where || '/'}: cannot read ${file} for \${file:${name}}; check the path (relative to the config file)`,
+      );
     }
   });
 }

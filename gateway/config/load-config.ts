@@ -17,7 +17,10 @@ export function loadConfig(file: string): GatehouseConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new GatehouseError('config.unreadable', `${file}: cannot read the config file; pass --config with an existing gatehouse.yaml`);
+    throw new GatehouseError(
+      'config.unreadable',
+      `${file}: cannot read the config file; pass --config with an existing gatehouse.yaml`,
+    );
   }
   return parseConfig(text, file);
 }
@@ -29,9 +32,12 @@ export function parseConfig(text: string, file: string): GatehouseConfig {
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const line = first.linePos?.[0]?.line;
-    const source = line ? text.split('\n')[line - 1] ?? '' : '';
+    const source = line ? (text.split('\n')[line - 1] ?? '') : '';
     const hint = source.includes('${') ? '; quote a value that starts with ${...}, e.g. token: "${env:NAME}"' : '';
-    throw new GatehouseError('config.yaml', `${file}:${line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]}${hint}`);
+    throw new GatehouseError(
+      'config.yaml',
+      `${file}:${line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]}${hint}`,
+    );
   }
   const raw = doc.toJS() ?? {};
   const configDir = path.dirname(path.resolve(file));
@@ -59,7 +65,17 @@ function toConfig(data: Record<string, any>, file: string, configDir: string): G
     connections[name] =
       c.type === 'postgres'
         ? { type: 'postgres', name, url: c.url, password: c.password, sslmode: c.sslmode, ca: c.ca, audit: c.audit }
-        : { type: 'ssh', name, host: c.host, port: c.port, user: c.user, privateKey: c.private_key, password: c.password, hostKey: c.host_key, audit: c.audit };
+        : {
+            type: 'ssh',
+            name,
+            host: c.host,
+            port: c.port,
+            user: c.user,
+            privateKey: c.private_key,
+            password: c.password,
+            hostKey: c.host_key,
+            audit: c.audit,
+          };
   }
   return {
     file,
@@ -67,14 +83,28 @@ function toConfig(data: Record<string, any>, file: string, configDir: string): G
     publicUrl: data.public_url ?? `http://${data.listen.http}`,
     store: resolveStoreLocation(data.store, configDir),
     tls: data.tls,
-    issuers: data.issuers.map((i: any) => ({ issuer: i.issuer, audience: i.audience, jwksUri: i.jwks_uri, jwksFile: i.jwks_file && path.resolve(configDir, i.jwks_file) })),
+    issuers: data.issuers.map((i: any) => ({
+      issuer: i.issuer,
+      audience: i.audience,
+      jwksUri: i.jwks_uri,
+      jwksFile: i.jwks_file && path.resolve(configDir, i.jwks_file),
+    })),
     connections,
     policiesDir: path.resolve(configDir, data.policies),
     staticTokens: data.static_tokens,
     limits: { maxMessageBytes: data.limits.max_message_bytes, maxStatementBytes: data.limits.max_statement_bytes },
-    audit: { sampleRows: data.audit.sample_rows, file: data.audit.file && path.resolve(configDir, data.audit.file), webhook: data.audit.webhook },
+    audit: {
+      sampleRows: data.audit.sample_rows,
+      file: data.audit.file && path.resolve(configDir, data.audit.file),
+      webhook: data.audit.webhook,
+    },
     approvals: { notifyUrl: data.approvals.notify_url, secret: data.approvals.secret },
-    app: data.app && { appId: String(data.app.app_id), privateKey: data.app.private_key, webhookSecret: data.app.webhook_secret, baseUrl: data.app.base_url },
+    app: data.app && {
+      appId: String(data.app.app_id),
+      privateKey: data.app.private_key,
+      webhookSecret: data.app.webhook_secret,
+      baseUrl: data.app.base_url,
+    },
   };
 }
 

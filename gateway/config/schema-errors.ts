@@ -24,13 +24,19 @@ export function explainSchemaError(error: ErrorObject, schemaName: string): stri
 
 /** The line of the node an error is about; for an unknown key, the key itself rather than its parent. */
 export function lineOfError(doc: Document, counter: LineCounter, error: ErrorObject): number | undefined {
-  const pointer = error.keyword === 'additionalProperties' ? `${error.instancePath}/${String(error.params.additionalProperty)}` : error.instancePath;
+  const pointer =
+    error.keyword === 'additionalProperties'
+      ? `${error.instancePath}/${String(error.params.additionalProperty)}`
+      : error.instancePath;
   return lineOfPointer(doc, counter, pointer);
 }
 
 /** The line of the YAML node at a JSON pointer (or of its deepest existing ancestor). */
 export function lineOfPointer(doc: Document, counter: LineCounter, pointer: string): number | undefined {
-  const keys = pointer.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const keys = pointer
+    .split('/')
+    .slice(1)
+    .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
   let node: unknown = doc.contents;
   for (const key of keys) {
     if (!isMap(node) && !isSeq(node)) break;

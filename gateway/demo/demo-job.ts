@@ -50,7 +50,12 @@ export async function runDemoJob(options: DemoJobOptions): Promise<DemoJobResult
       const { ok, detail } = await body();
       outcome = { step: name, ok, detail, ms: Math.round(performance.now() - started) };
     } catch (error) {
-      outcome = { step: name, ok: false, detail: (error as Error).message, ms: Math.round(performance.now() - started) };
+      outcome = {
+        step: name,
+        ok: false,
+        detail: (error as Error).message,
+        ms: Math.round(performance.now() - started),
+      };
     }
     steps.push(outcome);
     options.onStep(outcome);
@@ -61,8 +66,17 @@ export async function runDemoJob(options: DemoJobOptions): Promise<DemoJobResult
   let localUrl = '';
   await step('exchange the job’s OIDC token for a session and start the local proxy', async () => {
     const key = await loadDevIssuerKey(gateway.store);
-    const token = await mintDevToken(key, options.publicUrl, { repository: 'acme/shop', ref: 'refs/heads/main' }, systemClock);
-    proxy = await startLocalProxy({ gateway: gateway.httpUrl, credential: { oidcToken: token, ttl: '10m' }, connections: [{ name: 'shop-db' }] });
+    const token = await mintDevToken(
+      key,
+      options.publicUrl,
+      { repository: 'acme/shop', ref: 'refs/heads/main' },
+      systemClock,
+    );
+    proxy = await startLocalProxy({
+      gateway: gateway.httpUrl,
+      credential: { oidcToken: token, ttl: '10m' },
+      connections: [{ name: 'shop-db' }],
+    });
     localUrl = proxy.ready.connections[0]!.url!;
     return { ok: true, detail: `session ${proxy.ready.session_id}, psql → ${localUrl.replace(/:[^:@/]+@/, ':****@')}` };
   });
@@ -81,12 +95,23 @@ export async function runDemoJob(options: DemoJobOptions): Promise<DemoJobResult
   await step('a read of sensitive columns comes back masked', async () => {
     const { rows } = await client.query('SELECT name, email, card_number, notes FROM customers ORDER BY id LIMIT 2');
     const raw = JSON.stringify(rows);
-    const leaked = ['katherine@orbit.example.com', '4111111111111111', '5555555555554444', 'dv@compute.example.net'].filter((v) => raw.includes(v));
-    return { ok: leaked.length === 0 && rows.length === 2, detail: rows.map((r) => `${r.name} | ${r.email} | ${r.card_number} | ${r.notes}`).join('\n') };
+    const leaked = [
+      'katherine@orbit.example.com',
+      '4111111111111111',
+      '5555555555554444',
+      'dv@compute.example.net',
+    ].filter((v) => raw.includes(v));
+    return {
+      ok: leaked.length === 0 && rows.length === 2,
+      detail: rows.map((r) => `${r.name} | ${r.email} | ${r.card_number} | ${r.notes}`).join('\n'),
+    };
   });
 
   await step('DROP TABLE is blocked by policy', async () => {
-    const error = await client.query('DROP TABLE orders').then(() => null, (e: { code?: string; message: string }) => e);
+    const error = await client.query('DROP TABLE orders').then(
+      () => null,
+      (e: { code?: string; message: string }) => e,
+    );
     return { ok: error?.code === '42501', detail: error ? `${error.code}: ${error.message}` : 'the DROP ran!' };
   });
 
@@ -110,7 +135,12 @@ export async function runDemoJob(options: DemoJobOptions): Promise<DemoJobResult
       events = (await getSessionLog(gateway.store, sessionId))?.events ?? [];
       const key = await storedAuditPublicKey(gateway.store);
       const verdict = key ? await verifySession(gateway.store, sessionId, key) : null;
-      return { ok: verdict?.ok === true, detail: verdict?.ok ? `${events.length} events, chain intact, signature valid` : `verification failed: ${JSON.stringify(verdict?.problems ?? 'no key')}` };
+      return {
+        ok: verdict?.ok === true,
+        detail: verdict?.ok
+          ? `${events.length} events, chain intact, signature valid`
+          : `verification failed: ${JSON.stringify(verdict?.problems ?? 'no key')}`,
+      };
     });
   }
   return { steps, sessionId, events, proxy, localUrl };

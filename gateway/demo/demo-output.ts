@@ -24,7 +24,10 @@ export function createDemoPrinter(out: NodeJS.WritableStream & { isTTY?: boolean
       for (const detail of outcome.detail.split('\n')) write(`    ${paint(2, detail)}`);
     },
     auditLog(events) {
-      for (const event of events) write(`  ${paint(event.type === 'statement' && event.data.decision === 'deny' ? 31 : 0, formatEventLine(event))}`);
+      for (const event of events)
+        write(
+          `  ${paint(event.type === 'statement' && event.data.decision === 'deny' ? 31 : 0, formatEventLine(event))}`,
+        );
     },
     line: write,
   };

@@ -39,12 +39,24 @@ export function createClientBundleRoute(bundlePath: string | URL): ClientBundleR
     const path = (req.url ?? '').split('?')[0];
     if (path !== CONTROL_API_PATHS.clientBundle) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendError(res, 405, 'method-not-allowed', `Use GET ${CONTROL_API_PATHS.clientBundle}`, {}, { allow: 'GET, HEAD' });
+      sendError(
+        res,
+        405,
+        'method-not-allowed',
+        `Use GET ${CONTROL_API_PATHS.clientBundle}`,
+        {},
+        { allow: 'GET, HEAD' },
+      );
       return true;
     }
     const bundle = load();
     if (!bundle) {
-      sendError(res, 404, 'client-bundle-missing', 'This gateway has no client bundle: run `npm run build:actions` in its installation');
+      sendError(
+        res,
+        404,
+        'client-bundle-missing',
+        'This gateway has no client bundle: run `npm run build:actions` in its installation',
+      );
       return true;
     }
     const etag = `"${bundle.sha256}"`;

@@ -36,7 +36,12 @@ const LIMITS = { maxHeaderBytes: 16 * 1024, requestTimeoutMs: 30_000, headersTim
 export function createHttpApp(options: HttpAppOptions): http.Server {
   const log = options.log ?? (() => {});
   const routes = createSessionRoutes(options.sessions);
-  const tunnels = createTunnelUpgrade({ sessions: options.sessions, onTunnel: options.onTunnel, maxPayloadBytes: options.maxTunnelPayloadBytes, log });
+  const tunnels = createTunnelUpgrade({
+    sessions: options.sessions,
+    onTunnel: options.onTunnel,
+    maxPayloadBytes: options.maxTunnelPayloadBytes,
+    log,
+  });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let pathname: string;
@@ -79,34 +84,61 @@ export function createHttpApp(options: HttpAppOptions): http.Server {
       return void only(method, ['GET', 'DELETE'], res);
     }
     if (pathname.startsWith(CONTROL_API_PATHS.tunnelPrefix)) {
-      return sendError(res, 426, 'tunnel.upgrade', 'the tunnel is a WebSocket: send Upgrade: websocket', {}, { upgrade: 'websocket' });
+      return sendError(
+        res,
+        426,
+        'tunnel.upgrade',
+        'the tunnel is a WebSocket: send Upgrade: websocket',
+        {},
+        { upgrade: 'websocket' },
+      );
     }
     if (options.extraRoutes && (await options.extraRoutes(req, res))) return;
-    sendError(res, 404, 'request.not-found', `no route ${method} ${pathname}; see /v1/version for the API the gateway serves`);
+    sendError(
+      res,
+      404,
+      'request.not-found',
+      `no route ${method} ${pathname}; see /v1/version for the API the gateway serves`,
+    );
   }
 
   async function sessionLog(req: IncomingMessage, res: ServerResponse, id: string, method: string): Promise<void> {
     if (!only(method, ['GET'], res)) return;
-    if (bearerToken(req.headers).kind === 'missing' && options.extraRoutes && (await options.extraRoutes(req, res))) return;
+    if (bearerToken(req.headers).kind === 'missing' && options.extraRoutes && (await options.extraRoutes(req, res)))
+      return;
     const context = await routes.sessionOf(req, res, id);
     if (!context) return;
     const found = options.getSessionLog ? await options.getSessionLog(id) : null;
-    if (found === null || found === undefined) return sendError(res, 404, 'audit.no-log', `no log for session ${id} yet; it may not have run a command`);
+    if (found === null || found === undefined)
+      return sendError(res, 404, 'audit.no-log', `no log for session ${id} yet; it may not have run a command`);
     sendJson(res, 200, found);
   }
 
-  const server = http.createServer({ maxHeaderSize: LIMITS.maxHeaderBytes, requestTimeout: LIMITS.requestTimeoutMs, headersTimeout: LIMITS.headersTimeoutMs }, (req, res) => {
-    route(req, res).catch((error: unknown) => {
-      log('http.failed', { method: req.method, url: req.url, error: (error as Error).message });
-      sendError(res, 500, 'internal', 'the gateway failed to handle this request; see the gateway log');
-    });
-  });
+  const server = http.createServer(
+    {
+      maxHeaderSize: LIMITS.maxHeaderBytes,
+      requestTimeout: LIMITS.requestTimeoutMs,
+      headersTimeout: LIMITS.headersTimeoutMs,
+    },
+    (req, res) => {
+      route(req, res).catch((error: unknown) => {
+        log('http.failed', { method: req.method, url: req.url, error: (error as Error).message });
+        sendError(res, 500, 'internal', 'the gateway failed to handle this request; see the gateway log');
+      });
+    },
+  );
   server.on('upgrade', (req, socket, head) => tunnels.handle(req, socket, head));
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (socket.writable) {
       const tooBig = error.code === 'HPE_HEADER_OVERFLOW';
-      const body = JSON.stringify({ error: tooBig ? { code: 'request.headers-too-large', message: `headers are over ${LIMITS.maxHeaderBytes} bytes` } : { code: 'request.malformed', message: 'the request is not valid HTTP' } });
-      socket.end(`HTTP/1.1 ${tooBig ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const body = JSON.stringify({
+        error: tooBig
+          ? { code: 'request.headers-too-large', message: `headers are over ${LIMITS.maxHeaderBytes} bytes` }
+          : { code: 'request.malformed', message: 'the request is not valid HTTP' },
+      });
+      socket.end(
+        `HTTP/1.1 ${tooBig ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     } else socket.destroy();
   });
   server.on('close', () => tunnels.close());

@@ -5,15 +5,32 @@ import type { ErrorBody } from '../../wire/control-api.ts';
 export const BODY_LIMITS = { maxBytes: 64 * 1024 } as const;
 
 /** Writes a JSON answer once; later calls (after an error already answered) are ignored. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.writableEnded) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
 /** Writes the control API's error shape `{error:{code,message,...}}`. */
-export function sendError(res: ServerResponse, status: number, code: string, message: string, extra: Partial<ErrorBody['error']> = {}, headers: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extra: Partial<ErrorBody['error']> = {},
+  headers: Record<string, string> = {},
+): void {
   const body: ErrorBody = { error: { code, message, ...extra } };
   sendJson(res, status, body, headers);
 }
@@ -61,10 +78,17 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number = BODY_LIMIT
         finish({ ok: false, status: 400, code: 'request.json', message: 'the body is not valid JSON' });
       }
     });
-    req.on('error', () => finish({ ok: false, status: 400, code: 'request.aborted', message: 'the request body was cut off' }));
+    req.on('error', () =>
+      finish({ ok: false, status: 400, code: 'request.aborted', message: 'the request body was cut off' }),
+    );
   });
 }
 
 function tooLarge(maxBytes: number): JsonBody {
-  return { ok: false, status: 413, code: 'request.too-large', message: `the body is over ${maxBytes} bytes; send only the fields this route documents` };
+  return {
+    ok: false,
+    status: 413,
+    code: 'request.too-large',
+    message: `the body is over ${maxBytes} bytes; send only the fields this route documents`,
+  };
 }

@@ -21,12 +21,26 @@ export function createSessionRoutes(sessions: SessionService): SessionRoutes {
   async function sessionOf(req: IncomingMessage, res: ServerResponse, id: string): Promise<SessionContext | null> {
     const bearer = bearerToken(req.headers);
     if (bearer.kind !== 'token') {
-      sendError(res, 401, 'auth.required', 'send the session token as Authorization: Bearer <token>', {}, AUTH_CHALLENGE);
+      sendError(
+        res,
+        401,
+        'auth.required',
+        'send the session token as Authorization: Bearer <token>',
+        {},
+        AUTH_CHALLENGE,
+      );
       return null;
     }
     const context = await sessions.authenticate(bearer.token);
     if (!context) {
-      sendError(res, 401, 'auth.invalid', 'the session token is unknown, revoked or expired; exchange a new OIDC token', {}, AUTH_CHALLENGE);
+      sendError(
+        res,
+        401,
+        'auth.invalid',
+        'the session token is unknown, revoked or expired; exchange a new OIDC token',
+        {},
+        AUTH_CHALLENGE,
+      );
       return null;
     }
     if (context.sessionId !== id) {
@@ -76,7 +90,12 @@ export function createSessionRoutes(sessions: SessionService): SessionRoutes {
       const context = await sessionOf(req, res, id);
       if (!context) return;
       if (context.sessionId.startsWith(SESSION_DEFAULTS.staticSessionPrefix)) {
-        return sendError(res, 400, 'session.static', 'static tokens are configured in gatehouse.yaml and cannot be revoked over the API');
+        return sendError(
+          res,
+          400,
+          'session.static',
+          'static tokens are configured in gatehouse.yaml and cannot be revoked over the API',
+        );
       }
       // Only the session's own holder can DELETE it: that is the job ending it (the disconnect step).
       await sessions.revoke(id, 'disconnect');

@@ -35,7 +35,11 @@ export interface TunnelUpgrade {
  * their session ends.
  */
 export function createTunnelUpgrade(options: TunnelUpgradeOptions): TunnelUpgrade {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1024 * 1024, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxPayloadBytes ?? 1024 * 1024,
+    perMessageDeflate: false,
+  });
   const live = new Map<string, Set<WebSocket>>();
   const log = options.log ?? (() => {});
   const graceMs = options.endGraceMs ?? 500;
@@ -48,33 +52,76 @@ export function createTunnelUpgrade(options: TunnelUpgradeOptions): TunnelUpgrad
     }, graceMs).unref();
   });
 
-  async function authorize(req: IncomingMessage): Promise<{ ok: true; connection: string; session: SessionContext } | { ok: false; status: number; code: string; message: string }> {
+  async function authorize(
+    req: IncomingMessage,
+  ): Promise<
+    | { ok: true; connection: string; session: SessionContext }
+    | { ok: false; status: number; code: string; message: string }
+  > {
     let connection: string;
     try {
       const pathname = new URL(req.url ?? '/', 'http://gateway').pathname;
       if (!pathname.startsWith(CONTROL_API_PATHS.tunnelPrefix)) throw new Error('not a tunnel');
       connection = decodeURIComponent(pathname.slice(CONTROL_API_PATHS.tunnelPrefix.length));
     } catch {
-      return { ok: false, status: 404, code: 'tunnel.not-found', message: 'WebSocket upgrades are served only on /v1/tunnel/<connection>' };
+      return {
+        ok: false,
+        status: 404,
+        code: 'tunnel.not-found',
+        message: 'WebSocket upgrades are served only on /v1/tunnel/<connection>',
+      };
     }
-    if (connection === '' || connection.includes('/')) return { ok: false, status: 404, code: 'tunnel.not-found', message: 'name one connection: /v1/tunnel/<connection>' };
-    if (req.method !== 'GET') return { ok: false, status: 405, code: 'request.method', message: 'open the tunnel with GET' };
+    if (connection === '' || connection.includes('/'))
+      return {
+        ok: false,
+        status: 404,
+        code: 'tunnel.not-found',
+        message: 'name one connection: /v1/tunnel/<connection>',
+      };
+    if (req.method !== 'GET')
+      return { ok: false, status: 405, code: 'request.method', message: 'open the tunnel with GET' };
     const bearer = bearerToken(req.headers);
-    if (bearer.kind !== 'token') return { ok: false, status: 401, code: 'auth.required', message: 'send the session token as Authorization: Bearer <token>' };
+    if (bearer.kind !== 'token')
+      return {
+        ok: false,
+        status: 401,
+        code: 'auth.required',
+        message: 'send the session token as Authorization: Bearer <token>',
+      };
     const session = await options.sessions.authenticate(bearer.token);
-    if (!session) return { ok: false, status: 401, code: 'auth.invalid', message: 'the session token is unknown, revoked or expired; exchange a new OIDC token' };
+    if (!session)
+      return {
+        ok: false,
+        status: 401,
+        code: 'auth.invalid',
+        message: 'the session token is unknown, revoked or expired; exchange a new OIDC token',
+      };
     if (!session.connections.includes(connection)) {
-      return { ok: false, status: 403, code: 'connection.not-granted', message: `this session does not grant ${connection} (it grants: ${session.connections.join(', ') || 'nothing'})` };
+      return {
+        ok: false,
+        status: 403,
+        code: 'connection.not-granted',
+        message: `this session does not grant ${connection} (it grants: ${session.connections.join(', ') || 'nothing'})`,
+      };
     }
     return { ok: true, connection, session };
   }
 
   function refuse(socket: Duplex, status: number, code: string, message: string): void {
     const body = JSON.stringify({ error: { code, message } });
-    const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 500: 'Internal Server Error' }[status] ?? 'Bad Request';
+    const reason =
+      {
+        401: 'Unauthorized',
+        403: 'Forbidden',
+        404: 'Not Found',
+        405: 'Method Not Allowed',
+        500: 'Internal Server Error',
+      }[status] ?? 'Bad Request';
     if (!socket.writable) return void socket.destroy();
     socket.once('finish', () => socket.destroy());
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
 
   function track(session: SessionContext, ws: WebSocket): void {
@@ -83,7 +130,10 @@ export function createTunnelUpgrade(options: TunnelUpgradeOptions): TunnelUpgrad
     sockets.add(ws);
     live.set(sessionId, sockets);
     const untilExpiry = Math.max(0, session.expiresAt.getTime() - Date.now()) + graceMs;
-    const expiry = untilExpiry < 2 ** 31 - 1 ? setTimeout(() => ws.close(TUNNEL_CLOSE.sessionEnded, 'gatehouse: session expired'), untilExpiry) : undefined;
+    const expiry =
+      untilExpiry < 2 ** 31 - 1
+        ? setTimeout(() => ws.close(TUNNEL_CLOSE.sessionEnded, 'gatehouse: session expired'), untilExpiry)
+        : undefined;
     expiry?.unref();
     ws.once('close', () => {
       clearTimeout(expiry);
@@ -95,14 +145,17 @@ export function createTunnelUpgrade(options: TunnelUpgradeOptions): TunnelUpgrad
   async function open(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const result = await authorize(req);
     if (!result.ok) return refuse(socket, result.status, result.code, result.message);
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return refuse(socket, 400, 'tunnel.upgrade', 'the tunnel needs Upgrade: websocket');
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
+      return refuse(socket, 400, 'tunnel.upgrade', 'the tunnel needs Upgrade: websocket');
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, result.connection, result.session));
   }
 
   function accept(ws: WebSocket, connection: string, session: SessionContext): void {
     track(session, ws);
     const stream = createWebSocketStream(ws);
-    stream.on('error', (error) => log('tunnel.error', { sessionId: session.sessionId, connection, error: error.message }));
+    stream.on('error', (error) =>
+      log('tunnel.error', { sessionId: session.sessionId, connection, error: error.message }),
+    );
     log('tunnel.opened', { sessionId: session.sessionId, connection });
     try {
       options.onTunnel(connection, stream, session);
@@ -122,7 +175,8 @@ export function createTunnelUpgrade(options: TunnelUpgradeOptions): TunnelUpgrad
     },
     close() {
       stopListening();
-      for (const sockets of live.values()) for (const ws of sockets) ws.close(TUNNEL_CLOSE.gatewayClosing, 'gatehouse: gateway shutting down');
+      for (const sockets of live.values())
+        for (const ws of sockets) ws.close(TUNNEL_CLOSE.gatewayClosing, 'gatehouse: gateway shutting down');
       wss.close();
     },
   };

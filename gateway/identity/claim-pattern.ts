@@ -17,7 +17,10 @@ export function compileClaimPattern(pattern: string, where: string): ClaimTest {
     try {
       regex = new RegExp(`^(?:${pattern.slice(1, -1)})$`, 'u');
     } catch (error) {
-      throw new GatehouseError('policy.identity-regex', `${where}: ${pattern} is not a valid regular expression (${(error as Error).message}); fix it or quote a plain value`);
+      throw new GatehouseError(
+        'policy.identity-regex',
+        `${where}: ${pattern} is not a valid regular expression (${(error as Error).message}); fix it or quote a plain value`,
+      );
     }
     return (value) => regex.test(value);
   }

@@ -4,10 +4,14 @@ const HINTS = {
   ref: 'ref is refs/heads/<branch> on pushes and refs/pull/<n>/merge on pull requests; a glob * does not cross /, use ** for nested branch names',
   environment: "the environment claim is present only when the job declares 'environment:'",
   repository_id: 'repository_id pins the numeric id; a re-created or transferred repository gets a new id',
-  repository_owner_id: 'repository_owner_id pins the numeric owner id; a renamed or re-created organization gets a new id',
-  runner_environment: 'the job ran on a self-hosted runner (or the token has no runner_environment); set allow_self_hosted: true on the rule if that is intended',
-  event_name: 'pull_request_target runs hold the base repository identity while running untrusted code; set allow_pull_request_target: true only if you mean it',
-  job_workflow_ref: 'job_workflow_ref names the reusable workflow file and its ref, e.g. o/r/.github/workflows/deploy.yml@refs/heads/main',
+  repository_owner_id:
+    'repository_owner_id pins the numeric owner id; a renamed or re-created organization gets a new id',
+  runner_environment:
+    'the job ran on a self-hosted runner (or the token has no runner_environment); set allow_self_hosted: true on the rule if that is intended',
+  event_name:
+    'pull_request_target runs hold the base repository identity while running untrusted code; set allow_pull_request_target: true only if you mean it',
+  job_workflow_ref:
+    'job_workflow_ref names the reusable workflow file and its ref, e.g. o/r/.github/workflows/deploy.yml@refs/heads/main',
 } as const;
 
 /** One human hint for a denial, from the claim names that failed across the rules tried. */

@@ -73,7 +73,12 @@ export function githubLikeClaims(overrides: Record<string, unknown> = {}): Recor
 }
 
 /** Mints a dev token for `audience`, valid five minutes, with GitHub's claims plus `claims`. */
-export async function mintDevToken(key: DevIssuerKey, audience: string, claims: Record<string, unknown>, clock: Clock): Promise<string> {
+export async function mintDevToken(
+  key: DevIssuerKey,
+  audience: string,
+  claims: Record<string, unknown>,
+  clock: Clock,
+): Promise<string> {
   const now = Math.floor(clock.now().getTime() / 1000);
   return new SignJWT(githubLikeClaims(claims))
     .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })

@@ -19,8 +19,7 @@ export interface IdentityRule {
 
 /** Outcome of matching claims: the first rule that matched, or every rule tried with its failed claim names. */
 export type IdentityMatch =
-  | { ok: true; rule: IdentityRule }
-  | { ok: false; tried: { rule: string; failedClaims: string[] }[] };
+  { ok: true; rule: IdentityRule } | { ok: false; tried: { rule: string; failedClaims: string[] }[] };
 
 /** Validates `identities:` entries; throws a GatehouseError naming the rule and the fix. */
 export function compileIdentityRules(specs: readonly unknown[], where = 'identities'): IdentityRule[] {
@@ -29,7 +28,10 @@ export function compileIdentityRules(specs: readonly unknown[], where = 'identit
 
 function compileRule(raw: unknown, where: string): IdentityRule {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new GatehouseError('policy.identity-invalid', `${where}: an identity rule must be a mapping with at least 'name' and 'claims'`);
+    throw new GatehouseError(
+      'policy.identity-invalid',
+      `${where}: an identity rule must be a mapping with at least 'name' and 'claims'`,
+    );
   }
   const spec = raw as IdentityRuleSpec;
   if (typeof spec.name !== 'string' || spec.name === '') {
@@ -50,11 +52,17 @@ function compileRule(raw: unknown, where: string): IdentityRule {
   const repositoryId = pin(spec.repository_id, `${here} repository_id`);
   const repositoryOwnerId = pin(spec.repository_owner_id, `${here} repository_owner_id`);
   if (claims.length === 0 && !repositoryId && !repositoryOwnerId) {
-    throw new GatehouseError('policy.identity-invalid', `${here}: matches every token; add at least one claim (e.g. repository) or a repository_id pin`);
+    throw new GatehouseError(
+      'policy.identity-invalid',
+      `${here}: matches every token; add at least one claim (e.g. repository) or a repository_id pin`,
+    );
   }
   const connections = spec.connections ?? ['*'];
   if (!Array.isArray(connections) || connections.some((c) => typeof c !== 'string')) {
-    throw new GatehouseError('policy.identity-invalid', `${here}: 'connections' must be a list of connection names or globs`);
+    throw new GatehouseError(
+      'policy.identity-invalid',
+      `${here}: 'connections' must be a list of connection names or globs`,
+    );
   }
   return {
     name: spec.name,
@@ -62,7 +70,8 @@ function compileRule(raw: unknown, where: string): IdentityRule {
     repositoryId,
     repositoryOwnerId,
     connections,
-    maxTtlSeconds: spec.max_ttl === undefined ? undefined : parseDurationSeconds(String(spec.max_ttl), `${here} max_ttl`),
+    maxTtlSeconds:
+      spec.max_ttl === undefined ? undefined : parseDurationSeconds(String(spec.max_ttl), `${here} max_ttl`),
     allowSelfHosted: spec.allow_self_hosted === true,
     allowPullRequestTarget: spec.allow_pull_request_target === true,
   };
@@ -72,7 +81,10 @@ function pin(value: unknown, where: string): string | undefined {
   if (value === undefined) return undefined;
   const text = claimAsString(value);
   if (text === undefined || !/^\d+$/.test(text)) {
-    throw new GatehouseError('policy.identity-invalid', `${where}: must be a numeric id such as "123456" (see the repository's API response)`);
+    throw new GatehouseError(
+      'policy.identity-invalid',
+      `${where}: must be a numeric id such as "123456" (see the repository's API response)`,
+    );
   }
   return text;
 }
@@ -84,7 +96,8 @@ export function failedClaims(rule: IdentityRule, claims: Readonly<Record<string,
     const values = condition.name === 'sub' ? subjectForms(claims) : [claimAsString(claims[condition.name])];
     if (!values.some((value) => value !== undefined && condition.test(value))) failed.push(condition.name);
   }
-  if (rule.repositoryId !== undefined && claimAsString(claims.repository_id) !== rule.repositoryId) failed.push('repository_id');
+  if (rule.repositoryId !== undefined && claimAsString(claims.repository_id) !== rule.repositoryId)
+    failed.push('repository_id');
   if (rule.repositoryOwnerId !== undefined && claimAsString(claims.repository_owner_id) !== rule.repositoryOwnerId) {
     failed.push('repository_owner_id');
   }
@@ -94,7 +107,10 @@ export function failedClaims(rule: IdentityRule, claims: Readonly<Record<string,
 }
 
 /** Matches claims against rules: AND inside a rule, OR across rules, first match wins. */
-export function matchIdentity(rules: readonly IdentityRule[], claims: Readonly<Record<string, unknown>>): IdentityMatch {
+export function matchIdentity(
+  rules: readonly IdentityRule[],
+  claims: Readonly<Record<string, unknown>>,
+): IdentityMatch {
   const tried: { rule: string; failedClaims: string[] }[] = [];
   for (const rule of rules) {
     const failed = failedClaims(rule, claims);

@@ -51,7 +51,10 @@ async function readJwksFile(file: string): Promise<JSONWebKeySet> {
     if (!Array.isArray(parsed.keys)) throw new Error('no keys array');
     return parsed;
   } catch {
-    throw new GatehouseError('issuer.jwks-file', `${file}: not a readable JWKS ({"keys": [...]}); download it from <issuer>/.well-known/jwks`);
+    throw new GatehouseError(
+      'issuer.jwks-file',
+      `${file}: not a readable JWKS ({"keys": [...]}); download it from <issuer>/.well-known/jwks`,
+    );
   }
 }
 
@@ -61,7 +64,8 @@ function remoteOptions(cache: JwksCacheSettings) {
 
 function remoteKeys(config: IssuerConfig, cache: JwksCacheSettings): JWTVerifyGetKey {
   if (config.jwksUri) return createRemoteJWKSet(new URL(config.jwksUri), remoteOptions(cache));
-  if (config.issuer === GITHUB_ISSUER) return createRemoteJWKSet(new URL(`${GITHUB_ISSUER}/.well-known/jwks`), remoteOptions(cache));
+  if (config.issuer === GITHUB_ISSUER)
+    return createRemoteJWKSet(new URL(`${GITHUB_ISSUER}/.well-known/jwks`), remoteOptions(cache));
   let discovered: Promise<JWTVerifyGetKey> | undefined;
   return async (header, token) => {
     discovered ??= discover(config.issuer, cache).catch((error: unknown) => {
@@ -80,7 +84,11 @@ async function discover(issuer: string, cache: JwksCacheSettings): Promise<JWTVe
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     jwksUri = ((await response.json()) as { jwks_uri?: unknown }).jwks_uri;
   } catch (error) {
-    throw new GatehouseError('issuer.unreachable', `cannot read ${url} (${(error as Error).message}); set jwks_uri or jwks_file for this issuer`, { cause: error });
+    throw new GatehouseError(
+      'issuer.unreachable',
+      `cannot read ${url} (${(error as Error).message}); set jwks_uri or jwks_file for this issuer`,
+      { cause: error },
+    );
   }
   if (typeof jwksUri !== 'string') {
     throw new GatehouseError('issuer.unreachable', `${url} has no jwks_uri; set jwks_uri or jwks_file for this issuer`);

@@ -37,7 +37,8 @@ export interface SessionServiceOptions {
 }
 
 /** Result of an exchange, as a value: the HTTP layer only serialises it. */
-export type ExchangeResult = { ok: true; grant: SessionGrant; context: SessionContext } | { ok: false; status: number; error: ErrorBody['error'] };
+export type ExchangeResult =
+  { ok: true; grant: SessionGrant; context: SessionContext } | { ok: false; status: number; error: ErrorBody['error'] };
 
 /** Told when a session ends (`expired`, `revoked`, ...), so adapters can close its live connections. */
 export type SessionEndedListener = (sessionId: string, reason: SessionEndReason) => void;
@@ -90,10 +91,18 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
   function describeConnections(names: readonly string[]): ConnectionGrant[] {
     return names
       .filter((name) => config.connections[name] !== undefined)
-      .map((name) => ({ name, type: config.connections[name]!.type, tunnel: `${CONTROL_API_PATHS.tunnelPrefix}${encodeURIComponent(name)}` }));
+      .map((name) => ({
+        name,
+        type: config.connections[name]!.type,
+        tunnel: `${CONTROL_API_PATHS.tunnelPrefix}${encodeURIComponent(name)}`,
+      }));
   }
 
-  function notify<L extends (...args: never[]) => void>(listeners: Set<L>, sessionId: string, ...args: Parameters<L>): void {
+  function notify<L extends (...args: never[]) => void>(
+    listeners: Set<L>,
+    sessionId: string,
+    ...args: Parameters<L>
+  ): void {
     for (const listener of listeners) {
       try {
         listener(...args);
@@ -117,11 +126,16 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
   function arm(id: string, expiresAt: Date): void {
     clearTimeout(timers.get(id));
     const delay = Math.max(0, expiresAt.getTime() - clock.now().getTime());
-    const timer = setTimeout(() => {
-      timers.delete(id);
-      if (delay >= MAX_TIMER_MS) return arm(id, expiresAt);
-      end(id, 'expired').catch((error: unknown) => log('session.expire-failed', { sessionId: id, error: (error as Error).message }));
-    }, Math.min(delay, MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        timers.delete(id);
+        if (delay >= MAX_TIMER_MS) return arm(id, expiresAt);
+        end(id, 'expired').catch((error: unknown) =>
+          log('session.expire-failed', { sessionId: id, error: (error as Error).message }),
+        );
+      },
+      Math.min(delay, MAX_TIMER_MS),
+    );
     timer.unref();
     timers.set(id, timer);
   }
@@ -135,7 +149,12 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
     };
   }
 
-  function denied(status: number, code: string, message: string, extra: Partial<ErrorBody['error']> = {}): ExchangeResult {
+  function denied(
+    status: number,
+    code: string,
+    message: string,
+    extra: Partial<ErrorBody['error']> = {},
+  ): ExchangeResult {
     return { ok: false, status, error: { code, message, ...extra } };
   }
 
@@ -166,25 +185,39 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
         identityRules = rules();
       } catch (error) {
         log('session.policy-invalid', { error: (error as Error).message });
-        return denied(500, 'policy.identity-invalid', 'the gateway policy has an invalid identity rule; the gateway log names it');
+        return denied(
+          500,
+          'policy.identity-invalid',
+          'the gateway policy has an invalid identity rule; the gateway log names it',
+        );
       }
       const match = matchIdentity(identityRules, claims);
       if (!match.ok) {
         log('session.denied', { ip: meta.ip, issuer: verified.issuer, claims, tried: match.tried });
         const names = match.tried.flatMap((t) => t.failedClaims);
-        return denied(403, 'identity.no-rule-matched', `no identity rule admits this job (tried: ${match.tried.map((t) => t.rule).join(', ') || 'none'})`, {
-          rules: match.tried.map((t) => ({ rule: t.rule, failed_claims: t.failedClaims })),
-          hint: denialHint(names, identityRules.length),
-        });
+        return denied(
+          403,
+          'identity.no-rule-matched',
+          `no identity rule admits this job (tried: ${match.tried.map((t) => t.rule).join(', ') || 'none'})`,
+          {
+            rules: match.tried.map((t) => ({ rule: t.rule, failed_claims: t.failedClaims })),
+            hint: denialHint(names, identityRules.length),
+          },
+        );
       }
       const rule = match.rule;
       const grantable = grantableConnections(rule.connections);
       const notGranted = (request.connections ?? []).filter((name) => !grantable.includes(name));
       if (notGranted.length > 0) {
         log('session.connection-denied', { ip: meta.ip, rule: rule.name, requested: request.connections, claims });
-        return denied(403, 'connection.not-granted', `identity rule ${rule.name} does not grant ${notGranted.join(', ')} (it grants: ${grantable.join(', ') || 'nothing'})`, {
-          hint: "add the connection to the rule's connections: list, or request only granted connections",
-        });
+        return denied(
+          403,
+          'connection.not-granted',
+          `identity rule ${rule.name} does not grant ${notGranted.join(', ')} (it grants: ${grantable.join(', ') || 'nothing'})`,
+          {
+            hint: "add the connection to the rule's connections: list, or request only granted connections",
+          },
+        );
       }
       const connections = request.connections ?? grantable;
       if (connections.length === 0) {
@@ -192,7 +225,10 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
           hint: "the rule's connections: globs match no name under connections: in gatehouse.yaml",
         });
       }
-      const ttlSeconds = Math.min(request.ttlSeconds ?? SESSION_DEFAULTS.ttlSeconds, rule.maxTtlSeconds ?? SESSION_DEFAULTS.ttlSeconds);
+      const ttlSeconds = Math.min(
+        request.ttlSeconds ?? SESSION_DEFAULTS.ttlSeconds,
+        rule.maxTtlSeconds ?? SESSION_DEFAULTS.ttlSeconds,
+      );
       const now = clock.now();
       const token = newSessionToken();
       const record: SessionRecord = {
@@ -210,9 +246,24 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
       await store.createSession(record);
       arm(record.id, record.expiresAt);
       const context = toContext(record);
-      log('session.started', { sessionId: record.id, ip: meta.ip, rule: rule.name, connections, expiresAt: record.expiresAt.toISOString() });
+      log('session.started', {
+        sessionId: record.id,
+        ip: meta.ip,
+        rule: rule.name,
+        connections,
+        expiresAt: record.expiresAt.toISOString(),
+      });
       notify(startedListeners, record.id, context, { ip: meta.ip, issuer: verified.issuer });
-      return { ok: true, context, grant: { id: record.id, token, expires_at: record.expiresAt.toISOString(), connections: describeConnections(connections) } };
+      return {
+        ok: true,
+        context,
+        grant: {
+          id: record.id,
+          token,
+          expires_at: record.expiresAt.toISOString(),
+          connections: describeConnections(connections),
+        },
+      };
     },
 
     async authenticate(token) {

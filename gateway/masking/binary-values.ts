@@ -16,12 +16,22 @@ export function binaryValueTexts(value: Buffer, typeOid: number, secretFree: Rea
   return texts;
 }
 
-function element(value: Buffer, typeOid: number, secretFree: ReadonlySet<number>, texts: string[], depth: number): boolean {
+function element(
+  value: Buffer,
+  typeOid: number,
+  secretFree: ReadonlySet<number>,
+  texts: string[],
+  depth: number,
+): boolean {
   if (TEXT_OIDS.has(typeOid)) return texts.push(value.toString('utf8')) > 0;
   if (typeOid === JSONB_OID) return texts.push(value.toString('utf8', 1)) > 0;
   if (secretFree.has(typeOid)) return true;
   if (depth >= MAX_DEPTH) return false;
-  return array(value, secretFree, texts, depth) || record(value, secretFree, texts, depth) || texts.push(value.toString('latin1')) > 0;
+  return (
+    array(value, secretFree, texts, depth) ||
+    record(value, secretFree, texts, depth) ||
+    texts.push(value.toString('latin1')) > 0
+  );
 }
 
 function array(value: Buffer, secretFree: ReadonlySet<number>, texts: string[], depth: number): boolean {
@@ -42,7 +52,16 @@ function record(value: Buffer, secretFree: ReadonlySet<number>, texts: string[],
   return items(value, 4, count, undefined, secretFree, texts, depth, true);
 }
 
-function items(value: Buffer, from: number, count: number, typeOf: (() => number) | undefined, secretFree: ReadonlySet<number>, texts: string[], depth: number, typed: boolean): boolean {
+function items(
+  value: Buffer,
+  from: number,
+  count: number,
+  typeOf: (() => number) | undefined,
+  secretFree: ReadonlySet<number>,
+  texts: string[],
+  depth: number,
+  typed: boolean,
+): boolean {
   const found: string[] = [];
   let at = from;
   for (let i = 0; i < count; i++) {

@@ -91,13 +91,20 @@ export function createPgCatalog(client: CatalogQueryable, options: PgCatalogOpti
   }
 
   return {
-    relationsNamed: (name) => cached(`rn:${name}`, () => relations(`c.relname = $1 AND c.relkind IN ('r','p','v','m','f')`, [name])),
+    relationsNamed: (name) =>
+      cached(`rn:${name}`, () => relations(`c.relname = $1 AND c.relkind IN ('r','p','v','m','f')`, [name])),
     relation: (schema, name) =>
-      cached(`r:${schema}.${name}`, async () => (await relations(`n.nspname = $1 AND c.relname = $2`, [schema, name]))[0] ?? null),
+      cached(
+        `r:${schema}.${name}`,
+        async () => (await relations(`n.nspname = $1 AND c.relname = $2`, [schema, name]))[0] ?? null,
+      ),
     relationByOid: (oid) => cached(`o:${oid}`, async () => (await relations(`c.oid = $1::oid`, [oid]))[0] ?? null),
     viewDefinition: (oid) =>
       cached(`v:${oid}`, async () => {
-        const res = await client.query(`SELECT pg_get_viewdef($1::oid, false) AS def WHERE EXISTS (SELECT 1 FROM pg_class WHERE oid = $1::oid)`, [oid]);
+        const res = await client.query(
+          `SELECT pg_get_viewdef($1::oid, false) AS def WHERE EXISTS (SELECT 1 FROM pg_class WHERE oid = $1::oid)`,
+          [oid],
+        );
         const def = res.rows[0]?.def;
         return typeof def === 'string' ? def : null;
       }),
@@ -150,7 +157,11 @@ function toRelation(row: RelationRow): CatalogRelation {
 }
 
 /** `schema.table.column` of a RowDescription origin (table OID, attnum), for audit and messages; null when unknown. */
-export async function describeColumn(catalog: MaskingCatalog, tableOid: number, attnum: number): Promise<string | null> {
+export async function describeColumn(
+  catalog: MaskingCatalog,
+  tableOid: number,
+  attnum: number,
+): Promise<string | null> {
   const rel = await catalog.relationByOid(tableOid);
   const column = rel?.columns.find((c) => c.attnum === attnum);
   return rel && column ? `${rel.schema}.${rel.name}.${column.name}` : null;

@@ -6,9 +6,7 @@
  * prove is `mask-whole`. Raw values still pass through the content detectors.
  */
 export type ColumnMask =
-  | { kind: 'raw' }
-  | { kind: 'mask-column'; keepLast: number; column: string }
-  | { kind: 'mask-whole'; reason: string };
+  { kind: 'raw' } | { kind: 'mask-column'; keepLast: number; column: string } | { kind: 'mask-whole'; reason: string };
 
 export const RAW: ColumnMask = Object.freeze({ kind: 'raw' });
 

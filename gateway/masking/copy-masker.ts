@@ -1,7 +1,15 @@
 import { RAW, type ColumnMask } from './column-mask.ts';
 import type { ContentMasker } from './detectors.ts';
 import type { CopyFormat, RowsPlan } from './mask-plan.ts';
-import { BYTEA_OID, decodeByteaText, detectInBytes, detectInText, maskValue, type MaskCounts, type ValueOutcome } from './value-mask.ts';
+import {
+  BYTEA_OID,
+  decodeByteaText,
+  detectInBytes,
+  detectInText,
+  maskValue,
+  type MaskCounts,
+  type ValueOutcome,
+} from './value-mask.ts';
 
 /**
  * Masks COPY ... TO STDOUT data. Rows may be split across CopyData messages (or several rows
@@ -23,13 +31,24 @@ const NEWLINE = 0x0a;
 const NEWLINE_BYTES = Buffer.from([NEWLINE]);
 
 export function createCopyMasker(plan: RowsPlan, content: ContentMasker): CopyMasker {
-  const format: CopyFormat = plan.copy ?? { format: 'text', delimiter: '\t', quote: '"', escape: '"', null: '\\N', header: false };
+  const format: CopyFormat = plan.copy ?? {
+    format: 'text',
+    delimiter: '\t',
+    quote: '"',
+    escape: '"',
+    null: '\\N',
+    header: false,
+  };
   const counts: MaskCounts = { masked: 0, detected: 0 };
   let pending: Buffer = Buffer.alloc(0);
   let headerPending = format.header;
   let quoteState = false;
   let scanFrom = 0;
-  const idle = !content.active && (plan.columns ?? []).every((c) => c.mask.kind === 'raw') && plan.columns !== null && plan.fallback.kind === 'raw';
+  const idle =
+    !content.active &&
+    (plan.columns ?? []).every((c) => c.mask.kind === 'raw') &&
+    plan.columns !== null &&
+    plan.fallback.kind === 'raw';
 
   function maskRow(line: string): string {
     if (headerPending) {
@@ -41,7 +60,11 @@ export function createCopyMasker(plan: RowsPlan, content: ContentMasker): CopyMa
     const aligned = plannedCols !== null && plannedCols.length === fields.length;
     const out = fields.map(({ value: f }, i) => {
       if (f === null) return null;
-      const mask: ColumnMask = aligned ? plannedCols[i]!.mask : plannedCols === null ? plan.fallback : { kind: 'mask-whole', reason: 'COPY row does not match the analysed columns' };
+      const mask: ColumnMask = aligned
+        ? plannedCols[i]!.mask
+        : plannedCols === null
+          ? plan.fallback
+          : { kind: 'mask-whole', reason: 'COPY row does not match the analysed columns' };
       const typeOid = aligned ? plannedCols[i]!.typeOid : undefined;
       return applyMask(f, mask, typeOid);
     });
@@ -199,7 +222,11 @@ export function splitCsv(line: string, format: CopyFormat): CopyField[] {
         quoted = true;
         i++;
         while (i < line.length) {
-          if (line[i] === format.escape && format.escape !== format.quote && (line[i + 1] === format.quote || line[i + 1] === format.escape)) {
+          if (
+            line[i] === format.escape &&
+            format.escape !== format.quote &&
+            (line[i + 1] === format.quote || line[i + 1] === format.escape)
+          ) {
             value += line[i + 1];
             i += 2;
           } else if (line[i] === format.quote && line[i + 1] === format.quote && format.escape === format.quote) {
@@ -227,7 +254,11 @@ function quoteCsv(value: string, format: CopyFormat): string {
   const escaped =
     format.escape === format.quote
       ? value.split(format.quote).join(format.quote + format.quote)
-      : value.split(format.escape).join(format.escape + format.escape).split(format.quote).join(format.escape + format.quote);
+      : value
+          .split(format.escape)
+          .join(format.escape + format.escape)
+          .split(format.quote)
+          .join(format.escape + format.quote);
   return `${format.quote}${escaped}${format.quote}`;
 }
 

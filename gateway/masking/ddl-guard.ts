@@ -3,29 +3,58 @@ import type { MaskingCatalog } from './catalog.ts';
 import type { MaskingConfig } from './masking-config.ts';
 
 /** Statements that run SQL the gateway never sees, able to copy masked data anywhere. */
-const HIDDEN_CODE: ReadonlySet<string> = new Set(['DoStmt', 'CreateFunctionStmt', 'CreateTrigStmt', 'RuleStmt', 'CreateEventTrigStmt']);
+const HIDDEN_CODE: ReadonlySet<string> = new Set([
+  'DoStmt',
+  'CreateFunctionStmt',
+  'CreateTrigStmt',
+  'RuleStmt',
+  'CreateEventTrigStmt',
+]);
 
 /**
  * DDL that, aimed at a relation with masked columns, would move its data out from under its rules
  * (rename, new schema, inheritance, publication) or run expressions over it (index, statistics, row policies).
  */
 const RELATION_DDL: ReadonlySet<string> = new Set([
-  'AlterTableStmt', 'RenameStmt', 'AlterObjectSchemaStmt', 'IndexStmt', 'CreateStatsStmt', 'CreatePolicyStmt',
-  'AlterPolicyStmt', 'CreatePublicationStmt', 'AlterPublicationStmt',
+  'AlterTableStmt',
+  'RenameStmt',
+  'AlterObjectSchemaStmt',
+  'IndexStmt',
+  'CreateStatsStmt',
+  'CreatePolicyStmt',
+  'AlterPolicyStmt',
+  'CreatePublicationStmt',
+  'AlterPublicationStmt',
 ]);
 
 /** Built-ins that run SQL text of their own (and so read any column). */
 const SQL_RUNNING_FUNCTIONS: ReadonlySet<string> = new Set([
-  'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'table_to_xml', 'table_to_xmlschema',
-  'table_to_xml_and_xmlschema', 'cursor_to_xml', 'cursor_to_xmlschema', 'schema_to_xml', 'schema_to_xmlschema',
-  'schema_to_xml_and_xmlschema', 'database_to_xml', 'database_to_xmlschema', 'database_to_xml_and_xmlschema',
+  'query_to_xml',
+  'query_to_xmlschema',
+  'query_to_xml_and_xmlschema',
+  'table_to_xml',
+  'table_to_xmlschema',
+  'table_to_xml_and_xmlschema',
+  'cursor_to_xml',
+  'cursor_to_xmlschema',
+  'schema_to_xml',
+  'schema_to_xmlschema',
+  'schema_to_xml_and_xmlschema',
+  'database_to_xml',
+  'database_to_xmlschema',
+  'database_to_xml_and_xmlschema',
 ]);
 
 /**
  * Why a DDL statement must not run while columns are masked on the connection, or null. Views
  * are not checked here: their definitions are analysed whenever they are read.
  */
-export async function ddlRefusal(kind: string, body: Record<string, unknown>, catalog: MaskingCatalog, config: MaskingConfig): Promise<string | null> {
+export async function ddlRefusal(
+  kind: string,
+  body: Record<string, unknown>,
+  catalog: MaskingCatalog,
+  config: MaskingConfig,
+): Promise<string | null> {
   if (!config.hasColumnRules) return null;
   const what = kind.replace(/Stmt$/, '');
   if (HIDDEN_CODE.has(kind)) {
@@ -33,7 +62,8 @@ export async function ddlRefusal(kind: string, body: Record<string, unknown>, ca
   }
   if (RELATION_DDL.has(kind)) {
     const masked = await maskedRelationIn(body, catalog, config);
-    if (masked) return `${what} on ${masked} would move masked columns out from under their masking rules; change it outside a masked session`;
+    if (masked)
+      return `${what} on ${masked} would move masked columns out from under their masking rules; change it outside a masked session`;
   }
   if (kind !== 'ViewStmt') {
     const opaque = await opaqueFunctionIn(body, catalog);
@@ -50,7 +80,8 @@ async function maskedRelationIn(tree: unknown, catalog: MaskingCatalog, config: 
     const name = String(rv.relname);
     const rels = schema ? [await catalog.relation(schema, name)] : await catalog.relationsNamed(name);
     for (const rel of rels) {
-      if (rel && rel.columns.some((c) => config.columnRule(rel.schema, rel.name, c.name))) return `${rel.schema}.${rel.name}`;
+      if (rel && rel.columns.some((c) => config.columnRule(rel.schema, rel.name, c.name)))
+        return `${rel.schema}.${rel.name}`;
     }
   }
   return null;

@@ -66,7 +66,9 @@ function triggersOf(names: readonly DetectorName[]): Triggers {
 
 /** One pass over UTF-8 bytes, stopping at the first sufficient evidence. */
 function bytesEvidence(bytes: Uint8Array, start: number, end: number, t: Triggers): boolean {
-  let digits = 0, word = 0, dashes = 0;
+  let digits = 0,
+    word = 0,
+    dashes = 0;
   let sep = false;
   for (let i = start; i < end; i++) {
     const b = bytes[i]!;
@@ -94,7 +96,9 @@ function bytesEvidence(bytes: Uint8Array, start: number, end: number, t: Trigger
 function textEvidence(text: string, t: Triggers): boolean {
   const start = 0;
   const end = text.length;
-  let digits = 0, word = 0, dashes = 0;
+  let digits = 0,
+    word = 0,
+    dashes = 0;
   let sep = false;
   for (let i = start; i < end; i++) {
     const b = text.charCodeAt(i);
@@ -113,7 +117,8 @@ function textEvidence(text: string, t: Triggers): boolean {
       if (++dashes >= t.dashes) return true;
     } else dashes = 0;
     if (b === 64 && t.at) return true;
-    if (b === 101 && t.eyJ && i + 2 < end && text.charCodeAt(i + 1) === 121 && text.charCodeAt(i + 2) === 74) return true;
+    if (b === 101 && t.eyJ && i + 2 < end && text.charCodeAt(i + 1) === 121 && text.charCodeAt(i + 2) === 74)
+      return true;
   }
   return false;
 }
@@ -131,9 +136,11 @@ const EMAIL = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,
 const SSN = /(?<![0-9])(?!000|666|9[0-9]{2})[0-9]{3}([- ])(?!00)[0-9]{2}\1(?!0000)[0-9]{4}(?![0-9])/g;
 const JWT = /eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
 const AWS_KEY_ID = /(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Z0-9])/gi;
-const AWS_SECRET = /(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[0-9])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g;
+const AWS_SECRET =
+  /(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[0-9])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g;
 const GITHUB = /(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})/gi;
-const PEM = /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g;
+const PEM =
+  /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g;
 
 function regexFinder(re: RegExp): (text: string) => Array<[number, number]> {
   return (text) => {
@@ -220,10 +227,12 @@ export function createContentMasker(config: ContentMaskerConfig): ContentMasker 
     const re = new RegExp(c.pattern.source, flags);
     return { name: c.name, trigger: new RegExp(c.pattern.source, flags.replace(/[gy]/g, '')), find: regexFinder(re) };
   });
-  if (builtIn.length === 0 && custom.length === 0) return { active: false, maskText: (text) => ({ text, count: 0 }), mightMatch: () => false };
+  if (builtIn.length === 0 && custom.length === 0)
+    return { active: false, maskText: (text) => ({ text, count: 0 }), mightMatch: () => false };
   const triggers = triggersOf(config.detectors);
   const hasCustom = custom.length > 0;
-  const mightMatch = (bytes: Uint8Array, start: number, end: number): boolean => hasCustom || (end - start >= 5 && bytesEvidence(bytes, start, end, triggers));
+  const mightMatch = (bytes: Uint8Array, start: number, end: number): boolean =>
+    hasCustom || (end - start >= 5 && bytesEvidence(bytes, start, end, triggers));
   const textMightMatch = (text: string): boolean => text.length >= 5 && textEvidence(text, triggers);
   return {
     active: true,

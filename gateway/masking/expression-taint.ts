@@ -1,8 +1,22 @@
 import { RAW, derived, maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
-import { MaskingDenial, listOf, nodeOf, stringOf, type AnalysisContext, type RangeEntry, type Scope } from './analysis-types.ts';
 import {
-  BUILTIN_OPERATORS, CONTENT_FREE_FUNCTIONS, NON_TEXT_TYPE_NAMES, PURE_FUNCTIONS, TEXT_TYPE_NAMES,
-  TRANSPARENT_FUNCTIONS, TRANSPARENT_OPERATORS, TRANSPARENT_WITH_ONE_ARGUMENT,
+  MaskingDenial,
+  listOf,
+  nodeOf,
+  stringOf,
+  type AnalysisContext,
+  type RangeEntry,
+  type Scope,
+} from './analysis-types.ts';
+import {
+  BUILTIN_OPERATORS,
+  CONTENT_FREE_FUNCTIONS,
+  NON_TEXT_TYPE_NAMES,
+  PURE_FUNCTIONS,
+  TEXT_TYPE_NAMES,
+  TRANSPARENT_FUNCTIONS,
+  TRANSPARENT_OPERATORS,
+  TRANSPARENT_WITH_ONE_ARGUMENT,
 } from './pure-functions.ts';
 import { analyzeQueryNode } from './query-shape.ts';
 
@@ -19,27 +33,65 @@ const SYSTEM_COLUMNS: ReadonlySet<string> = new Set(['ctid', 'xmin', 'xmax', 'cm
 
 /** Nodes that only combine their children: result = strictest child, text passes through. */
 const TRANSPARENT_NODES: ReadonlySet<string> = new Set([
-  'CoalesceExpr', 'MinMaxExpr', 'RowExpr', 'A_ArrayExpr', 'A_Indirection', 'CollateClause', 'List',
-  'JsonObjectConstructor', 'JsonArrayConstructor', 'JsonValueExpr', 'JsonKeyValue', 'JsonObjectAgg',
-  'JsonArrayAgg', 'JsonAggConstructor', 'ResTarget', 'A_Indices',
+  'CoalesceExpr',
+  'MinMaxExpr',
+  'RowExpr',
+  'A_ArrayExpr',
+  'A_Indirection',
+  'CollateClause',
+  'List',
+  'JsonObjectConstructor',
+  'JsonArrayConstructor',
+  'JsonValueExpr',
+  'JsonKeyValue',
+  'JsonObjectAgg',
+  'JsonArrayAgg',
+  'JsonAggConstructor',
+  'ResTarget',
+  'A_Indices',
 ]);
 
 /** Nodes that compute a new value from their children (booleans, tests, XML, JSON queries). */
 const COMPUTING_NODES: ReadonlySet<string> = new Set([
-  'BoolExpr', 'NullTest', 'BooleanTest', 'XmlExpr', 'XmlSerialize', 'JsonFuncExpr', 'JsonIsPredicate',
-  'JsonParseExpr', 'JsonScalarExpr', 'JsonSerializeExpr', 'JsonBehavior', 'JsonOutput', 'JsonFormat',
-  'JsonReturning', 'JsonArgument', 'JsonTablePathSpec',
+  'BoolExpr',
+  'NullTest',
+  'BooleanTest',
+  'XmlExpr',
+  'XmlSerialize',
+  'JsonFuncExpr',
+  'JsonIsPredicate',
+  'JsonParseExpr',
+  'JsonScalarExpr',
+  'JsonSerializeExpr',
+  'JsonBehavior',
+  'JsonOutput',
+  'JsonFormat',
+  'JsonReturning',
+  'JsonArgument',
+  'JsonTablePathSpec',
 ]);
 
 const CONSTANT_NODES: ReadonlySet<string> = new Set([
-  'A_Const', 'ParamRef', 'SQLValueFunction', 'SetToDefault', 'GroupingFunc', 'A_Star', 'String',
-  'Integer', 'Float', 'Boolean', 'BitString', 'TypeName', 'CurrentOfExpr',
+  'A_Const',
+  'ParamRef',
+  'SQLValueFunction',
+  'SetToDefault',
+  'GroupingFunc',
+  'A_Star',
+  'String',
+  'Integer',
+  'Float',
+  'Boolean',
+  'BitString',
+  'TypeName',
+  'CurrentOfExpr',
 ]);
 
 function combine(parts: ExprTaint[], what: string, transparent: boolean): ExprTaint {
   const mask = derived(strictest(parts.map((p) => p.mask)), what);
   const text = parts.some((p) => p.text);
-  if (text && !transparent) return { mask: stricter(mask, maskWhole(`${what} could hide detected content`)), text: false };
+  if (text && !transparent)
+    return { mask: stricter(mask, maskWhole(`${what} could hide detected content`)), text: false };
   return { mask, text: transparent && text };
 }
 
@@ -80,7 +132,11 @@ export async function exprTaint(node: unknown, scope: Scope, ctx: AnalysisContex
       return CLEAN;
   }
   if (TRANSPARENT_NODES.has(kind) || COMPUTING_NODES.has(kind)) {
-    const parts = await Promise.all(Object.values(body).filter((v) => typeof v === 'object').map((v) => exprTaint(v, scope, ctx)));
+    const parts = await Promise.all(
+      Object.values(body)
+        .filter((v) => typeof v === 'object')
+        .map((v) => exprTaint(v, scope, ctx)),
+    );
     return combine(parts, kind, TRANSPARENT_NODES.has(kind));
   }
   return unknownNode(`unsupported expression ${kind}`, ctx);
@@ -111,7 +167,8 @@ export function columnRef(fields: unknown[], scope: Scope, ctx: AnalysisContext)
   }
   const last = names[names.length - 1];
   const system = !star && last !== null && last !== undefined && SYSTEM_COLUMNS.has(last);
-  const out = result ?? (system ? CLEAN : { mask: maskWhole(`column ${names.join('.')} could not be resolved`), text: false });
+  const out =
+    result ?? (system ? CLEAN : { mask: maskWhole(`column ${names.join('.')} could not be resolved`), text: false });
   touched(out.mask, ctx);
   return out;
 }
@@ -191,12 +248,18 @@ async function typeCast(body: Record<string, unknown>, scope: Scope, ctx: Analys
 }
 
 /** A cast of masked data to a user-defined type or domain could hand it to the domain's CHECK functions. */
-async function refuseUnknownType(typeName: Record<string, unknown> | undefined, type: string, ctx: AnalysisContext): Promise<void> {
+async function refuseUnknownType(
+  typeName: Record<string, unknown> | undefined,
+  type: string,
+  ctx: AnalysisContext,
+): Promise<void> {
   const names = listOf(typeName?.names).map(stringOf);
   const schema = names.length >= 2 ? names[names.length - 2] : null;
   const schemas = schema ? [schema] : await ctx.catalog.typeSchemas(type);
   if (schemas.length === 0 || schemas.some((s) => s !== 'pg_catalog')) {
-    throw new MaskingDenial(`casting masked data to ${type}, a type that is not built in, could hand it to functions masking cannot follow`);
+    throw new MaskingDenial(
+      `casting masked data to ${type}, a type that is not built in, could hand it to functions masking cannot follow`,
+    );
   }
 }
 
@@ -227,7 +290,9 @@ async function funcCall(body: Record<string, unknown>, scope: Scope, ctx: Analys
 function refuseOpaqueUse(args: ExprTaint[], label: string): void {
   const masked = args.find((a) => a.mask.kind !== 'raw');
   if (masked) {
-    throw new MaskingDenial(`${label} would receive masked data and could copy it where masking cannot follow; pass it unmasked columns only`);
+    throw new MaskingDenial(
+      `${label} would receive masked data and could copy it where masking cannot follow; pass it unmasked columns only`,
+    );
   }
 }
 
@@ -254,7 +319,11 @@ async function aExpr(body: Record<string, unknown>, scope: Scope, ctx: AnalysisC
   return combine(parts, `operator ${symbol || kind}`, transparent);
 }
 
-async function isBuiltinOperator(symbol: string, schema: string | null | undefined, ctx: AnalysisContext): Promise<boolean> {
+async function isBuiltinOperator(
+  symbol: string,
+  schema: string | null | undefined,
+  ctx: AnalysisContext,
+): Promise<boolean> {
   if (!BUILTIN_OPERATORS.has(symbol) && !/^[a-z_ ]+$/i.test(symbol)) return false;
   if (schema !== null && schema !== undefined) return schema === 'pg_catalog';
   if (/^[a-z_ ]+$/i.test(symbol)) return true;

@@ -1,8 +1,14 @@
 import { loadModule, parseSync } from 'libpg-query';
 import { RAW, maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
 import {
-  listOf, nodeOf, stringOf,
-  type AnalysisContext, type FromItem, type QueryShape, type RangeEntry, type Scope, type TaintedColumn,
+  listOf,
+  nodeOf,
+  stringOf,
+  type AnalysisContext,
+  type FromItem,
+  type QueryShape,
+  type Scope,
+  type TaintedColumn,
 } from './analysis-types.ts';
 import type { CatalogRelation } from './catalog.ts';
 import { exprTaint } from './expression-taint.ts';
@@ -40,7 +46,11 @@ export async function fromItem(node: unknown, scope: Scope, ctx: AnalysisContext
     case 'RangeTableSample':
       return fromItem(body.relation, scope, ctx);
   }
-  const t = await exprTaint(Object.values(body).filter((v) => typeof v === 'object'), scope, ctx);
+  const t = await exprTaint(
+    Object.values(body).filter((v) => typeof v === 'object'),
+    scope,
+    ctx,
+  );
   const mask = t.mask.kind === 'raw' && !t.text ? RAW : maskWhole(`${kind} output could not be analysed`);
   ctx.facts.touchesMasked ||= mask.kind !== 'raw';
   return single(aliasOf(body.alias).name, { columns: null, fallback: mask });
@@ -64,17 +74,27 @@ async function joinItem(body: Record<string, unknown>, scope: Scope, ctx: Analys
   const right = await fromItem(body.rarg, scope, ctx);
   const inner: Scope = { entries: [...left.entries, ...right.entries], ctes: new Map(), parent: scope };
   await exprTaint(body.quals, inner, ctx);
-  let using = listOf(body.usingClause).map(stringOf).filter((x): x is string => x !== null);
+  let using = listOf(body.usingClause)
+    .map(stringOf)
+    .filter((x): x is string => x !== null);
   let star: QueryShape;
   const l = left.star.columns;
   const r = right.star.columns;
   if (!l || !r) {
     star = { columns: null, fallback: stricter(shapeMask(left.star), shapeMask(right.star)) };
   } else {
-    if (body.isNatural) using = l.map((c) => c.name).filter((x): x is string => x !== null && r.some((rc) => rc.name === x));
+    if (body.isNatural)
+      using = l.map((c) => c.name).filter((x): x is string => x !== null && r.some((rc) => rc.name === x));
     const merged: TaintedColumn[] = using.map((name) => {
       const parts = [...l, ...r].filter((c) => c.name === name);
-      return { name, mask: strictest(parts.map((p) => p.mask), maskWhole(`join column ${name} not found`)), text: parts.some((p) => p.text) };
+      return {
+        name,
+        mask: strictest(
+          parts.map((p) => p.mask),
+          maskWhole(`join column ${name} not found`),
+        ),
+        text: parts.some((p) => p.text),
+      };
     });
     const rest = (cols: TaintedColumn[]) => cols.filter((c) => c.name === null || !using.includes(c.name));
     star = { columns: [...merged, ...rest(l), ...rest(r)], fallback: RAW };
@@ -83,12 +103,17 @@ async function joinItem(body: Record<string, unknown>, scope: Scope, ctx: Analys
   if (alias.name) return single(alias.name, renamed(star, alias.columns));
   const entries = [...left.entries, ...right.entries];
   const usingAlias = aliasOf(body.join_using_alias).name;
-  if (usingAlias && star.columns) entries.push({ name: usingAlias, columns: star.columns.slice(0, using.length), fallback: RAW });
+  if (usingAlias && star.columns)
+    entries.push({ name: usingAlias, columns: star.columns.slice(0, using.length), fallback: RAW });
   return { entries, star };
 }
 
 /** A table, view or CTE named in FROM (or the target of a write). */
-export async function relationItem(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<FromItem> {
+export async function relationItem(
+  body: Record<string, unknown>,
+  scope: Scope,
+  ctx: AnalysisContext,
+): Promise<FromItem> {
   const alias = aliasOf(body.alias);
   const relname = String(body.relname ?? '');
   const schema = typeof body.schemaname === 'string' ? body.schemaname : null;
@@ -98,10 +123,15 @@ export async function relationItem(body: Record<string, unknown>, scope: Scope, 
       if (cte) return single(alias.name ?? relname, renamed(cte, alias.columns));
     }
   }
-  const candidates = schema ? [await ctx.catalog.relation(schema, relname)].filter((r): r is CatalogRelation => r !== null) : await ctx.catalog.relationsNamed(relname);
+  const candidates = schema
+    ? [await ctx.catalog.relation(schema, relname)].filter((r): r is CatalogRelation => r !== null)
+    : await ctx.catalog.relationsNamed(relname);
   if (candidates.length === 0) {
     ctx.facts.touchesMasked = true;
-    return single(alias.name ?? relname, unknownShape(`relation ${schema ? `${schema}.` : ''}${relname} is not in the catalog`));
+    return single(
+      alias.name ?? relname,
+      unknownShape(`relation ${schema ? `${schema}.` : ''}${relname} is not in the catalog`),
+    );
   }
   let shape: QueryShape | null = null;
   for (const rel of candidates) {
@@ -113,14 +143,17 @@ export async function relationItem(body: Record<string, unknown>, scope: Scope, 
 
 /** Shape of a catalog relation: column rules for tables, the analysed definition for views. */
 export async function relationShape(rel: CatalogRelation, ctx: AnalysisContext): Promise<QueryShape> {
-  const whole = (reason: string): TaintedColumn[] => rel.columns.map((c) => ({ name: c.name, mask: maskWhole(reason), text: false, typeOid: c.typeOid }));
+  const whole = (reason: string): TaintedColumn[] =>
+    rel.columns.map((c) => ({ name: c.name, mask: maskWhole(reason), text: false, typeOid: c.typeOid }));
   let columns: TaintedColumn[];
   if (rel.schema === 'pg_catalog' && DATA_BEARING_CATALOG_RELATIONS.has(rel.name)) {
     columns = whole(`${rel.schema}.${rel.name} holds copies of table data`);
   } else if (rel.kind === 'table') {
     columns = rel.columns.map((c) => {
       const rule = ctx.config.columnRule(rel.schema, rel.name, c.name);
-      const mask: ColumnMask = rule ? { kind: 'mask-column', keepLast: rule.keepLast, column: `${rel.schema}.${rel.name}.${c.name}` } : RAW;
+      const mask: ColumnMask = rule
+        ? { kind: 'mask-column', keepLast: rule.keepLast, column: `${rel.schema}.${rel.name}.${c.name}` }
+        : RAW;
       return { name: c.name, mask, text: !rule && !NON_TEXT_TYPE_OIDS.has(c.typeOid), typeOid: c.typeOid };
     });
   } else if (rel.kind === 'view' || rel.kind === 'matview') {
@@ -133,7 +166,11 @@ export async function relationShape(rel: CatalogRelation, ctx: AnalysisContext):
   return { columns, fallback: RAW };
 }
 
-async function viewColumns(rel: CatalogRelation, ctx: AnalysisContext, whole: (reason: string) => TaintedColumn[]): Promise<TaintedColumn[]> {
+async function viewColumns(
+  rel: CatalogRelation,
+  ctx: AnalysisContext,
+  whole: (reason: string) => TaintedColumn[],
+): Promise<TaintedColumn[]> {
   const label = `${rel.schema}.${rel.name}`;
   if (ctx.depth >= MAX_VIEW_DEPTH) return whole(`view ${label} is nested too deeply to follow`);
   const def = await ctx.catalog.viewDefinition(rel.oid);
@@ -148,7 +185,8 @@ async function viewColumns(rel: CatalogRelation, ctx: AnalysisContext, whole: (r
   ctx.depth++;
   try {
     const shape = await analyzeQueryNode(stmt, null, ctx);
-    if (!shape.columns || shape.columns.length !== rel.columns.length) return whole(`columns of view ${label} could not be traced`);
+    if (!shape.columns || shape.columns.length !== rel.columns.length)
+      return whole(`columns of view ${label} could not be traced`);
     return shape.columns.map((c, i) => ({ ...c, name: rel.columns[i]!.name, typeOid: rel.columns[i]!.typeOid }));
   } finally {
     ctx.depth--;

@@ -1,7 +1,15 @@
 import picomatch from 'picomatch';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 
-export const DETECTOR_NAMES = ['payment_card', 'email', 'us_ssn', 'jwt', 'aws_access_key', 'github_token', 'private_key'] as const;
+export const DETECTOR_NAMES = [
+  'payment_card',
+  'email',
+  'us_ssn',
+  'jwt',
+  'aws_access_key',
+  'github_token',
+  'private_key',
+] as const;
 /** Built-in content detectors a policy can switch on by name. */
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
 
@@ -67,7 +75,8 @@ export function compileMaskingConfig(sections: readonly MaskingPolicySection[], 
     columnRule(schema, table, column) {
       const name = `${schema}.${table}.${column}`;
       let keep: number | null = null;
-      for (const rule of rules) if (rule.match(name)) keep = keep === null ? rule.keepLast : Math.min(keep, rule.keepLast);
+      for (const rule of rules)
+        if (rule.match(name)) keep = keep === null ? rule.keepLast : Math.min(keep, rule.keepLast);
       return keep === null ? null : { keepLast: keep };
     },
     detectors: [...detectors],

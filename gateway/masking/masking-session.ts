@@ -10,7 +10,12 @@ import { createCopyMasker } from './copy-masker.ts';
 import { relationShape } from './from-clause.ts';
 import type { MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
-import { maskNoticeOrErrorMessage, maskNotificationMessage, maskParameterStatusMessage, parseNoticeFields } from './message-masker.ts';
+import {
+  maskNoticeOrErrorMessage,
+  maskNotificationMessage,
+  maskParameterStatusMessage,
+  parseNoticeFields,
+} from './message-masker.ts';
 import { changesCatalog, createMaskingPlanner } from './output-taint.ts';
 import { createRowTransform } from './result-masker.ts';
 import { resultGroups } from '../sql/statement-analysis.ts';
@@ -51,7 +56,14 @@ const MAX_IN_FLIGHT = 256;
 const REDACTION_RANK: Record<MessageRedaction, number> = { detect: 0, 'redact-values': 1, 'redact-all': 2 };
 
 function unknownPlan(reason: string): RowsPlan {
-  return { kind: 'rows', columns: null, fallback: maskWhole(reason), origins: new Map(), relations: new Set(), messages: 'redact-all' };
+  return {
+    kind: 'rows',
+    columns: null,
+    fallback: maskWhole(reason),
+    origins: new Map(),
+    relations: new Set(),
+    messages: 'redact-all',
+  };
 }
 
 export function createMaskingSession(options: MaskingSessionOptions): MaskingSession {
@@ -76,15 +88,27 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
           try {
             members.push(await planner.plan(stmt?.parseTree ?? null));
           } catch (error) {
-            const why = error instanceof GatehouseError || error instanceof pg.DatabaseError ? error.message : 'the analysis failed';
-            members.push({ kind: 'deny', reason: `the statement could not be checked for masking (${why}); retry, or report the statement if it keeps failing` });
+            const why =
+              error instanceof GatehouseError || error instanceof pg.DatabaseError
+                ? error.message
+                : 'the analysis failed';
+            members.push({
+              kind: 'deny',
+              reason: `the statement could not be checked for masking (${why}); retry, or report the statement if it keeps failing`,
+            });
           }
         }
-        out.push(members.length === 1 ? members[0]! : (members.find((p) => p.kind === 'deny') ?? unknownPlan('the statement may run any of several definitions of a prepared statement')));
+        out.push(
+          members.length === 1
+            ? members[0]!
+            : (members.find((p) => p.kind === 'deny') ??
+                unknownPlan('the statement may run any of several definitions of a prepared statement')),
+        );
       }
       plans.set(handle, out);
       let level: MessageRedaction = 'detect';
-      for (const p of out) if (p.kind === 'rows' && REDACTION_RANK[p.messages] > REDACTION_RANK[level]) level = p.messages;
+      for (const p of out)
+        if (p.kind === 'rows' && REDACTION_RANK[p.messages] > REDACTION_RANK[level]) level = p.messages;
       levels.set(handle, level);
       const denied = out.find((p) => p.kind === 'deny');
       return denied && denied.kind === 'deny' ? denied.reason : null;
@@ -119,7 +143,11 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
     } catch {
       return plan;
     }
-    return { ...plan, origins: new Map([...plan.origins, ...ctx.facts.origins]), relations: new Set([...plan.relations, ...ctx.facts.relations]) };
+    return {
+      ...plan,
+      origins: new Map([...plan.origins, ...ctx.facts.origins]),
+      relations: new Set([...plan.relations, ...ctx.facts.relations]),
+    };
   }
 
   const filter: ResultFilter = {
@@ -134,14 +162,21 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
           },
         };
       };
-      const unknown = [...new Set(fields.filter((f) => f.tableID !== 0 && f.columnID > 0 && !plan.relations.has(f.tableID)).map((f) => f.tableID))];
+      const unknown = [
+        ...new Set(
+          fields
+            .filter((f) => f.tableID !== 0 && f.columnID > 0 && !plan.relations.has(f.tableID))
+            .map((f) => f.tableID),
+        ),
+      ];
       if (unknown.length === 0 || plan.detectorsOnly) return build(plan);
       return withOrigins(plan, unknown).then(build);
     },
     copyOut(handle, statementIndex, format) {
       const plan = planOf(handle, statementIndex);
       if (format === 'binary') {
-        const provenRaw = plan.copy === undefined && plan.columns !== null && plan.columns.every((c) => c.mask.kind === 'raw');
+        const provenRaw =
+          plan.copy === undefined && plan.columns !== null && plan.columns.every((c) => c.mask.kind === 'raw');
         if (provenRaw) return { transform: (data: Buffer) => data, flush: () => null };
         return { deny: 'COPY in binary format cannot be masked; use FORMAT text or FORMAT csv' };
       }
@@ -167,7 +202,11 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
     return {
       async check(request, control) {
         if (request.kind === 'function-call') {
-          return { forward: false, code: MASKING_DENIED_SQLSTATE, message: 'gatehouse: the FunctionCall protocol message cannot be masked; call the function with SELECT' };
+          return {
+            forward: false,
+            code: MASKING_DENIED_SQLSTATE,
+            message: 'gatehouse: the FunctionCall protocol message cannot be masked; call the function with SELECT',
+          };
         }
         const verdict = await gate.check(request, control);
         if (!verdict.forward || !verdict.handle) return verdict;

@@ -18,7 +18,11 @@ export interface MaskingWiringOptions {
  */
 export interface MaskingWiring {
   /** `onDeny` hears of every statement masking refuses on this client connection (for the audit trail). */
-  wrapGate(connection: PostgresConnectionConfig, gate: StatementGate, onDeny?: (handle: StatementHandle, reason: string) => void): StatementGate;
+  wrapGate(
+    connection: PostgresConnectionConfig,
+    gate: StatementGate,
+    onDeny?: (handle: StatementHandle, reason: string) => void,
+  ): StatementGate;
   filterFor(connection: PostgresConnectionConfig): ResultFilter | undefined;
   close(): Promise<void>;
 }
@@ -40,7 +44,10 @@ export function createMaskingWiring(options: MaskingWiringOptions): MaskingWirin
     let entry: PerConnection | null = null;
     if (config.hasColumnRules || content.active) {
       const address = targetAddress(connection);
-      const ssl = connection.sslmode === 'disable' ? false : { rejectUnauthorized: connection.sslmode === 'verify-full', ca: connection.ca };
+      const ssl =
+        connection.sslmode === 'disable'
+          ? false
+          : { rejectUnauthorized: connection.sslmode === 'verify-full', ca: connection.ca };
       entry = { config, content, catalog: createMetadataCatalog({ client: { ...address, ssl } }) };
     }
     compiled.set(connection.name, entry);

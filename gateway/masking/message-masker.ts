@@ -41,7 +41,8 @@ export function maskNoticeOrError(
       continue;
     }
     let text = value;
-    if (redaction === 'redact-values') text = text.replace(/"(?:[^"]|"")*"/g, '"****"').replace(/\)=\([^)]*\)/g, ')=(****)');
+    if (redaction === 'redact-values')
+      text = text.replace(/"(?:[^"]|"")*"/g, '"****"').replace(/\)=\([^)]*\)/g, ')=(****)');
     const detected = content.maskText(text);
     if (counts) counts.detected += detected.count;
     if (detected.text !== value) set(code, detected.text);
@@ -75,7 +76,12 @@ function encodeNotice(type: number, fields: ReadonlyMap<string, string>): Buffer
 }
 
 /** Buffer-level {@link maskNoticeOrError}: returns the same Buffer when nothing changes. */
-export function maskNoticeOrErrorMessage(message: Buffer, content: ContentMasker, redaction: MessageRedaction = 'detect', counts?: MaskCounts): Buffer {
+export function maskNoticeOrErrorMessage(
+  message: Buffer,
+  content: ContentMasker,
+  redaction: MessageRedaction = 'detect',
+  counts?: MaskCounts,
+): Buffer {
   const fields = parseNoticeFields(message);
   const masked = maskNoticeOrError(fields, content, redaction, counts);
   return masked === fields ? message : encodeNotice(message[0]!, masked);
@@ -85,7 +91,12 @@ export function maskNoticeOrErrorMessage(message: Buffer, content: ContentMasker
  * Masks a NotificationResponse ('A': pid, channel, payload). With `redact-all` (the session ran
  * opaque code while columns are masked) the payload is replaced whole.
  */
-export function maskNotificationMessage(message: Buffer, content: ContentMasker, redaction: MessageRedaction = 'detect', counts?: MaskCounts): Buffer {
+export function maskNotificationMessage(
+  message: Buffer,
+  content: ContentMasker,
+  redaction: MessageRedaction = 'detect',
+  counts?: MaskCounts,
+): Buffer {
   const pid = message.readInt32BE(5);
   const channelEnd = message.indexOf(0, 9);
   const payloadEnd = message.indexOf(0, channelEnd + 1);

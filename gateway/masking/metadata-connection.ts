@@ -35,7 +35,11 @@ export function createMetadataCatalog(options: MetadataConnectionOptions): Metad
   async function connected(): Promise<pg.Client> {
     if (client) return client;
     connecting ??= (async () => {
-      const c = new pg.Client({ connectionTimeoutMillis: queryTimeoutMs, ...options.client, application_name: 'gatehouse-masking-catalog' });
+      const c = new pg.Client({
+        connectionTimeoutMillis: queryTimeoutMs,
+        ...options.client,
+        application_name: 'gatehouse-masking-catalog',
+      });
       c.on('error', () => drop(c));
       try {
         await c.connect();

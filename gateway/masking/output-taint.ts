@@ -1,8 +1,14 @@
 import { loadModule, parseSync } from 'libpg-query';
 import { RAW, maskWhole } from './column-mask.ts';
 import {
-  MaskingDenial, listOf, newFacts, nodeOf, stringOf,
-  type AnalysisContext, type QueryShape, type StatementFacts,
+  MaskingDenial,
+  listOf,
+  newFacts,
+  nodeOf,
+  stringOf,
+  type AnalysisContext,
+  type QueryShape,
+  type StatementFacts,
 } from './analysis-types.ts';
 import type { MaskingCatalog } from './catalog.ts';
 import { ddlRefusal } from './ddl-guard.ts';
@@ -10,7 +16,7 @@ import { exprTaint } from './expression-taint.ts';
 import { relationItem } from './from-clause.ts';
 import type { CopyFormat, MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
-import { analyzeQueryNode, describe, refuseCopy, shapeMask } from './query-shape.ts';
+import { analyzeQueryNode, refuseCopy, shapeMask } from './query-shape.ts';
 
 /**
  * Plans masking statement by statement for one client session. It remembers the plans of
@@ -37,10 +43,31 @@ export interface MaskingPlannerOptions {
 
 /** Statements that change nothing in the catalog masking depends on. */
 const NON_DDL: ReadonlySet<string> = new Set([
-  'SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt', 'CopyStmt', 'ExplainStmt', 'VariableShowStmt',
-  'VariableSetStmt', 'TransactionStmt', 'FetchStmt', 'DeclareCursorStmt', 'ClosePortalStmt', 'PrepareStmt',
-  'ExecuteStmt', 'DeallocateStmt', 'DiscardStmt', 'ListenStmt', 'UnlistenStmt', 'NotifyStmt', 'LockStmt',
-  'CallStmt', 'CheckPointStmt', 'VacuumStmt', 'ConstraintsSetStmt',
+  'SelectStmt',
+  'InsertStmt',
+  'UpdateStmt',
+  'DeleteStmt',
+  'MergeStmt',
+  'CopyStmt',
+  'ExplainStmt',
+  'VariableShowStmt',
+  'VariableSetStmt',
+  'TransactionStmt',
+  'FetchStmt',
+  'DeclareCursorStmt',
+  'ClosePortalStmt',
+  'PrepareStmt',
+  'ExecuteStmt',
+  'DeallocateStmt',
+  'DiscardStmt',
+  'ListenStmt',
+  'UnlistenStmt',
+  'NotifyStmt',
+  'LockStmt',
+  'CallStmt',
+  'CheckPointStmt',
+  'VacuumStmt',
+  'ConstraintsSetStmt',
 ]);
 
 const MAX_CURSOR_DEFINITIONS = 8;
@@ -49,7 +76,16 @@ const MAX_CURSOR_DEFINITIONS = 8;
 function ambiguous(plans: readonly MaskPlan[]): MaskPlan {
   const denied = plans.find((p) => p.kind === 'deny');
   if (denied) return denied;
-  return { kind: 'rows', columns: null, fallback: maskWhole('the cursor may be any of several declarations of its name; CLOSE it before declaring it again'), origins: new Map(), relations: new Set(), messages: 'redact-all' };
+  return {
+    kind: 'rows',
+    columns: null,
+    fallback: maskWhole(
+      'the cursor may be any of several declarations of its name; CLOSE it before declaring it again',
+    ),
+    origins: new Map(),
+    relations: new Set(),
+    messages: 'redact-all',
+  };
 }
 
 const NO_ROWS: QueryShape = { columns: [], fallback: maskWhole('statement was not expected to return rows') };
@@ -74,7 +110,12 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     };
   }
 
-  async function planKind(kind: string, body: Record<string, unknown>, stmt: unknown, ctx: AnalysisContext): Promise<MaskPlan> {
+  async function planKind(
+    kind: string,
+    body: Record<string, unknown>,
+    stmt: unknown,
+    ctx: AnalysisContext,
+  ): Promise<MaskPlan> {
     switch (kind) {
       case 'SelectStmt':
       case 'InsertStmt':
@@ -98,14 +139,22 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
         const plan = rows(await analyzeQueryNode(body.query, null, ctx), ctx.facts);
         const name = String(body.portalname);
         const declared = [...(cursors.get(name) ?? []), plan];
-        cursors.set(name, declared.length > MAX_CURSOR_DEFINITIONS ? [deny(`cursor "${name}" was declared too many times without CLOSE`)] : declared);
+        cursors.set(
+          name,
+          declared.length > MAX_CURSOR_DEFINITIONS
+            ? [deny(`cursor "${name}" was declared too many times without CLOSE`)]
+            : declared,
+        );
         return rows(NO_ROWS, ctx.facts);
       }
       case 'FetchStmt': {
         if (body.ismove) return rows(NO_ROWS, ctx.facts);
         const declared = cursors.get(String(body.portalname));
         const plan = declared?.length === 1 ? declared[0] : declared && ambiguous(declared);
-        if (!plan) return deny(`cursor "${String(body.portalname)}" was not declared through the gateway in this session, so its rows cannot be masked; DECLARE it in this session`);
+        if (!plan)
+          return deny(
+            `cursor "${String(body.portalname)}" was not declared through the gateway in this session, so its rows cannot be masked; DECLARE it in this session`,
+          );
         return plan;
       }
       case 'ClosePortalStmt':
@@ -117,7 +166,10 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
         return rows(NO_ROWS, ctx.facts);
       case 'ExecuteStmt': {
         const plan = prepared.get(String(body.name));
-        if (!plan) return deny(`prepared statement "${String(body.name)}" was not prepared through the gateway in this session; PREPARE it in this session`);
+        if (!plan)
+          return deny(
+            `prepared statement "${String(body.name)}" was not prepared through the gateway in this session; PREPARE it in this session`,
+          );
         return plan;
       }
       case 'DeallocateStmt':
@@ -141,19 +193,27 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
   async function planCopy(body: Record<string, unknown>, ctx: AnalysisContext): Promise<MaskPlan> {
     if (body.is_from) return rows(NO_ROWS, ctx.facts);
     const format = copyFormat(listOf(body.options));
-    if (format === 'foreign-encoding') return deny('COPY with an ENCODING other than UTF8 cannot be masked; drop the ENCODING option');
+    if (format === 'foreign-encoding')
+      return deny('COPY with an ENCODING other than UTF8 cannot be masked; drop the ENCODING option');
     if (format === 'line-break-option') return deny(LINE_BREAK_OPTION);
     let shape: QueryShape;
     if (body.query) {
       shape = await analyzeQueryNode(body.query, null, ctx);
     } else {
-      const item = await relationItem(body.relation as Record<string, unknown>, { entries: [], ctes: new Map(), parent: null }, ctx);
+      const item = await relationItem(
+        body.relation as Record<string, unknown>,
+        { entries: [], ctes: new Map(), parent: null },
+        ctx,
+      );
       shape = item.star;
       const attlist = listOf(body.attlist).map(stringOf);
       if (attlist.length > 0 && shape.columns) {
         const cols = shape.columns;
         shape = {
-          columns: attlist.map((name) => cols.find((c) => c.name === name) ?? { name, mask: maskWhole(`column ${name} not found`), text: false }),
+          columns: attlist.map(
+            (name) =>
+              cols.find((c) => c.name === name) ?? { name, mask: maskWhole(`column ${name} not found`), text: false },
+          ),
           fallback: RAW,
         };
       } else if (attlist.length > 0) {
@@ -166,7 +226,8 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
       return rows(NO_ROWS, ctx.facts);
     }
     if (format === 'binary') {
-      if (shapeMask(shape).kind === 'raw' && !(shape.columns ?? []).some((c) => c.text) && shape.columns) return rows(shape, ctx.facts);
+      if (shapeMask(shape).kind === 'raw' && !(shape.columns ?? []).some((c) => c.text) && shape.columns)
+        return rows(shape, ctx.facts);
       return deny('COPY in binary format cannot be masked; use FORMAT text or FORMAT csv');
     }
     return rows(shape, ctx.facts, format);
@@ -175,10 +236,13 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
   /** Without column rules nothing is masked by provenance: every value just meets the detectors (no catalog needed). */
   function detectorsOnly(kind: string, body: Record<string, unknown>, ctx: AnalysisContext): MaskPlan {
     const all = { columns: null, fallback: RAW };
-    if (kind !== 'CopyStmt' || body.is_from || body.filename || body.is_program) return { ...rows(all, ctx.facts), detectorsOnly: true };
+    if (kind !== 'CopyStmt' || body.is_from || body.filename || body.is_program)
+      return { ...rows(all, ctx.facts), detectorsOnly: true };
     const format = copyFormat(listOf(body.options));
-    if (format === 'binary') return deny('COPY in binary format cannot be scanned for secrets; use FORMAT text or FORMAT csv');
-    if (format === 'foreign-encoding') return deny('COPY with an ENCODING other than UTF8 cannot be scanned for secrets; drop the ENCODING option');
+    if (format === 'binary')
+      return deny('COPY in binary format cannot be scanned for secrets; use FORMAT text or FORMAT csv');
+    if (format === 'foreign-encoding')
+      return deny('COPY with an ENCODING other than UTF8 cannot be scanned for secrets; drop the ENCODING option');
     if (format === 'line-break-option') return deny(LINE_BREAK_OPTION);
     return { ...rows(all, ctx.facts, format), detectorsOnly: true };
   }
@@ -224,7 +288,8 @@ function deny(reason: string): MaskPlan {
 }
 
 /** Reads COPY options into a {@link CopyFormat}; `binary` and a non-UTF8 `ENCODING` are returned as bare strings. */
-const LINE_BREAK_OPTION = 'COPY with a line break, letter, digit or * as DELIMITER, QUOTE or ESCAPE (or a line break in NULL) cannot be masked; use the defaults';
+const LINE_BREAK_OPTION =
+  'COPY with a line break, letter, digit or * as DELIMITER, QUOTE or ESCAPE (or a line break in NULL) cannot be masked; use the defaults';
 
 /**
  * `line-break-option`: DELIMITER/QUOTE/ESCAPE/NULL the masker cannot work with: a line break
@@ -240,10 +305,13 @@ export function copyFormat(options: unknown[]): CopyFormat | 'binary' | 'foreign
     const value = arg ? (stringOf(d.arg) ?? String(arg[1].ival ?? arg[1].boolval ?? '')) : true;
     opts.set(String(d.defname).toLowerCase(), value);
   }
-  const fmt = String(opts.get('format') ?? (opts.get('binary') === true ? 'binary' : opts.get('csv') === true ? 'csv' : 'text')).toLowerCase();
+  const fmt = String(
+    opts.get('format') ?? (opts.get('binary') === true ? 'binary' : opts.get('csv') === true ? 'csv' : 'text'),
+  ).toLowerCase();
   if (fmt === 'binary') return 'binary';
   const encoding = opts.get('encoding');
-  if (typeof encoding === 'string' && !['utf8', 'utf-8', 'unicode'].includes(encoding.toLowerCase())) return 'foreign-encoding';
+  if (typeof encoding === 'string' && !['utf8', 'utf-8', 'unicode'].includes(encoding.toLowerCase()))
+    return 'foreign-encoding';
   const csv = fmt === 'csv';
   const str = (key: string, dflt: string) => (typeof opts.get(key) === 'string' ? (opts.get(key) as string) : dflt);
   const quote = str('quote', '"');
@@ -256,7 +324,10 @@ export function copyFormat(options: unknown[]): CopyFormat | 'binary' | 'foreign
     null: str('null', csv ? '' : '\\N'),
     header: header === true || (typeof header === 'string' && !['false', 'off', '0'].includes(header.toLowerCase())),
   };
-  if ([format.delimiter, format.quote, format.escape].some((v) => /[\r\n0-9A-Za-z*]/.test(v)) || /[\r\n]/.test(format.null)) return 'line-break-option';
+  if (
+    [format.delimiter, format.quote, format.escape].some((v) => /[\r\n0-9A-Za-z*]/.test(v)) ||
+    /[\r\n]/.test(format.null)
+  )
+    return 'line-break-option';
   return format;
 }
-

@@ -1,7 +1,15 @@
 import { RAW, maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
 import {
-  MaskingDenial, listOf, nodeOf, stringOf,
-  type AnalysisContext, type FromItem, type QueryShape, type RangeEntry, type Scope, type TaintedColumn,
+  MaskingDenial,
+  listOf,
+  nodeOf,
+  stringOf,
+  type AnalysisContext,
+  type FromItem,
+  type QueryShape,
+  type RangeEntry,
+  type Scope,
+  type TaintedColumn,
 } from './analysis-types.ts';
 import { columnRef, exprTaint } from './expression-taint.ts';
 import { fromItem, relationItem } from './from-clause.ts';
@@ -14,7 +22,12 @@ export function unknownShape(reason: string): QueryShape {
 
 /** Strictest mask of every column a shape can produce. */
 export function shapeMask(shape: QueryShape): ColumnMask {
-  return shape.columns ? strictest(shape.columns.map((c) => c.mask), shape.fallback.kind === 'raw' ? RAW : shape.fallback) : shape.fallback;
+  return shape.columns
+    ? strictest(
+        shape.columns.map((c) => c.mask),
+        shape.fallback.kind === 'raw' ? RAW : shape.fallback,
+      )
+    : shape.fallback;
 }
 
 /**
@@ -72,21 +85,32 @@ async function withCtes(body: Record<string, unknown>, parent: Scope | null, ctx
 
 export function renamed(shape: QueryShape, names: (string | null)[]): QueryShape {
   if (!shape.columns || names.length === 0) return shape;
-  return { ...shape, columns: shape.columns.map((c, i) => (i < names.length ? { ...c, name: names[i] ?? c.name } : c)) };
+  return {
+    ...shape,
+    columns: shape.columns.map((c, i) => (i < names.length ? { ...c, name: names[i] ?? c.name } : c)),
+  };
 }
 
 /** Column-wise strictest of two shapes (set operations, recursive CTE passes). */
 export function mergeShapes(a: QueryShape, b: QueryShape): QueryShape {
   if (a.columns && b.columns && a.columns.length === b.columns.length) {
     return {
-      columns: a.columns.map((c, i) => ({ name: c.name, mask: stricter(c.mask, b.columns![i]!.mask), text: c.text || b.columns![i]!.text })),
+      columns: a.columns.map((c, i) => ({
+        name: c.name,
+        mask: stricter(c.mask, b.columns![i]!.mask),
+        text: c.text || b.columns![i]!.text,
+      })),
       fallback: stricter(a.fallback, b.fallback),
     };
   }
   return { columns: null, fallback: stricter(shapeMask(a), shapeMask(b)) };
 }
 
-export async function analyzeSelect(body: Record<string, unknown>, parent: Scope | null, ctx: AnalysisContext): Promise<QueryShape> {
+export async function analyzeSelect(
+  body: Record<string, unknown>,
+  parent: Scope | null,
+  ctx: AnalysisContext,
+): Promise<QueryShape> {
   const scope = await withCtes(body, parent, ctx);
   const op = String(body.op ?? 'SETOP_NONE');
   let shape: QueryShape;
@@ -130,7 +154,12 @@ async function valuesShape(rows: unknown[], scope: Scope, ctx: AnalysisContext):
 }
 
 /** Expands a SELECT or RETURNING list into output columns (`*` and `t.*` expand through the catalog). */
-export async function targetList(items: unknown[], scope: Scope, from: FromItem[], ctx: AnalysisContext): Promise<QueryShape> {
+export async function targetList(
+  items: unknown[],
+  scope: Scope,
+  from: FromItem[],
+  ctx: AnalysisContext,
+): Promise<QueryShape> {
   const columns: TaintedColumn[] = [];
   let unknownWidth: ColumnMask | null = null;
   for (const item of items) {
@@ -149,7 +178,11 @@ export async function targetList(items: unknown[], scope: Scope, from: FromItem[
       continue;
     }
     const t = fields ? columnRef(fields, scope, ctx) : await exprTaint(target.val, scope, ctx);
-    columns.push({ name: typeof target.name === 'string' ? target.name : figureName(target.val), mask: t.mask, text: t.text });
+    columns.push({
+      name: typeof target.name === 'string' ? target.name : figureName(target.val),
+      mask: t.mask,
+      text: t.text,
+    });
   }
   if (unknownWidth) return { columns: null, fallback: strictest([unknownWidth, ...columns.map((c) => c.mask)]) };
   return { columns, fallback: RAW };
@@ -185,7 +218,9 @@ function figureName(val: unknown): string | null {
 export function refuseCopy(shape: QueryShape, what: string): void {
   const mask = shapeMask(shape);
   if (mask.kind !== 'raw') {
-    throw new MaskingDenial(`${what} would copy masked data (${describe(mask)}) into a place masking cannot follow; select the data instead`);
+    throw new MaskingDenial(
+      `${what} would copy masked data (${describe(mask)}) into a place masking cannot follow; select the data instead`,
+    );
   }
 }
 
@@ -193,7 +228,12 @@ export function describe(mask: ColumnMask): string {
   return mask.kind === 'mask-column' ? `column ${mask.column}` : mask.kind === 'mask-whole' ? mask.reason : 'unmasked';
 }
 
-async function analyzeWrite(kind: string, body: Record<string, unknown>, parent: Scope | null, ctx: AnalysisContext): Promise<QueryShape> {
+async function analyzeWrite(
+  kind: string,
+  body: Record<string, unknown>,
+  parent: Scope | null,
+  ctx: AnalysisContext,
+): Promise<QueryShape> {
   const scope = await withCtes(body, parent, ctx);
   const command = kind.replace('Stmt', '').toUpperCase();
   const target = await relationItem(body.relation as Record<string, unknown>, scope, ctx);
@@ -221,7 +261,10 @@ async function analyzeWrite(kind: string, body: Record<string, unknown>, parent:
   }
   for (const w of writes) {
     const t = await exprTaint(w, scope, ctx);
-    if (t.mask.kind !== 'raw') throw new MaskingDenial(`${command} would copy masked data (${describe(t.mask)}) into a place masking cannot follow`);
+    if (t.mask.kind !== 'raw')
+      throw new MaskingDenial(
+        `${command} would copy masked data (${describe(t.mask)}) into a place masking cannot follow`,
+      );
   }
   const returning = body.returningClause as Record<string, unknown> | undefined;
   const returningList = listOf(returning?.exprs ?? body.returningList);

@@ -4,8 +4,16 @@ import { maskWhole, strictest, stricter, type ColumnMask } from './column-mask.t
 import type { ContentMasker } from './detectors.ts';
 import type { RowsPlan } from './mask-plan.ts';
 import {
-  BYTEA_OID, REDACTED, REDACTED_BYTES, TEXT_VALUED_OIDS, decodeByteaText, detectInBytes, detectInText, maskValue,
-  type MaskCounts, type ValueOutcome,
+  BYTEA_OID,
+  REDACTED,
+  REDACTED_BYTES,
+  TEXT_VALUED_OIDS,
+  decodeByteaText,
+  detectInBytes,
+  detectInText,
+  maskValue,
+  type MaskCounts,
+  type ValueOutcome,
 } from './value-mask.ts';
 
 /** The RowDescription field shape of pg-protocol (`Field`), of which masking needs these members. */
@@ -42,7 +50,9 @@ function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, at: num
 }
 
 /** Types whose values cannot spell a secret (too short, or fixed shapes like uuid): detectors skip them. */
-const SECRET_FREE_OIDS: ReadonlySet<number> = new Set([16, 21, 23, 26, 28, 700, 701, 1082, 1083, 1114, 1184, 1186, 1266, 2950]);
+const SECRET_FREE_OIDS: ReadonlySet<number> = new Set([
+  16, 21, 23, 26, 28, 700, 701, 1082, 1083, 1114, 1184, 1186, 1266, 2950,
+]);
 
 /**
  * Final mask of each result field: the plan's column (when the plan's width and names match the
@@ -55,13 +65,19 @@ export function resolveFieldMasks(plan: RowsPlan, fields: readonly ResultField[]
   const sameWidth = planned !== null && planned.length === fields.length;
   const aligned = sameWidth && planned.every((c, i) => c.name === null || c.name === fields[i]!.name);
   const everything = strictest([plan.fallback, ...(planned ?? []).map((c) => c.mask)]);
-  const unaligned = sameWidth ? everything : stricter(everything, maskWhole('result columns do not match the analysed statement'));
+  const unaligned = sameWidth
+    ? everything
+    : stricter(everything, maskWhole('result columns do not match the analysed statement'));
   return fields.map((field, i) => {
     let mask = aligned ? planned![i]!.mask : planned === null ? plan.fallback : unaligned;
     if (field.tableID !== 0 && field.columnID > 0 && !plan.detectorsOnly) {
       const origin = plan.origins.get(`${field.tableID}:${field.columnID}`);
       if (origin) mask = stricter(mask, origin);
-      else mask = stricter(mask, maskWhole(`column ${field.columnID} of relation ${field.tableID} has unknown provenance`));
+      else
+        mask = stricter(
+          mask,
+          maskWhole(`column ${field.columnID} of relation ${field.tableID} has unknown provenance`),
+        );
     }
     return mask;
   });
@@ -87,7 +103,11 @@ export function createRowTransform(plan: RowsPlan, fields: readonly ResultField[
   const scratch: (Buffer | null | undefined)[] = new Array(fields.length).fill(undefined);
   const transform: RowTransform = (row) => {
     if (idle) return row;
-    if (row[0] !== 0x44) throw new GatehouseError('masking.not-a-data-row', 'masking expected a DataRow message; the adapter passed another message type');
+    if (row[0] !== 0x44)
+      throw new GatehouseError(
+        'masking.not-a-data-row',
+        'masking expected a DataRow message; the adapter passed another message type',
+      );
     const count = row.readInt16BE(5);
     if (count !== fields.length) return nullRow(count, counts);
     let offset = 7;
@@ -149,15 +169,30 @@ function cellMasker(field: ResultField, mask: ColumnMask, content: ContentMasker
       return found ? { kind: 'null' } : SAME;
     };
   }
-  return (row, start, end) => (content.mightMatch(row, start, end) ? detectInText(row.toString('utf8', start, end), type, content, counts) : SAME);
+  return (row, start, end) =>
+    content.mightMatch(row, start, end) ? detectInText(row.toString('utf8', start, end), type, content, counts) : SAME;
 }
 
 /** Rebuilds a DataRow: runs of unchanged bytes (the header included) are copied in one call each. */
-function rebuild(row: Buffer, count: number, starts: Int32Array, ends: Int32Array, outcomes: ValueOutcome[], values: (Buffer | null | undefined)[]): Buffer {
+function rebuild(
+  row: Buffer,
+  count: number,
+  starts: Int32Array,
+  ends: Int32Array,
+  outcomes: ValueOutcome[],
+  values: (Buffer | null | undefined)[],
+): Buffer {
   let size = 7;
   for (let i = 0; i < count; i++) {
     const o = outcomes[i]!;
-    const v = o.kind === 'same' ? undefined : o.kind === 'null' ? null : o.text === REDACTED_TEXT ? REDACTED_BUFFER : Buffer.from(o.text, 'utf8');
+    const v =
+      o.kind === 'same'
+        ? undefined
+        : o.kind === 'null'
+          ? null
+          : o.text === REDACTED_TEXT
+            ? REDACTED_BUFFER
+            : Buffer.from(o.text, 'utf8');
     values[i] = v;
     size += v === undefined ? ends[i]! - starts[i]! : 4 + (v === null ? 0 : v.length);
   }

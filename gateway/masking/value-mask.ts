@@ -8,7 +8,9 @@ export const REDACTED = '****';
 export const TEXT_VALUED_OIDS: ReadonlySet<number> = new Set([25, 1043, 1042, 19, 705]);
 
 /** Types whose text can hold a detector replacement and stay valid (JSON is re-checked). */
-const DETECTOR_REWRITABLE_OIDS: ReadonlySet<number> = new Set([25, 1043, 1042, 19, 705, 114, 3802, 142, 1009, 1015, 1014, 199, 3807]);
+const DETECTOR_REWRITABLE_OIDS: ReadonlySet<number> = new Set([
+  25, 1043, 1042, 19, 705, 114, 3802, 142, 1009, 1015, 1014, 199, 3807,
+]);
 const JSON_OIDS: ReadonlySet<number> = new Set([114, 3802]);
 
 export const BYTEA_OID = 17;
@@ -40,7 +42,12 @@ export function redact(value: string, keepLast: number): string {
  * undefined means "unknown type", which keeps masked values as text (COPY output, where no driver
  * parses types).
  */
-export function maskValue(value: string, mask: ColumnMask, typeOid: number | undefined, counts: MaskCounts): ValueOutcome {
+export function maskValue(
+  value: string,
+  mask: ColumnMask,
+  typeOid: number | undefined,
+  counts: MaskCounts,
+): ValueOutcome {
   const textValued = typeOid === undefined || TEXT_VALUED_OIDS.has(typeOid);
   if (mask.kind === 'mask-column') {
     counts.masked++;
@@ -55,7 +62,12 @@ export function maskValue(value: string, mask: ColumnMask, typeOid: number | und
 }
 
 /** Runs the content detectors over a raw text value; a hit in a value that cannot hold the replacement becomes NULL. */
-export function detectInText(text: string, typeOid: number | undefined, content: ContentMasker, counts: MaskCounts): ValueOutcome {
+export function detectInText(
+  text: string,
+  typeOid: number | undefined,
+  content: ContentMasker,
+  counts: MaskCounts,
+): ValueOutcome {
   const result = content.maskText(text);
   if (result.count === 0) return SAME;
   counts.detected += result.count;
@@ -82,5 +94,8 @@ export function detectInBytes(bytes: Buffer, content: ContentMasker, counts: Mas
 /** Decodes PostgreSQL's text form of bytea (`\x` hex or escape format) to bytes. */
 export function decodeByteaText(text: string): Buffer {
   if (text.startsWith('\\x')) return Buffer.from(text.slice(2), 'hex');
-  return Buffer.from(text.replace(/\\(\\|[0-7]{3})/g, (_, g: string) => (g === '\\' ? '\\' : String.fromCharCode(parseInt(g, 8)))), 'latin1');
+  return Buffer.from(
+    text.replace(/\\(\\|[0-7]{3})/g, (_, g: string) => (g === '\\' ? '\\' : String.fromCharCode(parseInt(g, 8)))),
+    'latin1',
+  );
 }

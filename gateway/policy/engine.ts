@@ -30,7 +30,8 @@ export interface PolicyEngine {
 }
 
 /** A FunctionCall message names a function by OID only: the engine treats it as an unanalysable statement. */
-const FUNCTION_CALL_REASON = 'the FunctionCall protocol message calls a function by OID, which the gateway cannot analyse';
+const FUNCTION_CALL_REASON =
+  'the FunctionCall protocol message calls a function by OID, which the gateway cannot analyse';
 
 /**
  * Builds the engine for a loaded policy. Rules combine order-independently: among the rules
@@ -66,11 +67,15 @@ export function createPolicyEngine(policy: Policy): PolicyEngine {
     return best;
   }
 
-  const ruleDecisions = new Map(compiled.map((rule) => {
-    const { name, action, reason, review } = rule.rule;
-    const decision: Decision = review ? { action, rule: name, reason, review: Object.freeze({ ...review, teams: Object.freeze([...review.teams]) }) } : { action, rule: name, reason };
-    return [rule, Object.freeze(decision)] as const;
-  }));
+  const ruleDecisions = new Map(
+    compiled.map((rule) => {
+      const { name, action, reason, review } = rule.rule;
+      const decision: Decision = review
+        ? { action, rule: name, reason, review: Object.freeze({ ...review, teams: Object.freeze([...review.teams]) }) }
+        : { action, rule: name, reason };
+      return [rule, Object.freeze(decision)] as const;
+    }),
+  );
   const decisionOf = (rule: CompiledRule): Decision => ruleDecisions.get(rule)!;
 
   function decideStatement(rules: CompiledRule[], analysis: StatementAnalysis, connection: string): Decision {
@@ -87,19 +92,35 @@ export function createPolicyEngine(policy: Policy): PolicyEngine {
   function evaluate(action: Action): Evaluation {
     const rules = rulesFor(action.connection, action.identity);
     if (action.type === 'pg.query' || action.type === 'pg.function-call') {
-      const statements = action.type === 'pg.query' ? action.statements : [unknownStatement(`FunctionCall ${action.functionOid}`, FUNCTION_CALL_REASON)];
+      const statements =
+        action.type === 'pg.query'
+          ? action.statements
+          : [unknownStatement(`FunctionCall ${action.functionOid}`, FUNCTION_CALL_REASON)];
       if (statements.length === 0) {
-        return { decision: { action: 'allow', rule: EMPTY_QUERY_RULE, reason: 'an empty query runs nothing' }, statements: [] };
+        return {
+          decision: { action: 'allow', rule: EMPTY_QUERY_RULE, reason: 'an empty query runs nothing' },
+          statements: [],
+        };
       }
-      const results = statements.map((statement) => ({ statement, decision: decideStatement(rules, statement, action.connection) }));
+      const results = statements.map((statement) => ({
+        statement,
+        decision: decideStatement(rules, statement, action.connection),
+      }));
       let worst = results[0]!.decision;
-      for (const { decision } of results) if (ACTION_SEVERITY[decision.action] > ACTION_SEVERITY[worst.action]) worst = decision;
+      for (const { decision } of results)
+        if (ACTION_SEVERITY[decision.action] > ACTION_SEVERITY[worst.action]) worst = decision;
       return { decision: worst, statements: results };
     }
     const facts = sshFacts(action);
     const rule = pick(rules, (r) => r.matchesSsh?.(facts) ?? false);
     return {
-      decision: rule ? decisionOf(rule) : { action: 'deny', rule: DEFAULT_DENY_RULE, reason: `no policy rule allows ssh ${describeSsh(facts)} on connection '${action.connection}'; add an allow rule with when.ssh for it` },
+      decision: rule
+        ? decisionOf(rule)
+        : {
+            action: 'deny',
+            rule: DEFAULT_DENY_RULE,
+            reason: `no policy rule allows ssh ${describeSsh(facts)} on connection '${action.connection}'; add an allow rule with when.ssh for it`,
+          },
       statements: [],
     };
   }
@@ -115,7 +136,11 @@ function defaultDeny(analysis: StatementAnalysis, connection: string): Decision 
       reason: `the gateway cannot analyse this statement (${analysis.unknownReason ?? 'unknown statement'}); it is denied unless a rule allows kind unknown`,
     };
   }
-  return { action: 'deny', rule: DEFAULT_DENY_RULE, reason: `no policy rule allows ${analysis.command} on connection '${connection}'; add an allow rule for it` };
+  return {
+    action: 'deny',
+    rule: DEFAULT_DENY_RULE,
+    reason: `no policy rule allows ${analysis.command} on connection '${connection}'; add an allow rule for it`,
+  };
 }
 
 function sshFacts(action: Exclude<Action, { type: 'pg.query' | 'pg.function-call' }>): SshFacts {

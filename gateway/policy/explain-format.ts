@@ -21,7 +21,11 @@ export interface ExplainReport {
   }[];
 }
 
-export function explainReport(evaluation: Evaluation, connection: string, identityRule: string | undefined): ExplainReport {
+export function explainReport(
+  evaluation: Evaluation,
+  connection: string,
+  identityRule: string | undefined,
+): ExplainReport {
   return {
     connection,
     identity_rule: identityRule ?? null,
@@ -60,7 +64,9 @@ export function formatExplainReport(report: ExplainReport): string {
     lines.push(`  kind: ${s.kind}   command: ${s.command}`);
     if (s.unknown_reason) lines.push(`  why unknown: ${s.unknown_reason}`);
     lines.push(`  tables read: ${list(s.tables_read)}   written: ${list(s.tables_written)}`);
-    lines.push(`  functions: ${list(s.functions)}${s.dangerous_functions.length ? `   dangerous: ${list(s.dangerous_functions)}` : ''}`);
+    lines.push(
+      `  functions: ${list(s.functions)}${s.dangerous_functions.length ? `   dangerous: ${list(s.dangerous_functions)}` : ''}`,
+    );
     lines.push(`  flags: ${list(s.flags)}`);
     lines.push(`  => ${describeDecision(s.decision)}`);
     lines.push('');

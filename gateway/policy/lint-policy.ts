@@ -27,14 +27,20 @@ function whereOf(rule: PolicyRule): string {
 
 export function lintPolicy(policy: Policy, options: LintOptions = {}): LintFinding[] {
   const findings: LintFinding[] = [];
-  const add = (severity: LintFinding['severity'], where: string, message: string) => findings.push({ severity, where, message });
+  const add = (severity: LintFinding['severity'], where: string, message: string) =>
+    findings.push({ severity, where, message });
 
   const checkConnections = (patterns: readonly string[] | undefined, where: string) => {
     if (!options.connections || !patterns) return;
     const known = options.connections;
     for (const pattern of patterns) {
       if (!GLOB_CHARS.test(pattern)) {
-        if (!known.includes(pattern)) add('error', where, `connection '${pattern}' is not defined in gatehouse.yaml (known: ${known.join(', ') || 'none'}); fix the name or add the connection`);
+        if (!known.includes(pattern))
+          add(
+            'error',
+            where,
+            `connection '${pattern}' is not defined in gatehouse.yaml (known: ${known.join(', ') || 'none'}); fix the name or add the connection`,
+          );
       } else if (!known.some(compileGlobs([pattern]))) {
         add('warning', where, `connection pattern '${pattern}' matches no connection in gatehouse.yaml`);
       }
@@ -53,10 +59,18 @@ export function lintPolicy(policy: Policy, options: LintOptions = {}): LintFindi
     const where = `identity '${identity.name}'`;
     checkConnections(identity.connections, where);
     const claims = identity.claims ?? {};
-    const pinned = identity.repository_id !== undefined || identity.repository_owner_id !== undefined
-      || REPOSITORY_PINS.some((claim) => claims[claim] !== undefined && !isCatchAll(String(claims[claim])));
-    if (!pinned) add('warning', where, 'pins no repository, owner or repository_id: a workflow in any GitHub repository can match it; add claims.repository or repository_id');
-    if ((identity.connections ?? []).some(isCatchAll)) add('warning', where, "grants every connection ('*'); list the connections this workflow needs");
+    const pinned =
+      identity.repository_id !== undefined ||
+      identity.repository_owner_id !== undefined ||
+      REPOSITORY_PINS.some((claim) => claims[claim] !== undefined && !isCatchAll(String(claims[claim])));
+    if (!pinned)
+      add(
+        'warning',
+        where,
+        'pins no repository, owner or repository_id: a workflow in any GitHub repository can match it; add claims.repository or repository_id',
+      );
+    if ((identity.connections ?? []).some(isCatchAll))
+      add('warning', where, "grants every connection ('*'); list the connections this workflow needs");
   }
 
   for (const [index, section] of policy.masking.entries()) checkConnections(section.connections, `masking[${index}]`);
@@ -71,9 +85,13 @@ function lintNeverMatches(rule: PolicyRule, identityNames: readonly string[], re
   const both = (rule.when.flags ?? []).filter((flag) => (rule.when.without_flags ?? []).includes(flag));
   if (both.length > 0) report(`requires and forbids the same flags (${both.join(', ')}), so it can never match`);
   const onlyUnknown = rule.when.kind !== undefined && rule.when.kind.every((kind) => kind === 'unknown');
-  const factKeys = (['tables', 'tables_read', 'tables_written', 'functions', 'flags', 'command'] as const).filter((key) => rule.when[key] !== undefined);
+  const factKeys = (['tables', 'tables_read', 'tables_written', 'functions', 'flags', 'command'] as const).filter(
+    (key) => rule.when[key] !== undefined,
+  );
   if (onlyUnknown && factKeys.length > 0) {
-    report(`tests ${factKeys.join(', ')} on statements of kind unknown, which have no such facts, so it can never match`);
+    report(
+      `tests ${factKeys.join(', ')} on statements of kind unknown, which have no such facts, so it can never match`,
+    );
   }
   for (const name of rule.identities ?? []) {
     if (!GLOB_CHARS.test(name) && !identityNames.includes(name)) {
@@ -87,17 +105,30 @@ function lintNeverMatches(rule: PolicyRule, identityNames: readonly string[], re
 function lintOverBroad(rule: PolicyRule, report: (message: string) => void): void {
   if (rule.action === 'deny') return;
   const everywhere = rule.connections.some(isCatchAll);
-  const scope = everywhere && rule.identities === undefined && rule.claims === undefined ? 'on every connection for every identity' : undefined;
+  const scope =
+    everywhere && rule.identities === undefined && rule.claims === undefined
+      ? 'on every connection for every identity'
+      : undefined;
   if (rule.when.kind?.includes('unknown') && everywhere) {
-    report(`${rule.action}s statements the gateway cannot analyse (kind unknown: DO, CALL, unparsable SQL, FunctionCall) on every connection; scope it to the connections that need it`);
+    report(
+      `${rule.action}s statements the gateway cannot analyse (kind unknown: DO, CALL, unparsable SQL, FunctionCall) on every connection; scope it to the connections that need it`,
+    );
   }
   if (Object.keys(rule.when).length === 0 && scope) {
-    report(`has no 'when', so it ${rule.action}s every analysable SQL statement and SSH command ${scope}; add when facts or scope it`);
+    report(
+      `has no 'when', so it ${rule.action}s every analysable SQL statement and SSH command ${scope}; add when facts or scope it`,
+    );
   }
   if (rule.when.ssh?.type?.includes('shell') && everywhere) {
-    report(`${rule.action}s interactive shells, which the gateway cannot check command by command, on every connection`);
+    report(
+      `${rule.action}s interactive shells, which the gateway cannot check command by command, on every connection`,
+    );
   }
-  if ((rule.when.command ?? []).some(isCatchAll) || (rule.when.tables ?? []).some(isCatchAll) || (rule.when.functions ?? []).some(isCatchAll)) {
+  if (
+    (rule.when.command ?? []).some(isCatchAll) ||
+    (rule.when.tables ?? []).some(isCatchAll) ||
+    (rule.when.functions ?? []).some(isCatchAll)
+  ) {
     report("uses a catch-all pattern ('*') in when; such a test matches everything and only adds confusion");
   }
 }

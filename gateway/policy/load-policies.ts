@@ -11,7 +11,12 @@ import type { ReviewSettings } from './types.ts';
 
 export const POLICY_SCHEMA_URL = new URL('../../policies/policy.schema.json', import.meta.url);
 
-export const REVIEW_DEFAULTS = { timeoutSeconds: 600, minPermission: 'write', teams: [], approvals: 1 } as const satisfies ReviewSettings;
+export const REVIEW_DEFAULTS = {
+  timeoutSeconds: 600,
+  minPermission: 'write',
+  teams: [],
+  approvals: 1,
+} as const satisfies ReviewSettings;
 
 /** One policy file's text; what {@link parsePolicyFiles} combines. */
 export interface PolicySource {
@@ -32,15 +37,23 @@ export function loadPolicies(dir: string): Policy {
       .map((entry) => entry.name)
       .sort();
   } catch {
-    throw new GatehouseError('policy.unreadable', `${dir}: cannot read the policy folder; set 'policies:' in gatehouse.yaml to a folder of policy YAML files`);
+    throw new GatehouseError(
+      'policy.unreadable',
+      `${dir}: cannot read the policy folder; set 'policies:' in gatehouse.yaml to a folder of policy YAML files`,
+    );
   }
   if (names.length === 0) {
-    throw new GatehouseError('policy.empty', `${dir}: no .yaml policy files; copy policies/default.yaml from the Gatehouse package into it`);
+    throw new GatehouseError(
+      'policy.empty',
+      `${dir}: no .yaml policy files; copy policies/default.yaml from the Gatehouse package into it`,
+    );
   }
-  return parsePolicyFiles(names.map((name) => {
-    const file = path.join(dir, name);
-    return { file, text: readFileSync(file, 'utf8') };
-  }));
+  return parsePolicyFiles(
+    names.map((name) => {
+      const file = path.join(dir, name);
+      return { file, text: readFileSync(file, 'utf8') };
+    }),
+  );
 }
 
 /** Like {@link loadPolicies} for texts already in memory (tests, the demo, `policy check`). */
@@ -58,14 +71,18 @@ export function parsePolicyFiles(sources: readonly PolicySource[]): Policy {
     const doc = parseDocument(text, { lineCounter });
     if (doc.errors.length > 0) {
       const first = doc.errors[0]!;
-      problems.push(`${file}:${first.linePos?.[0]?.line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]}; fix the indentation or quoting there`);
+      problems.push(
+        `${file}:${first.linePos?.[0]?.line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]}; fix the indentation or quoting there`,
+      );
       continue;
     }
     const data = (doc.toJS() ?? {}) as Record<string, unknown>;
     if (!validate(data)) {
       for (const error of (validate.errors ?? []).filter((e) => e.keyword !== 'if')) {
         const line = lineOfError(doc, lineCounter, error);
-        problems.push(`${file}${line ? `:${line}` : ''}: ${error.instancePath || '/'} ${explainSchemaError(error, 'policies/policy.schema.json')}`);
+        problems.push(
+          `${file}${line ? `:${line}` : ''}: ${error.instancePath || '/'} ${explainSchemaError(error, 'policies/policy.schema.json')}`,
+        );
       }
       continue;
     }
@@ -76,7 +93,10 @@ export function parsePolicyFiles(sources: readonly PolicySource[]): Policy {
     for (const [index, spec] of ((data.identities ?? []) as IdentityRuleSpec[]).entries()) {
       const where = at(`/identities/${index}`);
       const earlier = seenIdentities.get(spec.name);
-      if (earlier) problems.push(`${where}: identity '${spec.name}' is already defined at ${earlier}; give each identity a unique name`);
+      if (earlier)
+        problems.push(
+          `${where}: identity '${spec.name}' is already defined at ${earlier}; give each identity a unique name`,
+        );
       seenIdentities.set(spec.name, where);
       checkClaims(spec.claims, `${where}: /identities/${index}/claims`, problems);
       identities.push(spec);
@@ -84,7 +104,8 @@ export function parsePolicyFiles(sources: readonly PolicySource[]): Policy {
     for (const [index, raw] of ((data.rules ?? []) as RawRule[]).entries()) {
       const where = at(`/rules/${index}`);
       const earlier = seenRules.get(raw.name);
-      if (earlier) problems.push(`${where}: rule '${raw.name}' is already defined at ${earlier}; give each rule a unique name`);
+      if (earlier)
+        problems.push(`${where}: rule '${raw.name}' is already defined at ${earlier}; give each rule a unique name`);
       seenRules.set(raw.name, where);
       checkClaims(raw.claims, `${where}: /rules/${index}/claims`, problems);
       try {
@@ -107,7 +128,13 @@ interface RawRule {
   when?: RuleWhen;
   action: PolicyRule['action'];
   reason?: string;
-  review?: { timeout?: string; min_permission?: ReviewSettings['minPermission']; teams?: string[]; approvals?: number; window?: string };
+  review?: {
+    timeout?: string;
+    min_permission?: ReviewSettings['minPermission'];
+    teams?: string[];
+    approvals?: number;
+    window?: string;
+  };
 }
 
 function compileRule(raw: RawRule, file: string, line: number | undefined): PolicyRule {
@@ -119,12 +146,16 @@ function compileRule(raw: RawRule, file: string, line: number | undefined): Poli
     claims: raw.claims && Object.fromEntries(Object.entries(raw.claims).map(([k, v]) => [k, String(v)])),
     when: raw.when ?? {},
     action: raw.action,
-    reason: raw.reason ?? `${raw.action === 'allow' ? 'allowed' : raw.action === 'deny' ? 'denied' : 'held for review'} by policy rule '${raw.name}'`,
+    reason:
+      raw.reason ??
+      `${raw.action === 'allow' ? 'allowed' : raw.action === 'deny' ? 'denied' : 'held for review'} by policy rule '${raw.name}'`,
   };
   if (raw.action === 'review') {
     const review = raw.review ?? {};
     rule.review = {
-      timeoutSeconds: review.timeout ? parseDurationSeconds(String(review.timeout), 'timeout') : REVIEW_DEFAULTS.timeoutSeconds,
+      timeoutSeconds: review.timeout
+        ? parseDurationSeconds(String(review.timeout), 'timeout')
+        : REVIEW_DEFAULTS.timeoutSeconds,
       minPermission: review.min_permission ?? REVIEW_DEFAULTS.minPermission,
       teams: review.teams ?? REVIEW_DEFAULTS.teams,
       approvals: review.approvals ?? REVIEW_DEFAULTS.approvals,
@@ -149,7 +180,8 @@ let compiledSchema: Validator | undefined;
 
 /** The published schema compiled once: it is a constant of the package, like a compiled regex. */
 function compileSchema(): Validator {
-  compiledSchema ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(POLICY_SCHEMA_URL, 'utf8')) as object);
+  compiledSchema ??= new Ajv({ allErrors: true, strict: false }).compile(
+    JSON.parse(readFileSync(POLICY_SCHEMA_URL, 'utf8')) as object,
+  );
   return compiledSchema;
 }
-

@@ -1,6 +1,12 @@
 import { claimAsString, compileClaimPattern } from '../identity/claim-pattern.ts';
 import { flagsOf, type StatementAnalysis, type StatementFlag } from '../sql/statement-analysis.ts';
-import { compileFunctionAllowList, compileFunctionGlobs, compileGlobs, compileTableGlobs, type NameTest } from './glob.ts';
+import {
+  compileFunctionAllowList,
+  compileFunctionGlobs,
+  compileGlobs,
+  compileTableGlobs,
+  type NameTest,
+} from './glob.ts';
 import type { PolicyRule, SshActionType, SshForwardKind } from './policy-types.ts';
 import type { Identity } from './types.ts';
 
@@ -32,7 +38,10 @@ const EXPLICIT_SSH_TYPES: ReadonlySet<SshActionType> = new Set(['shell', 'forwar
 export function compileRule(rule: PolicyRule): CompiledRule {
   const connection = compileGlobs(rule.connections);
   const identities = rule.identities && compileGlobs(rule.identities);
-  const claims = Object.entries(rule.claims ?? {}).map(([name, pattern]) => ({ name, test: compileClaimPattern(pattern, `rule '${rule.name}' claim '${name}'`) }));
+  const claims = Object.entries(rule.claims ?? {}).map(([name, pattern]) => ({
+    name,
+    test: compileClaimPattern(pattern, `rule '${rule.name}' claim '${name}'`),
+  }));
   const { ssh, ...pg } = rule.when;
   const hasPgFacts = Object.keys(pg).length > 0;
   return {
@@ -45,7 +54,8 @@ export function compileRule(rule: PolicyRule): CompiledRule {
         return value !== undefined && test(value);
       });
     },
-    matchesStatement: ssh === undefined || hasPgFacts ? (ssh === undefined ? compileStatementTest(rule) : () => false) : undefined,
+    matchesStatement:
+      ssh === undefined || hasPgFacts ? (ssh === undefined ? compileStatementTest(rule) : () => false) : undefined,
     matchesSsh: !hasPgFacts ? compileSshTest(rule) : undefined,
   };
 }

@@ -70,15 +70,24 @@ export interface SshExecAction extends ActionBase {
   /** The command split into words as a POSIX shell would; null when it cannot be split safely. */
   argv: readonly string[] | null;
 }
-export interface SshShellAction extends ActionBase { type: 'ssh.shell' }
-export interface SshSubsystemAction extends ActionBase { type: 'ssh.subsystem'; name: string }
+export interface SshShellAction extends ActionBase {
+  type: 'ssh.shell';
+}
+export interface SshSubsystemAction extends ActionBase {
+  type: 'ssh.subsystem';
+  name: string;
+}
 export interface SshForwardAction extends ActionBase {
   type: 'ssh.forward';
   kind: 'local' | 'remote' | 'agent' | 'x11';
   host?: string;
   port?: number;
 }
-export interface SshEnvAction extends ActionBase { type: 'ssh.env'; name: string; value: string }
+export interface SshEnvAction extends ActionBase {
+  type: 'ssh.env';
+  name: string;
+  value: string;
+}
 
 /** Everything an adapter can ask the engine about. */
 export type Action =

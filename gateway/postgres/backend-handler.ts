@@ -33,7 +33,11 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       let bytes = frame.bytes;
       if (ctx.filter) {
         const transform = current?.kind === 'execute' ? current.entry?.transform : state.queryTransform;
-        if (!transform) throw new GatehouseError('pg.unmasked-row', 'a row arrived whose columns the gateway could not classify for masking; the connection is closed');
+        if (!transform)
+          throw new GatehouseError(
+            'pg.unmasked-row',
+            'a row arrived whose columns the gateway could not classify for masking; the connection is closed',
+          );
         const before = transform.maskedCount;
         bytes = transform.transform(bytes);
         if (execution) execution.maskedValues += transform.maskedCount - before;
@@ -64,7 +68,8 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       const execution = executionOf(current);
       if (execution && frame.type === BACKEND.commandComplete) {
         execution.rows = Math.max(execution.rows, rowsOfTag(frame.body));
-        if (execution.handle) ctx.gate.statementCompleted?.(execution.handle, current?.kind === 'query' ? current.statementIndex : 0);
+        if (execution.handle)
+          ctx.gate.statementCompleted?.(execution.handle, current?.kind === 'query' ? current.statementIndex : 0);
       }
       finishTransforms(ctx);
       if (current?.kind === 'query') current.statementIndex++;
@@ -86,7 +91,12 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       return onError(ctx, frame);
     case BACKEND.readyForQuery: {
       state.copyIn = false;
-      while (state.tracker.current && state.tracker.current.kind !== 'sync' && state.tracker.current.kind !== 'query' && state.tracker.current.kind !== 'function-call') {
+      while (
+        state.tracker.current &&
+        state.tracker.current.kind !== 'sync' &&
+        state.tracker.current.kind !== 'query' &&
+        state.tracker.current.kind !== 'function-call'
+      ) {
         finish(ctx, state.tracker.shift());
       }
       finish(ctx, state.tracker.shift());
@@ -146,7 +156,8 @@ function describeRows(ctx: BackendContext, frame: Frame): void | Promise<void> {
       const entry = current.entry;
       if (entry && transform) entry.transform = transform;
       if (current.target === 'S' && transform) {
-        for (const portal of state.portals.values()) if (portal.handle === entry?.handle && !portal.transform) portal.transform = transform;
+        for (const portal of state.portals.values())
+          if (portal.handle === entry?.handle && !portal.transform) portal.transform = transform;
       }
     } else {
       state.queryTransform = transform;

@@ -40,12 +40,18 @@ function fields(f: NoticeFields): Buffer {
 export const backendMessages = {
   errorResponse: (f: Omit<NoticeFields, 'severity'> & { severity?: 'ERROR' | 'FATAL' }) =>
     message(BACKEND.errorResponse, fields({ severity: 'ERROR', ...f })),
-  noticeResponse: (f: Omit<NoticeFields, 'severity'>) => message(BACKEND.noticeResponse, fields({ severity: 'NOTICE', ...f })),
+  noticeResponse: (f: Omit<NoticeFields, 'severity'>) =>
+    message(BACKEND.noticeResponse, fields({ severity: 'NOTICE', ...f })),
   authenticationOk: () => message(BACKEND.authentication, int32(0)),
   authenticationCleartextPassword: () => message(BACKEND.authentication, int32(3)),
-  parameterStatus: (name: string, value: string) => message(BACKEND.parameterStatus, Buffer.concat([cstring(name), cstring(value)])),
-  backendKeyData: (pid: number, secret: number) => message(BACKEND.backendKeyData, Buffer.concat([int32(pid), int32(secret)])),
+  parameterStatus: (name: string, value: string) =>
+    message(BACKEND.parameterStatus, Buffer.concat([cstring(name), cstring(value)])),
+  backendKeyData: (pid: number, secret: number) =>
+    message(BACKEND.backendKeyData, Buffer.concat([int32(pid), int32(secret)])),
   readyForQuery: (status: 'I' | 'T' | 'E') => message(BACKEND.readyForQuery, Buffer.from(status, 'latin1')),
   negotiateProtocolVersion: (minor: number, unsupported: string[]) =>
-    message(BACKEND.negotiateProtocolVersion, Buffer.concat([int32(minor), int32(unsupported.length), ...unsupported.map(cstring)])),
+    message(
+      BACKEND.negotiateProtocolVersion,
+      Buffer.concat([int32(minor), int32(unsupported.length), ...unsupported.map(cstring)]),
+    ),
 };

@@ -7,14 +7,30 @@ import { decodeCancelRequest, decodePassword, decodeStartupParameters } from './
 import { FRONTEND, SQLSTATE, STARTUP_CODES } from './protocol-codes.ts';
 
 /** Startup parameters passed on to the target; everything else is dropped (`options`) or refused. */
-export const FORWARDED_PARAMETERS = ['application_name', 'client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'extra_float_digits', 'search_path'] as const;
+export const FORWARDED_PARAMETERS = [
+  'application_name',
+  'client_encoding',
+  'DateStyle',
+  'TimeZone',
+  'IntervalStyle',
+  'extra_float_digits',
+  'search_path',
+] as const;
 
 /** Encodings in which every byte the parser sees means what UTF-8 says it means. */
 const SAFE_ENCODINGS = /^(utf-?8|unicode|sql_ascii)$/i;
 
 export type HandshakeResult =
   | { kind: 'cancel'; pid: number; secret: number }
-  | { kind: 'startup'; stream: Duplex; user: string; database: string; parameters: Record<string, string>; encrypted: boolean; frames: FrameSplitter };
+  | {
+      kind: 'startup';
+      stream: Duplex;
+      user: string;
+      database: string;
+      parameters: Record<string, string>;
+      encrypted: boolean;
+      frames: FrameSplitter;
+    };
 
 export interface HandshakeOptions {
   tls?: tls.SecureContextOptions;
@@ -34,7 +50,8 @@ export async function acceptStartup(socket: Duplex, options: HandshakeOptions): 
     const frame = await readFrame(stream, frames);
     const code = frame.body.readInt32BE(0);
     if (code === STARTUP_CODES.sslRequest || code === STARTUP_CODES.gssEncRequest) {
-      if (frames.buffered > 0) throw new GatehouseError('pg.startup', 'data arrived before the TLS handshake; refusing the connection');
+      if (frames.buffered > 0)
+        throw new GatehouseError('pg.startup', 'data arrived before the TLS handshake; refusing the connection');
       if (code === STARTUP_CODES.sslRequest && options.tls && !encrypted) {
         stream.write(Buffer.from('S'));
         stream = await upgrade(stream, options.tls);
@@ -46,17 +63,27 @@ export async function acceptStartup(socket: Duplex, options: HandshakeOptions): 
     }
     if (code === STARTUP_CODES.cancelRequest) return { kind: 'cancel', ...decodeCancelRequest(frame.body) };
     if (code >> 16 !== 3) {
-      throw new GatehouseError('pg.startup', `unsupported protocol version ${code >> 16}.${code & 0xffff}; use a PostgreSQL 3.x client`);
+      throw new GatehouseError(
+        'pg.startup',
+        `unsupported protocol version ${code >> 16}.${code & 0xffff}; use a PostgreSQL 3.x client`,
+      );
     }
     const params = decodeStartupParameters(frame.body);
     const unsupportedOptions = [...params.keys()].filter((k) => k.startsWith('_pq_.'));
-    if ((code & 0xffff) > 0 || unsupportedOptions.length > 0) stream.write(backendMessages.negotiateProtocolVersion(0, unsupportedOptions));
+    if ((code & 0xffff) > 0 || unsupportedOptions.length > 0)
+      stream.write(backendMessages.negotiateProtocolVersion(0, unsupportedOptions));
     if (params.has('replication')) {
-      throw new GatehouseError('pg.replication', 'replication connections are not allowed through the gateway; remove the replication parameter');
+      throw new GatehouseError(
+        'pg.replication',
+        'replication connections are not allowed through the gateway; remove the replication parameter',
+      );
     }
     const encoding = params.get('client_encoding');
     if (encoding !== undefined && !SAFE_ENCODINGS.test(encoding)) {
-      throw new GatehouseError('pg.encoding', `client_encoding ${encoding} is not accepted: the gateway analyses statements as UTF-8, and multi-byte encodings could hide quotes from it; use client_encoding=UTF8`);
+      throw new GatehouseError(
+        'pg.encoding',
+        `client_encoding ${encoding} is not accepted: the gateway analyses statements as UTF-8, and multi-byte encodings could hide quotes from it; use client_encoding=UTF8`,
+      );
     }
     const parameters: Record<string, string> = {};
     for (const name of FORWARDED_PARAMETERS) {
@@ -64,7 +91,15 @@ export async function acceptStartup(socket: Duplex, options: HandshakeOptions): 
       if (value !== undefined) parameters[name] = value;
     }
     frames.startup = false;
-    return { kind: 'startup', stream, user: params.get('user') ?? '', database: params.get('database') ?? params.get('user') ?? '', parameters, encrypted, frames };
+    return {
+      kind: 'startup',
+      stream,
+      user: params.get('user') ?? '',
+      database: params.get('database') ?? params.get('user') ?? '',
+      parameters,
+      encrypted,
+      frames,
+    };
   }
   throw new GatehouseError('pg.startup', 'too many negotiation requests before the StartupMessage');
 }
@@ -88,7 +123,10 @@ function readFrame(stream: Duplex, frames: FrameSplitter): Promise<Frame> {
   const ready = frames.push(Buffer.alloc(0));
   if (ready.length > 0) return Promise.resolve(keepRest(frames, ready));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new GatehouseError('pg.startup-timeout', 'no startup message within 30 s')), 30_000);
+    const timer = setTimeout(
+      () => done(new GatehouseError('pg.startup-timeout', 'no startup message within 30 s')),
+      30_000,
+    );
     const onData = (chunk: Buffer) => {
       try {
         const got = frames.push(chunk);
@@ -97,7 +135,8 @@ function readFrame(stream: Duplex, frames: FrameSplitter): Promise<Frame> {
         done(error as Error);
       }
     };
-    const onEnd = () => done(new GatehouseError('pg.startup-closed', 'the client closed the connection during startup'));
+    const onEnd = () =>
+      done(new GatehouseError('pg.startup-closed', 'the client closed the connection during startup'));
     const done = (error?: Error, frame?: Frame) => {
       clearTimeout(timer);
       stream.removeListener('data', onData);
@@ -122,7 +161,10 @@ function keepRest(frames: FrameSplitter, got: Frame[]): Frame {
 
 function upgrade(socket: Duplex, context: tls.SecureContextOptions): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const secure = new tls.TLSSocket(socket as any, { isServer: true, secureContext: tls.createSecureContext(context) });
+    const secure = new tls.TLSSocket(socket as any, {
+      isServer: true,
+      secureContext: tls.createSecureContext(context),
+    });
     secure.once('secure', () => resolve(secure));
     secure.once('error', reject);
   });

@@ -52,7 +52,10 @@ export class FrameSplitter {
       const lengthAt = this.startup ? offset : offset + 1;
       const length = buffer.readInt32BE(lengthAt);
       if (length < 4 || length > this.maxLength) {
-        throw new GatehouseError('pg.bad-length', `message length ${length} is outside 4..${this.maxLength} bytes; the stream is out of sync`);
+        throw new GatehouseError(
+          'pg.bad-length',
+          `message length ${length} is outside 4..${this.maxLength} bytes; the stream is out of sync`,
+        );
       }
       const total = length + (this.startup ? 0 : 1);
       if (buffer.length - offset < total) break;

@@ -1,7 +1,15 @@
 import { serialize } from 'pg-protocol';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { Frame } from './frame-splitter.ts';
-import { decodeBind, decodeExecute, decodeFunctionCall, decodeParse, decodeQuery, decodeTargetRef, frontendMessage } from './frontend-messages.ts';
+import {
+  decodeBind,
+  decodeExecute,
+  decodeFunctionCall,
+  decodeParse,
+  decodeQuery,
+  decodeTargetRef,
+  frontendMessage,
+} from './frontend-messages.ts';
 import type { OutputBatch } from './output-batch.ts';
 import { FRONTEND } from './protocol-codes.ts';
 import type { RelayState } from './relay-state.ts';
@@ -52,42 +60,66 @@ function newExecution(handle: StatementHandle | undefined): Execution {
 /** Handles one client message: asks the gate where needed, then forwards it (or its substitute). */
 export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | Promise<void> {
   const { state, toTarget } = ctx;
-  if (state.copyIn && !COPY_IN_MESSAGES.has(frame.type)) throw duringCopyIn(`message '${String.fromCharCode(frame.type)}'`);
+  if (state.copyIn && !COPY_IN_MESSAGES.has(frame.type))
+    throw duringCopyIn(`message '${String.fromCharCode(frame.type)}'`);
   switch (frame.type) {
     case FRONTEND.query: {
       const sql = decodeQuery(frame.body);
       return decided(ctx, ctx.gate.check({ kind: 'query', sql }, ctx.control()), (verdict) => {
         if (verdict.forward) {
-          state.tracker.expect({ kind: 'query', handle: verdict.handle, statementIndex: 0, execution: newExecution(verdict.handle) });
+          state.tracker.expect({
+            kind: 'query',
+            handle: verdict.handle,
+            statementIndex: 0,
+            execution: newExecution(verdict.handle),
+          });
           toTarget.add(frame.bytes);
         } else {
-          state.tracker.expect({ kind: 'query', rewrite: verdict, statementIndex: 0, execution: newExecution(undefined) });
+          state.tracker.expect({
+            kind: 'query',
+            rewrite: verdict,
+            statementIndex: 0,
+            execution: newExecution(undefined),
+          });
           toTarget.add(serialize.query(REJECTED_BY_PARSER));
         }
       });
     }
     case FRONTEND.parse: {
       const parse = decodeParse(frame.body);
-      return decided(ctx, ctx.gate.check({ kind: 'parse', statementName: parse.name, sql: parse.sql }, ctx.control()), (verdict) => {
-        if (verdict.forward) {
-          state.statements.set(parse.name, { handle: verdict.handle });
-          state.tracker.expect({ kind: 'parse' });
-          toTarget.add(frame.bytes);
-        } else {
-          state.statements.delete(parse.name);
-          state.tracker.expect({ kind: 'parse', rewrite: verdict });
-          toTarget.add(serialize.parse({ name: parse.name, text: REJECTED_BY_PARSER, types: [] }));
-        }
-      });
+      return decided(
+        ctx,
+        ctx.gate.check({ kind: 'parse', statementName: parse.name, sql: parse.sql }, ctx.control()),
+        (verdict) => {
+          if (verdict.forward) {
+            state.statements.set(parse.name, { handle: verdict.handle });
+            state.tracker.expect({ kind: 'parse' });
+            toTarget.add(frame.bytes);
+          } else {
+            state.statements.delete(parse.name);
+            state.tracker.expect({ kind: 'parse', rewrite: verdict });
+            toTarget.add(serialize.parse({ name: parse.name, text: REJECTED_BY_PARSER, types: [] }));
+          }
+        },
+      );
     }
     case FRONTEND.bind: {
       const bind = decodeBind(frame.body);
       const statement = ctx.state.statements.get(bind.statement);
-      const request = { kind: 'bind', statementName: bind.statement, portal: bind.portal, values: bind.values, handle: statement?.handle } as const;
+      const request = {
+        kind: 'bind',
+        statementName: bind.statement,
+        portal: bind.portal,
+        values: bind.values,
+        handle: statement?.handle,
+      } as const;
       return decided(ctx, ctx.gate.check(request, ctx.control()), (verdict) => {
         if (verdict.forward) {
           // The gate's handle says what the name may hold on the server (several candidates when a re-Parse or PREPARE may have failed).
-          state.portals.set(bind.portal, { handle: verdict.handle ?? statement?.handle, resultFormats: bind.resultFormats });
+          state.portals.set(bind.portal, {
+            handle: verdict.handle ?? statement?.handle,
+            resultFormats: bind.resultFormats,
+          });
           state.tracker.expect({ kind: 'bind' });
           toTarget.add(frame.bytes);
         } else {
@@ -100,7 +132,14 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
     case FRONTEND.describe: {
       const ref = decodeTargetRef(frame.body);
       const entry = (ref.kind === 'S' ? state.statements : state.portals).get(ref.name);
-      state.tracker.expect({ kind: 'describe', target: ref.kind, name: ref.name, entry, handle: entry?.handle, internal: false });
+      state.tracker.expect({
+        kind: 'describe',
+        target: ref.kind,
+        name: ref.name,
+        entry,
+        handle: entry?.handle,
+        internal: false,
+      });
       toTarget.add(frame.bytes);
       return;
     }
@@ -109,7 +148,14 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
       const entry = state.portals.get(portal);
       if (ctx.filter && !entry?.transform) {
         // Masking needs this portal's RowDescription; ask for it without showing the reply.
-        state.tracker.expect({ kind: 'describe', target: 'P', name: portal, entry, handle: entry?.handle, internal: true });
+        state.tracker.expect({
+          kind: 'describe',
+          target: 'P',
+          name: portal,
+          entry,
+          handle: entry?.handle,
+          internal: true,
+        });
         toTarget.add(serialize.describe({ type: 'P', name: portal }));
       }
       state.tracker.expect({ kind: 'execute', portal, entry, execution: newExecution(entry?.handle) });
@@ -157,20 +203,37 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
       ctx.end('client-closed');
       return;
     default:
-      throw new GatehouseError('pg.unknown-message', `unknown message type '${String.fromCharCode(frame.type)}' (0x${frame.type.toString(16)}); the connection is closed`);
+      throw new GatehouseError(
+        'pg.unknown-message',
+        `unknown message type '${String.fromCharCode(frame.type)}' (0x${frame.type.toString(16)}); the connection is closed`,
+      );
   }
 }
 
 /** What a client may send while the target reads COPY FROM STDIN (it ignores Sync and Flush, and swallows anything else without a reply). */
-const COPY_IN_MESSAGES = new Set<number>([FRONTEND.copyData, FRONTEND.copyDone, FRONTEND.copyFail, FRONTEND.flush, FRONTEND.sync, FRONTEND.terminate]);
+const COPY_IN_MESSAGES = new Set<number>([
+  FRONTEND.copyData,
+  FRONTEND.copyDone,
+  FRONTEND.copyFail,
+  FRONTEND.flush,
+  FRONTEND.sync,
+  FRONTEND.terminate,
+]);
 
 /** A message sent in the middle of COPY FROM STDIN: the relay could no longer tell which reply is whose. */
 export function duringCopyIn(what: string): GatehouseError {
-  return new GatehouseError('pg.copy-in-protocol', `${what} arrived during COPY FROM STDIN; send the data, then CopyDone or CopyFail, before anything else; the connection is closed`);
+  return new GatehouseError(
+    'pg.copy-in-protocol',
+    `${what} arrived during COPY FROM STDIN; send the data, then CopyDone or CopyFail, before anything else; the connection is closed`,
+  );
 }
 
 /** Applies `then` right away for a synchronous verdict; flushes and waits for an async one. */
-function decided(ctx: FrontendContext, verdict: GateVerdict | Promise<GateVerdict>, then: (v: GateVerdict) => void): void | Promise<void> {
+function decided(
+  ctx: FrontendContext,
+  verdict: GateVerdict | Promise<GateVerdict>,
+  then: (v: GateVerdict) => void,
+): void | Promise<void> {
   if (!(verdict instanceof Promise)) return then(verdict);
   ctx.flushToTarget();
   return verdict.then((v) => {

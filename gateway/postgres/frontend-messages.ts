@@ -65,7 +65,11 @@ export function decodeQuery(body: Buffer): string {
   return new BodyReader(body).cstring();
 }
 
-export interface ParseMessage { name: string; sql: string; parameterTypes: number[] }
+export interface ParseMessage {
+  name: string;
+  sql: string;
+  parameterTypes: number[];
+}
 export function decodeParse(body: Buffer): ParseMessage {
   const reader = new BodyReader(body);
   const name = reader.cstring();
@@ -97,7 +101,7 @@ export function decodeBind(body: Buffer): BindMessage {
       continue;
     }
     const raw = reader.bytes(length);
-    const format = formats.length === 1 ? formats[0] : formats[i] ?? 0;
+    const format = formats.length === 1 ? formats[0] : (formats[i] ?? 0);
     values.push(format === 1 ? raw : raw.toString('utf8'));
   }
   const resultCount = reader.int16();
@@ -106,7 +110,10 @@ export function decodeBind(body: Buffer): BindMessage {
 }
 
 /** Describe and Close share a shape: 'S' (statement) or 'P' (portal), and a name. */
-export interface TargetRef { kind: 'S' | 'P'; name: string }
+export interface TargetRef {
+  kind: 'S' | 'P';
+  name: string;
+}
 export function decodeTargetRef(body: Buffer): TargetRef {
   const reader = new BodyReader(body);
   const kind = String.fromCharCode(reader.bytes(1)[0]!);

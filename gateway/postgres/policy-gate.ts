@@ -8,7 +8,14 @@ import type { Decision } from '../policy/types.ts';
 import type { ConnectionAnalyzer } from '../sql/connection-analyzer.ts';
 import { resultGroups, type StatementAnalysis } from '../sql/statement-analysis.ts';
 import { SQLSTATE } from './protocol-codes.ts';
-import type { ExecutionResult, GateControl, GateRequest, GateVerdict, StatementGate, StatementHandle } from './statement-gate.ts';
+import type {
+  ExecutionResult,
+  GateControl,
+  GateRequest,
+  GateVerdict,
+  StatementGate,
+  StatementHandle,
+} from './statement-gate.ts';
 
 /** What the gate attaches to a forwarded statement: its analyses and the decision that let it pass. */
 export interface PolicyHandle extends StatementHandle {
@@ -53,7 +60,9 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
     const write = deps.recorder.record(session.sessionId, 'statement', {
       connection: connection.name,
       text: deps.maskText(handle.sql),
-      params: params?.map((p) => (p === null ? null : typeof p === 'string' ? deps.maskText(p) : `\\x${p.toString('hex')}`)),
+      params: params?.map((p) =>
+        p === null ? null : typeof p === 'string' ? deps.maskText(p) : `\\x${p.toString('hex')}`,
+      ),
       decision: handle.decision.action,
       rule: handle.decision.rule,
       reason: handle.decision.reason,
@@ -71,7 +80,7 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
         forward: false,
         code: SQLSTATE.ioError,
         message: 'gatehouse: the audit store cannot be written, so statements are refused until it is back',
-        hint: "an operator can set `audit: best-effort` on this connection to relax this",
+        hint: 'an operator can set `audit: best-effort` on this connection to relax this',
       };
     }
   }
@@ -89,15 +98,33 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
     return { forward: false, code, message, hint: code === SQLSTATE.insufficientPrivilege ? DENIED_HINT : undefined };
   }
 
-  async function review(handle: PolicyHandle, control: GateControl, then: () => GateVerdict | Promise<GateVerdict>): Promise<GateVerdict> {
-    if (!deps.broker) return refused(handle, `gatehouse: rule "${handle.decision.rule}" requires approval, but approvals are not configured on this gateway`);
+  async function review(
+    handle: PolicyHandle,
+    control: GateControl,
+    then: () => GateVerdict | Promise<GateVerdict>,
+  ): Promise<GateVerdict> {
+    if (!deps.broker)
+      return refused(
+        handle,
+        `gatehouse: rule "${handle.decision.rule}" requires approval, but approvals are not configured on this gateway`,
+      );
     const result = await deps.broker.hold(
-      { session, connection: connection.name, statement: deps.maskText(handle.sql), statementHash: createHash('sha256').update(handle.sql).digest('hex'), decision: handle.decision },
+      {
+        session,
+        connection: connection.name,
+        statement: deps.maskText(handle.sql),
+        statementHash: createHash('sha256').update(handle.sql).digest('hex'),
+        decision: handle.decision,
+      },
       {
         signal: control.signal,
         onPending: (approval) => {
           deps.recorder
-            .record(session.sessionId, 'approval.requested', { approval_id: approval.id, statement: deps.maskText(handle.sql), rule: handle.decision.rule })
+            .record(session.sessionId, 'approval.requested', {
+              approval_id: approval.id,
+              statement: deps.maskText(handle.sql),
+              rule: handle.decision.rule,
+            })
             .catch((error: Error) => deps.log(`audit of an approval request failed: ${error.message}`));
           control.notice(
             `gatehouse: statement held for approval ${approval.id} (rule "${handle.decision.rule}")`,
@@ -109,7 +136,12 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
     );
     if (result.approvalId) {
       deps.recorder
-        .record(session.sessionId, 'approval.decided', { approval_id: result.approvalId, status: result.outcome, decided_by: result.decidedBy, reason: result.reason })
+        .record(session.sessionId, 'approval.decided', {
+          approval_id: result.approvalId,
+          status: result.outcome,
+          decided_by: result.decidedBy,
+          reason: result.reason,
+        })
         .catch((error: Error) => deps.log(`audit of an approval decision failed: ${error.message}`));
     }
     switch (result.outcome) {
@@ -120,7 +152,10 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
       case 'timed-out':
         return refused(handle, `gatehouse: approval timed out (rule "${handle.decision.rule}")`);
       default:
-        return refused(handle, `gatehouse: approval denied${result.decidedBy.length ? ` by ${result.decidedBy.join(', ')}` : ''}${result.reason ? `: ${result.reason}` : ''} (rule "${handle.decision.rule}")`);
+        return refused(
+          handle,
+          `gatehouse: approval denied${result.decidedBy.length ? ` by ${result.decidedBy.join(', ')}` : ''}${result.reason ? `: ${result.reason}` : ''} (rule "${handle.decision.rule}")`,
+        );
     }
   }
 
@@ -132,7 +167,11 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
     return { statements, sql, decision: decide(sql, statements, 'extended') };
   }
 
-  function enforce(handle: PolicyHandle, control: GateControl, forward: () => GateVerdict | Promise<GateVerdict>): GateVerdict | Promise<GateVerdict> {
+  function enforce(
+    handle: PolicyHandle,
+    control: GateControl,
+    forward: () => GateVerdict | Promise<GateVerdict>,
+  ): GateVerdict | Promise<GateVerdict> {
     switch (handle.decision.action) {
       case 'allow':
         return forward();
@@ -148,12 +187,20 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
       switch (request.kind) {
         case 'query': {
           const statements = deps.analyzer.analyzeQuery(request.sql);
-          const handle: PolicyHandle = { statements, sql: request.sql, decision: decide(request.sql, statements, 'simple') };
+          const handle: PolicyHandle = {
+            statements,
+            sql: request.sql,
+            decision: decide(request.sql, statements, 'simple'),
+          };
           return enforce(handle, control, () => audited(handle));
         }
         case 'parse': {
           const statements = deps.analyzer.analyzeParse(request.statementName, request.sql);
-          const handle: PolicyHandle = { statements, sql: request.sql, decision: decide(request.sql, statements, 'extended') };
+          const handle: PolicyHandle = {
+            statements,
+            sql: request.sql,
+            decision: decide(request.sql, statements, 'extended'),
+          };
           // The audit event is written at Bind, where the parameters are known and before anything runs.
           return enforce(handle, control, () => ({ forward: true, handle }));
         }
@@ -161,9 +208,15 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
           // A statement parsed through the gateway was decided (and approved) at Parse, unless SQL
           // DEALLOCATE/PREPARE has since given its name another meaning.
           const parsed = request.handle as PolicyHandle | undefined;
-          if (parsed && deps.analyzer.forStatement(request.statementName)?.every((s) => parsed.statements.includes(s))) return audited(parsed, request.values);
+          if (parsed && deps.analyzer.forStatement(request.statementName)?.every((s) => parsed.statements.includes(s)))
+            return audited(parsed, request.values);
           const prepared = preparedBySql(request.statementName);
-          if (!prepared) return { forward: false, code: SQLSTATE.insufficientPrivilege, message: `gatehouse: statement "${request.statementName}" was not prepared through the gateway` };
+          if (!prepared)
+            return {
+              forward: false,
+              code: SQLSTATE.insufficientPrivilege,
+              message: `gatehouse: statement "${request.statementName}" was not prepared through the gateway`,
+            };
           return enforce(prepared, control, () => audited(prepared, request.values));
         }
         case 'function-call': {
@@ -186,7 +239,12 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
       const onError = (error: Error) => deps.log(`audit of a result failed: ${error.message}`);
       deps.recorder.record(session.sessionId, 'statement.result', data).catch(onError);
       if (result.sample.length > 0) {
-        deps.recorder.record(session.sessionId, 'result.sample', { columns: result.columns, rows: result.sample.map((row) => row.map((v) => (v === null ? null : deps.maskText(v)))) }).catch(onError);
+        deps.recorder
+          .record(session.sessionId, 'result.sample', {
+            columns: result.columns,
+            rows: result.sample.map((row) => row.map((v) => (v === null ? null : deps.maskText(v)))),
+          })
+          .catch(onError);
       }
     },
 
@@ -195,7 +253,8 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
     },
 
     statementCompleted(handle: StatementHandle, statementIndex: number) {
-      for (const analysis of resultGroups((handle as PolicyHandle).statements)[statementIndex] ?? []) deps.analyzer.statementCompleted(analysis);
+      for (const analysis of resultGroups((handle as PolicyHandle).statements)[statementIndex] ?? [])
+        deps.analyzer.statementCompleted(analysis);
     },
 
     close() {},

@@ -45,7 +45,10 @@ export function createPostgresAdapter(deps: PostgresAdapterDeps) {
     socket.on('error', () => socket.destroy());
     let stream: Duplex = socket;
     try {
-      const startup = await acceptStartup(socket, { tls: tlsOptions, maxMessageBytes: deps.config.limits.maxMessageBytes });
+      const startup = await acceptStartup(socket, {
+        tls: tlsOptions,
+        maxMessageBytes: deps.config.limits.maxMessageBytes,
+      });
       if (startup.kind === 'cancel') {
         cancels.cancel(startup.pid, startup.secret);
         socket.end();
@@ -53,41 +56,82 @@ export function createPostgresAdapter(deps: PostgresAdapterDeps) {
       }
       stream = startup.stream;
       const connection = deps.config.connections[startup.database];
-      if (!connection || connection.type !== 'postgres' || (origin.connection && origin.connection !== startup.database)) {
-        const known = Object.entries(deps.config.connections).filter(([, c]) => c.type === 'postgres').map(([n]) => n);
-        return refuseStartup(stream, SQLSTATE.invalidCatalogName, `connection "${startup.database}" does not exist on this gateway`, `use one of: ${known.join(', ') || '(none configured)'} as the database name`);
+      if (
+        !connection ||
+        connection.type !== 'postgres' ||
+        (origin.connection && origin.connection !== startup.database)
+      ) {
+        const known = Object.entries(deps.config.connections)
+          .filter(([, c]) => c.type === 'postgres')
+          .map(([n]) => n);
+        return refuseStartup(
+          stream,
+          SQLSTATE.invalidCatalogName,
+          `connection "${startup.database}" does not exist on this gateway`,
+          `use one of: ${known.join(', ') || '(none configured)'} as the database name`,
+        );
       }
       const session = origin.session ?? (await authenticateClient(stream, startup, origin));
       if (!session) return;
       if (!grants(session, connection.name)) {
-        return refuseStartup(stream, SQLSTATE.insufficientPrivilege, `session ${session.sessionId} was not granted connection "${connection.name}"`, 'request it in the session exchange (connections: [...]) and allow it in the identity rule');
+        return refuseStartup(
+          stream,
+          SQLSTATE.insufficientPrivilege,
+          `session ${session.sessionId} was not granted connection "${connection.name}"`,
+          'request it in the session exchange (connections: [...]) and allow it in the identity rule',
+        );
       }
       await relay(stream, startup.frames.takeRemainder(), session, connection, startup.parameters);
     } catch (error) {
       const known = error instanceof GatehouseError;
       deps.metrics.errors.inc({ code: known ? error.code : 'internal' });
       if (!known) deps.log(`postgres: unexpected error during startup: ${(error as Error).stack}`);
-      const code = known && error.code.startsWith('pg.target') ? SQLSTATE.connectionFailure : SQLSTATE.protocolViolation;
-      refuseStartup(stream, code, known ? error.message : 'the gateway could not start this connection; see the gateway log');
+      const code =
+        known && error.code.startsWith('pg.target') ? SQLSTATE.connectionFailure : SQLSTATE.protocolViolation;
+      refuseStartup(
+        stream,
+        code,
+        known ? error.message : 'the gateway could not start this connection; see the gateway log',
+      );
     }
   }
 
-  async function authenticateClient(stream: Duplex, startup: { encrypted: boolean; frames: any }, origin: StreamOrigin): Promise<SessionContext | null> {
+  async function authenticateClient(
+    stream: Duplex,
+    startup: { encrypted: boolean; frames: any },
+    origin: StreamOrigin,
+  ): Promise<SessionContext | null> {
     if (!startup.encrypted && !origin.loopback) {
-      refuseStartup(stream, SQLSTATE.invalidAuthorization, 'the session token may only be sent over TLS or from loopback', 'connect with sslmode=require (the gateway needs tls: in gatehouse.yaml) or through `gatehouse connect`');
+      refuseStartup(
+        stream,
+        SQLSTATE.invalidAuthorization,
+        'the session token may only be sent over TLS or from loopback',
+        'connect with sslmode=require (the gateway needs tls: in gatehouse.yaml) or through `gatehouse connect`',
+      );
       return null;
     }
     const password = await requestPassword(stream, startup.frames);
     const session = await deps.authenticate(password);
     if (!session) {
       deps.metrics.errors.inc({ code: 'pg.bad-token' });
-      refuseStartup(stream, SQLSTATE.invalidPassword, 'the password is not a valid gateway session token (it may have expired or been revoked)', 'use the token from POST /v1/sessions or the URL printed by `gatehouse connect`');
+      refuseStartup(
+        stream,
+        SQLSTATE.invalidPassword,
+        'the password is not a valid gateway session token (it may have expired or been revoked)',
+        'use the token from POST /v1/sessions or the URL printed by `gatehouse connect`',
+      );
       return null;
     }
     return session;
   }
 
-  async function relay(stream: Duplex, pending: Buffer, session: SessionContext, connection: PostgresConnectionConfig, parameters: Record<string, string>): Promise<void> {
+  async function relay(
+    stream: Duplex,
+    pending: Buffer,
+    session: SessionContext,
+    connection: PostgresConnectionConfig,
+    parameters: Record<string, string>,
+  ): Promise<void> {
     const target = await connectToTarget(connection, { clientParameters: parameters });
     const gate = deps.createGate(session, connection);
     const relay = new SessionRelay(stream, target, gate, deps.createFilter(session, connection), {
@@ -128,4 +172,3 @@ export type PostgresAdapter = ReturnType<typeof createPostgresAdapter>;
 function grants(session: SessionContext, connection: string): boolean {
   return session.connections.some((name) => name === '*' || name === connection);
 }
-

@@ -33,7 +33,14 @@ export type Expectation =
   | { kind: 'bind'; rewrite?: ErrorRewrite }
   | { kind: 'close'; target: 'S' | 'P'; name: string; entry: PreparedEntry | undefined }
   /** `entry` is the statement or portal as it was when the Describe was sent (a later Bind may reuse the name). */
-  | { kind: 'describe'; target: 'S' | 'P'; name: string; entry: PreparedEntry | undefined; handle?: StatementHandle; internal: boolean }
+  | {
+      kind: 'describe';
+      target: 'S' | 'P';
+      name: string;
+      entry: PreparedEntry | undefined;
+      handle?: StatementHandle;
+      internal: boolean;
+    }
   /** `entry` is the portal the Execute ran (its rows keep its transform even if a later Bind reuses the name). */
   | { kind: 'execute'; portal: string; entry: PreparedEntry | undefined; execution: Execution }
   | { kind: 'sync' }
@@ -70,7 +77,7 @@ export class ResponseTracker {
    * may follow (consumed here). Returns whether that end was already sent, or what else was.
    */
   copyInStarted(): { ended: boolean; unexpected?: Expectation['kind'] } {
-    for (let i = this.head + 1; i < this.queue.length; ) {
+    for (let i = this.head + 1; i < this.queue.length;) {
       const next = this.queue[i]!;
       if (next.kind === 'sync') {
         this.queue.splice(i, 1);

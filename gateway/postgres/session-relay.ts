@@ -41,10 +41,33 @@ export class SessionRelay {
     private readonly filter: ResultFilter | undefined,
     private readonly options: RelayOptions,
   ) {
-    const frontend = { state: this.state, gate, filter, toTarget: this.toTarget, control: () => this.control(), flushToTarget: () => this.flushToTarget(), end: (reason: string) => this.close(reason) };
-    const backend = { state: this.state, gate, filter, toClient: this.toClient, sampleRows: options.sampleRows, flushToClient: () => this.flushToClient() };
-    this.fromClient = new SerialQueue((frame) => handleFrontendFrame(frontend, frame), (error) => this.fail(error), () => this.clientQueueIdle());
-    this.fromTarget = new SerialQueue((frame) => handleBackendFrame(backend, frame), (error) => this.fail(error), () => this.targetQueueIdle());
+    const frontend = {
+      state: this.state,
+      gate,
+      filter,
+      toTarget: this.toTarget,
+      control: () => this.control(),
+      flushToTarget: () => this.flushToTarget(),
+      end: (reason: string) => this.close(reason),
+    };
+    const backend = {
+      state: this.state,
+      gate,
+      filter,
+      toClient: this.toClient,
+      sampleRows: options.sampleRows,
+      flushToClient: () => this.flushToClient(),
+    };
+    this.fromClient = new SerialQueue(
+      (frame) => handleFrontendFrame(frontend, frame),
+      (error) => this.fail(error),
+      () => this.clientQueueIdle(),
+    );
+    this.fromTarget = new SerialQueue(
+      (frame) => handleBackendFrame(backend, frame),
+      (error) => this.fail(error),
+      () => this.targetQueueIdle(),
+    );
   }
 
   /** Starts relaying; `pending` holds client bytes already read after the StartupMessage. */
@@ -109,7 +132,8 @@ export class SessionRelay {
   private control(): GateControl {
     this.hold = new AbortController();
     return {
-      notice: (message, detail, hint) => this.client.write(backendMessages.noticeResponse({ code: '00000', message, detail, hint })),
+      notice: (message, detail, hint) =>
+        this.client.write(backendMessages.noticeResponse({ code: '00000', message, detail, hint })),
       signal: this.hold.signal,
     };
   }
@@ -150,7 +174,9 @@ export class SessionRelay {
       backendMessages.errorResponse({
         severity: 'FATAL',
         code: known && error.code === 'pg.malformed' ? SQLSTATE.protocolViolation : SQLSTATE.protocolViolation,
-        message: known ? error.message : 'the gateway hit an internal error on this connection; it is closed, other connections are unaffected',
+        message: known
+          ? error.message
+          : 'the gateway hit an internal error on this connection; it is closed, other connections are unaffected',
       }),
     );
     this.close(known ? error.code : 'internal-error');

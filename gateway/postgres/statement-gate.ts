@@ -9,7 +9,13 @@ import type { Field } from 'pg-protocol/dist/messages.js';
 export type GateRequest =
   | { kind: 'query'; sql: string }
   | { kind: 'parse'; statementName: string; sql: string }
-  | { kind: 'bind'; statementName: string; portal: string; values: readonly (string | Buffer | null)[]; handle: StatementHandle | undefined }
+  | {
+      kind: 'bind';
+      statementName: string;
+      portal: string;
+      values: readonly (string | Buffer | null)[];
+      handle: StatementHandle | undefined;
+    }
   | { kind: 'function-call'; functionOid: number };
 
 /**
@@ -63,9 +69,17 @@ export interface RowTransform {
 /** Masks what comes back. Absent when a connection has no masking at all. */
 export interface ResultFilter {
   /** A RowDescription arrived for `handle` (undefined when the relay cannot tell: fail closed). */
-  describe(handle: StatementHandle | undefined, statementIndex: number, fields: Field[]): RowTransform | Promise<RowTransform>;
+  describe(
+    handle: StatementHandle | undefined,
+    statementIndex: number,
+    fields: Field[],
+  ): RowTransform | Promise<RowTransform>;
   /** A COPY TO STDOUT started; returns a transform over CopyData payloads, or a denial message. */
-  copyOut(handle: StatementHandle | undefined, statementIndex: number, format: 'text' | 'binary'): { transform(copyData: Buffer): Buffer; flush(): Buffer | null } | { deny: string };
+  copyOut(
+    handle: StatementHandle | undefined,
+    statementIndex: number,
+    format: 'text' | 'binary',
+  ): { transform(copyData: Buffer): Buffer; flush(): Buffer | null } | { deny: string };
   /** ErrorResponse, NoticeResponse, NotificationResponse and ParameterStatus: detectors over their text. */
   maskMessage(frame: Buffer): Buffer;
 }

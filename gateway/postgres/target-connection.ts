@@ -2,7 +2,13 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import tls from 'node:tls';
 import { serialize } from 'pg-protocol';
-import type { AuthenticationMD5Password, BackendKeyDataMessage, BackendMessage, DatabaseError, ParameterStatusMessage } from 'pg-protocol/dist/messages.js';
+import type {
+  AuthenticationMD5Password,
+  BackendKeyDataMessage,
+  BackendMessage,
+  DatabaseError,
+  ParameterStatusMessage,
+} from 'pg-protocol/dist/messages.js';
 import type { PostgresConnectionConfig } from '../config/config-types.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { decodeBackendMessage } from './backend-decoder.ts';
@@ -32,7 +38,13 @@ export interface TargetStartupOptions {
 }
 
 /** The target's address and credentials, parsed from the connection URL. */
-export function targetAddress(config: PostgresConnectionConfig): { host: string; port: number; user: string; database: string; password?: string } {
+export function targetAddress(config: PostgresConnectionConfig): {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  password?: string;
+} {
   const url = new URL(config.url);
   return {
     host: decodeURIComponent(url.hostname) || '127.0.0.1',
@@ -47,7 +59,10 @@ export function targetAddress(config: PostgresConnectionConfig): { host: string;
  * Opens and authenticates a connection to the target (TCP or TLS; SCRAM-SHA-256, md5,
  * cleartext or trust). Errors never include the target password.
  */
-export async function connectToTarget(config: PostgresConnectionConfig, options: TargetStartupOptions): Promise<TargetConnection> {
+export async function connectToTarget(
+  config: PostgresConnectionConfig,
+  options: TargetStartupOptions,
+): Promise<TargetConnection> {
   const address = targetAddress(config);
   const raw = await openSocket(address.host, address.port, options.connectTimeoutMs ?? 10_000);
   try {
@@ -71,28 +86,53 @@ function openSocket(host: string, port: number, timeoutMs: number): Promise<net.
     });
     socket.once('error', (error) => {
       clearTimeout(timer);
-      reject(new GatehouseError('pg.target-unreachable', `the target database at ${host}:${port} cannot be reached (${(error as NodeJS.ErrnoException).code ?? error.message}); check that it is up and the connection's url`));
+      reject(
+        new GatehouseError(
+          'pg.target-unreachable',
+          `the target database at ${host}:${port} cannot be reached (${(error as NodeJS.ErrnoException).code ?? error.message}); check that it is up and the connection's url`,
+        ),
+      );
     });
   });
 }
 
-async function upgradeToTls(socket: net.Socket, config: PostgresConnectionConfig, host: string): Promise<tls.TLSSocket> {
+async function upgradeToTls(
+  socket: net.Socket,
+  config: PostgresConnectionConfig,
+  host: string,
+): Promise<tls.TLSSocket> {
   const answer = await new Promise<Buffer>((resolve, reject) => {
     socket.once('data', resolve);
     socket.once('error', reject);
     socket.write(serialize.requestSsl());
   });
   if (answer[0] !== 0x53) {
-    throw new GatehouseError('pg.target-no-tls', `the target refused TLS but the connection has sslmode=${config.sslmode}; enable ssl on the server or set sslmode: disable`);
+    throw new GatehouseError(
+      'pg.target-no-tls',
+      `the target refused TLS but the connection has sslmode=${config.sslmode}; enable ssl on the server or set sslmode: disable`,
+    );
   }
   const verify = config.sslmode === 'verify-full';
   return new Promise((resolve, reject) => {
-    const secure = tls.connect({ socket, servername: net.isIP(host) ? undefined : host, ca: config.ca, rejectUnauthorized: verify, checkServerIdentity: verify ? tls.checkServerIdentity : () => undefined });
+    const secure = tls.connect({
+      socket,
+      servername: net.isIP(host) ? undefined : host,
+      ca: config.ca,
+      rejectUnauthorized: verify,
+      checkServerIdentity: verify ? tls.checkServerIdentity : () => undefined,
+    });
     secure.once('secureConnect', () => {
       secure.removeAllListeners('error');
       resolve(secure);
     });
-    secure.once('error', (error) => reject(new GatehouseError('pg.target-tls', `TLS to the target failed: ${error.message}; check the connection's ca and sslmode`)));
+    secure.once('error', (error) =>
+      reject(
+        new GatehouseError(
+          'pg.target-tls',
+          `TLS to the target failed: ${error.message}; check the connection's ca and sslmode`,
+        ),
+      ),
+    );
   });
 }
 
@@ -112,7 +152,11 @@ function authenticate(
       reject(error);
     };
     const needPassword = (): string => {
-      if (address.password === undefined) throw new GatehouseError('pg.target-auth', `the target asks for a password but connection '${config.name}' has none; set its password (\${env:NAME})`);
+      if (address.password === undefined)
+        throw new GatehouseError(
+          'pg.target-auth',
+          `the target asks for a password but connection '${config.name}' has none; set its password (\${env:NAME})`,
+        );
       return address.password;
     };
     const onMessage = async (message: BackendMessage, rest: Buffer): Promise<boolean> => {
@@ -123,7 +167,11 @@ function authenticate(
           socket.write(serialize.password(needPassword()));
           return false;
         case 'authenticationMD5Password': {
-          const hash = await postgresMd5PasswordHash(address.user, needPassword(), (message as AuthenticationMD5Password).salt);
+          const hash = await postgresMd5PasswordHash(
+            address.user,
+            needPassword(),
+            (message as AuthenticationMD5Password).salt,
+          );
           socket.write(serialize.password(hash));
           return false;
         }
@@ -139,10 +187,16 @@ function authenticate(
           sasl.finalizeSession(scram, (message as any).data);
           return false;
         case 'parameterStatus':
-          parameters.set((message as ParameterStatusMessage).parameterName, (message as ParameterStatusMessage).parameterValue);
+          parameters.set(
+            (message as ParameterStatusMessage).parameterName,
+            (message as ParameterStatusMessage).parameterValue,
+          );
           return false;
         case 'backendKeyData':
-          backendKey = { pid: (message as BackendKeyDataMessage).processID, secret: (message as BackendKeyDataMessage).secretKey };
+          backendKey = {
+            pid: (message as BackendKeyDataMessage).processID,
+            secret: (message as BackendKeyDataMessage).secretKey,
+          };
           return false;
         case 'notice':
           return false;
@@ -174,14 +228,29 @@ function authenticate(
       } catch (error) {
         return fail(error as Error);
       }
-      chain = chain.then(async () => {
-        for (let i = 0; i < frames.length; i++) {
-          const done = await onMessage(decodeBackendMessage(frames[i]!.bytes), Buffer.concat([...frames.slice(i + 1).map((f) => f.bytes), splitter.takeRemainder()]));
-          if (done) return;
-        }
-      }).catch((error: unknown) => fail(error instanceof GatehouseError ? error : new GatehouseError('pg.target-auth', `authentication to the target failed: ${(error as Error).message}`)));
+      chain = chain
+        .then(async () => {
+          for (let i = 0; i < frames.length; i++) {
+            const done = await onMessage(
+              decodeBackendMessage(frames[i]!.bytes),
+              Buffer.concat([...frames.slice(i + 1).map((f) => f.bytes), splitter.takeRemainder()]),
+            );
+            if (done) return;
+          }
+        })
+        .catch((error: unknown) =>
+          fail(
+            error instanceof GatehouseError
+              ? error
+              : new GatehouseError(
+                  'pg.target-auth',
+                  `authentication to the target failed: ${(error as Error).message}`,
+                ),
+          ),
+        );
     };
-    const onClose = () => fail(new GatehouseError('pg.target-closed', 'the target closed the connection during startup'));
+    const onClose = () =>
+      fail(new GatehouseError('pg.target-closed', 'the target closed the connection during startup'));
     socket.on('data', onData);
     socket.once('close', onClose);
     socket.write(serialize.startup({ ...clientParameters, user: address.user, database: address.database }));

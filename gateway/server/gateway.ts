@@ -75,21 +75,57 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   // restarting replica closes only the sessions and approvals it held itself.
   const gatewayId = `${os.hostname()}/${config.listen.http}#${config.listen.postgres}`;
   const sinks = createConfiguredSinks(config.audit);
-  const recorder = (options.createRecorder ?? createRecorder)({ store, clock, sampleRows: config.audit.sampleRows, sinks, gatewayId });
+  const recorder = (options.createRecorder ?? createRecorder)({
+    store,
+    clock,
+    sampleRows: config.audit.sampleRows,
+    sinks,
+    gatewayId,
+  });
   const orphans = await recorder.closeOrphans('gateway-restart', { gatewayId });
   if (orphans.length > 0) log(`closed ${orphans.length} session(s) left open by a previous run (gateway-restart)`);
 
   const issuers = await createTrustedIssuers(config.issuers, { store, publicUrl: config.publicUrl });
-  const sessions = createSessionService({ store, policy, issuers, clock, config, log: (event, data) => log(`${event} ${JSON.stringify(data)}`) });
-  if (config.app && !config.approvals.secret) log('app: not started: set approvals.secret, which the app and the gateway share to sign their messages');
+  const sessions = createSessionService({
+    store,
+    policy,
+    issuers,
+    clock,
+    config,
+    log: (event, data) => log(`${event} ${JSON.stringify(data)}`),
+  });
+  if (config.app && !config.approvals.secret)
+    log('app: not started: set approvals.secret, which the app and the gateway share to sign their messages');
   const embeddedApp = config.app && config.approvals.secret ? await startEmbeddedApp(config) : null;
-  const notifyUrl = config.approvals.notifyUrl ?? (embeddedApp ? `${config.publicUrl.replace(/\/+$/, '')}${APP_NOTIFY_PATH}` : undefined);
-  const notifier = notifyUrl && config.approvals.secret ? createHttpNotifier({ url: notifyUrl, secret: config.approvals.secret, clock }) : silentNotifier;
-  const broker = createApprovalBroker({ store, clock, notifier, publicUrl: config.publicUrl, ids: { approvalId: () => `apr_${randomUUID().replace(/-/g, '').slice(0, 16)}` }, replicaId: gatewayId, onError: (e) => log(`approvals: ${(e as Error).message}`) });
+  const notifyUrl =
+    config.approvals.notifyUrl ??
+    (embeddedApp ? `${config.publicUrl.replace(/\/+$/, '')}${APP_NOTIFY_PATH}` : undefined);
+  const notifier =
+    notifyUrl && config.approvals.secret
+      ? createHttpNotifier({ url: notifyUrl, secret: config.approvals.secret, clock })
+      : silentNotifier;
+  const broker = createApprovalBroker({
+    store,
+    clock,
+    notifier,
+    publicUrl: config.publicUrl,
+    ids: { approvalId: () => `apr_${randomUUID().replace(/-/g, '').slice(0, 16)}` },
+    replicaId: gatewayId,
+    onError: (e) => log(`approvals: ${(e as Error).message}`),
+  });
   await broker.recoverPending();
 
   const contentMaskerFor = createContentMaskers(policy.masking);
-  const postgresWiring = createPostgresWiring({ config, engine, policy, recorder, broker, metrics, contentMaskerFor, log });
+  const postgresWiring = createPostgresWiring({
+    config,
+    engine,
+    policy,
+    recorder,
+    broker,
+    metrics,
+    contentMaskerFor,
+    log,
+  });
   const postgres = createPostgresAdapter({
     config,
     authenticate: (token) => sessions.authenticate(token),
@@ -99,22 +135,52 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     log,
   });
 
-  const ssh = await createSshSide({ config, store, engine, sessions, recorder, broker, clock, metrics, contentMaskerFor, log });
+  const ssh = await createSshSide({
+    config,
+    store,
+    engine,
+    sessions,
+    recorder,
+    broker,
+    clock,
+    metrics,
+    contentMaskerFor,
+    log,
+  });
 
   sessions.onStarted((context, meta) => {
     recorder
-      .sessionStarted(context.sessionId, { claims: { ...context.identity.claims }, identity_rule: context.identity.identityRule, connections: context.connections, expires_at: context.expiresAt.toISOString(), gateway: gatewayId, issuer: meta.issuer, ip: meta.ip })
+      .sessionStarted(context.sessionId, {
+        claims: { ...context.identity.claims },
+        identity_rule: context.identity.identityRule,
+        connections: context.connections,
+        expires_at: context.expiresAt.toISOString(),
+        gateway: gatewayId,
+        issuer: meta.issuer,
+        ip: meta.ip,
+      })
       .catch((e: Error) => log(`audit: session start not recorded: ${e.message}`));
   });
   sessions.onEnded((sessionId, reason) => {
-    postgres.endSession(sessionId, `gatehouse: session ${reason === 'expired' ? 'expired' : 'ended'}; start a new session to continue`);
+    postgres.endSession(
+      sessionId,
+      `gatehouse: session ${reason === 'expired' ? 'expired' : 'ended'}; start a new session to continue`,
+    );
     ssh.gateway.endSession(sessionId);
     recorder.sessionEnded(sessionId, reason).catch((e: Error) => log(`audit: session end not recorded: ${e.message}`));
   });
   await sessions.restoreTimers();
 
   const appRoutes = routeHandler(
-    createAppRoutes({ broker, store, clock, secret: config.approvals.secret, publicUrl: config.publicUrl, getSessionLog: (id) => getSessionLog(store, id), closeSession: async (id, reason) => void (await sessions.revoke(id, reason)) }),
+    createAppRoutes({
+      broker,
+      store,
+      clock,
+      secret: config.approvals.secret,
+      publicUrl: config.publicUrl,
+      getSessionLog: (id) => getSessionLog(store, id),
+      closeSession: async (id, reason) => void (await sessions.revoke(id, reason)),
+    }),
   );
   const clientBundle = createClientBundleRoute(options.clientBundlePath ?? BUILT_CLIENT_BUNDLE);
   const httpServer = createHttpApp({
@@ -123,11 +189,19 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     metrics: metrics.registry,
     getSessionLog: (id) => getSessionLog(store, id),
     onTunnel: (connection, stream, session) => routeTunnel(connection, stream, session),
-    extraRoutes: async (req, res) => clientBundle(req, res) || (await ssh.keyRoute(req, res)) || (await appRoutes(req, res)) || (embeddedApp !== null && (await embeddedApp(req, res))),
+    extraRoutes: async (req, res) =>
+      clientBundle(req, res) ||
+      (await ssh.keyRoute(req, res)) ||
+      (await appRoutes(req, res)) ||
+      (embeddedApp !== null && (await embeddedApp(req, res))),
     log: (event, data) => log(`${event} ${JSON.stringify(data)}`),
   });
 
-  function routeTunnel(connection: string, stream: Duplex, session: Parameters<typeof postgres.handle>[1]['session']): void {
+  function routeTunnel(
+    connection: string,
+    stream: Duplex,
+    session: Parameters<typeof postgres.handle>[1]['session'],
+  ): void {
     const type = config.connections[connection]?.type;
     if (type === 'postgres') void postgres.handle(stream, { session, connection, loopback: false });
     else if (type === 'ssh' && session) ssh.gateway.acceptTunnelStream(stream, session, connection);
@@ -140,7 +214,9 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   });
   const httpAddress = await listen(httpServer, config.listen.http);
   const pgAddress = await listen(pgServer, config.listen.postgres);
-  const sshAddress = config.listen.ssh ? await listen(ssh.gateway.server as unknown as net.Server, config.listen.ssh) : undefined;
+  const sshAddress = config.listen.ssh
+    ? await listen(ssh.gateway.server as unknown as net.Server, config.listen.ssh)
+    : undefined;
 
   return {
     httpUrl: `http://${httpAddress.host}:${httpAddress.port}`,
@@ -165,18 +241,29 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
 }
 
 /** The GitHub App inside the gateway (`app:` configured): webhooks and approval requests on the HTTP listener. */
-async function startEmbeddedApp(config: GatehouseConfig): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>> {
+async function startEmbeddedApp(
+  config: GatehouseConfig,
+): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>> {
   const { createAppHandler } = await import('../../app/embedded.ts');
   const app = config.app!;
   const { handle } = await createAppHandler({
-    appId: app.appId, privateKey: app.privateKey, webhookSecret: app.webhookSecret, baseUrl: app.baseUrl,
-    gatewayUrl: config.publicUrl, approvalsSecret: config.approvals.secret!,
+    appId: app.appId,
+    privateKey: app.privateKey,
+    webhookSecret: app.webhookSecret,
+    baseUrl: app.baseUrl,
+    gatewayUrl: config.publicUrl,
+    approvalsSecret: config.approvals.secret!,
   });
   return handle;
 }
 
 function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1' || (address?.startsWith('127.') ?? false);
+  return (
+    address === '127.0.0.1' ||
+    address === '::1' ||
+    address === '::ffff:127.0.0.1' ||
+    (address?.startsWith('127.') ?? false)
+  );
 }
 
 async function listen(server: net.Server | http.Server, hostPort: string): Promise<{ host: string; port: number }> {

@@ -17,10 +17,35 @@ export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
   return {
     registry,
-    connections: new Gauge({ name: 'gatehouse_connections', help: 'Open client connections', labelNames: ['protocol'], registers: [registry] }),
-    connectionsTotal: new Counter({ name: 'gatehouse_connections_total', help: 'Client connections accepted', labelNames: ['protocol'], registers: [registry] }),
-    statements: new Counter({ name: 'gatehouse_statements_total', help: 'Statements and commands decided', labelNames: ['protocol', 'decision'], registers: [registry] }),
-    bytes: new Counter({ name: 'gatehouse_bytes_total', help: 'Bytes relayed', labelNames: ['direction'], registers: [registry] }),
-    errors: new Counter({ name: 'gatehouse_errors_total', help: 'Errors by stable code', labelNames: ['code'], registers: [registry] }),
+    connections: new Gauge({
+      name: 'gatehouse_connections',
+      help: 'Open client connections',
+      labelNames: ['protocol'],
+      registers: [registry],
+    }),
+    connectionsTotal: new Counter({
+      name: 'gatehouse_connections_total',
+      help: 'Client connections accepted',
+      labelNames: ['protocol'],
+      registers: [registry],
+    }),
+    statements: new Counter({
+      name: 'gatehouse_statements_total',
+      help: 'Statements and commands decided',
+      labelNames: ['protocol', 'decision'],
+      registers: [registry],
+    }),
+    bytes: new Counter({
+      name: 'gatehouse_bytes_total',
+      help: 'Bytes relayed',
+      labelNames: ['direction'],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'gatehouse_errors_total',
+      help: 'Errors by stable code',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
   };
 }

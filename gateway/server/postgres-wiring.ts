@@ -66,7 +66,13 @@ export function createPostgresWiring(deps: PostgresWiringDeps): {
       return masking.wrapGate(connection, gate, (handle, reason) => {
         const sql = (handle as { sql?: string }).sql ?? '';
         deps.recorder
-          .record(session.sessionId, 'statement', { connection: connection.name, text: textMaskerFor(connection.name)(sql), decision: 'deny', rule: 'masking', reason })
+          .record(session.sessionId, 'statement', {
+            connection: connection.name,
+            text: textMaskerFor(connection.name)(sql),
+            decision: 'deny',
+            rule: 'masking',
+            reason,
+          })
           .catch((error: Error) => deps.log(`audit of a masking denial failed: ${error.message}`));
       });
     },

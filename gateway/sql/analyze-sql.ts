@@ -145,10 +145,22 @@ function templateEligible(analyses: readonly StatementAnalysis[], sql: string): 
   if (analyses.length !== 1) return false;
   const a = analyses[0]!;
   return (
-    a.kind === 'read' && a.command === 'SELECT' && a.unknownReason === undefined && !a.explainAnalyze && !a.selectInto &&
-    !a.createTableAs && !a.dataModifyingCte && !a.unboundedWrite && !a.opaqueCode && !a.copyProgram && !a.copyServerFile &&
-    a.dangerousFunctions.length === 0 && a.preparedName === undefined && a.executeName === undefined &&
-    a.deallocateName === undefined && a.text === wholeText(sql)
+    a.kind === 'read' &&
+    a.command === 'SELECT' &&
+    a.unknownReason === undefined &&
+    !a.explainAnalyze &&
+    !a.selectInto &&
+    !a.createTableAs &&
+    !a.dataModifyingCte &&
+    !a.unboundedWrite &&
+    !a.opaqueCode &&
+    !a.copyProgram &&
+    !a.copyServerFile &&
+    a.dangerousFunctions.length === 0 &&
+    a.preparedName === undefined &&
+    a.executeName === undefined &&
+    a.deallocateName === undefined &&
+    a.text === wholeText(sql)
   );
 }
 
@@ -176,7 +188,12 @@ function fromTemplate(shared: StatementAnalysis, sql: string): readonly Statemen
 function analyzeUncached(sql: string, maxBytes: number): StatementAnalysis[] {
   const bytes = Buffer.byteLength(sql);
   if (bytes > maxBytes) {
-    return [unknownStatement(sql.slice(0, 200), `the query is ${bytes} bytes, over the ${maxBytes}-byte limit (limits.max_statement_bytes)`)];
+    return [
+      unknownStatement(
+        sql.slice(0, 200),
+        `the query is ${bytes} bytes, over the ${maxBytes}-byte limit (limits.max_statement_bytes)`,
+      ),
+    ];
   }
   if (sql.includes('\0')) return [unknownStatement(sql, 'the query contains a NUL byte')];
   if (sql.trim() === '') return [];
@@ -186,7 +203,11 @@ function analyzeUncached(sql: string, maxBytes: number): StatementAnalysis[] {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (message.includes('loadModule')) {
-      throw new GatehouseError('sql.parser-not-loaded', 'the SQL parser is not loaded; await loadSqlParser() once at startup before analysing SQL', { cause: error });
+      throw new GatehouseError(
+        'sql.parser-not-loaded',
+        'the SQL parser is not loaded; await loadSqlParser() once at startup before analysing SQL',
+        { cause: error },
+      );
     }
     return [unknownStatement(sql, `PostgreSQL's parser rejects it: ${message}`)];
   }
@@ -205,9 +226,14 @@ function analyzeUncached(sql: string, maxBytes: number): StatementAnalysis[] {
 
 /** The parser reports UTF-8 byte offsets; this maps them back to the statement's own text. */
 function sliceStatements(sql: string, bytes: number): (location: number, length: number | undefined) => string {
-  if (bytes === sql.length) return (location, length) => sql.slice(location, length ? location + length : undefined).trim();
+  if (bytes === sql.length)
+    return (location, length) => sql.slice(location, length ? location + length : undefined).trim();
   const buffer = Buffer.from(sql);
-  return (location, length) => buffer.subarray(location, length ? location + length : undefined).toString().trim();
+  return (location, length) =>
+    buffer
+      .subarray(location, length ? location + length : undefined)
+      .toString()
+      .trim();
 }
 
 /**

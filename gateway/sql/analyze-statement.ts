@@ -18,7 +18,14 @@ function nodeOf(stmt: Body): [string, Body] | undefined {
   return isBody(body) ? [keys[0]!, body] : undefined;
 }
 
-function build(kind: StatementKind, command: string, facts: Facts, text: string, parseTree: unknown, extra: Partial<StatementAnalysis> = {}): StatementAnalysis {
+function build(
+  kind: StatementKind,
+  command: string,
+  facts: Facts,
+  text: string,
+  parseTree: unknown,
+  extra: Partial<StatementAnalysis> = {},
+): StatementAnalysis {
   const tablesRead = [...facts.tablesRead].filter((t) => !facts.cteNames.has(t));
   const writes = facts.tablesWritten.size > 0 || facts.dataModifyingCte;
   return {
@@ -85,10 +92,23 @@ export function analyzeStatement(stmt: Body, text: string, parse: ParseStatement
       return unknownStatement(text, 'CALL runs a procedure whose body the gateway cannot analyse', stmt);
     case 'ExplainStmt': {
       if (!isBody(body.query)) break;
-      if (explainAnalyzes(body.options)) return { ...analyzeStatement(body.query, text, parse), explainAnalyze: true, parseTree: stmt };
+      if (explainAnalyzes(body.options))
+        return { ...analyzeStatement(body.query, text, parse), explainAnalyze: true, parseTree: stmt };
       collectFacts(body.query, facts);
       for (const table of facts.tablesWritten) facts.tablesRead.add(table);
-      return build('read', 'EXPLAIN', { ...emptyFacts(), tablesRead: facts.tablesRead, cteNames: facts.cteNames, functions: facts.functions, dangerousFunctions: facts.dangerousFunctions }, text, stmt);
+      return build(
+        'read',
+        'EXPLAIN',
+        {
+          ...emptyFacts(),
+          tablesRead: facts.tablesRead,
+          cteNames: facts.cteNames,
+          functions: facts.functions,
+          dangerousFunctions: facts.dangerousFunctions,
+        },
+        text,
+        stmt,
+      );
     }
     case 'PrepareStmt':
       if (!isBody(body.query)) break;
@@ -100,7 +120,11 @@ export function analyzeStatement(stmt: Body, text: string, parse: ParseStatement
       collectFacts(body.params, facts);
       const name = String(body.name ?? '');
       return {
-        ...unknownStatement(text, `EXECUTE of prepared statement "${name}" that this connection never prepared through the gateway`, stmt),
+        ...unknownStatement(
+          text,
+          `EXECUTE of prepared statement "${name}" that this connection never prepared through the gateway`,
+          stmt,
+        ),
         command: 'EXECUTE',
         executeName: name,
         functions: [...facts.functions],
@@ -129,13 +153,18 @@ export function analyzeStatement(stmt: Body, text: string, parse: ParseStatement
     case 'CreateFunctionStmt':
       return analyzeFunction(stmt, body, text, parse);
     case 'DeallocateStmt':
-      return build('utility', 'DEALLOCATE', facts, text, stmt, { deallocateName: body.isall === true ? null : String(body.name ?? '') });
+      return build('utility', 'DEALLOCATE', facts, text, stmt, {
+        deallocateName: body.isall === true ? null : String(body.name ?? ''),
+      });
     case 'DiscardStmt':
-      if (body.target === 'DISCARD_ALL') return build('utility', 'DISCARD ALL', facts, text, stmt, { deallocateName: null });
+      if (body.target === 'DISCARD_ALL')
+        return build('utility', 'DISCARD ALL', facts, text, stmt, { deallocateName: null });
       break;
     case 'CreateSchemaStmt': {
       collectFacts(stmt, facts);
-      const grants = Array.isArray(body.schemaElts) && body.schemaElts.some((e) => isBody(e) && ('GrantStmt' in e || 'GrantRoleStmt' in e));
+      const grants =
+        Array.isArray(body.schemaElts) &&
+        body.schemaElts.some((e) => isBody(e) && ('GrantStmt' in e || 'GrantRoleStmt' in e));
       return build(grants || body.authrole ? 'privilege' : 'ddl', 'CREATE SCHEMA', facts, text, stmt);
     }
   }
@@ -144,16 +173,28 @@ export function analyzeStatement(stmt: Body, text: string, parse: ParseStatement
   if (!klass) return unknownStatement(text, `${type} statements are not classified by the gateway`, stmt);
   collectFacts(stmt, facts);
   const command = typeof klass.command === 'function' ? klass.command(body) : klass.command;
-  if (type === 'SelectStmt' && facts.selectInto && isBody(body.intoClause)) return build('ddl', 'SELECT INTO', facts, text, stmt);
+  if (type === 'SelectStmt' && facts.selectInto && isBody(body.intoClause))
+    return build('ddl', 'SELECT INTO', facts, text, stmt);
   if (type === 'AlterTableStmt' && changesSecurity(body.cmds)) return build('privilege', command, facts, text, stmt);
   return build(klass.kind, command, facts, text, stmt);
 }
 
 /** ALTER TABLE subcommands that change who may see or own the data rather than its shape. */
-const SECURITY_SUBTYPES = new Set(['AT_ChangeOwner', 'AT_EnableRowSecurity', 'AT_DisableRowSecurity', 'AT_ForceRowSecurity', 'AT_NoForceRowSecurity']);
+const SECURITY_SUBTYPES = new Set([
+  'AT_ChangeOwner',
+  'AT_EnableRowSecurity',
+  'AT_DisableRowSecurity',
+  'AT_ForceRowSecurity',
+  'AT_NoForceRowSecurity',
+]);
 
 function changesSecurity(cmds: unknown): boolean {
-  return Array.isArray(cmds) && cmds.some((cmd) => isBody(cmd) && isBody(cmd.AlterTableCmd) && SECURITY_SUBTYPES.has(String(cmd.AlterTableCmd.subtype)));
+  return (
+    Array.isArray(cmds) &&
+    cmds.some(
+      (cmd) => isBody(cmd) && isBody(cmd.AlterTableCmd) && SECURITY_SUBTYPES.has(String(cmd.AlterTableCmd.subtype)),
+    )
+  );
 }
 
 /**
@@ -165,16 +206,22 @@ function analyzeFunction(stmt: Body, body: Body, text: string, parse: ParseState
   const { sql_body: sqlBody, options, ...rest } = body;
   collectFacts(rest, facts, 'CreateFunctionStmt');
   for (const option of Array.isArray(options) ? options : []) {
-    if (isBody(option) && isBody(option.DefElem) && option.DefElem.defname === 'set') collectFacts(option.DefElem.arg, facts, 'CreateFunctionStmt');
+    if (isBody(option) && isBody(option.DefElem) && option.DefElem.defname === 'set')
+      collectFacts(option.DefElem.arg, facts, 'CreateFunctionStmt');
   }
   const command = body.is_procedure ? 'CREATE PROCEDURE' : 'CREATE FUNCTION';
-  const language = (constantString({ A_Const: { sval: (functionOption(options, 'language') as Body | undefined)?.String } }) ?? 'sql').toLowerCase();
+  const language = (
+    constantString({ A_Const: { sval: (functionOption(options, 'language') as Body | undefined)?.String } }) ?? 'sql'
+  ).toLowerCase();
   let opaqueCode = language !== 'sql';
   if (sqlBody !== undefined) {
     collectFacts(sqlBody, facts);
   } else if (!opaqueCode) {
     const as = functionOption(options, 'as');
-    const source = isBody(as) && isBody(as.List) && Array.isArray(as.List.items) && as.List.items.length === 1 ? constantString({ A_Const: { sval: (as.List.items[0] as Body).String } }) : undefined;
+    const source =
+      isBody(as) && isBody(as.List) && Array.isArray(as.List.items) && as.List.items.length === 1
+        ? constantString({ A_Const: { sval: (as.List.items[0] as Body).String } })
+        : undefined;
     try {
       if (source === undefined) throw new Error('no single SQL body');
       for (const inner of parse(source)) {

@@ -35,9 +35,23 @@ export function emptyFacts(): Facts {
 /** Fields that name the relation a statement writes, creates or alters. */
 const WRITE_KEYS = new Set(['relation', 'relations', 'rel', 'view', 'sequence', 'intoClause', 'into']);
 /** Node types in which such a field is only read. */
-const READ_PARENTS = new Set(['RangeTableSample', 'VacuumRelation', 'CopyStmt', 'PublicationTable', 'Constraint', 'TableLikeClause']);
+const READ_PARENTS = new Set([
+  'RangeTableSample',
+  'VacuumRelation',
+  'CopyStmt',
+  'PublicationTable',
+  'Constraint',
+  'TableLikeClause',
+]);
 const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
-const TABLE_OBJECTS = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_SEQUENCE', 'OBJECT_FOREIGN_TABLE', 'OBJECT_INDEX']);
+const TABLE_OBJECTS = new Set([
+  'OBJECT_TABLE',
+  'OBJECT_VIEW',
+  'OBJECT_MATVIEW',
+  'OBJECT_SEQUENCE',
+  'OBJECT_FOREIGN_TABLE',
+  'OBJECT_INDEX',
+]);
 
 function isBody(value: unknown): value is Body {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -45,12 +59,16 @@ function isBody(value: unknown): value is Body {
 
 /** `schema.relation` as written; unqualified names stay unqualified. */
 export function relationName(rangeVar: Body): string {
-  return [rangeVar.catalogname, rangeVar.schemaname, rangeVar.relname].filter((p) => typeof p === 'string' && p !== '').join('.');
+  return [rangeVar.catalogname, rangeVar.schemaname, rangeVar.relname]
+    .filter((p) => typeof p === 'string' && p !== '')
+    .join('.');
 }
 
 function stringsOf(list: unknown): string[] {
   if (!Array.isArray(list)) return [];
-  return list.map((item) => (isBody(item) && isBody(item.String) ? String(item.String.sval ?? '') : '')).filter((s) => s !== '');
+  return list
+    .map((item) => (isBody(item) && isBody(item.String) ? String(item.String.sval ?? '') : ''))
+    .filter((s) => s !== '');
 }
 
 /** The value of a string constant (also through a cast), or undefined when it is not a constant. */
@@ -76,7 +94,14 @@ export function collectFacts(node: unknown, facts: Facts, parentType = '', writt
     if (key.charCodeAt(0) >= 65 && key.charCodeAt(0) <= 90 && isBody(child)) {
       visitNode(key, child, facts, written && (key === 'RangeVar' || key === 'List'));
     } else if (typeof child === 'object' && child !== null) {
-      collectFacts(child, facts, parentType, written || (WRITE_KEYS.has(key) && !READ_PARENTS.has(parentType)) || (key === 'objects' && parentType === 'GrantStmt'));
+      collectFacts(
+        child,
+        facts,
+        parentType,
+        written ||
+          (WRITE_KEYS.has(key) && !READ_PARENTS.has(parentType)) ||
+          (key === 'objects' && parentType === 'GrantStmt'),
+      );
     }
   }
 }
@@ -119,18 +144,21 @@ function visitNode(type: string, body: Body, facts: Facts, written: boolean): vo
     case 'DefineStmt':
       for (const option of Array.isArray(body.definition) ? body.definition : []) {
         const elem = isBody(option) && isBody(option.DefElem) ? option.DefElem : undefined;
-        if (elem && FUNCTION_OPTIONS.has(String(elem.defname).toLowerCase())) recordFunctionName(namesOf(elem.arg), facts);
+        if (elem && FUNCTION_OPTIONS.has(String(elem.defname).toLowerCase()))
+          recordFunctionName(namesOf(elem.arg), facts);
       }
       break;
     case 'CreateCastStmt':
       if (isBody(body.func)) recordFunctionName(stringsOf(body.func.objname), facts);
       break;
     case 'CreateTransformStmt':
-      for (const func of [body.fromsql, body.tosql]) if (isBody(func)) recordFunctionName(stringsOf(func.objname), facts);
+      for (const func of [body.fromsql, body.tosql])
+        if (isBody(func)) recordFunctionName(stringsOf(func.objname), facts);
       break;
     case 'VariableSetStmt':
       // Also the SET clause of CREATE/ALTER FUNCTION: it applies while the body runs, and a body is lexed when it runs.
-      if (typeof body.name === 'string' && Object.hasOwn(SENSITIVE_SETTINGS, body.name.toLowerCase())) facts.dangerousFunctions.add(`set ${body.name.toLowerCase()}`);
+      if (typeof body.name === 'string' && Object.hasOwn(SENSITIVE_SETTINGS, body.name.toLowerCase()))
+        facts.dangerousFunctions.add(`set ${body.name.toLowerCase()}`);
       break;
     case 'CreateConversionStmt':
       recordFunctionName(stringsOf(body.func_name), facts);
@@ -151,9 +179,28 @@ function visitNode(type: string, body: Body, facts: Facts, written: boolean): vo
  * when the statement using it shows only an operator, an aggregate or a type.
  */
 const FUNCTION_OPTIONS = new Set([
-  'function', 'procedure', 'sfunc', 'finalfunc', 'combinefunc', 'serialfunc', 'deserialfunc', 'msfunc', 'minvfunc',
-  'mfinalfunc', 'restrict', 'join', 'input', 'output', 'receive', 'send', 'typmod_in', 'typmod_out', 'analyze',
-  'subscript', 'canonical', 'subtype_diff',
+  'function',
+  'procedure',
+  'sfunc',
+  'finalfunc',
+  'combinefunc',
+  'serialfunc',
+  'deserialfunc',
+  'msfunc',
+  'minvfunc',
+  'mfinalfunc',
+  'restrict',
+  'join',
+  'input',
+  'output',
+  'receive',
+  'send',
+  'typmod_in',
+  'typmod_out',
+  'analyze',
+  'subscript',
+  'canonical',
+  'subtype_diff',
 ]);
 
 /** The name a DefElem argument spells (TypeName or list of strings). */

@@ -46,7 +46,12 @@ export function createConnectionAnalyzer(options: ConnectionAnalyzerOptions = {}
     const candidates = replace ? [] : (prepared.get(name) ?? []);
     candidates.push(...analyses);
     if (candidates.length > MAX_CANDIDATES) {
-      prepared.set(name, [unknownStatement(analyses[0]?.text ?? '', `prepared statement "${name}" was prepared too many times without DEALLOCATE`)]);
+      prepared.set(name, [
+        unknownStatement(
+          analyses[0]?.text ?? '',
+          `prepared statement "${name}" was prepared too many times without DEALLOCATE`,
+        ),
+      ]);
       return;
     }
     prepared.set(name, candidates);
@@ -62,7 +67,13 @@ export function createConnectionAnalyzer(options: ConnectionAnalyzerOptions = {}
     const name = analysis.executeName!;
     const candidates = prepared.get(name);
     if (!candidates || depth > 3) {
-      return [unknownStatement(analysis.text, `EXECUTE of prepared statement "${name}" that this connection never prepared through the gateway`, analysis.parseTree)];
+      return [
+        unknownStatement(
+          analysis.text,
+          `EXECUTE of prepared statement "${name}" that this connection never prepared through the gateway`,
+          analysis.parseTree,
+        ),
+      ];
     }
     const resultGroup = {};
     const wrapper = analysis.command !== 'EXECUTE' ? [{ ...analysis, executeName: undefined, resultGroup }] : [];
@@ -98,7 +109,12 @@ export function createConnectionAnalyzer(options: ConnectionAnalyzerOptions = {}
 
   function analyzeQuery(sql: string): readonly StatementAnalysis[] {
     const analyses = analyze(sql);
-    if (!analyses.some((a) => a.preparedName !== undefined || a.executeName !== undefined || a.deallocateName !== undefined)) return analyses;
+    if (
+      !analyses.some(
+        (a) => a.preparedName !== undefined || a.executeName !== undefined || a.deallocateName !== undefined,
+      )
+    )
+      return analyses;
     const out: StatementAnalysis[] = [];
     for (const analysis of analyses) {
       out.push(...expand([analysis]));

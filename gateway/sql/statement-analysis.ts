@@ -5,7 +5,16 @@
  * quoting and letter case cannot hide a statement and harmless strings cannot trip a rule.
  */
 
-export const STATEMENT_KINDS = ['read', 'write', 'ddl', 'privilege', 'admin', 'transaction', 'utility', 'unknown'] as const;
+export const STATEMENT_KINDS = [
+  'read',
+  'write',
+  'ddl',
+  'privilege',
+  'admin',
+  'transaction',
+  'utility',
+  'unknown',
+] as const;
 /**
  * Coarse class of a statement. `unknown` always means "the gateway cannot analyse this"
  * (parse failure, over-size input, DO, CALL, unclassified statement types): the engine denies
@@ -134,7 +143,8 @@ export function resultGroups<T extends { resultGroup?: object }>(statements: rea
   const groups: T[][] = [];
   for (const statement of statements) {
     const last = groups.at(-1);
-    if (last && statement?.resultGroup !== undefined && last[0]?.resultGroup === statement.resultGroup) last.push(statement);
+    if (last && statement?.resultGroup !== undefined && last[0]?.resultGroup === statement.resultGroup)
+      last.push(statement);
     else groups.push([statement]);
   }
   return groups;

@@ -35,9 +35,20 @@ export interface RelayOptions {
  * come back through the content detectors (so the client only ever sees masked output), and
  * the remote exit status or signal is passed on before the client channel is closed.
  */
-export function relayChannel(client: ServerChannel, upstream: ClientChannel, options: RelayOptions): Promise<RelayResult> {
+export function relayChannel(
+  client: ServerChannel,
+  upstream: ClientChannel,
+  options: RelayOptions,
+): Promise<RelayResult> {
   const result: RelayResult = {
-    exitStatus: null, exitSignal: null, stdoutBytes: 0, stderrBytes: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), masked: 0, clientClosed: false,
+    exitStatus: null,
+    exitSignal: null,
+    stdoutBytes: 0,
+    stderrBytes: 0,
+    stdout: Buffer.alloc(0),
+    stderr: Buffer.alloc(0),
+    masked: 0,
+    clientClosed: false,
   };
   const stdout = new MaskingStream(options.maskText);
   const stderr = new MaskingStream(options.maskText);

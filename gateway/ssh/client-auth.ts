@@ -44,7 +44,7 @@ export async function authenticateClient(auth: AuthContext, env: AuthEnvironment
     const offered = `${keyType(auth.key.data)} ${auth.key.data.toString('base64')}`;
     const candidate = env.tunnel ?? (env.deps.authenticateKey ? await env.deps.authenticateKey(offered) : null);
     if (!candidate) return refuse();
-    const registered = env.tunnel ? await env.deps.sessionSshKeys?.(candidate.sessionId) ?? [] : [offered];
+    const registered = env.tunnel ? ((await env.deps.sessionSshKeys?.(candidate.sessionId)) ?? []) : [offered];
     const match = registered.map(parsePublicKeyLine).find((key) => key?.blob.equals(auth.key.data));
     if (!match) return refuse();
     if (!auth.signature || !auth.blob) {
@@ -52,7 +52,8 @@ export async function authenticateClient(auth: AuthContext, env: AuthEnvironment
       return null;
     }
     const verifier = utils.parseKey(match.line);
-    if (verifier instanceof Error || !verifier.verify(auth.blob, auth.signature, auth.hashAlgo as never)) return refuse();
+    if (verifier instanceof Error || !verifier.verify(auth.blob, auth.signature, auth.hashAlgo as never))
+      return refuse();
     session = candidate;
   }
   if (!session || !sessionMayUse(session, target.config.name, env.deps.now?.() ?? new Date())) return refuse();

@@ -50,7 +50,11 @@ export class ConnectionContext {
       decision = await this.deps.decide(action);
     } catch (error) {
       this.log(`policy engine failed: ${(error as Error).message}`);
-      decision = { action: 'deny', rule: ADAPTER_RULES.engineError, reason: 'the policy engine could not decide; denied (fail closed)' };
+      decision = {
+        action: 'deny',
+        rule: ADAPTER_RULES.engineError,
+        reason: 'the policy engine could not decide; denied (fail closed)',
+      };
     }
     this.deps.onDecision?.(action, decision);
     return decision;
@@ -99,7 +103,10 @@ export class ConnectionContext {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.upstreamClient?.then((client) => client.end(), () => undefined);
+    this.upstreamClient?.then(
+      (client) => client.end(),
+      () => undefined,
+    );
   }
 }
 

@@ -23,7 +23,13 @@ export async function runExec(
 ): Promise<void> {
   const argv = splitCommandWords(command);
   const maskedCommand = ctx.mask(command);
-  let decision = await ctx.decide({ type: 'ssh.exec', connection: ctx.config.name, identity: ctx.session.identity, command, argv });
+  let decision = await ctx.decide({
+    type: 'ssh.exec',
+    connection: ctx.config.name,
+    identity: ctx.session.identity,
+    command,
+    argv,
+  });
   const lineEnd = requests.pty ? '\r\n' : '\n';
   const id = randomUUID();
   let approvalId: string | undefined;
@@ -41,14 +47,17 @@ export async function runExec(
     ...(approvalId ? { approval_id: approvalId } : {}),
   });
   if (!allowed) decision = auditUnavailable(decision);
-  if (decision.action !== 'allow') return refuse(channel, denialMessage(decision, Boolean(requests.pty)), GATEWAY_EXIT_STATUS.denied);
+  if (decision.action !== 'allow')
+    return refuse(channel, denialMessage(decision, Boolean(requests.pty)), GATEWAY_EXIT_STATUS.denied);
 
   const started = ctx.now();
   let upstream: ClientChannel;
   try {
     const client = await ctx.upstream();
     upstream = await new Promise<ClientChannel>((resolve, fail) => {
-      client.exec(command, { env: requests.env, ...(requests.pty ? { pty: requests.pty } : {}) }, (error, stream) => (error ? fail(error) : resolve(stream)));
+      client.exec(command, { env: requests.env, ...(requests.pty ? { pty: requests.pty } : {}) }, (error, stream) =>
+        error ? fail(error) : resolve(stream),
+      );
     });
   } catch (error) {
     return upstreamFailed(ctx, channel, id, started, error as Error, lineEnd);
@@ -60,7 +69,11 @@ export async function runExec(
     recorded = true;
     await recordExecEnd(ctx, id, started, result);
   };
-  const result = await relayChannel(channel, upstream, { maskText: ctx.maskText, captureBytes: ctx.recording.execOutputBytes, beforeExit: recordEnd });
+  const result = await relayChannel(channel, upstream, {
+    maskText: ctx.maskText,
+    captureBytes: ctx.recording.execOutputBytes,
+    beforeExit: recordEnd,
+  });
   await recordEnd(result);
 }
 
@@ -90,14 +103,30 @@ async function recordExecEnd(ctx: ConnectionContext, id: string, started: number
 }
 
 /** Tells the client and the audit log that the target could not be used for a channel. */
-export async function upstreamFailed(ctx: ConnectionContext, channel: ServerChannel, id: string, started: number, error: Error, lineEnd: string): Promise<void> {
+export async function upstreamFailed(
+  ctx: ConnectionContext,
+  channel: ServerChannel,
+  id: string,
+  started: number,
+  error: Error,
+  lineEnd: string,
+): Promise<void> {
   refuse(channel, `gatehouse: ${error.message}${lineEnd}`, GATEWAY_EXIT_STATUS.gatewayError);
-  await ctx.record(SSH_AUDIT_EVENTS.exit, { channel: id, code: GATEWAY_EXIT_STATUS.gatewayError, duration_ms: ctx.now() - started, error: error.message });
+  await ctx.record(SSH_AUDIT_EVENTS.exit, {
+    channel: id,
+    code: GATEWAY_EXIT_STATUS.gatewayError,
+    duration_ms: ctx.now() - started,
+    error: error.message,
+  });
 }
 
 /** A decision turned into a denial because the audit log could not record it (audit: required). */
 export function auditUnavailable(decision: Decision): Decision {
-  return { ...decision, action: 'deny', reason: 'the audit log is unavailable and this connection requires it; try again later' };
+  return {
+    ...decision,
+    action: 'deny',
+    reason: 'the audit log is unavailable and this connection requires it; try again later',
+  };
 }
 
 /** Ends a client channel the gateway did not run anything on: message on stderr, exit status. */

@@ -16,19 +16,36 @@ export function handleForwarding(ctx: ConnectionContext, client: Connection): vo
 
   client.on('tcpip', (accept, reject, info) => {
     void (async () => {
-      const decision = await ctx.decide({ type: 'ssh.forward', connection, identity, kind: 'local', host: info.destIP, port: info.destPort });
+      const decision = await ctx.decide({
+        type: 'ssh.forward',
+        connection,
+        identity,
+        kind: 'local',
+        host: info.destIP,
+        port: info.destPort,
+      });
       const allowed = await recordForward(ctx, decision, { host: info.destIP, port: info.destPort });
       if (!allowed) return reject();
-      await relayForward(ctx, accept, reject, (upstream, done) => upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, done));
+      await relayForward(ctx, accept, reject, (upstream, done) =>
+        upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, done),
+      );
     })();
   });
 
   client.on('openssh.streamlocal', (accept, reject, info) => {
     void (async () => {
-      const decision = await ctx.decide({ type: 'ssh.forward', connection, identity, kind: 'local', host: info.socketPath });
+      const decision = await ctx.decide({
+        type: 'ssh.forward',
+        connection,
+        identity,
+        kind: 'local',
+        host: info.socketPath,
+      });
       const allowed = await recordForward(ctx, decision, { socket_path: info.socketPath });
       if (!allowed) return reject();
-      await relayForward(ctx, accept, reject, (upstream, done) => upstream.openssh_forwardOutStreamLocal(info.socketPath, done));
+      await relayForward(ctx, accept, reject, (upstream, done) =>
+        upstream.openssh_forwardOutStreamLocal(info.socketPath, done),
+      );
     })();
   });
 
@@ -36,25 +53,50 @@ export function handleForwarding(ctx: ConnectionContext, client: Connection): vo
     if (name !== 'tcpip-forward' && name !== 'streamlocal-forward@openssh.com') return reject?.();
     void (async () => {
       const bind = info as { bindAddr?: string; bindPort?: number; socketPath?: string };
-      const decision = await ctx.decide({ type: 'ssh.forward', connection, identity, kind: 'remote', host: bind.bindAddr ?? bind.socketPath, port: bind.bindPort });
+      const decision = await ctx.decide({
+        type: 'ssh.forward',
+        connection,
+        identity,
+        kind: 'remote',
+        host: bind.bindAddr ?? bind.socketPath,
+        port: bind.bindPort,
+      });
       await recordRefusedForward(ctx, 'remote', decision);
       reject?.();
     })();
   });
 }
 
-async function recordForward(ctx: ConnectionContext, decision: Decision, target: Record<string, unknown>): Promise<boolean> {
-  const recorded = await ctx.record(SSH_AUDIT_EVENTS.forward, { kind: 'local', ...target, ...decisionFields(decision) });
+async function recordForward(
+  ctx: ConnectionContext,
+  decision: Decision,
+  target: Record<string, unknown>,
+): Promise<boolean> {
+  const recorded = await ctx.record(SSH_AUDIT_EVENTS.forward, {
+    kind: 'local',
+    ...target,
+    ...decisionFields(decision),
+  });
   return recorded && decision.action === 'allow';
 }
 
-type OpenUpstream = (upstream: import('ssh2').Client, done: (error: Error | undefined, channel: ClientChannel) => void) => void;
+type OpenUpstream = (
+  upstream: import('ssh2').Client,
+  done: (error: Error | undefined, channel: ClientChannel) => void,
+) => void;
 
-async function relayForward(ctx: ConnectionContext, accept: AcceptConnection<ServerChannel>, reject: RejectConnection, open: OpenUpstream): Promise<void> {
+async function relayForward(
+  ctx: ConnectionContext,
+  accept: AcceptConnection<ServerChannel>,
+  reject: RejectConnection,
+  open: OpenUpstream,
+): Promise<void> {
   let upstream: ClientChannel;
   try {
     const client = await ctx.upstream();
-    upstream = await new Promise<ClientChannel>((resolve, fail) => open(client, (error, channel) => (error ? fail(error) : resolve(channel))));
+    upstream = await new Promise<ClientChannel>((resolve, fail) =>
+      open(client, (error, channel) => (error ? fail(error) : resolve(channel))),
+    );
   } catch (error) {
     ctx.log(`forwarding failed: ${(error as Error).message}`);
     return reject();

@@ -42,7 +42,10 @@ export function sshHostKeyFromPrivate(privateKey: string): SshHostKey {
   }
   const publicKey = parsePublicKeyLine(`${key.type} ${key.getPublicSSH().toString('base64')}`);
   if (!publicKey) {
-    throw new GatehouseError('ssh.host-key-invalid', `the stored SSH host key '${SSH_HOST_KEY_SECRET}' has no usable public half; delete it to regenerate`);
+    throw new GatehouseError(
+      'ssh.host-key-invalid',
+      `the stored SSH host key '${SSH_HOST_KEY_SECRET}' has no usable public half; delete it to regenerate`,
+    );
   }
   return { privateKey, publicKey: publicKey.line, fingerprint: sshFingerprint(publicKey.blob) };
 }
@@ -51,7 +54,12 @@ export function sshHostKeyFromPrivate(privateKey: string): SshHostKey {
  * The known_hosts line for reaching the gateway at `host:port` (OpenSSH writes non-22 ports as
  * `[host]:port`), for the `connect` command and the Action to write before running ssh.
  */
-export function knownHostsLine(hostKey: SshHostKey, host: string, port: number, aliases: readonly string[] = []): string {
+export function knownHostsLine(
+  hostKey: SshHostKey,
+  host: string,
+  port: number,
+  aliases: readonly string[] = [],
+): string {
   const main = port === 22 ? host : `[${host}]:${port}`;
   return `${[main, ...aliases].join(',')} ${hostKey.publicKey}`;
 }

@@ -37,7 +37,10 @@ export class MaskingStream extends Transform {
   /** Number of values masked so far. */
   masked = 0;
 
-  constructor(private readonly maskText: MaskText, private readonly window: MaskingWindow = MASKING_WINDOW) {
+  constructor(
+    private readonly maskText: MaskText,
+    private readonly window: MaskingWindow = MASKING_WINDOW,
+  ) {
     super();
   }
 

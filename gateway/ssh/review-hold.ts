@@ -23,7 +23,11 @@ export async function holdForReview(
   const hold = ctx.deps.hold;
   if (!hold) {
     return {
-      decision: { action: 'deny', rule: ADAPTER_RULES.noBroker, reason: `rule "${decision.rule}" requires approval but this gateway has no approvals broker configured` },
+      decision: {
+        action: 'deny',
+        rule: ADAPTER_RULES.noBroker,
+        reason: `rule "${decision.rule}" requires approval but this gateway has no approvals broker configured`,
+      },
     };
   }
   const write = (message: string) => {
@@ -34,12 +38,25 @@ export async function holdForReview(
   const onClose = () => abort.abort();
   channel.once('close', onClose);
   try {
-    const outcome = await hold({ session: ctx.session, connection: ctx.config.name, command, decision, signal: abort.signal, notify: write });
+    const outcome = await hold({
+      session: ctx.session,
+      connection: ctx.config.name,
+      command,
+      decision,
+      signal: abort.signal,
+      notify: write,
+    });
     if (outcome.approved) {
       write('approved; running');
-      return { decision: { ...decision, action: 'allow', reason: outcome.reason || decision.reason }, approvalId: outcome.approvalId };
+      return {
+        decision: { ...decision, action: 'allow', reason: outcome.reason || decision.reason },
+        approvalId: outcome.approvalId,
+      };
     }
-    return { decision: { ...decision, action: 'deny', reason: outcome.reason || 'not approved' }, approvalId: outcome.approvalId };
+    return {
+      decision: { ...decision, action: 'deny', reason: outcome.reason || 'not approved' },
+      approvalId: outcome.approvalId,
+    };
   } catch (error) {
     ctx.log(`approvals broker failed: ${(error as Error).message}`);
     return { decision: { ...decision, action: 'deny', reason: 'the approvals broker failed; denied (fail closed)' } };

@@ -36,25 +36,30 @@ export function handleSession(ctx: ConnectionContext, session: Session): void {
   const identity = ctx.session.identity;
   const connection = ctx.config.name;
 
-  session.on('env', (accept, reject, info) => inOrder(async () => {
-    const decision = await ctx.decide({ type: 'ssh.env', connection, identity, name: info.key, value: info.val });
-    if (decision.action === 'allow') {
-      requests.env[info.key] = info.val;
-      requests.envRecord.allowed[info.key] = ctx.mask(info.val);
-      accept?.();
-    } else {
-      requests.envRecord.denied.push(info.key);
-      reject?.();
-    }
-  }));
+  session.on('env', (accept, reject, info) =>
+    inOrder(async () => {
+      const decision = await ctx.decide({ type: 'ssh.env', connection, identity, name: info.key, value: info.val });
+      if (decision.action === 'allow') {
+        requests.env[info.key] = info.val;
+        requests.envRecord.allowed[info.key] = ctx.mask(info.val);
+        accept?.();
+      } else {
+        requests.envRecord.denied.push(info.key);
+        reject?.();
+      }
+    }),
+  );
 
-  session.on('pty', (accept, _reject, info) => inOrder(async () => {
-    requests.pty = info;
-    accept?.();
-  }));
+  session.on('pty', (accept, _reject, info) =>
+    inOrder(async () => {
+      requests.pty = info;
+      accept?.();
+    }),
+  );
 
   session.on('window-change', (accept, _reject, info) => {
-    if (requests.pty) Object.assign(requests.pty, { cols: info.cols, rows: info.rows, width: info.width, height: info.height });
+    if (requests.pty)
+      Object.assign(requests.pty, { cols: info.cols, rows: info.rows, width: info.width, height: info.height });
     requests.upstream?.setWindow(info.rows, info.cols, info.height, info.width);
     requests.onResize?.(info.cols, info.rows);
     accept?.();
@@ -66,21 +71,29 @@ export function handleSession(ctx: ConnectionContext, session: Session): void {
     accept?.();
   });
 
-  session.on('auth-agent', (_accept, reject) => inOrder(async () => {
-    const decision = await ctx.decide({ type: 'ssh.forward', connection, identity, kind: 'agent' });
-    await recordRefusedForward(ctx, 'agent', decision);
-    reject?.();
-  }));
+  session.on('auth-agent', (_accept, reject) =>
+    inOrder(async () => {
+      const decision = await ctx.decide({ type: 'ssh.forward', connection, identity, kind: 'agent' });
+      await recordRefusedForward(ctx, 'agent', decision);
+      reject?.();
+    }),
+  );
 
-  session.on('x11', (_accept, reject) => inOrder(async () => {
-    const decision = await ctx.decide({ type: 'ssh.forward', connection, identity, kind: 'x11' });
-    await recordRefusedForward(ctx, 'x11', decision);
-    reject?.();
-  }));
+  session.on('x11', (_accept, reject) =>
+    inOrder(async () => {
+      const decision = await ctx.decide({ type: 'ssh.forward', connection, identity, kind: 'x11' });
+      await recordRefusedForward(ctx, 'x11', decision);
+      reject?.();
+    }),
+  );
 
-  session.on('exec', (accept, _reject, info) => started(accept(), (channel) => runExec(ctx, requests, channel, info.command)));
+  session.on('exec', (accept, _reject, info) =>
+    started(accept(), (channel) => runExec(ctx, requests, channel, info.command)),
+  );
   session.on('shell', (accept) => started(accept(), (channel) => runShell(ctx, requests, channel)));
-  session.on('subsystem', (accept, _reject, info) => started(accept(), (channel) => runSubsystem(ctx, requests, channel, info.name)));
+  session.on('subsystem', (accept, _reject, info) =>
+    started(accept(), (channel) => runSubsystem(ctx, requests, channel, info.name)),
+  );
 
   function started(channel: ServerChannel | undefined, run: (channel: ServerChannel) => Promise<void>): void {
     if (channel) inOrder(() => run(channel));
@@ -93,8 +106,9 @@ export function handleSession(ctx: ConnectionContext, session: Session): void {
  * keeping keys off the runner. A rule that allows them is recorded as overridden.
  */
 export async function recordRefusedForward(ctx: ConnectionContext, kind: string, decision: Decision): Promise<void> {
-  const refused: Decision = decision.action === 'allow'
-    ? { ...decision, action: 'deny', reason: `${kind} forwarding is not supported by the gateway` }
-    : decision;
+  const refused: Decision =
+    decision.action === 'allow'
+      ? { ...decision, action: 'deny', reason: `${kind} forwarding is not supported by the gateway` }
+      : decision;
   await ctx.record(SSH_AUDIT_EVENTS.forward, { kind, ...decisionFields(refused) });
 }

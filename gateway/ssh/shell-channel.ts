@@ -25,7 +25,8 @@ export async function runShell(
   const lineEnd = terminal ? '\r\n' : '\n';
   const id = randomUUID();
   let approvalId: string | undefined;
-  if (decision.action === 'review') ({ decision, approvalId } = await holdForReview(ctx, decision, 'interactive shell', channel, lineEnd));
+  if (decision.action === 'review')
+    ({ decision, approvalId } = await holdForReview(ctx, decision, 'interactive shell', channel, lineEnd));
   const started = ctx.now();
   const header: AsciicastHeader = {
     version: 2,
@@ -45,25 +46,39 @@ export async function runShell(
     ...(approvalId ? { approval_id: approvalId } : {}),
   });
   if (!recorded) decision = auditUnavailable(decision);
-  if (decision.action !== 'allow') return refuse(channel, denialMessage(decision, terminal), GATEWAY_EXIT_STATUS.denied);
+  if (decision.action !== 'allow')
+    return refuse(channel, denialMessage(decision, terminal), GATEWAY_EXIT_STATUS.denied);
 
   let upstream: ClientChannel;
   try {
     const client = await ctx.upstream();
     upstream = await new Promise<ClientChannel>((resolve, fail) => {
-      client.shell(requests.pty ?? false, { env: requests.env }, (error, stream) => (error ? fail(error) : resolve(stream)));
+      client.shell(requests.pty ?? false, { env: requests.env }, (error, stream) =>
+        error ? fail(error) : resolve(stream),
+      );
     });
   } catch (error) {
     return upstreamFailed(ctx, channel, id, started, error as Error, lineEnd);
   }
   requests.upstream = upstream;
-  const recorder = new AsciicastRecorder(started, () => ctx.now(), async (cast) => {
-    const data = cast.filter((event) => event[1] === 'o').map((event) => event[2]).join('');
-    if (!(await ctx.record(SSH_AUDIT_EVENTS.output, { channel: id, stream: 'stdout', data, encoding: 'utf8', cast }))) {
-      channel.stderr.write(`gatehouse: the audit log is unavailable and this connection requires it; closing${lineEnd}`);
-      channel.close();
-    }
-  });
+  const recorder = new AsciicastRecorder(
+    started,
+    () => ctx.now(),
+    async (cast) => {
+      const data = cast
+        .filter((event) => event[1] === 'o')
+        .map((event) => event[2])
+        .join('');
+      if (
+        !(await ctx.record(SSH_AUDIT_EVENTS.output, { channel: id, stream: 'stdout', data, encoding: 'utf8', cast }))
+      ) {
+        channel.stderr.write(
+          `gatehouse: the audit log is unavailable and this connection requires it; closing${lineEnd}`,
+        );
+        channel.close();
+      }
+    },
+  );
   requests.onResize = (cols, rows) => recorder.resize(cols, rows);
   let ended = false;
   const recordEnd = async (result: RelayResult) => {

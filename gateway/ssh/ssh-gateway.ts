@@ -49,7 +49,12 @@ export function createSshGateway(options: SshGatewayOptions): SshGateway {
   const tunnelSessions = new WeakMap<object, { session: SessionContext; connection?: string }>();
   const clients = new Map<Connection, ConnectionContext | undefined>();
   const deps = options.deps;
-  const server = new ssh2.Server({ hostKeys: [options.hostKey.privateKey], ident: 'Gatehouse', keepaliveInterval: options.keepaliveMs ?? 30_000, debug: options.debug });
+  const server = new ssh2.Server({
+    hostKeys: [options.hostKey.privateKey],
+    ident: 'Gatehouse',
+    keepaliveInterval: options.keepaliveMs ?? 30_000,
+    debug: options.debug,
+  });
 
   server.on('connection', (client: Connection, info: ClientInfo) => {
     clients.set(client, undefined);
@@ -60,18 +65,26 @@ export function createSshGateway(options: SshGatewayOptions): SshGateway {
     let failures = 0;
     client.on('error', (error) => deps.log?.(`ssh client ${info.ip ?? 'tunnel'}: ${error.message}`));
     client.on('authentication', (auth) => {
-      void authenticateClient(auth, { deps, targets, tunnel: tunnel?.session, tunnelConnection: tunnel?.connection }).then((outcome: AuthOutcome | null) => {
-        if (!outcome) {
-          if (++failures >= MAX_AUTH_ATTEMPTS) client.end();
-          return;
-        }
-        ctx ??= new ConnectionContext(deps, outcome.config, outcome.pin, outcome.session, recording);
-        clients.set(client, ctx);
-        auth.accept();
-      }, (error: Error) => {
-        deps.log?.(`ssh authentication failed: ${error.message}`);
-        auth.reject();
-      });
+      void authenticateClient(auth, {
+        deps,
+        targets,
+        tunnel: tunnel?.session,
+        tunnelConnection: tunnel?.connection,
+      }).then(
+        (outcome: AuthOutcome | null) => {
+          if (!outcome) {
+            if (++failures >= MAX_AUTH_ATTEMPTS) client.end();
+            return;
+          }
+          ctx ??= new ConnectionContext(deps, outcome.config, outcome.pin, outcome.session, recording);
+          clients.set(client, ctx);
+          auth.accept();
+        },
+        (error: Error) => {
+          deps.log?.(`ssh authentication failed: ${error.message}`);
+          auth.reject();
+        },
+      );
     });
     client.on('ready', () => {
       if (!ctx) return client.end();

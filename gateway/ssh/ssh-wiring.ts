@@ -58,18 +58,28 @@ async function holdWithBroker(broker: Pick<ApprovalBroker, 'hold'>, request: Ssh
     {
       signal: request.signal,
       onPending: (approval) =>
-        request.notify(`approval ${approval.id}: approve on the pull request, at ${approval.approveUrl}, or with: ${approval.approveCommand} (denied if nobody approves before ${approval.expiresAt.toISOString()})`),
+        request.notify(
+          `approval ${approval.id}: approve on the pull request, at ${approval.approveUrl}, or with: ${approval.approveCommand} (denied if nobody approves before ${approval.expiresAt.toISOString()})`,
+        ),
     },
   );
   const approvalId = result.approvalId ?? undefined;
   switch (result.outcome) {
     case 'approved':
-      return { approved: true, reason: result.decidedBy.length ? `approved by ${result.decidedBy.join(', ')}` : 'approved', approvalId };
+      return {
+        approved: true,
+        reason: result.decidedBy.length ? `approved by ${result.decidedBy.join(', ')}` : 'approved',
+        approvalId,
+      };
     case 'timed-out':
       return { approved: false, reason: `approval timed out (rule "${request.decision.rule}")`, approvalId };
     case 'cancelled':
       return { approved: false, reason: 'approval request cancelled', approvalId };
     default:
-      return { approved: false, reason: `approval denied${result.decidedBy.length ? ` by ${result.decidedBy.join(', ')}` : ''}${result.reason ? `: ${result.reason}` : ''}`, approvalId };
+      return {
+        approved: false,
+        reason: `approval denied${result.decidedBy.length ? ` by ${result.decidedBy.join(', ')}` : ''}${result.reason ? `: ${result.reason}` : ''}`,
+        approvalId,
+      };
   }
 }

@@ -17,11 +17,22 @@ export async function runSubsystem(
   channel: ServerChannel,
   name: string,
 ): Promise<void> {
-  let decision = await ctx.decide({ type: 'ssh.subsystem', connection: ctx.config.name, identity: ctx.session.identity, name });
+  let decision = await ctx.decide({
+    type: 'ssh.subsystem',
+    connection: ctx.config.name,
+    identity: ctx.session.identity,
+    name,
+  });
   const id = randomUUID();
   let approvalId: string | undefined;
-  if (decision.action === 'review') ({ decision, approvalId } = await holdForReview(ctx, decision, `subsystem ${name}`, channel, '\n'));
-  const recorded = await ctx.record(SSH_AUDIT_EVENTS.subsystem, { channel: id, name, ...decisionFields(decision), ...(approvalId ? { approval_id: approvalId } : {}) });
+  if (decision.action === 'review')
+    ({ decision, approvalId } = await holdForReview(ctx, decision, `subsystem ${name}`, channel, '\n'));
+  const recorded = await ctx.record(SSH_AUDIT_EVENTS.subsystem, {
+    channel: id,
+    name,
+    ...decisionFields(decision),
+    ...(approvalId ? { approval_id: approvalId } : {}),
+  });
   if (!recorded) decision = auditUnavailable(decision);
   if (decision.action !== 'allow') return refuse(channel, denialMessage(decision, false), GATEWAY_EXIT_STATUS.denied);
 
@@ -54,5 +65,11 @@ export async function runSubsystem(
     channel.once('close', finish);
     upstream.once('close', finish);
   });
-  await ctx.record(SSH_AUDIT_EVENTS.exit, { channel: id, code: null, duration_ms: ctx.now() - started, bytes_to_target: counts.up, bytes_from_target: counts.down });
+  await ctx.record(SSH_AUDIT_EVENTS.exit, {
+    channel: id,
+    code: null,
+    duration_ms: ctx.now() - started,
+    bytes_to_target: counts.up,
+    bytes_from_target: counts.down,
+  });
 }

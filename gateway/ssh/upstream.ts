@@ -44,16 +44,33 @@ export function connectUpstream(config: SshConnectionConfig, pin: HostKeyPin): P
     };
     client.once('ready', () => settle(null));
     client.on('error', (error: Error & { level?: string }) => settle(describeFailure(config, error, presented)));
-    client.once('close', () => settle(new GatehouseError('ssh.upstream-closed', `${config.name}: the target ${config.host}:${config.port} closed the connection during the handshake; check that it runs an SSH server`)));
+    client.once('close', () =>
+      settle(
+        new GatehouseError(
+          'ssh.upstream-closed',
+          `${config.name}: the target ${config.host}:${config.port} closed the connection during the handshake; check that it runs an SSH server`,
+        ),
+      ),
+    );
     try {
       client.connect(options);
     } catch (error) {
-      settle(new GatehouseError('ssh.upstream-config', `${config.name}: cannot use the configured credentials (${(error as Error).message}); check connections.${config.name}.private_key in gatehouse.yaml`, { cause: error }));
+      settle(
+        new GatehouseError(
+          'ssh.upstream-config',
+          `${config.name}: cannot use the configured credentials (${(error as Error).message}); check connections.${config.name}.private_key in gatehouse.yaml`,
+          { cause: error },
+        ),
+      );
     }
   });
 }
 
-function describeFailure(config: SshConnectionConfig, error: Error & { level?: string }, presented: string | undefined): GatehouseError {
+function describeFailure(
+  config: SshConnectionConfig,
+  error: Error & { level?: string },
+  presented: string | undefined,
+): GatehouseError {
   const where = `${config.host}:${config.port}`;
   if (presented) {
     return new GatehouseError(
@@ -70,7 +87,11 @@ function describeFailure(config: SshConnectionConfig, error: Error & { level?: s
     );
   }
   if (error.level === 'client-timeout') {
-    return new GatehouseError('ssh.upstream-timeout', `${config.name}: the target ${where} did not complete the SSH handshake in time; check that it is up and reachable from the gateway`, { cause: error });
+    return new GatehouseError(
+      'ssh.upstream-timeout',
+      `${config.name}: the target ${where} did not complete the SSH handshake in time; check that it is up and reachable from the gateway`,
+      { cause: error },
+    );
   }
   return new GatehouseError(
     'ssh.upstream-unreachable',

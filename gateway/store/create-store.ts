@@ -27,8 +27,15 @@ export interface CreateStoreOptions {
  * lose the last ~3 x wal_writer_delay (600 ms by default) of acknowledged events.
  */
 export async function createStore(location: string, options: CreateStoreOptions = {}): Promise<Store> {
-  if (options.mustExist && storeKind(location) === 'directory' && !existsSync(path.join(path.resolve(location), 'PG_VERSION'))) {
-    throw new GatehouseError('store.missing', `there is no gatehouse store in ${location}; check --store or the \`store:\` of --config`);
+  if (
+    options.mustExist &&
+    storeKind(location) === 'directory' &&
+    !existsSync(path.join(path.resolve(location), 'PG_VERSION'))
+  ) {
+    throw new GatehouseError(
+      'store.missing',
+      `there is no gatehouse store in ${location}; check --store or the \`store:\` of --config`,
+    );
   }
   const store = await openStore(location);
   try {
@@ -46,7 +53,10 @@ export async function createStore(location: string, options: CreateStoreOptions 
 
 async function openStore(location: string): Promise<Store> {
   if (!location) {
-    throw new GatehouseError('store.location', 'no store location given; set `store:` in gatehouse.yaml to a directory or a postgres:// URL');
+    throw new GatehouseError(
+      'store.location',
+      'no store location given; set `store:` in gatehouse.yaml to a directory or a postgres:// URL',
+    );
   }
   try {
     const kind = storeKind(location);

@@ -34,7 +34,10 @@ export function lockDataDir(dataDir: string): () => void {
       rmSync(file, { force: true });
     }
   }
-  throw new GatehouseError('store.locked', `cannot lock the store directory ${dataDir}; remove ${file} if no gateway is running`);
+  throw new GatehouseError(
+    'store.locked',
+    `cannot lock the store directory ${dataDir}; remove ${file} if no gateway is running`,
+  );
 }
 
 function isAlive(pid: number): boolean {

@@ -87,7 +87,10 @@ export const MIGRATIONS: readonly Migration[] = [
  * Applies the migrations newer than the database, each in its own transaction, under an advisory
  * lock so replicas starting together do not race.
  */
-export async function applyMigrations(db: SqlExecutor, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+export async function applyMigrations(
+  db: SqlExecutor,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
   await db.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY})`);
     await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -103,7 +106,10 @@ export async function applyMigrations(db: SqlExecutor, migrations: readonly Migr
       const rows = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
       if (rows.length > 0) return false;
       await tx.exec(migration.sql);
-      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        migration.version,
+        migration.name,
+      ]);
       return true;
     });
     if (done) applied.push(migration.version);

@@ -57,7 +57,9 @@ export function createPgExecutor(url: string, options: { max?: number } = {}): S
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => { broken = true; });
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
         throw error;
       } finally {
         client.release(broken);

@@ -54,7 +54,9 @@ export async function createPgliteExecutor(dataDir: string, options: { pollMs?: 
     if (timer || listeners.size === 0 || db.closed) return;
     timer = setTimeout(() => {
       timer = null;
-      poll().catch(() => {}).finally(schedule);
+      poll()
+        .catch(() => {})
+        .finally(schedule);
     }, pollMs);
     timer.unref();
   }

@@ -7,12 +7,17 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
  * refused rather than sent.
  */
 export function sqlLiteral(value: string): string {
-  if (value.includes('\0')) throw new GatehouseError('store.invalid-value', 'a value for the store contains a NUL character, which PostgreSQL text cannot hold');
+  if (value.includes('\0'))
+    throw new GatehouseError(
+      'store.invalid-value',
+      'a value for the store contains a NUL character, which PostgreSQL text cannot hold',
+    );
   return `E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
 /** An integer as an SQL literal; anything else is refused. */
 export function sqlInteger(value: number): string {
-  if (!Number.isSafeInteger(value)) throw new GatehouseError('store.invalid-value', `${String(value)} is not an integer; the store expected one`);
+  if (!Number.isSafeInteger(value))
+    throw new GatehouseError('store.invalid-value', `${String(value)} is not an integer; the store expected one`);
   return String(value);
 }

@@ -19,7 +19,9 @@ async function insertAuditRows(db: SqlRunner, events: readonly AuditEventRecord[
     (e) =>
       `(${sqlLiteral(e.sessionId)}, ${sqlInteger(e.seq)}, ${sqlLiteral(e.type)}, ${sqlLiteral(e.at.toISOString())}, ${sqlLiteral(JSON.stringify(e.data))}, ${sqlLiteral(e.prevHash)}, ${sqlLiteral(e.hash)})`,
   );
-  await db.exec(`INSERT INTO audit_events (session_id, seq, type, at, data, prev_hash, hash) VALUES ${values.join(', ')}`);
+  await db.exec(
+    `INSERT INTO audit_events (session_id, seq, type, at, data, prev_hash, hash) VALUES ${values.join(', ')}`,
+  );
 }
 
 /** The {@link Store} in SQL, written once for both engines. */
@@ -44,7 +46,10 @@ export class SqlStore implements Store {
   }
 
   async putSecretIfAbsent(name: string, value: string): Promise<string> {
-    await this.#db.query('INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
+    await this.#db.query('INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
+      name,
+      value,
+    ]);
     const stored = await this.getSecret(name);
     return stored ?? value;
   }
@@ -54,7 +59,9 @@ export class SqlStore implements Store {
       'INSERT INTO used_jtis (issuer, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1 AS fresh',
       [issuer, jti, expiresAt.toISOString()],
     );
-    await this.#db.query(`DELETE FROM used_jtis WHERE expires_at < now() - interval '${JTI_RETENTION_MINUTES} minutes'`);
+    await this.#db.query(
+      `DELETE FROM used_jtis WHERE expires_at < now() - interval '${JTI_RETENTION_MINUTES} minutes'`,
+    );
     return rows.length === 1;
   }
 
@@ -132,14 +139,17 @@ export class SqlStore implements Store {
   }
 
   async listAuditEvents(sessionId: string): Promise<AuditEventRecord[]> {
-    const rows = await this.#db.query<Row>('SELECT * FROM audit_events WHERE session_id = $1 ORDER BY seq', [sessionId]);
+    const rows = await this.#db.query<Row>('SELECT * FROM audit_events WHERE session_id = $1 ORDER BY seq', [
+      sessionId,
+    ]);
     return rows.map(toAuditEvent);
   }
 
   async lastAuditEvent(sessionId: string): Promise<AuditEventRecord | null> {
-    const rows = await this.#db.query<Row>('SELECT * FROM audit_events WHERE session_id = $1 ORDER BY seq DESC LIMIT 1', [
-      sessionId,
-    ]);
+    const rows = await this.#db.query<Row>(
+      'SELECT * FROM audit_events WHERE session_id = $1 ORDER BY seq DESC LIMIT 1',
+      [sessionId],
+    );
     return rows[0] ? toAuditEvent(rows[0]) : null;
   }
 
@@ -199,7 +209,9 @@ export class SqlStore implements Store {
   }
 
   async listPendingApprovals(): Promise<ApprovalRecord[]> {
-    const rows = await this.#db.query<Row>("SELECT * FROM approvals WHERE status = 'pending' ORDER BY requested_at, id");
+    const rows = await this.#db.query<Row>(
+      "SELECT * FROM approvals WHERE status = 'pending' ORDER BY requested_at, id",
+    );
     return rows.map(toApproval);
   }
 

@@ -83,7 +83,11 @@ export interface Store {
   createApproval(approval: ApprovalRecord): Promise<void>;
   getApproval(id: string): Promise<ApprovalRecord | null>;
   /** Moves a pending approval to a final state; false if it was no longer pending. */
-  decideApproval(id: string, update: Pick<ApprovalRecord, 'status' | 'decidedBy' | 'reason'>, at: Date): Promise<boolean>;
+  decideApproval(
+    id: string,
+    update: Pick<ApprovalRecord, 'status' | 'decidedBy' | 'reason'>,
+    at: Date,
+  ): Promise<boolean>;
   listPendingApprovals(): Promise<ApprovalRecord[]>;
   /** Notifies when an approval is decided (LISTEN/NOTIFY on PostgreSQL, polling on PGlite). */
   onApprovalDecided(listener: (id: string) => void): () => void;

@@ -3,7 +3,15 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { Store } from './store.ts';
-import { FORWARDED_METHODS, type ForwardedMethod, type StoreReply, type StoreRequest, type WireError, type WorkerEvent, type WorkerStoreData } from './worker-protocol.ts';
+import {
+  FORWARDED_METHODS,
+  type ForwardedMethod,
+  type StoreReply,
+  type StoreRequest,
+  type WireError,
+  type WorkerEvent,
+  type WorkerStoreData,
+} from './worker-protocol.ts';
 
 /**
  * Code that starts the worker: the entry is TypeScript, so the worker registers tsx first (a
@@ -42,7 +50,10 @@ export async function createWorkerStore(location: string): Promise<Store> {
 
   function die(reason: string): void {
     if (dead) return;
-    dead = new GatehouseError('store.unavailable', `the embedded store's worker stopped (${reason}); restart the gateway`);
+    dead = new GatehouseError(
+      'store.unavailable',
+      `the embedded store's worker stopped (${reason}); restart the gateway`,
+    );
     ready?.reject(dead);
     for (const call of pending.values()) call.reject(dead);
     pending.clear();
@@ -92,7 +103,9 @@ export async function createWorkerStore(location: string): Promise<Store> {
   }
   worker.unref();
 
-  const store = Object.fromEntries(FORWARDED_METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)])) as unknown as Store;
+  const store = Object.fromEntries(
+    FORWARDED_METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)]),
+  ) as unknown as Store;
   return Object.assign(store, {
     async close(): Promise<void> {
       if (dead) return;

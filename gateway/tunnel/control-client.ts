@@ -1,4 +1,11 @@
-import type { CreateSessionRequest, ErrorBody, RegisterSshKeyRequest, SessionGrant, SessionInfo, SshKeyRegistration } from '../../wire/control-api.ts';
+import type {
+  CreateSessionRequest,
+  ErrorBody,
+  RegisterSshKeyRequest,
+  SessionGrant,
+  SessionInfo,
+  SshKeyRegistration,
+} from '../../wire/control-api.ts';
 import { CONTROL_API_PATHS } from '../../wire/control-api.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { withTrailingSlash } from './gateway-url.ts';
@@ -29,7 +36,11 @@ export function createControlClient(gatewayUrl: URL): ControlClient {
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch (error) {
-      throw new GatehouseError('connect.gateway-unreachable', `cannot reach the gateway at ${gateway.origin} (${(error as Error).message}); check --gateway and the network`, { cause: error });
+      throw new GatehouseError(
+        'connect.gateway-unreachable',
+        `cannot reach the gateway at ${gateway.origin} (${(error as Error).message}); check --gateway and the network`,
+        { cause: error },
+      );
     }
     const text = await response.text();
     let body: unknown;
@@ -40,18 +51,29 @@ export function createControlClient(gatewayUrl: URL): ControlClient {
     }
     if (!response.ok) {
       const error = (body as Partial<ErrorBody> | undefined)?.error;
-      const detail = error ? `${error.message}${error.hint ? ` (hint: ${error.hint})` : ''}` : `HTTP ${response.status}`;
-      const rules = error?.rules?.length ? `; rules tried: ${error.rules.map((r) => `${r.rule} (failed: ${r.failed_claims.join(', ')})`).join('; ')}` : '';
-      throw new GatehouseError(error?.code ?? 'connect.gateway-error', `the gateway refused ${method} ${path}: ${detail}${rules}`);
+      const detail = error
+        ? `${error.message}${error.hint ? ` (hint: ${error.hint})` : ''}`
+        : `HTTP ${response.status}`;
+      const rules = error?.rules?.length
+        ? `; rules tried: ${error.rules.map((r) => `${r.rule} (failed: ${r.failed_claims.join(', ')})`).join('; ')}`
+        : '';
+      throw new GatehouseError(
+        error?.code ?? 'connect.gateway-error',
+        `the gateway refused ${method} ${path}: ${detail}${rules}`,
+      );
     }
     return body as T;
   }
 
   return {
     createSession: (body) => call<SessionGrant>('POST', CONTROL_API_PATHS.sessions, { body }),
-    getSession: (id, token) => call<SessionInfo>('GET', `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}`, { token }),
+    getSession: (id, token) =>
+      call<SessionInfo>('GET', `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}`, { token }),
     registerSshKey: (id, token, publicKey) =>
-      call<SshKeyRegistration>('POST', `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}/ssh-keys`, { token, body: { public_key: publicKey } satisfies RegisterSshKeyRequest }),
+      call<SshKeyRegistration>('POST', `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}/ssh-keys`, {
+        token,
+        body: { public_key: publicKey } satisfies RegisterSshKeyRequest,
+      }),
     deleteSession: async (id, token) => {
       await call<unknown>('DELETE', `${CONTROL_API_PATHS.sessions}/${encodeURIComponent(id)}`, { token });
     },

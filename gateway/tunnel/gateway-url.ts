@@ -9,7 +9,10 @@ export function parseGatewayUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new GatehouseError('connect.gateway-url', `--gateway ${text} is not a URL; pass it like https://gatehouse.example.com`);
+    throw new GatehouseError(
+      'connect.gateway-url',
+      `--gateway ${text} is not a URL; pass it like https://gatehouse.example.com`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new GatehouseError('connect.gateway-url', `--gateway must be an http(s) URL, not ${url.protocol}`);

@@ -1,7 +1,12 @@
 import { secretsEqual } from '../identity/session-token.ts';
 
 /** PostgreSQL startup-phase codes the local proxy understands. */
-export const PG_STARTUP = { protocol3: 196608, sslRequest: 80877103, gssEncRequest: 80877104, cancelRequest: 80877102 } as const;
+export const PG_STARTUP = {
+  protocol3: 196608,
+  sslRequest: 80877103,
+  gssEncRequest: 80877104,
+  cancelRequest: 80877102,
+} as const;
 const MAX_STARTUP_BYTES = 10_000;
 const MAX_PASSWORD_BYTES = 4_096;
 const MAX_NEGOTIATIONS = 2;
@@ -50,25 +55,44 @@ export function stepLocalPgAuth(state: LocalPgAuthState, input: Buffer, options:
   let current = state;
   let buffer = input;
   for (;;) {
-    if (current.phase === 'finished') return { state: current, replies, rest: buffer, outcome: { kind: 'rejected', reason: 'startup already finished' } };
+    if (current.phase === 'finished')
+      return {
+        state: current,
+        replies,
+        rest: buffer,
+        outcome: { kind: 'rejected', reason: 'startup already finished' },
+      };
     if (current.phase === 'startup') {
       if (buffer.length < 8) return { state: current, replies, rest: buffer, outcome: { kind: 'continue' } };
       const length = buffer.readInt32BE(0);
-      if (length < 8 || length > MAX_STARTUP_BYTES) return reject(replies, buffer, '08P01', 'invalid startup packet length');
+      if (length < 8 || length > MAX_STARTUP_BYTES)
+        return reject(replies, buffer, '08P01', 'invalid startup packet length');
       if (buffer.length < length) return { state: current, replies, rest: buffer, outcome: { kind: 'continue' } };
       const frame = buffer.subarray(0, length);
       buffer = buffer.subarray(length);
       const code = frame.readInt32BE(4);
       if (code === PG_STARTUP.sslRequest || code === PG_STARTUP.gssEncRequest) {
-        if (current.negotiations >= MAX_NEGOTIATIONS) return reject(replies, buffer, '08P01', 'too many negotiation requests');
+        if (current.negotiations >= MAX_NEGOTIATIONS)
+          return reject(replies, buffer, '08P01', 'too many negotiation requests');
         replies.push(Buffer.from('N'));
         current = { phase: 'startup', negotiations: current.negotiations + 1 };
         continue;
       }
       if (code === PG_STARTUP.cancelRequest && length === 16) {
-        return { state: { phase: 'finished' }, replies, rest: buffer, outcome: { kind: 'cancel', request: Buffer.from(frame) } };
+        return {
+          state: { phase: 'finished' },
+          replies,
+          rest: buffer,
+          outcome: { kind: 'cancel', request: Buffer.from(frame) },
+        };
       }
-      if (code !== PG_STARTUP.protocol3) return reject(replies, buffer, '0A000', `unsupported frontend protocol ${code >> 16}.${code & 0xffff}: use a PostgreSQL 3.0 client`);
+      if (code !== PG_STARTUP.protocol3)
+        return reject(
+          replies,
+          buffer,
+          '0A000',
+          `unsupported frontend protocol ${code >> 16}.${code & 0xffff}: use a PostgreSQL 3.0 client`,
+        );
       const parameters = decodeParameters(frame.subarray(8));
       if (!parameters) return reject(replies, buffer, '08P01', 'malformed startup parameters');
       replies.push(authenticationCleartextPassword());
@@ -77,17 +101,28 @@ export function stepLocalPgAuth(state: LocalPgAuthState, input: Buffer, options:
     }
     if (buffer.length < 5) return { state: current, replies, rest: buffer, outcome: { kind: 'continue' } };
     const length = buffer.readInt32BE(1);
-    if (buffer[0] !== 0x70 || length < 5 || length > MAX_PASSWORD_BYTES) return reject(replies, buffer, '08P01', 'expected a password message');
+    if (buffer[0] !== 0x70 || length < 5 || length > MAX_PASSWORD_BYTES)
+      return reject(replies, buffer, '08P01', 'expected a password message');
     if (buffer.length < length + 1) return { state: current, replies, rest: buffer, outcome: { kind: 'continue' } };
     const body = buffer.subarray(5, length + 1);
     buffer = buffer.subarray(length + 1);
     const password = body.at(-1) === 0 ? body.subarray(0, -1).toString('utf8') : body.toString('utf8');
     if (!secretsEqual(password, options.password)) {
-      return reject(replies, buffer, '28P01', 'password authentication failed: use the password printed by gatehouse connect for this session');
+      return reject(
+        replies,
+        buffer,
+        '28P01',
+        'password authentication failed: use the password printed by gatehouse connect for this session',
+      );
     }
     const parameters = current.parameters.filter(([name]) => name !== 'database');
     parameters.push(['database', options.database]);
-    return { state: { phase: 'finished' }, replies, rest: buffer, outcome: { kind: 'authenticated', startup: encodeStartup(parameters) } };
+    return {
+      state: { phase: 'finished' },
+      replies,
+      rest: buffer,
+      outcome: { kind: 'authenticated', startup: encodeStartup(parameters) },
+    };
   }
 }
 

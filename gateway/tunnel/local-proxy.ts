@@ -58,7 +58,11 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
   let expiresAt: string;
   let granted: ConnectionGrant[];
   if ('oidcToken' in options.credential) {
-    const grant = await control.createSession({ token: options.credential.oidcToken, ...(wanted.length ? { connections: wanted } : {}), ...(options.credential.ttl ? { ttl: options.credential.ttl } : {}) });
+    const grant = await control.createSession({
+      token: options.credential.oidcToken,
+      ...(wanted.length ? { connections: wanted } : {}),
+      ...(options.credential.ttl ? { ttl: options.credential.ttl } : {}),
+    });
     ({ id: sessionId, token, expires_at: expiresAt, connections: granted } = grant);
   } else {
     ({ sessionId, sessionToken: token } = options.credential);
@@ -69,7 +73,10 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
   const missing = served.filter((c) => !granted.some((g) => g.name === c.name)).map((c) => c.name);
   if (missing.length > 0) {
     if ('oidcToken' in options.credential) await control.deleteSession(sessionId, token).catch(() => undefined);
-    throw new GatehouseError('connection.not-granted', `the session does not grant ${missing.join(', ')} (granted: ${granted.map((g) => g.name).join(', ') || 'nothing'}); drop it from the command or ask for it in the identity rule`);
+    throw new GatehouseError(
+      'connection.not-granted',
+      `the session does not grant ${missing.join(', ')} (granted: ${granted.map((g) => g.name).join(', ') || 'nothing'}); drop it from the command or ask for it in the identity rule`,
+    );
   }
 
   const localPassword = randomBytes(18).toString('base64url');
@@ -97,7 +104,10 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     let pending: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       if (pending.length + chunk.length > MAX_STARTUP_BUFFER) return void client.destroy();
-      const step = stepLocalPgAuth(state, Buffer.concat([pending, chunk]), { password: localPassword, database: connection });
+      const step = stepLocalPgAuth(state, Buffer.concat([pending, chunk]), {
+        password: localPassword,
+        database: connection,
+      });
       state = step.state;
       pending = step.rest;
       for (const reply of step.replies) client.write(reply);
@@ -155,8 +165,25 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
       const port = await listen(server, host, wantedConnection.port ?? 0, grant.name);
       locals.push(
         grant.type === 'postgres'
-          ? { name: grant.name, type: grant.type, host, port, user: LOCAL_USER, password: localPassword, database: grant.name, url: `postgresql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}` }
-          : { name: grant.name, type: grant.type, host, port, user: grant.name, identity_file: ssh!.identityFile, known_hosts: [`${grant.name} ${ssh!.hostKey}`] },
+          ? {
+              name: grant.name,
+              type: grant.type,
+              host,
+              port,
+              user: LOCAL_USER,
+              password: localPassword,
+              database: grant.name,
+              url: `postgresql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}`,
+            }
+          : {
+              name: grant.name,
+              type: grant.type,
+              host,
+              port,
+              user: grant.name,
+              identity_file: ssh!.identityFile,
+              known_hosts: [`${grant.name} ${ssh!.hostKey}`],
+            },
       );
     }
   } catch (error) {
@@ -170,14 +197,20 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     if (closed) return;
     closed = true;
     clearTimeout(expiry);
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))).concat(
-      Promise.resolve().then(() => {
-        for (const socket of sockets) socket.destroy();
-      }),
-    ));
+    await Promise.all(
+      servers
+        .map((server) => new Promise<void>((resolve) => server.close(() => resolve())))
+        .concat(
+          Promise.resolve().then(() => {
+            for (const socket of sockets) socket.destroy();
+          }),
+        ),
+    );
     if (keyFolder) rmSync(keyFolder, { recursive: true, force: true });
     if (endSession) {
-      await control.deleteSession(sessionId, token).catch((error: Error) => log(`could not end session ${sessionId}: ${error.message}`));
+      await control
+        .deleteSession(sessionId, token)
+        .catch((error: Error) => log(`could not end session ${sessionId}: ${error.message}`));
     }
     resolveDone(reason);
   }
@@ -199,7 +232,12 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
 function listen(server: net.Server, host: string, port: number, name: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(new GatehouseError('connect.listen', `cannot listen on ${host}:${port} for ${name} (${error.code ?? error.message}); pick another port with ${name}:<port>`));
+      reject(
+        new GatehouseError(
+          'connect.listen',
+          `cannot listen on ${host}:${port} for ${name} (${error.code ?? error.message}); pick another port with ${name}:<port>`,
+        ),
+      );
     });
     server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
   });

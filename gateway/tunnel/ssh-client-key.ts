@@ -20,7 +20,11 @@ export function createSshClientKey(dir: string): SshClientKey {
   writeFileSync(privateKeyFile, privateKey.export({ type: 'sec1', format: 'pem' }), { mode: 0o600 });
   const jwk = publicKey.export({ format: 'jwk' });
   const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
-  const blob = Buffer.concat([sshString(Buffer.from('ecdsa-sha2-nistp256')), sshString(Buffer.from('nistp256')), sshString(point)]);
+  const blob = Buffer.concat([
+    sshString(Buffer.from('ecdsa-sha2-nistp256')),
+    sshString(Buffer.from('nistp256')),
+    sshString(point),
+  ]);
   return { privateKeyFile, publicKeyLine: `ecdsa-sha2-nistp256 ${blob.toString('base64')} gatehouse-connect` };
 }
 

@@ -17,7 +17,11 @@ export function openTunnel(gateway: URL, connection: string, sessionToken: strin
   const url = new URL(`${CONTROL_API_PATHS.tunnelPrefix.slice(1)}${encodeURIComponent(connection)}`, base);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${sessionToken}` }, perMessageDeflate: false, handshakeTimeout: OPEN_TIMEOUT_MS });
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${sessionToken}` },
+      perMessageDeflate: false,
+      handshakeTimeout: OPEN_TIMEOUT_MS,
+    });
     ws.once('open', () => {
       const keepalive = setInterval(() => ws.ping(), KEEPALIVE_MS);
       keepalive.unref();
@@ -37,10 +41,21 @@ export function openTunnel(gateway: URL, connection: string, sessionToken: strin
         } catch {
           error = undefined;
         }
-        reject(new GatehouseError(error?.code ?? 'connect.tunnel-refused', `the gateway refused the tunnel to ${connection}: ${error?.message ?? `HTTP ${response.statusCode}`}`));
+        reject(
+          new GatehouseError(
+            error?.code ?? 'connect.tunnel-refused',
+            `the gateway refused the tunnel to ${connection}: ${error?.message ?? `HTTP ${response.statusCode}`}`,
+          ),
+        );
         ws.terminate();
       });
     });
-    ws.once('error', (error) => reject(new GatehouseError('connect.tunnel-failed', `cannot open the tunnel to ${connection} (${error.message})`, { cause: error })));
+    ws.once('error', (error) =>
+      reject(
+        new GatehouseError('connect.tunnel-failed', `cannot open the tunnel to ${connection} (${error.message})`, {
+          cause: error,
+        }),
+      ),
+    );
   });
 }

@@ -24,7 +24,8 @@ describe('action.yml, actions/disconnect and the examples', () => {
     }
     expect(action.inputs.gateway.required).toBe(true);
     expect(action.inputs['export-env'].default).toBe('true');
-    for (const output of Object.values(action.outputs) as { value: string }[]) expect(output.value).toMatch(/^\$\{\{ steps\.connect\.outputs\.[a-z-]+ \}\}$/);
+    for (const output of Object.values(action.outputs) as { value: string }[])
+      expect(output.value).toMatch(/^\$\{\{ steps\.connect\.outputs\.[a-z-]+ \}\}$/);
   });
 
   it('points the node24 disconnect action at the committed bundle, relative to its own folder', () => {
@@ -40,7 +41,9 @@ describe('action.yml, actions/disconnect and the examples', () => {
     for (const file of workflows) {
       const workflow = read(`examples/${file}`);
       expect(workflow.permissions['id-token']).toBe('write');
-      for (const job of Object.values(workflow.jobs) as { steps: { uses?: string; with?: Record<string, string>; if?: string }[] }[]) {
+      for (const job of Object.values(workflow.jobs) as {
+        steps: { uses?: string; with?: Record<string, string>; if?: string }[];
+      }[]) {
         const connect = job.steps.find((s) => s.uses?.endsWith('/gatehouse@v1'))!;
         expect(Object.keys(connect.with!).every((key) => key in action.inputs)).toBe(true);
         const disconnect = job.steps.find((s) => s.uses?.endsWith('/gatehouse/actions/disconnect@v1'))!;
@@ -51,41 +54,68 @@ describe('action.yml, actions/disconnect and the examples', () => {
   });
 
   it('ships example policies that the gateway loads: a review rule for migrations, read-only analytics, listed deploy commands', () => {
-    const load = (file: string) => parsePolicyFiles([{ file, text: readFileSync(join(ROOT, 'examples', file), 'utf8') }]);
+    const load = (file: string) =>
+      parsePolicyFiles([{ file, text: readFileSync(join(ROOT, 'examples', file), 'utf8') }]);
     const migrate = load('migrate-on-main.policy.yaml');
     expect(migrate.rules.some((rule) => rule.action === 'review')).toBe(true);
     expect(migrate.identities.map((i) => i.name)).toEqual(['main-migrations']);
     const deploy = load('deploy-over-ssh.policy.yaml');
     expect(deploy.rules.map((rule) => rule.action)).toEqual(['allow']);
     const analytics = load('analytics-on-pr.policy.yaml');
-    expect(analytics.rules.filter((rule) => rule.action === 'allow').every((rule) => rule.when.kind?.every((k) => k === 'read' || k === 'transaction'))).toBe(true);
+    expect(
+      analytics.rules
+        .filter((rule) => rule.action === 'allow')
+        .every((rule) => rule.when.kind?.every((k) => k === 'read' || k === 'transaction')),
+    ).toBe(true);
   });
 
   describe('decide what their comments promise', () => {
     beforeAll(() => loadSqlParser());
-    const engine = (file: string) => createPolicyEngine(parsePolicyFiles([{ file, text: readFileSync(join(ROOT, 'examples', file), 'utf8') }]));
+    const engine = (file: string) =>
+      createPolicyEngine(parsePolicyFiles([{ file, text: readFileSync(join(ROOT, 'examples', file), 'utf8') }]));
     const sql = (connection: string, identityRule: string, text: string): Action => ({
-      type: 'pg.query', via: 'simple', sql: text, statements: analyzeSql(text), connection, identity: { sessionId: 's', identityRule, claims: {} },
+      type: 'pg.query',
+      via: 'simple',
+      sql: text,
+      statements: analyzeSql(text),
+      connection,
+      identity: { sessionId: 's', identityRule, claims: {} },
     });
     const exec = (command: string): Action => ({
-      type: 'ssh.exec', command, argv: splitCommandWords(command), connection: 'deploy-host', identity: { sessionId: 's', identityRule: 'main-deploys', claims: {} },
+      type: 'ssh.exec',
+      command,
+      argv: splitCommandWords(command),
+      connection: 'deploy-host',
+      identity: { sessionId: 's', identityRule: 'main-deploys', claims: {} },
     });
 
     it('lets migrations write, holds schema changes for review and refuses drops', () => {
       const migrate = engine('migrate-on-main.policy.yaml');
       const decide = (text: string) => migrate.decide(sql('app-db', 'main-migrations', text)).action;
-      expect([decide('insert into customers (name) values (1)'), decide('alter table customers add column age int'), decide('drop table orders')]).toEqual(['allow', 'review', 'deny']);
+      expect([
+        decide('insert into customers (name) values (1)'),
+        decide('alter table customers add column age int'),
+        decide('drop table orders'),
+      ]).toEqual(['allow', 'review', 'deny']);
     });
 
     it('lets pull requests read the analytics replica and nothing else', () => {
       const analytics = engine('analytics-on-pr.policy.yaml');
       const decide = (text: string) => analytics.decide(sql('analytics-db', 'pr-analytics', text)).action;
-      expect([decide('select count(*) from customers'), decide('delete from customers'), decide('create table t (n int)')]).toEqual(['allow', 'deny', 'deny']);
+      expect([
+        decide('select count(*) from customers'),
+        decide('delete from customers'),
+        decide('create table t (n int)'),
+      ]).toEqual(['allow', 'deny', 'deny']);
     });
 
     it('lets deploys restart the app and refuses any other command', () => {
       const deploy = engine('deploy-over-ssh.policy.yaml');
-      expect([deploy.decide(exec('systemctl restart app')).action, deploy.decide(exec('systemctl stop app')).action, deploy.decide(exec('rm -rf /')).action]).toEqual(['allow', 'deny', 'deny']);
+      expect([
+        deploy.decide(exec('systemctl restart app')).action,
+        deploy.decide(exec('systemctl stop app')).action,
+        deploy.decide(exec('rm -rf /')).action,
+      ]).toEqual(['allow', 'deny', 'deny']);
     });
   });
 });

@@ -45,7 +45,14 @@ describe('the connect step (actions/dist/connect.mjs) against a fake gateway', {
     gateway = await startFakeGateway({
       session: () => ({
         status: 403,
-        body: { error: { code: 'no-matching-identity', message: 'No identity rule matches this job', hint: 'ref is checked against refs/heads/main', rules: [{ rule: 'main-deploys', failed_claims: ['ref', 'event_name'] }] } },
+        body: {
+          error: {
+            code: 'no-matching-identity',
+            message: 'No identity rule matches this job',
+            hint: 'ref is checked against refs/heads/main',
+            rules: [{ rule: 'main-deploys', failed_claims: ['ref', 'event_name'] }],
+          },
+        },
       }),
     });
     const result = await runStep('connect.mjs', stepEnv({ gateway: gateway.url, connections: 'app-db' }));
@@ -58,9 +65,14 @@ describe('the connect step (actions/dist/connect.mjs) against a fake gateway', {
 
   it('gives up on an unreachable gateway after bounded retries and says how to fix it', async () => {
     const port = await closedPort();
-    const result = await runStep('connect.mjs', stepEnv({ gateway: `http://127.0.0.1:${port}`, connections: 'app-db' }));
+    const result = await runStep(
+      'connect.mjs',
+      stepEnv({ gateway: `http://127.0.0.1:${port}`, connections: 'app-db' }),
+    );
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain(`::error::Cannot reach the gateway at http://127.0.0.1:${port} (ECONNREFUSED): check the 'gateway' input`);
+    expect(result.stdout).toContain(
+      `::error::Cannot reach the gateway at http://127.0.0.1:${port} (ECONNREFUSED): check the 'gateway' input`,
+    );
     expect(result.stdout).toMatch(/tried 4 times with backoff/);
     expect(result.ms).toBeLessThan(10_000);
   });
@@ -79,7 +91,11 @@ describe('the connect step (actions/dist/connect.mjs) against a fake gateway', {
     expect(result.stdout + result.stderr).not.toContain('::error::');
     expect(result.code).toBe(0);
     expect(oidc.audiences).toEqual([gateway.url]);
-    expect(gateway.requests.find((r) => r.method === 'POST')?.body).toEqual({ token: JWT, connections: ['app-db'], ttl: '10m' });
+    expect(gateway.requests.find((r) => r.method === 'POST')?.body).toEqual({
+      token: JWT,
+      connections: ['app-db'],
+      ttl: '10m',
+    });
 
     const env = runner.exported();
     const outputs = runner.outputs();
@@ -92,7 +108,9 @@ describe('the connect step (actions/dist/connect.mjs) against a fake gateway', {
     expect(env.DATABASE_URL).toContain(env.PGPASSWORD!);
     expect(outputs['session-id']).toBe('ses_fake1');
     expect(outputs.url).toBe(env.DATABASE_URL);
-    expect(JSON.parse(outputs.connections!)).toEqual([{ name: 'app-db', type: 'postgres', host: '127.0.0.1', port: Number(outputs.port), url: env.DATABASE_URL }]);
+    expect(JSON.parse(outputs.connections!)).toEqual([
+      { name: 'app-db', type: 'postgres', host: '127.0.0.1', port: Number(outputs.port), url: env.DATABASE_URL },
+    ]);
 
     const state = JSON.parse(readFileSync(env.GATEHOUSE_STATE_FILE!, 'utf8')) as { pid: number; token: string };
     pids.push(state.pid);
@@ -107,8 +125,11 @@ describe('the connect step (actions/dist/connect.mjs) against a fake gateway', {
     const env = runner.exported();
     pids.push(JSON.parse(readFileSync(env.GATEHOUSE_STATE_FILE!, 'utf8')).pid);
     const lines = result.stdout.split('\n');
-    const masked = new Set(lines.filter((l) => l.startsWith('::add-mask::')).map((l) => l.slice('::add-mask::'.length)));
-    for (const secret of [gateway.sessionToken, env.PGPASSWORD!, env.DATABASE_URL!, JWT]) expect(masked.has(secret)).toBe(true);
+    const masked = new Set(
+      lines.filter((l) => l.startsWith('::add-mask::')).map((l) => l.slice('::add-mask::'.length)),
+    );
+    for (const secret of [gateway.sessionToken, env.PGPASSWORD!, env.DATABASE_URL!, JWT])
+      expect(masked.has(secret)).toBe(true);
     for (const secret of masked) {
       expect(lines.findIndex((l) => l.includes(secret))).toBe(lines.indexOf(`::add-mask::${secret}`));
     }
@@ -121,7 +142,13 @@ describe('the connect step (actions/dist/connect.mjs) against a fake gateway', {
     expect(first.code).toBe(0);
     pids.push(JSON.parse(readFileSync(runner.exported().GATEHOUSE_STATE_FILE!, 'utf8')).pid);
     expect(first.stdout).toMatch(/::warning::Version skew: the gateway runs 0\.9\.0 and this action is \d+\.\d+\.\d+/);
-    const cached = join(runner.env.RUNNER_TOOL_CACHE!, 'gatehouse-connect', '0.9.0', process.arch, 'gatehouse-connect.mjs');
+    const cached = join(
+      runner.env.RUNNER_TOOL_CACHE!,
+      'gatehouse-connect',
+      '0.9.0',
+      process.arch,
+      'gatehouse-connect.mjs',
+    );
     expect(existsSync(cached)).toBe(true);
     const downloads = () => gateway!.requests.filter((r) => r.path === '/v1/client/connect.mjs').length;
     expect(downloads()).toBe(1);
@@ -135,7 +162,10 @@ describe('the connect step (actions/dist/connect.mjs) against a fake gateway', {
 
   it('exports per-connection URLs but no DATABASE_URL or PG* when two PostgreSQL connections are open', async () => {
     gateway = await startFakeGateway();
-    const result = await runStep('connect.mjs', stepEnv({ gateway: gateway.url, connections: 'app-db, billing-db', 'export-env': 'true' }));
+    const result = await runStep(
+      'connect.mjs',
+      stepEnv({ gateway: gateway.url, connections: 'app-db, billing-db', 'export-env': 'true' }),
+    );
     expect(result.code).toBe(0);
     const env = runner.exported();
     pids.push(JSON.parse(readFileSync(env.GATEHOUSE_STATE_FILE!, 'utf8')).pid);
@@ -162,13 +192,25 @@ describe('the connect step when the gateway cannot reach the OIDC issuer', { tim
     let minted = 0;
     const oidc = await startFakeOidcEndpoint(() => `tok.${(minted += 1)}.sig`);
     const gateway = await startFakeGateway({
-      session: () => ({ status: 503, body: { error: { code: 'issuer.unreachable', message: 'the JWKS of the issuer cannot be fetched' } } }),
+      session: () => ({
+        status: 503,
+        body: { error: { code: 'issuer.unreachable', message: 'the JWKS of the issuer cannot be fetched' } },
+      }),
     });
     try {
-      const result = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: gateway.url, INPUT_CONNECTIONS: 'app-db' });
+      const result = await runStep('connect.mjs', {
+        ...runner.env,
+        ...oidc.env,
+        INPUT_GATEWAY: gateway.url,
+        INPUT_CONNECTIONS: 'app-db',
+      });
       expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(/::error::The gateway at .* answered 503 while opening a session: the JWKS of the issuer cannot be fetched\. Fix: the gateway cannot fetch/);
-      const tokens = gateway.requests.filter((r) => r.method === 'POST').map((r) => (r.body as { token: string }).token);
+      expect(result.stdout).toMatch(
+        /::error::The gateway at .* answered 503 while opening a session: the JWKS of the issuer cannot be fetched\. Fix: the gateway cannot fetch/,
+      );
+      const tokens = gateway.requests
+        .filter((r) => r.method === 'POST')
+        .map((r) => (r.body as { token: string }).token);
       expect(tokens).toEqual(['tok.1.sig', 'tok.2.sig', 'tok.3.sig']);
     } finally {
       await oidc.close();
@@ -184,11 +226,16 @@ describe('the connect step with an SSH connection', { timeout: 60_000 }, () => {
     const oidc = await startFakeOidcEndpoint(() => JWT);
     const gateway = await startFakeGateway();
     try {
-      const result = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: gateway.url, INPUT_CONNECTIONS: 'deploy-host' });
+      const result = await runStep('connect.mjs', {
+        ...runner.env,
+        ...oidc.env,
+        INPUT_GATEWAY: gateway.url,
+        INPUT_CONNECTIONS: 'deploy-host',
+      });
       expect(result.code).toBe(0);
       const env = runner.exported();
       const config = readFileSync(env.GATEHOUSE_SSH_CONFIG!, 'utf8');
-      expect(config).toMatch(/^Host deploy-host\n  HostName 127\.0\.0\.1\n  Port \d+\n/m);
+      expect(config).toMatch(/^Host deploy-host\n {2}HostName 127\.0\.0\.1\n {2}Port \d+\n/m);
       expect(config).toContain('StrictHostKeyChecking yes');
       const userConfig = join(runner.env.HOME!, '.ssh', 'config');
       expect(readFileSync(userConfig, 'utf8')).toBe(`Include "${env.GATEHOUSE_SSH_CONFIG}"\n`);
@@ -209,12 +256,25 @@ describe('the connect step when the gateway serves a client that does not start'
   it("warns and falls back to the action's own client for the same session", async () => {
     const runner = createRunnerFiles();
     const oidc = await startFakeOidcEndpoint(() => JWT);
-    const gateway = await startFakeGateway({ version: '0.9.0', clientBody: "console.error('unknown flag --session-id'); process.exit(2);\n" });
+    const gateway = await startFakeGateway({
+      version: '0.9.0',
+      clientBody: "console.error('unknown flag --session-id'); process.exit(2);\n",
+    });
     try {
-      const result = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: gateway.url, INPUT_CONNECTIONS: 'app-db' });
-      expect(result.stdout).toMatch(/::warning::The gateway's client 0\.9\.0 did not start \(The local proxy stopped before it was ready \(exit code 2\)\. Its log says:\); retrying with the action's own client/);
+      const result = await runStep('connect.mjs', {
+        ...runner.env,
+        ...oidc.env,
+        INPUT_GATEWAY: gateway.url,
+        INPUT_CONNECTIONS: 'app-db',
+      });
+      expect(result.stdout).toMatch(
+        /::warning::The gateway's client 0\.9\.0 did not start \(The local proxy stopped before it was ready \(exit code 2\)\. Its log says:\); retrying with the action's own client/,
+      );
       expect(result.code).toBe(0);
-      const state = JSON.parse(readFileSync(runner.exported().GATEHOUSE_STATE_FILE!, 'utf8')) as { pid: number; bundlePath: string };
+      const state = JSON.parse(readFileSync(runner.exported().GATEHOUSE_STATE_FILE!, 'utf8')) as {
+        pid: number;
+        bundlePath: string;
+      };
       expect(state.bundlePath.endsWith('actions/dist/gatehouse-connect.mjs')).toBe(true);
       expect(result.stdout).toMatch(/client \d+\.\d+\.\d+, shipped\)/);
       expect(runner.exported().DATABASE_URL).toMatch(/^postgresql:\/\/ci:[\w-]+@127\.0\.0\.1:\d+\/app-db$/);

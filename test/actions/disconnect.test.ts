@@ -5,13 +5,26 @@ import { startFakeOidcEndpoint, type FakeOidcEndpoint } from './support/fake-git
 import { createRunnerFiles, type RunnerFiles } from './support/runner-files.ts';
 import { alive, runStep } from './support/run-step.ts';
 
-const event = (seq: number, type: string, data: Record<string, unknown>) => ({ session_id: 'ses_fake1', seq, type, at: '2030-01-01T00:00:00.000Z', data, prev_hash: '', hash: '' });
+const event = (seq: number, type: string, data: Record<string, unknown>) => ({
+  session_id: 'ses_fake1',
+  seq,
+  type,
+  at: '2030-01-01T00:00:00.000Z',
+  data,
+  prev_hash: '',
+  hash: '',
+});
 const LOG = {
   session_id: 'ses_fake1',
   status: 'open',
   events: [
     event(1, 'session.start', { claims: { repository: 'acme/app' }, connection: 'app-db' }),
-    event(2, 'statement', { connection: 'app-db', text: 'select email from customers', decision: 'allow', rule: 'default' }),
+    event(2, 'statement', {
+      connection: 'app-db',
+      text: 'select email from customers',
+      decision: 'allow',
+      rule: 'default',
+    }),
     event(3, 'statement.result', { duration_ms: 2, rows: 3, masked_values: 3 }),
     event(4, 'result.sample', { columns: ['email'], rows: [['***']] }),
     event(5, 'statement', { connection: 'app-db', text: 'drop table customers', decision: 'deny', rule: 'no-drop' }),
@@ -37,7 +50,12 @@ describe('the disconnect step (actions/dist/disconnect.mjs) against a fake gatew
   });
 
   it('ends the session, stops the proxy and writes the statement table to the job summary', async () => {
-    const connect = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: gateway.url, INPUT_CONNECTIONS: 'app-db' });
+    const connect = await runStep('connect.mjs', {
+      ...runner.env,
+      ...oidc.env,
+      INPUT_GATEWAY: gateway.url,
+      INPUT_CONNECTIONS: 'app-db',
+    });
     expect(connect.code).toBe(0);
     const stateFile = runner.exported().GATEHOUSE_STATE_FILE!;
     const { pid } = JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number };
@@ -47,7 +65,9 @@ describe('the disconnect step (actions/dist/disconnect.mjs) against a fake gatew
     expect(result.stdout).not.toContain('::error::');
     expect(result.code).toBe(0);
     expect(alive(pid)).toBe(false);
-    const calls = gateway.requests.filter((r) => r.authorization === `Bearer ${gateway.sessionToken}`).map((r) => `${r.method} ${r.path}`);
+    const calls = gateway.requests
+      .filter((r) => r.authorization === `Bearer ${gateway.sessionToken}`)
+      .map((r) => `${r.method} ${r.path}`);
     expect(calls).toEqual(['GET /v1/sessions/ses_fake1/log', 'DELETE /v1/sessions/ses_fake1']);
     expect(existsSync(stateFile)).toBe(false);
 
@@ -69,7 +89,12 @@ describe('the disconnect step (actions/dist/disconnect.mjs) against a fake gatew
   });
 
   it('still stops the proxy and writes the summary with a note when the log cannot be fetched', async () => {
-    const connect = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: gateway.url, INPUT_CONNECTIONS: 'app-db' });
+    const connect = await runStep('connect.mjs', {
+      ...runner.env,
+      ...oidc.env,
+      INPUT_GATEWAY: gateway.url,
+      INPUT_CONNECTIONS: 'app-db',
+    });
     expect(connect.code).toBe(0);
     const { pid } = JSON.parse(readFileSync(runner.exported().GATEHOUSE_STATE_FILE!, 'utf8')) as { pid: number };
     await gateway.close();

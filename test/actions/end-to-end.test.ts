@@ -24,10 +24,18 @@ describe('the Action against the real gateway and PostgreSQL', { timeout: 60_000
     claims = { ref: 'refs/heads/feature' };
     const runner = createRunnerFiles();
     try {
-      const result = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: bed.gateway.httpUrl, INPUT_AUDIENCE: bed.audience, INPUT_CONNECTIONS: 'app-db' });
+      const result = await runStep('connect.mjs', {
+        ...runner.env,
+        ...oidc.env,
+        INPUT_GATEWAY: bed.gateway.httpUrl,
+        INPUT_AUDIENCE: bed.audience,
+        INPUT_CONNECTIONS: 'app-db',
+      });
       expect(result.code).toBe(1);
       const error = result.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? '';
-      expect(error).toContain("The gateway denied this job a session: no identity rule admits this job (tried: main-deploys).");
+      expect(error).toContain(
+        'The gateway denied this job a session: no identity rule admits this job (tried: main-deploys).',
+      );
       expect(error).toContain("'main-deploys' (failed claims: ref)");
       expect(error).not.toContain('refs/heads/feature');
       expect(runner.exported()).toEqual({});
@@ -40,9 +48,16 @@ describe('the Action against the real gateway and PostgreSQL', { timeout: 60_000
     claims = {};
     const runner = createRunnerFiles();
     try {
-      const result = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: bed.gateway.httpUrl, INPUT_CONNECTIONS: 'app-db' });
+      const result = await runStep('connect.mjs', {
+        ...runner.env,
+        ...oidc.env,
+        INPUT_GATEWAY: bed.gateway.httpUrl,
+        INPUT_CONNECTIONS: 'app-db',
+      });
       expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(/::error::The gateway rejected the job's OIDC token: .*Fix: make the 'audience' input equal the audience configured/);
+      expect(result.stdout).toMatch(
+        /::error::The gateway rejected the job's OIDC token: .*Fix: make the 'audience' input equal the audience configured/,
+      );
       expect(oidc.audiences.at(-1)).toBe(bed.gateway.httpUrl);
     } finally {
       runner.cleanup();
@@ -53,9 +68,17 @@ describe('the Action against the real gateway and PostgreSQL', { timeout: 60_000
     claims = {};
     const runner = createRunnerFiles();
     try {
-      const result = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: bed.gateway.httpUrl, INPUT_AUDIENCE: bed.audience, INPUT_CONNECTIONS: 'app-db, billing-db' });
+      const result = await runStep('connect.mjs', {
+        ...runner.env,
+        ...oidc.env,
+        INPUT_GATEWAY: bed.gateway.httpUrl,
+        INPUT_AUDIENCE: bed.audience,
+        INPUT_CONNECTIONS: 'app-db, billing-db',
+      });
       expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(/::error::The gateway did not grant a requested connection: identity rule main-deploys does not grant billing-db .*Fix: remove it from the 'connections' input/);
+      expect(result.stdout).toMatch(
+        /::error::The gateway did not grant a requested connection: identity rule main-deploys does not grant billing-db .*Fix: remove it from the 'connections' input/,
+      );
     } finally {
       runner.cleanup();
     }
@@ -65,17 +88,29 @@ describe('the Action against the real gateway and PostgreSQL', { timeout: 60_000
     claims = {};
     const runner = createRunnerFiles();
     try {
-      const connect = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: bed.gateway.httpUrl, INPUT_AUDIENCE: bed.audience, INPUT_CONNECTIONS: 'app-db', INPUT_TTL: '5m' });
+      const connect = await runStep('connect.mjs', {
+        ...runner.env,
+        ...oidc.env,
+        INPUT_GATEWAY: bed.gateway.httpUrl,
+        INPUT_AUDIENCE: bed.audience,
+        INPUT_CONNECTIONS: 'app-db',
+        INPUT_TTL: '5m',
+      });
       expect(connect.stdout).not.toContain('::error::');
       expect(connect.code).toBe(0);
       expect(connect.stdout).toMatch(/is open until .* \(client \d+\.\d+\.\d+, gateway\)\./);
       const env = runner.exported();
       const outputs = runner.outputs();
-      const state = JSON.parse(readFileSync(env.GATEHOUSE_STATE_FILE!, 'utf8')) as { pid: number; token: string; sessionId: string };
+      const state = JSON.parse(readFileSync(env.GATEHOUSE_STATE_FILE!, 'utf8')) as {
+        pid: number;
+        token: string;
+        sessionId: string;
+      };
       expect(outputs['session-id']).toBe(state.sessionId);
       expect(alive(state.pid)).toBe(true);
 
-      const psql = (sql: string) => run('/bin/sh', ['-c', 'psql "$DATABASE_URL" -X -A -t -c "$SQL"'], { ...env, SQL: sql });
+      const psql = (sql: string) =>
+        run('/bin/sh', ['-c', 'psql "$DATABASE_URL" -X -A -t -c "$SQL"'], { ...env, SQL: sql });
       const one = await psql('select 1');
       expect(one.stderr).toBe('');
       expect(one.stdout.trim()).toBe('1');
@@ -89,7 +124,9 @@ describe('the Action against the real gateway and PostgreSQL', { timeout: 60_000
       expect(disconnect.stdout).not.toContain('::error::');
       expect(disconnect.code).toBe(0);
       expect(alive(state.pid)).toBe(false);
-      const after = await fetch(`${bed.gateway.httpUrl}/v1/sessions/${state.sessionId}`, { headers: { authorization: `Bearer ${state.token}` } });
+      const after = await fetch(`${bed.gateway.httpUrl}/v1/sessions/${state.sessionId}`, {
+        headers: { authorization: `Bearer ${state.token}` },
+      });
       expect([401, 404]).toContain(after.status);
       expect((await psql('select 1')).status).not.toBe(0);
 
@@ -106,13 +143,24 @@ describe('the Action against the real gateway and PostgreSQL', { timeout: 60_000
 });
 
 /** Runs a client without blocking this process, which also hosts the gateway under test. */
-function run(command: string, args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.once('error', reject);
     child.once('close', (status) => {

@@ -25,7 +25,13 @@ describe('the Action with an SSH connection, against the real gateway and sshd',
   it('runs `ssh deploy-host` through the written Host entry with strict host key checking, and summarises it', async () => {
     const runner = createRunnerFiles();
     try {
-      const connect = await runStep('connect.mjs', { ...runner.env, ...oidc.env, INPUT_GATEWAY: bed.gateway.httpUrl, INPUT_AUDIENCE: bed.audience, INPUT_CONNECTIONS: 'deploy-host' });
+      const connect = await runStep('connect.mjs', {
+        ...runner.env,
+        ...oidc.env,
+        INPUT_GATEWAY: bed.gateway.httpUrl,
+        INPUT_AUDIENCE: bed.audience,
+        INPUT_CONNECTIONS: 'deploy-host',
+      });
       expect(connect.stdout).not.toContain('::error::');
       expect(connect.code).toBe(0);
       const config = runner.exported().GATEHOUSE_SSH_CONFIG!;
@@ -54,8 +60,12 @@ function ssh(args: string[]): Promise<{ status: number | null; stdout: string; s
     const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.once('error', reject);
     child.once('close', (status) => {

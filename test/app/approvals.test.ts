@@ -4,7 +4,20 @@ import { loadGitHubSpec } from '../support/fake-github/openapi-operations.ts';
 import { createTestDatabase, usingRealServer, type TestDatabase } from '../support/pg-target.ts';
 import type { HoldResult, PendingApproval } from '../../gateway/approvals/broker.ts';
 import { APP_NOTIFY_PATH, signMessage } from '../../wire/approvals.ts';
-import { APPROVALS_SECRET, PULL, SHA, WEBHOOK_SECRET, commentPayload, holdRequest, payload, startHarness, startHarnessBase, waitFor, type Harness, type HarnessBase } from './harness.ts';
+import {
+  APPROVALS_SECRET,
+  PULL,
+  SHA,
+  WEBHOOK_SECRET,
+  commentPayload,
+  holdRequest,
+  payload,
+  startHarness,
+  startHarnessBase,
+  waitFor,
+  type Harness,
+  type HarnessBase,
+} from './harness.ts';
 
 let base: HarnessBase;
 let database: TestDatabase | undefined;
@@ -30,16 +43,32 @@ afterEach(async () => {
 });
 
 /** Holds a statement and waits until the app has posted its check run and PR comment. */
-async function held(review: Parameters<typeof holdRequest>[0] = {}): Promise<{ id: string; result: Promise<HoldResult>; abort: () => void }> {
+async function held(
+  review: Parameters<typeof holdRequest>[0] = {},
+): Promise<{ id: string; result: Promise<HoldResult>; abort: () => void }> {
   const controller = new AbortController();
   let pending: PendingApproval | undefined;
   const result = h.broker.hold(holdRequest(review), { onPending: (p) => (pending = p), signal: controller.signal });
-  await waitFor(() => pending !== undefined && [...h.fake.model.checkRuns.values()].some((c) => c.external_id === pending!.id) && h.fake.model.comments.length > 0, 'the approval request on GitHub');
+  await waitFor(
+    () =>
+      pending !== undefined &&
+      [...h.fake.model.checkRuns.values()].some((c) => c.external_id === pending!.id) &&
+      h.fake.model.comments.length > 0,
+    'the approval request on GitHub',
+  );
   return { id: pending!.id, result, abort: () => controller.abort() };
 }
 
-async function comment(body: string, user: { id: number; login: string }, action: 'created' | 'edited' = 'created'): Promise<void> {
-  await h.probot.receive({ id: `d-${Math.random()}`, name: 'issue_comment', payload: commentPayload(action, body, user) } as any);
+async function comment(
+  body: string,
+  user: { id: number; login: string },
+  action: 'created' | 'edited' = 'created',
+): Promise<void> {
+  await h.probot.receive({
+    id: `d-${Math.random()}`,
+    name: 'issue_comment',
+    payload: commentPayload(action, body, user),
+  } as any);
 }
 
 const lastComment = (): string => h.fake.model.comments.at(-1)?.body ?? '';
@@ -63,7 +92,11 @@ describe('approval requests on GitHub', () => {
   it('refuses an approval request whose signature does not match', async () => {
     const body = JSON.stringify({ type: 'approval.requested', id: 'apr_forged' });
     const headers = signMessage('another-secret', body, new Date());
-    const response = await fetch(`${h.appUrl}${APP_NOTIFY_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const response = await fetch(`${h.appUrl}${APP_NOTIFY_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
     expect(response.status).toBe(401);
     expect(h.fake.calls).toEqual([]);
   });
@@ -157,7 +190,11 @@ describe('answering by comment', () => {
   it('denies with the reason given in the comment', async () => {
     const { id, result } = await held();
     await comment(`/gatehouse deny ${id} not during the freeze`, h.cast.alice);
-    await expect(result).resolves.toMatchObject({ outcome: 'denied', decidedBy: ['alice'], reason: 'not during the freeze' });
+    await expect(result).resolves.toMatchObject({
+      outcome: 'denied',
+      decidedBy: ['alice'],
+      reason: 'not during the freeze',
+    });
     expect(lastComment()).toContain('Denied by @alice: not during the freeze');
     const check = [...h.fake.model.checkRuns.values()].find((c) => c.external_id === id)!;
     expect(check.conclusion).toBe('failure');
@@ -179,7 +216,10 @@ describe('answering by comment', () => {
     const { id, result } = await held();
     await h.broker.decide(id, { approved: true, by: ['cli:ops'] });
     await expect(result).resolves.toMatchObject({ outcome: 'approved', decidedBy: ['cli:ops'] });
-    await waitFor(() => [...h.fake.model.checkRuns.values()].some((c) => c.external_id === id && c.conclusion === 'success'), 'the check run to complete');
+    await waitFor(
+      () => [...h.fake.model.checkRuns.values()].some((c) => c.external_id === id && c.conclusion === 'success'),
+      'the check run to complete',
+    );
     expect(lastComment()).toContain(`Approval \`${id}\` is approved by cli:ops`);
     await comment(`/gatehouse approve ${id}`, h.cast.alice);
     expect(lastComment()).toContain('is already approved');
@@ -188,7 +228,10 @@ describe('answering by comment', () => {
   it('marks the check run timed out when nobody answers in time', async () => {
     const { id, result } = await held({ timeoutSeconds: 0.5 });
     await expect(result).resolves.toMatchObject({ outcome: 'timed-out' });
-    await waitFor(() => [...h.fake.model.checkRuns.values()].some((c) => c.external_id === id && c.conclusion === 'timed_out'), 'the check run to time out');
+    await waitFor(
+      () => [...h.fake.model.checkRuns.values()].some((c) => c.external_id === id && c.conclusion === 'timed_out'),
+      'the check run to time out',
+    );
     expect(h.fake.problems).toEqual([]);
   });
 });
@@ -213,7 +256,12 @@ describe('webhook delivery', () => {
     const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
     const response = await fetch(`${h.appUrl}/api/github/webhooks`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': 'd-1', 'x-hub-signature-256': signature },
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'issue_comment',
+        'x-github-delivery': 'd-1',
+        'x-hub-signature-256': signature,
+      },
       body,
     });
     await response.text();
@@ -235,17 +283,36 @@ describe('decisions sent to the gateway', () => {
   it('are refused when forged, stale or replayed', async () => {
     const { id, result } = await held();
     const approval = await h.store.getApproval(id);
-    const decision = { id, approved: true, by: ['alice'], statementHash: approval!.statementHash, sha: SHA, runId: '1001', runAttempt: '1', nonce: 'n'.repeat(32) };
+    const decision = {
+      id,
+      approved: true,
+      by: ['alice'],
+      statementHash: approval!.statementHash,
+      sha: SHA,
+      runId: '1001',
+      runAttempt: '1',
+      nonce: 'n'.repeat(32),
+    };
     const body = JSON.stringify(decision);
     const send = async (headers: Record<string, string>): Promise<{ status: number; body: any }> => {
-      const response = await fetch(`${h.gatewayUrl}/v1/approvals/${id}/decision`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      const response = await fetch(`${h.gatewayUrl}/v1/approvals/${id}/decision`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
       return { status: response.status, body: await response.json() };
     };
     expect((await send(signMessage('wrong', body, new Date()))).status).toBe(401);
     expect((await send(signMessage(APPROVALS_SECRET, body, new Date(Date.now() - 3_600_000)))).status).toBe(401);
     expect((await h.store.getApproval(id))?.status).toBe('pending');
-    expect(await send(signMessage(APPROVALS_SECRET, body, new Date()))).toMatchObject({ status: 200, body: { status: 'approved' } });
+    expect(await send(signMessage(APPROVALS_SECRET, body, new Date()))).toMatchObject({
+      status: 200,
+      body: { status: 'approved' },
+    });
     await expect(result).resolves.toMatchObject({ outcome: 'approved' });
-    expect(await send(signMessage(APPROVALS_SECRET, body, new Date()))).toMatchObject({ status: 409, body: { error: 'approvals.replayed' } });
+    expect(await send(signMessage(APPROVALS_SECRET, body, new Date()))).toMatchObject({
+      status: 409,
+      body: { error: 'approvals.replayed' },
+    });
   });
 });

@@ -3,11 +3,18 @@ import { parseReviewCommand } from '../../app/commands.ts';
 
 describe('review commands in comments', () => {
   it('reads an approval on its own line among other text', () => {
-    expect(parseReviewCommand('Checked the migration.\n/gatehouse approve apr_abc123\nthanks')).toEqual({ verb: 'approve', id: 'apr_abc123' });
+    expect(parseReviewCommand('Checked the migration.\n/gatehouse approve apr_abc123\nthanks')).toEqual({
+      verb: 'approve',
+      id: 'apr_abc123',
+    });
   });
 
   it('reads a denial with and without a reason', () => {
-    expect(parseReviewCommand('/gatehouse deny apr_abc123 not during the freeze')).toEqual({ verb: 'deny', id: 'apr_abc123', reason: 'not during the freeze' });
+    expect(parseReviewCommand('/gatehouse deny apr_abc123 not during the freeze')).toEqual({
+      verb: 'deny',
+      id: 'apr_abc123',
+      reason: 'not during the freeze',
+    });
     expect(parseReviewCommand('/gatehouse deny apr_abc123')).toEqual({ verb: 'deny', id: 'apr_abc123', reason: null });
   });
 

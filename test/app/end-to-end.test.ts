@@ -50,14 +50,23 @@ describe('approvals end to end through the gateway and PostgreSQL', () => {
     expect(bed.github.fake.model.comments.at(-2)?.body).toContain('cannot approve');
     expect(bed.github.fake.model.comments.at(-1)?.body).toContain('has read permission');
     await bed.comment(`/gatehouse deny ${id} wrong account`, alice);
-    await expect(result).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('denied by alice: wrong account') });
+    await expect(result).rejects.toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('denied by alice: wrong account'),
+    });
     expect(await planOf(43)).toBe('free');
   });
 
   it('refuses a held statement nobody answers in time', async () => {
     const { id, result } = await bed.held(session.token, 'UPDATE carts SET items = 5 WHERE id = 1');
-    await expect(result).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('approval timed out') });
-    await waitFor(() => checkRuns().some((c) => c.external_id === id && c.conclusion === 'timed_out'), 'the timed-out check run');
+    await expect(result).rejects.toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('approval timed out'),
+    });
+    await waitFor(
+      () => checkRuns().some((c) => c.external_id === id && c.conclusion === 'timed_out'),
+      'the timed-out check run',
+    );
   });
 
   it('posts the audit check run with the masked log when the job completes', async () => {
@@ -82,6 +91,9 @@ describe('approvals end to end through the gateway and PostgreSQL', () => {
     });
     expect(await planOf(43)).toBe('free');
     expect(await bed.gateway.store.getApproval(id)).toMatchObject({ status: 'abandoned' });
-    await waitFor(() => checkRuns().some((c) => c.external_id === id && c.conclusion === 'cancelled'), 'the abandoned check run');
+    await waitFor(
+      () => checkRuns().some((c) => c.external_id === id && c.conclusion === 'cancelled'),
+      'the abandoned check run',
+    );
   });
 });

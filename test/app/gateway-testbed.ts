@@ -10,7 +10,16 @@ import { githubLikeClaims } from '../../gateway/identity/dev-issuer.ts';
 import type { GitHubSpec } from '../support/fake-github/openapi-operations.ts';
 import { createTestDatabase, usingRealServer, type TestDatabase } from '../support/pg-target.ts';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.ts';
-import { APPROVALS_SECRET, PULL, RUN_ID, SHA, commentPayload, startGitHubSide, waitFor, type GitHubSide } from './harness.ts';
+import {
+  APPROVALS_SECRET,
+  PULL,
+  RUN_ID,
+  SHA,
+  commentPayload,
+  startGitHubSide,
+  waitFor,
+  type GitHubSide,
+} from './harness.ts';
 
 const AUDIENCE = 'https://gatehouse.test';
 
@@ -71,7 +80,11 @@ export async function startGatewayTestbed(spec: GitHubSpec): Promise<GatewayTest
   const target = await createTestDatabase(TARGET_SQL);
   const storeDb = usingRealServer() ? await createTestDatabase('SELECT 1') : undefined;
   const issuer: TestIssuer = await startTestIssuer(AUDIENCE);
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const github = await startGitHubSide({ spec, privateKey });
   mkdirSync(join(dir, 'policies'));
   writeFileSync(join(dir, 'policies', 'policy.yaml'), REVIEW_POLICY);
@@ -99,14 +112,35 @@ export async function startGatewayTestbed(spec: GitHubSpec): Promise<GatewayTest
     github,
     target,
     async session() {
-      const token = await issuer.mint(githubLikeClaims({ ref: `refs/pull/${PULL}/merge`, sha: SHA, run_id: String(RUN_ID), run_attempt: '1', actor: 'octo-actor', actor_id: '5', event_name: 'pull_request' }));
-      const response = await fetch(`${bed.gateway.httpUrl}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
-      if (response.status !== 201 && response.status !== 200) throw new Error(`no session: HTTP ${response.status} ${await response.text()}`);
+      const token = await issuer.mint(
+        githubLikeClaims({
+          ref: `refs/pull/${PULL}/merge`,
+          sha: SHA,
+          run_id: String(RUN_ID),
+          run_attempt: '1',
+          actor: 'octo-actor',
+          actor_id: '5',
+          event_name: 'pull_request',
+        }),
+      );
+      const response = await fetch(`${bed.gateway.httpUrl}/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+      });
+      if (response.status !== 201 && response.status !== 200)
+        throw new Error(`no session: HTTP ${response.status} ${await response.text()}`);
       const grant = (await response.json()) as { id: string; token: string };
       return { id: grant.id, token: grant.token };
     },
     async connect(token) {
-      const client = new pg.Client({ host: '127.0.0.1', port: bed.gateway.postgresPort, user: 'ci', password: token, database: 'app-db' });
+      const client = new pg.Client({
+        host: '127.0.0.1',
+        port: bed.gateway.postgresPort,
+        user: 'ci',
+        password: token,
+        database: 'app-db',
+      });
       const notices: string[] = [];
       client.on('notice', (notice) => notices.push(notice.message ?? ''));
       client.on('error', () => {});
@@ -124,7 +158,11 @@ export async function startGatewayTestbed(spec: GitHubSpec): Promise<GatewayTest
       return { id, result, client };
     },
     async comment(body, user, action = 'created') {
-      await bed.probot.receive({ id: `e2e-${Math.random()}`, name: 'issue_comment', payload: commentPayload(action, body, user) } as any);
+      await bed.probot.receive({
+        id: `e2e-${Math.random()}`,
+        name: 'issue_comment',
+        payload: commentPayload(action, body, user),
+      } as any);
     },
     async restart(beforeStop) {
       const stopping = bed.gateway.close();

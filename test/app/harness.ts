@@ -55,7 +55,11 @@ export interface Harness {
 
 function listen(handler: http.RequestListener): Promise<{ server: http.Server; url: string }> {
   const server = http.createServer(handler);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+    ),
+  );
 }
 
 /** What test files share across their tests: the parsed spec, one store and the app's key. */
@@ -66,7 +70,11 @@ export interface HarnessBase {
 }
 
 export async function startHarnessBase(spec: GitHubSpec, storeLocation: string): Promise<HarnessBase> {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   return { spec, store: await createStore(storeLocation), privateKey };
 }
 
@@ -87,27 +95,57 @@ export interface GitHubSide {
   close(): Promise<void>;
 }
 
-export async function startGitHubSide({ spec, privateKey }: { spec: GitHubSpec; privateKey: string }): Promise<GitHubSide> {
+export async function startGitHubSide({
+  spec,
+  privateKey,
+}: {
+  spec: GitHubSpec;
+  privateKey: string;
+}): Promise<GitHubSide> {
   const fake = await startFakeGitHub(spec);
   const m = fake.model;
   const cast: Cast = {
-    actor: m.user('octo-actor', 5), author: m.user('pr-author', 13), alice: m.user('alice', 11),
-    bob: m.user('bob', 14), rita: m.user('rita', 12), carol: m.user('carol', 15),
+    actor: m.user('octo-actor', 5),
+    author: m.user('pr-author', 13),
+    alice: m.user('alice', 11),
+    bob: m.user('bob', 14),
+    rita: m.user('rita', 12),
+    carol: m.user('carol', 15),
   };
-  m.roles.set('alice', 'write').set('bob', 'maintain').set('rita', 'read').set('octo-actor', 'admin').set('pr-author', 'write');
+  m.roles
+    .set('alice', 'write')
+    .set('bob', 'maintain')
+    .set('rita', 'read')
+    .set('octo-actor', 'admin')
+    .set('pr-author', 'write');
   m.pulls.set(PULL, { number: PULL, author: cast.author, headSha: SHA });
   m.runs.set(RUN_ID, { actor: cast.actor, triggeringActor: cast.actor });
   let appHandler: http.RequestListener = (_req, res) => void res.writeHead(503).end();
   const app = await listen((req, res) => appHandler(req, res));
   const state = createMemoryApprovalState();
   return {
-    fake, cast, appUrl: app.url, notifyUrl: `${app.url}${APP_NOTIFY_PATH}`, state,
+    fake,
+    cast,
+    appUrl: app.url,
+    notifyUrl: `${app.url}${APP_NOTIFY_PATH}`,
+    state,
     async attach(gatewayUrl) {
       const probot = new Probot({
-        appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: fake.url, logLevel: 'fatal',
-        Octokit: ProbotOctokit.defaults((options: any) => ({ ...options, throttle: { ...options.throttle, enabled: false }, retry: { enabled: false } })),
+        appId: 1,
+        privateKey,
+        secret: WEBHOOK_SECRET,
+        baseUrl: fake.url,
+        logLevel: 'fatal',
+        Octokit: ProbotOctokit.defaults((options: any) => ({
+          ...options,
+          throttle: { ...options.throttle, enabled: false },
+          retry: { enabled: false },
+        })),
       });
-      const middleware = await createNodeMiddleware(createGatehouseApp({ gatewayUrl, secret: APPROVALS_SECRET, state }), { probot });
+      const middleware = await createNodeMiddleware(
+        createGatehouseApp({ gatewayUrl, secret: APPROVALS_SECRET, state }),
+        { probot },
+      );
       appHandler = (req, res) => void middleware(req, res, () => res.writeHead(404).end());
       return probot;
     },
@@ -124,16 +162,48 @@ export async function startHarness({ spec, store, privateKey }: HarnessBase): Pr
   let gatewayHandler: http.RequestListener = (_req, res) => void res.writeHead(503).end();
   const gateway = await listen((req, res) => gatewayHandler(req, res));
   const broker = createApprovalBroker({
-    store, clock: systemClock, publicUrl: gateway.url, ids: { approvalId: randomApprovalId }, replicaId: 'test', pollIntervalMs: 200,
-    notifier: createHttpNotifier({ url: github.notifyUrl, secret: APPROVALS_SECRET, clock: systemClock, attempts: 2, baseDelayMs: 50 }),
+    store,
+    clock: systemClock,
+    publicUrl: gateway.url,
+    ids: { approvalId: randomApprovalId },
+    replicaId: 'test',
+    pollIntervalMs: 200,
+    notifier: createHttpNotifier({
+      url: github.notifyUrl,
+      secret: APPROVALS_SECRET,
+      clock: systemClock,
+      attempts: 2,
+      baseDelayMs: 50,
+    }),
   });
-  const routes = routeHandler(createAppRoutes({ broker, store, clock: systemClock, secret: APPROVALS_SECRET, publicUrl: gateway.url, getSessionLog: (id) => getSessionLog(store, id) }));
+  const routes = routeHandler(
+    createAppRoutes({
+      broker,
+      store,
+      clock: systemClock,
+      secret: APPROVALS_SECRET,
+      publicUrl: gateway.url,
+      getSessionLog: (id) => getSessionLog(store, id),
+    }),
+  );
   gatewayHandler = (req, res) => {
-    routes(req, res).then((handled) => { if (!handled) res.writeHead(404).end(); }, () => res.writeHead(500).end());
+    routes(req, res).then(
+      (handled) => {
+        if (!handled) res.writeHead(404).end();
+      },
+      () => res.writeHead(500).end(),
+    );
   };
   const probot = await github.attach(gateway.url);
   return {
-    fake: github.fake, cast: github.cast, probot, broker, store, appUrl: github.appUrl, gatewayUrl: gateway.url, state: github.state,
+    fake: github.fake,
+    cast: github.cast,
+    probot,
+    broker,
+    store,
+    appUrl: github.appUrl,
+    gatewayUrl: gateway.url,
+    state: github.state,
     async close() {
       broker.close();
       gateway.server.closeAllConnections();
@@ -144,14 +214,26 @@ export async function startHarness({ spec, store, privateKey }: HarnessBase): Pr
 }
 
 /** A statement held by rule `review-writes`, from a job on PR #7 run by `octo-actor`. */
-export function holdRequest(review: { approvals?: number; teams?: string[]; timeoutSeconds?: number } = {}): HoldRequest {
+export function holdRequest(
+  review: { approvals?: number; teams?: string[]; timeoutSeconds?: number } = {},
+): HoldRequest {
   const statement = "UPDATE accounts SET plan = 'pro' WHERE id = 42";
   return {
     session: {
       sessionId: `ses_${randomBytes(4).toString('hex')}`,
       identity: {
         sessionId: 'ses',
-        claims: { repository: 'acme/app', repository_id: String(REPOSITORY_ID), ref: `refs/pull/${PULL}/merge`, sha: SHA, run_id: String(RUN_ID), run_attempt: '1', actor: 'octo-actor', actor_id: '5', workflow: 'deploy' },
+        claims: {
+          repository: 'acme/app',
+          repository_id: String(REPOSITORY_ID),
+          ref: `refs/pull/${PULL}/merge`,
+          sha: SHA,
+          run_id: String(RUN_ID),
+          run_attempt: '1',
+          actor: 'octo-actor',
+          actor_id: '5',
+          workflow: 'deploy',
+        },
       },
       connections: ['app-db'],
       expiresAt: new Date(Date.now() + 600_000),
@@ -160,8 +242,15 @@ export function holdRequest(review: { approvals?: number; teams?: string[]; time
     statement,
     statementHash: hashStatement(statement),
     decision: {
-      action: 'review', rule: 'review-writes', reason: 'writes to accounts need a reviewer',
-      review: { timeoutSeconds: review.timeoutSeconds ?? 30, minPermission: 'write', teams: review.teams ?? [], approvals: review.approvals ?? 1 },
+      action: 'review',
+      rule: 'review-writes',
+      reason: 'writes to accounts need a reviewer',
+      review: {
+        timeoutSeconds: review.timeoutSeconds ?? 30,
+        minPermission: 'write',
+        teams: review.teams ?? [],
+        approvals: review.approvals ?? 1,
+      },
     },
   };
 }
@@ -171,7 +260,13 @@ const FIXTURES = new URL('../fixtures/github/', import.meta.url);
 /** A real GitHub webhook payload (from @octokit/webhooks-examples), moved to acme/app and our installation. */
 export function payload(name: string, adapt: (p: any) => void = () => {}): any {
   const p = JSON.parse(readFileSync(new URL(`${name}.json`, FIXTURES), 'utf8'));
-  p.repository = { ...p.repository, id: REPOSITORY_ID, name: 'app', full_name: 'acme/app', owner: { ...p.repository.owner, login: 'acme' } };
+  p.repository = {
+    ...p.repository,
+    id: REPOSITORY_ID,
+    name: 'app',
+    full_name: 'acme/app',
+    owner: { ...p.repository.owner, login: 'acme' },
+  };
   p.installation = { id: 4242, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==' };
   adapt(p);
   return p;
@@ -186,7 +281,11 @@ export function commentPayload(action: 'created' | 'edited', body: string, user:
 }
 
 /** Waits for a condition with a bounded number of short sleeps. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);

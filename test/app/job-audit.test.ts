@@ -33,17 +33,50 @@ afterEach(async () => {
 });
 
 /** A session of run 1001 with the given statements recorded as audit events. */
-async function sessionWith(statements: { text: string; decision: 'allow' | 'deny' }[], runId = String(run)): Promise<string> {
+async function sessionWith(
+  statements: { text: string; decision: 'allow' | 'deny' }[],
+  runId = String(run),
+): Promise<string> {
   const id = `ses_${randomBytes(6).toString('hex')}`;
   const now = new Date();
   await h.store.createSession({
-    id, tokenHash: randomBytes(32).toString('hex'), identityRule: 'main-deploys',
+    id,
+    tokenHash: randomBytes(32).toString('hex'),
+    identityRule: 'main-deploys',
     claims: { repository: 'acme/app', run_id: runId, run_attempt: '1', sha: SHA, actor: 'octo-actor' },
-    connections: ['app-db'], createdAt: now, expiresAt: new Date(now.getTime() + 600_000), endedAt: null, endReason: null, sshKeys: [],
+    connections: ['app-db'],
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + 600_000),
+    endedAt: null,
+    endReason: null,
+    sshKeys: [],
   });
-  const events: AuditEventRecord[] = [{ sessionId: id, seq: 1, type: 'session.start', at: now, data: { claims: {}, identity_rule: 'main-deploys' }, prevHash: '0'.repeat(64), hash: 'h0' }];
+  const events: AuditEventRecord[] = [
+    {
+      sessionId: id,
+      seq: 1,
+      type: 'session.start',
+      at: now,
+      data: { claims: {}, identity_rule: 'main-deploys' },
+      prevHash: '0'.repeat(64),
+      hash: 'h0',
+    },
+  ];
   statements.forEach((s, i) => {
-    events.push({ sessionId: id, seq: events.length + 1, type: 'statement', at: now, data: { connection: 'app-db', text: s.text, decision: s.decision, rule: s.decision === 'deny' ? 'no-drop' : 'default' }, prevHash: `h${i}`, hash: `s${i}` });
+    events.push({
+      sessionId: id,
+      seq: events.length + 1,
+      type: 'statement',
+      at: now,
+      data: {
+        connection: 'app-db',
+        text: s.text,
+        decision: s.decision,
+        rule: s.decision === 'deny' ? 'no-drop' : 'default',
+      },
+      prevHash: `h${i}`,
+      hash: `s${i}`,
+    });
   });
   await h.store.appendAuditEvents(events);
   return id;
@@ -65,7 +98,13 @@ describe('audit check runs when a job completes', () => {
     await jobCompleted();
     const checks = [...h.fake.model.checkRuns.values()];
     expect(checks).toHaveLength(1);
-    expect(checks[0]).toMatchObject({ name: 'gatehouse / app-db', head_sha: SHA, status: 'completed', conclusion: 'failure', external_id: id });
+    expect(checks[0]).toMatchObject({
+      name: 'gatehouse / app-db',
+      head_sha: SHA,
+      status: 'completed',
+      conclusion: 'failure',
+      external_id: id,
+    });
     expect(checks[0]!.details_url).toBe(`${h.gatewayUrl}/v1/sessions/${id}/log`);
     expect(checks[0]!.output.summary).toContain('| 2 | 1 | 1 |');
     expect(checks[0]!.output.text).toContain('DROP TABLE customers');
@@ -77,7 +116,10 @@ describe('audit check runs when a job completes', () => {
   });
 
   it('succeeds when nothing was denied and truncates a long log with a link to the full log', async () => {
-    const long = Array.from({ length: 1500 }, (_, i) => ({ text: `SELECT * FROM orders WHERE id = ${i} /* ${'x'.repeat(40)} */`, decision: 'allow' as const }));
+    const long = Array.from({ length: 1500 }, (_, i) => ({
+      text: `SELECT * FROM orders WHERE id = ${i} /* ${'x'.repeat(40)} */`,
+      decision: 'allow' as const,
+    }));
     const id = await sessionWith(long);
     await jobCompleted();
     const [check] = [...h.fake.model.checkRuns.values()];

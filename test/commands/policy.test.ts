@@ -11,14 +11,25 @@ let claimsFile: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-policy-cli-'));
   claimsFile = path.join(dir, 'claims.json');
-  writeFileSync(claimsFile, JSON.stringify({ repository: 'acme/app', ref: 'refs/heads/main', runner_environment: 'github-hosted', event_name: 'push' }));
-  writeFileSync(path.join(dir, 'default.yaml'), `
+  writeFileSync(
+    claimsFile,
+    JSON.stringify({
+      repository: 'acme/app',
+      ref: 'refs/heads/main',
+      runner_environment: 'github-hosted',
+      event_name: 'push',
+    }),
+  );
+  writeFileSync(
+    path.join(dir, 'default.yaml'),
+    `
 identities:
   - { name: main, claims: { repository: acme/app, ref: refs/heads/main }, connections: [app-db] }
 rules:
   - { name: reads, action: allow, identities: [main], when: { kind: [read] } }
   - { name: no-drop, action: deny, when: { command: ["DROP *"] }, reason: "no drops" }
-`);
+`,
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -54,7 +65,10 @@ describe('gatehouse policy check --config', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'gatehouse-policy-config-'));
     try {
       mkdirSync(path.join(root, 'policies'));
-      writeFileSync(path.join(root, 'policies', 'p.yaml'), 'rules:\n  - { name: r, action: allow, connections: [app-db, ap-db], when: { kind: [read] } }\n');
+      writeFileSync(
+        path.join(root, 'policies', 'p.yaml'),
+        'rules:\n  - { name: r, action: allow, connections: [app-db, ap-db], when: { kind: [read] } }\n',
+      );
       writeFileSync(
         path.join(root, 'gatehouse.yaml'),
         'listen: { http: "127.0.0.1:8080", postgres: "127.0.0.1:6432" }\nstore: ./.gatehouse\nissuers:\n  - issuer: dev\nconnections:\n  app-db: { type: postgres, url: "postgres://deployer@db.internal:5432/app" }\npolicies: ./policies\n',
@@ -71,7 +85,16 @@ describe('gatehouse policy check --config', () => {
 
 describe('gatehouse policy explain', () => {
   it('prints the analysis, the matching rule and the decision', async () => {
-    const { code, text } = await capture(['explain', '--claims', claimsFile, '--connection', 'app-db', '--policies', dir, 'SELECT * FROM orders; DROP TABLE orders']);
+    const { code, text } = await capture([
+      'explain',
+      '--claims',
+      claimsFile,
+      '--connection',
+      'app-db',
+      '--policies',
+      dir,
+      'SELECT * FROM orders; DROP TABLE orders',
+    ]);
     expect(code).toBe(1);
     expect(text).toContain('identity rule: main');
     expect(text).toContain("ALLOW by rule 'reads'");
@@ -80,7 +103,17 @@ describe('gatehouse policy explain', () => {
   });
 
   it('prints JSON with --json and exits 0 for an allowed statement', async () => {
-    const { code, text } = await capture(['explain', '--claims', claimsFile, '--connection', 'app-db', '--policies', dir, '--json', 'SELECT 1']);
+    const { code, text } = await capture([
+      'explain',
+      '--claims',
+      claimsFile,
+      '--connection',
+      'app-db',
+      '--policies',
+      dir,
+      '--json',
+      'SELECT 1',
+    ]);
     expect(code).toBe(0);
     const report = JSON.parse(text);
     expect(report.decision).toMatchObject({ action: 'allow', rule: 'reads' });
@@ -90,13 +123,32 @@ describe('gatehouse policy explain', () => {
   it('says when the claims would not get a session at all', async () => {
     const other = path.join(dir, 'other-claims.json');
     writeFileSync(other, JSON.stringify({ repository: 'evil/fork', ref: 'refs/heads/main' }));
-    const { code, text } = await capture(['explain', '--claims', other, '--connection', 'app-db', '--policies', dir, 'SELECT 1']);
+    const { code, text } = await capture([
+      'explain',
+      '--claims',
+      other,
+      '--connection',
+      'app-db',
+      '--policies',
+      dir,
+      'SELECT 1',
+    ]);
     expect(code).toBe(1);
     expect(text).toMatch(/no identity rule matches these claims.*main: repository/);
   });
 
   it('explains an ssh command with --ssh', async () => {
-    const { code, text } = await capture(['explain', '--claims', claimsFile, '--connection', 'deploy-host', '--policies', dir, '--ssh', 'ls -la']);
+    const { code, text } = await capture([
+      'explain',
+      '--claims',
+      claimsFile,
+      '--connection',
+      'deploy-host',
+      '--policies',
+      dir,
+      '--ssh',
+      'ls -la',
+    ]);
     expect(code).toBe(1);
     expect(text).toMatch(/DENY by rule 'default-deny'.*ssh exec of 'ls'/);
   });

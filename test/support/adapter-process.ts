@@ -6,8 +6,16 @@ import { createPostgresAdapter } from '../../gateway/postgres/postgres-adapter.t
 import { createMetrics } from '../../gateway/server/metrics.ts';
 import { recordingGate, TEST_TOKEN } from './postgres-gateway.ts';
 
-const config = parseConfig(`connections:\n  app-db:\n    type: postgres\n    url: ${process.argv[2]}\n`, 'adapter-process.yaml');
-const session = { sessionId: 's', identity: { sessionId: 's', claims: {} }, connections: ['app-db'], expiresAt: new Date(Date.now() + 3600_000) };
+const config = parseConfig(
+  `connections:\n  app-db:\n    type: postgres\n    url: ${process.argv[2]}\n`,
+  'adapter-process.yaml',
+);
+const session = {
+  sessionId: 's',
+  identity: { sessionId: 's', claims: {} },
+  connections: ['app-db'],
+  expiresAt: new Date(Date.now() + 3600_000),
+};
 const adapter = createPostgresAdapter({
   config,
   authenticate: async (token) => (token === TEST_TOKEN ? session : null),

@@ -18,7 +18,10 @@ export interface GatewayUnderTest extends RunningGateway {
  * Starts the whole gateway (store in memory, the given policy folder, one static token) in front
  * of `db` as connection `app-db`. `extraYaml` is appended to gatehouse.yaml.
  */
-export async function startTestGateway(db: TestDatabase, options: { policies?: string; extraYaml?: string; store?: string } = {}): Promise<GatewayUnderTest> {
+export async function startTestGateway(
+  db: TestDatabase,
+  options: { policies?: string; extraYaml?: string; store?: string } = {},
+): Promise<GatewayUnderTest> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-gw-'));
   const file = path.join(dir, 'gatehouse.yaml');
   writeFileSync(

@@ -5,7 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './sshd.ts';
 
-const BIN = ['/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/17/bin'].find((dir) => existsSync(path.join(dir, 'initdb')));
+const BIN = ['/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/17/bin'].find((dir) =>
+  existsSync(path.join(dir, 'initdb')),
+);
 
 /** Whether this machine can start a private PostgreSQL cluster (the server binaries are installed). */
 export const canStartPrivateCluster = BIN !== undefined;
@@ -35,21 +37,68 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
     chownSync(dir, owner, owner);
     chmodSync(dir, 0o700);
   }
-  const runAs = (cmd: string, args: string[]) => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const : [cmd, args] as const);
+  const runAs = (cmd: string, args: string[]) =>
+    asRoot ? (['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const) : ([cmd, args] as const);
   const password = 'scram-secret-1';
   writeFileSync(path.join(dir, 'pw'), password);
   if (owner !== undefined) chownSync(path.join(dir, 'pw'), owner, owner);
-  const [initCmd, initArgs] = runAs(path.join(BIN, 'initdb'), ['-D', data, '-U', 'owner', '--auth=scram-sha-256', `--pwfile=${path.join(dir, 'pw')}`, '-E', 'UTF8', '--no-sync']);
+  const [initCmd, initArgs] = runAs(path.join(BIN, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'owner',
+    '--auth=scram-sha-256',
+    `--pwfile=${path.join(dir, 'pw')}`,
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
   execFileSync(initCmd, initArgs, { stdio: 'ignore' });
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', path.join(data, 'server.key'), '-out', path.join(data, 'server.crt')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      path.join(data, 'server.key'),
+      '-out',
+      path.join(data, 'server.crt'),
+    ],
+    { stdio: 'ignore' },
+  );
   if (owner !== undefined) {
     chownSync(path.join(data, 'server.key'), owner, owner);
     chownSync(path.join(data, 'server.crt'), owner, owner);
   }
   chmodSync(path.join(data, 'server.key'), 0o600);
-  writeFileSync(path.join(data, 'pg_hba.conf'), 'host all all 127.0.0.1/32 scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n');
+  writeFileSync(
+    path.join(data, 'pg_hba.conf'),
+    'host all all 127.0.0.1/32 scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n',
+  );
   const port = await freePort();
-  const [cmd, args] = runAs(path.join(BIN, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'ssl=on', '-c', 'fsync=off']);
+  const [cmd, args] = runAs(path.join(BIN, 'postgres'), [
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'ssl=on',
+    '-c',
+    'fsync=off',
+  ]);
   const server: ChildProcess = spawn(cmd, args, { stdio: 'ignore' });
   await waitForPort(port, 20_000);
   const certificate = readFileSync(path.join(data, 'server.crt'), 'utf8');
@@ -68,7 +117,6 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
     },
   };
 }
-
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

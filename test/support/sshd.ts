@@ -30,7 +30,9 @@ export interface SshTestTarget {
 export async function startSshTarget(): Promise<SshTestTarget> {
   if (existsSync(SSHD)) return startOpenSsh();
   if (process.env.CI === 'true') {
-    throw new Error(`CI=true but ${SSHD} is missing; install it with 'apt-get install -y openssh-server' (.ci/run does this as root)`);
+    throw new Error(
+      `CI=true but ${SSHD} is missing; install it with 'apt-get install -y openssh-server' (.ci/run does this as root)`,
+    );
   }
   return startStandIn();
 }
@@ -55,28 +57,31 @@ async function startOpenSsh(): Promise<SshTestTarget> {
   writeFileSync(join(dir, 'authorized_keys'), `${clientKey.public}\n`, { mode: 0o600 });
   if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const port = await freePort();
-  writeFileSync(join(dir, 'sshd_config'), [
-    'ListenAddress 127.0.0.1',
-    `Port ${port}`,
-    `HostKey ${join(dir, 'host_key')}`,
-    'PidFile none',
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-    'StrictModes no',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'UsePAM no',
-    'PermitRootLogin prohibit-password',
-    'AcceptEnv GATEHOUSE_*',
-    'AllowTcpForwarding yes',
-    'X11Forwarding no',
-    'PrintMotd no',
-    'PrintLastLog no',
-    'Banner none',
-    'LogLevel ERROR',
-    'MaxStartups 100',
-    'Subsystem sftp internal-sftp',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      'ListenAddress 127.0.0.1',
+      `Port ${port}`,
+      `HostKey ${join(dir, 'host_key')}`,
+      'PidFile none',
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'StrictModes no',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'PermitRootLogin prohibit-password',
+      'AcceptEnv GATEHOUSE_*',
+      'AllowTcpForwarding yes',
+      'X11Forwarding no',
+      'PrintMotd no',
+      'PrintLastLog no',
+      'Banner none',
+      'LogLevel ERROR',
+      'MaxStartups 100',
+      'Subsystem sftp internal-sftp',
+      '',
+    ].join('\n'),
+  );
   const child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
@@ -139,9 +144,12 @@ async function startStandIn(): Promise<SshTestTarget> {
   const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
     client.on('error', () => undefined);
     client.on('authentication', (auth) => {
-      if (auth.method !== 'publickey' || !auth.key.data.equals(allowed.getPublicSSH())) return auth.reject(['publickey']);
+      if (auth.method !== 'publickey' || !auth.key.data.equals(allowed.getPublicSSH()))
+        return auth.reject(['publickey']);
       if (!auth.signature || !auth.blob) return auth.accept();
-      return allowed.verify(auth.blob, auth.signature, auth.hashAlgo as never) ? auth.accept() : auth.reject(['publickey']);
+      return allowed.verify(auth.blob, auth.signature, auth.hashAlgo as never)
+        ? auth.accept()
+        : auth.reject(['publickey']);
     });
     client.on('ready', () => {
       client.on('tcpip', (accept, reject, info) => {

@@ -50,7 +50,9 @@ export async function startTestIssuer(audience: string): Promise<TestIssuer> {
       fetches += 1;
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: published }));
     } else if (req.url === '/.well-known/openid-configuration') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer, jwks_uri: `${issuer}/.well-known/jwks` }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ issuer, jwks_uri: `${issuer}/.well-known/jwks` }));
     } else {
       res.writeHead(404).end();
     }

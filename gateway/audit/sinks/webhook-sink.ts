@@ -65,7 +65,7 @@ export function createWebhookSink(options: WebhookSinkOptions): AuditSink {
     const body = JSON.stringify({ events: batch });
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const timestamp = String(Math.floor(now() / 1000));
-      let retry = true;
+      let retry: boolean;
       try {
         const response = await doFetch(options.url, {
           method: 'POST',

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { envInputReader, parseActionInputs, parseConnectionList } from '../../../actions/src/action-inputs.ts';
 
-const read = (values: Record<string, string>) => envInputReader(Object.fromEntries(Object.entries(values).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])));
+const read = (values: Record<string, string>) =>
+  envInputReader(Object.fromEntries(Object.entries(values).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])));
 
 describe('action inputs', () => {
   it('defaults the audience to the gateway URL without a trailing slash and exports env by default', () => {
@@ -12,8 +13,12 @@ describe('action inputs', () => {
   });
 
   it('reads the dashed export-env input under both the runner spelling and the underscore spelling', () => {
-    expect(parseActionInputs(envInputReader({ INPUT_GATEWAY: 'https://g', 'INPUT_EXPORT-ENV': 'false' })).exportEnv).toBe(false);
-    expect(parseActionInputs(envInputReader({ INPUT_GATEWAY: 'https://g', INPUT_EXPORT_ENV: 'false' })).exportEnv).toBe(false);
+    expect(
+      parseActionInputs(envInputReader({ INPUT_GATEWAY: 'https://g', 'INPUT_EXPORT-ENV': 'false' })).exportEnv,
+    ).toBe(false);
+    expect(parseActionInputs(envInputReader({ INPUT_GATEWAY: 'https://g', INPUT_EXPORT_ENV: 'false' })).exportEnv).toBe(
+      false,
+    );
   });
 
   it('parses newline- and comma-separated connections with optional local ports', () => {
@@ -38,6 +43,8 @@ describe('action inputs', () => {
     expect(() => parseActionInputs(read({ gateway: 'ftp://g' }))).toThrow(/must be an http\(s\) URL/);
     expect(() => parseActionInputs(read({ gateway: 'https://u:p@g' }))).toThrow(/must not carry credentials/);
     expect(() => parseActionInputs(read({ gateway: 'https://g', ttl: 'forever' }))).toThrow(/'ttl' must be a duration/);
-    expect(() => parseActionInputs(read({ gateway: 'https://g', 'export-env': 'maybe' }))).toThrow(/must be true or false/);
+    expect(() => parseActionInputs(read({ gateway: 'https://g', 'export-env': 'maybe' }))).toThrow(
+      /must be true or false/,
+    );
   });
 });

@@ -41,8 +41,17 @@ function fakeCache(body: string | Error): ToolCache & { downloads: string[]; cac
 
 const api = createGatewayApi({ baseUrl: new URL('http://gw.test/') });
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-const options = (toolCache: ToolCache, gateway: { version: string; client?: { url: string; sha256?: string } }, warnings: string[]) => ({
-  api, gateway, actionVersion: '1.0.0', shippedBundle: '/action/dist/gatehouse-connect.mjs', toolCache, warn: (m: string) => warnings.push(m),
+const options = (
+  toolCache: ToolCache,
+  gateway: { version: string; client?: { url: string; sha256?: string } },
+  warnings: string[],
+) => ({
+  api,
+  gateway,
+  actionVersion: '1.0.0',
+  shippedBundle: '/action/dist/gatehouse-connect.mjs',
+  toolCache,
+  warn: (m: string) => warnings.push(m),
 });
 
 describe('choosing the client bundle', () => {
@@ -54,25 +63,39 @@ describe('choosing the client bundle', () => {
     const second = await resolveClientBundle(options(cache, gateway, warnings));
     expect([first.source, second.source]).toEqual(['gateway', 'cache']);
     expect(cache.downloads).toEqual(['http://gw.test/v1/client/connect.mjs']);
-    expect(warnings[0]).toBe("Version skew: the gateway runs 2.0.0 and this action is 1.0.0; using the gateway's client 2.0.0.");
+    expect(warnings[0]).toBe(
+      "Version skew: the gateway runs 2.0.0 and this action is 1.0.0; using the gateway's client 2.0.0.",
+    );
   });
 
   it("falls back to the action's own client when the download does not match the announced digest", async () => {
     const cache = fakeCache('tampered');
     const warnings: string[] = [];
-    const chosen = await resolveClientBundle(options(cache, { version: '2.0.0', client: { url: '/v1/client/connect.mjs', sha256: sha('client v2') } }, warnings));
+    const chosen = await resolveClientBundle(
+      options(
+        cache,
+        { version: '2.0.0', client: { url: '/v1/client/connect.mjs', sha256: sha('client v2') } },
+        warnings,
+      ),
+    );
     expect(chosen).toEqual({ path: '/action/dist/gatehouse-connect.mjs', version: '1.0.0', source: 'shipped' });
     expect(cache.cached).toEqual([]);
-    expect(warnings[0]).toMatch(/does not match the sha256 the gateway announced; using the action's own client 1\.0\.0\. Pin the action/);
+    expect(warnings[0]).toMatch(
+      /does not match the sha256 the gateway announced; using the action's own client 1\.0\.0\. Pin the action/,
+    );
   });
 
   it('falls back when the gateway serves no client, and never downloads from another origin', async () => {
     const warnings: string[] = [];
-    const missing = await resolveClientBundle(options(fakeCache(new Error('Unexpected HTTP response: 404')), { version: '1.0.0' }, warnings));
+    const missing = await resolveClientBundle(
+      options(fakeCache(new Error('Unexpected HTTP response: 404')), { version: '1.0.0' }, warnings),
+    );
     expect(missing.source).toBe('shipped');
     expect(warnings[0]).toMatch(/could not be downloaded .*404.*same version as the gateway/);
     const elsewhere = fakeCache('x');
-    await resolveClientBundle(options(elsewhere, { version: '2.0.0', client: { url: 'https://cdn.example/connect.mjs' } }, warnings));
+    await resolveClientBundle(
+      options(elsewhere, { version: '2.0.0', client: { url: 'https://cdn.example/connect.mjs' } }, warnings),
+    );
     expect(elsewhere.downloads).toEqual([]);
     expect(warnings.at(-1)).toMatch(/another origin \(https:\/\/cdn\.example\)/);
   });

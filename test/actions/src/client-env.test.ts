@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { buildClientEnvironment, parseReadyLine, upperSnake, type LocalConnection } from '../../../actions/src/client-env.ts';
+import {
+  buildClientEnvironment,
+  parseReadyLine,
+  upperSnake,
+  type LocalConnection,
+} from '../../../actions/src/client-env.ts';
 
 const pg = (name: string, port: number, password = `pw-${name}`): LocalConnection => ({
-  name, type: 'postgres', host: '127.0.0.1', port, user: 'ci', password, database: name,
+  name,
+  type: 'postgres',
+  host: '127.0.0.1',
+  port,
+  user: 'ci',
+  password,
+  database: name,
   url: `postgresql://ci:${password}@127.0.0.1:${port}/${name}`,
 });
 
@@ -13,11 +24,18 @@ describe('client environment', () => {
   });
 
   it('exports DATABASE_URL and the PG* variables for a single PostgreSQL connection', () => {
-    const { env, outputs, secrets } = buildClientEnvironment({ session_id: 's1', expires_at: 'x', connections: [pg('app-db', 6000)] }, 'gwh_token');
+    const { env, outputs, secrets } = buildClientEnvironment(
+      { session_id: 's1', expires_at: 'x', connections: [pg('app-db', 6000)] },
+      'gwh_token',
+    );
     expect(env).toEqual({
       APP_DB_DATABASE_URL: 'postgresql://ci:pw-app-db@127.0.0.1:6000/app-db',
       DATABASE_URL: 'postgresql://ci:pw-app-db@127.0.0.1:6000/app-db',
-      PGHOST: '127.0.0.1', PGPORT: '6000', PGUSER: 'ci', PGPASSWORD: 'pw-app-db', PGDATABASE: 'app-db',
+      PGHOST: '127.0.0.1',
+      PGPORT: '6000',
+      PGUSER: 'ci',
+      PGPASSWORD: 'pw-app-db',
+      PGDATABASE: 'app-db',
     });
     expect(outputs).toMatchObject({ 'session-id': 's1', url: env.DATABASE_URL, host: '127.0.0.1', port: '6000' });
     expect(secrets.sort()).toEqual(['gwh_token', 'postgresql://ci:pw-app-db@127.0.0.1:6000/app-db', 'pw-app-db']);
@@ -25,24 +43,36 @@ describe('client environment', () => {
 
   it('keeps an ssh connection out of the PostgreSQL variables but in the outputs', () => {
     const ssh: LocalConnection = { name: 'deploy-host', type: 'ssh', host: '127.0.0.1', port: 2222 };
-    const { env, outputs } = buildClientEnvironment({ session_id: 's', expires_at: 'x', connections: [ssh, pg('app-db', 6001)] });
+    const { env, outputs } = buildClientEnvironment({
+      session_id: 's',
+      expires_at: 'x',
+      connections: [ssh, pg('app-db', 6001)],
+    });
     expect(env.DATABASE_URL).toContain(':6001/');
     expect(outputs.port).toBe('2222');
     expect(JSON.parse(outputs.connections!)).toHaveLength(2);
   });
 
   it('refuses two connections whose variable names would collide', () => {
-    expect(() => buildClientEnvironment({ session_id: 's', expires_at: 'x', connections: [pg('app-db', 1), pg('app.db', 2)] })).toThrow(/'app-db' and 'app.db' would both export APP_DB_\*/);
+    expect(() =>
+      buildClientEnvironment({ session_id: 's', expires_at: 'x', connections: [pg('app-db', 1), pg('app.db', 2)] }),
+    ).toThrow(/'app-db' and 'app.db' would both export APP_DB_\*/);
   });
 
   it('builds a URL with an encoded password when the proxy gives none', () => {
-    const { env, secrets } = buildClientEnvironment({ session_id: 's', expires_at: 'x', connections: [{ ...pg('app-db', 7000, 'p@ss/word'), url: undefined }] });
+    const { env, secrets } = buildClientEnvironment({
+      session_id: 's',
+      expires_at: 'x',
+      connections: [{ ...pg('app-db', 7000, 'p@ss/word'), url: undefined }],
+    });
     expect(env.DATABASE_URL).toBe('postgresql://ci:p%40ss%2Fword@127.0.0.1:7000/app-db');
     expect(secrets).toContain(env.DATABASE_URL);
   });
 
   it('rejects a ready line that is not JSON or lacks the connection fields', () => {
     expect(() => parseReadyLine('listening')).toThrow(/not JSON/);
-    expect(() => parseReadyLine('{"session_id":"s","expires_at":"x","connections":[{"name":"a"}]}')).toThrow(/lacks session_id/);
+    expect(() => parseReadyLine('{"session_id":"s","expires_at":"x","connections":[{"name":"a"}]}')).toThrow(
+      /lacks session_id/,
+    );
   });
 });

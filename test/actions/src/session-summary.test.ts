@@ -14,12 +14,25 @@ describe('session summary', () => {
         ev(5, 'ssh.exec', { connection: 'host', command: 'uptime', decision: 'allow', rule: 's' }),
       ],
     });
-    expect(rows.map((r) => [r.statement, r.rows, r.masked])).toEqual([['select 1', 10, 4], ['select 2', 2, 0], ['uptime', undefined, 0]]);
+    expect(rows.map((r) => [r.statement, r.rows, r.masked])).toEqual([
+      ['select 1', 10, 4],
+      ['select 2', 2, 0],
+      ['uptime', undefined, 0],
+    ]);
     expect(summaryTotals(rows)).toEqual({ statements: 3, decisions: { allow: 3 }, rows: 12, masked: 4 });
   });
 
   it('escapes table-breaking characters and shortens long statements', () => {
-    const markdown = renderSessionSummary('s1', [{ connection: 'db', statement: `select '|'\n${'x'.repeat(300)}`, decision: 'allow', rule: '<r>', rows: 1, masked: 0 }]);
+    const markdown = renderSessionSummary('s1', [
+      {
+        connection: 'db',
+        statement: `select '|'\n${'x'.repeat(300)}`,
+        decision: 'allow',
+        rule: '<r>',
+        rows: 1,
+        masked: 0,
+      },
+    ]);
     const row = markdown.split('\n').find((line) => line.startsWith('| 1 |'))!;
     expect(row).toContain("select '\\|' xxx");
     expect(row).toContain('&lt;r&gt;');

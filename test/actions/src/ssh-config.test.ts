@@ -16,11 +16,23 @@ afterEach(() => {
 
 describe('ssh config for SSH connections', () => {
   it('writes a strict Host entry per SSH connection with the pinned key under the connection alias', () => {
-    const rendered = renderSshConfig([
-      { name: 'app-db', type: 'postgres', host: '127.0.0.1', port: 1 },
-      { name: 'deploy-host', type: 'ssh', host: '127.0.0.1', port: 2222, identity_file: '/tmp/k', known_hosts: '[127.0.0.1]:2222 ssh-ed25519 AAAAC3' },
-    ], '/run/known_hosts')!;
-    expect(rendered.config).toContain('Host deploy-host\n  HostName 127.0.0.1\n  Port 2222\n  User deploy-host\n  HostKeyAlias deploy-host\n  StrictHostKeyChecking yes');
+    const rendered = renderSshConfig(
+      [
+        { name: 'app-db', type: 'postgres', host: '127.0.0.1', port: 1 },
+        {
+          name: 'deploy-host',
+          type: 'ssh',
+          host: '127.0.0.1',
+          port: 2222,
+          identity_file: '/tmp/k',
+          known_hosts: '[127.0.0.1]:2222 ssh-ed25519 AAAAC3',
+        },
+      ],
+      '/run/known_hosts',
+    )!;
+    expect(rendered.config).toContain(
+      'Host deploy-host\n  HostName 127.0.0.1\n  Port 2222\n  User deploy-host\n  HostKeyAlias deploy-host\n  StrictHostKeyChecking yes',
+    );
     expect(rendered.config).toContain('IdentityFile "/tmp/k"\n  IdentitiesOnly yes');
     expect(rendered.config).not.toContain('Host app-db');
     expect(rendered.knownHosts).toBe('deploy-host ssh-ed25519 AAAAC3\n');

@@ -58,24 +58,40 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
     const path = (req.url ?? '/').split('?')[0]!;
     requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, body });
     let answer: { status: number; body: unknown } | undefined;
-    if (req.method === 'GET' && path === '/v1/version') answer = json(200, { version: options.version ?? '0.9.0', client: { url: '/v1/client/connect.mjs', sha256 } });
+    if (req.method === 'GET' && path === '/v1/version')
+      answer = json(200, { version: options.version ?? '0.9.0', client: { url: '/v1/client/connect.mjs', sha256 } });
     else if (req.method === 'GET' && path === '/v1/client/connect.mjs') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(client);
       return;
     } else if (req.method === 'POST' && path === '/v1/sessions') {
       const request = body as { token: string; connections?: string[] };
-      answer = options.session?.(request) ?? json(201, {
-        id: 'ses_fake1',
-        token: sessionToken,
-        expires_at: '2030-01-01T00:00:00Z',
-        connections: (options.granted ?? request.connections ?? ['app-db']).map((name) => ({ name, type: 'postgres', tunnel: `/v1/tunnel/${name}` })),
-      });
+      answer =
+        options.session?.(request) ??
+        json(201, {
+          id: 'ses_fake1',
+          token: sessionToken,
+          expires_at: '2030-01-01T00:00:00Z',
+          connections: (options.granted ?? request.connections ?? ['app-db']).map((name) => ({
+            name,
+            type: 'postgres',
+            tunnel: `/v1/tunnel/${name}`,
+          })),
+        });
       if (answer.status === 201) lastGrant = answer.body as { connections: unknown[] };
-    } else if (req.headers.authorization !== `Bearer ${sessionToken}`) answer = json(401, { error: { code: 'unauthorized', message: 'no session' } });
+    } else if (req.headers.authorization !== `Bearer ${sessionToken}`)
+      answer = json(401, { error: { code: 'unauthorized', message: 'no session' } });
     else if (req.method === 'GET' && /^\/v1\/sessions\/[^/]+$/.test(path)) {
-      answer = json(200, { id: path.split('/').pop(), identity_rule: 'fake', created_at: '2029-12-31T23:00:00Z', expires_at: '2030-01-01T00:00:00Z', ended_at: null, end_reason: null, connections: lastGrant?.connections ?? [], claims: {} });
-    }
-    else if (req.method === 'DELETE' && path.startsWith('/v1/sessions/')) answer = json(200, { ended: true });
+      answer = json(200, {
+        id: path.split('/').pop(),
+        identity_rule: 'fake',
+        created_at: '2029-12-31T23:00:00Z',
+        expires_at: '2030-01-01T00:00:00Z',
+        ended_at: null,
+        end_reason: null,
+        connections: lastGrant?.connections ?? [],
+        claims: {},
+      });
+    } else if (req.method === 'DELETE' && path.startsWith('/v1/sessions/')) answer = json(200, { ended: true });
     else if (req.method === 'GET' && path.endsWith('/log')) answer = json(200, options.log ?? { events: [] });
     answer ??= json(404, { error: { code: 'not-found', message: 'no such route' } });
     res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));

@@ -12,7 +12,9 @@ export interface FakeOidcEndpoint {
  * Answers like GitHub's endpoint: the request URL already carries `?api-version=2.0`, the
  * toolkit appends `&audience=`, the bearer is the request token, the body is `{"value": jwt}`.
  */
-export async function startFakeOidcEndpoint(mint: (audience: string) => Promise<string> | string): Promise<FakeOidcEndpoint> {
+export async function startFakeOidcEndpoint(
+  mint: (audience: string) => Promise<string> | string,
+): Promise<FakeOidcEndpoint> {
   const requestToken = `req-${Math.random().toString(36).slice(2)}`;
   const audiences: string[] = [];
   const server = createServer((req, res) => {
@@ -30,7 +32,10 @@ export async function startFakeOidcEndpoint(mint: (audience: string) => Promise<
   });
   const port = await listen(server);
   return {
-    env: { ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${port}/token?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken },
+    env: {
+      ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${port}/token?api-version=2.0`,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken,
+    },
     audiences,
     close: () => close(server),
   };

@@ -51,7 +51,10 @@ export interface ActionTestbed {
 }
 
 /** `ssh`: an SSH target to expose as the `deploy-host` connection. */
-export async function startActionTestbed(policy: string = ACTION_POLICY, options: { ssh?: SshTestTarget } = {}): Promise<ActionTestbed> {
+export async function startActionTestbed(
+  policy: string = ACTION_POLICY,
+  options: { ssh?: SshTestTarget } = {},
+): Promise<ActionTestbed> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-action-gw-'));
   const audience = 'https://gatehouse.test';
   const db = await createTestDatabase();
@@ -72,7 +75,15 @@ export async function startActionTestbed(policy: string = ACTION_POLICY, options
     '    type: postgres',
     `    url: ${db.url}`,
     ...(options.ssh
-      ? ['  deploy-host:', '    type: ssh', `    host: ${options.ssh.host}`, `    port: ${options.ssh.port}`, `    user: ${options.ssh.user}`, '    private_key: ${file:ssh-key}', `    host_key: "${options.ssh.hostKey}"`]
+      ? [
+          '  deploy-host:',
+          '    type: ssh',
+          `    host: ${options.ssh.host}`,
+          `    port: ${options.ssh.port}`,
+          `    user: ${options.ssh.user}`,
+          '    private_key: ${file:ssh-key}',
+          `    host_key: "${options.ssh.hostKey}"`,
+        ]
       : []),
     `policies: ${policies}`,
   ].join('\n');

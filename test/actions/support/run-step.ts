@@ -13,7 +13,11 @@ export interface StepResult {
 }
 
 /** Runs a bundled entry point the way the runner does: `node <file>` with the step's environment only. */
-export function runStep(entry: 'connect.mjs' | 'disconnect.mjs', env: Record<string, string>, timeoutMs = 60_000): Promise<StepResult> {
+export function runStep(
+  entry: 'connect.mjs' | 'disconnect.mjs',
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<StepResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [`${DIST}${entry}`], {
@@ -22,9 +26,16 @@ export function runStep(entry: 'connect.mjs' | 'disconnect.mjs', env: Record<str
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${entry} did not finish within ${timeoutMs} ms:\n${stdout}\n${stderr}`)); }, timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${entry} did not finish within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);

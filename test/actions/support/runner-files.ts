@@ -28,7 +28,14 @@ export function createRunnerFiles(): RunnerFiles {
   mkdirSync(home);
   return {
     root,
-    env: { ...files, HOME: home, RUNNER_TEMP: runnerTemp, RUNNER_TOOL_CACHE: toolCache, GITHUB_ACTIONS: 'true', RUNNER_OS: 'Linux' },
+    env: {
+      ...files,
+      HOME: home,
+      RUNNER_TEMP: runnerTemp,
+      RUNNER_TOOL_CACHE: toolCache,
+      GITHUB_ACTIONS: 'true',
+      RUNNER_OS: 'Linux',
+    },
     outputs: () => parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
     exported: () => parseFileCommands(readFileSync(files.GITHUB_ENV, 'utf8')),
     summary: () => readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),

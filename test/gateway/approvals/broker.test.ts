@@ -1,7 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '../../../gateway/store/create-store.ts';
 import type { Store } from '../../../gateway/store/store.ts';
-import { createApprovalBroker, type ApprovalBroker, type HoldRequest, type PendingApproval } from '../../../gateway/approvals/broker.ts';
+import {
+  createApprovalBroker,
+  type ApprovalBroker,
+  type HoldRequest,
+  type PendingApproval,
+} from '../../../gateway/approvals/broker.ts';
 import type { ApprovalNotifier } from '../../../gateway/approvals/notifier.ts';
 import { hashStatement, randomApprovalId } from '../../../gateway/approvals/approval-record.ts';
 import { systemClock } from '../../../gateway/identity/session-context.ts';
@@ -20,9 +25,22 @@ async function openStore(): Promise<Store> {
   return store;
 }
 
-function openBroker(store: Store, replicaId: string, messages: ApprovalMessage[] = [], pollIntervalMs = 100): ApprovalBroker {
+function openBroker(
+  store: Store,
+  replicaId: string,
+  messages: ApprovalMessage[] = [],
+  pollIntervalMs = 100,
+): ApprovalBroker {
   const notifier: ApprovalNotifier = { notify: async (m) => void messages.push(m) };
-  const broker = createApprovalBroker({ store, clock: systemClock, notifier, publicUrl: 'https://gw.example/', ids: { approvalId: randomApprovalId }, replicaId, pollIntervalMs });
+  const broker = createApprovalBroker({
+    store,
+    clock: systemClock,
+    notifier,
+    publicUrl: 'https://gw.example/',
+    ids: { approvalId: randomApprovalId },
+    replicaId,
+    pollIntervalMs,
+  });
   brokers.push(broker);
   return broker;
 }
@@ -32,7 +50,17 @@ function request(overrides: { timeoutSeconds?: number; windowSeconds?: number; s
   return {
     session: {
       sessionId: overrides.sessionId ?? 'ses_1',
-      identity: { sessionId: overrides.sessionId ?? 'ses_1', claims: { repository: 'acme/app', run_id: '1001', run_attempt: '1', sha: 'a'.repeat(40), actor: 'octo', actor_id: '5' } },
+      identity: {
+        sessionId: overrides.sessionId ?? 'ses_1',
+        claims: {
+          repository: 'acme/app',
+          run_id: '1001',
+          run_attempt: '1',
+          sha: 'a'.repeat(40),
+          actor: 'octo',
+          actor_id: '5',
+        },
+      },
       connections: ['app-db'],
       expiresAt: new Date(Date.now() + 600_000),
     },
@@ -40,8 +68,16 @@ function request(overrides: { timeoutSeconds?: number; windowSeconds?: number; s
     statement,
     statementHash: hashStatement(statement),
     decision: {
-      action: 'review', rule: 'review-writes', reason: 'writes need a reviewer',
-      review: { timeoutSeconds: overrides.timeoutSeconds ?? 30, minPermission: 'write', teams: [], approvals: 1, ...(overrides.windowSeconds ? { windowSeconds: overrides.windowSeconds } : {}) },
+      action: 'review',
+      rule: 'review-writes',
+      reason: 'writes need a reviewer',
+      review: {
+        timeoutSeconds: overrides.timeoutSeconds ?? 30,
+        minPermission: 'write',
+        teams: [],
+        approvals: 1,
+        ...(overrides.windowSeconds ? { windowSeconds: overrides.windowSeconds } : {}),
+      },
     },
   };
 }
@@ -81,8 +117,18 @@ describe('approval broker', () => {
     expect(pending.approveCommand).toBe(`/gatehouse approve ${pending.id}`);
     expect(pending.approveUrl).toBe(`https://gw.example/v1/approvals/${pending.id}`);
     const stored = await store.getApproval(pending.id);
-    expect(stored).toMatchObject({ status: 'pending', connection: 'app-db', rule: 'review-writes', sessionId: 'ses_1' });
-    expect(messages[0]).toMatchObject({ type: 'approval.requested', id: pending.id, binding: { repository: 'acme/app', runId: '1001', runAttempt: '1', actorId: '5' }, policy: { minPermission: 'write', approvals: 1 } });
+    expect(stored).toMatchObject({
+      status: 'pending',
+      connection: 'app-db',
+      rule: 'review-writes',
+      sessionId: 'ses_1',
+    });
+    expect(messages[0]).toMatchObject({
+      type: 'approval.requested',
+      id: pending.id,
+      binding: { repository: 'acme/app', runId: '1001', runAttempt: '1', actorId: '5' },
+      policy: { minPermission: 'write', approvals: 1 },
+    });
     await broker.decide(pending.id, { approved: false, by: ['reviewer'], reason: 'not now' });
     await expect(held).resolves.toMatchObject({ outcome: 'denied', decidedBy: ['reviewer'], reason: 'not now' });
   });
@@ -128,11 +174,28 @@ describe('approval broker', () => {
     const { seen, onPending } = pendingOf();
     const held = broker.hold(request(), { onPending });
     const { id } = await seen;
-    const wrong = await broker.decide(id, { approved: true, by: ['alice'], expect: { statementHash: hashStatement('DELETE FROM accounts'), sha: 'a'.repeat(40), runId: '1001', runAttempt: '1' } });
+    const wrong = await broker.decide(id, {
+      approved: true,
+      by: ['alice'],
+      expect: {
+        statementHash: hashStatement('DELETE FROM accounts'),
+        sha: 'a'.repeat(40),
+        runId: '1001',
+        runAttempt: '1',
+      },
+    });
     expect(wrong).toMatchObject({ ok: false, code: 'binding-mismatch' });
-    const otherAttempt = await broker.decide(id, { approved: true, by: ['alice'], expect: { statementHash: request().statementHash, sha: 'a'.repeat(40), runId: '1001', runAttempt: '2' } });
+    const otherAttempt = await broker.decide(id, {
+      approved: true,
+      by: ['alice'],
+      expect: { statementHash: request().statementHash, sha: 'a'.repeat(40), runId: '1001', runAttempt: '2' },
+    });
     expect(otherAttempt).toMatchObject({ ok: false, code: 'binding-mismatch' });
-    const right = await broker.decide(id, { approved: true, by: ['alice'], expect: { statementHash: request().statementHash, sha: 'a'.repeat(40), runId: '1001', runAttempt: '1' } });
+    const right = await broker.decide(id, {
+      approved: true,
+      by: ['alice'],
+      expect: { statementHash: request().statementHash, sha: 'a'.repeat(40), runId: '1001', runAttempt: '1' },
+    });
     expect(right).toEqual({ ok: true, status: 'approved' });
     await expect(held).resolves.toMatchObject({ outcome: 'approved' });
     expect(await broker.decide(id, { approved: false, by: ['bob'] })).toMatchObject({ ok: false, code: 'not-pending' });
@@ -189,7 +252,11 @@ describe('approval broker', () => {
     await expect(first).resolves.toMatchObject({ outcome: 'approved' });
     expect(broker.isWindowOpen('ses_w', 'review-writes')).toBe(true);
     expect(broker.isWindowOpen('ses_other', 'review-writes')).toBe(false);
-    const second = await broker.hold(request({ windowSeconds: 60, sessionId: 'ses_w' }), { onPending: () => { throw new Error('a window must not ask again'); } });
+    const second = await broker.hold(request({ windowSeconds: 60, sessionId: 'ses_w' }), {
+      onPending: () => {
+        throw new Error('a window must not ask again');
+      },
+    });
     expect(second).toMatchObject({ outcome: 'approved', approvalId: id, decidedBy: ['alice'] });
   });
 
@@ -198,7 +265,14 @@ describe('approval broker', () => {
     const recorder = createRecorder({ store });
     const sessionId = `ses_audit_${Date.now()}`;
     await recorder.sessionStarted(sessionId, { claims: { repository: 'acme/app' } });
-    const broker = createApprovalBroker({ store, clock: systemClock, notifier: { notify: async () => undefined }, publicUrl: 'https://gw.example', ids: { approvalId: randomApprovalId }, audit: recorder });
+    const broker = createApprovalBroker({
+      store,
+      clock: systemClock,
+      notifier: { notify: async () => undefined },
+      publicUrl: 'https://gw.example',
+      ids: { approvalId: randomApprovalId },
+      audit: recorder,
+    });
     brokers.push(broker);
     const { seen, onPending } = pendingOf();
     const held = broker.hold(request({ sessionId }), { onPending });

@@ -14,7 +14,9 @@ afterEach(async () => {
 });
 
 /** An app endpoint answering with the given statuses in turn, keeping what it received. */
-async function endpoint(statuses: number[]): Promise<{ url: string; received: { body: string; headers: http.IncomingHttpHeaders }[] }> {
+async function endpoint(
+  statuses: number[],
+): Promise<{ url: string; received: { body: string; headers: http.IncomingHttpHeaders }[] }> {
   const received: { body: string; headers: http.IncomingHttpHeaders }[] = [];
   const server = http.createServer((req, res) => {
     let body = '';
@@ -29,7 +31,13 @@ async function endpoint(statuses: number[]): Promise<{ url: string; received: { 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/gatehouse/approvals`, received };
 }
 
-const message: ApprovalMessage = { type: 'approval.resolved', id: 'apr_1', status: 'timed-out', decidedBy: [], reason: 'approval timed out' };
+const message: ApprovalMessage = {
+  type: 'approval.resolved',
+  id: 'apr_1',
+  status: 'timed-out',
+  decidedBy: [],
+  reason: 'approval timed out',
+};
 
 describe('approval notifier', () => {
   it('signs the body with the shared secret and a timestamp', async () => {
@@ -37,9 +45,27 @@ describe('approval notifier', () => {
     await createHttpNotifier({ url: app.url, secret: 's3cret', clock: systemClock }).notify(message);
     const [{ body, headers }] = app.received as [{ body: string; headers: http.IncomingHttpHeaders }];
     expect(JSON.parse(body)).toEqual(message);
-    const check = verifyMessage('s3cret', body, { timestamp: headers[APPROVAL_HEADERS.timestamp] as string, signature: headers[APPROVAL_HEADERS.signature] as string }, new Date());
+    const check = verifyMessage(
+      's3cret',
+      body,
+      {
+        timestamp: headers[APPROVAL_HEADERS.timestamp] as string,
+        signature: headers[APPROVAL_HEADERS.signature] as string,
+      },
+      new Date(),
+    );
     expect(check).toEqual({ ok: true });
-    expect(verifyMessage('other', body, { timestamp: headers[APPROVAL_HEADERS.timestamp] as string, signature: headers[APPROVAL_HEADERS.signature] as string }, new Date()).ok).toBe(false);
+    expect(
+      verifyMessage(
+        'other',
+        body,
+        {
+          timestamp: headers[APPROVAL_HEADERS.timestamp] as string,
+          signature: headers[APPROVAL_HEADERS.signature] as string,
+        },
+        new Date(),
+      ).ok,
+    ).toBe(false);
   });
 
   it('retries server errors with backoff until the app accepts', async () => {
@@ -50,8 +76,13 @@ describe('approval notifier', () => {
 
   it('gives up on a client error and names the way out', async () => {
     const app = await endpoint([401]);
-    const sending = createHttpNotifier({ url: app.url, secret: 's', clock: systemClock, baseDelayMs: 10 }).notify(message);
-    await expect(sending).rejects.toMatchObject({ code: 'approvals.notify-failed', message: expect.stringContaining("gatehouse approve apr_1") });
+    const sending = createHttpNotifier({ url: app.url, secret: 's', clock: systemClock, baseDelayMs: 10 }).notify(
+      message,
+    );
+    await expect(sending).rejects.toMatchObject({
+      code: 'approvals.notify-failed',
+      message: expect.stringContaining('gatehouse approve apr_1'),
+    });
     expect(app.received).toHaveLength(1);
   });
 });

@@ -14,7 +14,10 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Runs the writer until it has acknowledged `atLeast` events, then SIGKILLs it; returns the last acknowledged count. */
 function runAndKill(location: string, sessionId: string, atLeast: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, location, sessionId], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, location, sessionId], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let acknowledged = 0;
     let stderr = '';
     let buffered = '';

@@ -5,7 +5,9 @@ import { EMPTY_CHAIN, eventHash, GENESIS_HASH, linkEvent } from '../../../gatewa
 
 describe('canonicalJson', () => {
   it('sorts keys at every level and drops whitespace and undefined values', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { y: 1, x: 2 }], c: undefined }, e: 'é\u0000' })).toBe('{"a":{"d":[3,{"x":2,"y":1}]},"b":1,"e":"é\\u0000"}');
+    expect(canonicalJson({ b: 1, a: { d: [3, { y: 1, x: 2 }], c: undefined }, e: 'é\u0000' })).toBe(
+      '{"a":{"d":[3,{"x":2,"y":1}]},"b":1,"e":"é\\u0000"}',
+    );
   });
 
   it('gives the same text for the same value regardless of key order', () => {
@@ -25,12 +27,19 @@ describe('hash chain', () => {
       .update(GENESIS_HASH)
       .update('{"at":"2026-03-01T12:00:00.000Z","data":{"a":1,"b":2},"seq":1,"sessionId":"s1","type":"statement"}')
       .digest('hex');
-    expect(eventHash(GENESIS_HASH, { sessionId: 's1', seq: 1, type: 'statement', at, data: { b: 2, a: 1 } })).toBe(expected);
+    expect(eventHash(GENESIS_HASH, { sessionId: 's1', seq: 1, type: 'statement', at, data: { b: 2, a: 1 } })).toBe(
+      expected,
+    );
   });
 
   it('links each event to the hash of the one before it', () => {
     const first = linkEvent(EMPTY_CHAIN, { sessionId: 's1', type: 'session.start', at, data: { claims: {} } });
-    const second = linkEvent(first, { sessionId: 's1', type: 'statement', at, data: { text: 'SELECT 1', skipped: undefined } });
+    const second = linkEvent(first, {
+      sessionId: 's1',
+      type: 'statement',
+      at,
+      data: { text: 'SELECT 1', skipped: undefined },
+    });
     expect([first.seq, second.seq]).toEqual([1, 2]);
     expect(first.prevHash).toBe(GENESIS_HASH);
     expect(second.prevHash).toBe(first.hash);

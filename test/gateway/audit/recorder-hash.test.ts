@@ -19,22 +19,25 @@ const sessionIds = fc.constantFrom('sess-a', 'sess-"b"', 'sess-\u00e9\u{1f600}',
 describe('recorder hash chain', () => {
   it('links every event with exactly the hash and canonical data that eventHash gives, whatever the data', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(sessionIds, fc.dictionary(fc.string(), fc.jsonValue())), { minLength: 1, maxLength: 12 }), async (writes) => {
-        const { store, events } = memoryStore();
-        const recorder = createRecorder({ store, clock: { now: () => new Date('2026-03-01T12:00:00.123Z') } });
-        await Promise.all(writes.map(([sessionId, data]) => recorder.record(sessionId, 'statement', data as never)));
-        expect(events).toHaveLength(writes.length);
-        const heads = new Map<string, { seq: number; hash: string }>();
-        for (const event of events) {
-          const head = heads.get(event.sessionId) ?? { seq: 0, hash: GENESIS_HASH };
-          expect(event.seq).toBe(head.seq + 1);
-          expect(event.prevHash).toBe(head.hash);
-          expect(event.hash).toBe(eventHash(event.prevHash, event));
-          heads.set(event.sessionId, { seq: event.seq, hash: event.hash });
-        }
-        const bySession = writes.map(([sessionId, data]) => [sessionId, canonicalJson(data)]);
-        expect(events.map((e) => [e.sessionId, canonicalJson(e.data)])).toEqual(bySession);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(sessionIds, fc.dictionary(fc.string(), fc.jsonValue())), { minLength: 1, maxLength: 12 }),
+        async (writes) => {
+          const { store, events } = memoryStore();
+          const recorder = createRecorder({ store, clock: { now: () => new Date('2026-03-01T12:00:00.123Z') } });
+          await Promise.all(writes.map(([sessionId, data]) => recorder.record(sessionId, 'statement', data as never)));
+          expect(events).toHaveLength(writes.length);
+          const heads = new Map<string, { seq: number; hash: string }>();
+          for (const event of events) {
+            const head = heads.get(event.sessionId) ?? { seq: 0, hash: GENESIS_HASH };
+            expect(event.seq).toBe(head.seq + 1);
+            expect(event.prevHash).toBe(head.hash);
+            expect(event.hash).toBe(eventHash(event.prevHash, event));
+            heads.set(event.sessionId, { seq: event.seq, hash: event.hash });
+          }
+          const bySession = writes.map(([sessionId, data]) => [sessionId, canonicalJson(data)]);
+          expect(events.map((e) => [e.sessionId, canonicalJson(e.data)])).toEqual(bySession);
+        },
+      ),
       { numRuns: 150 },
     );
   });

@@ -83,7 +83,12 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
       recorder.recordEvent(id, 'statement', { text: 'SELECT 2', decision: 'allow', rule: 'r' }),
     ]);
     expect([first, second]).toEqual([2, 3]);
-    expect(await createRecorder({ store: ctx.store, sampleRows: 0 }).recordEvent(id, 'result.sample', { columns: [], rows: [] })).toBeNull();
+    expect(
+      await createRecorder({ store: ctx.store, sampleRows: 0 }).recordEvent(id, 'result.sample', {
+        columns: [],
+        rows: [],
+      }),
+    ).toBeNull();
   });
 
   it('writes events of the same tick in one transaction, in call order, across sessions', async () => {
@@ -95,7 +100,9 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
       await Promise.all([
         recorder.sessionStarted(a, start),
         recorder.sessionStarted(b, start),
-        ...Array.from({ length: 20 }, (_, i) => recorder.record(i % 2 ? a : b, 'statement', { text: `SELECT ${i}`, decision: 'allow', rule: 'r' })),
+        ...Array.from({ length: 20 }, (_, i) =>
+          recorder.record(i % 2 ? a : b, 'statement', { text: `SELECT ${i}`, decision: 'allow', rule: 'r' }),
+        ),
       ]);
       expect(spy).toHaveBeenCalledTimes(1);
       expect(spy.mock.calls[0]![0]).toHaveLength(22);
@@ -103,14 +110,29 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
       spy.mockRestore();
     }
     const texts = (await ctx.store.listAuditEvents(a)).slice(1).map((e) => e.data.text);
-    expect(texts).toEqual(['SELECT 1', 'SELECT 3', 'SELECT 5', 'SELECT 7', 'SELECT 9', 'SELECT 11', 'SELECT 13', 'SELECT 15', 'SELECT 17', 'SELECT 19']);
+    expect(texts).toEqual([
+      'SELECT 1',
+      'SELECT 3',
+      'SELECT 5',
+      'SELECT 7',
+      'SELECT 9',
+      'SELECT 11',
+      'SELECT 13',
+      'SELECT 15',
+      'SELECT 17',
+      'SELECT 19',
+    ]);
   });
 
   it('keeps acknowledging events recorded from the continuations of earlier ones', async () => {
     const recorder = createRecorder({ store: ctx.store });
     const id = randomUUID();
     for (let round = 0; round < 10; round++) {
-      await Promise.all([0, 1, 2, 3].map((i) => recorder.record(id, 'statement', { text: `SELECT ${round}.${i}`, decision: 'allow', rule: 'r' })));
+      await Promise.all(
+        [0, 1, 2, 3].map((i) =>
+          recorder.record(id, 'statement', { text: `SELECT ${round}.${i}`, decision: 'allow', rule: 'r' }),
+        ),
+      );
     }
     expect((await ctx.store.lastAuditEvent(id))?.seq).toBe(40);
   }, 15_000);
@@ -124,7 +146,9 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
     await recorder.record(id, 'statement', { text: 'SELECT 1', decision: 'allow', rule: 'r' });
     await recorder.sessionEnded(id, 'disconnect');
     await recorder.sessionEnded(id, 'expired');
-    await expect(recorder.record(id, 'statement', { text: 'SELECT 2', decision: 'allow', rule: 'r' })).rejects.toMatchObject({
+    await expect(
+      recorder.record(id, 'statement', { text: 'SELECT 2', decision: 'allow', rule: 'r' }),
+    ).rejects.toMatchObject({
       code: 'audit.session-closed',
     });
 
@@ -155,7 +179,14 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
   });
 
   it('acknowledges events even when a sink throws', async () => {
-    const broken: AuditSink = { name: 'broken', write: () => { throw new Error('disk full'); }, stats: () => ({ queued: 0, delivered: 0, dropped: 0, failed: 0 }), close: async () => {} };
+    const broken: AuditSink = {
+      name: 'broken',
+      write: () => {
+        throw new Error('disk full');
+      },
+      stats: () => ({ queued: 0, delivered: 0, dropped: 0, failed: 0 }),
+      close: async () => {},
+    };
     const good = memorySink();
     const recorder = createRecorder({ store: ctx.store, sinks: [broken, good] });
     const id = randomUUID();
@@ -176,14 +207,18 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
 
   it('refuses to write session.end or seal through record()', async () => {
     const recorder = createRecorder({ store: ctx.store });
-    await expect(recorder.record(randomUUID(), 'session.end' as 'statement', { text: '', decision: 'allow', rule: 'r' })).rejects.toMatchObject({
+    await expect(
+      recorder.record(randomUUID(), 'session.end' as 'statement', { text: '', decision: 'allow', rule: 'r' }),
+    ).rejects.toMatchObject({
       code: 'audit.invalid-event',
     });
   });
 
   it('refuses event types outside the shared vocabulary', async () => {
     const recorder = createRecorder({ store: ctx.store });
-    await expect(recorder.record(randomUUID(), 'made.up' as 'statement', { text: '', decision: 'allow', rule: 'r' })).rejects.toMatchObject({
+    await expect(
+      recorder.record(randomUUID(), 'made.up' as 'statement', { text: '', decision: 'allow', rule: 'r' }),
+    ).rejects.toMatchObject({
       code: 'audit.invalid-event',
     });
   });
@@ -217,7 +252,9 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
     await createRecorder({ store: ctx.store, gatewayId: 'gw-1' }).sessionStarted(mine, start);
     await createRecorder({ store: ctx.store, gatewayId: 'gw-2' }).sessionStarted(theirs, start);
 
-    const closed = await createRecorder({ store: ctx.store, gatewayId: 'gw-1' }).closeOrphans('gateway-restart', { gatewayId: 'gw-1' });
+    const closed = await createRecorder({ store: ctx.store, gatewayId: 'gw-1' }).closeOrphans('gateway-restart', {
+      gatewayId: 'gw-1',
+    });
     expect(closed).toContain(mine);
     expect(closed).not.toContain(theirs);
     expect((await ctx.store.getSession(mine))?.endReason).toBe('gateway-restart');
@@ -244,7 +281,10 @@ describe.each(ENGINES)('Recorder during a store outage on $name', (engine) => {
       const database = decodeURIComponent(new URL(ctx.location).pathname.slice(1));
       await withAdmin(async (c) => {
         await c.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`);
-        await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+        await c.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [database],
+        );
       });
       try {
         await expectUnavailable(recorder.record(id, 'statement', { text: 'SELECT 1', decision: 'allow', rule: 'r' }));
@@ -255,7 +295,12 @@ describe.each(ENGINES)('Recorder during a store outage on $name', (engine) => {
       await recorder.sessionEnded(id, 'client-closed');
       const result = await verifySession(ctx.store, id, (await loadAuditSigningKey(ctx.store)).publicKey);
       expect(result.ok).toBe(true);
-      expect((await ctx.store.listAuditEvents(id)).map((e) => e.data.text ?? e.type)).toEqual(['session.start', 'SELECT 2', 'session.end', 'seal']);
+      expect((await ctx.store.listAuditEvents(id)).map((e) => e.data.text ?? e.type)).toEqual([
+        'session.start',
+        'SELECT 2',
+        'session.end',
+        'seal',
+      ]);
     });
   }
 

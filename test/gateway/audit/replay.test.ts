@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseAsciicast, playAsciicast, replaySession, runReplay, shellRecordings, toAsciicast } from '../../../gateway/audit/replay.ts';
+import {
+  parseAsciicast,
+  playAsciicast,
+  replaySession,
+  runReplay,
+  shellRecordings,
+  toAsciicast,
+} from '../../../gateway/audit/replay.ts';
 import type { AuditEventRecord } from '../../../gateway/store/store.ts';
 
 const HEADER = { version: 2, width: 80, height: 24, timestamp: 1_700_000_000, title: 'deploy-host' };
@@ -13,14 +20,32 @@ const LOG: AuditEventRecord[] = [
   event(2, 'ssh.shell', { channel: 'c1', cast: HEADER, decision: 'allow' }),
   event(3, 'ssh.exec', { channel: 'c2', command: 'ls', decision: 'allow' }),
   event(4, 'ssh.output', { channel: 'c2', stream: 'stdout', data: 'file\n' }),
-  event(5, 'ssh.output', { channel: 'c1', stream: 'stdout', data: '$ ', cast: [[0.1, 'o', '$ '], [0.2, 'i', 'ls\r']] }),
+  event(5, 'ssh.output', {
+    channel: 'c1',
+    stream: 'stdout',
+    data: '$ ',
+    cast: [
+      [0.1, 'o', '$ '],
+      [0.2, 'i', 'ls\r'],
+    ],
+  }),
   event(6, 'ssh.output', { channel: 'c1', stream: 'stdout', data: 'file\r\n', cast: [[10, 'o', 'file\r\n']] }),
   event(7, 'ssh.exit', { channel: 'c1', code: 0 }),
 ];
 
 describe('shell recordings from an audit log', () => {
   it('rebuilds each shell from its header and output batches, ignoring exec output', () => {
-    expect(shellRecordings(LOG)).toEqual([{ channel: 'c1', header: HEADER, events: [[0.1, 'o', '$ '], [0.2, 'i', 'ls\r'], [10, 'o', 'file\r\n']] }]);
+    expect(shellRecordings(LOG)).toEqual([
+      {
+        channel: 'c1',
+        header: HEADER,
+        events: [
+          [0.1, 'o', '$ '],
+          [0.2, 'i', 'ls\r'],
+          [10, 'o', 'file\r\n'],
+        ],
+      },
+    ]);
   });
 
   it('round-trips through the asciicast v2 file format', () => {
@@ -41,7 +66,12 @@ describe('playing a recording', () => {
     const [recording] = shellRecordings(LOG);
     const sleeps: number[] = [];
     let out = '';
-    await playAsciicast(recording!, { speed: 2, maxIdleSeconds: 1, write: (data) => (out += data), sleep: async (ms) => void sleeps.push(ms) });
+    await playAsciicast(recording!, {
+      speed: 2,
+      maxIdleSeconds: 1,
+      write: (data) => (out += data),
+      sleep: async (ms) => void sleeps.push(ms),
+    });
     expect(out).toBe('$ file\r\n');
     expect(sleeps.map((ms) => Math.round(ms))).toEqual([50, 50, 500]);
   });
@@ -75,10 +105,14 @@ describe('gatehouse audit replay', () => {
   });
 
   it('says what to use instead when the session has no shell', async () => {
-    await expect(runReplay(['s2'], { listAuditEvents: async () => [LOG[2]!], write: () => undefined })).rejects.toThrow(/gatehouse audit show s2/);
+    await expect(runReplay(['s2'], { listAuditEvents: async () => [LOG[2]!], write: () => undefined })).rejects.toThrow(
+      /gatehouse audit show s2/,
+    );
   });
 
   it('rejects a speed that is not a positive number', async () => {
-    await expect(runReplay(['s1', '--speed', '0'], { listAuditEvents: async () => LOG, write: () => undefined })).rejects.toThrow(/--speed/);
+    await expect(
+      runReplay(['s1', '--speed', '0'], { listAuditEvents: async () => LOG, write: () => undefined }),
+    ).rejects.toThrow(/--speed/);
   });
 });

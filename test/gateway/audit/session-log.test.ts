@@ -15,10 +15,18 @@ describe.each(ENGINES)('getSessionLog on $name', (engine) => {
 
   it('returns the recorded events in wire form with the end reason and seal state', async () => {
     let tick = 0;
-    const recorder = createRecorder({ store: ctx.store, clock: { now: () => new Date(Date.UTC(2026, 2, 1, 12, 0, tick++)) } });
+    const recorder = createRecorder({
+      store: ctx.store,
+      clock: { now: () => new Date(Date.UTC(2026, 2, 1, 12, 0, tick++)) },
+    });
     const id = randomUUID();
     await recorder.sessionStarted(id, { claims: { repository: 'acme/app' }, connection: 'app-db' });
-    await recorder.record(id, 'statement', { text: 'SELECT email FROM customers', params: ['***'], decision: 'allow', rule: 'r' });
+    await recorder.record(id, 'statement', {
+      text: 'SELECT email FROM customers',
+      params: ['***'],
+      decision: 'allow',
+      rule: 'r',
+    });
     const open = await getSessionLog(ctx.store, id);
     expect(open).toMatchObject({ session_id: id, status: 'open', sealed: false, end_reason: null, ended_at: null });
     expect(open!.started_at).toBe('2026-03-01T12:00:00.000Z');

@@ -21,7 +21,13 @@ function sealedChain(statements: number): AuditEventRecord[] {
   for (let i = 0; i < statements; i++) push('statement', { text: `SELECT ${i}`, decision: 'allow', rule: 'r' });
   push('session.end', { reason: 'client-closed' });
   const end = events.at(-1)!;
-  push('seal', { final_seq: end.seq, final_hash: end.hash, algorithm: 'ed25519', key_id: signer.keyId, signature: signSeal(signer, 's1', end.seq, end.hash) });
+  push('seal', {
+    final_seq: end.seq,
+    final_hash: end.hash,
+    algorithm: 'ed25519',
+    key_id: signer.keyId,
+    signature: signSeal(signer, 's1', end.seq, end.hash),
+  });
   return events;
 }
 
@@ -32,7 +38,11 @@ describe('verifyEvents', () => {
   });
 
   it('refuses a seal transplanted onto another session id', () => {
-    const result = verifyEvents('s2', sealedChain(2).map((e) => ({ ...e, sessionId: 's2' })), publicKey);
+    const result = verifyEvents(
+      's2',
+      sealedChain(2).map((e) => ({ ...e, sessionId: 's2' })),
+      publicKey,
+    );
     expect(result.ok).toBe(false);
     expect(result.problems.map((p) => p.kind)).toContain('altered');
   });

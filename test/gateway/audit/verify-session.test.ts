@@ -24,7 +24,8 @@ describe.each(ENGINES)('verifySession against tampering on $name', (engine) => {
   async function sealedSession(): Promise<string> {
     const id = randomUUID();
     await recorder.sessionStarted(id, { claims: { repository: 'acme/app' }, connection: 'app-db' });
-    for (const n of [1, 2, 3]) await recorder.record(id, 'statement', { text: `SELECT ${n}`, decision: 'allow', rule: 'r' });
+    for (const n of [1, 2, 3])
+      await recorder.record(id, 'statement', { text: `SELECT ${n}`, decision: 'allow', rule: 'r' });
     await recorder.sessionEnded(id, 'client-closed');
     return id;
   }
@@ -50,7 +51,9 @@ describe.each(ENGINES)('verifySession against tampering on $name', (engine) => {
 
   it('names an event whose content was edited', async () => {
     const id = await sealedSession();
-    await tamper(`UPDATE audit_events SET data = '{"text":"SELECT 42","decision":"allow","rule":"r"}' WHERE session_id = '${id}' AND seq = 3`);
+    await tamper(
+      `UPDATE audit_events SET data = '{"text":"SELECT 42","decision":"allow","rule":"r"}' WHERE session_id = '${id}' AND seq = 3`,
+    );
     const result = await verifySession(ctx.store, id, publicKey);
     expect(result.ok).toBe(false);
     expect(problems(result)).toEqual([[3, 'altered']]);
@@ -62,7 +65,9 @@ describe.each(ENGINES)('verifySession against tampering on $name', (engine) => {
     const [event] = (await ctx.store.listAuditEvents(id)).filter((e) => e.seq === 3);
     const data = { ...event!.data, text: 'SELECT 42' };
     const hash = eventHash(event!.prevHash, { ...event!, data });
-    await tamper(`UPDATE audit_events SET data = '${JSON.stringify(data)}', hash = '${hash}' WHERE session_id = '${id}' AND seq = 3`);
+    await tamper(
+      `UPDATE audit_events SET data = '${JSON.stringify(data)}', hash = '${hash}' WHERE session_id = '${id}' AND seq = 3`,
+    );
     const result = await verifySession(ctx.store, id, publicKey);
     expect(result.ok).toBe(false);
     expect(problems(result)).toEqual([[3, 'broken-link']]);
@@ -103,7 +108,13 @@ describe.each(ENGINES)('verifySession against tampering on $name', (engine) => {
   it('names an event inserted into the middle of a chain', async () => {
     const id = await sealedSession();
     const [second] = (await ctx.store.listAuditEvents(id)).filter((e) => e.seq === 2);
-    const forged = { sessionId: id, seq: 3, type: 'statement', at: second!.at, data: { text: 'SELECT forged', decision: 'allow', rule: 'r' } };
+    const forged = {
+      sessionId: id,
+      seq: 3,
+      type: 'statement',
+      at: second!.at,
+      data: { text: 'SELECT forged', decision: 'allow', rule: 'r' },
+    };
     const hash = eventHash(second!.hash, forged);
     await tamper(
       `UPDATE audit_events SET seq = seq + 1000 WHERE session_id = '${id}' AND seq >= 3;

@@ -18,7 +18,13 @@ beforeAll(async () => {
   if (usingRealServer()) database = await createTestDatabase('SELECT 1');
   location = database?.url ?? path.join(dir, 'store');
   configFile = path.join(dir, 'gatehouse.yaml');
-  writeFileSync(configFile, stringify({ store: location, connections: { 'app-db': { type: 'postgres', url: 'postgres://app@127.0.0.1:5432/app' } } }));
+  writeFileSync(
+    configFile,
+    stringify({
+      store: location,
+      connections: { 'app-db': { type: 'postgres', url: 'postgres://app@127.0.0.1:5432/app' } },
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -31,8 +37,18 @@ async function pending(id: string): Promise<void> {
   const store = await createStore(location);
   const now = new Date();
   const record: ApprovalRecord = {
-    id, sessionId: 'ses_cli', connection: 'app-db', statementHash: 'h', statement: 'UPDATE t SET x = 1', rule: 'review-writes',
-    status: 'pending', requestedAt: now, expiresAt: new Date(now.getTime() + 600_000), decidedAt: null, decidedBy: [], reason: null,
+    id,
+    sessionId: 'ses_cli',
+    connection: 'app-db',
+    statementHash: 'h',
+    statement: 'UPDATE t SET x = 1',
+    rule: 'review-writes',
+    status: 'pending',
+    requestedAt: now,
+    expiresAt: new Date(now.getTime() + 600_000),
+    decidedAt: null,
+    decidedBy: [],
+    reason: null,
     settings: { replicaId: 'elsewhere' },
   };
   await store.createApproval(record);
@@ -65,7 +81,10 @@ describe('gatehouse approve', () => {
 
   it('says so when the approval does not exist or is already decided', async () => {
     await expect(run(['apr_cli_none', '--config', configFile])).rejects.toMatchObject({ code: 'approvals.not-found' });
-    await expect(run(['apr_cli_yes', '--deny', '--config', configFile])).rejects.toMatchObject({ code: 'approvals.not-pending', message: 'approval apr_cli_yes is already approved' });
+    await expect(run(['apr_cli_yes', '--deny', '--config', configFile])).rejects.toMatchObject({
+      code: 'approvals.not-pending',
+      message: 'approval apr_cli_yes is already approved',
+    });
   });
 
   it('asks for exactly one id', async () => {

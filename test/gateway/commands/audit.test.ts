@@ -32,8 +32,15 @@ describe('gatehouse audit', () => {
     let tick = 0;
     const recorder = createRecorder({ store, clock: { now: () => new Date(Date.UTC(2026, 2, 1, 12, 0, tick++)) } });
     for (const id of [good, tampered]) {
-      await recorder.sessionStarted(id, { claims: { repository: 'acme/app', ref: 'refs/heads/main', run_id: '42', actor: 'octocat' }, connection: 'app-db' });
-      await recorder.record(id, 'statement', { text: 'SELECT  email\nFROM customers', decision: 'allow', rule: 'reads' });
+      await recorder.sessionStarted(id, {
+        claims: { repository: 'acme/app', ref: 'refs/heads/main', run_id: '42', actor: 'octocat' },
+        connection: 'app-db',
+      });
+      await recorder.record(id, 'statement', {
+        text: 'SELECT  email\nFROM customers',
+        decision: 'allow',
+        rule: 'reads',
+      });
       await recorder.record(id, 'statement.result', { duration_ms: 3, rows: 2, bytes: 40, masked_values: 2 });
       await recorder.record(id, 'statement', { text: 'DROP TABLE customers', decision: 'deny', rule: 'no-drop' });
       await recorder.sessionEnded(id, 'disconnect');
@@ -49,7 +56,10 @@ describe('gatehouse audit', () => {
     } finally {
       await raw.close();
     }
-    writeFileSync(path.join(dir, 'gatehouse.yaml'), 'store: ./data\nconnections:\n  app-db:\n    type: postgres\n    url: postgres://deployer@127.0.0.1:5432/app\n');
+    writeFileSync(
+      path.join(dir, 'gatehouse.yaml'),
+      'store: ./data\nconnections:\n  app-db:\n    type: postgres\n    url: postgres://deployer@127.0.0.1:5432/app\n',
+    );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -58,8 +68,12 @@ describe('gatehouse audit', () => {
     expect(await run(['show', good, '--store', dataDir], c.out)).toBe(0);
     const lines = c.text.trimEnd().split('\n');
     expect(lines[0]).toBe(`session ${good}  ended (disconnect)  sealed`);
-    expect(lines[1]).toMatch(/^2026-03-01T12:00:00\.000Z\s+1\s+session\.start\s+acme\/app@refs\/heads\/main run 42 by octocat → app-db$/);
-    expect(lines[2]).toMatch(/^2026-03-01T12:00:01\.000Z\s+2\s+statement\s+allow\s+reads\s+SELECT email FROM customers$/);
+    expect(lines[1]).toMatch(
+      /^2026-03-01T12:00:00\.000Z\s+1\s+session\.start\s+acme\/app@refs\/heads\/main run 42 by octocat → app-db$/,
+    );
+    expect(lines[2]).toMatch(
+      /^2026-03-01T12:00:01\.000Z\s+2\s+statement\s+allow\s+reads\s+SELECT email FROM customers$/,
+    );
     expect(lines[3]).toMatch(/statement\.result\s+2\s+3ms 40B 2 masked$/);
     expect(lines[4]).toMatch(/statement\s+deny\s+no-drop\s+DROP TABLE customers$/);
     expect(lines[5]).toMatch(/session\.end\s+disconnect$/);
@@ -69,7 +83,10 @@ describe('gatehouse audit', () => {
   it('shows a session as JSON lines with --json, reading the store from --config', async () => {
     const c = collector();
     expect(await run(['show', good, '--config', path.join(dir, 'gatehouse.yaml'), '--json'], c.out)).toBe(0);
-    const events = c.text.trimEnd().split('\n').map((line) => JSON.parse(line) as { seq: number; type: string; data: Record<string, unknown> });
+    const events = c.text
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { seq: number; type: string; data: Record<string, unknown> });
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(events[3]).toMatchObject({ type: 'statement', data: { decision: 'deny', rule: 'no-drop' } });
   });
@@ -124,16 +141,23 @@ describe('gatehouse audit', () => {
   });
 
   it('refuses a store directory that does not exist instead of creating one', async () => {
-    await expect(run(['show', good, '--store', path.join(dir, 'typo')], collector().out)).rejects.toMatchObject({ code: 'store.missing' });
+    await expect(run(['show', good, '--store', path.join(dir, 'typo')], collector().out)).rejects.toMatchObject({
+      code: 'store.missing',
+    });
     expect(existsSync(path.join(dir, 'typo'))).toBe(false);
   });
 
   it('replays through the playback module and says when a session recorded no shell', async () => {
-    await expect(run(['replay', good, '--store', dataDir, '--asciicast'], collector().out)).rejects.toMatchObject({ code: 'replay.none', message: expect.stringContaining(`gatehouse audit show ${good}`) });
+    await expect(run(['replay', good, '--store', dataDir, '--asciicast'], collector().out)).rejects.toMatchObject({
+      code: 'replay.none',
+      message: expect.stringContaining(`gatehouse audit show ${good}`),
+    });
   });
 
   it('says which session is unknown', async () => {
-    await expect(run(['show', 'nope', '--store', dataDir], collector().out)).rejects.toMatchObject({ code: 'audit.session-unknown' });
+    await expect(run(['show', 'nope', '--store', dataDir], collector().out)).rejects.toMatchObject({
+      code: 'audit.session-unknown',
+    });
   });
 
   it('prints usage and exits 2 for an unknown subcommand, and asks for the session id', async () => {

@@ -18,12 +18,21 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('connect arguments', () => {
   it('reads the OIDC token from an environment variable and connections with optional ports', () => {
-    const args = parseConnectArgs(['--gateway', 'https://gw', '--token-env', 'T', '--ttl', '5m', 'app-db', 'deploy:2222'], { T: ' jwt \n' });
-    expect(args).toMatchObject({ gateway: 'https://gw', credential: { oidcToken: 'jwt', ttl: '5m' }, connections: [{ name: 'app-db' }, { name: 'deploy', port: 2222 }] });
+    const args = parseConnectArgs(
+      ['--gateway', 'https://gw', '--token-env', 'T', '--ttl', '5m', 'app-db', 'deploy:2222'],
+      { T: ' jwt \n' },
+    );
+    expect(args).toMatchObject({
+      gateway: 'https://gw',
+      credential: { oidcToken: 'jwt', ttl: '5m' },
+      connections: [{ name: 'app-db' }, { name: 'deploy', port: 2222 }],
+    });
   });
 
   it('adopts a session given by id with its token in an environment variable', () => {
-    const args = parseConnectArgs(['--gateway', 'https://gw', '--session-id', 'ses_1', '--session-token-env', 'S'], { S: 'gwh_x' });
+    const args = parseConnectArgs(['--gateway', 'https://gw', '--session-id', 'ses_1', '--session-token-env', 'S'], {
+      S: 'gwh_x',
+    });
     expect(args.credential).toEqual({ sessionId: 'ses_1', sessionToken: 'gwh_x' });
   });
 
@@ -53,7 +62,10 @@ describe('gatehouse connect end to end', () => {
     rmSync(policies, { recursive: true, force: true });
     await import('node:fs/promises').then((fs) => fs.mkdir(policies));
     copyFileSync(path.join(ROOT, 'policies/default.yaml'), path.join(policies, 'default.yaml'));
-    writeFileSync(path.join(policies, '10-identities.yaml'), 'identities:\n  - name: main\n    claims: { repository: acme/app, ref: refs/heads/main }\n    connections: [app-db]\n');
+    writeFileSync(
+      path.join(policies, '10-identities.yaml'),
+      'identities:\n  - name: main\n    claims: { repository: acme/app, ref: refs/heads/main }\n    connections: [app-db]\n',
+    );
     const file = path.join(dir, 'gatehouse.yaml');
     const yaml = [
       'listen: { http: "127.0.0.1:0", postgres: "127.0.0.1:0" }',
@@ -74,21 +86,48 @@ describe('gatehouse connect end to end', () => {
 
   function psql(url: string, sql: string): Promise<{ code: number; out: string; err: string }> {
     return new Promise((resolve) => {
-      execFile('psql', [url, '-XAtc', sql], { timeout: 20_000, env: { ...process.env, PGCONNECT_TIMEOUT: '10' } }, (error, out, err) => {
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: out.trim(), err });
-      });
+      execFile(
+        'psql',
+        [url, '-XAtc', sql],
+        { timeout: 20_000, env: { ...process.env, PGCONNECT_TIMEOUT: '10' } },
+        (error, out, err) => {
+          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: out.trim(), err });
+        },
+      );
     });
   }
 
   it('serves psql through the tunnel on the printed URL, refuses a wrong local password, and ends the session on SIGTERM', async () => {
     const key = await loadDevIssuerKey(gateway.store);
-    const token = await mintDevToken(key, 'https://gatehouse.e2e', { repository: 'acme/app', ref: 'refs/heads/main' }, systemClock);
+    const token = await mintDevToken(
+      key,
+      'https://gatehouse.e2e',
+      { repository: 'acme/app', ref: 'refs/heads/main' },
+      systemClock,
+    );
     const pidfile = path.join(dir, 'connect.pid');
     const log = path.join(dir, 'connect.log');
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/gatehouse.js'), 'connect', '--gateway', gateway.httpUrl, '--token-env', 'DEV_TOKEN', '--detach', '--pidfile', pidfile, '--log', log, 'app-db'], {
-      env: { ...process.env, DEV_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin/gatehouse.js'),
+        'connect',
+        '--gateway',
+        gateway.httpUrl,
+        '--token-env',
+        'DEV_TOKEN',
+        '--detach',
+        '--pidfile',
+        pidfile,
+        '--log',
+        log,
+        'app-db',
+      ],
+      {
+        env: { ...process.env, DEV_TOKEN: token },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -109,7 +148,8 @@ describe('gatehouse connect end to end', () => {
     } finally {
       process.kill(pid, 'SIGTERM');
     }
-    for (let i = 0; i < 100 && (await gateway.store.getSession(ready.session_id))?.endedAt == null; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await gateway.store.getSession(ready.session_id))?.endedAt == null; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect((await gateway.store.getSession(ready.session_id))?.endReason).toBe('disconnect');
     for (let i = 0; i < 100 && existsSync(pidfile); i++) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(pidfile)).toBe(false);
@@ -117,8 +157,17 @@ describe('gatehouse connect end to end', () => {
 
   it('closes a live PostgreSQL client with a clear message when its session is revoked', async () => {
     const key = await loadDevIssuerKey(gateway.store);
-    const token = await mintDevToken(key, 'https://gatehouse.e2e', { repository: 'acme/app', ref: 'refs/heads/main' }, systemClock);
-    const proxy = await startLocalProxy({ gateway: gateway.httpUrl, credential: { oidcToken: token }, connections: [{ name: 'app-db' }] });
+    const token = await mintDevToken(
+      key,
+      'https://gatehouse.e2e',
+      { repository: 'acme/app', ref: 'refs/heads/main' },
+      systemClock,
+    );
+    const proxy = await startLocalProxy({
+      gateway: gateway.httpUrl,
+      credential: { oidcToken: token },
+      connections: [{ name: 'app-db' }],
+    });
     const client = new pg.Client({ connectionString: proxy.ready.connections[0]!.url });
     try {
       await client.connect();
@@ -128,7 +177,9 @@ describe('gatehouse connect end to end', () => {
       await gateway.sessions.revoke(proxy.ready.session_id, 'revoked');
       await failure;
       expect(errors[0]!.message).toMatch(/session/);
-      await expect(new pg.Client({ connectionString: proxy.ready.connections[0]!.url }).connect()).rejects.toThrow(/revoked or expired/);
+      await expect(new pg.Client({ connectionString: proxy.ready.connections[0]!.url }).connect()).rejects.toThrow(
+        /revoked or expired/,
+      );
     } finally {
       await client.end().catch(() => undefined);
       await proxy.close();

@@ -6,7 +6,10 @@ const run = promisify(execFile);
 
 describe('gatehouse demo --ci', () => {
   it('runs the simulated CI job end to end and reports every step as it behaved', async () => {
-    const { stdout } = await run(process.execPath, ['bin/gatehouse.js', 'demo', '--ci'], { timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
+    const { stdout } = await run(process.execPath, ['bin/gatehouse.js', 'demo', '--ci'], {
+      timeout: 120_000,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const summary = JSON.parse(lines[0]!) as { ok: boolean; steps: { step: string; ok: boolean; detail: string }[] };

@@ -12,7 +12,16 @@ afterEach(() => vi.restoreAllMocks());
 
 function writeConfig(name: string, issuers: string): string {
   const file = path.join(dir, name);
-  writeFileSync(file, [`store: "memory://${name}"`, `issuers: ${issuers}`, 'public_url: https://gatehouse.local', 'connections:', '  app-db: { type: postgres, url: "postgres://u@h/db" }'].join('\n'));
+  writeFileSync(
+    file,
+    [
+      `store: "memory://${name}"`,
+      `issuers: ${issuers}`,
+      'public_url: https://gatehouse.local',
+      'connections:',
+      '  app-db: { type: postgres, url: "postgres://u@h/db" }',
+    ].join('\n'),
+  );
   return file;
 }
 
@@ -49,6 +58,9 @@ describe('gatehouse dev-token', () => {
     const config = writeConfig('dev2.yaml', '[{ issuer: dev }]');
     const claims = path.join(dir, 'bad-claims.json');
     writeFileSync(claims, '{"aud": "elsewhere", "exp": 1}');
-    await expect(run(['--claims', claims, '--config', config])).rejects.toMatchObject({ code: 'dev-token.claims', message: expect.stringContaining('aud, exp') });
+    await expect(run(['--claims', claims, '--config', config])).rejects.toMatchObject({
+      code: 'dev-token.claims',
+      message: expect.stringContaining('aud, exp'),
+    });
   });
 });

@@ -41,7 +41,9 @@ describe('the client bundle route', () => {
   });
 
   it('answers 304 to a matching If-None-Match and leaves other paths to the next handler', async () => {
-    expect((await fetch(`${base}/v1/client/connect.mjs`, { headers: { 'if-none-match': `"${sha256}"` } })).status).toBe(304);
+    expect((await fetch(`${base}/v1/client/connect.mjs`, { headers: { 'if-none-match': `"${sha256}"` } })).status).toBe(
+      304,
+    );
     expect((await fetch(`${base}/v1/other`)).status).toBe(418);
   });
 
@@ -55,6 +57,8 @@ describe('the client bundle route', () => {
   it('answers 404 naming the build command when the gateway has no bundle', async () => {
     const response = await fetch(`${base}/v1/client/connect.mjs`, { headers: { 'x-missing': '1' } });
     expect(response.status).toBe(404);
-    expect(((await response.json()) as { error: { message: string } }).error.message).toContain('npm run build:actions');
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain(
+      'npm run build:actions',
+    );
   });
 });

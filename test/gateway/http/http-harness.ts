@@ -34,7 +34,15 @@ export const harnessConfig: Pick<GatehouseConfig, 'connections' | 'staticTokens'
   connections: {
     'app-db': { type: 'postgres', name: 'app-db', url: 'postgres://u@h/db', sslmode: 'disable', audit: 'required' },
     'other-db': { type: 'postgres', name: 'other-db', url: 'postgres://u@h/o', sslmode: 'disable', audit: 'required' },
-    'deploy-host': { type: 'ssh', name: 'deploy-host', host: 'h', port: 22, user: 'u', hostKey: 'SHA256:x', audit: 'required' },
+    'deploy-host': {
+      type: 'ssh',
+      name: 'deploy-host',
+      host: 'h',
+      port: 22,
+      user: 'u',
+      hostKey: 'SHA256:x',
+      audit: 'required',
+    },
   },
   staticTokens: [],
 };
@@ -55,7 +63,10 @@ export async function startHttpHarness(overrides: Partial<HttpAppOptions> = {}):
   const store = await createStore(path.join(dir, 'store'));
   let offset = 0;
   const clock = { now: () => new Date(Date.now() + offset) };
-  const issuers = await createTrustedIssuers([{ issuer: issuer.issuer, audience: HARNESS_AUDIENCE }], { store, publicUrl: HARNESS_AUDIENCE });
+  const issuers = await createTrustedIssuers([{ issuer: issuer.issuer, audience: HARNESS_AUDIENCE }], {
+    store,
+    publicUrl: HARNESS_AUDIENCE,
+  });
   const sessions = createSessionService({ store, policy: { identities }, issuers, clock, config: harnessConfig });
   const registry = new Registry();
   const tunnels: HttpHarness['tunnels'] = [];

@@ -14,12 +14,18 @@ describe('identity rules', () => {
     expect(match([{ name: 'glob', claims: { repository: 'acme/*' } }]).ok).toBe(true);
     expect(match([{ name: 'regex', claims: { ref: '/refs/heads/(main|master)/' } }]).ok).toBe(true);
     expect(match([{ name: 'anchored', claims: { ref: '/heads/main/' } }]).ok).toBe(false);
-    expect(match([{ name: 'glob-slash', claims: { ref: 'refs/heads/*' } }], { ref: 'refs/heads/feature/x' }).ok).toBe(false);
-    expect(match([{ name: 'globstar', claims: { ref: 'refs/heads/**' } }], { ref: 'refs/heads/feature/x' }).ok).toBe(true);
+    expect(match([{ name: 'glob-slash', claims: { ref: 'refs/heads/*' } }], { ref: 'refs/heads/feature/x' }).ok).toBe(
+      false,
+    );
+    expect(match([{ name: 'globstar', claims: { ref: 'refs/heads/**' } }], { ref: 'refs/heads/feature/x' }).ok).toBe(
+      true,
+    );
   });
 
   it('requires every claim of a rule and reports each failed claim name', () => {
-    const result = match([{ name: 'both', claims: { repository: 'acme/other', ref: 'refs/heads/dev', actor: 'octocat' } }]);
+    const result = match([
+      { name: 'both', claims: { repository: 'acme/other', ref: 'refs/heads/dev', actor: 'octocat' } },
+    ]);
     expect(result).toEqual({ ok: false, tried: [{ rule: 'both', failedClaims: ['repository', 'ref'] }] });
   });
 
@@ -33,12 +39,21 @@ describe('identity rules', () => {
   });
 
   it('treats a missing claim as failed', () => {
-    expect(match([{ name: 'env', claims: { environment: 'production' } }])).toMatchObject({ ok: false, tried: [{ failedClaims: ['environment'] }] });
+    expect(match([{ name: 'env', claims: { environment: 'production' } }])).toMatchObject({
+      ok: false,
+      tried: [{ failedClaims: ['environment'] }],
+    });
   });
 
   it('pins repository_id and repository_owner_id numerically', () => {
-    expect(match([{ name: 'pin', claims: { repository: 'acme/app' }, repository_id: 123456, repository_owner_id: '7890' }]).ok).toBe(true);
-    expect(match([{ name: 'pin', claims: { repository: 'acme/app' }, repository_id: '999' }])).toMatchObject({ ok: false, tried: [{ failedClaims: ['repository_id'] }] });
+    expect(
+      match([{ name: 'pin', claims: { repository: 'acme/app' }, repository_id: 123456, repository_owner_id: '7890' }])
+        .ok,
+    ).toBe(true);
+    expect(match([{ name: 'pin', claims: { repository: 'acme/app' }, repository_id: '999' }])).toMatchObject({
+      ok: false,
+      tried: [{ failedClaims: ['repository_id'] }],
+    });
   });
 
   it('matches sub written in the name form against a token using immutable ids, and the reverse', () => {
@@ -52,17 +67,32 @@ describe('identity rules', () => {
 
   it('refuses self-hosted runners and pull_request_target runs unless the rule allows them', () => {
     const strict = [{ name: 'strict', claims: { repository: 'acme/app' } }];
-    expect(match(strict, { runner_environment: 'self-hosted' })).toMatchObject({ ok: false, tried: [{ failedClaims: ['runner_environment'] }] });
-    expect(match(strict, { runner_environment: undefined })).toMatchObject({ ok: false, tried: [{ failedClaims: ['runner_environment'] }] });
-    expect(match(strict, { event_name: 'pull_request_target' })).toMatchObject({ ok: false, tried: [{ failedClaims: ['event_name'] }] });
-    const lenient = [{ name: 'lenient', claims: { repository: 'acme/app' }, allow_self_hosted: true, allow_pull_request_target: true }];
+    expect(match(strict, { runner_environment: 'self-hosted' })).toMatchObject({
+      ok: false,
+      tried: [{ failedClaims: ['runner_environment'] }],
+    });
+    expect(match(strict, { runner_environment: undefined })).toMatchObject({
+      ok: false,
+      tried: [{ failedClaims: ['runner_environment'] }],
+    });
+    expect(match(strict, { event_name: 'pull_request_target' })).toMatchObject({
+      ok: false,
+      tried: [{ failedClaims: ['event_name'] }],
+    });
+    const lenient = [
+      { name: 'lenient', claims: { repository: 'acme/app' }, allow_self_hosted: true, allow_pull_request_target: true },
+    ];
     expect(match(lenient, { runner_environment: 'self-hosted', event_name: 'pull_request_target' }).ok).toBe(true);
   });
 
   it('rejects rules that would match every token, bad regexes and bad pins with a message naming the rule', () => {
     expect(() => compileIdentityRules([{ name: 'open' }])).toThrow(/open.*matches every token/);
-    expect(() => compileIdentityRules([{ name: 're', claims: { ref: '/(/' } }])).toThrow(/re.*not a valid regular expression/);
-    expect(() => compileIdentityRules([{ name: 'pin', claims: { a: 'b' }, repository_id: 'acme' }])).toThrow(/numeric id/);
+    expect(() => compileIdentityRules([{ name: 're', claims: { ref: '/(/' } }])).toThrow(
+      /re.*not a valid regular expression/,
+    );
+    expect(() => compileIdentityRules([{ name: 'pin', claims: { a: 'b' }, repository_id: 'acme' }])).toThrow(
+      /numeric id/,
+    );
     expect(() => compileIdentityRules([{ name: 'ttl', claims: { a: 'b' }, max_ttl: 'soon' }])).toThrow(/duration/);
     expect(() => compileIdentityRules(['text'])).toThrow(/mapping/);
   });

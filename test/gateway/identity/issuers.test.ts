@@ -27,7 +27,11 @@ afterAll(async () => {
 });
 
 async function verifierFor(configs: Parameters<typeof createTrustedIssuers>[0], cooldownMs?: number) {
-  const issuers = await createTrustedIssuers(configs, { store, publicUrl: AUDIENCE, jwksCache: cooldownMs === undefined ? {} : { cooldownMs } });
+  const issuers = await createTrustedIssuers(configs, {
+    store,
+    publicUrl: AUDIENCE,
+    jwksCache: cooldownMs === undefined ? {} : { cooldownMs },
+  });
   return createTokenVerifier({ issuers, store, clock: systemClock });
 }
 
@@ -59,11 +63,16 @@ describe('trusted issuers', () => {
     await writeFile(file, JSON.stringify({ keys: [offline.publicJwk] }));
     const verifier = await verifierFor([{ issuer: offline.issuer, audience: AUDIENCE, jwksFile: file }]);
     expect(await verifier.verify(await offline.mint())).toMatchObject({ ok: true, issuer: offline.issuer });
-    expect(await verifier.verify(await offline.mint({}, { forge: true }))).toMatchObject({ ok: false, code: 'token.signature' });
+    expect(await verifier.verify(await offline.mint({}, { forge: true }))).toMatchObject({
+      ok: false,
+      code: 'token.signature',
+    });
   });
 
   it('refuses to start from an unreadable jwks_file with a message naming the file', async () => {
-    await expect(verifierFor([{ issuer: issuer.issuer, jwksFile: path.join(dir, 'missing.json') }])).rejects.toThrow(/missing\.json.*JWKS/);
+    await expect(verifierFor([{ issuer: issuer.issuer, jwksFile: path.join(dir, 'missing.json') }])).rejects.toThrow(
+      /missing\.json.*JWKS/,
+    );
   });
 
   it('answers issuer.unreachable when the issuer keys cannot be fetched', async () => {
@@ -81,6 +90,10 @@ describe('trusted issuers', () => {
     const issuers = await createTrustedIssuers([{ issuer: 'dev' }], { store, publicUrl: AUDIENCE });
     const verifier = createTokenVerifier({ issuers, store, clock: systemClock });
     const token = await mintDevToken(first, AUDIENCE, { ref: 'refs/heads/dev' }, systemClock);
-    expect(await verifier.verify(token)).toMatchObject({ ok: true, issuer: DEV_ISSUER, claims: { ref: 'refs/heads/dev', repository: 'acme/app' } });
+    expect(await verifier.verify(token)).toMatchObject({
+      ok: true,
+      issuer: DEV_ISSUER,
+      claims: { ref: 'refs/heads/dev', repository: 'acme/app' },
+    });
   });
 });

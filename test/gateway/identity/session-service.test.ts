@@ -15,14 +15,40 @@ const AUDIENCE = 'https://gatehouse.test';
 const config: Pick<GatehouseConfig, 'connections' | 'staticTokens'> = {
   connections: {
     'app-db': { type: 'postgres', name: 'app-db', url: 'postgres://u@h/db', sslmode: 'disable', audit: 'required' },
-    'analytics-db': { type: 'postgres', name: 'analytics-db', url: 'postgres://u@h/a', sslmode: 'disable', audit: 'required' },
-    'deploy-host': { type: 'ssh', name: 'deploy-host', host: 'h', port: 22, user: 'u', hostKey: 'SHA256:x', audit: 'required' },
+    'analytics-db': {
+      type: 'postgres',
+      name: 'analytics-db',
+      url: 'postgres://u@h/a',
+      sslmode: 'disable',
+      audit: 'required',
+    },
+    'deploy-host': {
+      type: 'ssh',
+      name: 'deploy-host',
+      host: 'h',
+      port: 22,
+      user: 'u',
+      hostKey: 'SHA256:x',
+      audit: 'required',
+    },
   },
-  staticTokens: [{ name: 'local', token: 'static-token-for-tests-0123', connections: ['app-db'], claims: { actor: 'dev' } }],
+  staticTokens: [
+    { name: 'local', token: 'static-token-for-tests-0123', connections: ['app-db'], claims: { actor: 'dev' } },
+  ],
 };
 const identities: IdentityRuleSpec[] = [
-  { name: 'main-deploys', claims: { repository: 'acme/app', ref: 'refs/heads/main' }, repository_id: '123456', connections: ['app-db', 'deploy-*'], max_ttl: '10m' },
-  { name: 'release-reads', claims: { repository: 'acme/app', ref: 'refs/heads/release/*' }, connections: ['analytics-db'] },
+  {
+    name: 'main-deploys',
+    claims: { repository: 'acme/app', ref: 'refs/heads/main' },
+    repository_id: '123456',
+    connections: ['app-db', 'deploy-*'],
+    max_ttl: '10m',
+  },
+  {
+    name: 'release-reads',
+    claims: { repository: 'acme/app', ref: 'refs/heads/release/*' },
+    connections: ['analytics-db'],
+  },
 ];
 
 let issuer: TestIssuer;
@@ -37,8 +63,18 @@ beforeAll(async () => {
   issuer = await startTestIssuer(AUDIENCE);
   dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-sessions-'));
   store = await createStore(path.join(dir, 'store'));
-  const issuers = await createTrustedIssuers([{ issuer: issuer.issuer, audience: AUDIENCE }], { store, publicUrl: AUDIENCE });
-  service = createSessionService({ store, policy: { identities }, issuers, clock, config, log: (event, data) => logs.push({ event, data }) });
+  const issuers = await createTrustedIssuers([{ issuer: issuer.issuer, audience: AUDIENCE }], {
+    store,
+    publicUrl: AUDIENCE,
+  });
+  service = createSessionService({
+    store,
+    policy: { identities },
+    issuers,
+    clock,
+    config,
+    log: (event, data) => logs.push({ event, data }),
+  });
 });
 afterAll(async () => {
   service.close();
@@ -64,7 +100,12 @@ describe('session exchange', () => {
     const stored = await store.getSession(result.grant.id);
     expect(stored?.tokenHash).toBe(hashSessionToken(result.grant.token));
     expect(JSON.stringify(stored)).not.toContain(result.grant.token);
-    expect(stored?.claims).toMatchObject({ repository: 'acme/app', run_id: expect.any(String), sha: expect.any(String), actor: 'octocat' });
+    expect(stored?.claims).toMatchObject({
+      repository: 'acme/app',
+      run_id: expect.any(String),
+      sha: expect.any(String),
+      actor: 'octocat',
+    });
   });
 
   it('caps the TTL at the requested value when it is shorter than the rule cap', async () => {
@@ -102,8 +143,16 @@ describe('session exchange', () => {
   });
 
   it('refuses alg none and HS256 signed with the public key as disallowed algorithms', async () => {
-    expect(await exchange(issuer.mintUnsigned())).toMatchObject({ ok: false, status: 401, error: { code: 'token.algorithm' } });
-    expect(await exchange(await issuer.mintHmacWithPublicKey())).toMatchObject({ ok: false, status: 401, error: { code: 'token.algorithm' } });
+    expect(await exchange(issuer.mintUnsigned())).toMatchObject({
+      ok: false,
+      status: 401,
+      error: { code: 'token.algorithm' },
+    });
+    expect(await exchange(await issuer.mintHmacWithPublicKey())).toMatchObject({
+      ok: false,
+      status: 401,
+      error: { code: 'token.algorithm' },
+    });
   });
 
   it('refuses a replayed jti', async () => {
@@ -120,7 +169,11 @@ describe('session exchange', () => {
     ['a bad ttl', { token: 'x', ttl: 'forever' }],
     ['bad connections', { token: 'x', connections: 'app-db' }],
   ])('answers 400 to a body with %s', async (_name, body) => {
-    expect(await service.exchange(body, { ip: '127.0.0.1' })).toMatchObject({ ok: false, status: 400, error: { code: 'request.invalid' } });
+    expect(await service.exchange(body, { ip: '127.0.0.1' })).toMatchObject({
+      ok: false,
+      status: 400,
+      error: { code: 'request.invalid' },
+    });
   });
 
   it('answers 401 malformed to a token that is not a JWT', async () => {
@@ -154,7 +207,11 @@ describe('session lifecycle', () => {
     const result = await exchange(await issuer.mint());
     if (!result.ok) throw new Error('exchange failed');
     const context = await service.authenticate(result.grant.token);
-    expect(context).toMatchObject({ sessionId: result.grant.id, connections: ['app-db', 'deploy-host'], identity: { identityRule: 'main-deploys' } });
+    expect(context).toMatchObject({
+      sessionId: result.grant.id,
+      connections: ['app-db', 'deploy-host'],
+      identity: { identityRule: 'main-deploys' },
+    });
     expect(await service.revoke(result.grant.id, 'revoked')).toBe(true);
     expect(await service.authenticate(result.grant.token)).toBeNull();
     expect(await service.revoke(result.grant.id, 'revoked')).toBe(false);
@@ -178,7 +235,10 @@ describe('session lifecycle', () => {
     const short = createSessionService({
       store,
       policy: { identities: [{ name: 'short', claims: { repository: 'acme/app' }, max_ttl: '1s' }] },
-      issuers: await createTrustedIssuers([{ issuer: issuer.issuer, audience: AUDIENCE }], { store, publicUrl: AUDIENCE }),
+      issuers: await createTrustedIssuers([{ issuer: issuer.issuer, audience: AUDIENCE }], {
+        store,
+        publicUrl: AUDIENCE,
+      }),
       clock,
       config,
     });
@@ -191,17 +251,35 @@ describe('session lifecycle', () => {
   });
 
   it('refuses to start on an invalid identity rule and answers 500 when a reloaded policy breaks one', async () => {
-    const issuers = await createTrustedIssuers([{ issuer: issuer.issuer, audience: AUDIENCE }], { store, publicUrl: AUDIENCE });
-    expect(() => createSessionService({ store, policy: { identities: [{ name: 'bad', claims: { ref: '/(/' } }] }, issuers, clock, config })).toThrow(/bad.*regular expression/);
+    const issuers = await createTrustedIssuers([{ issuer: issuer.issuer, audience: AUDIENCE }], {
+      store,
+      publicUrl: AUDIENCE,
+    });
+    expect(() =>
+      createSessionService({
+        store,
+        policy: { identities: [{ name: 'bad', claims: { ref: '/(/' } }] },
+        issuers,
+        clock,
+        config,
+      }),
+    ).toThrow(/bad.*regular expression/);
     const policy: { identities: IdentityRuleSpec[] } = { identities };
     const reloadable = createSessionService({ store, policy, issuers, clock, config });
     policy.identities = [{ name: 'broken', claims: { ref: '/(/' } }];
-    expect(await reloadable.exchange({ token: await issuer.mint() }, { ip: '127.0.0.1' })).toMatchObject({ ok: false, status: 500, error: { code: 'policy.identity-invalid' } });
+    expect(await reloadable.exchange({ token: await issuer.mint() }, { ip: '127.0.0.1' })).toMatchObject({
+      ok: false,
+      status: 500,
+      error: { code: 'policy.identity-invalid' },
+    });
     reloadable.close();
   });
 
   it('accepts configured static tokens as sessions named static-<name>', async () => {
-    expect(await service.authenticate('static-token-for-tests-0123')).toMatchObject({ sessionId: 'static-local', connections: ['app-db'] });
+    expect(await service.authenticate('static-token-for-tests-0123')).toMatchObject({
+      sessionId: 'static-local',
+      connections: ['app-db'],
+    });
     expect(await service.authenticate('static-token-for-tests-0124')).toBeNull();
     expect(await service.authenticate('gwh_unknown')).toBeNull();
   });

@@ -74,7 +74,9 @@ describe('COPY masker', () => {
 
   it('masks one whole CopyData message in a single call, and returns it untouched when clean', () => {
     const p = plan([RAW, email], TEXT);
-    expect(maskCopyData(copyData('1\tada@engines.example.com\n'), 'text', p, content).subarray(5).toString()).toBe('1\t****\n');
+    expect(maskCopyData(copyData('1\tada@engines.example.com\n'), 'text', p, content).subarray(5).toString()).toBe(
+      '1\t****\n',
+    );
     const clean = copyData('1\tplain\n');
     expect(maskCopyData(clean, 'text', plan([RAW, RAW], TEXT), content)).toBe(clean);
   });

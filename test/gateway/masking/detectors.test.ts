@@ -43,7 +43,10 @@ describe('content detectors', () => {
   });
 
   it('applies custom detectors from the policy', () => {
-    const config = compileMaskingConfig([{ custom_detectors: [{ name: 'internal-id', pattern: 'ID-[0-9]{8}' }] }], 'db');
+    const config = compileMaskingConfig(
+      [{ custom_detectors: [{ name: 'internal-id', pattern: 'ID-[0-9]{8}' }] }],
+      'db',
+    );
     const masker = createContentMasker(config);
     expect(masker.maskText('see ID-12345678 now')).toEqual({ text: 'see **** now', count: 1 });
   });
@@ -64,7 +67,10 @@ describe('masking config', () => {
   it('matches column rules by schema.table.column glob and keeps the fewest characters', () => {
     const config = compileMaskingConfig(
       [
-        { connections: ['app-*'], columns: [{ column: 'public.customers.*', keep_last: 4 }, { column: 'customers.ssn' }] },
+        {
+          connections: ['app-*'],
+          columns: [{ column: 'public.customers.*', keep_last: 4 }, { column: 'customers.ssn' }],
+        },
         { connections: ['other'], columns: [{ column: '*.*.name' }] },
       ],
       'app-db',
@@ -76,7 +82,9 @@ describe('masking config', () => {
 
   it('rejects unknown detectors, bad patterns and keep_last above 4 with a fix in the message', () => {
     expect(() => compileMaskingConfig([{ detectors: ['iban'] }], 'db')).toThrow(/unknown detector "iban"/);
-    expect(() => compileMaskingConfig([{ custom_detectors: [{ name: 'x', pattern: '(' }] }], 'db')).toThrow(/not a valid regular expression/);
+    expect(() => compileMaskingConfig([{ custom_detectors: [{ name: 'x', pattern: '(' }] }], 'db')).toThrow(
+      /not a valid regular expression/,
+    );
     expect(() => compileMaskingConfig([{ columns: [{ column: 'a.b.c', keep_last: 9 }] }], 'db')).toThrow(/from 0 to 4/);
   });
 });
@@ -89,7 +97,11 @@ describe('content detector properties', () => {
       throw new Error('unreachable');
     };
     const card = fc
-      .tuple(fc.constantFrom('4', '51', '55', '34', '37', '6011'), fc.integer({ min: 13, max: 19 }), fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 19, maxLength: 19 }))
+      .tuple(
+        fc.constantFrom('4', '51', '55', '34', '37', '6011'),
+        fc.integer({ min: 13, max: 19 }),
+        fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 19, maxLength: 19 }),
+      )
       .map(([prefix, len, digits]) => withCheckDigit((prefix + digits.join('')).slice(0, len - 1)));
     const noise = fc.stringMatching(/^[a-z ,.;:]{0,12}$/);
     fc.assert(
@@ -105,7 +117,11 @@ describe('content detector properties', () => {
   it('never lets an e-mail address through, whatever its letter case', async () => {
     const fc = (await import('fast-check')).default;
     const email = fc
-      .tuple(fc.stringMatching(/^[a-z0-9._]{1,12}$/), fc.stringMatching(/^[a-z0-9]{1,10}$/), fc.constantFrom('com', 'org', 'example.net', 'io'))
+      .tuple(
+        fc.stringMatching(/^[a-z0-9._]{1,12}$/),
+        fc.stringMatching(/^[a-z0-9]{1,10}$/),
+        fc.constantFrom('com', 'org', 'example.net', 'io'),
+      )
       .map(([user, host, tld]) => `${user}@${host}.${tld}`);
     fc.assert(
       fc.property(email, fc.boolean(), fc.stringMatching(/^[a-z ;]{0,10}$/), (address, upper, before) => {

@@ -51,17 +51,23 @@ async function viaNode(sql: string, params: unknown[], binary: boolean): Promise
   await client.connect();
   try {
     const res = await client.query(sql, params);
-    const rows = res.rows.map((r: Record<string, unknown>) => Object.values(r).map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v)));
+    const rows = res.rows.map((r: Record<string, unknown>) =>
+      Object.values(r).map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v)),
+    );
     return { ok: true, output: JSON.stringify(rows) + notices.join('') };
   } catch (error) {
-    return { ok: false, output: JSON.stringify({ ...(error as object), message: (error as Error).message }) + notices.join('') };
+    return {
+      ok: false,
+      output: JSON.stringify({ ...(error as object), message: (error as Error).message }) + notices.join(''),
+    };
   } finally {
     await client.end();
   }
 }
 
 function runCase(c: CorpusCase): Promise<Outcome> {
-  if (c.via === 'extended' || c.result_format === 'binary') return viaNode(c.sql, c.params ?? [], c.result_format === 'binary');
+  if (c.via === 'extended' || c.result_format === 'binary')
+    return viaNode(c.sql, c.params ?? [], c.result_format === 'binary');
   return viaPsql(c.sql);
 }
 
@@ -81,7 +87,7 @@ describe('masking through the real gateway data path', () => {
   });
 
   it('turns masked values of non-text types into NULL', async () => {
-    const outcome = await viaNode("SELECT length(email) AS n, id FROM customers WHERE id = 1", [], false);
+    const outcome = await viaNode('SELECT length(email) AS n, id FROM customers WHERE id = 1', [], false);
     expect(outcome.output).toBe('[[null,1]]');
   });
 
@@ -139,14 +145,14 @@ describe('masking through the real gateway data path', () => {
       'SELECT reverse(api_token) FROM customers',
       "SELECT encode(convert_to(notes, 'UTF8'), 'base64') FROM customers",
       'SELECT c.*::text FROM customers c',
-      'SELECT json_build_object(\'e\', email)::text FROM customers',
+      "SELECT json_build_object('e', email)::text FROM customers",
       'SELECT array_agg(card_number)::text FROM customers',
       'SELECT * FROM customers c JOIN customers d USING (id)',
       "SELECT format('%s', ssn) FROM customers",
       'SELECT to_jsonb(c) FROM customers c',
       'WITH RECURSIVE r(t) AS (SELECT api_token FROM customers UNION ALL SELECT t FROM r WHERE false) SELECT * FROM r',
-      'SELECT most_common_vals::text FROM pg_stats WHERE tablename = \'customers\'',
-      "DECLARE k CURSOR WITH HOLD FOR SELECT ssn FROM customers; FETCH ALL FROM k",
+      "SELECT most_common_vals::text FROM pg_stats WHERE tablename = 'customers'",
+      'DECLARE k CURSOR WITH HOLD FOR SELECT ssn FROM customers; FETCH ALL FROM k',
       'PREPARE q AS SELECT api_token FROM customers; EXECUTE q',
       'SELECT upper(name) || email FROM customers',
     ]) {

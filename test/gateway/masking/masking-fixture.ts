@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { compileMaskingConfig, type MaskingConfig, type MaskingPolicySection } from '../../../gateway/masking/masking-config.ts';
+import {
+  compileMaskingConfig,
+  type MaskingConfig,
+  type MaskingPolicySection,
+} from '../../../gateway/masking/masking-config.ts';
 
 /** The masking sections of policies/examples/masking.yaml, which mirror the corpus policy. */
 export function exampleMaskingSections(): MaskingPolicySection[] {

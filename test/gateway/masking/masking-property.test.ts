@@ -116,7 +116,9 @@ describe('masking property', () => {
   it('shows a value of an unmasked column selected the same way', async () => {
     await direct.query("UPDATE secrets SET plain = 'visible-value-123' WHERE id = 1");
     received.length = 0;
-    const res = await client.query('WITH x AS (SELECT * FROM secrets) SELECT upper(t.plain) AS out FROM x t WHERE t.id = 1');
+    const res = await client.query(
+      'WITH x AS (SELECT * FROM secrets) SELECT upper(t.plain) AS out FROM x t WHERE t.id = 1',
+    );
     expect(res.rows[0].out).toBe('VISIBLE-VALUE-123');
     expect(Buffer.concat(received).toString('latin1')).toContain('VISIBLE-VALUE-123');
   });

@@ -4,7 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgCatalog } from '../../../gateway/masking/catalog.ts';
 import { createContentMasker } from '../../../gateway/masking/detectors.ts';
 import { compileMaskingConfig } from '../../../gateway/masking/masking-config.ts';
-import { MASKING_DENIED_SQLSTATE, createMaskingSession, type MaskingSession } from '../../../gateway/masking/masking-session.ts';
+import {
+  MASKING_DENIED_SQLSTATE,
+  createMaskingSession,
+  type MaskingSession,
+} from '../../../gateway/masking/masking-session.ts';
 import type { GateControl, StatementGate, StatementHandle } from '../../../gateway/postgres/statement-gate.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/pg-target.ts';
 import { exampleMaskingConfig } from './masking-fixture.ts';
@@ -48,9 +52,13 @@ describe('masking session', () => {
   it('forwards a statement it can mask and refuses one it cannot, telling the audit hook', async () => {
     const denied: string[] = [];
     const s = session(denied);
-    const ok = await s.wrapGate(passGate(handleFor('SELECT email FROM customers'))).check({ kind: 'query', sql: '' }, control);
+    const ok = await s
+      .wrapGate(passGate(handleFor('SELECT email FROM customers')))
+      .check({ kind: 'query', sql: '' }, control);
     expect(ok).toMatchObject({ forward: true });
-    const refused = await s.wrapGate(passGate(handleFor('CREATE TABLE leak AS SELECT ssn FROM customers'))).check({ kind: 'query', sql: '' }, control);
+    const refused = await s
+      .wrapGate(passGate(handleFor('CREATE TABLE leak AS SELECT ssn FROM customers')))
+      .check({ kind: 'query', sql: '' }, control);
     expect(refused).toMatchObject({ forward: false, code: MASKING_DENIED_SQLSTATE });
     expect(denied).toHaveLength(1);
     expect(denied[0]).toMatch(/copy masked data/);
@@ -61,10 +69,28 @@ describe('masking session', () => {
     const unreachable = new Proxy({}, { get: () => () => Promise.reject(new Error('catalog must not be used')) });
     const s = createMaskingSession({ catalog: unreachable as never, config, content: createContentMasker(config) });
     const handle = handleFor('SELECT email, id FROM customers');
-    expect(await s.wrapGate(passGate(handle)).check({ kind: 'query', sql: '' }, control)).toMatchObject({ forward: true });
+    expect(await s.wrapGate(passGate(handle)).check({ kind: 'query', sql: '' }, control)).toMatchObject({
+      forward: true,
+    });
     const transform = await s.filter.describe(handle, 0, [
-      { name: 'email', tableID: 99999, columnID: 3, dataTypeID: 25, dataTypeSize: -1, dataTypeModifier: -1, format: 'text' },
-      { name: 'id', tableID: 99999, columnID: 1, dataTypeID: 23, dataTypeSize: 4, dataTypeModifier: -1, format: 'text' },
+      {
+        name: 'email',
+        tableID: 99999,
+        columnID: 3,
+        dataTypeID: 25,
+        dataTypeSize: -1,
+        dataTypeModifier: -1,
+        format: 'text',
+      },
+      {
+        name: 'id',
+        tableID: 99999,
+        columnID: 1,
+        dataTypeID: 23,
+        dataTypeSize: 4,
+        dataTypeModifier: -1,
+        format: 'text',
+      },
     ]);
     const cell = (v: string) => Buffer.concat([Buffer.from([0, 0, 0, v.length]), Buffer.from(v)]);
     const body = Buffer.concat([Buffer.from([0, 2]), cell('ada@engines.example.com'), cell('1')]);
@@ -74,7 +100,9 @@ describe('masking session', () => {
   });
 
   it('refuses the FunctionCall protocol message, whose result cannot be masked', async () => {
-    const verdict = await session().wrapGate(passGate(handleFor('SELECT 1'))).check({ kind: 'function-call', functionOid: 1 }, control);
+    const verdict = await session()
+      .wrapGate(passGate(handleFor('SELECT 1')))
+      .check({ kind: 'function-call', functionOid: 1 }, control);
     expect(verdict).toMatchObject({ forward: false, code: MASKING_DENIED_SQLSTATE });
   });
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createContentMasker } from '../../../gateway/masking/detectors.ts';
 import {
-  REDACTED_MESSAGE, maskNoticeOrError, maskNoticeOrErrorMessage, maskNotificationMessage, parseNoticeFields,
+  REDACTED_MESSAGE,
+  maskNoticeOrError,
+  maskNoticeOrErrorMessage,
+  maskNotificationMessage,
+  parseNoticeFields,
 } from '../../../gateway/masking/message-masker.ts';
 
 const content = createContentMasker({ detectors: ['email', 'us_ssn'] });
@@ -16,7 +20,12 @@ function notice(type: string, fields: Record<string, string>): Buffer {
 
 describe('message masker', () => {
   it('runs the detectors over message, detail and hint', () => {
-    const fields = new Map([['S', 'ERROR'], ['C', '23505'], ['M', 'duplicate ada@engines.example.com'], ['D', 'Key (ssn)=(078-05-1120) already exists.']]);
+    const fields = new Map([
+      ['S', 'ERROR'],
+      ['C', '23505'],
+      ['M', 'duplicate ada@engines.example.com'],
+      ['D', 'Key (ssn)=(078-05-1120) already exists.'],
+    ]);
     const out = maskNoticeOrError(fields, content);
     expect(out.get('M')).toBe('duplicate ****');
     expect(out.get('D')).toBe('Key (ssn)=(****) already exists.');
@@ -29,7 +38,13 @@ describe('message masker', () => {
   });
 
   it('hides quoted values and drops detail when the statement touched masked data', () => {
-    const frame = notice('E', { S: 'ERROR', C: '22P02', M: 'invalid input syntax for type integer: "zq-7Hq2Lm9Xw4Pt"', D: 'x', W: 'y' });
+    const frame = notice('E', {
+      S: 'ERROR',
+      C: '22P02',
+      M: 'invalid input syntax for type integer: "zq-7Hq2Lm9Xw4Pt"',
+      D: 'x',
+      W: 'y',
+    });
     const fields = parseNoticeFields(maskNoticeOrErrorMessage(frame, content, 'redact-values'));
     expect(fields.get('M')).toBe('invalid input syntax for type integer: "****"');
     expect(fields.get('D')).not.toContain('x');
@@ -37,7 +52,12 @@ describe('message masker', () => {
   });
 
   it('replaces the whole text when the statement ran code the gateway cannot see into', () => {
-    const frame = notice('N', { S: 'NOTICE', C: '00000', M: 'zq-7Hq2Lm9Xw4Pt', W: 'PL/pgSQL function leak() line 3 at RAISE' });
+    const frame = notice('N', {
+      S: 'NOTICE',
+      C: '00000',
+      M: 'zq-7Hq2Lm9Xw4Pt',
+      W: 'PL/pgSQL function leak() line 3 at RAISE',
+    });
     const fields = parseNoticeFields(maskNoticeOrErrorMessage(frame, content, 'redact-all'));
     expect(fields.get('M')).toBe(REDACTED_MESSAGE);
     expect(fields.has('W')).toBe(false);

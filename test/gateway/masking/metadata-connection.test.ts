@@ -16,11 +16,21 @@ afterAll(async () => {
 
 describe('metadata catalog connection', () => {
   it('opens on first use and reads relations with their columns in attribute order', async () => {
-    const catalog = createMetadataCatalog({ client: { host: db.host, port: db.port, user: db.user, database: db.database } });
+    const catalog = createMetadataCatalog({
+      client: { host: db.host, port: db.port, user: db.user, database: db.database },
+    });
     try {
       const [customers] = await catalog.relationsNamed('customers');
       expect(customers).toMatchObject({ schema: 'public', name: 'customers', kind: 'table' });
-      expect(customers!.columns.map((c) => c.name)).toEqual(['id', 'name', 'email', 'card_number', 'ssn', 'api_token', 'notes']);
+      expect(customers!.columns.map((c) => c.name)).toEqual([
+        'id',
+        'name',
+        'email',
+        'card_number',
+        'ssn',
+        'api_token',
+        'notes',
+      ]);
       const view = (await catalog.relationsNamed('customer_contacts'))[0]!;
       expect(view.kind).toBe('view');
       expect(await catalog.viewDefinition(view.oid)).toMatch(/email/);
@@ -38,7 +48,10 @@ describe('metadata catalog connection', () => {
     const silent = net.createServer((socket) => void sockets.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as net.AddressInfo).port;
-    const catalog = createMetadataCatalog({ client: { host: '127.0.0.1', port, user: 'x', database: 'x' }, queryTimeoutMs: 300 });
+    const catalog = createMetadataCatalog({
+      client: { host: '127.0.0.1', port, user: 'x', database: 'x' },
+      queryTimeoutMs: 300,
+    });
     try {
       await expect(catalog.relationsNamed('customers')).rejects.toThrow(/timeout|time/i);
     } finally {

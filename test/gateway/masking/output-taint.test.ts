@@ -51,7 +51,9 @@ describe('output taint over the masking corpus', () => {
       }
       if (c.expect === 'masked') expect(plan.kind).toBe('rows');
       if (plan.kind === 'deny') return;
-      const sensitiveRaw = (plan.columns ?? []).filter((col) => ['email', 'card_number', 'ssn', 'api_token'].includes(col.name ?? '') && col.mask.kind === 'raw');
+      const sensitiveRaw = (plan.columns ?? []).filter(
+        (col) => ['email', 'card_number', 'ssn', 'api_token'].includes(col.name ?? '') && col.mask.kind === 'raw',
+      );
       expect(sensitiveRaw).toEqual([]);
     });
   }
@@ -75,28 +77,47 @@ describe('output taint over the guardrail corpus', () => {
 describe('output taint', () => {
   it('keeps a plain reference to a masked column as a column mask under any alias', async () => {
     const plan = await rowsPlan('SELECT c.card_number AS x, id FROM customers c');
-    expect(plan.columns![0]!.mask).toMatchObject({ kind: 'mask-column', keepLast: 4, column: 'public.customers.card_number' });
+    expect(plan.columns![0]!.mask).toMatchObject({
+      kind: 'mask-column',
+      keepLast: 4,
+      column: 'public.customers.card_number',
+    });
     expect(plan.columns![1]!.mask.kind).toBe('raw');
   });
 
   it('masks expressions, casts, aggregates and whole-row references over masked columns whole', async () => {
-    const plan = await rowsPlan("SELECT upper(email), email || '', card_number::bytea, row_to_json(c), string_agg(ssn, ',') OVER (), c FROM customers c");
+    const plan = await rowsPlan(
+      "SELECT upper(email), email || '', card_number::bytea, row_to_json(c), string_agg(ssn, ',') OVER (), c FROM customers c",
+    );
     expect(kinds(plan)).toEqual(['mask-whole', 'mask-whole', 'mask-whole', 'mask-whole', 'mask-whole', 'mask-whole']);
   });
 
   it('expands SELECT * through the catalog in column order', async () => {
     const plan = await rowsPlan('SELECT * FROM customers');
     expect(plan.columns!.map((c) => [c.name, c.mask.kind])).toEqual([
-      ['id', 'raw'], ['name', 'raw'], ['email', 'mask-column'], ['card_number', 'mask-column'],
-      ['ssn', 'mask-column'], ['api_token', 'mask-column'], ['notes', 'raw'],
+      ['id', 'raw'],
+      ['name', 'raw'],
+      ['email', 'mask-column'],
+      ['card_number', 'mask-column'],
+      ['ssn', 'mask-column'],
+      ['api_token', 'mask-column'],
+      ['notes', 'raw'],
     ]);
   });
 
   it('follows views, subqueries, CTEs and set operations to their base columns', async () => {
     expect(kinds(await rowsPlan('SELECT * FROM customer_contacts'))).toEqual(['raw', 'raw', 'mask-column']);
-    expect(kinds(await rowsPlan('SELECT * FROM (SELECT name, email e FROM customers) s'))).toEqual(['raw', 'mask-column']);
-    expect(kinds(await rowsPlan('WITH x AS (SELECT ssn, id FROM customers) SELECT * FROM x'))).toEqual(['mask-column', 'raw']);
-    expect(kinds(await rowsPlan("SELECT name FROM customers UNION ALL SELECT api_token FROM customers"))).toEqual(['mask-column']);
+    expect(kinds(await rowsPlan('SELECT * FROM (SELECT name, email e FROM customers) s'))).toEqual([
+      'raw',
+      'mask-column',
+    ]);
+    expect(kinds(await rowsPlan('WITH x AS (SELECT ssn, id FROM customers) SELECT * FROM x'))).toEqual([
+      'mask-column',
+      'raw',
+    ]);
+    expect(kinds(await rowsPlan('SELECT name FROM customers UNION ALL SELECT api_token FROM customers'))).toEqual([
+      'mask-column',
+    ]);
   });
 
   it('masks the result of a user-defined function whole and redacts its messages', async () => {
@@ -106,12 +127,23 @@ describe('output taint', () => {
   });
 
   it('masks free text passed through a function that could hide it from the detectors', async () => {
-    expect(kinds(await rowsPlan('SELECT reverse(notes), upper(notes), notes, length(notes) FROM customers'))).toEqual(['mask-whole', 'raw', 'raw', 'mask-whole']);
-    expect(kinds(await rowsPlan('SELECT id::text, to_hex(id), sum(total) FROM orders GROUP BY id'))).toEqual(['raw', 'raw', 'raw']);
+    expect(kinds(await rowsPlan('SELECT reverse(notes), upper(notes), notes, length(notes) FROM customers'))).toEqual([
+      'mask-whole',
+      'raw',
+      'raw',
+      'mask-whole',
+    ]);
+    expect(kinds(await rowsPlan('SELECT id::text, to_hex(id), sum(total) FROM orders GROUP BY id'))).toEqual([
+      'raw',
+      'raw',
+      'raw',
+    ]);
   });
 
   it('treats a shadowing user-defined function of a built-in name as opaque', async () => {
-    await client.query('CREATE SCHEMA IF NOT EXISTS shadow; CREATE OR REPLACE FUNCTION shadow.upper(text) RETURNS text LANGUAGE sql AS $$ SELECT $1 $$');
+    await client.query(
+      'CREATE SCHEMA IF NOT EXISTS shadow; CREATE OR REPLACE FUNCTION shadow.upper(text) RETURNS text LANGUAGE sql AS $$ SELECT $1 $$',
+    );
     catalog.invalidate();
     try {
       const plan = await rowsPlan('SELECT upper(name) FROM customers');
@@ -142,9 +174,9 @@ describe('output taint', () => {
     for (const sql of [
       'CREATE TABLE leak AS SELECT email FROM customers',
       'SELECT email INTO leak FROM customers',
-      "UPDATE customers SET notes = email",
+      'UPDATE customers SET notes = email',
       'INSERT INTO orders (id, customer_id, total, status) SELECT 100, id, 1, ssn FROM customers',
-      "WITH u AS (UPDATE customers SET name = api_token RETURNING id) SELECT * FROM u",
+      'WITH u AS (UPDATE customers SET name = api_token RETURNING id) SELECT * FROM u',
     ]) {
       const plan = await planOne(sql);
       expect(plan, sql).toMatchObject({ kind: 'deny' });
@@ -152,7 +184,12 @@ describe('output taint', () => {
   });
 
   it('denies handing masked values to functions that could store or send them', async () => {
-    for (const sql of ['CALL some_proc((SELECT email FROM customers LIMIT 1))', "SELECT set_config('x.leak', email, false) FROM customers", "SELECT pg_notify('chan', api_token) FROM customers", 'SELECT customer_token(length(ssn)) FROM customers']) {
+    for (const sql of [
+      'CALL some_proc((SELECT email FROM customers LIMIT 1))',
+      "SELECT set_config('x.leak', email, false) FROM customers",
+      "SELECT pg_notify('chan', api_token) FROM customers",
+      'SELECT customer_token(length(ssn)) FROM customers',
+    ]) {
       expect(await planOne(sql), sql).toMatchObject({ kind: 'deny' });
     }
     expect(kinds(await rowsPlan("SELECT set_config('x.ok', name, false) FROM customers"))).toEqual(['mask-whole']);
@@ -175,9 +212,17 @@ describe('output taint', () => {
     expect(await planOne('ALTER TABLE orders ADD COLUMN note text')).toMatchObject({ kind: 'rows' });
     expect(await planOne('CREATE INDEX ON customers (customer_token(id))')).toMatchObject({ kind: 'deny' });
     expect(await planOne('CREATE INDEX ON orders (status)')).toMatchObject({ kind: 'rows' });
-    expect(await planOne('CREATE TABLE stash (id int, t text DEFAULT customer_token(1))')).toMatchObject({ kind: 'deny' });
-    expect(await planOne("ALTER TABLE orders ADD COLUMN x xml DEFAULT query_to_xml('SELECT email FROM customers', true, false, '')")).toMatchObject({ kind: 'deny' });
-    expect(await planOne('CREATE TABLE fine (id serial, at timestamptz DEFAULT now(), u uuid DEFAULT gen_random_uuid())')).toMatchObject({ kind: 'rows' });
+    expect(await planOne('CREATE TABLE stash (id int, t text DEFAULT customer_token(1))')).toMatchObject({
+      kind: 'deny',
+    });
+    expect(
+      await planOne(
+        "ALTER TABLE orders ADD COLUMN x xml DEFAULT query_to_xml('SELECT email FROM customers', true, false, '')",
+      ),
+    ).toMatchObject({ kind: 'deny' });
+    expect(
+      await planOne('CREATE TABLE fine (id serial, at timestamptz DEFAULT now(), u uuid DEFAULT gen_random_uuid())'),
+    ).toMatchObject({ kind: 'rows' });
   });
 
   it('denies casting masked data to a domain, whose CHECK could run any function', async () => {

@@ -74,7 +74,11 @@ describe('row transform', () => {
 
   it('turns masked non-text values and masked binary values of non-text types into NULL', () => {
     const whole = maskWhole('test');
-    const masker = createRowTransform(plan([whole, whole, whole]), [field(0, 23), field(1, 3802), field(2, 17, 'binary')], content);
+    const masker = createRowTransform(
+      plan([whole, whole, whole]),
+      [field(0, 23), field(1, 3802), field(2, 17, 'binary')],
+      content,
+    );
     expect(cells(masker.transform(dataRow(['12', '{"a":1}', Buffer.from([1, 2])])))).toEqual([null, null, null]);
   });
 
@@ -85,20 +89,30 @@ describe('row transform', () => {
 
   it('runs the detectors over raw text and binary text values, leaving NULLs alone', () => {
     const masker = createRowTransform(plan([RAW, RAW, RAW]), [field(0), field(1, 1043, 'binary'), field(2)], content);
-    expect(cells(masker.transform(dataRow(['mail ada@engines.example.com', 'card 5500005555555559', null])))).toEqual(['mail ****', 'card ****', null]);
+    expect(cells(masker.transform(dataRow(['mail ada@engines.example.com', 'card 5500005555555559', null])))).toEqual([
+      'mail ****',
+      'card ****',
+      null,
+    ]);
     expect(masker.counts.detected).toBe(2);
   });
 
   it('nulls a bytea or json value whose content holds a secret that cannot be rewritten in place', () => {
     const masker = createRowTransform(plan([RAW, RAW]), [field(0, 17), field(1, 3802)], content);
     const hex = `\\x${Buffer.from('ada@engines.example.com').toString('hex')}`;
-    expect(cells(masker.transform(dataRow([hex, '{"e": "ada@engines.example.com"}'])))).toEqual([null, '{"e": "****"}']);
+    expect(cells(masker.transform(dataRow([hex, '{"e": "ada@engines.example.com"}'])))).toEqual([
+      null,
+      '{"e": "****"}',
+    ]);
   });
 
   it('masks everything whole when the RowDescription is wider or narrower than the plan', () => {
     const masks = resolveFieldMasks(plan([RAW, cardColumn]), [field(0), field(1), field(2)]);
     expect(masks.map((m) => m.kind)).toEqual(['mask-whole', 'mask-whole', 'mask-whole']);
-    expect(resolveFieldMasks(plan([RAW]), [field(0), field(1)]).map((m) => m.kind)).toEqual(['mask-whole', 'mask-whole']);
+    expect(resolveFieldMasks(plan([RAW]), [field(0), field(1)]).map((m) => m.kind)).toEqual([
+      'mask-whole',
+      'mask-whole',
+    ]);
   });
 
   it('gives every field the strictest planned mask when names are out of line, and keeps all-raw plans raw', () => {
@@ -110,7 +124,11 @@ describe('row transform', () => {
 
   it('masks a column whose catalog origin is masked or unknown even when the plan says raw', () => {
     const origins = new Map<string, ColumnMask>([['100:3', cardColumn]]);
-    const masks = resolveFieldMasks(plan([RAW, RAW, RAW], { origins, relations: new Set([100]) }), [field(0, 25, 'text', 100, 3), field(1, 25, 'text', 200, 1), field(2)]);
+    const masks = resolveFieldMasks(plan([RAW, RAW, RAW], { origins, relations: new Set([100]) }), [
+      field(0, 25, 'text', 100, 3),
+      field(1, 25, 'text', 200, 1),
+      field(2),
+    ]);
     expect(masks.map((m) => m.kind)).toEqual(['mask-column', 'mask-whole', 'raw']);
   });
 

@@ -12,7 +12,11 @@ const CASES: [string[], Verdict, Verdict][] = [
   [['/* DROP TABLE orders */ SELECT 1 -- TRUNCATE orders'], 'allow', 'allow'],
   [["SELECT $body$ DELETE FROM orders; $body$, E'\\' ; DROP TABLE orders'"], 'allow', 'allow'],
   [['SELECT "drop table", "delete" FROM (SELECT 1 AS "drop table", 2 AS "delete") t'], 'allow', 'allow'],
-  [['WITH a AS (SELECT 1), b AS (WITH c AS (DELETE FROM orders RETURNING *) SELECT * FROM c) SELECT * FROM b'], 'deny', 'deny'],
+  [
+    ['WITH a AS (SELECT 1), b AS (WITH c AS (DELETE FROM orders RETURNING *) SELECT * FROM c) SELECT * FROM b'],
+    'deny',
+    'deny',
+  ],
   [['WITH a AS (DELETE FROM orders WHERE id = 1 RETURNING *) SELECT * FROM a'], 'allow', 'deny'],
   [['UPDATE orders SET total = 0 WHERE true'], 'deny', 'deny'],
   [['DELETE FROM orders WHERE 1=1'], 'deny', 'deny'],
@@ -34,7 +38,7 @@ const CASES: [string[], Verdict, Verdict][] = [
   [['EXPLAIN (ANALYZE, FORMAT JSON) UPDATE orders SET total = 0'], 'deny', 'deny'],
   [['EXPLAIN UPDATE orders SET total = 0'], 'allow', 'allow'],
   [['EXPLAIN ANALYZE SELECT * FROM orders'], 'allow', 'deny'],
-  [["MERGE INTO orders o USING (SELECT 1 AS id) s ON true WHEN MATCHED THEN DELETE"], 'deny', 'deny'],
+  [['MERGE INTO orders o USING (SELECT 1 AS id) s ON true WHEN MATCHED THEN DELETE'], 'deny', 'deny'],
   [['SELECT * INTO stash FROM customers'], 'allow', 'deny'],
   [['CALL cleanup()'], 'deny', 'deny'],
   [["SELECT lo_export(1234, '/tmp/x')"], 'deny', 'deny'],
@@ -59,7 +63,10 @@ const CASES: [string[], Verdict, Verdict][] = [
 ];
 
 const identity: Identity = { sessionId: 'extra', claims: {}, identityRule: 'extra' };
-const load = (path: string) => createPolicyEngine(parsePolicyFiles([{ file: path, text: readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8') }]));
+const load = (path: string) =>
+  createPolicyEngine(
+    parsePolicyFiles([{ file: path, text: readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8') }]),
+  );
 
 let engines: Record<'guard' | 'read_only', PolicyEngine>;
 beforeAll(async () => {
@@ -87,7 +94,9 @@ describe('the shipped baselines on hand-written cases', () => {
 
   it('denies the FunctionCall message under both baselines', () => {
     for (const engine of Object.values(engines)) {
-      expect(engine.decide({ type: 'pg.function-call', functionOid: 2620, connection: 'app-db', identity })).toMatchObject({ action: 'deny', rule: 'default-deny' });
+      expect(
+        engine.decide({ type: 'pg.function-call', functionOid: 2620, connection: 'app-db', identity }),
+      ).toMatchObject({ action: 'deny', rule: 'default-deny' });
     }
   });
 });

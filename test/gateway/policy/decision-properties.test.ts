@@ -11,13 +11,33 @@ let guard: PolicyEngine;
 
 beforeAll(async () => {
   await loadSqlParser();
-  guard = createPolicyEngine(parsePolicyFiles([{ file: 'default.yaml', text: readFileSync(new URL('../../../policies/default.yaml', import.meta.url), 'utf8') }]));
+  guard = createPolicyEngine(
+    parsePolicyFiles([
+      { file: 'default.yaml', text: readFileSync(new URL('../../../policies/default.yaml', import.meta.url), 'utf8') },
+    ]),
+  );
 });
 
-const decide = (sql: string) => guard.decide({ type: 'pg.query', via: 'simple', sql, statements: analyzeSql(sql), connection: 'app-db', identity });
+const decide = (sql: string) =>
+  guard.decide({ type: 'pg.query', via: 'simple', sql, statements: analyzeSql(sql), connection: 'app-db', identity });
 
-const scary = fc.constantFrom('DROP TABLE orders', 'TRUNCATE orders', 'DELETE FROM orders', "'; DROP TABLE orders; --", '$$ DELETE FROM orders $$', '*/ DROP TABLE orders /*', "pg_read_file('/etc/passwd')", 'SET ROLE postgres', '\\', '$', "'", '"');
-const payload = fc.array(fc.oneof(scary, fc.string({ unit: 'grapheme' })), { maxLength: 5 }).map((parts) => parts.join(' ').replace(/\0/g, ''));
+const scary = fc.constantFrom(
+  'DROP TABLE orders',
+  'TRUNCATE orders',
+  'DELETE FROM orders',
+  "'; DROP TABLE orders; --",
+  '$$ DELETE FROM orders $$',
+  '*/ DROP TABLE orders /*',
+  "pg_read_file('/etc/passwd')",
+  'SET ROLE postgres',
+  '\\',
+  '$',
+  "'",
+  '"',
+);
+const payload = fc
+  .array(fc.oneof(scary, fc.string({ unit: 'grapheme' })), { maxLength: 5 })
+  .map((parts) => parts.join(' ').replace(/\0/g, ''));
 
 function randomCase(text: string, seed: number): string {
   return [...text].map((ch, i) => ((seed >> (i % 16)) & 1 ? ch.toUpperCase() : ch.toLowerCase())).join('');
@@ -38,11 +58,22 @@ describe('guard decisions', () => {
   });
 
   it('keep denying a destructive statement whatever comments, whitespace and letter case surround it', () => {
-    const destructive = fc.constantFrom('DROP TABLE orders', 'TRUNCATE orders', 'DELETE FROM orders', 'UPDATE orders SET total = 0', "SELECT pg_read_file('/etc/passwd')", 'SET ROLE postgres');
-    const noise = fc.array(fc.constantFrom(' ', '\n', '\t', '/* x */', '/* nested /* c */ */', '-- c\n'), { maxLength: 4 }).map((parts) => parts.join(''));
+    const destructive = fc.constantFrom(
+      'DROP TABLE orders',
+      'TRUNCATE orders',
+      'DELETE FROM orders',
+      'UPDATE orders SET total = 0',
+      "SELECT pg_read_file('/etc/passwd')",
+      'SET ROLE postgres',
+    );
+    const noise = fc
+      .array(fc.constantFrom(' ', '\n', '\t', '/* x */', '/* nested /* c */ */', '-- c\n'), { maxLength: 4 })
+      .map((parts) => parts.join(''));
     fc.assert(
       fc.property(destructive, noise, noise, fc.integer({ min: 0, max: 65535 }), (sql, before, after, seed) => {
-        const words = randomCase(sql.replace(/'[^']*'/g, '§'), seed).replace('§', "'/etc/passwd'").split(' ');
+        const words = randomCase(sql.replace(/'[^']*'/g, '§'), seed)
+          .replace('§', "'/etc/passwd'")
+          .split(' ');
         const text = `${before}${words.join(` ${before} `)}${after}`;
         expect(decide(text).action).toBe('deny');
         expect(decide(`SELECT 1; ${text}`).action).toBe('deny');

@@ -8,7 +8,11 @@ beforeAll(async () => {
   await loadSqlParser();
 });
 
-const identity: Identity = { sessionId: 's1', claims: { repository: 'acme/app', ref: 'refs/heads/main' }, identityRule: 'main-deploys' };
+const identity: Identity = {
+  sessionId: 's1',
+  claims: { repository: 'acme/app', ref: 'refs/heads/main' },
+  identityRule: 'main-deploys',
+};
 
 function engineFor(yaml: string) {
   return createPolicyEngine(parsePolicyFiles([{ file: 'test.yaml', text: yaml }]));
@@ -46,21 +50,40 @@ describe('createPolicyEngine', () => {
 
   it('lets a deny beat a review and a review beat an allow, whatever the file order', () => {
     const engine = engineFor(BASE);
-    expect(engine.decide(query('DELETE FROM orders WHERE id = 1'))).toMatchObject({ action: 'review', rule: 'review-deletes' });
-    expect(engine.decide(query('DELETE FROM public.customers WHERE id = 1'))).toMatchObject({ action: 'deny', rule: 'no-customers-writes', reason: 'customers are read-only' });
-    expect(engine.decide(query('UPDATE orders SET total = 1 WHERE id = 1'))).toMatchObject({ action: 'allow', rule: 'allow-writes' });
+    expect(engine.decide(query('DELETE FROM orders WHERE id = 1'))).toMatchObject({
+      action: 'review',
+      rule: 'review-deletes',
+    });
+    expect(engine.decide(query('DELETE FROM public.customers WHERE id = 1'))).toMatchObject({
+      action: 'deny',
+      rule: 'no-customers-writes',
+      reason: 'customers are read-only',
+    });
+    expect(engine.decide(query('UPDATE orders SET total = 1 WHERE id = 1'))).toMatchObject({
+      action: 'allow',
+      rule: 'allow-writes',
+    });
   });
 
   it('carries the review settings of the rule, in seconds', () => {
     const decision = engineFor(BASE).decide(query('DELETE FROM orders WHERE id = 1'));
-    expect(decision.review).toEqual({ timeoutSeconds: 300, minPermission: 'maintain', approvals: 2, windowSeconds: 1800, teams: ['acme/dba'] });
+    expect(decision.review).toEqual({
+      timeoutSeconds: 300,
+      minPermission: 'maintain',
+      approvals: 2,
+      windowSeconds: 1800,
+      teams: ['acme/dba'],
+    });
   });
 
   it('gives a multi-statement query the most restrictive statement decision', () => {
     const evaluation = engineFor(BASE).evaluate(query('SELECT 1; DELETE FROM orders WHERE id = 1; SELECT 2'));
     expect(evaluation.decision.rule).toBe('review-deletes');
     expect(evaluation.statements.map((s) => s.decision.action)).toEqual(['allow', 'review', 'allow']);
-    expect(engineFor(BASE).decide(query('SELECT 1; DROP TABLE orders'))).toMatchObject({ action: 'deny', rule: 'default-deny' });
+    expect(engineFor(BASE).decide(query('SELECT 1; DROP TABLE orders'))).toMatchObject({
+      action: 'deny',
+      rule: 'default-deny',
+    });
   });
 
   it('allows an empty query, which runs nothing', () => {
@@ -78,8 +101,12 @@ describe('createPolicyEngine', () => {
   it('allows unknown statements and the FunctionCall message only through a rule naming kind unknown', () => {
     const engine = engineFor('rules:\n  - { name: trust-unknown, action: allow, when: { kind: [unknown] } }');
     expect(engine.decide(query('DO $$ BEGIN END $$'))).toMatchObject({ action: 'allow', rule: 'trust-unknown' });
-    expect(engine.decide({ type: 'pg.function-call', functionOid: 1234, connection: 'app-db', identity })).toMatchObject({ action: 'allow' });
-    expect(engineFor(BASE).decide({ type: 'pg.function-call', functionOid: 1234, connection: 'app-db', identity })).toMatchObject({ action: 'deny', rule: 'default-deny' });
+    expect(
+      engine.decide({ type: 'pg.function-call', functionOid: 1234, connection: 'app-db', identity }),
+    ).toMatchObject({ action: 'allow' });
+    expect(
+      engineFor(BASE).decide({ type: 'pg.function-call', functionOid: 1234, connection: 'app-db', identity }),
+    ).toMatchObject({ action: 'deny', rule: 'default-deny' });
   });
 
   it('scopes rules by connection glob, identity-rule name and claims', () => {
@@ -90,7 +117,9 @@ rules:
     expect(engine.decide(query('SELECT 1', 'prod-db'))).toMatchObject({ action: 'allow' });
     expect(engine.decide(query('SELECT 1', 'staging-db')).action).toBe('deny');
     expect(engine.decide(query('SELECT 1', 'prod-db', { ...identity, identityRule: 'pr-builds' })).action).toBe('deny');
-    expect(engine.decide(query('SELECT 1', 'prod-db', { ...identity, claims: { ref: 'refs/heads/feature' } })).action).toBe('deny');
+    expect(
+      engine.decide(query('SELECT 1', 'prod-db', { ...identity, claims: { ref: 'refs/heads/feature' } })).action,
+    ).toBe('deny');
   });
 
   it('matches tables, functions and flags by their facts, not their spelling', () => {
@@ -109,11 +138,13 @@ rules:
   });
 
   it('does not let a same-named function in another schema pass an only_functions allow-list', () => {
-    const engine = engineFor('rules:\n  - { name: pure, action: allow, when: { kind: [read], only_functions: [lower, count] } }');
+    const engine = engineFor(
+      'rules:\n  - { name: pure, action: allow, when: { kind: [read], only_functions: [lower, count] } }',
+    );
     expect(engine.decide(query('SELECT lower(name), count(*) FROM customers GROUP BY 1')).action).toBe('allow');
     expect(engine.decide(query('SELECT pg_catalog.lower(name) FROM customers')).action).toBe('allow');
     expect(engine.decide(query('SELECT evil.lower(name) FROM customers')).action).toBe('deny');
-    expect(engine.decide(query('SELECT nextval(\'s\')')).action).toBe('deny');
+    expect(engine.decide(query("SELECT nextval('s')")).action).toBe('deny');
   });
 
   it('returns the same decision for the same cached statement', () => {
@@ -135,9 +166,15 @@ rules:
 
   it('allows an exec whose program matches, by base name or full path', () => {
     const engine = engineFor(SSH);
-    expect(engine.decide(ssh({ type: 'ssh.exec', command: './deploy.sh prod', argv: ['./deploy.sh', 'prod'] }))).toMatchObject({ action: 'allow', rule: 'deploy-scripts' });
-    expect(engine.decide(ssh({ type: 'ssh.exec', command: '/opt/app/bin/migrate', argv: ['/opt/app/bin/migrate'] })).action).toBe('allow');
-    expect(engine.decide(ssh({ type: 'ssh.exec', command: 'cat /etc/shadow', argv: ['cat', '/etc/shadow'] })).action).toBe('deny');
+    expect(
+      engine.decide(ssh({ type: 'ssh.exec', command: './deploy.sh prod', argv: ['./deploy.sh', 'prod'] })),
+    ).toMatchObject({ action: 'allow', rule: 'deploy-scripts' });
+    expect(
+      engine.decide(ssh({ type: 'ssh.exec', command: '/opt/app/bin/migrate', argv: ['/opt/app/bin/migrate'] })).action,
+    ).toBe('allow');
+    expect(
+      engine.decide(ssh({ type: 'ssh.exec', command: 'cat /etc/shadow', argv: ['cat', '/etc/shadow'] })).action,
+    ).toBe('deny');
   });
 
   it('does not allow a command that cannot be split safely, even if it starts with an allowed program', () => {
@@ -146,11 +183,16 @@ rules:
   });
 
   it('lets deny rules test the raw text of commands that cannot be split', () => {
-    expect(engineFor(SSH).decide(ssh({ type: 'ssh.exec', command: 'rm -rf / && echo', argv: null }))).toMatchObject({ action: 'deny', rule: 'no-rm' });
+    expect(engineFor(SSH).decide(ssh({ type: 'ssh.exec', command: 'rm -rf / && echo', argv: null }))).toMatchObject({
+      action: 'deny',
+      rule: 'no-rm',
+    });
   });
 
   it('denies shells, forwarding and env unless a rule lists those types', () => {
-    const engine = engineFor(`${SSH}  - { name: any-ssh, action: allow, connections: [deploy-host], when: { ssh: {} } }\n`);
+    const engine = engineFor(
+      `${SSH}  - { name: any-ssh, action: allow, connections: [deploy-host], when: { ssh: {} } }\n`,
+    );
     expect(engine.decide(ssh({ type: 'ssh.shell' })).action).toBe('deny');
     expect(engine.decide(ssh({ type: 'ssh.forward', kind: 'agent' })).action).toBe('deny');
     expect(engine.decide(ssh({ type: 'ssh.env', name: 'LD_PRELOAD', value: 'x' })).action).toBe('deny');

@@ -11,7 +11,12 @@ import { startTestGateway, type GatewayUnderTest } from '../../support/gateway-h
 
 const run = promisify(execFile);
 
-interface GuardrailCase { sql: string; via?: 'extended'; guard: 'allow' | 'deny'; read_only: 'allow' | 'deny' }
+interface GuardrailCase {
+  sql: string;
+  via?: 'extended';
+  guard: 'allow' | 'deny';
+  read_only: 'allow' | 'deny';
+}
 const corpus = parse(readFileSync('test/fixtures/corpus/guardrails.yaml', 'utf8')) as { cases: GuardrailCase[] };
 const extra: GuardrailCase[] = [
   { sql: "UPDATE orders SET status = 'x' WHERE true", guard: 'deny', read_only: 'deny' },
@@ -26,9 +31,15 @@ async function snapshot(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const tables = await client.query("SELECT string_agg(tablename, ',' ORDER BY tablename) AS t FROM pg_tables WHERE schemaname = 'public'");
-    const orders = await client.query("SELECT string_agg(id || ':' || total || ':' || status, ',' ORDER BY id) AS o FROM orders");
-    const customers = await client.query("SELECT string_agg(id || ':' || coalesce(email, '-'), ',' ORDER BY id) AS c FROM customers");
+    const tables = await client.query(
+      "SELECT string_agg(tablename, ',' ORDER BY tablename) AS t FROM pg_tables WHERE schemaname = 'public'",
+    );
+    const orders = await client.query(
+      "SELECT string_agg(id || ':' || total || ':' || status, ',' ORDER BY id) AS o FROM orders",
+    );
+    const customers = await client.query(
+      "SELECT string_agg(id || ':' || coalesce(email, '-'), ',' ORDER BY id) AS c FROM customers",
+    );
     return JSON.stringify([tables.rows[0].t, orders.rows[0].o, customers.rows[0].c]);
   } finally {
     await client.end();
@@ -53,7 +64,10 @@ for (const baseline of ['guard', 'read_only'] as const) {
       const expected = testCase[baseline];
       it(`${expected === 'deny' ? 'denies' : 'allows'} ${JSON.stringify(testCase.sql)}${testCase.via ? ' (extended protocol)' : ''}`, async () => {
         const before = await snapshot(db.url);
-        const outcome = testCase.via === 'extended' ? await viaNodePostgres(gateway.url, testCase.sql) : await viaPsql(gateway.url, testCase.sql);
+        const outcome =
+          testCase.via === 'extended'
+            ? await viaNodePostgres(gateway.url, testCase.sql)
+            : await viaPsql(gateway.url, testCase.sql);
         if (expected === 'allow') {
           expect(outcome.error).toBeUndefined();
           return;

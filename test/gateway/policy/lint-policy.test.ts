@@ -2,18 +2,34 @@ import { describe, expect, it } from 'vitest';
 import { lintPolicy } from '../../../gateway/policy/lint-policy.ts';
 import { parsePolicyFiles } from '../../../gateway/policy/load-policies.ts';
 
-const lint = (yaml: string, connections?: string[]) => lintPolicy(parsePolicyFiles([{ file: 'p.yaml', text: yaml }]), { connections });
+const lint = (yaml: string, connections?: string[]) =>
+  lintPolicy(parsePolicyFiles([{ file: 'p.yaml', text: yaml }]), { connections });
 
 describe('lintPolicy', () => {
   it('reports connection names missing from gatehouse.yaml as errors and unmatched globs as warnings', () => {
-    const findings = lint('rules:\n  - { name: r, action: allow, connections: [app-db, ap-db, "prod-*"], when: { kind: [read] } }\n', ['app-db', 'deploy-host']);
-    expect(findings).toContainEqual({ severity: 'error', where: "p.yaml:2 rule 'r'", message: expect.stringContaining("connection 'ap-db' is not defined in gatehouse.yaml (known: app-db, deploy-host)") });
-    expect(findings).toContainEqual({ severity: 'warning', where: "p.yaml:2 rule 'r'", message: "connection pattern 'prod-*' matches no connection in gatehouse.yaml" });
+    const findings = lint(
+      'rules:\n  - { name: r, action: allow, connections: [app-db, ap-db, "prod-*"], when: { kind: [read] } }\n',
+      ['app-db', 'deploy-host'],
+    );
+    expect(findings).toContainEqual({
+      severity: 'error',
+      where: "p.yaml:2 rule 'r'",
+      message: expect.stringContaining(
+        "connection 'ap-db' is not defined in gatehouse.yaml (known: app-db, deploy-host)",
+      ),
+    });
+    expect(findings).toContainEqual({
+      severity: 'warning',
+      where: "p.yaml:2 rule 'r'",
+      message: "connection pattern 'prod-*' matches no connection in gatehouse.yaml",
+    });
     expect(findings.some((f) => f.message.includes("'app-db'"))).toBe(false);
   });
 
   it('does not check connection names without a config', () => {
-    expect(lint('rules:\n  - { name: r, action: allow, connections: [nowhere], when: { kind: [read] } }\n')).toEqual([]);
+    expect(lint('rules:\n  - { name: r, action: allow, connections: [nowhere], when: { kind: [read] } }\n')).toEqual(
+      [],
+    );
   });
 
   it('reports rules that can never match', () => {

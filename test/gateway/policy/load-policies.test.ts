@@ -33,30 +33,41 @@ describe('loadPolicies', () => {
   it('combines the YAML files of a folder in file-name order, ignoring sub-folders and other files', () => {
     const dir = folder({
       '20-rules.yaml': 'rules:\n  - { name: second, action: allow }\n',
-      '10-identities.yml': 'identities:\n  - { name: main, claims: { repository: acme/app }, connections: [app-db], max_ttl: 15m }\nrules:\n  - { name: first, action: deny, when: { kind: [admin] } }\n',
+      '10-identities.yml':
+        'identities:\n  - { name: main, claims: { repository: acme/app }, connections: [app-db], max_ttl: 15m }\nrules:\n  - { name: first, action: deny, when: { kind: [admin] } }\n',
       'README.md': '# not policy',
       'examples/other.yaml': 'rules:\n  - { name: ignored, action: allow }\n',
     });
     const policy = loadPolicies(dir);
     expect(policy.rules.map((r) => r.name)).toEqual(['first', 'second']);
-    expect(policy.identities).toEqual([{ name: 'main', claims: { repository: 'acme/app' }, connections: ['app-db'], max_ttl: '15m' }]);
+    expect(policy.identities).toEqual([
+      { name: 'main', claims: { repository: 'acme/app' }, connections: ['app-db'], max_ttl: '15m' },
+    ]);
     expect(policy.files.map((f) => path.basename(f))).toEqual(['10-identities.yml', '20-rules.yaml']);
   });
 
   it('applies rule defaults in one place', () => {
     const [rule] = parsePolicyFiles([{ file: 'p.yaml', text: 'rules:\n  - { name: hold, action: review }\n' }]).rules;
-    expect(rule).toMatchObject({ connections: ['*'], when: {}, reason: "held for review by policy rule 'hold'", source: { file: 'p.yaml', line: 2 } });
+    expect(rule).toMatchObject({
+      connections: ['*'],
+      when: {},
+      reason: "held for review by policy rule 'hold'",
+      source: { file: 'p.yaml', line: 2 },
+    });
     expect(rule?.review).toEqual({ timeoutSeconds: 600, minPermission: 'write', teams: [], approvals: 1 });
   });
 
   it('names the file and line of a YAML syntax error', () => {
-    const error = errorOf(() => parsePolicyFiles([{ file: 'bad.yaml', text: 'rules:\n  - name: x\n   action: allow\n' }]));
+    const error = errorOf(() =>
+      parsePolicyFiles([{ file: 'bad.yaml', text: 'rules:\n  - name: x\n   action: allow\n' }]),
+    );
     expect(error.code).toBe('policy.invalid');
     expect(error.message).toMatch(/^bad\.yaml:3: not valid YAML/);
   });
 
   it('names file, line, key path and fix for schema errors', () => {
-    const text = 'rules:\n  - name: ok\n    action: allow\n  - name: typo\n    action: alow\n    whne: { kind: [read] }\n';
+    const text =
+      'rules:\n  - name: ok\n    action: allow\n  - name: typo\n    action: alow\n    whne: { kind: [read] }\n';
     const error = errorOf(() => parsePolicyFiles([{ file: 'p.yaml', text }]));
     expect(error.message).toContain('p.yaml:5: /rules/1/action must be one of allow, deny, review');
     // The line of the misspelt key itself, where the fix goes.
@@ -64,7 +75,11 @@ describe('loadPolicies', () => {
   });
 
   it('rejects unknown statement kinds and flags', () => {
-    const error = errorOf(() => parsePolicyFiles([{ file: 'p.yaml', text: 'rules:\n  - { name: r, action: deny, when: { kind: [dml], flags: [no_where] } }\n' }]));
+    const error = errorOf(() =>
+      parsePolicyFiles([
+        { file: 'p.yaml', text: 'rules:\n  - { name: r, action: deny, when: { kind: [dml], flags: [no_where] } }\n' },
+      ]),
+    );
     expect(error.message).toMatch(/\/rules\/0\/when\/kind\/0 must be one of read, write/);
     expect(error.message).toMatch(/\/rules\/0\/when\/flags\/0 must be one of/);
   });
@@ -80,7 +95,9 @@ describe('loadPolicies', () => {
   });
 
   it('rejects an invalid claim regular expression', () => {
-    const error = errorOf(() => parsePolicyFiles([{ file: 'p.yaml', text: 'identities:\n  - { name: x, claims: { ref: "/refs/(heads/" } }\n' }]));
+    const error = errorOf(() =>
+      parsePolicyFiles([{ file: 'p.yaml', text: 'identities:\n  - { name: x, claims: { ref: "/refs/(heads/" } }\n' }]),
+    );
     expect(error.message).toMatch(/not a valid regular expression/);
   });
 

@@ -17,7 +17,25 @@ let gateway: Awaited<ReturnType<typeof startAdapter>>;
 beforeAll(async () => {
   db = await createTestDatabase();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   gateway = await startAdapter(db, {}, `tls:\n  cert: \${file:${dir}/cert.pem}\n  key: \${file:${dir}/key.pem}\n`);
 });
 afterAll(async () => {
@@ -26,7 +44,10 @@ afterAll(async () => {
 });
 
 function rawStartup(version: number, params: Record<string, string>): Buffer {
-  const body = Buffer.concat([...Object.entries(params).flatMap(([k, v]) => [Buffer.from(`${k}\0${v}\0`)]), Buffer.from([0])]);
+  const body = Buffer.concat([
+    ...Object.entries(params).flatMap(([k, v]) => [Buffer.from(`${k}\0${v}\0`)]),
+    Buffer.from([0]),
+  ]);
   const header = Buffer.alloc(8);
   header.writeInt32BE(body.length + 8, 0);
   header.writeInt32BE(version, 4);
@@ -50,7 +71,12 @@ function exchange(bytes: Buffer, waitMs = 300): Promise<Buffer> {
 
 describe('the client side of the PostgreSQL listener', () => {
   it('speaks TLS when the client asks for it', async () => {
-    const { stdout } = await run('psql', [`${gateway.url}?sslmode=require`, '-tA', '-c', 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()']);
+    const { stdout } = await run('psql', [
+      `${gateway.url}?sslmode=require`,
+      '-tA',
+      '-c',
+      'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+    ]);
     // The gateway's own leg is TLS; the target leg on loopback is not, which the target reports.
     expect(stdout.trim()).toBe('f');
     const client = new pg.Client({ connectionString: gateway.url, ssl: { rejectUnauthorized: false } });
@@ -60,16 +86,22 @@ describe('the client side of the PostgreSQL listener', () => {
   });
 
   it('passes allowlisted startup parameters and drops options', async () => {
-    const { stdout } = await run('psql', [gateway.url, '-tA', '-c', 'SHOW application_name', '-c', 'SHOW statement_timeout'], {
-      env: { ...process.env, PGAPPNAME: 'migrations', PGOPTIONS: '-c statement_timeout=4321' },
-    });
+    const { stdout } = await run(
+      'psql',
+      [gateway.url, '-tA', '-c', 'SHOW application_name', '-c', 'SHOW statement_timeout'],
+      {
+        env: { ...process.env, PGAPPNAME: 'migrations', PGOPTIONS: '-c statement_timeout=4321' },
+      },
+    );
     expect(stdout.trim().split('\n')).toEqual(['migrations', '0']);
   });
 
   it('refuses a client encoding in which a multi-byte character could hide a quote', async () => {
     const answer = await exchange(rawStartup(196608, { user: 'ci', database: 'app-db', client_encoding: 'SJIS' }));
     expect(answer.toString()).toContain('use client_encoding=UTF8');
-    const { stdout } = await run('psql', [gateway.url, '-tA', '-c', 'SHOW client_encoding'], { env: { ...process.env, PGCLIENTENCODING: 'UTF8' } });
+    const { stdout } = await run('psql', [gateway.url, '-tA', '-c', 'SHOW client_encoding'], {
+      env: { ...process.env, PGCLIENTENCODING: 'UTF8' },
+    });
     expect(stdout.trim()).toBe('UTF8');
   });
 

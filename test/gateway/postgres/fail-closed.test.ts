@@ -58,7 +58,13 @@ async function psql(...queries: string[]): Promise<string> {
 }
 
 async function ordersExist(): Promise<boolean> {
-  const { stdout } = await run('psql', [db.url, '-X', '-At', '-c', "SELECT count(*) FROM pg_tables WHERE tablename = 'orders'"]);
+  const { stdout } = await run('psql', [
+    db.url,
+    '-X',
+    '-At',
+    '-c',
+    "SELECT count(*) FROM pg_tables WHERE tablename = 'orders'",
+  ]);
   return stdout.trim() === '1';
 }
 
@@ -98,7 +104,13 @@ describe('the data path fails closed', () => {
   it('keeps following a prepared statement whose Close the server skipped after an earlier error in the pipeline', async () => {
     const out = await wire(
       [serialize.parse({ name: 'skipped', text: LEAKY }), serialize.sync()],
-      [serialize.parse({ text: 'SELECT 1/0' }), serialize.bind({}), serialize.execute({}), serialize.close({ type: 'S', name: 'skipped' }), serialize.sync()],
+      [
+        serialize.parse({ text: 'SELECT 1/0' }),
+        serialize.bind({}),
+        serialize.execute({}),
+        serialize.close({ type: 'S', name: 'skipped' }),
+        serialize.sync(),
+      ],
       [serialize.parse({ name: 'skipped', text: HARMLESS }), serialize.sync()],
       [serialize.bind({ statement: 'skipped' }), serialize.execute({}), serialize.sync()],
     );
@@ -111,7 +123,12 @@ describe('the data path fails closed', () => {
     const out = await wire(
       [serialize.parse({ name: 'again', text: LEAKY }), serialize.sync()],
       [serialize.close({ type: 'S', name: 'again' }), serialize.sync()],
-      [serialize.parse({ name: 'again', text: HARMLESS }), serialize.bind({ statement: 'again' }), serialize.execute({}), serialize.sync()],
+      [
+        serialize.parse({ name: 'again', text: HARMLESS }),
+        serialize.bind({ statement: 'again' }),
+        serialize.execute({}),
+        serialize.sync(),
+      ],
     );
     expect(out).not.toContain('already exists');
     expect(out).toMatch(/D:[^\n]*abc/);
@@ -134,7 +151,12 @@ describe('the data path fails closed', () => {
     const out = await wire(
       [serialize.parse({ name: 'dd', text: LEAKY }), serialize.sync()],
       [serialize.query('DEALLOCATE dd')],
-      [serialize.parse({ name: 'dd', text: HARMLESS }), serialize.bind({ statement: 'dd' }), serialize.execute({}), serialize.sync()],
+      [
+        serialize.parse({ name: 'dd', text: HARMLESS }),
+        serialize.bind({ statement: 'dd' }),
+        serialize.execute({}),
+        serialize.sync(),
+      ],
     );
     expect(out).not.toContain('already exists');
     expect(out).toMatch(/D:[^\n]*abc/);
@@ -155,7 +177,12 @@ describe('the data path fails closed', () => {
   });
 
   it('runs the detectors over a setting the server reports back (ParameterStatus)', async () => {
-    await run('psql', [db.url, '-X', '-c', "CREATE TABLE vault (secret text); INSERT INTO vault VALUES ('card 4111111111111111')"]);
+    await run('psql', [
+      db.url,
+      '-X',
+      '-c',
+      "CREATE TABLE vault (secret text); INSERT INTO vault VALUES ('card 4111111111111111')",
+    ]);
     const out = await wire([serialize.query("SELECT set_config('application_name', secret, false) FROM vault")]);
     expect(out).toMatch(/S:application_name/);
     expect(findLeak(out, sensitive), out).toBeNull();
@@ -185,7 +212,12 @@ describe('the data path fails closed', () => {
   it('closes a connection that sends a query in the middle of COPY FROM STDIN', async () => {
     await run('psql', [db.url, '-X', '-c', 'CREATE TABLE IF NOT EXISTS inbox (line text)']);
     const client = await WireClient.connect(gateway.url);
-    client.send(serialize.query('COPY inbox FROM STDIN'), serialize.query(HARMLESS), serialize.copyDone(), serialize.query(LEAKY));
+    client.send(
+      serialize.query('COPY inbox FROM STDIN'),
+      serialize.query(HARMLESS),
+      serialize.copyDone(),
+      serialize.query(LEAKY),
+    );
     const out = WireClient.text(await client.until(() => false));
     expect(client.closed).toBe(true);
     expect(out).toContain('during COPY FROM STDIN');
@@ -196,7 +228,13 @@ describe('the data path fails closed', () => {
     await run('psql', [db.url, '-X', '-c', 'CREATE TABLE IF NOT EXISTS inbox (line text)']);
     const client = await WireClient.connect(gateway.url);
     try {
-      client.send(serialize.parse({ text: 'COPY inbox FROM STDIN' }), serialize.bind({}), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync());
+      client.send(
+        serialize.parse({ text: 'COPY inbox FROM STDIN' }),
+        serialize.bind({}),
+        serialize.describe({ type: 'P' }),
+        serialize.execute({}),
+        serialize.sync(),
+      );
       await client.until((m) => m.type === 'G');
       client.send(serialize.copyData(Buffer.from('hello\n')), serialize.copyDone(), serialize.sync());
       expect(WireClient.text(await client.readyForQuery())).toContain('C:COPY 1');
@@ -210,11 +248,20 @@ describe('the data path fails closed', () => {
   it('refuses a denied Bind even when the client prepared the name the gateway binds in its place', async () => {
     await run('psql', [db.url, '-X', '-c', 'CREATE TABLE IF NOT EXISTS inbox (line text)']);
     const out = await wire(
-      [serialize.parse({ name: '\u0001gatehouse-denied', text: "INSERT INTO inbox VALUES ('substitute ran')" }), serialize.sync()],
+      [
+        serialize.parse({ name: '\u0001gatehouse-denied', text: "INSERT INTO inbox VALUES ('substitute ran')" }),
+        serialize.sync(),
+      ],
       [serialize.bind({ statement: 'never-prepared' }), serialize.execute({}), serialize.sync()],
     );
     expect(out).toContain('was not prepared through the gateway');
-    const { stdout } = await run('psql', [db.url, '-X', '-At', '-c', "SELECT count(*) FROM inbox WHERE line = 'substitute ran'"]);
+    const { stdout } = await run('psql', [
+      db.url,
+      '-X',
+      '-At',
+      '-c',
+      "SELECT count(*) FROM inbox WHERE line = 'substitute ran'",
+    ]);
     expect(stdout.trim()).toBe('0');
   });
 
@@ -225,7 +272,13 @@ describe('the data path fails closed', () => {
     ]) {
       expect(await psql(sql)).toMatch(/denied by rule "no-dangerous-functions"/);
     }
-    const { stdout } = await run('psql', [db.url, '-X', '-At', '-c', "SELECT count(*) FROM pg_operator WHERE oprname = '###'"]);
+    const { stdout } = await run('psql', [
+      db.url,
+      '-X',
+      '-At',
+      '-c',
+      "SELECT count(*) FROM pg_operator WHERE oprname = '###'",
+    ]);
     expect(stdout.trim()).toBe('0');
   });
 
@@ -233,9 +286,17 @@ describe('the data path fails closed', () => {
     const client = await WireClient.connect(gateway.url);
     const seen: string[] = [];
     try {
-      client.send(serialize.parse({ name: 'late-a', text: HARMLESS }), serialize.parse({ name: 'late-b', text: LEAKY }), serialize.sync());
+      client.send(
+        serialize.parse({ name: 'late-a', text: HARMLESS }),
+        serialize.parse({ name: 'late-b', text: LEAKY }),
+        serialize.sync(),
+      );
       seen.push(WireClient.text(await client.readyForQuery()));
-      client.send(serialize.bind({ statement: 'late-a' }), serialize.describe({ type: 'P' }), serialize.bind({ statement: 'late-b' }));
+      client.send(
+        serialize.bind({ statement: 'late-a' }),
+        serialize.describe({ type: 'P' }),
+        serialize.bind({ statement: 'late-b' }),
+      );
       client.send(serialize.flush());
       let binds = 0;
       seen.push(WireClient.text(await client.until((m) => m.type === '2' && ++binds === 2)));
@@ -251,8 +312,18 @@ describe('the data path fails closed', () => {
 
   it('masks rows of an Execute with the portal it ran, when the pipeline rebinds the name before the rows arrive', async () => {
     const out = await wire(
-      [serialize.parse({ name: 'pipe-a', text: HARMLESS }), serialize.parse({ name: 'pipe-b', text: LEAKY }), serialize.sync()],
-      [serialize.bind({ statement: 'pipe-b' }), serialize.describe({ type: 'S', name: 'pipe-a' }), serialize.execute({}), serialize.bind({ statement: 'pipe-a' }), serialize.sync()],
+      [
+        serialize.parse({ name: 'pipe-a', text: HARMLESS }),
+        serialize.parse({ name: 'pipe-b', text: LEAKY }),
+        serialize.sync(),
+      ],
+      [
+        serialize.bind({ statement: 'pipe-b' }),
+        serialize.describe({ type: 'S', name: 'pipe-a' }),
+        serialize.execute({}),
+        serialize.bind({ statement: 'pipe-a' }),
+        serialize.sync(),
+      ],
     );
     expect(out).toMatch(/C:SELECT 3/);
     expect(findLeak(out, sensitive), out).toBeNull();
@@ -274,8 +345,13 @@ describe('the data path fails closed', () => {
   });
 
   it('runs the detectors over the text inside binary arrays and records', async () => {
-    const binary = (sql: string) => wire([serialize.parse({ text: sql }), serialize.bind({ binary: true }), serialize.execute({}), serialize.sync()]);
-    for (const sql of ['SELECT ARRAY[notes] FROM customers', 'SELECT ROW(id, notes) FROM customers', 'SELECT array_agg(notes) FROM customers']) {
+    const binary = (sql: string) =>
+      wire([serialize.parse({ text: sql }), serialize.bind({ binary: true }), serialize.execute({}), serialize.sync()]);
+    for (const sql of [
+      'SELECT ARRAY[notes] FROM customers',
+      'SELECT ROW(id, notes) FROM customers',
+      'SELECT array_agg(notes) FROM customers',
+    ]) {
       const out = await binary(sql);
       expect(out, sql).toMatch(/C:SELECT/);
       expect(findLeak(out, sensitive), `${sql}\n${out}`).toBeNull();
@@ -297,8 +373,14 @@ describe('the data path fails closed without masking', () => {
 
   it('denies a function whose SET clause changes how its body is lexed when it runs', async () => {
     const body = "SELECT 'x\\' -- '; DELETE FROM orders; SELECT 1 --'";
-    const queries = [`CREATE FUNCTION lexed() RETURNS int LANGUAGE sql SET standard_conforming_strings = off AS $fn$ ${body} $fn$`, 'SELECT lexed()'];
-    const out = await run('psql', [plain.url, '-X', '-At', ...queries.flatMap((q) => ['-c', q])]).then((r) => r.stdout + r.stderr, (e) => `${e.stdout}${e.stderr}`);
+    const queries = [
+      `CREATE FUNCTION lexed() RETURNS int LANGUAGE sql SET standard_conforming_strings = off AS $fn$ ${body} $fn$`,
+      'SELECT lexed()',
+    ];
+    const out = await run('psql', [plain.url, '-X', '-At', ...queries.flatMap((q) => ['-c', q])]).then(
+      (r) => r.stdout + r.stderr,
+      (e) => `${e.stdout}${e.stderr}`,
+    );
     expect(out).toMatch(/denied by rule "no-dangerous-functions"/);
     const { stdout } = await run('psql', [db.url, '-X', '-At', '-c', 'SELECT count(*) FROM orders']);
     expect(stdout.trim()).toBe('30');

@@ -12,8 +12,12 @@ let port: number;
 
 beforeAll(async () => {
   db = await createTestDatabase('');
-  child = spawn(process.execPath, ['--import', 'tsx', 'test/support/adapter-process.ts', db.url], { stdio: ['ignore', 'pipe', 'inherit'] });
-  port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  child = spawn(process.execPath, ['--import', 'tsx', 'test/support/adapter-process.ts', db.url], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  port = await new Promise<number>((resolve) =>
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+  );
 });
 afterAll(async () => {
   child?.kill();
@@ -31,9 +35,14 @@ describe('a large result through the gateway', () => {
     const before = peakRssMb(child.pid!);
     // The reader stalls for a second before draining, so the gateway must apply backpressure.
     const sql = "COPY (SELECT g, repeat('x', 40) FROM generate_series(1, 1000000) g) TO STDOUT";
-    const { stdout } = await run('bash', ['-c', `psql '${url}' -c "${sql}" | (sleep 1; wc -l)`], { maxBuffer: 1 << 20 });
+    const { stdout } = await run('bash', ['-c', `psql '${url}' -c "${sql}" | (sleep 1; wc -l)`], {
+      maxBuffer: 1 << 20,
+    });
     expect(Number(stdout.trim())).toBe(1_000_000);
-    const rows = await run('bash', ['-c', `psql '${url}' -tA -c "SELECT g FROM generate_series(1, 1000000) g" | wc -l`]);
+    const rows = await run('bash', [
+      '-c',
+      `psql '${url}' -tA -c "SELECT g FROM generate_series(1, 1000000) g" | wc -l`,
+    ]);
     expect(Number(rows.stdout.trim())).toBe(1_000_000);
     // ~50 MB crossed the gateway; its own memory must not grow with the result.
     expect(peakRssMb(child.pid!) - before).toBeLessThan(60);

@@ -66,7 +66,9 @@ describe('the PostgreSQL relay', () => {
     const input = '1\tone\n2\ttwo\n';
     const copyIn = execFile('psql', [gateway.url, '-c', 'COPY copy_target FROM STDIN']);
     copyIn.stdin!.end(input);
-    await new Promise((resolve, reject) => copyIn.on('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`psql exit ${code}`)))));
+    await new Promise((resolve, reject) =>
+      copyIn.on('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`psql exit ${code}`)))),
+    );
     const { stdout } = await run('psql', [gateway.url, '-c', 'COPY (SELECT * FROM copy_target ORDER BY id) TO STDOUT']);
     expect(stdout).toBe(input);
   });
@@ -79,7 +81,9 @@ describe('the PostgreSQL relay', () => {
       const sleeping = client.query('SELECT pg_sleep(20)');
       await new Promise((r) => setTimeout(r, 300));
       const { processID, secretKey } = client as unknown as { processID: number; secretKey: number };
-      const cancel = net.connect({ host: '127.0.0.1', port: gateway.port }, () => cancel.end(serialize.cancel(processID, secretKey)));
+      const cancel = net.connect({ host: '127.0.0.1', port: gateway.port }, () =>
+        cancel.end(serialize.cancel(processID, secretKey)),
+      );
       await expect(sleeping).rejects.toMatchObject({ code: '57014' });
       expect(Date.now() - started).toBeLessThan(10_000);
       expect((await client.query('SELECT 1 AS ok')).rows[0].ok).toBe(1);

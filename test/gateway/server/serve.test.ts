@@ -30,7 +30,10 @@ beforeAll(async () => {
       `  - { name: ci, token: "\${env:CI_TOKEN}", connections: [app-db] }`,
     ].join('\n'),
   );
-  child = spawn(process.execPath, ['bin/gatehouse.js', 'serve', '--config', path.join(dir, 'gatehouse.yaml')], { env: { ...process.env, CI_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, ['bin/gatehouse.js', 'serve', '--config', path.join(dir, 'gatehouse.yaml')], {
+    env: { ...process.env, CI_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const banner = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -72,10 +75,20 @@ describe('gatehouse serve', () => {
 describe('gatehouse serve with a broken config', () => {
   it('names the file, the line, the key and the fix, without a stack trace', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-serve-bad-'));
-    writeFileSync(path.join(dir, 'gatehouse.yaml'), 'connections:\n  app-db:\n    type: postgres\n    url: postgres://x@y/z\n    sslmode: sometimes\n');
-    const failed = await run(process.execPath, ['bin/gatehouse.js', 'serve', '--config', path.join(dir, 'gatehouse.yaml')]).catch((e) => e);
+    writeFileSync(
+      path.join(dir, 'gatehouse.yaml'),
+      'connections:\n  app-db:\n    type: postgres\n    url: postgres://x@y/z\n    sslmode: sometimes\n',
+    );
+    const failed = await run(process.execPath, [
+      'bin/gatehouse.js',
+      'serve',
+      '--config',
+      path.join(dir, 'gatehouse.yaml'),
+    ]).catch((e) => e);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toContain(`${path.join(dir, 'gatehouse.yaml')}:5: /connections/app-db/sslmode must be one of disable, require, verify-full`);
+    expect(failed.stderr).toContain(
+      `${path.join(dir, 'gatehouse.yaml')}:5: /connections/app-db/sslmode must be one of disable, require, verify-full`,
+    );
     expect(failed.stderr).not.toMatch(/\n\s+at /);
   });
 });

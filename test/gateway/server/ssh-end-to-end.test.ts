@@ -68,7 +68,13 @@ afterAll(async () => {
 describe('SSH through the whole gateway', () => {
   it('runs an allowed command on the native listener with the session token as password, and masks secrets in its output', async () => {
     const hostKey = await loadSshHostKey(gateway.store);
-    const result = await runSsh({ port: gateway.sshPort!, user: 'deploy-host', knownHosts: knownHostsLine(hostKey, '127.0.0.1', gateway.sshPort!), password: STATIC_TOKEN, command: `echo deployed ${GITHUB_TOKEN}` });
+    const result = await runSsh({
+      port: gateway.sshPort!,
+      user: 'deploy-host',
+      knownHosts: knownHostsLine(hostKey, '127.0.0.1', gateway.sshPort!),
+      password: STATIC_TOKEN,
+      command: `echo deployed ${GITHUB_TOKEN}`,
+    });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('deployed');
     expect(result.stdout).not.toContain(GITHUB_TOKEN);
@@ -76,7 +82,13 @@ describe('SSH through the whole gateway', () => {
 
   it('refuses a command no rule allows, with the rule on stderr', async () => {
     const hostKey = await loadSshHostKey(gateway.store);
-    const result = await runSsh({ port: gateway.sshPort!, user: 'deploy-host', knownHosts: knownHostsLine(hostKey, '127.0.0.1', gateway.sshPort!), password: STATIC_TOKEN, command: 'rm -rf /tmp/nothing-here' });
+    const result = await runSsh({
+      port: gateway.sshPort!,
+      user: 'deploy-host',
+      knownHosts: knownHostsLine(hostKey, '127.0.0.1', gateway.sshPort!),
+      password: STATIC_TOKEN,
+      command: 'rm -rf /tmp/nothing-here',
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('gatehouse: denied');
   });
@@ -84,12 +96,22 @@ describe('SSH through the whole gateway', () => {
   it('carries ssh through `gatehouse connect` with the ephemeral key it registered, and records the session', async () => {
     const key = await loadDevIssuerKey(gateway.store);
     const token = await mintDevToken(key, publicUrl, { repository: 'acme/app' }, systemClock);
-    const proxy: LocalProxy = await startLocalProxy({ gateway: gateway.httpUrl, credential: { oidcToken: token }, connections: [{ name: 'deploy-host' }] });
+    const proxy: LocalProxy = await startLocalProxy({
+      gateway: gateway.httpUrl,
+      credential: { oidcToken: token },
+      connections: [{ name: 'deploy-host' }],
+    });
     try {
       const local = proxy.ready.connections.find((c) => c.name === 'deploy-host')!;
       expect(local.identity_file).toBeTruthy();
       const knownHosts = local.known_hosts!.map((line) => line.replace(/^\S+/, `[127.0.0.1]:${local.port}`)).join('\n');
-      const result = await runSsh({ port: local.port, user: 'deploy-host', knownHosts, identityFile: local.identity_file, command: 'printf tunnel-ok' });
+      const result = await runSsh({
+        port: local.port,
+        user: 'deploy-host',
+        knownHosts,
+        identityFile: local.identity_file,
+        command: 'printf tunnel-ok',
+      });
       expect(result.stderr).toBe('');
       expect(result.stdout).toBe('tunnel-ok');
     } finally {
@@ -99,6 +121,10 @@ describe('SSH through the whole gateway', () => {
     const log = await getSessionLog(gateway.store, proxy.ready.session_id);
     const types = log!.events.map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['session.start', 'ssh.exec', 'ssh.exit', 'session.end']));
-    expect(log!.events.find((e) => e.type === 'ssh.exec')!.data).toMatchObject({ command: 'printf tunnel-ok', decision: 'allow', rule: 'deploy-commands' });
+    expect(log!.events.find((e) => e.type === 'ssh.exec')!.data).toMatchObject({
+      command: 'printf tunnel-ok',
+      decision: 'allow',
+      rule: 'deploy-commands',
+    });
   });
 });

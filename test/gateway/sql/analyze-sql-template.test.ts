@@ -73,12 +73,17 @@ function plain(analyses: readonly StatementAnalysis[]): unknown[] {
 describe('analyzeSql integer-literal template cache', () => {
   it('gives exactly the facts, text and parse tree of a full parse, whatever integers fill a query seen before', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...TEMPLATES), fc.array(digits, { minLength: 1, maxLength: 6 }), fc.array(digits, { minLength: 1, maxLength: 6 }), (template, first, second) => {
-        const cache = createAnalysisCache(64);
-        analyzeSql(instantiate(template, first), { cache });
-        const sql = instantiate(template, second);
-        expect(plain(analyzeSql(sql, { cache }))).toEqual(plain(analyzeSql(sql)));
-      }),
+      fc.property(
+        fc.constantFrom(...TEMPLATES),
+        fc.array(digits, { minLength: 1, maxLength: 6 }),
+        fc.array(digits, { minLength: 1, maxLength: 6 }),
+        (template, first, second) => {
+          const cache = createAnalysisCache(64);
+          analyzeSql(instantiate(template, first), { cache });
+          const sql = instantiate(template, second);
+          expect(plain(analyzeSql(sql, { cache }))).toEqual(plain(analyzeSql(sql)));
+        },
+      ),
       { numRuns: 600 },
     );
   });

@@ -50,14 +50,17 @@ describe('createConnectionAnalyzer', () => {
   it('carries EXPLAIN ANALYZE and parameter function calls into the resolved statement', () => {
     const analyzer = createConnectionAnalyzer();
     analyzer.analyzeQuery('PREPARE p(text) AS SELECT $1');
-    const [explained] = analyzer.analyzeQuery('EXPLAIN ANALYZE EXECUTE p(pg_read_file(\'/etc/passwd\'))');
+    const [explained] = analyzer.analyzeQuery("EXPLAIN ANALYZE EXECUTE p(pg_read_file('/etc/passwd'))");
     expect(explained).toMatchObject({ command: 'SELECT', explainAnalyze: true, dangerousFunctions: ['pg_read_file'] });
   });
 
   it('reports both the CREATE TABLE AS and the prepared statement it executes', () => {
     const analyzer = createConnectionAnalyzer();
     analyzer.analyzeQuery('PREPARE p AS DELETE FROM orders RETURNING *');
-    expect(analyzer.analyzeQuery('CREATE TABLE gone AS EXECUTE p').map((a) => a.command)).toEqual(['CREATE TABLE AS', 'DELETE']);
+    expect(analyzer.analyzeQuery('CREATE TABLE gone AS EXECUTE p').map((a) => a.command)).toEqual([
+      'CREATE TABLE AS',
+      'DELETE',
+    ]);
   });
 
   it('remembers protocol-level named statements for Bind and Execute', () => {

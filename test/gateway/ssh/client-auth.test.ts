@@ -74,7 +74,14 @@ describe('tunnel streams', () => {
     gw.sshKeys.push(key.publicKey);
     const tunnel = await tunnelPort();
     try {
-      const result = await runSsh({ port: tunnel.port, user: CONNECTION, knownHosts: `[127.0.0.1]:${tunnel.port} ${gw.gateway.hostKey.publicKey}`, identityFile: key.path, options: ['-o', 'BatchMode=yes'], command: 'echo via-tunnel' });
+      const result = await runSsh({
+        port: tunnel.port,
+        user: CONNECTION,
+        knownHosts: `[127.0.0.1]:${tunnel.port} ${gw.gateway.hostKey.publicKey}`,
+        identityFile: key.path,
+        options: ['-o', 'BatchMode=yes'],
+        command: 'echo via-tunnel',
+      });
       expect(result).toMatchObject({ code: 0, stdout: 'via-tunnel\n' });
     } finally {
       await tunnel.close();
@@ -86,7 +93,14 @@ describe('tunnel streams', () => {
     gw.sshKeys.push(key.publicKeyLine);
     const tunnel = await tunnelPort();
     try {
-      const result = await runSsh({ port: tunnel.port, user: CONNECTION, knownHosts: `[127.0.0.1]:${tunnel.port} ${gw.gateway.hostKey.publicKey}`, identityFile: key.privateKeyFile, options: ['-o', 'BatchMode=yes'], command: 'echo ecdsa' });
+      const result = await runSsh({
+        port: tunnel.port,
+        user: CONNECTION,
+        knownHosts: `[127.0.0.1]:${tunnel.port} ${gw.gateway.hostKey.publicKey}`,
+        identityFile: key.privateKeyFile,
+        options: ['-o', 'BatchMode=yes'],
+        command: 'echo ecdsa',
+      });
       expect(result).toMatchObject({ code: 0, stdout: 'ecdsa\n' });
     } finally {
       await tunnel.close();
@@ -98,10 +112,23 @@ describe('tunnel streams', () => {
     const tunnel = await tunnelPort();
     try {
       const knownHosts = `[127.0.0.1]:${tunnel.port} ${gw.gateway.hostKey.publicKey}`;
-      const stranger = await runSsh({ port: tunnel.port, user: CONNECTION, knownHosts, identityFile: key.path, options: ['-o', 'BatchMode=yes'], command: 'echo never' });
+      const stranger = await runSsh({
+        port: tunnel.port,
+        user: CONNECTION,
+        knownHosts,
+        identityFile: key.path,
+        options: ['-o', 'BatchMode=yes'],
+        command: 'echo never',
+      });
       expect(stranger.code).toBe(255);
       expect(stranger.stderr).toContain('Permission denied (publickey)');
-      const password = await runSsh({ port: tunnel.port, user: CONNECTION, knownHosts, password: TOKEN, command: 'echo never' });
+      const password = await runSsh({
+        port: tunnel.port,
+        user: CONNECTION,
+        knownHosts,
+        password: TOKEN,
+        command: 'echo never',
+      });
       expect(password.code).toBe(255);
     } finally {
       await tunnel.close();
@@ -113,7 +140,14 @@ describe('tunnel streams', () => {
     gw.sshKeys.push(key.publicKey);
     const tunnel = await tunnelPort('some-other-connection');
     try {
-      const result = await runSsh({ port: tunnel.port, user: CONNECTION, knownHosts: `[127.0.0.1]:${tunnel.port} ${gw.gateway.hostKey.publicKey}`, identityFile: key.path, options: ['-o', 'BatchMode=yes'], command: 'echo never' });
+      const result = await runSsh({
+        port: tunnel.port,
+        user: CONNECTION,
+        knownHosts: `[127.0.0.1]:${tunnel.port} ${gw.gateway.hostKey.publicKey}`,
+        identityFile: key.path,
+        options: ['-o', 'BatchMode=yes'],
+        command: 'echo never',
+      });
       expect(result.code).toBe(255);
       expect(result.stdout).toBe('');
     } finally {

@@ -13,7 +13,14 @@ describe('splitCommandWords', () => {
   });
 
   it('removes quotes and escapes the way a shell does', () => {
-    expect(splitCommandWords(`echo 'a b' "c d" e\\ f --opt=val 'it''s'`)).toEqual(['echo', 'a b', 'c d', 'e f', '--opt=val', 'its']);
+    expect(splitCommandWords(`echo 'a b' "c d" e\\ f --opt=val 'it''s'`)).toEqual([
+      'echo',
+      'a b',
+      'c d',
+      'e f',
+      '--opt=val',
+      'its',
+    ]);
   });
 
   it('keeps shell syntax inside single quotes as literal text', () => {

@@ -27,9 +27,12 @@ export interface Recorded {
 export function testPolicy(action: Action): Decision {
   switch (action.type) {
     case 'ssh.exec':
-      if (action.argv === null) return { action: 'deny', rule: 'unparsed', reason: 'the command could not be split into words' };
-      if (action.argv[0] === 'rm') return { action: 'deny', rule: 'no-rm', reason: 'deleting files is not allowed from CI' };
-      if (action.argv[0] === 'touch') return { action: 'review', rule: 'touch-needs-review', reason: 'touching files needs a reviewer' };
+      if (action.argv === null)
+        return { action: 'deny', rule: 'unparsed', reason: 'the command could not be split into words' };
+      if (action.argv[0] === 'rm')
+        return { action: 'deny', rule: 'no-rm', reason: 'deleting files is not allowed from CI' };
+      if (action.argv[0] === 'touch')
+        return { action: 'review', rule: 'touch-needs-review', reason: 'touching files needs a reviewer' };
       return { action: 'allow', rule: 'allow-exec', reason: 'allowed' };
     case 'ssh.shell':
       return { action: 'allow', rule: 'allow-shell', reason: 'allowed' };
@@ -55,15 +58,28 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function sshConnection(target: SshTestTarget, overrides: Partial<SshConnectionConfig> = {}): SshConnectionConfig {
+export function sshConnection(
+  target: SshTestTarget,
+  overrides: Partial<SshConnectionConfig> = {},
+): SshConnectionConfig {
   return {
-    type: 'ssh', name: CONNECTION, host: target.host, port: target.port, user: target.user,
-    privateKey: target.privateKey, hostKey: target.hostKey, audit: 'required', ...overrides,
+    type: 'ssh',
+    name: CONNECTION,
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    privateKey: target.privateKey,
+    hostKey: target.hostKey,
+    audit: 'required',
+    ...overrides,
   };
 }
 
 /** Starts the SSH gateway on a free local port with fake deps around the real adapter. */
-export async function startGateway(connections: SshConnectionConfig[], depsOverride: Partial<SshGatewayDeps> = {}): Promise<Harness> {
+export async function startGateway(
+  connections: SshConnectionConfig[],
+  depsOverride: Partial<SshGatewayDeps> = {},
+): Promise<Harness> {
   const hostKey = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
   const session: SessionContext = {
     sessionId: 'sess-ssh-1',
@@ -97,7 +113,10 @@ export async function startGateway(connections: SshConnectionConfig[], depsOverr
   await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', () => resolve()));
   const port = (gateway.server.address() as AddressInfo).port;
   return Object.assign(harness, {
-    gateway, port, events, session,
+    gateway,
+    port,
+    events,
+    session,
     knownHosts: knownHostsLine(hostKey, '127.0.0.1', port),
     close: () => gateway.close(),
   });

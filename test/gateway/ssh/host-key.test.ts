@@ -3,7 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { knownHostsLine, loadSshHostKey, SSH_HOST_KEY_SECRET, sshHostKeyFromPrivate } from '../../../gateway/ssh/host-key.ts';
+import {
+  knownHostsLine,
+  loadSshHostKey,
+  SSH_HOST_KEY_SECRET,
+  sshHostKeyFromPrivate,
+} from '../../../gateway/ssh/host-key.ts';
 import { parseHostKeyPin } from '../../../gateway/ssh/host-key-pin.ts';
 import { generateEd25519KeyPair, parsePublicKeyLine } from '../../../gateway/ssh/ssh-key-text.ts';
 
@@ -23,7 +28,9 @@ function sshKeygenFingerprint(publicKey: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-fp-'));
   try {
     writeFileSync(join(dir, 'key.pub'), `${publicKey}\n`);
-    return execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, 'key.pub')], { encoding: 'utf8' }).split(' ')[1]!;
+    return execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, 'key.pub')], { encoding: 'utf8' }).split(
+      ' ',
+    )[1]!;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -42,7 +49,11 @@ describe('gateway SSH host key', () => {
   it('keeps the key another replica stored first', async () => {
     const store = memoryStore();
     const other = generateEd25519KeyPair();
-    const racing = { ...store, getSecret: async () => null, putSecretIfAbsent: async (name: string) => store.putSecretIfAbsent(name, other.private) };
+    const racing = {
+      ...store,
+      getSecret: async () => null,
+      putSecretIfAbsent: async (name: string) => store.putSecretIfAbsent(name, other.private),
+    };
     const loaded = await loadSshHostKey(racing);
     expect(loaded.privateKey).toBe(other.private);
   });
@@ -54,7 +65,9 @@ describe('gateway SSH host key', () => {
 
   it('writes known_hosts lines the way OpenSSH names ports', () => {
     const key = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
-    expect(knownHostsLine(key, 'gw.example', 2222, ['deploy-host'])).toBe(`[gw.example]:2222,deploy-host ${key.publicKey}`);
+    expect(knownHostsLine(key, 'gw.example', 2222, ['deploy-host'])).toBe(
+      `[gw.example]:2222,deploy-host ${key.publicKey}`,
+    );
     expect(knownHostsLine(key, 'gw.example', 22)).toBe(`gw.example ${key.publicKey}`);
   });
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { MaskingStream } from '../../../gateway/ssh/masking-stream.ts';
 
 const TOKEN = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';
-const PEM = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\nAAAAAAAAAAEAAAAzAAAAC3NzaC1lZDI1NTE5AAAAIO\n-----END OPENSSH PRIVATE KEY-----';
+const PEM =
+  '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\nAAAAAAAAAAEAAAAzAAAAC3NzaC1lZDI1NTE5AAAAIO\n-----END OPENSSH PRIVATE KEY-----';
 
 function maskText(text: string) {
   let count = 0;
@@ -14,7 +15,10 @@ function maskText(text: string) {
   return { text: masked, count };
 }
 
-async function run(chunks: Buffer[], window?: ConstructorParameters<typeof MaskingStream>[1]): Promise<{ output: Buffer; masked: number }> {
+async function run(
+  chunks: Buffer[],
+  window?: ConstructorParameters<typeof MaskingStream>[1],
+): Promise<{ output: Buffer; masked: number }> {
   const stream = new MaskingStream(maskText, window);
   const out: Buffer[] = [];
   stream.on('data', (chunk: Buffer) => out.push(chunk));

@@ -46,7 +46,11 @@ describe('exec through the gateway', () => {
     const exec = eventsOf('ssh.exec').find((event) => event.data.command === "sh -c 'echo out; echo err >&2; exit 3'");
     expect(exec?.data).toMatchObject({ decision: 'allow', argv: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
     const channel = exec?.data.channel;
-    expect(gw.events.filter((event) => event.data.channel === channel).map((event) => [event.type, event.data.stream ?? event.data.code])).toEqual([
+    expect(
+      gw.events
+        .filter((event) => event.data.channel === channel)
+        .map((event) => [event.type, event.data.stream ?? event.data.code]),
+    ).toEqual([
       ['ssh.exec', undefined],
       ['ssh.output', 'stdout'],
       ['ssh.output', 'stderr'],
@@ -61,7 +65,11 @@ describe('exec through the gateway', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('gatehouse: denied by policy rule "no-rm": deleting files is not allowed from CI');
     expect(existsSync(victim)).toBe(true);
-    expect(eventsOf('ssh.exec').at(-1)?.data).toMatchObject({ command: `rm -f ${victim}`, decision: 'deny', rule: 'no-rm' });
+    expect(eventsOf('ssh.exec').at(-1)?.data).toMatchObject({
+      command: `rm -f ${victim}`,
+      decision: 'deny',
+      rule: 'no-rm',
+    });
   });
 
   it('gives policy no words for a command with substitutions, so the test policy denies it', async () => {
@@ -98,9 +106,15 @@ describe('exec through the gateway', () => {
   });
 
   it('passes only the environment variables policy allows', async () => {
-    const result = await ssh({ command: "sh -c 'echo [$GATEHOUSE_STAGE][$OTHER]'", options: ['-o', 'SetEnv=GATEHOUSE_STAGE=prod OTHER=x'] });
+    const result = await ssh({
+      command: "sh -c 'echo [$GATEHOUSE_STAGE][$OTHER]'",
+      options: ['-o', 'SetEnv=GATEHOUSE_STAGE=prod OTHER=x'],
+    });
     expect(result.stdout).toBe('[prod][]\n');
-    expect(eventsOf('ssh.exec').at(-1)?.data).toMatchObject({ env: { GATEHOUSE_STAGE: 'prod' }, env_denied: ['OTHER'] });
+    expect(eventsOf('ssh.exec').at(-1)?.data).toMatchObject({
+      env: { GATEHOUSE_STAGE: 'prod' },
+      env_denied: ['OTHER'],
+    });
   });
 });
 
@@ -136,12 +150,22 @@ describe('shell sessions', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('shell-42');
     expect(result.stdout).not.toContain(SECRET);
-    const records: AuditEventRecord[] = gw.events.map((event, seq) => ({ ...event, seq, at: new Date(), prevHash: '', hash: '' }));
+    const records: AuditEventRecord[] = gw.events.map((event, seq) => ({
+      ...event,
+      seq,
+      at: new Date(),
+      prevHash: '',
+      hash: '',
+    }));
     const recording = shellRecordings(records).at(-1);
     expect(recording?.header).toMatchObject({ version: 2, width: expect.any(Number) });
     let played = '';
     const sleeps: number[] = [];
-    await playAsciicast(recording!, { speed: 4, write: (data) => (played += data), sleep: async (ms) => void sleeps.push(ms) });
+    await playAsciicast(recording!, {
+      speed: 4,
+      write: (data) => (played += data),
+      sleep: async (ms) => void sleeps.push(ms),
+    });
     expect(played).toContain('shell-42');
     expect(played).toContain(MASKED);
     expect(played).not.toContain(SECRET);
@@ -154,7 +178,12 @@ describe('forwarding and target trust', () => {
     const result = await ssh({ options: ['-W', `127.0.0.1:${target.port}`] });
     expect(result.code).toBe(255);
     expect(result.stderr).toContain('stdio forwarding failed');
-    expect(eventsOf('ssh.forward').at(-1)?.data).toMatchObject({ kind: 'local', host: '127.0.0.1', port: target.port, decision: 'deny' });
+    expect(eventsOf('ssh.forward').at(-1)?.data).toMatchObject({
+      kind: 'local',
+      host: '127.0.0.1',
+      port: target.port,
+      decision: 'deny',
+    });
   });
 
   it('refuses a target whose host key does not match the pinned one', async () => {
@@ -180,7 +209,10 @@ describe('other requests', () => {
   });
 
   it('refuses remote port forwarding', async () => {
-    const result = await ssh({ options: ['-o', 'ExitOnForwardFailure=yes', '-R', '0:127.0.0.1:9'], command: 'echo never' });
+    const result = await ssh({
+      options: ['-o', 'ExitOnForwardFailure=yes', '-R', '0:127.0.0.1:9'],
+      command: 'echo never',
+    });
     expect(result.code).toBe(255);
     expect(result.stdout).toBe('');
     expect(eventsOf('ssh.forward').at(-1)?.data).toMatchObject({ kind: 'remote', decision: 'deny' });
@@ -201,9 +233,19 @@ describe('other requests', () => {
 
 describe('audit required', () => {
   it('refuses commands when the audit log cannot be written', async () => {
-    const broken = await startGateway([sshConnection(target)], { record: async () => { throw new Error('store down'); } });
+    const broken = await startGateway([sshConnection(target)], {
+      record: async () => {
+        throw new Error('store down');
+      },
+    });
     try {
-      const result = await runSsh({ port: broken.port, user: CONNECTION, knownHosts: broken.knownHosts, password: TOKEN, command: 'echo never' });
+      const result = await runSsh({
+        port: broken.port,
+        user: CONNECTION,
+        knownHosts: broken.knownHosts,
+        password: TOKEN,
+        command: 'echo never',
+      });
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
       expect(result.stderr).toContain('the audit log is unavailable');
@@ -216,17 +258,25 @@ describe('audit required', () => {
 describe('forwarding a rule allows', () => {
   it('relays a local forward through the target', async () => {
     const open = await startGateway([sshConnection(target)], {
-      decide: (action) => (action.type === 'ssh.forward' && action.kind === 'local' && action.port === target.port
-        ? { action: 'allow', rule: 'forward-to-ssh', reason: 'allowed' }
-        : { action: 'deny', rule: 'default-deny', reason: 'no' }),
+      decide: (action) =>
+        action.type === 'ssh.forward' && action.kind === 'local' && action.port === target.port
+          ? { action: 'allow', rule: 'forward-to-ssh', reason: 'allowed' }
+          : { action: 'deny', rule: 'default-deny', reason: 'no' },
     });
     try {
       const result = await runSsh({
-        port: open.port, user: CONNECTION, knownHosts: open.knownHosts, password: TOKEN, options: ['-W', `127.0.0.1:${target.port}`],
+        port: open.port,
+        user: CONNECTION,
+        knownHosts: open.knownHosts,
+        password: TOKEN,
+        options: ['-W', `127.0.0.1:${target.port}`],
         onStart: (stdin, stdout) => stdout.once('data', () => stdin.end()),
       });
       expect(result.stdout).toMatch(/^SSH-2\.0-/);
-      expect(open.events.find((event) => event.type === 'ssh.forward')?.data).toMatchObject({ kind: 'local', decision: 'allow' });
+      expect(open.events.find((event) => event.type === 'ssh.forward')?.data).toMatchObject({
+        kind: 'local',
+        decision: 'allow',
+      });
     } finally {
       await open.close();
     }
@@ -236,9 +286,10 @@ describe('forwarding a rule allows', () => {
 describe('subsystems a rule allows', () => {
   it('relays sftp unchanged and records its byte counts', async () => {
     const open = await startGateway([sshConnection(target)], {
-      decide: (action) => (action.type === 'ssh.subsystem' && action.name === 'sftp'
-        ? { action: 'allow', rule: 'sftp', reason: 'allowed' }
-        : { action: 'deny', rule: 'default-deny', reason: 'no' }),
+      decide: (action) =>
+        action.type === 'ssh.subsystem' && action.name === 'sftp'
+          ? { action: 'allow', rule: 'sftp', reason: 'allowed' }
+          : { action: 'deny', rule: 'default-deny', reason: 'no' },
     });
     const file = join(dir, 'via-sftp.txt');
     writeFileSync(file, 'sftp-content');
@@ -246,7 +297,13 @@ describe('subsystems a rule allows', () => {
     try {
       await new Promise<void>((resolve, reject) => {
         client.once('ready', () => resolve()).once('error', reject);
-        client.connect({ host: '127.0.0.1', port: open.port, username: CONNECTION, password: TOKEN, hostVerifier: (key: Buffer) => sshFingerprint(key) === open.gateway.hostKey.fingerprint });
+        client.connect({
+          host: '127.0.0.1',
+          port: open.port,
+          username: CONNECTION,
+          password: TOKEN,
+          hostVerifier: (key: Buffer) => sshFingerprint(key) === open.gateway.hostKey.fingerprint,
+        });
       });
       const content = await new Promise<string>((resolve, reject) => {
         client.sftp((error, sftp) => {
@@ -256,25 +313,41 @@ describe('subsystems a rule allows', () => {
       });
       expect(content).toBe('sftp-content');
       client.end();
-      for (let i = 0; i < 100 && !open.events.some((event) => event.type === 'ssh.exit'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let i = 0; i < 100 && !open.events.some((event) => event.type === 'ssh.exit'); i++)
+        await new Promise((resolve) => setTimeout(resolve, 50));
     } finally {
       client.end();
       await open.close();
     }
-    expect(open.events.find((event) => event.type === 'ssh.subsystem')?.data).toMatchObject({ name: 'sftp', decision: 'allow' });
+    expect(open.events.find((event) => event.type === 'ssh.subsystem')?.data).toMatchObject({
+      name: 'sftp',
+      decision: 'allow',
+    });
     expect(open.events.find((event) => event.type === 'ssh.exit')?.data.bytes_from_target).toBeGreaterThan(12);
   });
 });
 
 describe('agent and X11 forwarding', () => {
-  async function execWith(options: Record<string, unknown>, connect: Record<string, unknown> = {}): Promise<Error | undefined> {
+  async function execWith(
+    options: Record<string, unknown>,
+    connect: Record<string, unknown> = {},
+  ): Promise<Error | undefined> {
     const client = new ssh2.Client();
     try {
       await new Promise<void>((resolve, reject) => {
         client.once('ready', () => resolve()).once('error', reject);
-        client.connect({ host: '127.0.0.1', port: gw.port, username: CONNECTION, password: TOKEN, hostVerifier: (key: Buffer) => sshFingerprint(key) === gw.gateway.hostKey.fingerprint, ...connect });
+        client.connect({
+          host: '127.0.0.1',
+          port: gw.port,
+          username: CONNECTION,
+          password: TOKEN,
+          hostVerifier: (key: Buffer) => sshFingerprint(key) === gw.gateway.hostKey.fingerprint,
+          ...connect,
+        });
       });
-      return await new Promise<Error | undefined>((resolve) => client.exec('echo never', options, (error) => resolve(error)));
+      return await new Promise<Error | undefined>((resolve) =>
+        client.exec('echo never', options, (error) => resolve(error)),
+      );
     } finally {
       client.end();
     }

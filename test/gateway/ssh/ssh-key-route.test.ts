@@ -14,7 +14,12 @@ let server: http.Server;
 let base: string;
 
 function addSession(id: string, token: string): void {
-  sessions[token] = { sessionId: id, identity: { sessionId: id, claims: {} }, connections: ['deploy-host'], expiresAt: new Date(Date.now() + 60_000) };
+  sessions[token] = {
+    sessionId: id,
+    identity: { sessionId: id, claims: {} },
+    connections: ['deploy-host'],
+    expiresAt: new Date(Date.now() + 60_000),
+  };
   records[id] = { sshKeys: [] };
 }
 
@@ -51,7 +56,11 @@ describe('POST /v1/sessions/:id/ssh-keys', () => {
     const key = generateEd25519KeyPair().public;
     const response = await post('s1', 'gwh_one', { public_key: `${key} runner@ci` });
     expect(response.status).toBe(201);
-    expect(await response.json()).toEqual({ fingerprint: sshFingerprint(parsePublicKeyLine(key)!.blob), host_key: hostKey.publicKey, host_key_fingerprint: hostKey.fingerprint });
+    expect(await response.json()).toEqual({
+      fingerprint: sshFingerprint(parsePublicKeyLine(key)!.blob),
+      host_key: hostKey.publicKey,
+      host_key_fingerprint: hostKey.fingerprint,
+    });
     expect(records.s1!.sshKeys).toEqual([key]);
     const again = await post('s1', 'gwh_one', { public_key: key });
     expect(again.status).toBe(200);

@@ -57,7 +57,12 @@ beforeAll(async () => {
   const broker: Pick<ApprovalBroker, 'hold'> = {
     hold: async (request, options) => {
       holds.push(request);
-      options?.onPending?.({ id: 'apr_1', approveUrl: 'https://gateway.example/approve/apr_1', approveCommand: '/gatehouse approve apr_1', expiresAt: new Date(Date.now() + 60_000) });
+      options?.onPending?.({
+        id: 'apr_1',
+        approveUrl: 'https://gateway.example/approve/apr_1',
+        approveCommand: '/gatehouse approve apr_1',
+        expiresAt: new Date(Date.now() + 60_000),
+      });
       return holdResult;
     },
   };
@@ -94,7 +99,11 @@ describe('the SSH gateway wired to the real policy engine and detectors', () => 
   it('runs what a rule allows and masks what the detectors find', async () => {
     const result = await ssh(`echo ${SECRET}`);
     expect(result).toMatchObject({ code: 0, stdout: `${DETECTOR_REPLACEMENT}\n` });
-    expect(events.find((event) => event.type === 'ssh.exec')?.data).toMatchObject({ command: `echo ${DETECTOR_REPLACEMENT}`, decision: 'allow', rule: 'allow-echo' });
+    expect(events.find((event) => event.type === 'ssh.exec')?.data).toMatchObject({
+      command: `echo ${DETECTOR_REPLACEMENT}`,
+      decision: 'allow',
+      rule: 'allow-echo',
+    });
   });
 
   it('denies what no rule allows, with the engine reason on stderr', async () => {
@@ -110,7 +119,11 @@ describe('the SSH gateway wired to the real policy engine and detectors', () => 
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^\d{4}\n$/);
     expect(result.stderr).toContain('https://gateway.example/approve/apr_1');
-    expect(holds.at(-1)).toMatchObject({ connection: CONNECTION, statement: 'date +%Y', decision: { action: 'review', rule: 'date-needs-review' } });
+    expect(holds.at(-1)).toMatchObject({
+      connection: CONNECTION,
+      statement: 'date +%Y',
+      decision: { action: 'review', rule: 'date-needs-review' },
+    });
   });
 
   it('refuses a held command that timed out', async () => {

@@ -24,7 +24,10 @@ describe('createStore', () => {
     try {
       await store.putSecretIfAbsent('greeting', 'hello');
       expect(existsSync(path.join(dir, LOCK_FILE))).toBe(true);
-      await expect(createStore(dir)).rejects.toMatchObject({ code: 'store.locked', message: expect.stringMatching(/in use by process/) });
+      await expect(createStore(dir)).rejects.toMatchObject({
+        code: 'store.locked',
+        message: expect.stringMatching(/in use by process/),
+      });
     } finally {
       await store.close();
     }
@@ -46,20 +49,21 @@ describe('createStore', () => {
     expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
   });
 
-  if (usingRealServer()) it('opens a migrated PostgreSQL store from a postgres:// URL', async () => {
-    const db = await createTestDatabase('');
-    try {
-      const store = await createStore(db.url);
+  if (usingRealServer())
+    it('opens a migrated PostgreSQL store from a postgres:// URL', async () => {
+      const db = await createTestDatabase('');
       try {
-        expect(await store.putSecretIfAbsent('k', 'v')).toBe('v');
-        expect(await store.listOpenSessions()).toEqual([]);
+        const store = await createStore(db.url);
+        try {
+          expect(await store.putSecretIfAbsent('k', 'v')).toBe('v');
+          expect(await store.listOpenSessions()).toEqual([]);
+        } finally {
+          await store.close();
+        }
       } finally {
-        await store.close();
+        await db.drop();
       }
-    } finally {
-      await db.drop();
-    }
-  });
+    });
 
   it('names an unreachable PostgreSQL store without showing its password', async () => {
     const error = await createStore('postgres://gatehouse:hunter2@127.0.0.1:1/nowhere').catch((e: unknown) => e);
@@ -69,7 +73,10 @@ describe('createStore', () => {
   });
 
   it('refuses an empty location with a hint', async () => {
-    await expect(createStore('')).rejects.toMatchObject({ code: 'store.location', message: expect.stringMatching(/store:/) });
+    await expect(createStore('')).rejects.toMatchObject({
+      code: 'store.location',
+      message: expect.stringMatching(/store:/),
+    });
   });
 
   it('masks the password when describing a location', () => {

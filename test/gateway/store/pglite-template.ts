@@ -7,9 +7,15 @@ import { createPgliteExecutor } from '../../../gateway/store/pglite-executor.ts'
 import { SqlStore } from '../../../gateway/store/sql-store.ts';
 
 const pgliteVersion = (
-  JSON.parse(readFileSync(new URL('../../../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(
+    readFileSync(new URL('../../../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8'),
+  ) as { version: string }
 ).version;
-const schemaKey = createHash('sha256').update(pgliteVersion).update(JSON.stringify(MIGRATIONS)).digest('hex').slice(0, 16);
+const schemaKey = createHash('sha256')
+  .update(pgliteVersion)
+  .update(JSON.stringify(MIGRATIONS))
+  .digest('hex')
+  .slice(0, 16);
 const TEMPLATE = path.join(os.tmpdir(), `gatehouse-pglite-template-${schemaKey}`);
 
 let building: Promise<void> | null = null;

@@ -19,18 +19,22 @@ async function roundTrip(value: string): Promise<string> {
 describe('sqlLiteral', () => {
   it('reads back exactly the string it was given, quotes, backslashes and all', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: 'binary' }).filter((s) => !s.includes('\0')), async (value) => {
-        expect(await roundTrip(value)).toBe(value);
-      }),
+      fc.asyncProperty(
+        fc.string({ unit: 'binary' }).filter((s) => !s.includes('\0')),
+        async (value) => {
+          expect(await roundTrip(value)).toBe(value);
+        },
+      ),
       { numRuns: 200 },
     );
-    for (const value of ["'; DROP TABLE audit_events; --", "\\'", "\\\\'", "''", "E'x'", '$$', "\\x27"]) expect(await roundTrip(value)).toBe(value);
+    for (const value of ["'; DROP TABLE audit_events; --", "\\'", "\\\\'", "''", "E'x'", '$$', '\\x27'])
+      expect(await roundTrip(value)).toBe(value);
   });
 
   it('stays one literal when standard_conforming_strings is off', async () => {
     await db.exec('SET standard_conforming_strings = off');
     try {
-      for (const value of ["a\\'b", "\\", "x'); SELECT 1; --"]) expect(await roundTrip(value)).toBe(value);
+      for (const value of ["a\\'b", '\\', "x'); SELECT 1; --"]) expect(await roundTrip(value)).toBe(value);
     } finally {
       await db.exec('SET standard_conforming_strings = on');
     }

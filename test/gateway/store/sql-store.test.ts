@@ -68,7 +68,10 @@ describe.each(ENGINES)('SqlStore on $name', (engine) => {
   });
 
   it('keeps the first value of a secret when two writers race', async () => {
-    const [a, b] = await Promise.all([ctx.store.putSecretIfAbsent('k1', 'first'), ctx.store.putSecretIfAbsent('k1', 'second')]);
+    const [a, b] = await Promise.all([
+      ctx.store.putSecretIfAbsent('k1', 'first'),
+      ctx.store.putSecretIfAbsent('k1', 'second'),
+    ]);
     expect(a).toBe(b);
     expect(await ctx.store.getSecret('k1')).toBe(a);
     expect(await ctx.store.getSecret('missing')).toBeNull();
@@ -85,7 +88,9 @@ describe.each(ENGINES)('SqlStore on $name', (engine) => {
     await ctx.store.useJti('iss', 'long-gone', new Date(Date.now() - 2 * 60 * 60_000));
     await ctx.store.useJti('iss', 'just-expired', new Date(Date.now() - 60_000));
     await ctx.store.useJti('iss', 'trigger-purge', new Date(Date.now() + 60_000));
-    const rows = await ctx.sql.query<{ jti: string }>("SELECT jti FROM used_jtis WHERE jti IN ('long-gone', 'just-expired')");
+    const rows = await ctx.sql.query<{ jti: string }>(
+      "SELECT jti FROM used_jtis WHERE jti IN ('long-gone', 'just-expired')",
+    );
     expect(rows.map((r) => r.jti)).toEqual(['just-expired']);
   });
 
@@ -131,7 +136,12 @@ describe.each(ENGINES)('SqlStore on $name', (engine) => {
     await ctx.store.appendAuditEvents(events);
     expect(await ctx.store.listAuditEvents(sessionId)).toEqual(events);
     expect((await ctx.store.lastAuditEvent(sessionId))?.seq).toBe(3);
-    await expect(ctx.store.appendAuditEvents([{ ...events[0]!, seq: 4 }, { ...events[1]!, seq: 2 }])).rejects.toThrow();
+    await expect(
+      ctx.store.appendAuditEvents([
+        { ...events[0]!, seq: 4 },
+        { ...events[1]!, seq: 2 },
+      ]),
+    ).rejects.toThrow();
     expect(await ctx.store.listAuditEvents(sessionId)).toHaveLength(3);
     expect(await ctx.store.listUnsealedAuditSessions()).toContain(sessionId);
     expect(await ctx.store.lastAuditEvent(randomUUID())).toBeNull();
@@ -142,10 +152,12 @@ describe.each(ENGINES)('SqlStore on $name', (engine) => {
     await ctx.store.appendAuditEvents([
       { sessionId, seq: 1, type: 'statement', at: new Date(), data: {}, prevHash: 'a', hash: 'b' },
     ]);
-    await expect(ctx.sql.query('DELETE FROM audit_events WHERE session_id = $1', [sessionId])).rejects.toThrow(/append-only/);
-    await expect(ctx.sql.query("UPDATE audit_events SET type = 'x' WHERE session_id = $1", [sessionId])).rejects.toThrow(
+    await expect(ctx.sql.query('DELETE FROM audit_events WHERE session_id = $1', [sessionId])).rejects.toThrow(
       /append-only/,
     );
+    await expect(
+      ctx.sql.query("UPDATE audit_events SET type = 'x' WHERE session_id = $1", [sessionId]),
+    ).rejects.toThrow(/append-only/);
   });
 
   it('decides a pending approval once and notifies the listener', async () => {
@@ -162,11 +174,20 @@ describe.each(ENGINES)('SqlStore on $name', (engine) => {
     });
     await new Promise((r) => setTimeout(r, 150));
     const at = new Date('2026-01-01T10:02:00.000Z');
-    expect(await ctx.store.decideApproval(a.id, { status: 'approved', decidedBy: ['octocat'], reason: 'ok' }, at)).toBe(true);
-    expect(await ctx.store.decideApproval(a.id, { status: 'denied', decidedBy: ['mallory'], reason: null }, at)).toBe(false);
+    expect(await ctx.store.decideApproval(a.id, { status: 'approved', decidedBy: ['octocat'], reason: 'ok' }, at)).toBe(
+      true,
+    );
+    expect(await ctx.store.decideApproval(a.id, { status: 'denied', decidedBy: ['mallory'], reason: null }, at)).toBe(
+      false,
+    );
     expect(await heard).toBe(a.id);
     const decided = await ctx.store.getApproval(a.id);
-    expect(decided).toMatchObject({ status: 'approved', decidedBy: ['octocat'], reason: 'ok', settings: { approvals: 1 } });
+    expect(decided).toMatchObject({
+      status: 'approved',
+      decidedBy: ['octocat'],
+      reason: 'ok',
+      settings: { approvals: 1 },
+    });
     expect(decided?.decidedAt?.toISOString()).toBe(at.toISOString());
     expect((await ctx.store.listPendingApprovals()).map((x) => x.id)).not.toContain(a.id);
   });
@@ -194,14 +215,19 @@ describe.each(ENGINES.filter((e) => e.name === 'postgres'))('SqlStore replicas o
       });
     });
     await new Promise((r) => setTimeout(r, 300));
-    expect(await ctx.store.decideApproval(a.id, { status: 'denied', decidedBy: ['octocat'], reason: 'no' }, new Date())).toBe(true);
+    expect(
+      await ctx.store.decideApproval(a.id, { status: 'denied', decidedBy: ['octocat'], reason: 'no' }, new Date()),
+    ).toBe(true);
     expect(await heard).toBe(a.id);
     expect((await replica.getApproval(a.id))?.status).toBe('denied');
   });
 
   it('lets replicas migrate the same database at the same time', async () => {
     const db = await createTestDatabase('');
-    const stores = [new SqlStore(createPgExecutor(db.url, { max: 2 })), new SqlStore(createPgExecutor(db.url, { max: 2 }))];
+    const stores = [
+      new SqlStore(createPgExecutor(db.url, { max: 2 })),
+      new SqlStore(createPgExecutor(db.url, { max: 2 })),
+    ];
     try {
       await Promise.all(stores.map((s) => s.migrate()));
       expect(await stores[0]!.putSecretIfAbsent('k', 'v')).toBe('v');

@@ -43,7 +43,9 @@ export const ENGINES: Engine[] = [
     name: 'pglite',
     async open() {
       const dir = await freshPgliteDir();
-      return ready(await createPgliteExecutor(dir, { pollMs: 50 }), dir, async () => rmSync(dir, { recursive: true, force: true }));
+      return ready(await createPgliteExecutor(dir, { pollMs: 50 }), dir, async () =>
+        rmSync(dir, { recursive: true, force: true }),
+      );
     },
   },
   {

@@ -16,7 +16,15 @@ async function open() {
 }
 
 function event(seq: number): AuditEventRecord {
-  return { sessionId: 'sess-w', seq, type: 'statement', at: new Date('2026-01-01T00:00:00Z'), data: { text: 'SELECT 1' }, prevHash: 'p', hash: `h${seq}` };
+  return {
+    sessionId: 'sess-w',
+    seq,
+    type: 'statement',
+    at: new Date('2026-01-01T00:00:00Z'),
+    data: { text: 'SELECT 1' },
+    prevHash: 'p',
+    hash: `h${seq}`,
+  };
 }
 
 describe('createWorkerStore', () => {
@@ -38,8 +46,19 @@ describe('createWorkerStore', () => {
     try {
       const now = new Date();
       await store.createApproval({
-        id: 'apr_w', sessionId: 'sess-w', connection: 'db', statementHash: 'x', statement: 'DELETE', rule: 'r', status: 'pending',
-        requestedAt: now, expiresAt: new Date(now.getTime() + 60_000), decidedAt: null, decidedBy: [], reason: null, settings: {},
+        id: 'apr_w',
+        sessionId: 'sess-w',
+        connection: 'db',
+        statementHash: 'x',
+        statement: 'DELETE',
+        rule: 'r',
+        status: 'pending',
+        requestedAt: now,
+        expiresAt: new Date(now.getTime() + 60_000),
+        decidedAt: null,
+        decidedBy: [],
+        reason: null,
+        settings: {},
       });
       const decided = new Promise<string>((resolve) => {
         const stop = store.onApprovalDecided((id) => {
@@ -48,7 +67,9 @@ describe('createWorkerStore', () => {
         });
       });
       await new Promise((r) => setTimeout(r, 50));
-      expect(await store.decideApproval('apr_w', { status: 'approved', decidedBy: ['octo'], reason: null }, new Date())).toBe(true);
+      expect(
+        await store.decideApproval('apr_w', { status: 'approved', decidedBy: ['octo'], reason: null }, new Date()),
+      ).toBe(true);
       expect(await decided).toBe('apr_w');
     } finally {
       await store.close();

@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { serialize } from 'pg-protocol';
 import { describe, expect, it } from 'vitest';
-import { initialLocalPgAuthState, stepLocalPgAuth, type LocalPgAuthStep } from '../../../gateway/tunnel/local-pg-auth.ts';
+import {
+  initialLocalPgAuthState,
+  stepLocalPgAuth,
+  type LocalPgAuthStep,
+} from '../../../gateway/tunnel/local-pg-auth.ts';
 
 const options = { password: 'local-secret-123', database: 'app-db' };
 const startup = serialize.startup({ user: 'ci', database: 'whatever', application_name: 'psql' });
@@ -35,7 +39,12 @@ describe('local PostgreSQL password check', () => {
     expect(first.replies).toEqual([Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3])]);
     const done = stepLocalPgAuth(first.state, serialize.password('local-secret-123'), options);
     if (done.outcome.kind !== 'authenticated') throw new Error(JSON.stringify(done.outcome));
-    expect(parseStartup(done.outcome.startup)).toEqual({ user: 'ci', application_name: 'psql', client_encoding: 'UTF8', database: 'app-db' });
+    expect(parseStartup(done.outcome.startup)).toEqual({
+      user: 'ci',
+      application_name: 'psql',
+      client_encoding: 'UTF8',
+      database: 'app-db',
+    });
     expect(done.outcome.startup.readInt32BE(0)).toBe(done.outcome.startup.length);
   });
 
@@ -48,9 +57,13 @@ describe('local PostgreSQL password check', () => {
     expect(error).toContain('password authentication failed');
   });
 
-  it("answers SSLRequest with N and keeps going, and keeps bytes sent after the password", () => {
+  it('answers SSLRequest with N and keeps going, and keeps bytes sent after the password', () => {
     const trailing = serialize.query('select 1');
-    const result = run([serialize.requestSsl(), startup, Buffer.concat([serialize.password('local-secret-123'), trailing])]);
+    const result = run([
+      serialize.requestSsl(),
+      startup,
+      Buffer.concat([serialize.password('local-secret-123'), trailing]),
+    ]);
     expect(result.allReplies[0]).toEqual(Buffer.from('N'));
     expect(result.outcome.kind).toBe('authenticated');
     expect(result.rest).toEqual(trailing);

@@ -33,7 +33,12 @@ function pgTarget(stream: Duplex): void {
     for (let i = 0; i < parts.length; i += 2) params[parts[i]!] = parts[i + 1]!;
     startups.push(params);
     const target = net.connect(db.port, db.host, () => {
-      target.write(encodeStartup([['user', db.user], ['database', db.database]]));
+      target.write(
+        encodeStartup([
+          ['user', db.user],
+          ['database', db.database],
+        ]),
+      );
       target.write(buffered.subarray(length));
       stream.pipe(target);
       target.pipe(stream);
@@ -57,8 +62,14 @@ beforeAll(async () => {
       if (!match || req.method !== 'POST') return false;
       let body = '';
       for await (const chunk of req) body += chunk;
-      registeredKeys.push({ sessionId: match[1]!, publicKey: (JSON.parse(body) as { public_key: string }).public_key, bearer: req.headers.authorization });
-      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ fingerprint: 'SHA256:x', host_key: HOST_KEY, host_key_fingerprint: 'SHA256:y' }));
+      registeredKeys.push({
+        sessionId: match[1]!,
+        publicKey: (JSON.parse(body) as { public_key: string }).public_key,
+        bearer: req.headers.authorization,
+      });
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ fingerprint: 'SHA256:x', host_key: HOST_KEY, host_key_fingerprint: 'SHA256:y' }));
       return true;
     },
   });
@@ -70,7 +81,11 @@ afterAll(async () => {
 });
 
 async function start(connections: { name: string; port?: number }[], claims: Record<string, unknown> = {}) {
-  const proxy = await startLocalProxy({ gateway: h.url, credential: { oidcToken: await h.issuer.mint(claims) }, connections });
+  const proxy = await startLocalProxy({
+    gateway: h.url,
+    credential: { oidcToken: await h.issuer.mint(claims) },
+    connections,
+  });
   proxies.push(proxy);
   return proxy;
 }
@@ -78,7 +93,10 @@ async function start(connections: { name: string; port?: number }[], claims: Rec
 describe('local proxy', () => {
   it('announces each connection with a local URL and a per-session password', async () => {
     const proxy = await start([]);
-    expect(proxy.ready).toMatchObject({ session_id: expect.stringMatching(/^ses_/), connections: [{ name: 'app-db', type: 'postgres', host: '127.0.0.1', user: 'ci', database: 'app-db' }] });
+    expect(proxy.ready).toMatchObject({
+      session_id: expect.stringMatching(/^ses_/),
+      connections: [{ name: 'app-db', type: 'postgres', host: '127.0.0.1', user: 'ci', database: 'app-db' }],
+    });
     const [conn] = proxy.ready.connections;
     expect(conn!.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
     expect(conn!.url).toBe(`postgresql://ci:${conn!.password}@127.0.0.1:${conn!.port}/app-db`);
@@ -100,7 +118,13 @@ describe('local proxy', () => {
     const proxy = await start([{ name: 'app-db' }]);
     const tunnelsBefore = h.tunnels.length;
     const { port } = proxy.ready.connections[0]!;
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'ci', database: 'app-db', password: 'wrong-password' });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user: 'ci',
+      database: 'app-db',
+      password: 'wrong-password',
+    });
     await expect(client.connect()).rejects.toMatchObject({ code: '28P01' });
     expect(h.tunnels.length).toBe(tunnelsBefore);
   });
@@ -114,7 +138,14 @@ describe('local proxy', () => {
     });
     const proxy = await start([{ name: 'deploy-host', port: free }], { repository: 'acme/ops' });
     const [listener] = proxy.ready.connections;
-    expect(listener).toMatchObject({ name: 'deploy-host', type: 'ssh', host: '127.0.0.1', port: free, user: 'deploy-host', known_hosts: [`deploy-host ${HOST_KEY}`] });
+    expect(listener).toMatchObject({
+      name: 'deploy-host',
+      type: 'ssh',
+      host: '127.0.0.1',
+      port: free,
+      user: 'deploy-host',
+      known_hosts: [`deploy-host ${HOST_KEY}`],
+    });
     const echoed = await new Promise<string>((resolve) => {
       const socket = net.connect(free, '127.0.0.1', () => socket.write('SSH-2.0-test\r\n'));
       socket.once('data', (data) => {
@@ -131,7 +162,11 @@ describe('local proxy', () => {
     const registered = registeredKeys.find((k) => k.sessionId === proxy.ready.session_id);
     expect(registered?.bearer).toMatch(/^Bearer gwh_/);
     expect(statSync(listener!.identity_file!).mode & 0o777).toBe(0o600);
-    const derived = execFileSync('ssh-keygen', ['-y', '-f', listener!.identity_file!], { encoding: 'utf8' }).trim().split(' ').slice(0, 2).join(' ');
+    const derived = execFileSync('ssh-keygen', ['-y', '-f', listener!.identity_file!], { encoding: 'utf8' })
+      .trim()
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
     expect(registered?.publicKey.split(' ').slice(0, 2).join(' ')).toBe(derived);
     expect(readFileSync(listener!.identity_file!, 'utf8')).toContain('PRIVATE KEY');
     await proxy.close();
@@ -151,7 +186,11 @@ describe('local proxy', () => {
 
   it('adopts a session opened elsewhere by id and token', async () => {
     const session = await h.grant();
-    const proxy = await startLocalProxy({ gateway: h.url, credential: { sessionId: session.id, sessionToken: session.token }, connections: [] });
+    const proxy = await startLocalProxy({
+      gateway: h.url,
+      credential: { sessionId: session.id, sessionToken: session.token },
+      connections: [],
+    });
     proxies.push(proxy);
     expect(proxy.ready).toMatchObject({ session_id: session.id, connections: [{ name: 'app-db' }] });
   });

@@ -34,8 +34,12 @@ describe('fake GitHub', () => {
 
   it('flags a body field GitHub does not know and a value of the wrong type', async () => {
     fake.problems.length = 0;
-    expect((await call('POST', '/repos/acme/app/check-runs', { name: 'x', head_sha: 'abc', buttons: [] })).status).toBe(422);
-    expect((await call('POST', '/repos/acme/app/check-runs', { name: 'x', head_sha: 'abc', status: 'waiting' })).status).toBe(422);
+    expect((await call('POST', '/repos/acme/app/check-runs', { name: 'x', head_sha: 'abc', buttons: [] })).status).toBe(
+      422,
+    );
+    expect(
+      (await call('POST', '/repos/acme/app/check-runs', { name: 'x', head_sha: 'abc', status: 'waiting' })).status,
+    ).toBe(422);
     expect(fake.problems[0]).toContain("must NOT have additional properties 'buttons'");
     expect(fake.problems[1]).toContain('/status must be equal to one of the allowed values');
   });
@@ -50,7 +54,11 @@ describe('fake GitHub', () => {
 
   it('flags a check run output longer than GitHub accepts', async () => {
     fake.problems.length = 0;
-    await call('POST', '/repos/acme/app/check-runs', { name: 'x', head_sha: 'abc', output: { title: 't', summary: 's', text: 'x'.repeat(65_536) } });
+    await call('POST', '/repos/acme/app/check-runs', {
+      name: 'x',
+      head_sha: 'abc',
+      output: { title: 't', summary: 's', text: 'x'.repeat(65_536) },
+    });
     expect(fake.problems[0]).toContain('/output/text must NOT have more than 65535 characters');
   });
 });

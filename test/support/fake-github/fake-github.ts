@@ -22,7 +22,13 @@ export interface HandlerResult {
   headers?: Record<string, string>;
 }
 
-export type Handler = (call: { params: Record<string, string>; query: Record<string, string>; body: any; op: Operation; baseUrl: string }) => HandlerResult;
+export type Handler = (call: {
+  params: Record<string, string>;
+  query: Record<string, string>;
+  body: any;
+  op: Operation;
+  baseUrl: string;
+}) => HandlerResult;
 
 /**
  * A GitHub REST API over real HTTP that only knows what GitHub's OpenAPI description knows: an
@@ -89,7 +95,8 @@ export async function startFakeGitHub(spec: GitHubSpec): Promise<FakeGitHub> {
         if (problem) requestProblems.push(`${p.in} parameter ${p.name}=${value}: ${problem}`);
       }
       for (const name of Object.keys(query)) {
-        if (!op.parameters.some((p) => p.in === 'query' && p.name === name)) requestProblems.push(`unknown query parameter ${name}`);
+        if (!op.parameters.some((p) => p.in === 'query' && p.name === name))
+          requestProblems.push(`unknown query parameter ${name}`);
       }
       let body: unknown;
       if (text) {
@@ -111,11 +118,22 @@ export async function startFakeGitHub(spec: GitHubSpec): Promise<FakeGitHub> {
       const auth = req.headers.authorization ?? '';
       const wantsJwt = op.template.startsWith('/app') || op.template === '/repos/{owner}/{repo}/installation';
       if (wantsJwt ? !/^bearer /i.test(auth) : !/^token /i.test(auth)) {
-        requestProblems.push(`needs ${wantsJwt ? 'the app JWT (Bearer)' : 'an installation token'}, got '${auth.split(' ')[0] ?? ''}'`);
+        requestProblems.push(
+          `needs ${wantsJwt ? 'the app JWT (Bearer)' : 'an installation token'}, got '${auth.split(' ')[0] ?? ''}'`,
+        );
       }
       if (requestProblems.length > 0) {
         problems.push(...requestProblems.map((p) => `${where}: ${p}`));
-        calls.push({ method, template: op.template, operationId: op.operationId, params, query, body, status: 422, at: Date.now() });
+        calls.push({
+          method,
+          template: op.template,
+          operationId: op.operationId,
+          params,
+          query,
+          body,
+          status: 422,
+          at: Date.now(),
+        });
         return reply(422, { message: `Validation Failed: ${requestProblems.join('; ')}` });
       }
       const handler = overrides.get(where) ?? model.handlers.get(where);
@@ -125,8 +143,18 @@ export async function startFakeGitHub(spec: GitHubSpec): Promise<FakeGitHub> {
       }
       const result = handler({ params, query, body, op, baseUrl });
       const responseProblem = validators.response(op, result.status, result.body);
-      if (responseProblem) problems.push(`${where} → ${result.status}: the fake's own response is wrong: ${responseProblem}`);
-      calls.push({ method, template: op.template, operationId: op.operationId, params, query, body, status: result.status, at: Date.now() });
+      if (responseProblem)
+        problems.push(`${where} → ${result.status}: the fake's own response is wrong: ${responseProblem}`);
+      calls.push({
+        method,
+        template: op.template,
+        operationId: op.operationId,
+        params,
+        query,
+        body,
+        status: result.status,
+        at: Date.now(),
+      });
       reply(result.status, result.body, result.headers);
     }
   }
@@ -138,6 +166,10 @@ export async function startFakeGitHub(spec: GitHubSpec): Promise<FakeGitHub> {
     problems,
     calls,
     override: (key, handler) => void overrides.set(key, handler),
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

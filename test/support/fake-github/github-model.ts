@@ -27,7 +27,13 @@ export interface GitHubModel {
   user(login: string, id: number): FakeUser;
 }
 
-const PERMISSION_OF_ROLE: Record<string, string> = { read: 'read', triage: 'read', write: 'write', maintain: 'write', admin: 'admin' };
+const PERMISSION_OF_ROLE: Record<string, string> = {
+  read: 'read',
+  triage: 'read',
+  write: 'write',
+  maintain: 'write',
+  admin: 'admin',
+};
 
 export function createGitHubModel(spec: GitHubSpec): GitHubModel {
   const example = (key: string, status: number): any => {
@@ -59,7 +65,14 @@ export function createGitHubModel(spec: GitHubSpec): GitHubModel {
   on('POST /app/installations/{installation_id}/access_tokens', ({ params }) => {
     if (Number(params.installation_id) !== model.installationId) return { status: 404, body: { message: 'Not Found' } };
     const body = example('POST /app/installations/{installation_id}/access_tokens', 201);
-    return { status: 201, body: { ...body, token: `ghs_fake${params.installation_id}`, expires_at: new Date(Date.now() + 3600_000).toISOString() } };
+    return {
+      status: 201,
+      body: {
+        ...body,
+        token: `ghs_fake${params.installation_id}`,
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+      },
+    };
   });
   on('GET /repos/{owner}/{repo}/installation', () => {
     const body = example('GET /repos/{owner}/{repo}/installation', 200);
@@ -69,38 +82,105 @@ export function createGitHubModel(spec: GitHubSpec): GitHubModel {
     const pull = model.pulls.get(Number(params.pull_number));
     if (!pull) return { status: 404, body: { message: 'Not Found' } };
     const body = example('GET /repos/{owner}/{repo}/pulls/{pull_number}', 200);
-    return { status: 200, body: { ...body, number: pull.number, state: 'open', requested_teams: [], user: userObject(body.user, pull.author), head: { ...body.head, sha: pull.headSha } } };
+    return {
+      status: 200,
+      body: {
+        ...body,
+        number: pull.number,
+        state: 'open',
+        requested_teams: [],
+        user: userObject(body.user, pull.author),
+        head: { ...body.head, sha: pull.headSha },
+      },
+    };
   });
   on('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', ({ params }) => {
     const [item] = example('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', 200);
     const pulls = [...model.pulls.values()].filter((p) => p.headSha === params.commit_sha);
-    return { status: 200, body: pulls.map((p) => ({ ...item, number: p.number, state: 'open', user: userObject(item.user, p.author), head: { ...item.head, sha: p.headSha } })) };
+    return {
+      status: 200,
+      body: pulls.map((p) => ({
+        ...item,
+        number: p.number,
+        state: 'open',
+        user: userObject(item.user, p.author),
+        head: { ...item.head, sha: p.headSha },
+      })),
+    };
   });
   on('GET /repos/{owner}/{repo}/actions/runs/{run_id}', ({ params }) => {
     const run = model.runs.get(Number(params.run_id));
     if (!run) return { status: 404, body: { message: 'Not Found' } };
     const body = example('GET /repos/{owner}/{repo}/actions/runs/{run_id}', 200);
-    return { status: 200, body: { ...body, id: Number(params.run_id), actor: userObject(body.actor, run.actor), triggering_actor: userObject(body.triggering_actor, run.triggeringActor) } };
+    return {
+      status: 200,
+      body: {
+        ...body,
+        id: Number(params.run_id),
+        actor: userObject(body.actor, run.actor),
+        triggering_actor: userObject(body.triggering_actor, run.triggeringActor),
+      },
+    };
   });
   on('POST /repos/{owner}/{repo}/check-runs', ({ body: request }) => {
     const id = ++nextId;
     const created = { ...request, id };
     model.checkRuns.set(id, created);
     const body = example('POST /repos/{owner}/{repo}/check-runs', 201);
-    return { status: 201, body: { ...body, id, name: request.name, head_sha: request.head_sha, external_id: request.external_id ?? null, status: request.status ?? 'queued', conclusion: request.conclusion ?? null } };
+    return {
+      status: 201,
+      body: {
+        ...body,
+        id,
+        name: request.name,
+        head_sha: request.head_sha,
+        external_id: request.external_id ?? null,
+        status: request.status ?? 'queued',
+        conclusion: request.conclusion ?? null,
+      },
+    };
   });
   on('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', ({ params, query }) => {
-    const { check_runs: [item] } = example('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', 200);
-    const runs = [...model.checkRuns.values()].filter((c) => c.head_sha === params.ref && (!query.check_name || c.name === query.check_name));
-    return { status: 200, body: { total_count: runs.length, check_runs: runs.map((c) => ({ ...item, id: c.id, name: c.name, head_sha: c.head_sha, external_id: c.external_id ?? null, status: c.status ?? 'queued', conclusion: c.conclusion ?? null })) } };
+    const {
+      check_runs: [item],
+    } = example('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', 200);
+    const runs = [...model.checkRuns.values()].filter(
+      (c) => c.head_sha === params.ref && (!query.check_name || c.name === query.check_name),
+    );
+    return {
+      status: 200,
+      body: {
+        total_count: runs.length,
+        check_runs: runs.map((c) => ({
+          ...item,
+          id: c.id,
+          name: c.name,
+          head_sha: c.head_sha,
+          external_id: c.external_id ?? null,
+          status: c.status ?? 'queued',
+          conclusion: c.conclusion ?? null,
+        })),
+      },
+    };
   });
   on('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', ({ params, body: request }) => {
     const id = Number(params.check_run_id);
     const existing = model.checkRuns.get(id);
-    if (!existing) return { status: 200, body: { ...example('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', 200), id } };
+    if (!existing)
+      return { status: 200, body: { ...example('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', 200), id } };
     Object.assign(existing, request);
     const body = example('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', 200);
-    return { status: 200, body: { ...body, id, name: existing.name, head_sha: existing.head_sha, status: existing.status, conclusion: existing.conclusion ?? null } };
+    return {
+      status: 200,
+      body: {
+        ...body,
+        id,
+        name: existing.name,
+        head_sha: existing.head_sha,
+        status: existing.status,
+        conclusion: existing.conclusion ?? null,
+      },
+    };
   });
   on('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', ({ params, body: request }) => {
     model.comments.push({ issueNumber: Number(params.issue_number), body: request.body });
@@ -112,7 +192,15 @@ export function createGitHubModel(spec: GitHubSpec): GitHubModel {
     const user = model.users.get(params.username!);
     if (!role || !user) return { status: 404, body: { message: 'Not Found' } };
     const body = example('GET /repos/{owner}/{repo}/collaborators/{username}/permission', 200);
-    return { status: 200, body: { ...body, permission: PERMISSION_OF_ROLE[role], role_name: role, user: { ...body.user, id: user.id, login: user.login, role_name: role } } };
+    return {
+      status: 200,
+      body: {
+        ...body,
+        permission: PERMISSION_OF_ROLE[role],
+        role_name: role,
+        user: { ...body.user, id: user.id, login: user.login, role_name: role },
+      },
+    };
   });
   on('GET /orgs/{org}/teams/{team_slug}/members', ({ params, query, baseUrl }) => {
     const members = model.teams.get(`${params.org}/${params.team_slug}`) ?? [];
@@ -123,9 +211,12 @@ export function createGitHubModel(spec: GitHubSpec): GitHubModel {
     const byId = new Map([...model.users.values()].map((u) => [u.id, u]));
     const body = slice.map((id) => userObject(item, byId.get(id) ?? { id, login: `user${id}` }));
     const pages = Math.ceil(members.length / perPage);
-    const headers: Record<string, string> = page < pages
-      ? { link: `<${baseUrl}/orgs/${params.org}/teams/${params.team_slug}/members?per_page=${perPage}&page=${page + 1}>; rel="next"` }
-      : {};
+    const headers: Record<string, string> =
+      page < pages
+        ? {
+            link: `<${baseUrl}/orgs/${params.org}/teams/${params.team_slug}/members?per_page=${perPage}&page=${page + 1}>; rel="next"`,
+          }
+        : {};
     return { status: 200, body, headers };
   });
   return model;

@@ -57,7 +57,12 @@ export function loadGitHubSpec(): GitHubSpec {
         pattern,
         names,
         literalSegments: segments.filter((s) => !s.startsWith('{')).length,
-        parameters: [...(item.parameters ?? []), ...(op.parameters ?? [])].map((p: any) => ({ name: p.name, in: p.in, required: !!p.required, schema: p.schema ?? {} })),
+        parameters: [...(item.parameters ?? []), ...(op.parameters ?? [])].map((p: any) => ({
+          name: p.name,
+          in: p.in,
+          required: !!p.required,
+          schema: p.schema ?? {},
+        })),
         requestBody: op.requestBody ? { required: !!op.requestBody.required, schema: json?.schema ?? null } : null,
         responses,
       });
@@ -72,11 +77,19 @@ function escape(text: string): string {
 }
 
 /** Finds the operation of a request; null when GitHub has no such endpoint. */
-export function matchOperation(spec: GitHubSpec, method: string, pathname: string): { operation: Operation; params: Record<string, string> } | null {
+export function matchOperation(
+  spec: GitHubSpec,
+  method: string,
+  pathname: string,
+): { operation: Operation; params: Record<string, string> } | null {
   for (const operation of spec.operations) {
     if (operation.method !== method) continue;
     const match = operation.pattern.exec(pathname);
-    if (match) return { operation, params: Object.fromEntries(operation.names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)])) };
+    if (match)
+      return {
+        operation,
+        params: Object.fromEntries(operation.names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)])),
+      };
   }
   return null;
 }
@@ -90,12 +103,14 @@ export function toJsonSchema(node: unknown): unknown {
   const out: Schema = {};
   for (const [key, value] of Object.entries(node as Schema)) {
     if (key === 'example' || key === 'examples' || key === 'nullable') continue;
-    out[key] = SCHEMA_MAPS.has(key) && value && typeof value === 'object'
-      ? Object.fromEntries(Object.entries(value as Schema).map(([k, v]) => [k, toJsonSchema(v)]))
-      : toJsonSchema(value);
+    out[key] =
+      SCHEMA_MAPS.has(key) && value && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value as Schema).map(([k, v]) => [k, toJsonSchema(v)]))
+        : toJsonSchema(value);
   }
   if ((node as Schema).nullable !== true) return out;
-  if (typeof out.type === 'string') return { ...out, type: [out.type, 'null'], ...(Array.isArray(out.enum) ? { enum: [...out.enum, null] } : {}) };
+  if (typeof out.type === 'string')
+    return { ...out, type: [out.type, 'null'], ...(Array.isArray(out.enum) ? { enum: [...out.enum, null] } : {}) };
   return { anyOf: [out, { type: 'null' }] };
 }
 
@@ -107,7 +122,9 @@ function closeObjects(schema: unknown): unknown {
   if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema;
   const copy: Schema = { ...(schema as Schema) };
   if (copy.properties && typeof copy.properties === 'object') {
-    copy.properties = Object.fromEntries(Object.entries(copy.properties as Schema).map(([k, v]) => [k, closeObjects(v)]));
+    copy.properties = Object.fromEntries(
+      Object.entries(copy.properties as Schema).map(([k, v]) => [k, closeObjects(v)]),
+    );
     if (copy.additionalProperties === undefined && !copy.allOf) copy.additionalProperties = false;
   }
   if (copy.items) copy.items = closeObjects(copy.items);
@@ -124,7 +141,14 @@ export function createValidators() {
     if (!fn) cache.set(key, (fn = make()));
     return fn;
   };
-  const describe = (fn: ValidateFunction): string => (fn.errors ?? []).slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${String(e.params.additionalProperty)}'` : ''}`).join('; ');
+  const describe = (fn: ValidateFunction): string =>
+    (fn.errors ?? [])
+      .slice(0, 3)
+      .map(
+        (e) =>
+          `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${String(e.params.additionalProperty)}'` : ''}`,
+      )
+      .join('; ');
   return {
     requestBody(op: Operation, body: unknown): string | null {
       const schema = op.requestBody?.schema;
@@ -133,14 +157,21 @@ export function createValidators() {
       return fn(body) ? null : describe(fn);
     },
     parameter(op: Operation, name: string, value: unknown, schema: Schema): string | null {
-      const fn = compile(`${op.operationId}:param:${name}`, () => coercing.compile({ type: 'object', properties: { v: toJsonSchema(schema) } }));
+      const fn = compile(`${op.operationId}:param:${name}`, () =>
+        coercing.compile({ type: 'object', properties: { v: toJsonSchema(schema) } }),
+      );
       return fn({ v: value }) ? null : describe(fn);
     },
     response(op: Operation, status: number, body: unknown): string | null {
       const response = op.responses[String(status)];
       if (!response) return `status ${status} is not a documented response of ${op.operationId}`;
-      if (!response.schema) return body === undefined || body === null || body === '' ? null : `${op.operationId} ${status} has no body in GitHub's description`;
-      const fn = compile(`${op.operationId}:response:${status}`, () => ajv.compile(toJsonSchema(response.schema) as Schema));
+      if (!response.schema)
+        return body === undefined || body === null || body === ''
+          ? null
+          : `${op.operationId} ${status} has no body in GitHub's description`;
+      const fn = compile(`${op.operationId}:response:${status}`, () =>
+        ajv.compile(toJsonSchema(response.schema) as Schema),
+      );
       return fn(body) ? null : describe(fn);
     },
   };

@@ -10,7 +10,15 @@ interface Received {
 }
 
 function event(seq: number): AuditEventWire {
-  return { session_id: 's1', seq, type: 'statement', at: '2026-03-01T12:00:00.000Z', data: { text: `SELECT ${seq}` }, prev_hash: 'p', hash: `h${seq}` };
+  return {
+    session_id: 's1',
+    seq,
+    type: 'statement',
+    at: '2026-03-01T12:00:00.000Z',
+    data: { text: `SELECT ${seq}` },
+    prev_hash: 'p',
+    hash: `h${seq}`,
+  };
 }
 
 describe('webhook sink', () => {
@@ -83,7 +91,14 @@ describe('webhook sink', () => {
   });
 
   it('never blocks the writer and drops the oldest events when the receiver is unreachable', async () => {
-    const sink = createWebhookSink({ url: 'http://127.0.0.1:1/unreachable', secret: 's', maxQueue: 5, batchSize: 1, baseDelayMs: 1_000, closeTimeoutMs: 200 });
+    const sink = createWebhookSink({
+      url: 'http://127.0.0.1:1/unreachable',
+      secret: 's',
+      maxQueue: 5,
+      batchSize: 1,
+      baseDelayMs: 1_000,
+      closeTimeoutMs: 200,
+    });
     const started = performance.now();
     for (let seq = 1; seq <= 50; seq++) sink.write(event(seq));
     expect(performance.now() - started).toBeLessThan(100);
