@@ -29,7 +29,3 @@ export const OFFERED_CAPABILITIES =
 
 /** MariaDB extensions offered: array binding only. */
 export const OFFERED_MARIADB_CAPABILITIES = MARIADB_CAPABILITY.STMT_BULK_OPERATIONS;
-
-/** Flags a client may not turn on, because turning them on changes the framing of what it sends. */
-export const FRAMING_CAPABILITIES =
-  (CAPABILITY.COMPRESS | CAPABILITY.ZSTD_COMPRESSION_ALGORITHM | CAPABILITY.QUERY_ATTRIBUTES) >>> 0;

@@ -12,7 +12,7 @@ import {
   isSslRequest,
   type HandshakeResponse41,
 } from './codec/handshake.ts';
-import { FRAMING_CAPABILITIES, OFFERED_CAPABILITIES, OFFERED_MARIADB_CAPABILITIES } from './client-capabilities.ts';
+import { OFFERED_CAPABILITIES, OFFERED_MARIADB_CAPABILITIES } from './client-capabilities.ts';
 import { PacketChannel } from './packet-channel.ts';
 
 /** What the gateway tells a client about itself in its greeting. */
@@ -75,11 +75,7 @@ export async function acceptClient(stream: Duplex, options: GreetingOptions): Pr
     packet = await channel.read();
   }
   const response = decodeHandshakeResponse41(packet.payload);
-  if ((response.capabilities & FRAMING_CAPABILITIES) !== 0)
-    throw new GatehouseError(
-      'mysql.capabilities',
-      'the client turned on compression or query attributes, which the gateway did not offer; connect without --compress',
-    );
+  // A capability is in force only when both sides set it: flags the gateway did not offer are masked off below.
   if (has(response.capabilities, CAPABILITY.SSL) && !encrypted)
     throw new GatehouseError('mysql.tls', 'the client claims TLS without having negotiated it');
   return {
