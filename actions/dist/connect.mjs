@@ -24452,7 +24452,7 @@ var GatehouseError = class extends Error {
 };
 
 // actions/src/connect-step.ts
-import { join as join6 } from "node:path";
+import { join as join7 } from "node:path";
 
 // actions/src/action-inputs.ts
 var CONNECTION_ITEM = /^([A-Za-z0-9][A-Za-z0-9._-]*)(?::(\d{1,5}))?$/;
@@ -25071,9 +25071,54 @@ function writeSessionState(dir, state) {
   return file;
 }
 
-// actions/src/ssh-config.ts
-import { chmodSync, existsSync as existsSync5, mkdirSync as mkdirSync2, readFileSync as readFileSync5, writeFileSync as writeFileSync4 } from "node:fs";
+// actions/src/kubeconfig.ts
+import { writeFileSync as writeFileSync4 } from "node:fs";
 import { join as join5 } from "node:path";
+var quoted = (value) => JSON.stringify(value);
+function renderKubeconfig(connections) {
+  const kube = connections.filter((c) => c.type === "kubernetes");
+  if (kube.length === 0) return void 0;
+  const clusters = kube.map(
+    (c) => `- name: ${quoted(c.name)}
+  cluster:
+    server: ${quoted(`http://${c.host}:${c.port}`)}`
+  );
+  const users = kube.map((c) => `- name: ${quoted(c.name)}
+  user:
+    token: ${quoted(c.password ?? "")}`);
+  const contexts = kube.map(
+    (c) => `- name: ${quoted(c.name)}
+  context:
+    cluster: ${quoted(c.name)}
+    user: ${quoted(c.name)}` + (c.namespace ? `
+    namespace: ${quoted(c.namespace)}` : "")
+  );
+  return [
+    "# Written by the Gatehouse action for this job; the token is a per-session local password.",
+    "apiVersion: v1",
+    "kind: Config",
+    "preferences: {}",
+    "clusters:",
+    ...clusters,
+    "users:",
+    ...users,
+    "contexts:",
+    ...contexts,
+    `current-context: ${quoted(kube[0].name)}`,
+    ""
+  ].join("\n");
+}
+function writeKubeconfig(dir, connections) {
+  const text = renderKubeconfig(connections);
+  if (!text) return void 0;
+  const file = join5(dir, "kubeconfig");
+  writeFileSync4(file, text, { mode: 384 });
+  return file;
+}
+
+// actions/src/ssh-config.ts
+import { chmodSync, existsSync as existsSync5, mkdirSync as mkdirSync2, readFileSync as readFileSync5, writeFileSync as writeFileSync5 } from "node:fs";
+import { join as join6 } from "node:path";
 function renderSshConfig(connections, knownHostsFile) {
   const ssh = connections.filter((c) => c.type === "ssh");
   if (ssh.length === 0) return void 0;
@@ -25109,22 +25154,22 @@ function aliased(line, name) {
   return parts.length >= 3 ? [name, ...parts.slice(1)].join(" ") : line.trim();
 }
 function writeSshConfig(dir, connections) {
-  const knownHostsFile = join5(dir, "known_hosts");
+  const knownHostsFile = join6(dir, "known_hosts");
   const rendered = renderSshConfig(connections, knownHostsFile);
   if (!rendered) return void 0;
-  const file = join5(dir, "ssh_config");
-  writeFileSync4(knownHostsFile, rendered.knownHosts, { mode: 384 });
-  writeFileSync4(file, rendered.config, { mode: 384 });
+  const file = join6(dir, "ssh_config");
+  writeFileSync5(knownHostsFile, rendered.knownHosts, { mode: 384 });
+  writeFileSync5(file, rendered.config, { mode: 384 });
   return file;
 }
 function addSshInclude(home, file) {
-  const dir = join5(home, ".ssh");
+  const dir = join6(home, ".ssh");
   mkdirSync2(dir, { recursive: true, mode: 448 });
-  const config = join5(dir, "config");
+  const config = join6(dir, "config");
   const current = existsSync5(config) ? readFileSync5(config, "utf8") : "";
   const line = includeLine(file);
   if (current.split("\n").includes(line)) return;
-  writeFileSync4(config, `${line}
+  writeFileSync5(config, `${line}
 ${current}`, { mode: 384 });
   chmodSync(config, 384);
 }
@@ -25180,9 +25225,9 @@ async function runConnect(deps) {
         ...connections
       ],
       env: { ...clientEnv(env), [SESSION_TOKEN_ENV]: grant.token },
-      readyFile: join6(dir, "ready.json"),
-      logFile: join6(dir, "connect.log"),
-      pidFile: join6(dir, "connect.pid"),
+      readyFile: join7(dir, "ready.json"),
+      logFile: join7(dir, "connect.log"),
+      pidFile: join7(dir, "connect.pid"),
       readyTimeoutMs: deps.readyTimeoutMs
     });
     let client = bundle;
@@ -25207,17 +25252,17 @@ async function runConnect(deps) {
         `The local proxy reports session ${proxy.ready.session_id}, not ${grant.id}: the client bundle does not match this action; pin matching versions.`
       );
     }
-    const sshConfig = writeSshConfig(dir, proxy.ready.connections);
+    const files = writeClientFiles(dir, proxy.ready.connections);
     const stateFile = writeSessionState(dir, {
       sessionId: grant.id,
       gateway: inputs.gateway.href,
       token: grant.token,
       pid: proxy.pid,
       bundlePath: client.path,
-      logFile: join6(dir, "connect.log"),
+      logFile: join7(dir, "connect.log"),
       expiresAt: grant.expires_at,
       connections: proxy.ready.connections.map((c) => c.name),
-      ...sshConfig ? { sshConfig } : {}
+      ...files
     });
     core.saveState("session-id", grant.id);
     core.saveState("state-file", stateFile);
@@ -25225,10 +25270,7 @@ async function runConnect(deps) {
     if (inputs.exportEnv) for (const [name, value] of Object.entries(exported.env)) core.exportVariable(name, value);
     core.exportVariable("GATEHOUSE_SESSION_ID", grant.id);
     core.exportVariable("GATEHOUSE_STATE_FILE", stateFile);
-    if (sshConfig) {
-      core.exportVariable("GATEHOUSE_SSH_CONFIG", sshConfig);
-      if (inputs.exportEnv && env.HOME) addSshInclude(env.HOME, sshConfig);
-    }
+    exportClientFiles(core, inputs.exportEnv ? env.HOME : void 0, inputs.exportEnv, files);
     core.info(
       `Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${client.version}, ${client.source}).`
     );
@@ -25313,6 +25355,21 @@ function clientEnv(env) {
     keep[name] = value;
   }
   return keep;
+}
+function writeClientFiles(dir, connections) {
+  const sshConfig = writeSshConfig(dir, connections);
+  const kubeconfig = writeKubeconfig(dir, connections);
+  return { ...sshConfig ? { sshConfig } : {}, ...kubeconfig ? { kubeconfig } : {} };
+}
+function exportClientFiles(core, home, exportEnv, files) {
+  if (files.kubeconfig) {
+    core.setOutput("kubeconfig", files.kubeconfig);
+    if (exportEnv) core.exportVariable("KUBECONFIG", files.kubeconfig);
+  }
+  if (files.sshConfig) {
+    core.exportVariable("GATEHOUSE_SSH_CONFIG", files.sshConfig);
+    if (home) addSshInclude(home, files.sshConfig);
+  }
 }
 
 // actions/src/connect.ts
