@@ -7,8 +7,11 @@ import { createAppRoutes, routeHandler } from '../approvals/app-routes.ts';
 import { createApprovalBroker, type ApprovalBroker } from '../approvals/broker.ts';
 import { createHttpNotifier, silentNotifier } from '../approvals/notifier.ts';
 import { APP_NOTIFY_PATH } from '../../wire/approvals.ts';
-import { createRecorder, type Recorder, type RecorderOptions } from '../audit/recorder.ts';
-import { getSessionLog } from '../audit/session-log.ts';
+import type { KeyObject } from 'node:crypto';
+import { setUpAuditSigningKey } from '../audit/audit-key-setup.ts';
+import { configuredJournal } from '../audit/journal/configured-journal.ts';
+import { createRecorder, type Recorder, type RecorderOptions, type RecorderReads } from '../audit/recorder.ts';
+import { getSessionLog, type SessionLogOptions } from '../audit/session-log.ts';
 import { createConfiguredSinks } from '../audit/sinks/configured-sinks.ts';
 import type { GatehouseConfig } from '../config/config-types.ts';
 import { createClientBundleRoute } from '../http/client-bundle-route.ts';
@@ -38,6 +41,8 @@ export interface RunningGateway {
   sessions: SessionService;
   broker: ApprovalBroker;
   recorder: Recorder;
+  /** The public half of the audit signing key (pin it to verify this gateway's seals). */
+  auditPublicKey: KeyObject;
   metrics: GatewayMetrics;
   postgres: PostgresAdapter;
   close(): Promise<void>;
@@ -75,13 +80,20 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   // restarting replica closes only the sessions and approvals it held itself.
   const gatewayId = `${os.hostname()}/${config.listen.http}#${config.listen.postgres}`;
   const sinks = createConfiguredSinks(config.audit);
+  const auditKey = await setUpAuditSigningKey({ source: config.audit, store, gatewayId, log });
   const recorder = (options.createRecorder ?? createRecorder)({
     store,
     clock,
     sampleRows: config.audit.sampleRows,
     sinks,
     gatewayId,
+    durability: config.audit.durability,
+    journal: configuredJournal(config.audit),
+    key: auditKey,
+    log,
   });
+  const reads: Recorder & Partial<RecorderReads> = recorder;
+  const logReads: SessionLogOptions = { pending: reads.pending?.bind(reads), settled: reads.settled?.bind(reads) };
   const orphans = await recorder.closeOrphans('gateway-restart', { gatewayId });
   if (orphans.length > 0) log(`closed ${orphans.length} session(s) left open by a previous run (gateway-restart)`);
 
@@ -178,7 +190,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       clock,
       secret: config.approvals.secret,
       publicUrl: config.publicUrl,
-      getSessionLog: (id) => getSessionLog(store, id),
+      getSessionLog: (id) => getSessionLog(store, id, logReads),
       closeSession: async (id, reason) => void (await sessions.revoke(id, reason)),
     }),
   );
@@ -187,7 +199,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     sessions,
     version: GATEWAY_VERSION,
     metrics: metrics.registry,
-    getSessionLog: (id) => getSessionLog(store, id),
+    getSessionLog: (id) => getSessionLog(store, id, logReads),
     onTunnel: (connection, stream, session) => routeTunnel(connection, stream, session),
     extraRoutes: async (req, res) =>
       clientBundle(req, res) ||
@@ -226,6 +238,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     sessions,
     broker,
     recorder,
+    auditPublicKey: auditKey.publicKey,
     metrics,
     postgres,
     async close() {
