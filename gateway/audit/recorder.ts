@@ -45,7 +45,8 @@ export interface RecorderOptions {
   sealSweepMs?: number;
 }
 
-type Recordable = Exclude<AuditEventType, 'session.end' | 'chain.end' | 'seal'>;
+/** What callers may record; `chain.end` is in the type (the interface predates it) but refused like `session.end`. */
+type Recordable = Exclude<AuditEventType, 'session.end' | 'seal'>;
 
 /**
  * Writes every session's hash-chained event log. Each event is first appended to this process's
