@@ -51,11 +51,23 @@ export async function waitForFinalHash(
   sessionId: string,
   options: SessionLogOptions & { timeoutMs: number; sleep?: (ms: number) => Promise<void> },
 ): Promise<string | null> {
+  return (await waitForSealedLog(store, sessionId, options))?.final_hash ?? null;
+}
+
+/**
+ * The session log; for a session that ended but whose chains are not all sealed yet, read again
+ * (up to `timeoutMs`) until they are, so the audit check run carries the final hash.
+ */
+export async function waitForSealedLog(
+  store: Store,
+  sessionId: string,
+  options: SessionLogOptions & { timeoutMs: number; sleep?: (ms: number) => Promise<void> },
+): Promise<SessionLog | null> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     const log = await getSessionLog(store, sessionId, options);
-    if (log?.final_hash || Date.now() >= deadline) return log?.final_hash ?? null;
+    if (!log || log.final_hash || log.status !== 'ended' || Date.now() >= deadline) return log;
     await sleep(100);
   }
 }

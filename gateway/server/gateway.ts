@@ -10,7 +10,7 @@ import { APP_NOTIFY_PATH } from '../../wire/approvals.ts';
 import { setUpAuditSigningKey } from '../audit/audit-key-setup.ts';
 import { configuredJournal } from '../audit/journal/configured-journal.ts';
 import { createRecorder, type Recorder, type RecorderOptions, type RecorderReads } from '../audit/recorder.ts';
-import { getSessionLog, type SessionLogOptions } from '../audit/session-log.ts';
+import { getSessionLog, waitForFinalHash, waitForSealedLog, type SessionLogOptions } from '../audit/session-log.ts';
 import type { AuditSigningKey } from '../audit/signing-key.ts';
 import { createConfiguredSinks } from '../audit/sinks/configured-sinks.ts';
 import type { GatehouseConfig } from '../config/config-types.ts';
@@ -69,6 +69,9 @@ export interface StartOptions {
   /** The `gatehouse connect` bundle served to runners (default: the one built into `actions/dist/`). */
   clientBundlePath?: string | URL;
 }
+
+/** How long `DELETE /v1/sessions/:id` and the app's log read wait for every replica's chain of an ended session to be sealed. */
+const FINAL_HASH_WAIT_MS = 3000;
 
 const BUILT_CLIENT_BUNDLE = new URL('../../actions/dist/gatehouse-connect.mjs', import.meta.url);
 
@@ -277,7 +280,7 @@ function controlApi(env: Env, parts: ControlApiParts): http.Server {
       clock: env.clock,
       secret: config.approvals.secret,
       publicUrl: config.publicUrl,
-      getSessionLog: (id) => getSessionLog(store, id, parts.logReads),
+      getSessionLog: (id) => waitForSealedLog(store, id, { ...parts.logReads, timeoutMs: FINAL_HASH_WAIT_MS }),
       closeSession: async (id, reason) => void (await sessions.revoke(id, reason)),
     }),
   );
@@ -295,6 +298,7 @@ function controlApi(env: Env, parts: ControlApiParts): http.Server {
     version: GATEWAY_VERSION,
     metrics: parts.metrics.registry,
     getSessionLog: (id) => getSessionLog(store, id, parts.logReads),
+    finalHash: (id) => waitForFinalHash(store, id, { ...parts.logReads, timeoutMs: FINAL_HASH_WAIT_MS }),
     onTunnel: routeTunnel,
     extraRoutes: async (req, res) => {
       if (clientBundle(req, res)) return true;
