@@ -20,6 +20,7 @@ export const AUDIT_EVENT_TYPES = {
   httpRequest: 'http.request',
   httpResponse: 'http.response',
   sessionEnd: 'session.end',
+  chainEnd: 'chain.end',
   seal: 'seal',
 } as const;
 
@@ -117,7 +118,20 @@ export interface SessionEndData extends Open {
   reason: SessionEndReason;
 }
 
-/** Closes a chain: an Ed25519 signature over the hash of the event before it (the `session.end`). */
+export const CHAIN_END_REASONS = {
+  gatewayShutdown: 'gateway-shutdown',
+  gatewayRestart: 'gateway-restart',
+} as const;
+
+/**
+ * Closes one gateway process's chain of a session that goes on elsewhere (the gateway stopped, or
+ * its successor recovered the chain after a crash while the session was already ended).
+ */
+export interface ChainEndData extends Open {
+  reason: (typeof CHAIN_END_REASONS)[keyof typeof CHAIN_END_REASONS];
+}
+
+/** Closes a chain: an Ed25519 signature over the hash of the event before it (`session.end` or `chain.end`). */
 export interface SealData extends Open {
   final_seq: number;
   final_hash: string;
@@ -145,12 +159,15 @@ export interface AuditEventData {
   'http.request': Open;
   'http.response': Open;
   'session.end': SessionEndData;
+  'chain.end': ChainEndData;
   seal: SealData;
 }
 
 /** One event as served by `GET /v1/sessions/:id/log` and written by the export sinks. */
 export interface AuditEventWire {
   session_id: string;
+  /** The gateway process's chain the event belongs to (absent for logs written before chains); `seq` counts within it. */
+  chain?: string;
   seq: number;
   type: AuditEventType;
   /** ISO-8601 with milliseconds. */

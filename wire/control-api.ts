@@ -42,6 +42,18 @@ export interface SessionInfo {
   claims: Record<string, unknown>;
 }
 
+/** Answer of `DELETE /v1/sessions/:id` (the Action's disconnect step). */
+export interface SessionEnded {
+  id: string;
+  ended: true;
+  end_reason: string;
+  /**
+   * The session's final audit hash (see `SessionLog.final_hash`), for the job summary: null when the
+   * chains of other replicas were not all sealed in time (the audit check run carries it then).
+   */
+  final_hash: string | null;
+}
+
 /** One identity rule that was tried during a denied exchange, with the names of claims that failed. */
 export interface RuleMismatch {
   rule: string;

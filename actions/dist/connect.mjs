@@ -24807,12 +24807,10 @@ function createGatewayApi(options) {
     },
     async deleteSession(id, sessionToken) {
       const response = await withRetries("DELETE", `/v1/sessions/${encodeURIComponent(id)}`, { bearer: sessionToken });
-      if (response.ok) {
-        await response.body?.cancel();
-        return "ended";
-      }
+      if (response.ok) return { status: "ended", finalHash: finalHashOf(await response.text()) };
       const answer = await readJson(response, origin);
-      if (response.status === 401 || response.status === 404 || response.status === 410) return "already-gone";
+      if (response.status === 401 || response.status === 404 || response.status === 410)
+        return { status: "already-gone", finalHash: null };
       throw apiError(response.status, answer, origin, "ending the session");
     },
     async sessionLog(id, sessionToken) {
@@ -24836,6 +24834,14 @@ function describeNetworkError(error2) {
   if (error2.name === "TimeoutError") return "timed out";
   const cause = error2.cause;
   return cause?.code ?? cause?.message ?? error2.message;
+}
+function finalHashOf(text) {
+  try {
+    const hash = JSON.parse(text)?.final_hash;
+    return typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? hash : null;
+  } catch {
+    return null;
+  }
 }
 async function readJson(response, origin) {
   const text = await response.text();

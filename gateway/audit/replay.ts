@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { SSH_AUDIT_EVENTS, type AsciicastEvent, type AsciicastHeader } from '../ssh/ssh-audit-events.ts';
 import type { AuditEventRecord, Store } from '../store/store.ts';
+import { mergeChains } from './audit-log.ts';
 
 /** One recorded terminal session of an audit log, rebuilt from its `ssh.shell` and `ssh.output` events. */
 export interface ShellRecording {
@@ -156,7 +157,7 @@ export function replaySession(options: {
   out: { write(text: string): unknown };
 }): Promise<number> {
   return runReplay(options.argv, {
-    listAuditEvents: (sessionId) => options.store.listAuditEvents(sessionId),
+    listAuditEvents: async (sessionId) => mergeChains(await options.store.listAuditEvents(sessionId)),
     write: (data) => void options.out.write(data),
   });
 }

@@ -14,9 +14,30 @@ export interface GatehouseConfig {
   policiesDir: string;
   staticTokens: StaticToken[];
   limits: { maxMessageBytes: number; maxStatementBytes: number };
-  audit: { sampleRows: number; file?: string; webhook?: { url: string; secret: string } };
+  audit: AuditConfig;
   approvals: { notifyUrl?: string; secret?: string };
   app?: { appId: string; privateKey: string; webhookSecret: string; baseUrl?: string };
+}
+
+/**
+ * When a statement's audit event "exists" so the statement may be forwarded: written to the
+ * gateway's journal (`write`, survives the process dying), flushed to disk (`fsync`, survives
+ * power loss), or committed to the store (`store`, survives losing the gateway host).
+ */
+export type AuditDurability = 'write' | 'fsync' | 'store';
+
+/** gatehouse.yaml `audit:`, with the journal and key locations resolved (see `load-config.ts`). */
+export interface AuditConfig {
+  sampleRows: number;
+  file?: string;
+  webhook?: { url: string; secret: string };
+  durability: AuditDurability;
+  /** `dir` null: the journal is kept in memory (a `memory://` store, which dies with the process too). */
+  journal: { dir: string | null; maxBytes: number };
+  /** PEM of the private signing key (an environment secret); wins over `signingKeyFile`. */
+  signingKey?: string;
+  /** The private signing key's file; null: a key for this process only (memory store). */
+  signingKeyFile: string | null;
 }
 
 /** A trusted OIDC issuer; tokens from any other issuer are refused before their signature is even fetched. */
