@@ -58,18 +58,43 @@ export async function runExchange<A, C>(
   const request = intake.value;
   const derived = deps.hooks.deriveAction(request, stream.client);
   if (!derived.ok) return sendRefusal(res, derived.refusal, { close: true, render });
-  const abort = new AbortController();
-  const onClose = () => abort.abort();
-  res.once('close', onClose);
-  const verdict = await deps.enforcer.enforce(stream.client, derived.value, { signal: abort.signal });
-  if (abort.signal.aborted) return;
+  const hold = holdOn(res);
+  const verdict = await deps.enforcer.enforce(stream.client, derived.value, hold.control);
+  hold.done();
+  if (res.destroyed) return;
   if (!verdict.allowed) {
     const { rule } = verdict.decision;
     return sendRefusal(res, verdictRefusal(verdict), { close: !req.complete, rule, hint: verdict.hint, render });
   }
   const outcome = await forward(req, res, request, deps);
-  res.off('close', onClose);
   deps.enforcer.recordOutcome(stream.client, derived.value, { ...outcome, durationMs: performance.now() - started });
+}
+
+/**
+ * The hold control of one request: its abort signal exists only once the core asks for it (a
+ * review), so the common allowed request costs no AbortController.
+ */
+export function holdOn(client: {
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}): {
+  control: ProxyHold;
+  done(): void;
+} {
+  let controller: AbortController | undefined;
+  const onClose = () => controller?.abort();
+  return {
+    control: {
+      get signal() {
+        if (!controller) {
+          controller = new AbortController();
+          client.once('close', onClose);
+        }
+        return controller.signal;
+      },
+    },
+    done: () => void client.off('close', onClose),
+  };
 }
 
 async function forward<A, C>(

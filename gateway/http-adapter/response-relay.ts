@@ -47,11 +47,15 @@ export async function relayResponse<A, C>(
     plan: planResponseBody(summary, connection.masking),
   };
   let streams: Streams | undefined;
+  let empty = false;
   if (handling.kind === 'streams') streams = handling;
   else {
     const plan = handling.plan;
     if (plan.kind === 'refuse') return refuseBody(upstream, plan.refusal);
-    if (plan.kind === 'empty-or-refuse' && !(await isEmpty(upstream))) return refuseBody(upstream, plan.refusal);
+    if (plan.kind === 'empty-or-refuse') {
+      if (!(await isEmpty(upstream))) return refuseBody(upstream, plan.refusal);
+      empty = true;
+    }
     if (plan.kind === 'mask') streams = maskingStreams(plan, connection.masking);
   }
   const filtered = clientResponseHeaders(upstream.rawHeaders, {
@@ -66,12 +70,38 @@ export async function relayResponse<A, C>(
     return { fields: tally.fields, detected: tally.detected + filtered.detected };
   };
   try {
-    await pipeline([upstream, ...(streams?.streams ?? []), tap, res] as unknown as [IncomingMessage, ServerResponse]);
+    if (empty) await new Promise<void>((resolve) => res.end(resolve));
+    else if (streams)
+      await pipeline([upstream, ...streams.streams, tap, res] as unknown as [IncomingMessage, ServerResponse]);
+    else await passBody(upstream, res, tap);
     return { status, body: tap.summary(), masked: masked() };
   } catch (error) {
     res.destroy();
     return { status, body: tap.summary(), masked: masked(), error: (error as Error).message };
   }
+}
+
+/**
+ * A body sent as it came, observed by the tap on the way: written in the same tick it arrives, so
+ * a small response leaves in one write with its head (a Transform in between costs a second one).
+ */
+function passBody(upstream: IncomingMessage, res: ServerResponse, tap: BodyTap): Promise<void> {
+  return new Promise((resolve, reject) => {
+    upstream.on('data', (chunk: Buffer) => {
+      tap.observe(chunk);
+      if (!res.write(chunk)) upstream.pause();
+    });
+    res.on('drain', () => upstream.resume());
+    upstream.once('end', () => res.end(() => resolve()));
+    upstream.once('error', (error) => reject(error));
+    upstream.once('aborted', () => reject(new Error('the target cut the response')));
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        upstream.destroy();
+        reject(new Error('the client went away'));
+      }
+    });
+  });
 }
 
 function refuseBody(upstream: IncomingMessage, refusal: HttpRefusal): RelayResult {

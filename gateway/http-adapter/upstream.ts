@@ -47,7 +47,7 @@ export const DEFAULT_RESPONSE_TIMEOUT_MS = 300_000;
 export function createUpstreamTarget(settings: UpstreamSettings): UpstreamTarget {
   const base = new URL(settings.url);
   const secure = base.protocol === 'https:';
-  const common = { keepAlive: true, maxSockets: settings.maxSockets ?? 64, scheduling: 'lifo' as const };
+  const common = { keepAlive: true, noDelay: true, maxSockets: settings.maxSockets ?? 64, scheduling: 'lifo' as const };
   const tls = settings.tls;
   const agent = secure
     ? new https.Agent({
