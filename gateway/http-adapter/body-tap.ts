@@ -18,33 +18,25 @@ export class BodyTooLarge extends Error {
   }
 }
 
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
 /**
- * A pass-through that counts, hashes and keeps the first bytes of a body as it streams, so
- * recording costs no extra copy of the body and no second read.
+ * Counts, hashes and keeps the first bytes of a body as it passes, so recording costs no extra
+ * copy of the body and no second read. The hash is started by the first byte: an empty body
+ * (most requests) costs nothing.
  */
-export class BodyTap extends Transform {
-  private readonly hash: Hash = createHash('sha256');
+export class BodyTap {
+  private hash: Hash | undefined;
   private readonly kept: Buffer[] = [];
   private keptBytes = 0;
-  private total = 0;
+  total = 0;
 
-  constructor(
-    private readonly sampleBytes: number,
-    private readonly maxBytes = Infinity,
-  ) {
-    super();
-  }
+  constructor(private readonly sampleBytes: number) {}
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.observe(chunk);
-    if (this.total > this.maxBytes) return callback(new BodyTooLarge(this.maxBytes));
-    callback(null, chunk);
-  }
-
-  /** Counts bytes that bypass the stream (a body gathered before the decision and written at once). */
   observe(chunk: Buffer): void {
+    if (chunk.length === 0) return;
     this.total += chunk.length;
-    this.hash.update(chunk);
+    (this.hash ??= createHash('sha256')).update(chunk);
     if (this.keptBytes < this.sampleBytes) {
       const part = chunk.subarray(0, this.sampleBytes - this.keptBytes);
       this.kept.push(Buffer.from(part));
@@ -53,14 +45,28 @@ export class BodyTap extends Transform {
   }
 
   summary(): BodySummary {
-    const sample = Buffer.concat(this.kept)
-      .toString('utf8')
-      .replace(/\uFFFD+$/, '');
-    return {
-      bytes: this.total,
-      sha256: this.hash.copy().digest('hex'),
-      sample,
-      truncated: this.total > this.keptBytes,
-    };
+    const sample = this.kept.length
+      ? Buffer.concat(this.kept)
+          .toString('utf8')
+          .replace(/\uFFFD+$/, '')
+      : '';
+    const sha256 = this.hash ? this.hash.copy().digest('hex') : EMPTY_SHA256;
+    return { bytes: this.total, sha256, sample, truncated: this.total > this.keptBytes };
+  }
+}
+
+/** A tap as a pass-through stream, for bodies that flow through a pipeline; fails past `maxBytes`. */
+export class TapStream extends Transform {
+  constructor(
+    readonly tap: BodyTap,
+    private readonly maxBytes = Infinity,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.tap.observe(chunk);
+    if (this.tap.total > this.maxBytes) return callback(new BodyTooLarge(this.maxBytes));
+    callback(null, chunk);
   }
 }

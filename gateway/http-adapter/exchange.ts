@@ -1,6 +1,6 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { BodyTap, BodyTooLarge } from './body-tap.ts';
+import { BodyTap, BodyTooLarge, TapStream } from './body-tap.ts';
 import type { ClientStream } from './client-server.ts';
 import { targetQuery } from './credential.ts';
 import { targetRequestHeaders } from './header-hygiene.ts';
@@ -104,11 +104,11 @@ async function forward<A, C>(
   deps: ExchangeDeps<A, C>,
 ): Promise<Omit<ExchangeOutcome, 'durationMs'>> {
   const { upstream, limits } = deps.connection;
-  const requestTap = new BodyTap(limits.sampleBytes, limits.maxBodyBytes);
+  const requestTap = new BodyTap(limits.sampleBytes);
   const target = openUpstream(request, deps);
   const answer = awaitResponse(target, upstream.responseTimeoutMs);
   // Settles to the body's failure (or undefined): observed at once, so a client that breaks its own body is no unhandled rejection.
-  const sent: Promise<unknown> = sendBody(req, target, request, requestTap).then(
+  const sent: Promise<unknown> = sendBody(req, target, request, requestTap, limits.maxBodyBytes).then(
     () => undefined,
     (error: unknown) => error,
   );
@@ -202,6 +202,7 @@ async function sendBody(
   target: ClientRequest,
   request: ProxiedRequest,
   tap: BodyTap,
+  maxBytes: number,
 ): Promise<void> {
   if (request.head.body === 'none') return void target.end();
   if (request.gathered) {
@@ -210,7 +211,7 @@ async function sendBody(
     target.write(request.gathered.bytes);
   }
   try {
-    await pipeline(req, tap, target);
+    await pipeline(req, new TapStream(tap, maxBytes), target);
   } catch (error) {
     target.destroy();
     throw error;

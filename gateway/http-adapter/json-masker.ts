@@ -54,6 +54,12 @@ export class JsonMaskingStream extends Transform {
     );
   }
 
+  /** Masks a whole body at once (a small response read in full): the same result as streaming it, without the stream. */
+  maskWhole(body: Buffer): Buffer {
+    const out = [...this.scanner.write(body), ...this.scanner.end()];
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.run(() => this.scanner.write(chunk), callback);
   }

@@ -1,5 +1,6 @@
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
+import { isUtf8 } from 'node:buffer';
 import { MaskingStream } from '../ssh/masking-stream.ts';
 import { JsonMaskingStream, type JsonFieldRule, type TextMasker } from './json-masker.ts';
 import { isJsonSequenceType, isJsonType, isTextType, isUtf8Charset, parseMediaType } from './media-type.ts';
@@ -106,4 +107,34 @@ export function maskingStreams(
   const masker = new MaskingStream((text) => rules.detectors.maskText(text));
   streams.push(masker);
   return { streams, tally: () => ({ fields: 0, detected: masker.masked }) };
+}
+
+/** Decoded bodies larger than this are refused: a small compressed body must not expand without bound in memory. */
+const MAX_WHOLE_DECODED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Masks a body read in full (the target announced a small Content-Length): decoded, masked and
+ * returned in one piece, so the client gets it with a Content-Length in a single write. Throws
+ * when the body cannot be decoded or is not what its type says, like the streaming path fails.
+ */
+export function maskWholeBody(
+  plan: Extract<BodyPlan, { kind: 'mask' }>,
+  rules: HttpMaskingRules,
+  body: Buffer,
+): { body: Buffer; tally: { fields: number; detected: number } } {
+  const limit = { maxOutputLength: MAX_WHOLE_DECODED_BYTES };
+  let plain = body;
+  if (plan.decode === 'gzip') plain = zlib.gunzipSync(body, limit);
+  else if (plan.decode === 'deflate') plain = zlib.inflateSync(body, limit);
+  else if (plan.decode === 'br') plain = zlib.brotliDecompressSync(body, limit);
+  if (plan.masker === 'json') {
+    const masker = new JsonMaskingStream(rules.fields, rules.detectors);
+    return { body: masker.maskWhole(plain), tally: masker.tally };
+  }
+  const encoding: BufferEncoding = isUtf8(plain) ? 'utf8' : 'latin1';
+  const masked = rules.detectors.maskText(plain.toString(encoding));
+  return {
+    body: masked.count === 0 ? plain : Buffer.from(masked.text, encoding),
+    tally: { fields: 0, detected: masked.count },
+  };
 }

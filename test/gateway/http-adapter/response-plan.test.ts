@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { BodyTap } from '../../../gateway/http-adapter/body-tap.ts';
+import { BodyTap, TapStream } from '../../../gateway/http-adapter/body-tap.ts';
 import { compileJsonPath } from '../../../gateway/http-adapter/json-path.ts';
 import {
   maskingStreams,
@@ -68,9 +68,10 @@ async function run(body: Buffer, contentType: string, contentEncoding?: string) 
   if (chosen.kind !== 'mask') throw new Error(`not masked: ${chosen.kind}`);
   const { streams, tally } = maskingStreams(chosen, rules);
   const tap = new BodyTap(16);
+  const stream = new TapStream(tap);
   const out: Buffer[] = [];
-  tap.on('data', (chunk: Buffer) => out.push(chunk));
-  await pipeline([Readable.from([body]), ...streams, tap] as unknown as [Readable, NodeJS.WritableStream]);
+  stream.on('data', (chunk: Buffer) => out.push(chunk));
+  await pipeline([Readable.from([body]), ...streams, stream] as unknown as [Readable, NodeJS.WritableStream]);
   return { text: Buffer.concat(out).toString(), tally: tally(), summary: tap.summary() };
 }
 
@@ -93,6 +94,15 @@ describe('maskingStreams', () => {
 });
 
 describe('BodyTap', () => {
+  it('hashes an empty body as the SHA-256 of nothing without starting a hash', () => {
+    expect(new BodyTap(8).summary()).toEqual({
+      bytes: 0,
+      sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      sample: '',
+      truncated: false,
+    });
+  });
+
   it('counts, hashes and samples a bounded prefix', async () => {
     const { summary } = await run(Buffer.from('x'.repeat(100) + '\n'), 'text/plain');
     expect(summary.bytes).toBe(101);
