@@ -1,15 +1,8 @@
+import type { HttpCredentialConfig } from '../config/config-types.ts';
 import type { QueryParam } from './request-target.ts';
 
-/**
- * The credential the gateway adds to every request of a connection; the job never sees it.
- * Values are already interpolated from `${env:}`/`${file:}` when the config is loaded.
- */
-export type HttpCredential =
-  | { type: 'bearer'; token: string }
-  | { type: 'basic'; username: string; password: string }
-  | { type: 'header'; name: string; value: string }
-  | { type: 'query'; name: string; value: string }
-  | { type: 'none' };
+/** The connection's credential, as the config holds it (values interpolated from `${env:}`/`${file:}`). */
+export type HttpCredential = HttpCredentialConfig;
 
 /** A credential turned into what goes on the wire: one header or one query parameter. */
 export interface CredentialPlacement {
