@@ -1,6 +1,7 @@
 import { compileGlobs } from '../policy/glob.ts';
 import { compileJsonPath, type JsonPathTest } from './json-path.ts';
 import type { JsonPathStep } from './json-scanner.ts';
+import type { HttpRequestAction } from '../policy/types.ts';
 
 /**
  * The `when.http` facts of a rule, as written in YAML. Lists are "any of"; keys are ANDed; a rule
@@ -17,26 +18,15 @@ export interface HttpWhen {
   content_type?: string[];
   /** JSON path → expected value (a list: any of). Strings are globs; numbers, booleans and null compare exactly. */
   body?: Record<string, unknown>;
+  /**
+   * `[websocket]`: the rule applies to WebSocket upgrades. Only deny rules match an upgrade without
+   * listing it, since what follows an upgrade is not decided message by message.
+   */
+  upgrade?: 'websocket'[];
 }
 
-/**
- * What a request's body tells policy: nothing (no body), its JSON value, or that it could not be
- * read as JSON (another content type, too large, compressed, invalid, or a repeated key), which
- * only a deny rule's body facts treat as matching.
- */
-export type HttpBodyFacts =
-  { kind: 'none' } | { kind: 'json'; value: unknown } | { kind: 'unreadable'; reason: string };
-
-/** The facts of one HTTP request the engine decides on; built by the adapter from the checked request. */
-export interface HttpFacts {
-  method: string;
-  /** Decoded path, `/` + segments (no segment holds `/`). */
-  path: string;
-  queryKeys: readonly string[];
-  /** Media type, lower-case, without parameters; null when none was sent. */
-  contentType: string | null;
-  body: HttpBodyFacts;
-}
+/** The facts of one HTTP request the engine decides on: the action without its routing fields. */
+export type HttpFacts = Omit<HttpRequestAction, 'type' | 'connection' | 'identity'>;
 
 /** A compiled `when.http`: true when the request has every fact the rule names. */
 export type HttpFactTest = (facts: HttpFacts) => boolean;
@@ -51,7 +41,9 @@ export function compileHttpWhen(when: HttpWhen, strict: boolean): HttpFactTest {
   const query = when.query && compileGlobs(when.query);
   const contentType = when.content_type && compileGlobs(when.content_type);
   const body = when.body && compileBodyTests(when.body);
+  const upgrades = when.upgrade !== undefined;
   return (facts) => {
+    if (facts.upgrade !== null ? !upgrades && strict : upgrades) return false;
     if (methods && !methods.has(facts.method)) return false;
     if (paths && !paths(facts.path)) return false;
     if (query && !facts.queryKeys.some(query)) return false;

@@ -4,7 +4,15 @@ import { parseMediaType } from '../../../gateway/http-adapter/media-type.ts';
 import { requestBodyFacts } from '../../../gateway/http-adapter/request-body-facts.ts';
 
 function facts(partial: Partial<HttpFacts> = {}): HttpFacts {
-  return { method: 'GET', path: '/', queryKeys: [], contentType: null, body: { kind: 'none' }, ...partial };
+  return {
+    method: 'GET',
+    path: '/',
+    queryKeys: [],
+    contentType: null,
+    body: { kind: 'none' },
+    upgrade: null,
+    ...partial,
+  };
 }
 
 function jsonBody(text: string) {
@@ -104,5 +112,19 @@ describe('requestBodyFacts', () => {
     const result = requestBodyFacts(gathered, type, encoding);
     expect(result.kind).toBe('unreadable');
     expect(result.kind === 'unreadable' && result.reason).toMatch(reason);
+  });
+});
+
+describe('compileHttpWhen upgrades', () => {
+  const upgrade = facts({ path: '/socket', upgrade: 'websocket' });
+
+  it('matches a WebSocket upgrade only with a rule that lists it, unless the rule denies', () => {
+    expect(compileHttpWhen({ path: ['/**'] }, true)(upgrade)).toBe(false);
+    expect(compileHttpWhen({ path: ['/**'], upgrade: ['websocket'] }, true)(upgrade)).toBe(true);
+    expect(compileHttpWhen({ path: ['/socket'] }, false)(upgrade)).toBe(true);
+  });
+
+  it('keeps an upgrade rule off plain requests', () => {
+    expect(compileHttpWhen({ upgrade: ['websocket'] }, true)(facts({ path: '/socket' }))).toBe(false);
   });
 });
