@@ -51,6 +51,26 @@ export function summarizeEvent(event: AuditEventWire): EventSummary {
         text: oneLine(`${str(d.text ?? d.command)}${params}`),
       };
     }
+    case 'http.request':
+      return {
+        ...base,
+        decision: str(d.decision),
+        rule: str(d.rule),
+        text: oneLine(
+          `${str(d.method)} ${str(d.path)}${d.query ? `?${str(d.query)}` : ''}${d.upgrade ? ` (${str(d.upgrade)})` : ''}`,
+        ),
+      };
+    case 'http.response': {
+      const masked = Number(d.masked_fields ?? 0) + Number(d.masked_values ?? 0);
+      const parts = [
+        `${str(d.status)}`,
+        `${str(d.duration_ms)}ms`,
+        `${str(d.response_bytes ?? 0)}B`,
+        masked ? `${masked} masked` : '',
+        d.error ? `error ${str(d.error)}` : '',
+      ];
+      return { ...base, text: oneLine(parts.filter(Boolean).join(' ')) };
+    }
     case 'statement.result': {
       const parts = [
         `${str(d.duration_ms)}ms`,
