@@ -64,7 +64,7 @@ export interface SessionSummary {
   reviewed: number;
 }
 
-const COMMAND_EVENTS: readonly string[] = ['statement', 'ssh.exec'];
+const COMMAND_EVENTS: readonly string[] = ['statement', 'ssh.exec', 'http.request'];
 
 /** Counts the commands of a log by the final decision; `reviewed` counts those held for an approval, whatever it said. */
 export function summarize(log: SessionLog): SessionSummary {
@@ -84,6 +84,10 @@ function logLine(event: AuditEventWire): string | null {
     case 'statement':
     case 'ssh.exec':
       return `${event.at} ${text(d.connection)} ${text(d.decision).toUpperCase()} rule=${text(d.rule)}\n  ${text(d.text ?? d.command).replace(/\r?\n/g, '\n  ')}`;
+    case 'http.request':
+      return `${event.at} ${text(d.connection)} ${text(d.decision).toUpperCase()} rule=${text(d.rule)}\n  ${text(d.method)} ${text(d.path)}${d.query ? `?${text(d.query)}` : ''}${d.upgrade ? ` (${text(d.upgrade)})` : ''}`;
+    case 'http.response':
+      return `${event.at}   -> ${text(d.status)} ${text(d.response_bytes ?? 0)} bytes in ${text(d.duration_ms)} ms${d.masked_values || d.masked_fields ? `, ${Number(d.masked_fields ?? 0) + Number(d.masked_values ?? 0)} masked` : ''}${d.error ? ` (${text(d.error)})` : ''}`;
     case 'statement.result':
       return `${event.at}   -> ${d.error ? `error ${text(d.sqlstate)} ${text(d.error)}` : `${text(d.rows ?? 0)} rows`} in ${text(d.duration_ms)} ms`;
     case 'approval.requested':

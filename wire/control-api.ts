@@ -15,7 +15,7 @@ export interface CreateSessionRequest {
 /** One connection a session may open, with what a client needs to reach it through the tunnel. */
 export interface ConnectionGrant {
   name: string;
-  type: 'postgres' | 'ssh';
+  type: 'postgres' | 'ssh' | 'http';
   /** Path of the WebSocket tunnel for this connection, relative to the gateway URL. */
   tunnel: string;
 }
@@ -110,12 +110,13 @@ export const SESSION_TOKEN_PREFIX = 'gwh_' as const;
 /** One local listener of `gatehouse connect`, as announced in its ready line. */
 export interface LocalConnection {
   name: string;
-  type: 'postgres' | 'ssh';
+  type: 'postgres' | 'ssh' | 'http';
   host: string;
   port: number;
-  /** PostgreSQL only: a libpq URL with the per-session local password. */
+  /** PostgreSQL: a libpq URL with the per-session local password. HTTP: the base URL (`http://127.0.0.1:<port>`), no secret in it. */
   url?: string;
   user?: string;
+  /** The per-session local password (PostgreSQL), or the token HTTP clients send as `Authorization: Bearer`. */
   password?: string;
   database?: string;
   /** SSH only: the ephemeral private key registered with the session (for `IdentityFile`). */

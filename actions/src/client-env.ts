@@ -63,8 +63,9 @@ export function parseReadyLine(line: string): ReadyLine {
 }
 
 /**
- * Client environment for the connections of a ready line. `<NAME>_DATABASE_URL` is set for every
- * PostgreSQL connection; `DATABASE_URL` and the libpq `PG*` variables only when exactly one
+ * Client environment for the connections of a ready line. `<NAME>_URL` (the local base URL) and
+ * `<NAME>_TOKEN` (the local password HTTP clients send as `Authorization: Bearer`) are set for every
+ * HTTP connection. `<NAME>_DATABASE_URL` is set for every PostgreSQL connection; `DATABASE_URL` and the libpq `PG*` variables only when exactly one
  * PostgreSQL connection exists, because with several they would silently pick one.
  */
 export function buildClientEnvironment(ready: ReadyLine, sessionToken?: string): ClientEnvironment {
@@ -83,7 +84,7 @@ export function buildClientEnvironment(ready: ReadyLine, sessionToken?: string):
     }
     names.set(key, connection.name);
     if (connection.password) secrets.add(connection.password);
-    if (connection.url && connection.password) secrets.add(connection.url);
+    if (connection.url && connection.password && connection.type !== 'http') secrets.add(connection.url);
   }
 
   const postgres = ready.connections.filter((c) => c.type === 'postgres');
@@ -100,6 +101,12 @@ export function buildClientEnvironment(ready: ReadyLine, sessionToken?: string):
     if (only.user) env.PGUSER = only.user;
     if (only.password) env.PGPASSWORD = only.password;
     if (only.database) env.PGDATABASE = only.database;
+  }
+
+  for (const connection of ready.connections.filter((c) => c.type === 'http')) {
+    const key = upperSnake(connection.name);
+    env[`${key}_URL`] = connection.url ?? `http://${connection.host}:${connection.port}`;
+    if (connection.password) env[`${key}_TOKEN`] = connection.password;
   }
 
   const first = ready.connections[0];

@@ -51,6 +51,9 @@ export function summarizeEvent(event: AuditEventWire): EventSummary {
         text: oneLine(`${str(d.text ?? d.command)}${params}`),
       };
     }
+    case 'http.request':
+    case 'http.response':
+      return summarizeHttp(event.type, d, base);
     case 'statement.result': {
       const parts = [
         `${str(d.duration_ms)}ms`,
@@ -92,6 +95,33 @@ export function summarizeEvent(event: AuditEventWire): EventSummary {
     default:
       return { ...base, decision: str(d.decision), rule: str(d.rule), text: oneLine(JSON.stringify(d)) };
   }
+}
+
+/** An HTTP request (method, path, masked query) or its response (status, duration, size, masked values). */
+function summarizeHttp(
+  type: 'http.request' | 'http.response',
+  d: Record<string, unknown>,
+  base: EventSummary,
+): EventSummary {
+  if (type === 'http.request') {
+    const query = d.query ? `?${str(d.query)}` : '';
+    const upgrade = d.upgrade ? ` (${str(d.upgrade)})` : '';
+    return {
+      ...base,
+      decision: str(d.decision),
+      rule: str(d.rule),
+      text: oneLine(`${str(d.method)} ${str(d.path)}${query}${upgrade}`),
+    };
+  }
+  const masked = Number(d.masked_fields ?? 0) + Number(d.masked_values ?? 0);
+  const parts = [
+    str(d.status),
+    `${str(d.duration_ms)}ms`,
+    `${str(d.response_bytes ?? 0)}B`,
+    masked ? `${masked} masked` : '',
+    d.error ? `error ${str(d.error)}` : '',
+  ];
+  return { ...base, text: oneLine(parts.filter(Boolean).join(' ')) };
 }
 
 /** One text line per event: time, seq (after the chain's first 6 characters, for a log of several chains), type, decision, rule, rows, command. */

@@ -77,8 +77,34 @@ export interface SshConnectionConfig {
   audit: AuditMode;
 }
 
+/**
+ * The credential the gateway adds to every request of an HTTP connection (the job never holds it):
+ * a bearer token, basic auth, a named header or a query parameter.
+ */
+export type HttpCredentialConfig =
+  | { type: 'bearer'; token: string }
+  | { type: 'basic'; username: string; password: string }
+  | { type: 'header'; name: string; value: string }
+  | { type: 'query'; name: string; value: string }
+  | { type: 'none' };
+
+/** An HTTP API; the gateway holds its credential and, with `tls`, the CA and client certificate it is reached with. */
+export interface HttpConnectionConfig {
+  type: 'http';
+  name: string;
+  /** Origin and base path, e.g. `https://api.internal.example/v2`. */
+  url: string;
+  credential: HttpCredentialConfig;
+  tls: { ca?: string; cert?: string; key?: string; verify: boolean; servername?: string };
+  /** How long the target may take to start answering (long polls and held requests aside). */
+  responseTimeoutMs: number;
+  /** Largest request body forwarded. */
+  maxBodyBytes: number;
+  audit: AuditMode;
+}
+
 /** Any configured connection; `type` picks the adapter that serves it. */
-export type ConnectionConfig = PostgresConnectionConfig | SshConnectionConfig;
+export type ConnectionConfig = PostgresConnectionConfig | SshConnectionConfig | HttpConnectionConfig;
 
 /** Development stand-in for OIDC sessions: a fixed bearer token. */
 export interface StaticToken {

@@ -1,7 +1,7 @@
 import { unknownStatement, type StatementAnalysis } from '../sql/statement-analysis.ts';
 import type { Policy } from './policy-types.ts';
 import { compileRule, type CompiledRule, type SshFacts } from './rule-matcher.ts';
-import type { Action, Decision, DecisionAction, Identity } from './types.ts';
+import type { Action, Decision, DecisionAction, HttpRequestAction, Identity } from './types.ts';
 
 /** deny beats review beats allow: the most restrictive matching rule decides. */
 export const ACTION_SEVERITY = { allow: 0, review: 1, deny: 2 } as const satisfies Record<DecisionAction, number>;
@@ -111,6 +111,10 @@ export function createPolicyEngine(policy: Policy): PolicyEngine {
         if (ACTION_SEVERITY[decision.action] > ACTION_SEVERITY[worst.action]) worst = decision;
       return { decision: worst, statements: results };
     }
+    if (action.type === 'http.request') {
+      const rule = pick(rules, (r) => r.matchesHttp?.(action) ?? false);
+      return { decision: rule ? decisionOf(rule) : httpDefaultDeny(action), statements: [] };
+    }
     const facts = sshFacts(action);
     const rule = pick(rules, (r) => r.matchesSsh?.(facts) ?? false);
     return {
@@ -143,7 +147,17 @@ function defaultDeny(analysis: StatementAnalysis, connection: string): Decision 
   };
 }
 
-function sshFacts(action: Exclude<Action, { type: 'pg.query' | 'pg.function-call' }>): SshFacts {
+function httpDefaultDeny(action: HttpRequestAction): Decision {
+  const what = action.upgrade ? `a WebSocket upgrade of ${action.path}` : `${action.method} ${action.path}`;
+  const fix = action.upgrade ? 'with when.http.upgrade: [websocket]' : 'with when.http for it';
+  return {
+    action: 'deny',
+    rule: DEFAULT_DENY_RULE,
+    reason: `no policy rule allows ${what} on connection '${action.connection}'; add an allow rule ${fix}`,
+  };
+}
+
+function sshFacts(action: Exclude<Action, { type: 'pg.query' | 'pg.function-call' | 'http.request' }>): SshFacts {
   switch (action.type) {
     case 'ssh.exec':
       return { type: 'exec', argv: action.argv, command: action.command };

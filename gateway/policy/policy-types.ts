@@ -1,4 +1,5 @@
 import type { StatementFlag, StatementKind } from '../sql/statement-analysis.ts';
+import type { HttpWhen } from '../http-adapter/http-when.ts';
 import type { DecisionAction, ReviewSettings } from './types.ts';
 
 /**
@@ -36,6 +37,10 @@ export interface MaskingSection {
   columns?: { column: string; keep_last?: number }[];
   detectors?: string[];
   custom_detectors?: { name: string; pattern: string }[];
+  /** HTTP: JSON paths of response fields to replace. */
+  fields?: { path: string; keep_last?: number }[];
+  /** HTTP: media-type globs passed unmasked (binary bodies are refused otherwise). */
+  pass_content_types?: string[];
 }
 
 export const SSH_ACTION_TYPES = ['exec', 'shell', 'subsystem', 'forward', 'env'] as const;
@@ -77,6 +82,7 @@ export interface RuleWhen {
   /** Matches when none of these flags is set. */
   without_flags?: StatementFlag[];
   ssh?: SshWhen;
+  http?: HttpWhen;
 }
 
 /** A compiled `rules:` entry. */

@@ -7,6 +7,7 @@ import {
   compileTableGlobs,
   type NameTest,
 } from './glob.ts';
+import { compileHttpWhen, type HttpFactTest } from '../http-adapter/http-when.ts';
 import type { PolicyRule, SshActionType, SshForwardKind } from './policy-types.ts';
 import type { Identity } from './types.ts';
 
@@ -30,6 +31,8 @@ export interface CompiledRule {
   matchesStatement?: (analysis: StatementAnalysis) => boolean;
   /** Undefined when the rule has only PostgreSQL facts. */
   matchesSsh?: (facts: SshFacts) => boolean;
+  /** Undefined when the rule names facts of another protocol only. */
+  matchesHttp?: HttpFactTest;
 }
 
 /** Types that can smuggle arbitrary behaviour past per-command rules: they match only when listed. */
@@ -42,8 +45,9 @@ export function compileRule(rule: PolicyRule): CompiledRule {
     name,
     test: compileClaimPattern(pattern, `rule '${rule.name}' claim '${name}'`),
   }));
-  const { ssh, ...pg } = rule.when;
+  const { ssh, http, ...pg } = rule.when;
   const hasPgFacts = Object.keys(pg).length > 0;
+  const otherThanHttp = hasPgFacts || ssh !== undefined;
   return {
     rule,
     appliesTo(name, identity) {
@@ -55,8 +59,15 @@ export function compileRule(rule: PolicyRule): CompiledRule {
       });
     },
     matchesStatement:
-      ssh === undefined || hasPgFacts ? (ssh === undefined ? compileStatementTest(rule) : () => false) : undefined,
-    matchesSsh: !hasPgFacts ? compileSshTest(rule) : undefined,
+      http !== undefined
+        ? undefined
+        : ssh === undefined || hasPgFacts
+          ? ssh === undefined
+            ? compileStatementTest(rule)
+            : () => false
+          : undefined,
+    matchesSsh: !hasPgFacts && http === undefined ? compileSshTest(rule) : undefined,
+    matchesHttp: otherThanHttp ? undefined : compileHttpWhen(http ?? {}, rule.action !== 'deny'),
   };
 }
 

@@ -89,6 +89,30 @@ export interface SshEnvAction extends ActionBase {
   value: string;
 }
 
+/**
+ * What a request's body tells policy: nothing (no body), its JSON value, or that it could not be
+ * read as JSON (another content type, too large, compressed, invalid, or a repeated key), which
+ * only a deny rule's body facts treat as matching.
+ */
+export type HttpBodyFacts =
+  { kind: 'none' } | { kind: 'json'; value: unknown } | { kind: 'unreadable'; reason: string };
+
+/** One HTTP request (or WebSocket upgrade) to an `http` connection, after the adapter checked and canonicalised it. */
+export interface HttpRequestAction extends ActionBase {
+  type: 'http.request';
+  /** Upper-case method. */
+  method: string;
+  /** Decoded path, `/` + segments; no segment holds `/`, `\` or is a dot segment. */
+  path: string;
+  /** Decoded query keys, in order, repeats kept. */
+  queryKeys: readonly string[];
+  /** Media type of the request body, lower-case, without parameters; null when none was sent. */
+  contentType: string | null;
+  body: HttpBodyFacts;
+  /** `websocket` for an upgrade request. */
+  upgrade: 'websocket' | null;
+}
+
 /** Everything an adapter can ask the engine about. */
 export type Action =
   | PgQueryAction
@@ -97,4 +121,5 @@ export type Action =
   | SshShellAction
   | SshSubsystemAction
   | SshForwardAction
-  | SshEnvAction;
+  | SshEnvAction
+  | HttpRequestAction;

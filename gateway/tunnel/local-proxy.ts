@@ -9,6 +9,7 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { createControlClient } from './control-client.ts';
 import { parseGatewayUrl } from './gateway-url.ts';
 import { errorResponse, initialLocalPgAuthState, stepLocalPgAuth, type LocalPgAuthState } from './local-pg-auth.ts';
+import { localHttpConnection, serveLocalHttp } from './local-http.ts';
 import { createSshClientKey } from './ssh-client-key.ts';
 import { openTunnel } from './tunnel-client.ts';
 
@@ -92,6 +93,7 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     client.on('error', () => client.destroy());
     client.once('close', () => sockets.delete(client));
     if (grant.type === 'postgres') return servePostgres(grant.name, client);
+    if (grant.type === 'http') return serveHttp(grant.name, client);
     client.pause();
     tunnelTo(grant.name, client, Buffer.alloc(0), (error) => {
       log(`${grant.name}: ${error.message}`);
@@ -126,6 +128,23 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
       });
     };
     client.on('data', onData);
+  }
+
+  function serveHttp(connection: string, client: net.Socket): void {
+    serveLocalHttp(
+      client,
+      localPassword,
+      (first) => tunnelTo(connection, client, first, (error) => fail(connection, client, error)),
+      (reason) => log(`${connection}: refused a local client (${reason})`),
+    );
+  }
+
+  function fail(connection: string, client: net.Socket, error: Error): void {
+    log(`${connection}: ${error.message}`);
+    const body = JSON.stringify({ error: { code: 'local.tunnel', message: error.message } });
+    client.end(
+      `HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
 
   function tunnelTo(connection: string, client: net.Socket, first: Buffer, fail: (error: Error) => void): void {
@@ -163,6 +182,10 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
       const server = net.createServer((client) => serve(grant, client));
       servers.push(server);
       const port = await listen(server, host, wantedConnection.port ?? 0, grant.name);
+      if (grant.type === 'http') {
+        locals.push(localHttpConnection(grant.name, host, port, localPassword));
+        continue;
+      }
       locals.push(
         grant.type === 'postgres'
           ? {

@@ -18,6 +18,21 @@ const pg = (name: string, port: number, password = `pw-${name}`): LocalConnectio
 });
 
 describe('client environment', () => {
+  it('exports <NAME>_URL and <NAME>_TOKEN for an HTTP connection, and masks only the token', () => {
+    const api: LocalConnection = {
+      name: 'billing-api',
+      type: 'http',
+      host: '127.0.0.1',
+      port: 7000,
+      url: 'http://127.0.0.1:7000',
+      password: 'local-pw',
+    };
+    const { env, outputs, secrets } = buildClientEnvironment({ session_id: 's1', expires_at: 'x', connections: [api] });
+    expect(env).toEqual({ BILLING_API_URL: 'http://127.0.0.1:7000', BILLING_API_TOKEN: 'local-pw' });
+    expect(outputs.url).toBe('http://127.0.0.1:7000');
+    expect(secrets).toEqual(['local-pw']);
+  });
+
   it('upper-snakes connection names into shell variable prefixes', () => {
     expect(upperSnake('app-db')).toBe('APP_DB');
     expect(upperSnake('eu.reporting-db')).toBe('EU_REPORTING_DB');

@@ -33,6 +33,31 @@ describe('summarizeEvent', () => {
     expect(text.endsWith('…')).toBe(true);
   });
 
+  it('summarises an HTTP request and its response', () => {
+    expect(
+      summarizeEvent(
+        event('http.request', {
+          method: 'DELETE',
+          path: '/items/7',
+          query: 'force=1',
+          decision: 'deny',
+          rule: 'no-deletes',
+        }),
+      ),
+    ).toEqual({ decision: 'deny', rule: 'no-deletes', text: 'DELETE /items/7?force=1', rows: '' });
+    expect(
+      summarizeEvent(
+        event('http.response', {
+          status: 200,
+          duration_ms: 3.2,
+          response_bytes: 27,
+          masked_fields: 1,
+          masked_values: 2,
+        }),
+      ).text,
+    ).toBe('200 3.2ms 27B 3 masked');
+  });
+
   it('summarises ssh, approval and result events in their own terms', () => {
     expect(
       summarizeEvent(event('ssh.exec', { command: 'systemctl restart app', decision: 'review', rule: 'restarts' })),
