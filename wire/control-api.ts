@@ -15,7 +15,7 @@ export interface CreateSessionRequest {
 /** One connection a session may open, with what a client needs to reach it through the tunnel. */
 export interface ConnectionGrant {
   name: string;
-  type: 'postgres' | 'ssh';
+  type: 'postgres' | 'ssh' | 'mysql';
   /** Path of the WebSocket tunnel for this connection, relative to the gateway URL. */
   tunnel: string;
 }
@@ -98,10 +98,10 @@ export const SESSION_TOKEN_PREFIX = 'gwh_' as const;
 /** One local listener of `gatehouse connect`, as announced in its ready line. */
 export interface LocalConnection {
   name: string;
-  type: 'postgres' | 'ssh';
+  type: 'postgres' | 'ssh' | 'mysql';
   host: string;
   port: number;
-  /** PostgreSQL only: a libpq URL with the per-session local password. */
+  /** PostgreSQL: a libpq URL; MySQL: a mysql:// URL; both with the per-session local password. */
   url?: string;
   user?: string;
   password?: string;

@@ -1,4 +1,5 @@
 import type { AdapterFactory } from '../enforcement/adapter-contract.ts';
+import { mysqlAdapterFactory } from '../mysql/mysql-factory.ts';
 import type { Policy } from '../policy/policy-types.ts';
 import { postgresAdapterFactory } from '../postgres/postgres-factory.ts';
 import { sshAdapterFactory } from '../ssh/ssh-factory.ts';
@@ -8,5 +9,5 @@ import { sshAdapterFactory } from '../ssh/ssh-factory.ts';
  * here; `startGateway` knows none of them by name.
  */
 export function builtinAdapters(policy: Policy): AdapterFactory[] {
-  return [postgresAdapterFactory(policy.masking), sshAdapterFactory];
+  return [postgresAdapterFactory(policy.masking), sshAdapterFactory, mysqlAdapterFactory];
 }
