@@ -9,6 +9,7 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { createControlClient } from './control-client.ts';
 import { parseGatewayUrl } from './gateway-url.ts';
 import { errorResponse, initialLocalPgAuthState, stepLocalPgAuth, type LocalPgAuthState } from './local-pg-auth.ts';
+import { serveLocalMysql } from './local-mysql-proxy.ts';
 import { createSshClientKey } from './ssh-client-key.ts';
 import { openTunnel } from './tunnel-client.ts';
 
@@ -92,6 +93,14 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     client.on('error', () => client.destroy());
     client.once('close', () => sockets.delete(client));
     if (grant.type === 'postgres') return servePostgres(grant.name, client);
+    if (grant.type === 'mysql') {
+      const open = () => openTunnel(gateway, grant.name, token);
+      serveLocalMysql(client, open, localPassword, (line) => log(`${grant.name}: ${line}`)).catch((error: Error) => {
+        log(`${grant.name}: ${error.message}`);
+        client.destroy();
+      });
+      return;
+    }
     client.pause();
     tunnelTo(grant.name, client, Buffer.alloc(0), (error) => {
       log(`${grant.name}: ${error.message}`);
@@ -164,7 +173,7 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
       servers.push(server);
       const port = await listen(server, host, wantedConnection.port ?? 0, grant.name);
       locals.push(
-        grant.type === 'postgres'
+        grant.type === 'mysql'
           ? {
               name: grant.name,
               type: grant.type,
@@ -173,17 +182,28 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
               user: LOCAL_USER,
               password: localPassword,
               database: grant.name,
-              url: `postgresql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}`,
+              url: `mysql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}`,
             }
-          : {
-              name: grant.name,
-              type: grant.type,
-              host,
-              port,
-              user: grant.name,
-              identity_file: ssh!.identityFile,
-              known_hosts: [`${grant.name} ${ssh!.hostKey}`],
-            },
+          : grant.type === 'postgres'
+            ? {
+                name: grant.name,
+                type: grant.type,
+                host,
+                port,
+                user: LOCAL_USER,
+                password: localPassword,
+                database: grant.name,
+                url: `postgresql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}`,
+              }
+            : {
+                name: grant.name,
+                type: grant.type,
+                host,
+                port,
+                user: grant.name,
+                identity_file: ssh!.identityFile,
+                known_hosts: [`${grant.name} ${ssh!.hostKey}`],
+              },
       );
     }
   } catch (error) {

@@ -97,6 +97,7 @@ export async function startMysqlTestGateway(target: MariaDbTestTarget, extraPoli
     path.join(dir, 'gatehouse.yaml'),
     [
       'listen: { http: "127.0.0.1:0", postgres: "127.0.0.1:0", mysql: "127.0.0.1:0" }',
+      'public_url: http://gatehouse.test',
       'store: memory://',
       `policies: ${policies}`,
       'issuers: [{ issuer: dev }]',

@@ -1,6 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
+import { loadDevIssuerKey, mintDevToken } from '../../../gateway/identity/dev-issuer.ts';
+import { systemClock } from '../../../gateway/identity/session-context.ts';
+import { startLocalProxy } from '../../../gateway/tunnel/local-proxy.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createMariaDbTarget,
@@ -13,7 +16,9 @@ import { MYSQL_TEST_TOKEN, startMysqlTestGateway } from '../../support/mysql-gat
 const run = promisify(execFile);
 if (!mariaDbAvailable()) console.warn(NO_MARIADB);
 
-const REVIEW_UPDATES = `rules:
+const REVIEW_UPDATES = `identities:
+  - { name: ci-jobs, claims: { repository: acme/app }, connections: [app-db] }
+rules:
   - name: review-order-updates
     action: review
     when: { command: [UPDATE], tables_written: [orders] }
@@ -105,6 +110,41 @@ describe.runIf(mariaDbAvailable())('the gateway with a MySQL connection (policy,
     expect(out).toBe('');
     expect(target.sql("SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_NAME = 'bump'").trim()).toBe('1');
     expect(await script_('CALL bump(1);\n')).toContain('cannot analyse');
+  });
+
+  it('serves the mariadb client and mysql2 through gatehouse connect, with the local password only', async () => {
+    const key = await loadDevIssuerKey(gateway.store);
+    const token = await mintDevToken(key, 'http://gatehouse.test', { repository: 'acme/app' }, systemClock);
+    const proxy = await startLocalProxy({
+      gateway: gateway.httpUrl,
+      credential: { oidcToken: token },
+      connections: [{ name: 'app-db' }],
+    });
+    try {
+      const local = proxy.ready.connections[0]!;
+      expect(local).toMatchObject({ type: 'mysql', user: 'ci', database: 'app-db' });
+      expect(local.url).toBe(`mysql://ci:${local.password}@127.0.0.1:${local.port}/app-db`);
+      const args = [
+        '--skip-ssl',
+        '-h127.0.0.1',
+        `-P${local.port}`,
+        '-uci',
+        'app-db',
+        '-N',
+        '-e',
+        'SELECT COUNT(*) FROM orders',
+      ];
+      expect((await run('mariadb', [`-p${local.password}`, ...args])).stdout.trim()).toBe('2');
+      const wrong = await run('mariadb', ['-pnot-the-password', ...args]).catch((e) => e.stderr as string);
+      expect(wrong).toContain('gatehouse connect: password authentication failed');
+      const c = await mysql.createConnection({ uri: local.url });
+      const [rows] = await c.execute<mysql.RowDataPacket[]>('SELECT total FROM orders WHERE id = ?', [2]);
+      expect(rows[0]!.total).toBe(20);
+      await expect(c.query('DROP TABLE orders')).rejects.toThrow(/no-drop-or-truncate/);
+      await c.end();
+    } finally {
+      await proxy.close({ endSession: true });
+    }
   });
 
   function script_(input: string): Promise<string> {
