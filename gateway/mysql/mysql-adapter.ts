@@ -16,7 +16,7 @@ import { checkCharset, SessionMode } from './relay/session-mode.ts';
 import { runSessionPrelude, TRACKING_SQL } from './session-prelude.ts';
 import { createMysqlAnalysisCache } from './sql/analyze-mysql.ts';
 import { sqlModeFlags, versionOf } from './sql/lexer-mode.ts';
-import { connectUpstream } from './upstream-connection.ts';
+import { connectUpstream, probeServerVersion } from './upstream-connection.ts';
 
 /** What one client connection's commands pass: its gate (policy, approvals, audit) and its masking filter. */
 export interface MysqlClientSide {
@@ -61,6 +61,11 @@ class MysqlAdapter implements ProtocolAdapter {
 
   constructor(private readonly deps: MysqlAdapterDeps) {
     this.listenAddress = deps.listenAddress;
+    const first = Object.values(deps.connections)[0];
+    if (first)
+      void probeServerVersion(first).then((version) => {
+        if (version && this.lastVersion.endsWith('-gatehouse')) this.lastVersion = version;
+      });
   }
 
   accept(stream: Duplex, origin: StreamOrigin): void {
@@ -93,7 +98,7 @@ class MysqlAdapter implements ProtocolAdapter {
         tls: origin.session ? undefined : this.deps.tls,
       });
       const checked = await this.admit(client, origin);
-      if (checked) await this.relay(client, checked.session, checked.connection);
+      if (checked) await this.relay(client, checked.session, checked.connection, checked.database);
     } catch (error) {
       const known = error instanceof GatehouseError;
       this.deps.log(`mysql: the handshake failed: ${known ? error.message : (error as Error).stack}`);
@@ -105,18 +110,18 @@ class MysqlAdapter implements ProtocolAdapter {
   /** Picks the connection (database name), authenticates the session and checks grant and character set. */
   private async admit(client: AcceptedClient, origin: StreamOrigin) {
     const stream = client.channel.stream;
-    const name = origin.connection ?? client.response.database ?? '';
-    const connection = this.deps.connections[name];
-    const mismatch = origin.connection && client.response.database && client.response.database !== origin.connection;
-    if (!connection || mismatch) {
+    const picked = pickConnection(client.response, origin, this.deps.connections);
+    if (!picked) {
       const known = Object.keys(this.deps.connections).join(', ') || '(none configured)';
+      const named = origin.connection ?? client.response.database ?? '';
       return this.refuse(
         client,
         stream,
         ER.badDb,
-        `connection "${client.response.database ?? name}" does not exist on this gateway; use one of: ${known} as the database name`,
+        `connection "${named}" does not exist on this gateway; use one of: ${known} as the database (or user) name`,
       );
     }
+    const { connection, database } = picked;
     const session = origin.session ?? (await this.authenticate(client, origin));
     if (!session) return undefined;
     if (!session.connections.some((c) => c === '*' || c === connection.name))
@@ -133,7 +138,7 @@ class MysqlAdapter implements ProtocolAdapter {
         ER.handshake,
         `character set ${client.response.characterSet} is not accepted (multi-byte sets could hide quotes from the gateway); use utf8mb4`,
       );
-    return { session, connection };
+    return { session, connection, database };
   }
 
   private async authenticate(client: AcceptedClient, origin: StreamOrigin): Promise<SessionContext | null> {
@@ -162,6 +167,7 @@ class MysqlAdapter implements ProtocolAdapter {
     client: AcceptedClient,
     session: SessionContext,
     connection: MysqlConnectionConfig,
+    database?: string,
   ): Promise<void> {
     const { response } = client;
     const request = {
@@ -169,6 +175,7 @@ class MysqlAdapter implements ProtocolAdapter {
       mariadbCapabilities: client.mariadbCapabilities,
       characterSet: response.characterSet,
       attributes: response.attributes,
+      database,
     };
     const upstream = await connectUpstream(connection, request, { maxPacketBytes: this.deps.limits.maxMessageBytes });
     this.lastVersion = upstream.greeting.serverVersion;
@@ -215,4 +222,28 @@ class MysqlAdapter implements ProtocolAdapter {
     );
     relay.start(leftover);
   }
+}
+
+/**
+ * Which connection a client means, and the schema to open on it. The database name picks the
+ * connection (the schema is then the connection URL's); so does the user name (tools such as
+ * mariadb-dump name real schemas, which are passed on); a tunnel stream is for its own
+ * connection; with a single MySQL connection, that one.
+ */
+export function pickConnection(
+  response: { database?: string; username: string },
+  origin: StreamOrigin,
+  connections: Record<string, MysqlConnectionConfig>,
+): { connection: MysqlConnectionConfig; database?: string } | undefined {
+  const db = response.database || undefined;
+  const named = (name: string | undefined) => (name !== undefined ? connections[name] : undefined);
+  if (origin.connection) {
+    const connection = named(origin.connection);
+    if (!connection) return undefined;
+    return { connection, database: db === origin.connection ? undefined : db };
+  }
+  if (named(db)) return { connection: named(db)! };
+  const byUser =
+    named(response.username) ?? (Object.keys(connections).length === 1 ? Object.values(connections)[0] : undefined);
+  return byUser ? { connection: byUser, database: db } : undefined;
 }

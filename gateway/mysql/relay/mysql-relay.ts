@@ -3,7 +3,7 @@ import { GatehouseError } from '../../errors/gatehouse-error.ts';
 import { SerialQueue } from '../../postgres/serial-queue.ts';
 import { COMMAND, encodeStringCommand } from '../codec/commands.ts';
 import { decodeBinaryRow, decodeTextRow, encodeBinaryRow, encodeTextRow } from '../codec/result-rows.ts';
-import { encodePacket, PacketFramer, type Packet } from '../codec/packet-framer.ts';
+import { encodePacket, PacketFramer, packetParts, type Packet } from '../codec/packet-framer.ts';
 import { decodeErr, encodeErr } from '../codec/responses.ts';
 import type { MysqlGate, MysqlRequest, MysqlResultFilter, MysqlRowTransform } from '../mysql-gate.ts';
 import { analyzeMysql, type MysqlAnalysisCache } from '../sql/analyze-mysql.ts';
@@ -186,10 +186,14 @@ export class MysqlRelay {
     if (event) payloads = this.onEvent(reply, event, out);
     if (!reply.hidden) {
       for (const payload of payloads) {
-        const { bytes, nextSequenceId } = encodePacket(reply.nextClientSeq, payload);
+        const { parts, nextSequenceId } = packetParts(reply.nextClientSeq, payload);
         reply.nextClientSeq = nextSequenceId;
-        reply.bytes += bytes.length;
-        if (!this.client.write(bytes)) this.upstream.socket.pause();
+        let full = false;
+        for (const part of parts) {
+          reply.bytes += part.length;
+          full = !this.client.write(part) || full;
+        }
+        if (full) this.upstream.socket.pause();
       }
     }
     if (reply.framer.finished) this.finish(reply);

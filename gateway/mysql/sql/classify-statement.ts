@@ -1,5 +1,6 @@
 import type { StatementKind } from '../../sql/statement-analysis.ts';
 import { collectAstFacts, emptyAstFacts, objectName, tableOf, writeTargets } from './ast-facts.ts';
+import { sqlModeFlags } from './lexer-mode.ts';
 import { fromFacts, mysqlUnknown, type MysqlStatementAnalysis } from './mysql-analysis.ts';
 
 type Node = Record<string, unknown>;
@@ -88,7 +89,8 @@ const CHARSET_SETTINGS = new Set(['character_set_client', 'character_set_connect
 /** A literal's text (a string or an identifier such as utf8mb4), or undefined for anything computed. */
 function constantText(expr: unknown): string | undefined {
   if (!isNode(expr)) return undefined;
-  if (isNode(expr.Identifier) && typeof expr.Identifier.value === 'string') return expr.Identifier.value;
+  if (isNode(expr.Identifier) && typeof expr.Identifier.value === 'string' && !expr.Identifier.value.startsWith('@'))
+    return expr.Identifier.value;
   const value = isNode(expr.Value) && isNode(expr.Value.value) ? expr.Value.value : undefined;
   return value && typeof value.SingleQuotedString === 'string' ? value.SingleQuotedString : undefined;
 }
@@ -178,6 +180,7 @@ function explain(body: Node, text: string, ast: Node): MysqlStatementAnalysis {
 function setStatement(body: Node, text: string, ast: Node): MysqlStatementAnalysis {
   const facts = emptyAstFacts();
   collectAstFacts(body, facts);
+  if ('SetTransaction' in body) return fromFacts('transaction', 'SET TRANSACTION', facts, text, ast);
   if ('SetNames' in body || 'SetNamesDefault' in body) {
     const names =
       isNode(body.SetNames) && isNode(body.SetNames.charset_name) ? String(body.SetNames.charset_name.value) : '';
@@ -190,12 +193,15 @@ function setStatement(body: Node, text: string, ast: Node): MysqlStatementAnalys
       : [];
   if (assignments.length === 0) return mysqlUnknown(text, 'this form of SET is not classified by the gateway', ast);
   for (const a of assignments) {
-    const name = (objectName(a.variable ?? a.name) ?? '').toLowerCase().replace(/^@@(session\.|local\.)?/, '');
-    if (name.startsWith('@@') || a.scope === 'Global') return fromFacts('admin', 'SET GLOBAL', facts, text, ast);
+    const written = (objectName(a.variable ?? a.name) ?? '').toLowerCase();
+    if (written.startsWith('@@global.') || a.scope === 'Global')
+      return fromFacts('admin', 'SET GLOBAL', facts, text, ast);
+    const name = written.replace(/^@@(session\.|local\.)?/, '');
     const value = Array.isArray(a.values) && a.values.length === 1 ? constantText(a.values[0]) : undefined;
-    const harmlessCharset = CHARSET_SETTINGS.has(name) && value !== undefined && SAFE_CHARSET.test(value);
-    if (SENSITIVE_MYSQL_SETTINGS.has(name) && !harmlessCharset)
-      return fromFacts('admin', `SET ${name}`, facts, text, ast);
+    const harmless =
+      (CHARSET_SETTINGS.has(name) && value !== undefined && SAFE_CHARSET.test(value)) ||
+      (name === 'sql_mode' && value !== undefined && !sqlModeFlags(value).unsupported);
+    if (SENSITIVE_MYSQL_SETTINGS.has(name) && !harmless) return fromFacts('admin', `SET ${name}`, facts, text, ast);
   }
   return fromFacts('utility', 'SET', facts, text, ast);
 }

@@ -42,7 +42,7 @@ describe('analyzeMysql', () => {
   it('splits multi-statements and re-lexes after a constant SET sql_mode', () => {
     expect(summary('SELECT * FROM t; DROP TABLE u')).toEqual(['read SELECT', 'ddl DROP TABLE']);
     expect(summary("SET sql_mode='NO_BACKSLASH_ESCAPES'; SELECT 'a\\'; DROP TABLE t")).toEqual([
-      'admin SET sql_mode',
+      'utility SET',
       'read SELECT',
       'ddl DROP TABLE',
     ]);
@@ -78,9 +78,10 @@ describe('analyzeMysql', () => {
     expect(one('SET @x = 5')).toMatchObject({ kind: 'utility', userVariables: ['x'] });
     for (const sql of [
       'SET NAMES gbk',
-      "SET SESSION sql_mode = ''",
+      "SET sql_mode = 'ORACLE'",
       'SET @@session.character_set_client = 1',
       'SET GLOBAL max_connections = 1',
+      'SET @@global.max_connections = 1',
       "SET session_track_system_variables = ''",
     ])
       expect(one(sql).kind, sql).toBe('admin');
