@@ -3,6 +3,7 @@
 import { benchActionConnectRows } from './action-connect.ts';
 import { benchApprovalLatency } from './approval-latency.ts';
 import { renderTable, type BenchRow } from './bench-table.ts';
+import { benchMariadbSlap } from './mariadb-slap.ts';
 import { benchLargeRead, benchPgbench } from './pgbench.ts';
 import { benchMasking1m } from './masking-1m.ts';
 import { benchPolicyDecision } from './policy-decision.ts';
@@ -22,6 +23,7 @@ const groups: Record<string, () => Promise<BenchRow[]>> = {
   'session-exchange': () => benchSessionExchange(),
   'session-tunnel': () => benchSessionTunnel(Number(process.env.BENCH_SECONDS ?? 10)),
   'ssh-throughput': () => benchSshThroughput(),
+  'mariadb-slap': () => benchMariadbSlap(),
 };
 
 const only = process.argv.slice(2);

@@ -88,6 +88,7 @@ class MysqlAdapter implements ProtocolAdapter {
 
   private async serve(socket: Duplex, origin: StreamOrigin): Promise<void> {
     socket.on('error', () => socket.destroy());
+    (socket as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     let client: AcceptedClient | undefined;
     try {
       client = await acceptClient(socket, {

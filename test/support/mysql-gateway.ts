@@ -82,7 +82,11 @@ export async function startMysqlAdapter(target: MariaDbTestTarget, overrides: Pa
 }
 
 /** The whole gateway (store in memory, the default policy plus `extraPolicy`) in front of `target` as connection `app-db`, on a native MySQL listener. */
-export async function startMysqlTestGateway(target: MariaDbTestTarget, extraPolicy = '') {
+export async function startMysqlTestGateway(
+  target: MariaDbTestTarget,
+  extraPolicy = '',
+  audit: 'required' | 'best-effort' = 'required',
+) {
   const { mkdtempSync, writeFileSync, copyFileSync } = await import('node:fs');
   const os = await import('node:os');
   const path = await import('node:path');
@@ -106,6 +110,7 @@ export async function startMysqlTestGateway(target: MariaDbTestTarget, extraPoli
       '    type: mysql',
       `    url: ${target.url}`,
       `    password: ${target.password}`,
+      `    audit: ${audit}`,
       'static_tokens:',
       `  - { name: ci, token: ${MYSQL_TEST_TOKEN}, connections: [app-db], claims: { repository: acme/app, actor: ci-bot } }`,
     ].join('\n'),

@@ -80,9 +80,12 @@ export class MysqlRelay {
         () => this.queue.busy && this.client.pause(),
       ),
     );
-    this.upstream.socket.on('data', (chunk: Buffer) =>
-      this.feed(() => fromServer.push(chunk).forEach((p) => this.fromServer(p))),
-    );
+    // Everything one chunk of the reply produces goes out in one write (corked), not one per packet.
+    this.upstream.socket.on('data', (chunk: Buffer) => {
+      this.client.cork();
+      this.feed(() => fromServer.push(chunk).forEach((p) => this.fromServer(p)));
+      this.client.uncork();
+    });
     this.client.on('drain', () => this.upstream.socket.resume());
     this.client.on('close', () => this.close('client-closed'));
     this.client.on('error', () => this.close('client-error'));
