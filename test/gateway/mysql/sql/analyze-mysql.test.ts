@@ -103,7 +103,9 @@ describe('analyzeMysql', () => {
       one('CREATE PROCEDURE q() BEGIN DECLARE CONTINUE HANDLER FOR NOT FOUND SET @d = 1; SELECT 1; END').opaqueCode,
     ).toBe(true);
     expect(one('CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1').tablesWritten).toEqual(['t']);
-    expect(summary('BEGIN NOT ATOMIC UPDATE t SET a = 1; END')).toEqual(['write BEGIN NOT ATOMIC']);
+    expect(summary('BEGIN NOT ATOMIC UPDATE t SET a = 1; END')).toEqual(['write UPDATE']);
+    expect(summary('BEGIN NOT ATOMIC SELECT 1; DROP TABLE t; END')).toEqual(['read SELECT', 'ddl DROP TABLE']);
+    expect(summary('IF 1 THEN DROP TABLE t; END IF')).toEqual(['read SELECT', 'ddl DROP TABLE']);
     expect(summary('CREATE PROCEDURE r() BEGIN SELECT 1;')).toEqual(['unknown UNKNOWN']);
   });
 
