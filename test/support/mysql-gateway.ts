@@ -86,6 +86,7 @@ export async function startMysqlTestGateway(
   target: MariaDbTestTarget,
   extraPolicy = '',
   audit: 'required' | 'best-effort' = 'required',
+  withoutDefaultPolicy = false,
 ) {
   const { mkdtempSync, writeFileSync, copyFileSync } = await import('node:fs');
   const os = await import('node:os');
@@ -95,7 +96,7 @@ export async function startMysqlTestGateway(
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-mysql-gw-'));
   const policies = path.join(dir, 'policies');
   (await import('node:fs')).mkdirSync(policies);
-  copyFileSync(path.resolve('policies/default.yaml'), path.join(policies, 'default.yaml'));
+  if (!withoutDefaultPolicy) copyFileSync(path.resolve('policies/default.yaml'), path.join(policies, 'default.yaml'));
   if (extraPolicy) writeFileSync(path.join(policies, 'extra.yaml'), extraPolicy);
   writeFileSync(
     path.join(dir, 'gatehouse.yaml'),
