@@ -4202,7 +4202,7 @@ var PacketFramer = class {
       this.firstSequence = -1;
       return { sequenceId, lastSequenceId: sequenceId, payload: fragment };
     }
-    this.fragments.push(continues ? Buffer.from(fragment) : fragment);
+    this.fragments.push(fragment);
     this.fragmentBytes += fragment.length;
     if (continues) return void 0;
     const packet = {
