@@ -15,7 +15,7 @@ export interface CreateSessionRequest {
 /** One connection a session may open, with what a client needs to reach it through the tunnel. */
 export interface ConnectionGrant {
   name: string;
-  type: 'postgres' | 'ssh' | 'http';
+  type: 'postgres' | 'ssh' | 'http' | 'mysql';
   /** Path of the WebSocket tunnel for this connection, relative to the gateway URL. */
   tunnel: string;
 }
@@ -110,10 +110,10 @@ export const SESSION_TOKEN_PREFIX = 'gwh_' as const;
 /** One local listener of `gatehouse connect`, as announced in its ready line. */
 export interface LocalConnection {
   name: string;
-  type: 'postgres' | 'ssh' | 'http';
+  type: 'postgres' | 'ssh' | 'http' | 'mysql';
   host: string;
   port: number;
-  /** PostgreSQL: a libpq URL with the per-session local password. HTTP: the base URL (`http://127.0.0.1:<port>`), no secret in it. */
+  /** PostgreSQL: a libpq URL; MySQL: a mysql:// URL (both with the per-session local password). HTTP: the base URL (`http://127.0.0.1:<port>`), no secret in it. */
   url?: string;
   user?: string;
   /** The per-session local password (PostgreSQL), or the token HTTP clients send as `Authorization: Bearer`. */

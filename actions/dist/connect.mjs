@@ -24620,6 +24620,7 @@ function buildClientEnvironment(ready, sessionToken) {
     env[`${key}_URL`] = connection.url ?? `http://${connection.host}:${connection.port}`;
     if (connection.password) env[`${key}_TOKEN`] = connection.password;
   }
+  addMysqlEnvironment(ready.connections, env, secrets);
   const first = ready.connections[0];
   const outputs = {
     "session-id": ready.session_id,
@@ -24630,12 +24631,12 @@ function buildClientEnvironment(ready, sessionToken) {
         type: c.type,
         host: c.host,
         port: c.port,
-        url: c.url ?? (c.type === "postgres" ? postgresUrl(c) : "")
+        url: c.url ?? (c.type === "postgres" ? postgresUrl(c) : c.type === "mysql" ? mysqlUrl(c) : "")
       }))
     )
   };
   if (first) {
-    outputs.url = first.url ?? (first.type === "postgres" ? postgresUrl(first) : "");
+    outputs.url = first.url ?? (first.type === "postgres" ? postgresUrl(first) : first.type === "mysql" ? mysqlUrl(first) : "");
     outputs.host = first.host;
     outputs.port = String(first.port);
   }
@@ -24644,6 +24645,27 @@ function buildClientEnvironment(ready, sessionToken) {
 function postgresUrl(c) {
   const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ""}@` : "";
   return `postgresql://${auth}${c.host}:${c.port}/${encodeURIComponent(c.database ?? c.name)}`;
+}
+function addMysqlEnvironment(connections, env, secrets) {
+  const mysql = connections.filter((c) => c.type === "mysql");
+  for (const connection of mysql) {
+    const url = connection.url ?? mysqlUrl(connection);
+    if (connection.password) secrets.add(url);
+    env[`${upperSnake(connection.name)}_MYSQL_URL`] = url;
+  }
+  if (mysql.length === 1) {
+    const only = mysql[0];
+    env.MYSQL_URL = only.url ?? mysqlUrl(only);
+    env.MYSQL_HOST = only.host;
+    env.MYSQL_TCP_PORT = String(only.port);
+    if (only.user) env.MYSQL_USER = only.user;
+    if (only.password) env.MYSQL_PWD = only.password;
+    env.MYSQL_DATABASE = only.database ?? only.name;
+  }
+}
+function mysqlUrl(c) {
+  const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ""}@` : "";
+  return `mysql://${auth}${c.host}:${c.port}/${encodeURIComponent(c.database ?? c.name)}`;
 }
 
 // actions/src/client-bundle.ts

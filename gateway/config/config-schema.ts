@@ -25,6 +25,11 @@ export const configSchema = {
         http: { ...hostPort, default: '127.0.0.1:8080' },
         postgres: { ...hostPort, default: '127.0.0.1:6432' },
         ssh: hostPort,
+        mysql: {
+          ...hostPort,
+          description:
+            'Native MySQL listener (the database name picks the connection, the session token is the password)',
+        },
       },
     },
     public_url: { type: 'string', description: 'URL clients and the GitHub App use to reach this gateway' },

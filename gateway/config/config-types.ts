@@ -1,10 +1,12 @@
+import type { MysqlConnectionConfig } from '../mysql/mysql-config.ts';
+
 /**
  * The loaded gatehouse.yaml: complete (defaults applied), secrets interpolated, paths absolute.
  * One typed object that every part of the gateway receives instead of reading files itself.
  */
 export interface GatehouseConfig {
   file: string;
-  listen: { http: string; postgres: string; ssh?: string };
+  listen: { http: string; postgres: string; ssh?: string; mysql?: string };
   publicUrl: string;
   /** Absolute data directory for embedded PGlite, or a postgres:// URL. */
   store: string;
@@ -104,7 +106,8 @@ export interface HttpConnectionConfig {
 }
 
 /** Any configured connection; `type` picks the adapter that serves it. */
-export type ConnectionConfig = PostgresConnectionConfig | SshConnectionConfig | HttpConnectionConfig;
+export type ConnectionConfig =
+  PostgresConnectionConfig | SshConnectionConfig | HttpConnectionConfig | MysqlConnectionConfig;
 
 /** Development stand-in for OIDC sessions: a fixed bearer token. */
 export interface StaticToken {

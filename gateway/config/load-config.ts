@@ -62,7 +62,7 @@ function isUsefulError(error: ErrorObject): boolean {
 /** gatehouse.yaml after validation with defaults applied: the shape `config-schema.ts` guarantees. */
 interface Validated {
   connections: Record<string, Record<string, unknown>>;
-  listen: { http: string; postgres: string; ssh?: string };
+  listen: { http: string; postgres: string; ssh?: string; mysql?: string };
   public_url?: string;
   store: string;
   tls?: { cert: string; key: string };
@@ -83,7 +83,7 @@ function toConfig(data: Validated, file: string, configDir: string): GatehouseCo
   }
   return {
     file,
-    listen: { http: data.listen.http, postgres: data.listen.postgres, ssh: data.listen.ssh },
+    listen: { http: data.listen.http, postgres: data.listen.postgres, ssh: data.listen.ssh, mysql: data.listen.mysql },
     publicUrl: data.public_url ?? `http://${data.listen.http}`,
     store: resolveStoreLocation(data.store, configDir),
     tls: data.tls,

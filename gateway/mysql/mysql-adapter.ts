@@ -1,119 +1,151 @@
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
+import type { ProtocolAdapter, StreamOrigin } from '../enforcement/adapter-contract.ts';
+import type { LiveSessions } from '../enforcement/live-sessions.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { SessionContext } from '../identity/session-context.ts';
+import type { SessionEndReason } from '../../wire/audit-events.ts';
 import { acceptClient, readClearPassword, type AcceptedClient } from './client-handshake.ts';
 import { encodeErr, encodeOk } from './codec/responses.ts';
 import { isSafeCollation } from './collations.ts';
-import type { MysqlGate, MysqlResultFilter } from './mysql-gate.ts';
 import type { MysqlConnectionConfig } from './mysql-config.ts';
+import { mysqlConnectionType } from './mysql-connection.ts';
+import type { MysqlGate, MysqlResultFilter } from './mysql-gate.ts';
 import { MysqlRelay } from './relay/mysql-relay.ts';
 import { checkCharset, SessionMode } from './relay/session-mode.ts';
 import { runSessionPrelude, TRACKING_SQL } from './session-prelude.ts';
 import { createMysqlAnalysisCache } from './sql/analyze-mysql.ts';
 import { sqlModeFlags, versionOf } from './sql/lexer-mode.ts';
-import { connectUpstream } from './upstream-connection.ts';
+import { connectUpstream, probeServerVersion } from './upstream-connection.ts';
 
-/** How a client stream reached the gateway (as for PostgreSQL). */
-export interface MysqlStreamOrigin {
-  session?: SessionContext;
-  connection?: string;
-  loopback: boolean;
+/** What one client connection's commands pass: its gate (policy, approvals, audit) and its masking filter. */
+export interface MysqlClientSide {
+  gate: MysqlGate;
+  filter?: MysqlResultFilter;
 }
 
+/** The seams of the MySQL protocol path: sessions, and per client connection its gate and filter. */
 export interface MysqlAdapterDeps {
   connections: Record<string, MysqlConnectionConfig>;
+  /** TLS for clients of the native listener. */
   tls?: tls.SecureContextOptions;
   limits: { maxMessageBytes: number; maxStatementBytes: number };
+  listenAddress?: string;
   authenticate(token: string): Promise<SessionContext | null>;
-  createGate(session: SessionContext, connection: MysqlConnectionConfig): MysqlGate;
-  createFilter?(session: SessionContext, connection: MysqlConnectionConfig): MysqlResultFilter | undefined;
+  openClient(session: SessionContext, connection: MysqlConnectionConfig): MysqlClientSide;
+  live: LiveSessions;
   log(message: string): void;
 }
 
 const ER = { accessDenied: 1045, badDb: 1049, handshake: 1043, unknown: 1105 } as const;
+const TYPE = mysqlConnectionType.type;
 
 /**
  * The MySQL/MariaDB protocol adapter: a server to the client, a client to the target. The
- * database name picks the connection, the password is the session token (cleartext, so only
+ * database name picks the connection, the password is the session token (sent in clear, so only
  * over TLS or loopback; tunnel streams arrive authenticated), and the target is connected with
- * the gateway's credential only once the client's capabilities are known.
+ * the gateway's credential once the client's capabilities are known.
  */
-export function createMysqlAdapter(deps: MysqlAdapterDeps) {
-  const cache = createMysqlAnalysisCache();
-  const live = new Map<string, Set<MysqlRelay>>();
-  let connectionIds = 1;
-  /** The version the last target greeted with: what the gateway tells the next client it is. */
-  let lastVersion = '5.5.5-10.11.0-MariaDB-gatehouse';
+export function createMysqlAdapter(deps: MysqlAdapterDeps): ProtocolAdapter {
+  return new MysqlAdapter(deps);
+}
 
-  function refuse(client: AcceptedClient | undefined, stream: Duplex, code: number, message: string): void {
-    const payload = encodeErr({
-      code,
-      sqlState: code === ER.accessDenied ? '28000' : 'HY000',
-      message: `gatehouse: ${message}`,
-    });
-    if (client) client.channel.write(payload);
+class MysqlAdapter implements ProtocolAdapter {
+  readonly type = TYPE;
+  readonly configSchema = mysqlConnectionType.schema;
+  readonly listenAddress: string | undefined;
+  private readonly cache = createMysqlAnalysisCache();
+  private connectionIds = 1;
+  /** The version the last target greeted with: what the gateway tells the next client it is. */
+  private lastVersion = '5.5.5-10.11.0-MariaDB-gatehouse';
+
+  constructor(private readonly deps: MysqlAdapterDeps) {
+    this.listenAddress = deps.listenAddress;
+    const first = Object.values(deps.connections)[0];
+    if (first)
+      void probeServerVersion(first).then((version) => {
+        if (version && this.lastVersion.endsWith('-gatehouse')) this.lastVersion = version;
+      });
+  }
+
+  accept(stream: Duplex, origin: StreamOrigin): void {
+    void this.serve(stream, origin);
+  }
+
+  endSession(sessionId: string, reason: SessionEndReason): void {
+    this.deps.live.end(sessionId, reason, TYPE);
+  }
+
+  async close(): Promise<void> {
+    this.deps.live.endAll('gateway-restart', TYPE);
+  }
+
+  private refuse(client: AcceptedClient | undefined, stream: Duplex, code: number, message: string): void {
+    const sqlState = code === ER.accessDenied ? '28000' : code === ER.badDb ? '42000' : 'HY000';
+    if (client) client.channel.write(encodeErr({ code, sqlState, message: `gatehouse: ${message}` }));
     stream.end();
   }
 
-  async function handle(socket: Duplex, origin: MysqlStreamOrigin): Promise<void> {
+  private async serve(socket: Duplex, origin: StreamOrigin): Promise<void> {
     socket.on('error', () => socket.destroy());
+    (socket as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     let client: AcceptedClient | undefined;
     try {
       client = await acceptClient(socket, {
-        serverVersion: lastVersion,
-        mariadb: /mariadb/i.test(lastVersion),
-        connectionId: connectionIds++,
+        serverVersion: this.lastVersion,
+        mariadb: /mariadb/i.test(this.lastVersion),
+        connectionId: this.connectionIds++,
         characterSet: 45,
-        tls: origin.session ? undefined : deps.tls,
+        tls: origin.session ? undefined : this.deps.tls,
       });
-      const name = origin.connection ?? client.response.database ?? '';
-      const connection = deps.connections[name];
-      if (
-        !connection ||
-        (origin.connection && client.response.database && client.response.database !== origin.connection)
-      ) {
-        const known = Object.keys(deps.connections).join(', ') || '(none configured)';
-        return refuse(
-          client,
-          client.channel.stream,
-          ER.badDb,
-          `connection "${name}" does not exist on this gateway; use one of: ${known} as the database name`,
-        );
-      }
-      const session = origin.session ?? (await authenticateClient(client, origin));
-      if (!session) return;
-      if (!session.connections.some((c) => c === '*' || c === connection.name))
-        return refuse(
-          client,
-          client.channel.stream,
-          ER.accessDenied,
-          `session ${session.sessionId} was not granted connection "${connection.name}"`,
-        );
-      if (!isSafeCollation(client.response.characterSet))
-        return refuse(
-          client,
-          client.channel.stream,
-          ER.handshake,
-          `character set ${client.response.characterSet} is not accepted (multi-byte sets could hide quotes from the gateway); use utf8mb4`,
-        );
-      await relay(client, session, connection);
+      const checked = await this.admit(client, origin);
+      if (checked) await this.relay(client, checked.session, checked.connection, checked.database);
     } catch (error) {
       const known = error instanceof GatehouseError;
-      deps.log(`mysql: handshake failed: ${known ? error.message : (error as Error).stack}`);
-      refuse(
-        client,
-        client?.channel.stream ?? socket,
-        ER.unknown,
-        known ? error.message : 'the gateway could not start this connection; see the gateway log',
-      );
+      this.deps.log(`mysql: the handshake failed: ${known ? error.message : (error as Error).stack}`);
+      const message = known ? error.message : 'the gateway could not start this connection; see the gateway log';
+      this.refuse(client, client?.channel.stream ?? socket, ER.unknown, message);
     }
   }
 
-  async function authenticateClient(client: AcceptedClient, origin: MysqlStreamOrigin): Promise<SessionContext | null> {
+  /** Picks the connection (database name), authenticates the session and checks grant and character set. */
+  private async admit(client: AcceptedClient, origin: StreamOrigin) {
+    const stream = client.channel.stream;
+    const picked = pickConnection(client.response, origin, this.deps.connections);
+    if (!picked) {
+      const known = Object.keys(this.deps.connections).join(', ') || '(none configured)';
+      const named = origin.connection ?? client.response.database ?? '';
+      return this.refuse(
+        client,
+        stream,
+        ER.badDb,
+        `connection "${named}" does not exist on this gateway; use one of: ${known} as the database (or user) name`,
+      );
+    }
+    const { connection, database } = picked;
+    const session = origin.session ?? (await this.authenticate(client, origin));
+    if (!session) return undefined;
+    if (!session.connections.some((c) => c === '*' || c === connection.name))
+      return this.refuse(
+        client,
+        stream,
+        ER.accessDenied,
+        `session ${session.sessionId} was not granted connection "${connection.name}"`,
+      );
+    if (!isSafeCollation(client.response.characterSet))
+      return this.refuse(
+        client,
+        stream,
+        ER.handshake,
+        `character set ${client.response.characterSet} is not accepted (multi-byte sets could hide quotes from the gateway); use utf8mb4`,
+      );
+    return { session, connection, database };
+  }
+
+  private async authenticate(client: AcceptedClient, origin: StreamOrigin): Promise<SessionContext | null> {
     const stream = client.channel.stream;
     if (!client.encrypted && !origin.loopback) {
-      refuse(
+      this.refuse(
         client,
         stream,
         ER.accessDenied,
@@ -121,9 +153,9 @@ export function createMysqlAdapter(deps: MysqlAdapterDeps) {
       );
       return null;
     }
-    const session = await deps.authenticate(await readClearPassword(client));
+    const session = await this.deps.authenticate(await readClearPassword(client));
     if (!session)
-      refuse(
+      this.refuse(
         client,
         stream,
         ER.accessDenied,
@@ -132,22 +164,22 @@ export function createMysqlAdapter(deps: MysqlAdapterDeps) {
     return session;
   }
 
-  async function relay(
+  private async relay(
     client: AcceptedClient,
     session: SessionContext,
     connection: MysqlConnectionConfig,
+    database?: string,
   ): Promise<void> {
-    const upstream = await connectUpstream(
-      connection,
-      {
-        capabilities: client.capabilities,
-        mariadbCapabilities: client.mariadbCapabilities,
-        characterSet: client.response.characterSet,
-        attributes: client.response.attributes,
-      },
-      { maxPacketBytes: deps.limits.maxMessageBytes },
-    );
-    lastVersion = upstream.greeting.serverVersion;
+    const { response } = client;
+    const request = {
+      capabilities: client.capabilities,
+      mariadbCapabilities: client.mariadbCapabilities,
+      characterSet: response.characterSet,
+      attributes: response.attributes,
+      database,
+    };
+    const upstream = await connectUpstream(connection, request, { maxPacketBytes: this.deps.limits.maxMessageBytes });
+    this.lastVersion = upstream.greeting.serverVersion;
     const prelude = await runSessionPrelude(upstream.socket, upstream.leftover).catch((error) => {
       upstream.socket.destroy();
       throw error;
@@ -157,51 +189,62 @@ export function createMysqlAdapter(deps: MysqlAdapterDeps) {
       ...versionOf(upstream.greeting.serverVersion),
       ...sqlModeFlags(prelude.start.sqlMode),
     });
-    client.channel.write(
-      encodeOk(
-        {
-          header: 0,
-          affectedRows: 0,
-          lastInsertId: 0,
-          statusFlags: upstream.statusFlags,
-          warnings: 0,
-          info: '',
-          sessionState: [],
-        },
-        client.capabilities,
-      ),
-    );
+    const ok = {
+      header: 0 as const,
+      affectedRows: 0,
+      lastInsertId: 0,
+      statusFlags: upstream.statusFlags,
+      warnings: 0,
+      info: '',
+      sessionState: [],
+    };
+    client.channel.write(encodeOk(ok, client.capabilities));
     const { stream, leftover } = client.channel.detach();
-    const gate = deps.createGate(session, connection);
-    const relay: MysqlRelay = new MysqlRelay(
+    const side = this.deps.openClient(session, connection);
+    let release = () => {};
+    const relay = new MysqlRelay(
       stream,
       { ...upstream, leftover: prelude.leftover },
       {
         clientCapabilities: client.capabilities,
         mode,
-        gate,
-        filter: deps.createFilter?.(session, connection),
-        cache,
-        maxPacketBytes: deps.limits.maxMessageBytes,
-        maxStatementBytes: deps.limits.maxStatementBytes,
+        gate: side.gate,
+        filter: side.filter,
+        cache: this.cache,
+        maxPacketBytes: this.deps.limits.maxMessageBytes,
+        maxStatementBytes: this.deps.limits.maxStatementBytes,
         resetSql: TRACKING_SQL,
-        onClosed: () => live.get(session.sessionId)?.delete(relay),
-        log: deps.log,
+        onClosed: () => release(),
+        log: this.deps.log,
       },
     );
-    if (!live.has(session.sessionId)) live.set(session.sessionId, new Set());
-    live.get(session.sessionId)!.add(relay);
+    release = this.deps.live.add(session, TYPE, (reason) =>
+      relay.terminate(`gatehouse: the session ended (${reason})`),
+    );
     relay.start(leftover);
   }
-
-  return {
-    handle,
-    /** Closes every live connection of a session (expired, revoked) with a clear error. */
-    endSession(sessionId: string, message: string): void {
-      for (const relay of live.get(sessionId) ?? []) relay.terminate(message);
-      live.delete(sessionId);
-    },
-  };
 }
 
-export type MysqlAdapter = ReturnType<typeof createMysqlAdapter>;
+/**
+ * Which connection a client means, and the schema to open on it. The database name picks the
+ * connection (the schema is then the connection URL's); so does the user name (tools such as
+ * mariadb-dump name real schemas, which are passed on); a tunnel stream is for its own
+ * connection; with a single MySQL connection, that one.
+ */
+export function pickConnection(
+  response: { database?: string; username: string },
+  origin: StreamOrigin,
+  connections: Record<string, MysqlConnectionConfig>,
+): { connection: MysqlConnectionConfig; database?: string } | undefined {
+  const db = response.database || undefined;
+  const named = (name: string | undefined) => (name !== undefined ? connections[name] : undefined);
+  if (origin.connection) {
+    const connection = named(origin.connection);
+    if (!connection) return undefined;
+    return { connection, database: db === origin.connection ? undefined : db };
+  }
+  if (named(db)) return { connection: named(db)! };
+  const byUser =
+    named(response.username) ?? (Object.keys(connections).length === 1 ? Object.values(connections)[0] : undefined);
+  return byUser ? { connection: byUser, database: db } : undefined;
+}

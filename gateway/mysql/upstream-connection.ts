@@ -21,6 +21,8 @@ export interface UpstreamRequest {
   mariadbCapabilities: number;
   characterSet: number;
   attributes: [string, string][];
+  /** A schema the client named (instead of the connection URL's). */
+  database?: string;
 }
 
 /** An authenticated connection to the target, ready for commands. */
@@ -87,7 +89,8 @@ export async function connectUpstream(
   request: UpstreamRequest,
   options: { connectTimeoutMs?: number; maxPacketBytes?: number } = {},
 ): Promise<UpstreamConnection> {
-  const address = mysqlTargetAddress(config);
+  const url = mysqlTargetAddress(config);
+  const address = { ...url, database: request.database ?? url.database };
   const raw = await openSocket(address.host, address.port, options.connectTimeoutMs ?? 10_000);
   const channel = new PacketChannel(raw, {
     maxPacketBytes: options.maxPacketBytes ?? 1 << 24,
@@ -214,4 +217,23 @@ function secureToTarget(stream: Duplex, config: MysqlConnectionConfig, host: str
       ),
     );
   });
+}
+
+/**
+ * The version string the target greets with, read without authenticating (so the gateway's own
+ * greeting can tell clients what they will talk to). Undefined when the target does not answer.
+ */
+export async function probeServerVersion(config: MysqlConnectionConfig, timeoutMs = 3000): Promise<string | undefined> {
+  const address = mysqlTargetAddress(config);
+  let socket: net.Socket | undefined;
+  try {
+    socket = await openSocket(address.host, address.port, timeoutMs);
+    const channel = new PacketChannel(socket, { maxPacketBytes: 1 << 16, timeoutMs, peer: 'target' });
+    const first = await channel.read();
+    return first.payload[0] === 10 ? decodeHandshakeV10(first.payload).serverVersion : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    socket?.destroy();
+  }
 }

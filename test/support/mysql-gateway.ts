@@ -1,5 +1,6 @@
 import net from 'node:net';
-import type { SessionContext } from '../../gateway/identity/session-context.ts';
+import { createLiveSessions } from '../../gateway/enforcement/live-sessions.ts';
+import { systemClock, type SessionContext } from '../../gateway/identity/session-context.ts';
 import { createMysqlAdapter, type MysqlAdapterDeps } from '../../gateway/mysql/mysql-adapter.ts';
 import type { MysqlConnectionConfig } from '../../gateway/mysql/mysql-config.ts';
 import type { MysqlGate, MysqlRequest } from '../../gateway/mysql/mysql-gate.ts';
@@ -54,7 +55,8 @@ export async function startMysqlAdapter(target: MariaDbTestTarget, overrides: Pa
     connections: { 'app-db': connection },
     limits: { maxMessageBytes: 1 << 30, maxStatementBytes: 1 << 20 },
     authenticate: async (token) => (token === MYSQL_TEST_TOKEN ? session : null),
-    createGate: () => recordingMysqlGate(),
+    openClient: () => ({ gate: recordingMysqlGate() }),
+    live: createLiveSessions(systemClock),
     log: (m) => logs.push(m),
     ...overrides,
   });
@@ -62,7 +64,7 @@ export async function startMysqlAdapter(target: MariaDbTestTarget, overrides: Pa
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    void adapter.handle(socket, { loopback: true });
+    adapter.accept(socket, { loopback: true });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
@@ -77,4 +79,44 @@ export async function startMysqlAdapter(target: MariaDbTestTarget, overrides: Pa
         server.close(() => resolve());
       }),
   };
+}
+
+/** The whole gateway (store in memory, the default policy plus `extraPolicy`) in front of `target` as connection `app-db`, on a native MySQL listener. */
+export async function startMysqlTestGateway(
+  target: MariaDbTestTarget,
+  extraPolicy = '',
+  audit: 'required' | 'best-effort' = 'required',
+  withoutDefaultPolicy = false,
+) {
+  const { mkdtempSync, writeFileSync, copyFileSync } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { loadConfig } = await import('../../gateway/config/load-config.ts');
+  const { startGateway } = await import('../../gateway/server/gateway.ts');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-mysql-gw-'));
+  const policies = path.join(dir, 'policies');
+  (await import('node:fs')).mkdirSync(policies);
+  if (!withoutDefaultPolicy) copyFileSync(path.resolve('policies/default.yaml'), path.join(policies, 'default.yaml'));
+  if (extraPolicy) writeFileSync(path.join(policies, 'extra.yaml'), extraPolicy);
+  writeFileSync(
+    path.join(dir, 'gatehouse.yaml'),
+    [
+      'listen: { http: "127.0.0.1:0", postgres: "127.0.0.1:0", mysql: "127.0.0.1:0" }',
+      'public_url: http://gatehouse.test',
+      'store: memory://',
+      `policies: ${policies}`,
+      'issuers: [{ issuer: dev }]',
+      'connections:',
+      '  app-db:',
+      '    type: mysql',
+      `    url: ${target.url}`,
+      `    password: ${target.password}`,
+      `    audit: ${audit}`,
+      'static_tokens:',
+      `  - { name: ci, token: ${MYSQL_TEST_TOKEN}, connections: [app-db], claims: { repository: acme/app, actor: ci-bot } }`,
+    ].join('\n'),
+  );
+  const logs: string[] = [];
+  const gateway = await startGateway(loadConfig(path.join(dir, 'gatehouse.yaml')), { log: (m) => logs.push(m) });
+  return { ...gateway, logs, mysqlPort: gateway.ports.mysql! };
 }

@@ -25,7 +25,7 @@ export interface PrivateMariaDb {
  * shared server runs without TLS and its settings and plugins must not be changed. Runs as the
  * `mysql` OS user when the tests run as root.
  */
-export async function startPrivateMariaDb(): Promise<PrivateMariaDb> {
+export async function startPrivateMariaDb(extraArgs: string[] = []): Promise<PrivateMariaDb> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-mariadb-'));
   const data = path.join(dir, 'data');
   const socket = path.join(dir, 'mysqld.sock');
@@ -82,6 +82,7 @@ export async function startPrivateMariaDb(): Promise<PrivateMariaDb> {
       '--innodb-buffer-pool-size=16M',
       '--skip-log-bin',
       '--skip-name-resolve',
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

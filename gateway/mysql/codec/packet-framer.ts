@@ -94,8 +94,8 @@ export class PacketFramer {
       this.firstSequence = -1;
       return { sequenceId, lastSequenceId: sequenceId, payload: fragment };
     }
-    // A fragment may be a view of a chunk that is reused; keep a copy only of split packets.
-    this.fragments.push(continues ? Buffer.from(fragment) : fragment);
+    // Socket chunks are never reused, so fragments stay views until they are joined once.
+    this.fragments.push(fragment);
     this.fragmentBytes += fragment.length;
     if (continues) return undefined;
     const packet = {
@@ -135,4 +135,27 @@ export function encodePacket(sequenceId: number, payload: Buffer): { bytes: Buff
     seq = (seq + 1) & 0xff;
   }
   return { bytes, nextSequenceId: seq };
+}
+
+/**
+ * The physical packets of a payload as separate buffers (headers apart, payload slices as views),
+ * so forwarding a large payload does not copy it again.
+ */
+export function packetParts(sequenceId: number, payload: Buffer): { parts: Buffer[]; nextSequenceId: number } {
+  if (payload.length < 1 << 16) {
+    const { bytes, nextSequenceId } = encodePacket(sequenceId, payload);
+    return { parts: [bytes], nextSequenceId };
+  }
+  const parts: Buffer[] = [];
+  let seq = sequenceId;
+  const count = Math.floor(payload.length / MAX_FRAGMENT) + 1;
+  for (let i = 0; i < count; i++) {
+    const part = payload.subarray(i * MAX_FRAGMENT, Math.min(payload.length, (i + 1) * MAX_FRAGMENT));
+    const header = Buffer.allocUnsafe(4);
+    header.writeUIntLE(part.length, 0, 3);
+    header[3] = seq & 0xff;
+    parts.push(header, part);
+    seq = (seq + 1) & 0xff;
+  }
+  return { parts, nextSequenceId: seq };
 }

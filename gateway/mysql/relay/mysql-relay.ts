@@ -3,7 +3,7 @@ import { GatehouseError } from '../../errors/gatehouse-error.ts';
 import { SerialQueue } from '../../postgres/serial-queue.ts';
 import { COMMAND, encodeStringCommand } from '../codec/commands.ts';
 import { decodeBinaryRow, decodeTextRow, encodeBinaryRow, encodeTextRow } from '../codec/result-rows.ts';
-import { encodePacket, PacketFramer, type Packet } from '../codec/packet-framer.ts';
+import { encodePacket, PacketFramer, packetParts, type Packet } from '../codec/packet-framer.ts';
 import { decodeErr, encodeErr } from '../codec/responses.ts';
 import type { MysqlGate, MysqlRequest, MysqlResultFilter, MysqlRowTransform } from '../mysql-gate.ts';
 import { analyzeMysql, type MysqlAnalysisCache } from '../sql/analyze-mysql.ts';
@@ -80,9 +80,12 @@ export class MysqlRelay {
         () => this.queue.busy && this.client.pause(),
       ),
     );
-    this.upstream.socket.on('data', (chunk: Buffer) =>
-      this.feed(() => fromServer.push(chunk).forEach((p) => this.fromServer(p))),
-    );
+    // Everything one chunk of the reply produces goes out in one write (corked), not one per packet.
+    this.upstream.socket.on('data', (chunk: Buffer) => {
+      this.client.cork();
+      this.feed(() => fromServer.push(chunk).forEach((p) => this.fromServer(p)));
+      this.client.uncork();
+    });
     this.client.on('drain', () => this.upstream.socket.resume());
     this.client.on('close', () => this.close('client-closed'));
     this.client.on('error', () => this.close('client-error'));
@@ -186,10 +189,14 @@ export class MysqlRelay {
     if (event) payloads = this.onEvent(reply, event, out);
     if (!reply.hidden) {
       for (const payload of payloads) {
-        const { bytes, nextSequenceId } = encodePacket(reply.nextClientSeq, payload);
+        const { parts, nextSequenceId } = packetParts(reply.nextClientSeq, payload);
         reply.nextClientSeq = nextSequenceId;
-        reply.bytes += bytes.length;
-        if (!this.client.write(bytes)) this.upstream.socket.pause();
+        let full = false;
+        for (const part of parts) {
+          reply.bytes += part.length;
+          full = !this.client.write(part) || full;
+        }
+        if (full) this.upstream.socket.pause();
       }
     }
     if (reply.framer.finished) this.finish(reply);

@@ -69,7 +69,7 @@ function analyzeAll(sql: string, mode: LexerMode): MysqlStatementAnalysis[] {
     let index = 0;
     for (; index < split.segments.length; index++) {
       const segment = split.segments[index]!;
-      out.push(analyzeSegment(segment, current));
+      out.push(...analyzeSegment(segment, current));
       changed = modeChange(segment.tokens, current);
       if (changed !== undefined) break;
     }
@@ -140,10 +140,20 @@ export function analyzeTokens(tokens: Token[], text: string, mode: LexerMode): M
   return classifyAst(parsed.ast, text);
 }
 
-function analyzeSegment(segment: Segment, mode: LexerMode): MysqlStatementAnalysis {
-  if (segment.empty) return { ...fromFacts('utility', 'EMPTY', emptyAstFacts(), segment.text, null), empty: true };
-  if (segment.compound) return analyzeCompound(segment, mode);
-  return analyzeTokens(segment.tokens, segment.text, mode);
+/**
+ * One statement's analyses. A compound statement that runs now (BEGIN NOT ATOMIC ... END, IF ...)
+ * stands for every statement of its body, so each is decided as if sent alone.
+ */
+function analyzeSegment(segment: Segment, mode: LexerMode): MysqlStatementAnalysis[] {
+  if (segment.empty) return [{ ...fromFacts('utility', 'EMPTY', emptyAstFacts(), segment.text, null), empty: true }];
+  if (!segment.compound) return [analyzeTokens(segment.tokens, segment.text, mode)];
+  if (up(segment.tokens[0]) === 'CREATE') return [analyzeCompound(segment, mode)];
+  const recurse = (t: Token[], x: string) => analyzeTokens(t, x, mode);
+  const body = analyzeBody(segment.tokens, recurse);
+  if (body.opaque || body.statements.length === 0)
+    return [mysqlUnknown(segment.text, 'a compound statement the gateway cannot fully analyse')];
+  const resultGroup = {};
+  return body.statements.map((s) => ({ ...s, text: segment.text, resultGroup }));
 }
 
 const PROGRAM_KINDS = ['PROCEDURE', 'FUNCTION', 'TRIGGER', 'EVENT'];
@@ -184,11 +194,6 @@ function analyzeCompound(segment: Segment, mode: LexerMode): MysqlStatementAnaly
     s.userVariables.forEach((v) => facts.userVariables.add(v));
   }
   const unbounded = body.statements.some((s) => s.unboundedWrite);
-  if (!creates) {
-    if (body.opaque) return mysqlUnknown(text, 'a compound statement the gateway cannot fully analyse');
-    const kind = body.statements.some((s) => s.kind !== 'read') ? 'write' : 'read';
-    return fromFacts(kind, 'BEGIN NOT ATOMIC', facts, text, null, { unboundedWrite: unbounded });
-  }
   if (words[kindAt] === 'TRIGGER') {
     const on = words.indexOf('ON', kindAt);
     if (on > 0 && tokens[on + 1]) facts.tablesWritten.add(tokens[on + 1]!.value);

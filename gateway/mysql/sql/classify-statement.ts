@@ -1,5 +1,6 @@
 import type { StatementKind } from '../../sql/statement-analysis.ts';
 import { collectAstFacts, emptyAstFacts, objectName, tableOf, writeTargets } from './ast-facts.ts';
+import { sqlModeFlags } from './lexer-mode.ts';
 import { fromFacts, mysqlUnknown, type MysqlStatementAnalysis } from './mysql-analysis.ts';
 
 type Node = Record<string, unknown>;
@@ -80,6 +81,19 @@ export const SENSITIVE_MYSQL_SETTINGS = new Set([
   'wsrep_on',
   'role',
 ]);
+
+/** Character sets that lex like UTF-8 for quotes and backslashes (the server's reports are checked too). */
+const SAFE_CHARSET = /^(utf8|utf8mb3|utf8mb4|latin1|ascii|binary)$/i;
+const CHARSET_SETTINGS = new Set(['character_set_client', 'character_set_connection', 'names', 'character set']);
+
+/** A literal's text (a string or an identifier such as utf8mb4), or undefined for anything computed. */
+function constantText(expr: unknown): string | undefined {
+  if (!isNode(expr)) return undefined;
+  if (isNode(expr.Identifier) && typeof expr.Identifier.value === 'string' && !expr.Identifier.value.startsWith('@'))
+    return expr.Identifier.value;
+  const value = isNode(expr.Value) && isNode(expr.Value.value) ? expr.Value.value : undefined;
+  return value && typeof value.SingleQuotedString === 'string' ? value.SingleQuotedString : undefined;
+}
 
 /** Classifies one parsed statement and collects its facts. */
 export function classifyAst(ast: Node, text: string): MysqlStatementAnalysis {
@@ -166,7 +180,12 @@ function explain(body: Node, text: string, ast: Node): MysqlStatementAnalysis {
 function setStatement(body: Node, text: string, ast: Node): MysqlStatementAnalysis {
   const facts = emptyAstFacts();
   collectAstFacts(body, facts);
-  if ('SetNames' in body || 'SetNamesDefault' in body) return fromFacts('admin', 'SET NAMES', facts, text, ast);
+  if ('SetTransaction' in body) return fromFacts('transaction', 'SET TRANSACTION', facts, text, ast);
+  if ('SetNames' in body || 'SetNamesDefault' in body) {
+    const names =
+      isNode(body.SetNames) && isNode(body.SetNames.charset_name) ? String(body.SetNames.charset_name.value) : '';
+    return fromFacts(SAFE_CHARSET.test(names) ? 'utility' : 'admin', 'SET NAMES', facts, text, ast);
+  }
   const assignments: Node[] = isNode(body.SingleAssignment)
     ? [body.SingleAssignment]
     : isNode(body.MultipleAssignments) && Array.isArray(body.MultipleAssignments.assignments)
@@ -174,9 +193,15 @@ function setStatement(body: Node, text: string, ast: Node): MysqlStatementAnalys
       : [];
   if (assignments.length === 0) return mysqlUnknown(text, 'this form of SET is not classified by the gateway', ast);
   for (const a of assignments) {
-    const name = (objectName(a.variable ?? a.name) ?? '').toLowerCase().replace(/^@@(session\.|local\.)?/, '');
-    if (name.startsWith('@@') || a.scope === 'Global') return fromFacts('admin', 'SET GLOBAL', facts, text, ast);
-    if (SENSITIVE_MYSQL_SETTINGS.has(name)) return fromFacts('admin', `SET ${name}`, facts, text, ast);
+    const written = (objectName(a.variable ?? a.name) ?? '').toLowerCase();
+    if (written.startsWith('@@global.') || a.scope === 'Global')
+      return fromFacts('admin', 'SET GLOBAL', facts, text, ast);
+    const name = written.replace(/^@@(session\.|local\.)?/, '');
+    const value = Array.isArray(a.values) && a.values.length === 1 ? constantText(a.values[0]) : undefined;
+    const harmless =
+      (CHARSET_SETTINGS.has(name) && value !== undefined && SAFE_CHARSET.test(value)) ||
+      (name === 'sql_mode' && value !== undefined && !sqlModeFlags(value).unsupported);
+    if (SENSITIVE_MYSQL_SETTINGS.has(name) && !harmless) return fromFacts('admin', `SET ${name}`, facts, text, ast);
   }
   return fromFacts('utility', 'SET', facts, text, ast);
 }

@@ -26,7 +26,7 @@ describe.runIf(mariaDbAvailable())('the MySQL adapter in front of the real Maria
       "CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100), ssn VARCHAR(20)); INSERT INTO customers VALUES (1, 'a@x.io', '123-45-6789'), (2, 'b@x.io', '987-65-4321')",
     );
     const { cert, key } = selfSignedCertificate();
-    gateway = await startMysqlAdapter(target, { createGate: () => gate, tls: { cert, key } });
+    gateway = await startMysqlAdapter(target, { openClient: () => ({ gate }), tls: { cert, key } });
   });
   afterAll(async () => {
     await gateway?.close();
@@ -114,7 +114,7 @@ describe.runIf(mariaDbAvailable())('the MySQL adapter in front of the real Maria
       'SELECT 1',
     ]).catch((e) => e.stderr);
     expect(wrong).toMatch(/not a valid gateway session token/);
-    const remote = net.createServer((socket) => void gateway.adapter.handle(socket, { loopback: false }));
+    const remote = net.createServer((socket) => gateway.adapter.accept(socket, { loopback: false }));
     await new Promise<void>((resolve) => remote.listen(0, '127.0.0.1', resolve));
     const port = (remote.address() as net.AddressInfo).port;
     const plain = await run('mariadb', [

@@ -42,7 +42,7 @@ describe('analyzeMysql', () => {
   it('splits multi-statements and re-lexes after a constant SET sql_mode', () => {
     expect(summary('SELECT * FROM t; DROP TABLE u')).toEqual(['read SELECT', 'ddl DROP TABLE']);
     expect(summary("SET sql_mode='NO_BACKSLASH_ESCAPES'; SELECT 'a\\'; DROP TABLE t")).toEqual([
-      'admin SET sql_mode',
+      'utility SET',
       'read SELECT',
       'ddl DROP TABLE',
     ]);
@@ -78,9 +78,10 @@ describe('analyzeMysql', () => {
     expect(one('SET @x = 5')).toMatchObject({ kind: 'utility', userVariables: ['x'] });
     for (const sql of [
       'SET NAMES gbk',
-      "SET SESSION sql_mode = ''",
+      "SET sql_mode = 'ORACLE'",
       'SET @@session.character_set_client = 1',
       'SET GLOBAL max_connections = 1',
+      'SET @@global.max_connections = 1',
       "SET session_track_system_variables = ''",
     ])
       expect(one(sql).kind, sql).toBe('admin');
@@ -102,7 +103,9 @@ describe('analyzeMysql', () => {
       one('CREATE PROCEDURE q() BEGIN DECLARE CONTINUE HANDLER FOR NOT FOUND SET @d = 1; SELECT 1; END').opaqueCode,
     ).toBe(true);
     expect(one('CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1').tablesWritten).toEqual(['t']);
-    expect(summary('BEGIN NOT ATOMIC UPDATE t SET a = 1; END')).toEqual(['write BEGIN NOT ATOMIC']);
+    expect(summary('BEGIN NOT ATOMIC UPDATE t SET a = 1; END')).toEqual(['write UPDATE']);
+    expect(summary('BEGIN NOT ATOMIC SELECT 1; DROP TABLE t; END')).toEqual(['read SELECT', 'ddl DROP TABLE']);
+    expect(summary('IF 1 THEN DROP TABLE t; END IF')).toEqual(['read SELECT', 'ddl DROP TABLE']);
     expect(summary('CREATE PROCEDURE r() BEGIN SELECT 1;')).toEqual(['unknown UNKNOWN']);
   });
 
