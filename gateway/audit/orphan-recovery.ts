@@ -73,6 +73,10 @@ async function closeLostSessions(deps: OrphanRecoveryDeps, gatewayId: string, ha
   const closed: string[] = [];
   for (const session of await deps.store.listOpenSessions()) {
     if (handled.has(session.id)) continue;
+    // Since 0.2 the chain holding session.start is registered by its gateway: skip reading the events
+    // of sessions only other gateways wrote; logs from before chains (none registered) are read.
+    const chains = await deps.store.listAuditChains(session.id);
+    if (chains.length > 0 && !chains.some((c) => c.gateway === gatewayId)) continue;
     const start = (await deps.store.listAuditEvents(session.id)).find((e) => e.type === 'session.start');
     if (start?.data.gateway !== gatewayId) continue;
     await deps.endHere(session.id, deps.reason);

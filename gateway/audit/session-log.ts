@@ -67,7 +67,8 @@ export async function waitForSealedLog(
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     const log = await getSessionLog(store, sessionId, options);
-    if (!log || log.final_hash || log.status !== 'ended' || Date.now() >= deadline) return log;
+    const done = !log || log.final_hash || log.status !== 'ended' || log.events.length === 0;
+    if (done || Date.now() >= deadline) return log;
     await sleep(100);
   }
 }

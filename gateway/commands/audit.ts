@@ -72,7 +72,7 @@ async function key(argv: string[], out: Output): Promise<number> {
     );
   for (const { key: publicKey } of listed.filter((k) => k.retired))
     out.write(
-      `# retired key ${keyIdOf(publicKey)}: it was kept in the store, so its seals prove nothing against the store's owner\n`,
+      `# retired key ${keyIdOf(publicKey)}: it was kept in the store, so its seals prove nothing against the store's owner; pin it only to check logs sealed before it was retired\n${publicKeyPem(publicKey)}`,
     );
   return 0;
 }

@@ -7,12 +7,10 @@ import { createAppRoutes, routeHandler } from '../approvals/app-routes.ts';
 import { createApprovalBroker, type ApprovalBroker } from '../approvals/broker.ts';
 import { createHttpNotifier, silentNotifier } from '../approvals/notifier.ts';
 import { APP_NOTIFY_PATH } from '../../wire/approvals.ts';
-import { setUpAuditSigningKey } from '../audit/audit-key-setup.ts';
-import { configuredJournal } from '../audit/journal/configured-journal.ts';
-import { createRecorder, type Recorder, type RecorderOptions, type RecorderReads } from '../audit/recorder.ts';
+import { openConfiguredAudit } from '../audit/configured-audit.ts';
+import type { Recorder, RecorderOptions } from '../audit/recorder.ts';
 import { getSessionLog, waitForFinalHash, waitForSealedLog, type SessionLogOptions } from '../audit/session-log.ts';
 import type { AuditSigningKey } from '../audit/signing-key.ts';
-import { createConfiguredSinks } from '../audit/sinks/configured-sinks.ts';
 import type { GatehouseConfig } from '../config/config-types.ts';
 import type { AdapterDeps, AdapterFactory, ProtocolAdapter } from '../enforcement/adapter-contract.ts';
 import { createEnforcer } from '../enforcement/enforcer.ts';
@@ -58,7 +56,7 @@ export interface StartOptions {
   clock?: Clock;
   log?: (message: string) => void;
   /**
-   * Builds the audit recorder (default {@link createRecorder}). A seam for benchmarks that
+   * Builds the audit recorder (default `createRecorder` of `audit/recorder.ts`). A seam for benchmarks that
    * measure the data path without audit; not a config key, because a gateway must always audit.
    */
   createRecorder?: (options: RecorderOptions) => Recorder;
@@ -165,23 +163,8 @@ async function openRecords(env: Env): Promise<Records> {
   const store = await createStore(config.store);
   await loadSqlParser();
   const policy = loadPolicies(config.policiesDir);
-  const auditKey = await setUpAuditSigningKey({ source: config.audit, store, gatewayId: env.gatewayId, log: env.log });
-  const recorder: Recorder & Partial<RecorderReads> = (env.options.createRecorder ?? createRecorder)({
-    store,
-    clock: env.clock,
-    sampleRows: config.audit.sampleRows,
-    sinks: createConfiguredSinks(config.audit),
-    gatewayId: env.gatewayId,
-    durability: config.audit.durability,
-    journal: configuredJournal(config.audit),
-    key: auditKey,
-    log: env.log,
-  });
-  const logReads = { pending: recorder.pending?.bind(recorder), settled: recorder.settled?.bind(recorder) };
-  // A restarting replica closes only the sessions and approvals it held itself.
-  const orphans = await recorder.closeOrphans('gateway-restart', { gatewayId: env.gatewayId });
-  if (orphans.length > 0) env.log(`closed ${orphans.length} session(s) left open by a previous run (gateway-restart)`);
-  return { store, policy, recorder, auditKey, logReads };
+  const audit = await openConfiguredAudit({ ...env, store, build: env.options.createRecorder });
+  return { store, policy, recorder: audit.recorder, auditKey: audit.key, logReads: audit.logReads };
 }
 
 async function openSessions(env: Env, store: Store, policy: Policy): Promise<SessionService> {

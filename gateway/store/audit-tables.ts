@@ -37,26 +37,22 @@ export async function appendAuditEvents(db: SqlExecutor, events: readonly AuditE
 
 /**
  * At-least-once shipping from a journal: rows already stored are skipped, and those whose stored
- * hash differs from the shipped one are returned so the caller can say the two disagree.
+ * hash differs from the shipped one are returned so the caller can say the two disagree. Each
+ * INSERT of up to 500 rows is one statement, atomic by itself; a batch needs no transaction,
+ * because shipping it again is harmless.
  */
-export async function shipAuditEvents(
-  db: SqlExecutor,
-  events: readonly AuditEventRecord[],
-): Promise<AuditEventRecord[]> {
-  if (events.length === 0) return [];
-  return db.transaction(async (tx) => {
-    const skipped: AuditEventRecord[] = [];
-    for (let start = 0; start < events.length; start += AUDIT_ROWS_PER_INSERT) {
-      const slice = events.slice(start, start + AUDIT_ROWS_PER_INSERT);
-      const inserted = await tx.query<{ k: string }>(
-        `INSERT INTO audit_events ${COLUMNS} VALUES ${values(slice)} ON CONFLICT DO NOTHING RETURNING session_id || ' ' || chain || ' ' || seq AS k`,
-      );
-      if (inserted.length === slice.length) continue;
-      const done = new Set(inserted.map((row) => row.k));
-      skipped.push(...slice.filter((e) => !done.has(`${e.sessionId} ${e.chain ?? ''} ${e.seq}`)));
-    }
-    return differing(tx, skipped);
-  });
+export async function shipAuditEvents(db: SqlRunner, events: readonly AuditEventRecord[]): Promise<AuditEventRecord[]> {
+  const skipped: AuditEventRecord[] = [];
+  for (let start = 0; start < events.length; start += AUDIT_ROWS_PER_INSERT) {
+    const slice = events.slice(start, start + AUDIT_ROWS_PER_INSERT);
+    const inserted = await db.query<{ k: string }>(
+      `INSERT INTO audit_events ${COLUMNS} VALUES ${values(slice)} ON CONFLICT DO NOTHING RETURNING session_id || ' ' || chain || ' ' || seq AS k`,
+    );
+    if (inserted.length === slice.length) continue;
+    const done = new Set(inserted.map((row) => row.k));
+    skipped.push(...slice.filter((e) => !done.has(`${e.sessionId} ${e.chain ?? ''} ${e.seq}`)));
+  }
+  return skipped.length === 0 ? [] : differing(db, skipped);
 }
 
 async function differing(tx: SqlRunner, skipped: AuditEventRecord[]): Promise<AuditEventRecord[]> {

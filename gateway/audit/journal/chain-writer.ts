@@ -88,7 +88,11 @@ class JournalChainWriter implements ChainWriter {
   readonly #sealed = createLruCache<true>(SEALED_REMEMBERED);
   readonly #queued = new Map<string, number>();
   #queue: Pending[] = [];
-  #worker: Promise<void> | null = null;
+  #draining = false;
+  /** Items enqueued and items written (or refused) so far, so a flush waits for its own items only. */
+  #enqueued = 0;
+  #done = 0;
+  #flushes: Array<{ target: number; resolve: () => void }> = [];
 
   constructor(options: ChainWriterOptions) {
     this.#options = options;
@@ -99,9 +103,13 @@ class JournalChainWriter implements ChainWriter {
   enqueue(item: WriteItem): Promise<number | null> {
     return new Promise<number | null>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
+      this.#enqueued++;
       const key = this.#keyOf(item);
       this.#queued.set(key, (this.#queued.get(key) ?? 0) + 1);
-      this.#worker ??= this.#drain();
+      if (!this.#draining) {
+        this.#draining = true;
+        void this.#drain();
+      }
     });
   }
 
@@ -121,15 +129,17 @@ class JournalChainWriter implements ChainWriter {
     }));
   }
 
-  async flush(): Promise<void> {
-    while (this.#worker) await this.#worker;
+  /** Waits for what was enqueued before the call, not for a queue that refills under load. */
+  flush(): Promise<void> {
+    if (this.#done >= this.#enqueued) return Promise.resolve();
+    return new Promise((resolve) => this.#flushes.push({ target: this.#enqueued, resolve }));
   }
 
   #keyOf(item: WriteItem): string {
     return chainKey(item.chain ?? this.#options.chain, item.sessionId);
   }
 
-  /** Writes batches until the queue is empty; the worker is cleared in the same turn as the last check, so no enqueue is missed. */
+  /** Writes batches until the queue is empty; `draining` is cleared in the same turn as the last check, so no enqueue is missed. */
   async #drain(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     while (this.#queue.length > 0) {
@@ -142,8 +152,10 @@ class JournalChainWriter implements ChainWriter {
         if (left > 0) this.#queued.set(key, left);
         else this.#queued.delete(key);
       }
+      this.#done += batch.length;
+      this.#flushes = this.#flushes.filter((f) => (f.target <= this.#done ? (f.resolve(), false) : true));
     }
-    this.#worker = null;
+    this.#draining = false;
   }
 
   /** Registers the chains this batch opens; returns the sessions whose registration failed. */

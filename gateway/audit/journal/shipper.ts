@@ -15,6 +15,12 @@ export interface ShipperOptions {
   batchSize?: number;
   /** Backoff between attempts while the store refuses (default 100 ms doubling to 5 s). */
   retry?: { minMs: number; maxMs: number };
+  /**
+   * How long a partial batch waits for more events before it ships (default 50 ms), unless someone
+   * waits for it (durability `store`, a flush). Fewer, larger store commits cost the store (and an
+   * embedded store's thread) far less per event; readers merge the journal, so they never wait.
+   */
+  lingerMs?: number;
 }
 
 /** Moves journaled events to the store and the export sinks, in journal order, in large batches. */
@@ -111,7 +117,10 @@ class StoreShipper implements Shipper {
 
   async #loop(): Promise<void> {
     while (this.#queue.length > 0 && !this.#stopped) {
-      if (!(await this.#attempt())) await this.#sleep();
+      const batchSize = this.#options.batchSize ?? 2000;
+      if (this.#waiters.length === 0 && this.#queue.length < batchSize) await this.#pause(this.#options.lingerMs ?? 50);
+      if (this.#stopped) break;
+      if (!(await this.#attempt())) await this.#pause(this.#backoff());
     }
   }
 
@@ -157,10 +166,14 @@ class StoreShipper implements Shipper {
     this.#waiters = keep;
   }
 
-  /** Backs off before the next attempt; a new waiter cuts the wait short. */
-  #sleep(): Promise<void> {
+  #backoff(): number {
     const ms = this.#delay;
     this.#delay = Math.min(this.#delay * 2, this.#retry.maxMs);
+    return ms;
+  }
+
+  /** Waits `ms` before the next attempt; a new waiter (or closing) cuts the wait short. */
+  #pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);

@@ -1,3 +1,7 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { mergeChains } from '../../../gateway/audit/audit-log.ts';
@@ -11,7 +15,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setUp(auditYaml: string[]): Promise<{ gateway: GatewayProcess; store: TestDatabase }> {
+async function setUp(
+  auditYaml: string[],
+): Promise<{ gateway: GatewayProcess; store: TestDatabase; target: TestDatabase }> {
   const target = await createTestDatabase('SELECT 1');
   const store = await createTestDatabase('');
   cleanups.push(
@@ -24,7 +30,7 @@ async function setUp(auditYaml: string[]): Promise<{ gateway: GatewayProcess; st
     () => gateway.stop(),
   );
   await gateway.start();
-  return { gateway, store };
+  return { gateway, store, target };
 }
 
 /** The texts of the session's `statement` events, from the store. */
@@ -127,6 +133,42 @@ describe.runIf(usingRealServer())('a gateway whose store goes away', { timeout: 
       answer.final_hash!,
     ]);
     expect(verify.stdout).toContain(`final hash ${answer.final_hash} (as expected)`);
+    expect(verify.code).toBe(0);
+    const logged = await statementTexts(store.url, session.id);
+    expect(seen.filter((key) => !logged.has(sql(key)))).toEqual([]);
+  });
+});
+
+describe.runIf(usingRealServer())('one job over two gateway replicas on one store', { timeout: 120_000 }, () => {
+  it('gives each replica its own chain: no 58030 refusal, no gap, and DELETE on one anchors both chains', async () => {
+    const keyDir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-shared-key-'));
+    cleanups.push(() => rmSync(keyDir, { recursive: true, force: true }));
+    const keyFile = path.join(keyDir, 'audit.pem');
+    writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const shared = [`signing_key: "\${file:${keyFile}}"`];
+    const { gateway: a, store, target } = await setUp(shared);
+    const b = await gatewayProcess({ store: store.url, target: target.url, auditYaml: shared });
+    cleanups.push(
+      () => b.cleanup(),
+      () => b.stop(),
+    );
+    await b.start();
+    const session = await openSession(a, store.url);
+    const onA = runLoad(pgUrl(a, session.token), 2, 'a');
+    const onB = runLoad(pgUrl(b, session.token), 2, 'b');
+    await Promise.all([onA.reached(200), onB.reached(200)]);
+    await Promise.all([onA.stop(), onB.stop()]);
+    expect([...onA.errors, ...onB.errors]).toEqual([]);
+    const seen = [...onA.succeeded, ...onB.succeeded];
+
+    const ended = await fetch(`${a.httpUrl}/v1/sessions/${session.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${session.token}` },
+    });
+    const { final_hash: finalHash } = (await ended.json()) as { final_hash: string | null };
+    expect(finalHash).toMatch(/^[0-9a-f]{64}$/);
+    const verify = await cli(['audit', 'verify', session.id, '--config', b.config, '--expect', finalHash!]);
+    expect(verify.stdout).toMatch(/^verified \d+ events in 2 chains, signature ok/);
     expect(verify.code).toBe(0);
     const logged = await statementTexts(store.url, session.id);
     expect(seen.filter((key) => !logged.has(sql(key)))).toEqual([]);

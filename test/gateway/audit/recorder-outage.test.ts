@@ -72,6 +72,7 @@ describe.each(postgres)('the recorder while its PostgreSQL store is away', (engi
     await storeAway();
     try {
       for (let n = 0; n < 50; n++) await r.record(id, 'statement', statement(n));
+      await r.flush();
       expect(r.pending(id)).toHaveLength(50);
     } finally {
       await storeBack();

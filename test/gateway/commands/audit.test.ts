@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setUpAuditSigningKey } from '../../../gateway/audit/audit-key-setup.ts';
+import { openDiskJournal } from '../../../gateway/audit/journal/disk-journal.ts';
 import { createRecorder } from '../../../gateway/audit/recorder.ts';
 import { run } from '../../../gateway/commands/audit.ts';
 import { createPgliteExecutor } from '../../../gateway/store/pglite-executor.ts';
@@ -164,6 +165,41 @@ describe('gatehouse audit', () => {
     expect(await run(['verify', tampered, '--file', file, '--public-key', keyFile, '--json'], bad.out)).toBe(1);
     expect(JSON.parse(bad.text)).toMatchObject({ ok: false, problems: [{ seq: 2, kind: 'altered' }] });
     await expect(run(['verify', good, '--file', file], collector().out)).rejects.toMatchObject({ code: 'cli.usage' });
+  });
+
+  it('verifies a session whose events are still only in a journal (the store was away), given that journal', async () => {
+    const store = await createStore(dataDir);
+    const key = await setUpAuditSigningKey({
+      source: { signingKeyFile: path.join(dataDir, 'audit-signing-key.pem') },
+      store,
+      gatewayId: 'gw-test',
+      log: () => {},
+    });
+    const away = Object.assign(Object.create(store) as typeof store, {
+      shipAuditEvents: () => Promise.reject(new Error('connection refused')),
+    });
+    const journal = path.join(dir, 'journal');
+    const recorder = createRecorder({
+      store: away,
+      key,
+      sealSweepMs: 0,
+      journal: (checkpoint) => openDiskJournal({ dir: journal, maxBytes: 1 << 20, checkpoint }),
+    });
+    const id = randomUUID();
+    await recorder.sessionStarted(id, { claims: { repository: 'acme/app' }, connection: 'app-db' });
+    await recorder.record(id, 'statement', { text: 'SELECT 1', decision: 'allow', rule: 'reads' });
+    await recorder.sessionEnded(id, 'disconnect');
+    await recorder.close();
+    await store.close();
+
+    const without = collector();
+    expect(await run(['verify', id, '--config', path.join(dir, 'gatehouse.yaml')], without.out)).toBe(1);
+    expect(without.text).toContain('has no events: its journal was lost before it shipped');
+    const withJournal = collector();
+    expect(
+      await run(['verify', id, '--config', path.join(dir, 'gatehouse.yaml'), '--journal', journal], withJournal.out),
+    ).toBe(0);
+    expect(withJournal.text).toMatch(/^verified 4 events, signature ok/);
   });
 
   it('refuses a store directory that does not exist instead of creating one', async () => {

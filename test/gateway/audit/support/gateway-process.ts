@@ -136,7 +136,7 @@ export function cli(args: string[]): Promise<{ code: number; stdout: string; std
 }
 
 /**
- * Clients that run `SELECT 'k-<client>-<n>'` one after another, each remembering the statements
+ * Clients that run `SELECT '<prefix>-<client>-<n>'` one after another, each remembering the statements
  * the gateway answered with a result: what a client "saw succeed".
  */
 export interface Load {
@@ -147,7 +147,7 @@ export interface Load {
   reached(count: number): Promise<void>;
 }
 
-export function runLoad(url: string, clients: number): Load {
+export function runLoad(url: string, clients: number, prefix = 'k'): Load {
   const succeeded = new Set<string>();
   const errors: string[] = [];
   let stopped = false;
@@ -157,7 +157,7 @@ export function runLoad(url: string, clients: number): Load {
     try {
       await client.connect();
       for (let n = 0; !stopped; n++) {
-        const text = `k-${c}-${n}`;
+        const text = `${prefix}-${c}-${n}`;
         await client.query(`SELECT '${text}' AS k`);
         succeeded.add(text);
       }
