@@ -254,7 +254,7 @@ function parseGrant(body: unknown, origin: string): SessionGrant {
     expires_at: record.expires_at,
     connections: connections.map((c) => ({
       name: String(c!.name),
-      type: c!.type as 'postgres' | 'ssh',
+      type: c!.type as 'postgres' | 'ssh' | 'kubernetes',
       tunnel: typeof c!.tunnel === 'string' ? c!.tunnel : '',
     })),
   };
