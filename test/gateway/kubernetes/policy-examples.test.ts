@@ -17,7 +17,7 @@ interface ExampleRule {
 }
 
 const rules: ExampleRule[] = parse(
-  readFileSync(new URL('../../../policies/examples/kubernetes.yaml', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../fixtures/kubernetes/example-policy.yaml', import.meta.url), 'utf8'),
 ).rules;
 const SEVERITY = { allow: 0, review: 1, deny: 2 } as const;
 
@@ -48,7 +48,7 @@ const privileged = {
   spec: { containers: [{ name: 'c', image: 'i', securityContext: { privileged: true } }] },
 };
 
-describe('policies/examples/kubernetes.yaml', () => {
+describe('the Kubernetes example policy (policies/examples once the engine decides when.k8s)', () => {
   it('has when.k8s facts the schema accepts', () => {
     const validate = new Ajv({ strict: false }).compile(K8S_WHEN_SCHEMA);
     for (const rule of rules) expect(validate(rule.when.k8s), rule.name).toBe(true);
