@@ -19,6 +19,10 @@ export const AUDIT_EVENT_TYPES = {
   sshExit: 'ssh.exit',
   httpRequest: 'http.request',
   httpResponse: 'http.response',
+  k8sRequest: 'k8s.request',
+  k8sExec: 'k8s.exec',
+  k8sOutput: 'k8s.output',
+  k8sExit: 'k8s.exit',
   sessionEnd: 'session.end',
   chainEnd: 'chain.end',
   seal: 'seal',
@@ -114,6 +118,31 @@ export interface SshExitData extends Open {
   duration_ms?: number;
 }
 
+/**
+ * A `kubectl exec` that was let through: `cast` is the asciicast v2 header of its recording, whose
+ * events follow in `k8s.output` events of the same `channel` (an id of this exec in the session).
+ */
+export interface K8sExecData extends Open {
+  channel: string;
+  /** `namespace/pod` (and `:container` when named). */
+  target: string;
+  command: string[];
+  cast: { version: 2; width: number; height: number; timestamp: number; title?: string };
+}
+
+/** A batch of an exec's recording: asciicast v2 events `[seconds, 'o' | 'i' | 'r', data]`, output masked. */
+export interface K8sOutputData extends Open {
+  channel: string;
+  cast: [number, 'o' | 'i' | 'r', string][];
+}
+
+export interface K8sExitData extends Open {
+  channel: string;
+  /** The exit code from the exec's Status; null when it ended without one. */
+  code: number | null;
+  duration_ms?: number;
+}
+
 export interface SessionEndData extends Open {
   reason: SessionEndReason;
 }
@@ -158,6 +187,10 @@ export interface AuditEventData {
   'ssh.exit': SshExitData;
   'http.request': Open;
   'http.response': Open;
+  'k8s.request': Open;
+  'k8s.exec': K8sExecData;
+  'k8s.output': K8sOutputData;
+  'k8s.exit': K8sExitData;
   'session.end': SessionEndData;
   'chain.end': ChainEndData;
   seal: SealData;

@@ -15,7 +15,7 @@ export interface CreateSessionRequest {
 /** One connection a session may open, with what a client needs to reach it through the tunnel. */
 export interface ConnectionGrant {
   name: string;
-  type: 'postgres' | 'ssh' | 'http' | 'mysql';
+  type: 'postgres' | 'ssh' | 'http' | 'mysql' | 'kubernetes';
   /** Path of the WebSocket tunnel for this connection, relative to the gateway URL. */
   tunnel: string;
 }
@@ -110,7 +110,7 @@ export const SESSION_TOKEN_PREFIX = 'gwh_' as const;
 /** One local listener of `gatehouse connect`, as announced in its ready line. */
 export interface LocalConnection {
   name: string;
-  type: 'postgres' | 'ssh' | 'http' | 'mysql';
+  type: 'postgres' | 'ssh' | 'http' | 'mysql' | 'kubernetes';
   host: string;
   port: number;
   /** PostgreSQL: a libpq URL; MySQL: a mysql:// URL (both with the per-session local password). HTTP: the base URL (`http://127.0.0.1:<port>`), no secret in it. */
@@ -123,6 +123,8 @@ export interface LocalConnection {
   identity_file?: string;
   /** SSH only: known_hosts lines pinning the gateway's host key under the connection name (for `HostKeyAlias`). */
   known_hosts?: string[];
+  /** Kubernetes only: the namespace the KUBECONFIG context defaults to (the local password is `password`). */
+  namespace?: string;
 }
 
 /** The single JSON line `gatehouse connect` prints on stdout once every listener is up. */

@@ -268,7 +268,7 @@ function parseGrant(body: unknown, origin: string): SessionGrant {
     expires_at: record.expires_at,
     connections: connections.map((c) => ({
       name: String(c!.name),
-      type: c!.type as 'postgres' | 'ssh' | 'mysql',
+      type: c!.type as 'postgres' | 'ssh' | 'http' | 'mysql' | 'kubernetes',
       tunnel: typeof c!.tunnel === 'string' ? c!.tunnel : '',
     })),
   };

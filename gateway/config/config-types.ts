@@ -105,9 +105,33 @@ export interface HttpConnectionConfig {
   audit: AuditMode;
 }
 
+/**
+ * A Kubernetes API server; the gateway alone holds the credential (a bearer token, a client
+ * certificate, or the service account of the pod it runs in) and verifies the server's CA.
+ */
+export interface KubernetesConnectionConfig {
+  type: 'kubernetes';
+  name: string;
+  /** `https://host:port`; absent with `inCluster` (KUBERNETES_SERVICE_HOST/PORT are used). */
+  url?: string;
+  /** PEM of the CA the server's certificate must chain to; absent: the system CAs (or the in-cluster ca.crt). */
+  ca?: string;
+  token?: string;
+  clientCertificate?: string;
+  clientKey?: string;
+  inCluster: boolean;
+  /** The namespace the job's KUBECONFIG context defaults to. */
+  namespace?: string;
+  audit: AuditMode;
+}
+
 /** Any configured connection; `type` picks the adapter that serves it. */
 export type ConnectionConfig =
-  PostgresConnectionConfig | SshConnectionConfig | HttpConnectionConfig | MysqlConnectionConfig;
+  | PostgresConnectionConfig
+  | SshConnectionConfig
+  | HttpConnectionConfig
+  | MysqlConnectionConfig
+  | KubernetesConnectionConfig;
 
 /** Development stand-in for OIDC sessions: a fixed bearer token. */
 export interface StaticToken {

@@ -1,4 +1,6 @@
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { K8S_WHEN_SCHEMA } from '../../../gateway/kubernetes/k8s-when-schema.ts';
 import { readBody } from '../../../gateway/kubernetes/body-facts.ts';
 import { impersonationOf, k8sFacts, type K8sFacts } from '../../../gateway/kubernetes/k8s-facts.ts';
 import { compileK8sWhen, type K8sWhen, type RuleAction } from '../../../gateway/kubernetes/k8s-when.ts';
@@ -105,5 +107,33 @@ describe('compileK8sWhen', () => {
     expect(matches({ images: ['evil:*'] }, create, 'deny')).toBe(true);
     expect(matches({ pod: ['privileged'] }, facts('GET', '/api/v1/namespaces/x/pods/p'), 'deny')).toBe(false);
     expect(matches({ without_pod: ['privileged'] }, facts('GET', '/api/v1/namespaces/x/pods/p'))).toBe(true);
+  });
+});
+
+describe('the when.k8s schema', () => {
+  const validate = new Ajv({ strict: false }).compile(K8S_WHEN_SCHEMA);
+  it('accepts the facts the compiler reads and refuses unknown keys and flags', () => {
+    const when = {
+      verbs: ['delete'],
+      resources: ['deployments.apps'],
+      subresources: ['scale'],
+      api_groups: ['', 'apps'],
+      namespaces: ['prod-*'],
+      names: ['web'],
+      pod: ['privileged'],
+      without_pod: ['host_path'],
+      capabilities: ['NET_ADMIN'],
+      host_paths: ['/var/run/*'],
+      service_accounts: ['default'],
+      images: ['nginx:*'],
+      program: ['sh'],
+      command: ['sh -c *'],
+      paths: ['/metrics'],
+    };
+    expect(validate(when)).toBe(true);
+    expect(() => compileK8sWhen(when as K8sWhen, 'deny')).not.toThrow();
+    expect(validate({ verb: ['get'] })).toBe(false);
+    expect(validate({ pod: ['root'] })).toBe(false);
+    expect(validate({ namespaces: [] })).toBe(false);
   });
 });
