@@ -46,6 +46,8 @@ export interface MaskingSession {
 
 interface StatementLike {
   parseTree?: unknown;
+  /** Set on code the server runs for the client's statement (a function body, a trigger): it can refuse the statement, never shape its rows. */
+  origin?: string;
   /** Entries sharing it are one statement the server runs (see `StatementAnalysis.resultGroup`). */
   resultGroup?: object;
 }
@@ -86,7 +88,8 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
         for (const stmt of group) {
           if (changesCatalog(stmt?.parseTree)) ddl.add(handle);
           try {
-            members.push(await planner.plan(stmt?.parseTree ?? null));
+            const plan = await planner.plan(stmt?.parseTree ?? null, { sessionEffects: stmt?.origin === undefined });
+            if (stmt?.origin === undefined || plan.kind === 'deny') members.push(plan);
           } catch (error) {
             const why =
               error instanceof GatehouseError || error instanceof pg.DatabaseError

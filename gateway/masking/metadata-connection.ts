@@ -16,11 +16,25 @@ export interface MetadataCatalog extends MaskingCatalog {
   close(): Promise<void>;
 }
 
+/** A query function on the gateway's own connection to a target, with a way to close it. */
+export interface MetadataQueryable extends CatalogQueryable {
+  close(): Promise<void>;
+}
+
 /**
  * Builds the masking catalog of one target on its own connection: never the client's session,
  * whose search_path, temp objects and transaction state the client controls.
  */
 export function createMetadataCatalog(options: MetadataConnectionOptions): MetadataCatalog {
+  const queryable = createMetadataQueryable(options);
+  return { ...createPgCatalog(queryable, options), close: () => queryable.close() };
+}
+
+/**
+ * The gateway's own connection to a target for catalog queries: opens on first use, reopens after
+ * errors, closes when idle, and fails a query that takes longer than `queryTimeoutMs`.
+ */
+export function createMetadataQueryable(options: MetadataConnectionOptions): MetadataQueryable {
   let client: pg.Client | null = null;
   let connecting: Promise<pg.Client> | null = null;
   let idle: NodeJS.Timeout | null = null;
@@ -84,9 +98,8 @@ export function createMetadataCatalog(options: MetadataConnectionOptions): Metad
       }
     }) as CatalogQueryable['query'],
   };
-  const catalog = createPgCatalog(queryable, options);
   return {
-    ...catalog,
+    query: queryable.query,
     async close() {
       if (idle) clearTimeout(idle);
       const c = client;

@@ -24,8 +24,12 @@ import { analyzeQueryNode, refuseCopy, shapeMask } from './query-shape.ts';
  * they run) and refreshes the catalog after DDL.
  */
 export interface MaskingPlanner {
-  /** Plans one statement given its libpg-query `stmt` node (StatementAnalysis.parseTree). */
-  plan(stmt: unknown): Promise<MaskPlan>;
+  /**
+   * Plans one statement given its libpg-query `stmt` node (StatementAnalysis.parseTree). With
+   * `sessionEffects: false` (code the server runs for the client's statement, e.g. a function body)
+   * cursors and prepared statements it names are neither remembered nor forgotten.
+   */
+  plan(stmt: unknown, options?: { sessionEffects?: boolean }): Promise<MaskPlan>;
   /** Parses `sql` and plans each statement; an unparsable text yields one deny plan. */
   planSql(sql: string): Promise<MaskPlan[]>;
 }
@@ -71,6 +75,15 @@ const NON_DDL: ReadonlySet<string> = new Set([
 ]);
 
 const MAX_CURSOR_DEFINITIONS = 8;
+
+/** Statements whose plan changes what the planner remembers for later statements of the session. */
+const SESSION_EFFECTS: ReadonlySet<string> = new Set([
+  'DeclareCursorStmt',
+  'ClosePortalStmt',
+  'PrepareStmt',
+  'DeallocateStmt',
+  'DiscardStmt',
+]);
 
 /** The plan of a cursor that may be any of several declarations: denied if one is, else masked whole. */
 function ambiguous(plans: readonly MaskPlan[]): MaskPlan {
@@ -247,7 +260,9 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     return { ...rows(all, ctx.facts, format), detectorsOnly: true };
   }
 
-  async function plan(stmt: unknown): Promise<MaskPlan> {
+  async function plan(stmt: unknown, options: { sessionEffects?: boolean } = {}): Promise<MaskPlan> {
+    if (options.sessionEffects === false && SESSION_EFFECTS.has(nodeOf(stmt)?.[0] ?? ''))
+      return rows(NO_ROWS, newFacts());
     if (stale) {
       catalog.invalidate();
       stale = false;

@@ -6,6 +6,7 @@ import type { SessionContext } from '../identity/session-context.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import type { Decision } from '../policy/types.ts';
 import type { ConnectionAnalyzer } from '../sql/connection-analyzer.ts';
+import type { StatementResolver } from '../sql/resolve-statements.ts';
 import { resultGroups, type StatementAnalysis } from '../sql/statement-analysis.ts';
 import { SQLSTATE } from './protocol-codes.ts';
 import type {
@@ -19,7 +20,10 @@ import type {
 
 /** What the gate attaches to a forwarded statement: its analyses and the decision that let it pass. */
 export interface PolicyHandle extends StatementHandle {
+  /** The statements as the target will run them: the client's, each followed by what it also runs. */
   readonly statements: readonly StatementAnalysis[];
+  /** The client's statements as the connection analyzer returned them (before resolution in the target). */
+  readonly analyzed: readonly StatementAnalysis[];
   readonly sql: string;
   readonly decision: Decision;
 }
@@ -28,6 +32,10 @@ export interface PolicyGateDeps {
   session: SessionContext;
   connection: PostgresConnectionConfig;
   analyzer: ConnectionAnalyzer;
+  /** Completes analyses with what the target says they run (function bodies, triggers, views, ...). */
+  resolver?: StatementResolver;
+  /** Told once a statement that may have changed the catalog ran, so cached resolutions are dropped. */
+  catalogChanged?: () => void;
   engine: PolicyEngine;
   recorder: Recorder;
   broker?: ApprovalBroker;
@@ -37,6 +45,9 @@ export interface PolicyGateDeps {
   counted?: (decision: Decision['action']) => void;
   log: (message: string) => void;
 }
+
+/** Statements after which the target's catalog may say something else (DO and CALL are unknown). */
+const CATALOG_KINDS: ReadonlySet<string> = new Set(['ddl', 'privilege', 'admin', 'unknown']);
 
 const DENIED_HINT = 'ask for the rule to be changed, or for this command to run with approval (action: review)';
 
@@ -51,9 +62,27 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
   const base = { connection: connection.name, identity: session.identity };
 
   function decide(sql: string, statements: readonly StatementAnalysis[], via: 'simple' | 'extended'): Decision {
-    const decision = deps.engine.decide({ ...base, type: 'pg.query', via, sql, statements });
+    const evaluation = deps.engine.evaluate({ ...base, type: 'pg.query', via, sql, statements });
+    const decision = evaluation.decision;
     deps.counted?.(decision.action);
-    return decision;
+    if (decision.action === 'allow') return decision;
+    // Name where the deciding statement came from when it is code the server runs for the client's statement.
+    const deciding = evaluation.statements.filter((s) => s.decision === decision).map((s) => s.statement);
+    const origin = deciding.every((s) => s.origin !== undefined) ? deciding[0]?.origin : undefined;
+    return origin ? { ...decision, reason: `${decision.reason} (in ${origin})` } : decision;
+  }
+
+  /** The handle of analysed statements, once the target resolved what they run. */
+  function handleOf(
+    sql: string,
+    analyzed: readonly StatementAnalysis[],
+    via: 'simple' | 'extended',
+    then: (handle: PolicyHandle) => GateVerdict | Promise<GateVerdict>,
+  ): GateVerdict | Promise<GateVerdict> {
+    const make = (statements: readonly StatementAnalysis[]) =>
+      then({ statements, analyzed, sql, decision: decide(sql, statements, via) });
+    const resolved = deps.resolver ? deps.resolver.resolve(analyzed) : analyzed;
+    return resolved instanceof Promise ? resolved.then(make) : make(resolved);
   }
 
   async function audited(handle: PolicyHandle, params?: readonly (string | Buffer | null)[]): Promise<GateVerdict> {
@@ -159,14 +188,6 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
     }
   }
 
-  /** A Bind may name a statement made with SQL PREPARE; decide on what it was prepared as. */
-  function preparedBySql(name: string): PolicyHandle | undefined {
-    const statements = deps.analyzer.forStatement(name);
-    if (!statements) return undefined;
-    const sql = statements.map((s) => s.text).join('; ');
-    return { statements, sql, decision: decide(sql, statements, 'extended') };
-  }
-
   function enforce(
     handle: PolicyHandle,
     control: GateControl,
@@ -185,50 +206,52 @@ export function createPolicyGate(deps: PolicyGateDeps): StatementGate {
   return {
     check(request: GateRequest, control: GateControl) {
       switch (request.kind) {
-        case 'query': {
-          const statements = deps.analyzer.analyzeQuery(request.sql);
-          const handle: PolicyHandle = {
-            statements,
-            sql: request.sql,
-            decision: decide(request.sql, statements, 'simple'),
-          };
-          return enforce(handle, control, () => audited(handle));
-        }
+        case 'query':
+          return handleOf(request.sql, deps.analyzer.analyzeQuery(request.sql), 'simple', (handle) =>
+            enforce(handle, control, () => audited(handle)),
+          );
         case 'parse': {
           const statements = deps.analyzer.analyzeParse(request.statementName, request.sql);
-          const handle: PolicyHandle = {
-            statements,
-            sql: request.sql,
-            decision: decide(request.sql, statements, 'extended'),
-          };
           // The audit event is written at Bind, where the parameters are known and before anything runs.
-          return enforce(handle, control, () => ({ forward: true, handle }));
+          return handleOf(request.sql, statements, 'extended', (handle) =>
+            enforce(handle, control, () => ({ forward: true, handle })),
+          );
         }
         case 'bind': {
           // A statement parsed through the gateway was decided (and approved) at Parse, unless SQL
           // DEALLOCATE/PREPARE has since given its name another meaning.
           const parsed = request.handle as PolicyHandle | undefined;
-          if (parsed && deps.analyzer.forStatement(request.statementName)?.every((s) => parsed.statements.includes(s)))
-            return audited(parsed, request.values);
-          const prepared = preparedBySql(request.statementName);
-          if (!prepared)
+          const current = deps.analyzer.forStatement(request.statementName);
+          if (parsed && current?.every((s) => parsed.analyzed.includes(s))) return audited(parsed, request.values);
+          // A Bind may name a statement made with SQL PREPARE; decide on what it was prepared as.
+          if (!current)
             return {
               forward: false,
               code: SQLSTATE.insufficientPrivilege,
               message: `gatehouse: statement "${request.statementName}" was not prepared through the gateway`,
             };
-          return enforce(prepared, control, () => audited(prepared, request.values));
+          const sql = current.map((s) => s.text).join('; ');
+          return handleOf(sql, current, 'extended', (prepared) =>
+            enforce(prepared, control, () => audited(prepared, request.values)),
+          );
         }
         case 'function-call': {
           const decision = deps.engine.decide({ ...base, type: 'pg.function-call', functionOid: request.functionOid });
           deps.counted?.(decision.action);
-          const handle: PolicyHandle = { statements: [], sql: `-- FunctionCall oid ${request.functionOid}`, decision };
+          const handle: PolicyHandle = {
+            statements: [],
+            analyzed: [],
+            sql: `-- FunctionCall oid ${request.functionOid}`,
+            decision,
+          };
           return enforce(handle, control, () => audited(handle));
         }
       }
     },
 
     executed(result: ExecutionResult) {
+      const ran = (result.handle as PolicyHandle | undefined)?.statements ?? [];
+      if (ran.some((s) => CATALOG_KINDS.has(s.kind))) deps.catalogChanged?.();
       const data = {
         duration_ms: Math.round(result.durationMs * 1000) / 1000,
         rows: result.rows,

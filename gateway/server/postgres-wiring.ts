@@ -10,6 +10,7 @@ import { createPolicyGate } from '../postgres/policy-gate.ts';
 import type { ResultFilter, StatementGate } from '../postgres/statement-gate.ts';
 import { createAnalysisCache } from '../sql/analyze-sql.ts';
 import { createConnectionAnalyzer } from '../sql/connection-analyzer.ts';
+import { createTargetResolutions } from '../sql/target-resolution.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
 /** The gateway's shared parts the PostgreSQL side is built from, passed in by `startGateway`, the only place they meet. */
@@ -39,6 +40,7 @@ export function createPostgresWiring(deps: PostgresWiringDeps): {
   const cache = createAnalysisCache();
   const textMaskers = new Map<string, (text: string) => string>();
   const masking = createMaskingWiring({ sections: deps.policy.masking });
+  const targets = createTargetResolutions({ cache, log: deps.log });
 
   function textMaskerFor(connection: string): (text: string) => string {
     let masker = textMaskers.get(connection);
@@ -52,10 +54,13 @@ export function createPostgresWiring(deps: PostgresWiringDeps): {
 
   return {
     createGate(session, connection) {
+      const target = targets.of(connection);
       const gate = createPolicyGate({
         session,
         connection,
         analyzer: createConnectionAnalyzer({ maxStatementBytes: deps.config.limits.maxStatementBytes, cache }),
+        resolver: target.resolver,
+        catalogChanged: () => target.catalog.invalidate(),
         engine: deps.engine,
         recorder: deps.recorder,
         broker: deps.broker,
@@ -79,8 +84,8 @@ export function createPostgresWiring(deps: PostgresWiringDeps): {
     createFilter(_session, connection) {
       return masking.filterFor(connection);
     },
-    close() {
-      return masking.close();
+    async close() {
+      await Promise.all([masking.close(), targets.close()]);
     },
   };
 }

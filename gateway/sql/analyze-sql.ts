@@ -2,7 +2,7 @@ import { loadModule, parseSync } from 'libpg-query';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { analyzeStatement } from './analyze-statement.ts';
 import { createLruCache, type LruCache } from './lru-cache.ts';
-import { unknownStatement, type StatementAnalysis } from './statement-analysis.ts';
+import { unknownStatement, withInstalled, type StatementAnalysis } from './statement-analysis.ts';
 
 export const SQL_ANALYSIS_DEFAULTS = {
   /** Matches the config default `limits.max_statement_bytes`. */
@@ -212,13 +212,13 @@ function analyzeUncached(sql: string, maxBytes: number): StatementAnalysis[] {
     return [unknownStatement(sql, `PostgreSQL's parser rejects it: ${message}`)];
   }
   const slice = sliceStatements(sql, bytes);
-  return (result.stmts ?? []).map((raw) => {
+  return (result.stmts ?? []).flatMap((raw) => {
     const stmt = raw.stmt as unknown as Body;
     const text = slice(raw.stmt_location ?? 0, raw.stmt_len);
     try {
-      return analyzeStatement(stmt, text, parseStatements);
+      return withInstalled(analyzeStatement(stmt, text, parseStatements));
     } catch (error) {
-      if (error instanceof RangeError) return unknownStatement(text, 'the statement is nested too deeply to analyse');
+      if (error instanceof RangeError) return [unknownStatement(text, 'the statement is nested too deeply to analyse')];
       throw error;
     }
   });

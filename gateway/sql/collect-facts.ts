@@ -15,6 +15,8 @@ export interface Facts {
   unboundedWrite: boolean;
   selectInto: boolean;
   dropColumn: boolean;
+  /** Settings the statement changes (SET, RESET, set_config with a constant name, function SET clauses), lower-case. */
+  settings: Set<string>;
 }
 
 export function emptyFacts(): Facts {
@@ -29,6 +31,7 @@ export function emptyFacts(): Facts {
     unboundedWrite: false,
     selectInto: false,
     dropColumn: false,
+    settings: new Set(),
   };
 }
 
@@ -142,36 +145,56 @@ function visitNode(type: string, body: Body, facts: Facts, written: boolean): vo
       return;
     }
     case 'DefineStmt':
+    case 'CreateCastStmt':
+    case 'CreateTransformStmt':
+    case 'CreateConversionStmt':
+    case 'CreateTrigStmt':
+    case 'CreateEventTrigStmt':
+      recordInstalledFunctions(type, body, facts);
+      break;
+    case 'VariableSetStmt':
+      recordSetting(body, facts);
+      break;
+    case 'DropStmt':
+      if (!TABLE_OBJECTS.has(String(body.removeType))) return;
+      for (const object of Array.isArray(body.objects) ? body.objects : [])
+        if (isBody(object) && isBody(object.List)) facts.tablesWritten.add(stringsOf(object.List.items).join('.'));
+      return;
+  }
+  collectFacts(body, facts, type, written);
+}
+
+/** Also the SET clause of CREATE/ALTER FUNCTION: it applies while the body runs, and a body is lexed when it runs. */
+function recordSetting(body: Body, facts: Facts): void {
+  if (typeof body.name !== 'string') return;
+  const name = body.name.toLowerCase();
+  if (body.kind !== 'VAR_SET_MULTI') facts.settings.add(name);
+  if (Object.hasOwn(SENSITIVE_SETTINGS, name)) facts.dangerousFunctions.add(`set ${name}`);
+}
+
+/** Functions a statement names for the server to call later, with statements that never name them. */
+function recordInstalledFunctions(type: string, body: Body, facts: Facts): void {
+  switch (type) {
+    case 'DefineStmt':
       for (const option of Array.isArray(body.definition) ? body.definition : []) {
         const elem = isBody(option) && isBody(option.DefElem) ? option.DefElem : undefined;
         if (elem && FUNCTION_OPTIONS.has(String(elem.defname).toLowerCase()))
           recordFunctionName(namesOf(elem.arg), facts);
       }
-      break;
+      return;
     case 'CreateCastStmt':
       if (isBody(body.func)) recordFunctionName(stringsOf(body.func.objname), facts);
-      break;
+      return;
     case 'CreateTransformStmt':
       for (const func of [body.fromsql, body.tosql])
         if (isBody(func)) recordFunctionName(stringsOf(func.objname), facts);
-      break;
-    case 'VariableSetStmt':
-      // Also the SET clause of CREATE/ALTER FUNCTION: it applies while the body runs, and a body is lexed when it runs.
-      if (typeof body.name === 'string' && Object.hasOwn(SENSITIVE_SETTINGS, body.name.toLowerCase()))
-        facts.dangerousFunctions.add(`set ${body.name.toLowerCase()}`);
-      break;
+      return;
     case 'CreateConversionStmt':
       recordFunctionName(stringsOf(body.func_name), facts);
-      break;
-    case 'DropStmt':
-      if (TABLE_OBJECTS.has(String(body.removeType))) {
-        for (const object of Array.isArray(body.objects) ? body.objects : []) {
-          if (isBody(object) && isBody(object.List)) facts.tablesWritten.add(stringsOf(object.List.items).join('.'));
-        }
-      }
       return;
+    default:
+      recordFunctionName(stringsOf(body.funcname), facts);
   }
-  collectFacts(body, facts, type, written);
 }
 
 /**
@@ -228,7 +251,9 @@ function recordFunction(body: Body, facts: Facts): void {
   recordFunctionName(parts, facts);
   if (base === 'set_config') {
     const args = Array.isArray(body.args) ? body.args : [];
-    if (isDangerousSetConfig(constantString(args[0]))) facts.dangerousFunctions.add(name);
+    const setting = constantString(args[0]);
+    if (setting !== undefined) facts.settings.add(setting.trim().toLowerCase());
+    if (isDangerousSetConfig(setting)) facts.dangerousFunctions.add(name);
   }
 }
 
