@@ -13,6 +13,7 @@ import {
 import type { CatalogRelation } from './catalog.ts';
 import { exprTaint } from './expression-taint.ts';
 import { DATA_BEARING_CATALOG_RELATIONS, NON_TEXT_TYPE_OIDS } from './pure-functions.ts';
+import { refuseInfluence, refuseShapeInfluence } from './predicate-taint.ts';
 import { analyzeQueryNode, mergeShapes, renamed, shapeMask, unknownShape } from './query-shape.ts';
 
 /** Views nested deeper than this are masked whole rather than followed. */
@@ -37,7 +38,9 @@ export async function fromItem(node: unknown, scope: Scope, ctx: AnalysisContext
       return relationItem(body, scope, ctx);
     case 'RangeSubselect': {
       const alias = aliasOf(body.alias);
-      return single(alias.name, renamed(await analyzeQueryNode(body.subquery, scope, ctx), alias.columns));
+      // Without LATERAL a subquery does not see the FROM items beside it: a name there is an outer query's.
+      const visible = body.lateral === true ? scope : { entries: [], ctes: scope.ctes, parent: scope.parent };
+      return single(alias.name, renamed(await analyzeQueryNode(body.subquery, visible, ctx), alias.columns));
     }
     case 'RangeFunction':
       return functionItem(body, scope, ctx);
@@ -71,9 +74,14 @@ async function functionItem(body: Record<string, unknown>, scope: Scope, ctx: An
 
 async function joinItem(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<FromItem> {
   const left = await fromItem(body.larg, scope, ctx);
-  const right = await fromItem(body.rarg, scope, ctx);
+  // The right side of a join sees the left one (if it is LATERAL; a function in FROM always is).
+  const right = await fromItem(
+    body.rarg,
+    { entries: [...scope.entries, ...left.entries], ctes: scope.ctes, parent: scope.parent },
+    ctx,
+  );
   const inner: Scope = { entries: [...left.entries, ...right.entries], ctes: new Map(), parent: scope };
-  await exprTaint(body.quals, inner, ctx);
+  await refuseInfluence(body.quals, inner, ctx, 'JOIN ON', true);
   let using = listOf(body.usingClause)
     .map(stringOf)
     .filter((x): x is string => x !== null);
@@ -82,6 +90,7 @@ async function joinItem(body: Record<string, unknown>, scope: Scope, ctx: Analys
   const r = right.star.columns;
   if (!l || !r) {
     star = { columns: null, fallback: stricter(shapeMask(left.star), shapeMask(right.star)) };
+    if (using.length > 0 || body.isNatural) refuseShapeInfluence(star, 'JOIN USING', ctx);
   } else {
     if (body.isNatural)
       using = l.map((c) => c.name).filter((x): x is string => x !== null && r.some((rc) => rc.name === x));
@@ -98,6 +107,7 @@ async function joinItem(body: Record<string, unknown>, scope: Scope, ctx: Analys
     });
     const rest = (cols: TaintedColumn[]) => cols.filter((c) => c.name === null || !using.includes(c.name));
     star = { columns: [...merged, ...rest(l), ...rest(r)], fallback: RAW };
+    refuseShapeInfluence({ columns: merged, fallback: RAW }, 'JOIN USING', ctx);
   }
   const alias = aliasOf(body.alias);
   if (alias.name) return single(alias.name, renamed(star, alias.columns));

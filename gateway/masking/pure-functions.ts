@@ -244,6 +244,24 @@ export const TRANSPARENT_FUNCTIONS: ReadonlySet<string> = new Set([
 /** Trim functions are transparent only with their default (whitespace) argument list. */
 export const TRANSPARENT_WITH_ONE_ARGUMENT: ReadonlySet<string> = new Set(['btrim', 'ltrim', 'rtrim', 'trim']);
 
+/** Set-returning built-ins: how many rows they return depends on their arguments. */
+export const SET_RETURNING_FUNCTIONS: ReadonlySet<string> = new Set([
+  'generate_series',
+  'generate_subscripts',
+  'unnest',
+  'regexp_matches',
+  'regexp_split_to_table',
+  'string_to_table',
+  'json_each',
+  'json_each_text',
+  'json_object_keys',
+  'jsonb_array_elements',
+  'jsonb_array_elements_text',
+  'jsonb_each',
+  'jsonb_each_text',
+  'jsonb_object_keys',
+]);
+
 /** Functions whose result says nothing about their arguments' content. */
 export const CONTENT_FREE_FUNCTIONS: ReadonlySet<string> = new Set(['count', 'num_nulls', 'num_nonnulls']);
 

@@ -36,6 +36,7 @@ export interface MaskingSection {
   columns?: { column: string; keep_last?: number }[];
   detectors?: string[];
   custom_detectors?: { name: string; pattern: string }[];
+  predicates?: 'deny' | 'confirm';
 }
 
 export const SSH_ACTION_TYPES = ['exec', 'shell', 'subsystem', 'forward', 'env'] as const;
