@@ -66,11 +66,12 @@ export interface SessionSummary {
 
 const COMMAND_EVENTS: readonly string[] = ['statement', 'ssh.exec'];
 
-/** Counts the commands of a log by the policy's decision. */
+/** Counts the commands of a log by the final decision; `reviewed` counts those held for an approval, whatever it said. */
 export function summarize(log: SessionLog): SessionSummary {
-  const decisions = log.events.filter((e) => COMMAND_EVENTS.includes(e.type)).map((e) => String(e.data.decision ?? ''));
-  const count = (d: string): number => decisions.filter((x) => x === d).length;
-  return { commands: decisions.length, allowed: count('allow'), denied: count('deny'), reviewed: count('review') };
+  const commands = log.events.filter((e) => COMMAND_EVENTS.includes(e.type));
+  const count = (d: string): number => commands.filter((e) => e.data.decision === d).length;
+  const reviewed = commands.filter((e) => e.data.decision === 'review' || e.data.approval_id !== undefined).length;
+  return { commands: commands.length, allowed: count('allow'), denied: count('deny'), reviewed };
 }
 
 function logLine(event: AuditEventWire): string | null {

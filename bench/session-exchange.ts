@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { createLiveSessions } from '../gateway/enforcement/live-sessions.ts';
 import { createHttpApp } from '../gateway/http/http-app.ts';
 import { createTrustedIssuers } from '../gateway/identity/issuers.ts';
 import { systemClock } from '../gateway/identity/session-context.ts';
@@ -49,7 +50,13 @@ export async function benchSessionExchange(rounds = ROUNDS): Promise<BenchRow[]>
       staticTokens: [],
     },
   });
-  const server = createHttpApp({ sessions, version: 'bench', onTunnel: (_c, stream) => stream.destroy() });
+  const server = createHttpApp({
+    sessions,
+    live: createLiveSessions(systemClock),
+    clock: systemClock,
+    version: 'bench',
+    onTunnel: (_c, stream) => stream.destroy(),
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/sessions`;
   try {

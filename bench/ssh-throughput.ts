@@ -6,11 +6,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { SessionContext } from '../gateway/identity/session-context.ts';
+import net from 'node:net';
+import { createEnforcer } from '../gateway/enforcement/enforcer.ts';
+import { createLiveSessions } from '../gateway/enforcement/live-sessions.ts';
+import { systemClock, type SessionContext } from '../gateway/identity/session-context.ts';
 import { createContentMasker } from '../gateway/masking/detectors.ts';
 import { DETECTOR_NAMES } from '../gateway/masking/masking-config.ts';
 import { knownHostsLine, sshHostKeyFromPrivate } from '../gateway/ssh/host-key.ts';
-import { createSshGateway } from '../gateway/ssh/ssh-gateway.ts';
+import { createSshAdapter } from '../gateway/ssh/ssh-adapter.ts';
 import { startSshTarget } from '../test/support/sshd.ts';
 import type { BenchRow } from './bench-table.ts';
 import { generateEd25519KeyPair } from '../gateway/ssh/ssh-key-text.ts';
@@ -34,7 +37,7 @@ export async function benchSshThroughput(megabytes = Number(process.env.BENCH_SS
   const masker = createContentMasker({ detectors: DETECTOR_NAMES });
   let detectors = true;
   const hostKey = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
-  const gateway = createSshGateway({
+  const gateway = createSshAdapter({
     hostKey,
     connections: [
       {
@@ -49,14 +52,21 @@ export async function benchSshThroughput(megabytes = Number(process.env.BENCH_SS
       },
     ],
     deps: {
-      decide: () => ({ action: 'allow', rule: 'bench', reason: 'benchmark' }),
+      enforcer: createEnforcer({
+        engine: { decide: () => ({ action: 'allow', rule: 'bench', reason: 'benchmark' }) },
+        recorder: { record: async () => undefined },
+        log: () => undefined,
+      }),
       authenticate: (token) => (token === TOKEN ? session : null),
-      record: async () => undefined,
       maskText: (text) => (detectors ? masker.maskText(text) : { text, count: 0 }),
+      live: createLiveSessions(systemClock),
+      clock: systemClock,
+      log: () => undefined,
     },
   });
-  await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', () => resolve()));
-  const gatewayPort = (gateway.server.address() as AddressInfo).port;
+  const server = net.createServer((socket) => gateway.accept(socket, { loopback: true }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const gatewayPort = (server.address() as AddressInfo).port;
   writeFileSync(path.join(dir, 'target_key'), target.privateKey, { mode: 0o600 });
   writeFileSync(
     path.join(dir, 'known_hosts'),
@@ -107,6 +117,7 @@ export async function benchSshThroughput(megabytes = Number(process.env.BENCH_SS
     return rows;
   } finally {
     await gateway.close();
+    server.close();
     await target.stop();
     rmSync(dir, { recursive: true, force: true });
   }

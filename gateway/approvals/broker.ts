@@ -236,7 +236,10 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
       .catch(onError);
     arm(id, expiresAt);
     ensurePoller();
-    const onAbort = (): void => void finish(id, 'cancelled', 'client cancelled the statement').catch(onError);
+    // After close() the record stays pending (a restart abandons it), whatever its client does then.
+    const onAbort = (): void => {
+      if (!closed) void finish(id, 'cancelled', 'client cancelled the statement').catch(onError);
+    };
     holdOptions.signal?.addEventListener('abort', onAbort, { once: true });
     if (holdOptions.signal?.aborted) onAbort();
     const approveUrl = `${publicUrl}${routePath(GATEWAY_APP_ROUTES.approval, id)}`;

@@ -1,3 +1,5 @@
+import { CONNECTION_TYPES } from './connection-types.ts';
+
 /**
  * JSON Schema of gatehouse.yaml. Defaults live here and only here (ajv `useDefaults`), so the
  * loaded config object is complete and typed the same for every caller.
@@ -6,36 +8,6 @@ const hostPort = {
   type: 'string',
   pattern: '^[^\\s:]*:\\d{1,5}$',
   description: 'host:port, e.g. 127.0.0.1:6432',
-} as const;
-
-export const postgresConnection = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type', 'url'],
-  properties: {
-    type: { const: 'postgres' },
-    url: { type: 'string', pattern: '^postgres(ql)?://', description: 'Target server, postgres://user@host:port/db' },
-    password: { type: 'string', description: 'Target password; use ${env:NAME} or ${file:PATH}' },
-    sslmode: { enum: ['disable', 'require', 'verify-full'], default: 'disable' },
-    ca: { type: 'string', description: 'PEM of the CA that signs the target certificate (verify-full)' },
-    audit: { enum: ['required', 'best-effort'], default: 'required' },
-  },
-} as const;
-
-export const sshConnection = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type', 'host', 'user', 'host_key'],
-  properties: {
-    type: { const: 'ssh' },
-    host: { type: 'string' },
-    port: { type: 'integer', minimum: 1, maximum: 65535, default: 22 },
-    user: { type: 'string' },
-    private_key: { type: 'string', description: 'PEM/OpenSSH private key; use ${file:PATH}' },
-    password: { type: 'string' },
-    host_key: { type: 'string', description: "The target's public host key (OpenSSH line) or its SHA256 fingerprint" },
-    audit: { enum: ['required', 'best-effort'], default: 'required' },
-  },
 } as const;
 
 export const configSchema = {
@@ -86,7 +58,7 @@ export const configSchema = {
     connections: {
       type: 'object',
       minProperties: 1,
-      additionalProperties: { oneOf: [postgresConnection, sshConnection] },
+      additionalProperties: { oneOf: CONNECTION_TYPES.map((type) => type.schema) },
     },
     policies: { type: 'string', default: './policies', description: 'Folder of policy YAML files' },
     static_tokens: {

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
-import { configSchema, postgresConnection, sshConnection } from './config-schema.ts';
+import { configSchema } from './config-schema.ts';
+import { schemaDefaults } from './connection-type.ts';
+import { CONNECTION_TYPES } from './connection-types.ts';
 import { resolveStoreLocation } from '../store/store-location.ts';
 import { interpolateSecrets } from './interpolate.ts';
 import { explainSchemaError, lineOfError } from './schema-errors.ts';
@@ -49,7 +51,7 @@ export function parseConfig(text: string, file: string): GatehouseConfig {
     });
     throw new GatehouseError('config.invalid', [...new Set(messages)].join('\n'));
   }
-  return toConfig(data, file, configDir);
+  return toConfig(data as unknown as Validated, file, configDir);
 }
 
 function isUsefulError(error: ErrorObject): boolean {
@@ -57,25 +59,27 @@ function isUsefulError(error: ErrorObject): boolean {
   return error.keyword !== 'oneOf' && !(error.keyword === 'const' && error.instancePath.endsWith('/type'));
 }
 
-function toConfig(data: Record<string, any>, file: string, configDir: string): GatehouseConfig {
+/** gatehouse.yaml after validation with defaults applied: the shape `config-schema.ts` guarantees. */
+interface Validated {
+  connections: Record<string, Record<string, unknown>>;
+  listen: { http: string; postgres: string; ssh?: string };
+  public_url?: string;
+  store: string;
+  tls?: { cert: string; key: string };
+  issuers: { issuer: string; audience?: string; jwks_uri?: string; jwks_file?: string }[];
+  policies: string;
+  static_tokens: GatehouseConfig['staticTokens'];
+  limits: { max_message_bytes: number; max_statement_bytes: number };
+  audit: { sample_rows: number; file?: string; webhook?: { url: string; secret: string } };
+  approvals: { notify_url?: string; secret?: string };
+  app?: { app_id: string | number; private_key: string; webhook_secret: string; base_url?: string };
+}
+
+function toConfig(data: Validated, file: string, configDir: string): GatehouseConfig {
   const connections: GatehouseConfig['connections'] = {};
-  for (const [name, given] of Object.entries<any>(data.connections)) {
-    // ajv does not apply defaults inside oneOf branches, so the branch's own defaults are applied here.
-    const c = { ...defaultsOf(given.type === 'postgres' ? postgresConnection : sshConnection), ...given };
-    connections[name] =
-      c.type === 'postgres'
-        ? { type: 'postgres', name, url: c.url, password: c.password, sslmode: c.sslmode, ca: c.ca, audit: c.audit }
-        : {
-            type: 'ssh',
-            name,
-            host: c.host,
-            port: c.port,
-            user: c.user,
-            privateKey: c.private_key,
-            password: c.password,
-            hostKey: c.host_key,
-            audit: c.audit,
-          };
+  for (const [name, given] of Object.entries(data.connections as Record<string, Record<string, unknown>>)) {
+    const type = CONNECTION_TYPES.find((t) => t.type === given.type)!;
+    connections[name] = type.toConfig(name, { ...schemaDefaults(type.schema), ...given });
   }
   return {
     file,
@@ -83,7 +87,7 @@ function toConfig(data: Record<string, any>, file: string, configDir: string): G
     publicUrl: data.public_url ?? `http://${data.listen.http}`,
     store: resolveStoreLocation(data.store, configDir),
     tls: data.tls,
-    issuers: data.issuers.map((i: any) => ({
+    issuers: data.issuers.map((i) => ({
       issuer: i.issuer,
       audience: i.audience,
       jwksUri: i.jwks_uri,
@@ -106,12 +110,4 @@ function toConfig(data: Record<string, any>, file: string, configDir: string): G
       baseUrl: data.app.base_url,
     },
   };
-}
-
-function defaultsOf(schema: { properties: Record<string, unknown> }): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(schema.properties)
-      .filter(([, property]) => property && typeof property === 'object' && 'default' in property)
-      .map(([key, property]) => [key, (property as { default: unknown }).default]),
-  );
 }

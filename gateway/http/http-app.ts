@@ -1,6 +1,8 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { CONTROL_API_PATHS, type VersionInfo } from '../../wire/control-api.ts';
+import type { LiveSessions } from '../enforcement/live-sessions.ts';
+import type { Clock } from '../identity/session-context.ts';
 import type { SessionService } from '../identity/session-service.ts';
 import { bearerToken } from './bearer-token.ts';
 import { sendError, sendJson } from './json-io.ts';
@@ -13,6 +15,9 @@ export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse) => Promise
 /** What the HTTP app serves; everything stateful is injected so it stays a plain function of its inputs. */
 export interface HttpAppOptions {
   sessions: SessionService;
+  /** The registry tunnels join as live connections of their session. */
+  live: LiveSessions;
+  clock: Clock;
   version: string;
   /** Served at `/metrics`; absent means 404. */
   metrics?: Registry;
@@ -38,6 +43,8 @@ export function createHttpApp(options: HttpAppOptions): http.Server {
   const routes = createSessionRoutes(options.sessions);
   const tunnels = createTunnelUpgrade({
     sessions: options.sessions,
+    live: options.live,
+    clock: options.clock,
     onTunnel: options.onTunnel,
     maxPayloadBytes: options.maxTunnelPayloadBytes,
     log,

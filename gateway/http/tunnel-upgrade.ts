@@ -2,12 +2,17 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
 import { CONTROL_API_PATHS } from '../../wire/control-api.ts';
-import type { SessionContext } from '../identity/session-context.ts';
+import type { LiveSessions } from '../enforcement/live-sessions.ts';
+import type { Clock, SessionContext } from '../identity/session-context.ts';
+import { sessionGrants } from '../identity/session-grants.ts';
 import type { SessionService } from '../identity/session-service.ts';
 import { bearerToken } from './bearer-token.ts';
 
 /** Hands an authenticated tunnel stream to the adapter of its connection (the same one the native listener uses). */
 export type TunnelHandler = (connection: string, stream: Duplex, session: SessionContext) => void;
+
+/** The owner name of tunnels in the live-session registry. */
+export const TUNNEL_OWNER = 'tunnel';
 
 /** WebSocket close codes of the tunnel: 4xxx mirror HTTP statuses so clients can tell why. */
 export const TUNNEL_CLOSE = { sessionEnded: 4401, gatewayClosing: 1001 } as const;
@@ -15,6 +20,9 @@ export const TUNNEL_CLOSE = { sessionEnded: 4401, gatewayClosing: 1001 } as cons
 /** Sessions to authenticate against and the adapter hand-off; the limits protect the gateway from oversized frames. */
 export interface TunnelUpgradeOptions {
   sessions: SessionService;
+  /** The gateway's one registry of live connections: a tunnel is one, closed when its session ends. */
+  live: LiveSessions;
+  clock: Clock;
   onTunnel: TunnelHandler;
   /** Largest WebSocket message accepted (the local proxy sends socket chunks, ≤ 64 KiB each). */
   maxPayloadBytes?: number;
@@ -40,17 +48,8 @@ export function createTunnelUpgrade(options: TunnelUpgradeOptions): TunnelUpgrad
     maxPayload: options.maxPayloadBytes ?? 1024 * 1024,
     perMessageDeflate: false,
   });
-  const live = new Map<string, Set<WebSocket>>();
   const log = options.log ?? (() => {});
   const graceMs = options.endGraceMs ?? 500;
-
-  const stopListening = options.sessions.onEnded((sessionId, reason) => {
-    const sockets = live.get(sessionId);
-    if (!sockets) return;
-    setTimeout(() => {
-      for (const ws of sockets) ws.close(TUNNEL_CLOSE.sessionEnded, `gatehouse: session ${reason}`);
-    }, graceMs).unref();
-  });
 
   async function authorize(
     req: IncomingMessage,
@@ -96,7 +95,7 @@ export function createTunnelUpgrade(options: TunnelUpgradeOptions): TunnelUpgrad
         code: 'auth.invalid',
         message: 'the session token is unknown, revoked or expired; exchange a new OIDC token',
       };
-    if (!session.connections.includes(connection)) {
+    if (!sessionGrants(session, connection, options.clock.now())) {
       return {
         ok: false,
         status: 403,
@@ -124,22 +123,14 @@ export function createTunnelUpgrade(options: TunnelUpgradeOptions): TunnelUpgrad
     );
   }
 
+  /** Registers a tunnel as a live connection of its session: closed, after the grace, when the session ends. */
   function track(session: SessionContext, ws: WebSocket): void {
-    const sessionId = session.sessionId;
-    const sockets = live.get(sessionId) ?? new Set<WebSocket>();
-    sockets.add(ws);
-    live.set(sessionId, sockets);
-    const untilExpiry = Math.max(0, session.expiresAt.getTime() - Date.now()) + graceMs;
-    const expiry =
-      untilExpiry < 2 ** 31 - 1
-        ? setTimeout(() => ws.close(TUNNEL_CLOSE.sessionEnded, 'gatehouse: session expired'), untilExpiry)
-        : undefined;
-    expiry?.unref();
-    ws.once('close', () => {
-      clearTimeout(expiry);
-      sockets.delete(ws);
-      if (sockets.size === 0) live.delete(sessionId);
+    const release = options.live.add(session, TUNNEL_OWNER, (reason) => {
+      if (reason === 'gateway-restart')
+        return ws.close(TUNNEL_CLOSE.gatewayClosing, 'gatehouse: gateway shutting down');
+      setTimeout(() => ws.close(TUNNEL_CLOSE.sessionEnded, `gatehouse: session ${reason}`), graceMs).unref();
     });
+    ws.once('close', release);
   }
 
   async function open(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -174,9 +165,7 @@ export function createTunnelUpgrade(options: TunnelUpgradeOptions): TunnelUpgrad
       });
     },
     close() {
-      stopListening();
-      for (const sockets of live.values())
-        for (const ws of sockets) ws.close(TUNNEL_CLOSE.gatewayClosing, 'gatehouse: gateway shutting down');
+      options.live.endAll('gateway-restart', TUNNEL_OWNER);
       wss.close();
     },
   };

@@ -3,7 +3,7 @@ import type { ResultFilter, StatementGate, StatementHandle } from '../postgres/s
 import { targetAddress } from '../postgres/target-connection.ts';
 import { createContentMasker, type ContentMasker } from './detectors.ts';
 import { compileMaskingConfig, type MaskingConfig, type MaskingPolicySection } from './masking-config.ts';
-import { createMaskingSession, type MaskingSession } from './masking-session.ts';
+import { createMaskingSession } from './masking-session.ts';
 import { createMetadataCatalog, type MetadataCatalog } from './metadata-connection.ts';
 
 export interface MaskingWiringOptions {
@@ -12,18 +12,18 @@ export interface MaskingWiringOptions {
 }
 
 /**
- * Connects masking to the PostgreSQL adapter's seams. `wrapGate` and `filterFor` are called
- * back to back for each client connection (gate first); they share one {@link MaskingSession}.
- * Connections without any masking get neither a wrapper nor a filter.
+ * Connects masking to the PostgreSQL adapter's seams. `forClient` makes, for one client connection,
+ * the wrapped gate and the result filter around one masking session, so what a statement was
+ * planned as and the rows it returns are masked by the same session. Connections without any
+ * masking get the gate back unwrapped and no filter.
  */
 export interface MaskingWiring {
   /** `onDeny` hears of every statement masking refuses on this client connection (for the audit trail). */
-  wrapGate(
+  forClient(
     connection: PostgresConnectionConfig,
     gate: StatementGate,
     onDeny?: (handle: StatementHandle, reason: string) => void,
-  ): StatementGate;
-  filterFor(connection: PostgresConnectionConfig): ResultFilter | undefined;
+  ): { gate: StatementGate; filter?: ResultFilter };
   close(): Promise<void>;
 }
 
@@ -35,7 +35,6 @@ interface PerConnection {
 
 export function createMaskingWiring(options: MaskingWiringOptions): MaskingWiring {
   const compiled = new Map<string, PerConnection | null>();
-  const waiting = new Map<string, MaskingSession[]>();
 
   function forConnection(connection: PostgresConnectionConfig): PerConnection | null {
     if (compiled.has(connection.name)) return compiled.get(connection.name)!;
@@ -55,26 +54,16 @@ export function createMaskingWiring(options: MaskingWiringOptions): MaskingWirin
   }
 
   return {
-    wrapGate(connection, gate, onDeny) {
+    forClient(connection, gate, onDeny) {
       const entry = forConnection(connection);
-      if (!entry) return gate;
+      if (!entry) return { gate };
       const session = createMaskingSession({
         catalog: entry.catalog,
         config: entry.config,
         content: entry.content,
         onDeny,
       });
-      const queue = waiting.get(connection.name) ?? [];
-      queue.push(session);
-      waiting.set(connection.name, queue);
-      return session.wrapGate(gate);
-    },
-    filterFor(connection) {
-      const entry = forConnection(connection);
-      if (!entry) return undefined;
-      const session = waiting.get(connection.name)?.shift();
-      if (session) return session.filter;
-      return createMaskingSession({ catalog: entry.catalog, config: entry.config, content: entry.content }).filter;
+      return { gate: session.wrapGate(gate), filter: session.filter };
     },
     async close() {
       for (const entry of compiled.values()) await entry?.catalog.close();

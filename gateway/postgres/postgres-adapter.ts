@@ -1,106 +1,136 @@
 import type { Duplex } from 'node:stream';
 import type { GatehouseConfig, PostgresConnectionConfig } from '../config/config-types.ts';
+import type { ProtocolAdapter, StreamOrigin } from '../enforcement/adapter-contract.ts';
+import type { LiveSessions } from '../enforcement/live-sessions.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
-import type { SessionContext } from '../identity/session-context.ts';
+import type { Clock, SessionContext } from '../identity/session-context.ts';
+import { sessionGrants } from '../identity/session-grants.ts';
 import type { GatewayMetrics } from '../server/metrics.ts';
+import type { SessionEndReason } from '../../wire/audit-events.ts';
 import { backendMessages } from './backend-messages.ts';
 import { CancelRegistry } from './cancel-registry.ts';
-import { acceptStartup, refuseStartup, requestPassword, SQLSTATE } from './client-handshake.ts';
+import { acceptStartup, type HandshakeResult, refuseStartup, requestPassword, SQLSTATE } from './client-handshake.ts';
+import { postgresConnectionType } from './postgres-connection.ts';
 import { SessionRelay } from './session-relay.ts';
 import type { ResultFilter, StatementGate } from './statement-gate.ts';
 import { connectToTarget } from './target-connection.ts';
 
+/** What one client connection's statements pass: its gate (policy, approvals, audit) and its masking filter, made together. */
+export interface ClientSide {
+  gate: StatementGate;
+  /** Absent when nothing on the connection is masked. */
+  filter?: ResultFilter;
+}
+
+/** The seams of the PostgreSQL protocol path: sessions, and per client connection its gate and masking filter. */
 export interface PostgresAdapterDeps {
   config: GatehouseConfig;
   /** Resolves a session token (the password on the native listener) to its session. */
   authenticate(token: string): Promise<SessionContext | null>;
-  createGate(session: SessionContext, connection: PostgresConnectionConfig): StatementGate;
-  /** The masking filter of a connection, or undefined when nothing there is masked. */
-  createFilter(session: SessionContext, connection: PostgresConnectionConfig): ResultFilter | undefined;
+  openClient(session: SessionContext, connection: PostgresConnectionConfig): ClientSide;
+  live: LiveSessions;
+  clock: Clock;
   metrics: GatewayMetrics;
   log(message: string): void;
+  /** Releases what the gates and filters hold (masking metadata connections). */
+  close?(): Promise<void>;
 }
 
-/** How a client stream reached the gateway. */
-export interface StreamOrigin {
-  /** Set for tunnel streams, which were authenticated by their Bearer token. */
-  session?: SessionContext;
-  /** The connection a tunnel stream was opened for (the database name must match it). */
-  connection?: string;
-  /** Loopback clients may send a cleartext password without TLS. */
-  loopback: boolean;
-}
+type Startup = Extract<HandshakeResult, { kind: 'startup' }>;
+
+const TYPE = postgresConnectionType.type;
 
 /**
  * The PostgreSQL protocol adapter: a server to the client, a client to the target. The database
  * name picks the connection, the password is the session token (native listener), and every
  * statement then passes the connection's StatementGate.
  */
-export function createPostgresAdapter(deps: PostgresAdapterDeps) {
-  const cancels = new CancelRegistry();
-  const live = new Map<string, Set<SessionRelay>>();
-  const tlsOptions = deps.config.tls ? { cert: deps.config.tls.cert, key: deps.config.tls.key } : undefined;
+export function createPostgresAdapter(deps: PostgresAdapterDeps): ProtocolAdapter {
+  return new PostgresAdapter(deps);
+}
 
-  async function handle(socket: Duplex, origin: StreamOrigin): Promise<void> {
+class PostgresAdapter implements ProtocolAdapter {
+  readonly type = TYPE;
+  readonly configSchema = postgresConnectionType.schema;
+  readonly listenAddress: string;
+  private readonly cancels = new CancelRegistry();
+  private readonly tlsOptions: { cert: string; key: string } | undefined;
+
+  constructor(private readonly deps: PostgresAdapterDeps) {
+    this.listenAddress = deps.config.listen.postgres;
+    this.tlsOptions = deps.config.tls ? { cert: deps.config.tls.cert, key: deps.config.tls.key } : undefined;
+  }
+
+  accept(stream: Duplex, origin: StreamOrigin): void {
+    void this.serve(stream, origin);
+  }
+
+  endSession(sessionId: string, reason: SessionEndReason): void {
+    this.deps.live.end(sessionId, reason, TYPE);
+  }
+
+  async close(): Promise<void> {
+    this.deps.live.endAll('gateway-restart', TYPE);
+    await this.deps.close?.();
+  }
+
+  private async serve(socket: Duplex, origin: StreamOrigin): Promise<void> {
     socket.on('error', () => socket.destroy());
     let stream: Duplex = socket;
     try {
       const startup = await acceptStartup(socket, {
-        tls: tlsOptions,
-        maxMessageBytes: deps.config.limits.maxMessageBytes,
+        tls: this.tlsOptions,
+        maxMessageBytes: this.deps.config.limits.maxMessageBytes,
       });
       if (startup.kind === 'cancel') {
-        cancels.cancel(startup.pid, startup.secret);
+        this.cancels.cancel(startup.pid, startup.secret);
         socket.end();
         return;
       }
       stream = startup.stream;
-      const connection = deps.config.connections[startup.database];
-      if (
-        !connection ||
-        connection.type !== 'postgres' ||
-        (origin.connection && origin.connection !== startup.database)
-      ) {
-        const known = Object.entries(deps.config.connections)
-          .filter(([, c]) => c.type === 'postgres')
-          .map(([n]) => n);
-        return refuseStartup(
-          stream,
-          SQLSTATE.invalidCatalogName,
-          `connection "${startup.database}" does not exist on this gateway`,
-          `use one of: ${known.join(', ') || '(none configured)'} as the database name`,
-        );
-      }
-      const session = origin.session ?? (await authenticateClient(stream, startup, origin));
-      if (!session) return;
-      if (!grants(session, connection.name)) {
-        return refuseStartup(
-          stream,
-          SQLSTATE.insufficientPrivilege,
-          `session ${session.sessionId} was not granted connection "${connection.name}"`,
-          'request it in the session exchange (connections: [...]) and allow it in the identity rule',
-        );
-      }
-      await relay(stream, startup.frames.takeRemainder(), session, connection, startup.parameters);
+      await this.start(stream, startup, origin);
     } catch (error) {
-      const known = error instanceof GatehouseError;
-      deps.metrics.errors.inc({ code: known ? error.code : 'internal' });
-      if (!known) deps.log(`postgres: unexpected error during startup: ${(error as Error).stack}`);
-      const code =
-        known && error.code.startsWith('pg.target') ? SQLSTATE.connectionFailure : SQLSTATE.protocolViolation;
-      refuseStartup(
-        stream,
-        code,
-        known ? error.message : 'the gateway could not start this connection; see the gateway log',
-      );
+      this.startupFailed(stream, error);
     }
   }
 
-  async function authenticateClient(
-    stream: Duplex,
-    startup: { encrypted: boolean; frames: any },
-    origin: StreamOrigin,
-  ): Promise<SessionContext | null> {
+  private async start(stream: Duplex, startup: Startup, origin: StreamOrigin): Promise<void> {
+    const { config } = this.deps;
+    const connection = config.connections[startup.database];
+    if (!connection || connection.type !== TYPE || (origin.connection && origin.connection !== startup.database)) {
+      const known = Object.values(config.connections)
+        .filter((c) => c.type === TYPE)
+        .map((c) => c.name);
+      return refuseStartup(
+        stream,
+        SQLSTATE.invalidCatalogName,
+        `connection "${startup.database}" does not exist on this gateway`,
+        `use one of: ${known.join(', ') || '(none configured)'} as the database name`,
+      );
+    }
+    const session = origin.session ?? (await this.authenticate(stream, startup, origin));
+    if (!session) return;
+    if (!sessionGrants(session, connection.name, this.deps.clock.now())) {
+      return refuseStartup(
+        stream,
+        SQLSTATE.insufficientPrivilege,
+        `session ${session.sessionId} was not granted connection "${connection.name}"`,
+        'request it in the session exchange (connections: [...]) and allow it in the identity rule',
+      );
+    }
+    await this.relay(stream, startup, session, connection);
+  }
+
+  private startupFailed(stream: Duplex, error: unknown): void {
+    const known = error instanceof GatehouseError;
+    this.deps.metrics.errors.inc({ code: known ? error.code : 'internal' });
+    if (!known) this.deps.log(`postgres: unexpected error during startup: ${(error as Error).stack}`);
+    const code = known && error.code.startsWith('pg.target') ? SQLSTATE.connectionFailure : SQLSTATE.protocolViolation;
+    const message = known ? error.message : 'the gateway could not start this connection; see the gateway log';
+    refuseStartup(stream, code, message);
+  }
+
+  private async authenticate(stream: Duplex, startup: Startup, origin: StreamOrigin): Promise<SessionContext | null> {
     if (!startup.encrypted && !origin.loopback) {
       refuseStartup(
         stream,
@@ -111,9 +141,9 @@ export function createPostgresAdapter(deps: PostgresAdapterDeps) {
       return null;
     }
     const password = await requestPassword(stream, startup.frames);
-    const session = await deps.authenticate(password);
+    const session = await this.deps.authenticate(password);
     if (!session) {
-      deps.metrics.errors.inc({ code: 'pg.bad-token' });
+      this.deps.metrics.errors.inc({ code: 'pg.bad-token' });
       refuseStartup(
         stream,
         SQLSTATE.invalidPassword,
@@ -125,50 +155,39 @@ export function createPostgresAdapter(deps: PostgresAdapterDeps) {
     return session;
   }
 
-  async function relay(
+  private async relay(
     stream: Duplex,
-    pending: Buffer,
+    startup: Startup,
     session: SessionContext,
     connection: PostgresConnectionConfig,
-    parameters: Record<string, string>,
   ): Promise<void> {
-    const target = await connectToTarget(connection, { clientParameters: parameters });
-    const gate = deps.createGate(session, connection);
-    const relay = new SessionRelay(stream, target, gate, deps.createFilter(session, connection), {
+    const { deps } = this;
+    const target = await connectToTarget(connection, { clientParameters: startup.parameters });
+    const { gate, filter } = deps.openClient(session, connection);
+    const relay = new SessionRelay(stream, target, gate, filter, {
       maxMessageBytes: deps.config.limits.maxMessageBytes,
       sampleRows: deps.config.audit.sampleRows,
       onBytes: (direction, bytes) => deps.metrics.bytes.inc({ direction }, bytes),
       onClosed: () => {
         key.release();
-        live.get(session.sessionId)?.delete(relay);
-        deps.metrics.connections.dec({ protocol: 'postgres' });
+        release();
+        deps.metrics.connections.dec({ protocol: TYPE });
       },
       log: deps.log,
     });
-    const key = cancels.register(relay);
-    if (!live.has(session.sessionId)) live.set(session.sessionId, new Set());
-    live.get(session.sessionId)!.add(relay);
-    deps.metrics.connections.inc({ protocol: 'postgres' });
-    deps.metrics.connectionsTotal.inc({ protocol: 'postgres' });
+    const key = this.cancels.register(relay);
+    const release = deps.live.add(session, TYPE, (reason) => relay.terminate(endMessage(reason)));
+    deps.metrics.connections.inc({ protocol: TYPE });
+    deps.metrics.connectionsTotal.inc({ protocol: TYPE });
     const greeting = [backendMessages.authenticationOk()];
     for (const [name, value] of target.parameters) greeting.push(backendMessages.parameterStatus(name, value));
     greeting.push(backendMessages.backendKeyData(key.pid, key.secret), backendMessages.readyForQuery('I'));
     stream.write(Buffer.concat(greeting));
-    relay.start(pending);
+    relay.start(startup.frames.takeRemainder());
   }
-
-  return {
-    handle,
-    /** Closes every live connection of a session (expired, revoked) with a clear FATAL message. */
-    endSession(sessionId: string, message: string): void {
-      for (const relay of live.get(sessionId) ?? []) relay.terminate(message);
-      live.delete(sessionId);
-    },
-  };
 }
 
-export type PostgresAdapter = ReturnType<typeof createPostgresAdapter>;
-
-function grants(session: SessionContext, connection: string): boolean {
-  return session.connections.some((name) => name === '*' || name === connection);
+/** The FATAL message a client gets when its session ends under it. */
+function endMessage(reason: SessionEndReason): string {
+  return `gatehouse: session ${reason === 'expired' ? 'expired' : 'ended'}; start a new session to continue`;
 }

@@ -11,22 +11,24 @@ import { createRecorder, type Recorder, type RecorderOptions } from '../audit/re
 import { getSessionLog } from '../audit/session-log.ts';
 import { createConfiguredSinks } from '../audit/sinks/configured-sinks.ts';
 import type { GatehouseConfig } from '../config/config-types.ts';
+import type { AdapterDeps, AdapterFactory, ProtocolAdapter } from '../enforcement/adapter-contract.ts';
+import { createEnforcer } from '../enforcement/enforcer.ts';
+import { createLiveSessions, type LiveSessions } from '../enforcement/live-sessions.ts';
 import { createClientBundleRoute } from '../http/client-bundle-route.ts';
 import { createHttpApp } from '../http/http-app.ts';
 import { createTrustedIssuers } from '../identity/issuers.ts';
-import { systemClock, type Clock } from '../identity/session-context.ts';
+import { systemClock, type Clock, type SessionContext } from '../identity/session-context.ts';
 import { createSessionService, type SessionService } from '../identity/session-service.ts';
-import { createPolicyEngine } from '../policy/engine.ts';
+import { createPolicyEngine, type PolicyEngine } from '../policy/engine.ts';
 import { loadPolicies } from '../policy/load-policies.ts';
-import { createPostgresAdapter, type PostgresAdapter } from '../postgres/postgres-adapter.ts';
+import type { Policy } from '../policy/policy-types.ts';
 import { loadSqlParser } from '../sql/analyze-sql.ts';
 import { createStore } from '../store/create-store.ts';
 import type { Store } from '../store/store.ts';
-import { GATEWAY_VERSION } from './version.ts';
+import { builtinAdapters } from './builtin-adapters.ts';
 import { createContentMaskers } from './content-maskers.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
-import { createPostgresWiring } from './postgres-wiring.ts';
-import { createSshSide } from './ssh-wiring.ts';
+import { GATEWAY_VERSION } from './version.ts';
 
 /** A running gateway: its addresses and the parts tests and the demo reach into. */
 export interface RunningGateway {
@@ -34,12 +36,15 @@ export interface RunningGateway {
   postgresPort: number;
   /** Set when `listen.ssh` is configured. */
   sshPort?: number;
+  /** The port of each adapter's native listener, by connection type. */
+  ports: Record<string, number>;
   store: Store;
   sessions: SessionService;
   broker: ApprovalBroker;
   recorder: Recorder;
   metrics: GatewayMetrics;
-  postgres: PostgresAdapter;
+  adapters: readonly ProtocolAdapter[];
+  live: LiveSessions;
   close(): Promise<void>;
 }
 
@@ -52,48 +57,127 @@ export interface StartOptions {
    * measure the data path without audit; not a config key, because a gateway must always audit.
    */
   createRecorder?: (options: RecorderOptions) => Recorder;
+  /** Builds the policy engine (default {@link createPolicyEngine}); tests use it to make the engine fail. */
+  createEngine?: (policy: Policy) => PolicyEngine;
+  /** The protocol adapters (default {@link builtinAdapters}). */
+  adapters?: (policy: Policy) => AdapterFactory[];
   /** The `gatehouse connect` bundle served to runners (default: the one built into `actions/dist/`). */
   clientBundlePath?: string | URL;
 }
 
 const BUILT_CLIENT_BUNDLE = new URL('../../actions/dist/gatehouse-connect.mjs', import.meta.url);
 
+interface Env {
+  config: GatehouseConfig;
+  options: StartOptions;
+  clock: Clock;
+  log: (message: string) => void;
+  /** Replicas behind a load balancer share listen addresses; the host name tells them apart. */
+  gatewayId: string;
+}
+
 /**
  * Assembles and starts the gateway described by a loaded gatehouse.yaml: store, audit recorder,
- * policy engine, sessions, approvals broker, the HTTP control API with its tunnel, and the
- * native PostgreSQL listener. The only place where the parts meet.
+ * policy engine, sessions, approvals broker, the enforcement core, every protocol adapter, the
+ * HTTP control API with its tunnel, and the adapters' native listeners. The only place where the
+ * parts meet.
  */
 export async function startGateway(config: GatehouseConfig, options: StartOptions = {}): Promise<RunningGateway> {
-  const clock = options.clock ?? systemClock;
-  const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const env: Env = {
+    config,
+    options,
+    clock: options.clock ?? systemClock,
+    log: options.log ?? ((message: string) => process.stderr.write(`${message}\n`)),
+    gatewayId: `${os.hostname()}/${config.listen.http}#${config.listen.postgres}`,
+  };
   const metrics = createMetrics();
+  const { store, policy, recorder } = await openRecords(env);
+  const sessions = await openSessions(env, store, policy);
+  const { broker, embeddedApp } = await openApprovals(env, store, recorder);
+  const live = createLiveSessions(env.clock);
+  const engine = (options.createEngine ?? createPolicyEngine)(policy);
+  const enforcer = createEnforcer({ engine, broker, recorder, metrics, log: env.log });
+  const deps: AdapterDeps = {
+    config,
+    enforcer,
+    recorder,
+    contentMasker: createContentMaskers(policy.masking),
+    sessions: { authenticate: (token) => sessions.authenticate(token), live },
+    metrics,
+    clock: env.clock,
+    store,
+    log: env.log,
+  };
+  const adapters: ProtocolAdapter[] = [];
+  for (const factory of (options.adapters ?? builtinAdapters)(policy)) adapters.push(await factory.create(deps));
+  watchSessions(env, sessions, recorder, adapters, live);
+  await sessions.restoreTimers();
+  const httpServer = controlApi(env, { sessions, store, broker, metrics, live, adapters, embeddedApp });
+  const servers = await listenAll(env, httpServer, adapters);
+  return {
+    httpUrl: servers.httpUrl,
+    postgresPort: servers.ports.postgres!,
+    sshPort: servers.ports.ssh,
+    ports: servers.ports,
+    store,
+    sessions,
+    broker,
+    recorder,
+    metrics,
+    adapters,
+    live,
+    async close() {
+      sessions.close();
+      broker.close();
+      httpServer.closeAllConnections?.();
+      await Promise.all([...servers.all.map(closeServer), ...adapters.map((adapter) => adapter.close())]);
+      live.close();
+      await recorder.close();
+      await store.close();
+    },
+  };
+}
+
+/** Store, policy and recorder; sessions a previous run left open are closed first. */
+async function openRecords(env: Env): Promise<{ store: Store; policy: Policy; recorder: Recorder }> {
+  const { config } = env;
   const store = await createStore(config.store);
   await loadSqlParser();
   const policy = loadPolicies(config.policiesDir);
-  const engine = createPolicyEngine(policy);
-  // Replicas behind a load balancer share listen addresses; the host name tells them apart, so a
-  // restarting replica closes only the sessions and approvals it held itself.
-  const gatewayId = `${os.hostname()}/${config.listen.http}#${config.listen.postgres}`;
-  const sinks = createConfiguredSinks(config.audit);
-  const recorder = (options.createRecorder ?? createRecorder)({
+  const recorder = (env.options.createRecorder ?? createRecorder)({
     store,
-    clock,
+    clock: env.clock,
     sampleRows: config.audit.sampleRows,
-    sinks,
-    gatewayId,
+    sinks: createConfiguredSinks(config.audit),
+    gatewayId: env.gatewayId,
   });
-  const orphans = await recorder.closeOrphans('gateway-restart', { gatewayId });
-  if (orphans.length > 0) log(`closed ${orphans.length} session(s) left open by a previous run (gateway-restart)`);
+  // A restarting replica closes only the sessions and approvals it held itself.
+  const orphans = await recorder.closeOrphans('gateway-restart', { gatewayId: env.gatewayId });
+  if (orphans.length > 0) env.log(`closed ${orphans.length} session(s) left open by a previous run (gateway-restart)`);
+  return { store, policy, recorder };
+}
 
-  const issuers = await createTrustedIssuers(config.issuers, { store, publicUrl: config.publicUrl });
-  const sessions = createSessionService({
+async function openSessions(env: Env, store: Store, policy: Policy): Promise<SessionService> {
+  const issuers = await createTrustedIssuers(env.config.issuers, { store, publicUrl: env.config.publicUrl });
+  return createSessionService({
     store,
     policy,
     issuers,
-    clock,
-    config,
-    log: (event, data) => log(`${event} ${JSON.stringify(data)}`),
+    clock: env.clock,
+    config: env.config,
+    log: (event, data) => env.log(`${event} ${JSON.stringify(data)}`),
   });
+}
+
+type EmbeddedApp = ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>) | null;
+
+/** The approvals broker (its events go to each session's audit log) and the embedded GitHub App, if configured. */
+async function openApprovals(
+  env: Env,
+  store: Store,
+  recorder: Recorder,
+): Promise<{ broker: ApprovalBroker; embeddedApp: EmbeddedApp }> {
+  const { config, clock, log } = env;
   if (config.app && !config.approvals.secret)
     log('app: not started: set approvals.secret, which the app and the gateway share to sign their messages');
   const embeddedApp = config.app && config.approvals.secret ? await startEmbeddedApp(config) : null;
@@ -110,44 +194,23 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     notifier,
     publicUrl: config.publicUrl,
     ids: { approvalId: () => `apr_${randomUUID().replace(/-/g, '').slice(0, 16)}` },
-    replicaId: gatewayId,
+    replicaId: env.gatewayId,
     onError: (e) => log(`approvals: ${(e as Error).message}`),
+    audit: recorder,
   });
   await broker.recoverPending();
+  return { broker, embeddedApp };
+}
 
-  const contentMaskerFor = createContentMaskers(policy.masking);
-  const postgresWiring = createPostgresWiring({
-    config,
-    engine,
-    policy,
-    recorder,
-    broker,
-    metrics,
-    contentMaskerFor,
-    log,
-  });
-  const postgres = createPostgresAdapter({
-    config,
-    authenticate: (token) => sessions.authenticate(token),
-    createGate: (session, connection) => postgresWiring.createGate(session, connection),
-    createFilter: (session, connection) => postgresWiring.createFilter(session, connection),
-    metrics,
-    log,
-  });
-
-  const ssh = await createSshSide({
-    config,
-    store,
-    engine,
-    sessions,
-    recorder,
-    broker,
-    clock,
-    metrics,
-    contentMaskerFor,
-    log,
-  });
-
+/** Session start and end go to the audit log; an ended session's live connections are closed by every adapter. */
+function watchSessions(
+  env: Env,
+  sessions: SessionService,
+  recorder: Recorder,
+  adapters: readonly ProtocolAdapter[],
+  live: LiveSessions,
+): void {
+  const { log } = env;
   sessions.onStarted((context, meta) => {
     recorder
       .sessionStarted(context.sessionId, {
@@ -155,89 +218,87 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
         identity_rule: context.identity.identityRule,
         connections: context.connections,
         expires_at: context.expiresAt.toISOString(),
-        gateway: gatewayId,
+        gateway: env.gatewayId,
         issuer: meta.issuer,
         ip: meta.ip,
       })
       .catch((e: Error) => log(`audit: session start not recorded: ${e.message}`));
   });
   sessions.onEnded((sessionId, reason) => {
-    postgres.endSession(
-      sessionId,
-      `gatehouse: session ${reason === 'expired' ? 'expired' : 'ended'}; start a new session to continue`,
-    );
-    ssh.gateway.endSession(sessionId);
+    for (const adapter of adapters) adapter.endSession(sessionId, reason);
+    live.end(sessionId, reason);
     recorder.sessionEnded(sessionId, reason).catch((e: Error) => log(`audit: session end not recorded: ${e.message}`));
   });
-  await sessions.restoreTimers();
+}
 
+interface ControlApiParts {
+  sessions: SessionService;
+  store: Store;
+  broker: ApprovalBroker;
+  metrics: GatewayMetrics;
+  live: LiveSessions;
+  adapters: readonly ProtocolAdapter[];
+  embeddedApp: EmbeddedApp;
+}
+
+/** The HTTP control API; a tunnel stream goes to the adapter of its connection's type. */
+function controlApi(env: Env, parts: ControlApiParts): http.Server {
+  const { config } = env;
+  const { sessions, store } = parts;
   const appRoutes = routeHandler(
     createAppRoutes({
-      broker,
+      broker: parts.broker,
       store,
-      clock,
+      clock: env.clock,
       secret: config.approvals.secret,
       publicUrl: config.publicUrl,
       getSessionLog: (id) => getSessionLog(store, id),
       closeSession: async (id, reason) => void (await sessions.revoke(id, reason)),
     }),
   );
-  const clientBundle = createClientBundleRoute(options.clientBundlePath ?? BUILT_CLIENT_BUNDLE);
-  const httpServer = createHttpApp({
-    sessions,
-    version: GATEWAY_VERSION,
-    metrics: metrics.registry,
-    getSessionLog: (id) => getSessionLog(store, id),
-    onTunnel: (connection, stream, session) => routeTunnel(connection, stream, session),
-    extraRoutes: async (req, res) =>
-      clientBundle(req, res) ||
-      (await ssh.keyRoute(req, res)) ||
-      (await appRoutes(req, res)) ||
-      (embeddedApp !== null && (await embeddedApp(req, res))),
-    log: (event, data) => log(`${event} ${JSON.stringify(data)}`),
-  });
-
-  function routeTunnel(
-    connection: string,
-    stream: Duplex,
-    session: Parameters<typeof postgres.handle>[1]['session'],
-  ): void {
-    const type = config.connections[connection]?.type;
-    if (type === 'postgres') void postgres.handle(stream, { session, connection, loopback: false });
-    else if (type === 'ssh' && session) ssh.gateway.acceptTunnelStream(stream, session, connection);
+  const clientBundle = createClientBundleRoute(env.options.clientBundlePath ?? BUILT_CLIENT_BUNDLE);
+  const byType = new Map(parts.adapters.map((adapter) => [adapter.type, adapter]));
+  const routeTunnel = (connection: string, stream: Duplex, session: SessionContext): void => {
+    const adapter = byType.get(config.connections[connection]?.type ?? '');
+    if (adapter) adapter.accept(stream, { session, connection, loopback: false });
     else stream.destroy();
-  }
-
-  const pgServer = net.createServer((socket) => {
-    socket.setNoDelay(true);
-    void postgres.handle(socket, { loopback: isLoopback(socket.remoteAddress) });
-  });
-  const httpAddress = await listen(httpServer, config.listen.http);
-  const pgAddress = await listen(pgServer, config.listen.postgres);
-  const sshAddress = config.listen.ssh
-    ? await listen(ssh.gateway.server as unknown as net.Server, config.listen.ssh)
-    : undefined;
-
-  return {
-    httpUrl: `http://${httpAddress.host}:${httpAddress.port}`,
-    postgresPort: pgAddress.port,
-    sshPort: sshAddress?.port,
-    store,
-    sessions,
-    broker,
-    recorder,
-    metrics,
-    postgres,
-    async close() {
-      sessions.close();
-      broker.close();
-      httpServer.closeAllConnections?.();
-      await Promise.all([closeServer(httpServer), closeServer(pgServer), ssh.gateway.close()]);
-      await postgresWiring.close();
-      await recorder.close();
-      await store.close();
-    },
   };
+  return createHttpApp({
+    sessions,
+    live: parts.live,
+    clock: env.clock,
+    version: GATEWAY_VERSION,
+    metrics: parts.metrics.registry,
+    getSessionLog: (id) => getSessionLog(store, id),
+    onTunnel: routeTunnel,
+    extraRoutes: async (req, res) => {
+      if (clientBundle(req, res)) return true;
+      for (const adapter of parts.adapters) if (adapter.route && (await adapter.route(req, res))) return true;
+      return (await appRoutes(req, res)) || (parts.embeddedApp !== null && (await parts.embeddedApp(req, res)));
+    },
+    log: (event, data) => env.log(`${event} ${JSON.stringify(data)}`),
+  });
+}
+
+/** The HTTP listener and every adapter's native listener. */
+async function listenAll(
+  env: Env,
+  httpServer: http.Server,
+  adapters: readonly ProtocolAdapter[],
+): Promise<{ httpUrl: string; ports: Record<string, number>; all: net.Server[] }> {
+  const httpAddress = await listen(httpServer, env.config.listen.http);
+  const ports: Record<string, number> = {};
+  const all: net.Server[] = [httpServer];
+  for (const adapter of adapters) {
+    if (!adapter.listenAddress) continue;
+    const server = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      adapter.accept(socket, { loopback: isLoopback(socket.remoteAddress) });
+    });
+    ports[adapter.type] = (await listen(server, adapter.listenAddress)).port;
+    all.push(server);
+  }
+  return { httpUrl: `http://${httpAddress.host}:${httpAddress.port}`, ports, all };
 }
 
 /** The GitHub App inside the gateway (`app:` configured): webhooks and approval requests on the HTTP listener. */

@@ -4,7 +4,8 @@ const { utils } = ssh2;
 import type { SshConnectionConfig } from '../config/config-types.ts';
 import type { SessionContext } from '../identity/session-context.ts';
 import type { HostKeyPin } from './host-key-pin.ts';
-import type { SshGatewayDeps } from './ports.ts';
+import { sessionGrants } from '../identity/session-grants.ts';
+import type { SshAdapterDeps } from './ports.ts';
 import { parsePublicKeyLine } from './ssh-key-text.ts';
 
 /** A client that proved a live session allowed to use the connection it named as its user. */
@@ -15,7 +16,7 @@ export interface AuthOutcome {
 }
 
 export interface AuthEnvironment {
-  deps: SshGatewayDeps;
+  deps: SshAdapterDeps;
   targets: ReadonlyMap<string, { config: SshConnectionConfig; pin: HostKeyPin }>;
   /** The session a tunnel stream was opened with; such clients must use its registered keys. */
   tunnel?: SessionContext;
@@ -56,13 +57,9 @@ export async function authenticateClient(auth: AuthContext, env: AuthEnvironment
       return refuse();
     session = candidate;
   }
-  if (!session || !sessionMayUse(session, target.config.name, env.deps.now?.() ?? new Date())) return refuse();
+  if (!session || !sessionGrants(session, target.config.name, env.deps.clock.now())) return refuse();
   if (env.tunnel && session.sessionId !== env.tunnel.sessionId) return refuse();
   return { config: target.config, pin: target.pin, session };
-}
-
-function sessionMayUse(session: SessionContext, connection: string, now: Date): boolean {
-  return session.expiresAt.getTime() > now.getTime() && session.connections.includes(connection);
 }
 
 /** The key type named inside an SSH public key blob (its first string). */

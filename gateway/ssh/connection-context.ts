@@ -1,10 +1,13 @@
 import type { Client } from 'ssh2';
 import type { SshConnectionConfig } from '../config/config-types.ts';
+import type { EnforceCall, EnforcementContext } from '../enforcement/enforcer.ts';
+import type { Verdict } from '../enforcement/verdict.ts';
 import type { SessionContext } from '../identity/session-context.ts';
-import type { Action, Decision } from '../policy/types.ts';
+import type { Action } from '../policy/types.ts';
+import type { AuditEventData } from '../../wire/audit-events.ts';
 import type { HostKeyPin } from './host-key-pin.ts';
-import type { SshGatewayDeps, SshRecordingOptions } from './ports.ts';
-import type { SshAuditEventData, SshAuditEventType } from './ssh-audit-events.ts';
+import type { SshAdapterDeps, SshRecordingOptions } from './ports.ts';
+import type { SshAuditEventType } from './ssh-audit-events.ts';
 import { connectUpstream } from './upstream.ts';
 
 /** Exit statuses the gateway itself gives an exec or shell it did not run. */
@@ -15,60 +18,42 @@ export const GATEWAY_EXIT_STATUS = {
   gatewayError: 255,
 } as const;
 
-/** The rule name on decisions the adapter makes itself when the engine cannot answer. */
-export const ADAPTER_RULES = { engineError: 'gateway-error', noBroker: 'no-approvals-broker' } as const;
-
 /**
  * State of one authenticated client SSH connection that every channel handler shares: who it
  * is, which target, the single upstream connection (opened on first use so denied work never
- * touches the target), and the policy/audit calls with the adapter's fail-closed rules applied.
+ * touches the target), and its enforcement context for the core.
  */
 export class ConnectionContext {
   private upstreamClient: Promise<Client> | undefined;
   private closed = false;
+  readonly enforcement: EnforcementContext;
 
   constructor(
-    readonly deps: SshGatewayDeps,
+    readonly deps: SshAdapterDeps,
     readonly config: SshConnectionConfig,
     readonly pin: HostKeyPin,
     readonly session: SessionContext,
     readonly recording: SshRecordingOptions,
-  ) {}
+  ) {
+    this.enforcement = { session, connection: config, protocol: 'ssh' };
+  }
 
   now(): number {
-    return (this.deps.now?.() ?? new Date()).getTime();
+    return this.deps.clock.now().getTime();
   }
 
   log(message: string): void {
-    this.deps.log?.(`ssh ${this.config.name} session ${this.session.sessionId}: ${message}`);
+    this.deps.log(`ssh ${this.config.name} session ${this.session.sessionId}: ${message}`);
   }
 
-  /** The engine's decision; an engine failure is a denial. */
-  async decide(action: Action): Promise<Decision> {
-    let decision: Decision;
-    try {
-      decision = await this.deps.decide(action);
-    } catch (error) {
-      this.log(`policy engine failed: ${(error as Error).message}`);
-      decision = {
-        action: 'deny',
-        rule: ADAPTER_RULES.engineError,
-        reason: 'the policy engine could not decide; denied (fail closed)',
-      };
-    }
-    this.deps.onDecision?.(action, decision);
-    return decision;
+  /** Asks the enforcement core about an action of this connection. */
+  enforce(action: Action, call: EnforceCall): Promise<Verdict> {
+    return Promise.resolve(this.deps.enforcer.enforce(this.enforcement, action, call));
   }
 
-  /** Records an event; false when it failed and this connection's audit mode is `required`. */
-  async record<T extends SshAuditEventType>(type: T, data: SshAuditEventData[T]): Promise<boolean> {
-    try {
-      await this.deps.record(this.session.sessionId, type, { connection: this.config.name, ...data });
-      return true;
-    } catch (error) {
-      this.log(`audit write of ${type} failed: ${(error as Error).message}`);
-      return this.config.audit !== 'required';
-    }
+  /** Records a detail event; false when it failed and this connection's audit mode requires it. */
+  record<T extends SshAuditEventType>(type: T, data: AuditEventData[T]): Promise<boolean> {
+    return this.deps.enforcer.record(this.enforcement, type, { connection: this.config.name, ...data });
   }
 
   /** The content detectors of this connection. */
@@ -108,14 +93,4 @@ export class ConnectionContext {
       () => undefined,
     );
   }
-}
-
-/** Decision fields as they go into audit events. */
-export function decisionFields(decision: Decision): { decision: string; rule: string; reason: string } {
-  return { decision: decision.action, rule: decision.rule, reason: decision.reason };
-}
-
-/** The line a refused client sees on stderr (`\r\n` under a terminal, `\n` otherwise). */
-export function denialMessage(decision: Decision, terminal: boolean): string {
-  return `gatehouse: denied by policy rule "${decision.rule}": ${decision.reason}${terminal ? '\r\n' : '\n'}`;
 }

@@ -1,19 +1,17 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { ClientChannel, ServerChannel } from 'ssh2';
-import type { Decision } from '../policy/types.ts';
+import { admitChannel, refuse } from './channel-admission.ts';
 import { type RelayResult, relayChannel } from './channel-relay.ts';
 import { splitCommandWords } from './command-words.ts';
-import { type ConnectionContext, decisionFields, denialMessage, GATEWAY_EXIT_STATUS } from './connection-context.ts';
-import { holdForReview } from './review-hold.ts';
+import { type ConnectionContext, GATEWAY_EXIT_STATUS } from './connection-context.ts';
 import type { SessionRequests } from './session-channel.ts';
 import { SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
 
 /**
- * Runs one `ssh host 'command'`: asks policy (holding it for review if needed), records the
- * decision before anything reaches the target, runs the command upstream and records its exit
- * status, duration and masked output. Refusals are shown on stderr with exit status
- * {@link GATEWAY_EXIT_STATUS.denied}, because OpenSSH shows nothing useful for a failed exec request.
+ * Runs one `ssh host 'command'`: the core decides (holding it for review if needed) and records the
+ * decision before anything reaches the target; then the command runs upstream and its exit
+ * status, duration and masked output are recorded.
  */
 export async function runExec(
   ctx: ConnectionContext,
@@ -23,32 +21,27 @@ export async function runExec(
 ): Promise<void> {
   const argv = splitCommandWords(command);
   const maskedCommand = ctx.mask(command);
-  let decision = await ctx.decide({
-    type: 'ssh.exec',
-    connection: ctx.config.name,
-    identity: ctx.session.identity,
-    command,
-    argv,
-  });
   const lineEnd = requests.pty ? '\r\n' : '\n';
   const id = randomUUID();
-  let approvalId: string | undefined;
-  if (decision.action === 'review') {
-    ({ decision, approvalId } = await holdForReview(ctx, decision, maskedCommand, channel, lineEnd));
-  }
-  const allowed = await ctx.record(SSH_AUDIT_EVENTS.exec, {
-    channel: id,
-    command: maskedCommand,
-    argv: argv?.map((word) => ctx.mask(word)) ?? null,
-    pty: Boolean(requests.pty),
-    env: requests.envRecord.allowed,
-    env_denied: requests.envRecord.denied,
-    ...decisionFields(decision),
-    ...(approvalId ? { approval_id: approvalId } : {}),
+  const verdict = await admitChannel(ctx, channel, {
+    action: { type: 'ssh.exec', connection: ctx.config.name, identity: ctx.session.identity, command, argv },
+    text: command,
+    shown: maskedCommand,
+    terminal: Boolean(requests.pty),
+    event: () => ({
+      type: SSH_AUDIT_EVENTS.exec,
+      data: {
+        connection: ctx.config.name,
+        channel: id,
+        command: maskedCommand,
+        argv: argv?.map((word) => ctx.mask(word)) ?? null,
+        pty: Boolean(requests.pty),
+        env: requests.envRecord.allowed,
+        env_denied: requests.envRecord.denied,
+      },
+    }),
   });
-  if (!allowed) decision = auditUnavailable(decision);
-  if (decision.action !== 'allow')
-    return refuse(channel, denialMessage(decision, Boolean(requests.pty)), GATEWAY_EXIT_STATUS.denied);
+  if (!verdict.allowed) return;
 
   const started = ctx.now();
   let upstream: ClientChannel;
@@ -118,21 +111,4 @@ export async function upstreamFailed(
     duration_ms: ctx.now() - started,
     error: error.message,
   });
-}
-
-/** A decision turned into a denial because the audit log could not record it (audit: required). */
-export function auditUnavailable(decision: Decision): Decision {
-  return {
-    ...decision,
-    action: 'deny',
-    reason: 'the audit log is unavailable and this connection requires it; try again later',
-  };
-}
-
-/** Ends a client channel the gateway did not run anything on: message on stderr, exit status. */
-export function refuse(channel: ServerChannel, message: string, status: number): void {
-  if (!channel.writable) return;
-  channel.stderr.write(message);
-  channel.exit(status);
-  channel.end();
 }

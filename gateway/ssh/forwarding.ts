@@ -1,8 +1,10 @@
-import type { AcceptConnection, ClientChannel, Connection, RejectConnection, ServerChannel } from 'ssh2';
-import type { Decision } from '../policy/types.ts';
-import { type ConnectionContext, decisionFields } from './connection-context.ts';
-import { recordRefusedForward } from './session-channel.ts';
+import type { AcceptConnection, Client, ClientChannel, Connection, RejectConnection, ServerChannel } from 'ssh2';
+import type { Action } from '../policy/types.ts';
+import type { ConnectionContext } from './connection-context.ts';
+import { refuseForward } from './session-channel.ts';
 import { SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
+
+type ForwardAction = Extract<Action, { type: 'ssh.forward' }>;
 
 /**
  * Port forwarding requests of one client connection. Local forwarding (`ssh -L`, `ssh -W`,
@@ -15,75 +17,64 @@ export function handleForwarding(ctx: ConnectionContext, client: Connection): vo
   const identity = ctx.session.identity;
 
   client.on('tcpip', (accept, reject, info) => {
-    void (async () => {
-      const decision = await ctx.decide({
-        type: 'ssh.forward',
-        connection,
-        identity,
-        kind: 'local',
-        host: info.destIP,
-        port: info.destPort,
-      });
-      const allowed = await recordForward(ctx, decision, { host: info.destIP, port: info.destPort });
-      if (!allowed) return reject();
-      await relayForward(ctx, accept, reject, (upstream, done) =>
-        upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, done),
-      );
-    })();
+    const action: ForwardAction = {
+      type: 'ssh.forward',
+      connection,
+      identity,
+      kind: 'local',
+      host: info.destIP,
+      port: info.destPort,
+    };
+    void forward(ctx, action, { host: info.destIP, port: info.destPort }, accept, reject, (upstream, done) =>
+      upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, done),
+    );
   });
 
   client.on('openssh.streamlocal', (accept, reject, info) => {
-    void (async () => {
-      const decision = await ctx.decide({
-        type: 'ssh.forward',
-        connection,
-        identity,
-        kind: 'local',
-        host: info.socketPath,
-      });
-      const allowed = await recordForward(ctx, decision, { socket_path: info.socketPath });
-      if (!allowed) return reject();
-      await relayForward(ctx, accept, reject, (upstream, done) =>
-        upstream.openssh_forwardOutStreamLocal(info.socketPath, done),
-      );
-    })();
+    const action: ForwardAction = { type: 'ssh.forward', connection, identity, kind: 'local', host: info.socketPath };
+    void forward(ctx, action, { socket_path: info.socketPath }, accept, reject, (upstream, done) =>
+      upstream.openssh_forwardOutStreamLocal(info.socketPath, done),
+    );
   });
 
   client.on('request', (_accept: unknown, reject: (() => void) | undefined, name: string, info: unknown) => {
     if (name !== 'tcpip-forward' && name !== 'streamlocal-forward@openssh.com') return reject?.();
-    void (async () => {
-      const bind = info as { bindAddr?: string; bindPort?: number; socketPath?: string };
-      const decision = await ctx.decide({
-        type: 'ssh.forward',
-        connection,
-        identity,
-        kind: 'remote',
-        host: bind.bindAddr ?? bind.socketPath,
-        port: bind.bindPort,
-      });
-      await recordRefusedForward(ctx, 'remote', decision);
-      reject?.();
-    })();
+    const bind = info as { bindAddr?: string; bindPort?: number; socketPath?: string };
+    const action: ForwardAction = {
+      type: 'ssh.forward',
+      connection,
+      identity,
+      kind: 'remote',
+      host: bind.bindAddr ?? bind.socketPath,
+      port: bind.bindPort,
+    };
+    void refuseForward(ctx, action).then(() => reject?.());
   });
 }
 
-async function recordForward(
+type OpenUpstream = (upstream: Client, done: (error: Error | undefined, channel: ClientChannel) => void) => void;
+
+/** A local forward: the core decides and records it; only an allowed one is opened through the target. */
+async function forward(
   ctx: ConnectionContext,
-  decision: Decision,
+  action: ForwardAction,
   target: Record<string, unknown>,
-): Promise<boolean> {
-  const recorded = await ctx.record(SSH_AUDIT_EVENTS.forward, {
-    kind: 'local',
-    ...target,
-    ...decisionFields(decision),
+  accept: AcceptConnection<ServerChannel>,
+  reject: RejectConnection,
+  open: OpenUpstream,
+): Promise<void> {
+  const text = `local forwarding to ${String(action.host)}${action.port === undefined ? '' : `:${action.port}`}`;
+  const verdict = await ctx.enforce(action, {
+    text,
+    shown: () => text,
+    event: () => ({
+      type: SSH_AUDIT_EVENTS.forward,
+      data: { connection: ctx.config.name, kind: 'local', ...target },
+    }),
   });
-  return recorded && decision.action === 'allow';
+  if (!verdict.allowed) return reject();
+  await relayForward(ctx, accept, reject, open);
 }
-
-type OpenUpstream = (
-  upstream: import('ssh2').Client,
-  done: (error: Error | undefined, channel: ClientChannel) => void,
-) => void;
 
 async function relayForward(
   ctx: ConnectionContext,

@@ -1,7 +1,6 @@
 import type { ClientChannel, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
-import type { Decision } from '../policy/types.ts';
+import type { Action } from '../policy/types.ts';
 import type { ConnectionContext } from './connection-context.ts';
-import { decisionFields } from './connection-context.ts';
 import { runExec } from './exec-channel.ts';
 import { runShell } from './shell-channel.ts';
 import { runSubsystem } from './subsystem-channel.ts';
@@ -38,8 +37,11 @@ export function handleSession(ctx: ConnectionContext, session: Session): void {
 
   session.on('env', (accept, reject, info) =>
     inOrder(async () => {
-      const decision = await ctx.decide({ type: 'ssh.env', connection, identity, name: info.key, value: info.val });
-      if (decision.action === 'allow') {
+      const verdict = await ctx.enforce(
+        { type: 'ssh.env', connection, identity, name: info.key, value: info.val },
+        { text: `env ${info.key}`, shown: () => `env ${info.key}` },
+      );
+      if (verdict.allowed) {
         requests.env[info.key] = info.val;
         requests.envRecord.allowed[info.key] = ctx.mask(info.val);
         accept?.();
@@ -71,21 +73,14 @@ export function handleSession(ctx: ConnectionContext, session: Session): void {
     accept?.();
   });
 
-  session.on('auth-agent', (_accept, reject) =>
-    inOrder(async () => {
-      const decision = await ctx.decide({ type: 'ssh.forward', connection, identity, kind: 'agent' });
-      await recordRefusedForward(ctx, 'agent', decision);
-      reject?.();
-    }),
-  );
-
-  session.on('x11', (_accept, reject) =>
-    inOrder(async () => {
-      const decision = await ctx.decide({ type: 'ssh.forward', connection, identity, kind: 'x11' });
-      await recordRefusedForward(ctx, 'x11', decision);
-      reject?.();
-    }),
-  );
+  for (const kind of ['agent', 'x11'] as const) {
+    session.on(kind === 'agent' ? 'auth-agent' : kind, (_accept: unknown, reject?: () => void) =>
+      inOrder(async () => {
+        await refuseForward(ctx, { type: 'ssh.forward', connection, identity, kind });
+        reject?.();
+      }),
+    );
+  }
 
   session.on('exec', (accept, _reject, info) =>
     started(accept(), (channel) => runExec(ctx, requests, channel, info.command)),
@@ -105,10 +100,19 @@ export function handleSession(ctx: ConnectionContext, session: Session): void {
  * relaying them would expose the runner's agent, display or ports to the target, which defeats
  * keeping keys off the runner. A rule that allows them is recorded as overridden.
  */
-export async function recordRefusedForward(ctx: ConnectionContext, kind: string, decision: Decision): Promise<void> {
-  const refused: Decision =
-    decision.action === 'allow'
-      ? { ...decision, action: 'deny', reason: `${kind} forwarding is not supported by the gateway` }
-      : decision;
-  await ctx.record(SSH_AUDIT_EVENTS.forward, { kind, ...decisionFields(refused) });
+export async function refuseForward(
+  ctx: ConnectionContext,
+  action: Extract<Action, { type: 'ssh.forward' }>,
+  target: Record<string, unknown> = {},
+): Promise<void> {
+  const text = `${action.kind} forwarding`;
+  await ctx.enforce(action, {
+    text,
+    shown: () => text,
+    unsupported: `${action.kind} forwarding is not supported by the gateway`,
+    event: () => ({
+      type: SSH_AUDIT_EVENTS.forward,
+      data: { connection: ctx.config.name, kind: action.kind, ...target },
+    }),
+  });
 }

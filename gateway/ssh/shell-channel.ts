@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientChannel, ServerChannel } from 'ssh2';
 import { AsciicastRecorder } from './asciicast-recorder.ts';
+import { admitChannel } from './channel-admission.ts';
 import { type RelayResult, relayChannel } from './channel-relay.ts';
-import { type ConnectionContext, decisionFields, denialMessage, GATEWAY_EXIT_STATUS } from './connection-context.ts';
-import { auditUnavailable, refuse, upstreamFailed } from './exec-channel.ts';
-import { holdForReview } from './review-hold.ts';
+import type { ConnectionContext } from './connection-context.ts';
+import { upstreamFailed } from './exec-channel.ts';
 import type { SessionRequests } from './session-channel.ts';
 import { type AsciicastHeader, SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
 
@@ -20,34 +20,33 @@ export async function runShell(
   requests: SessionRequests,
   channel: ServerChannel,
 ): Promise<void> {
-  let decision = await ctx.decide({ type: 'ssh.shell', connection: ctx.config.name, identity: ctx.session.identity });
   const terminal = Boolean(requests.pty);
   const lineEnd = terminal ? '\r\n' : '\n';
   const id = randomUUID();
-  let approvalId: string | undefined;
-  if (decision.action === 'review')
-    ({ decision, approvalId } = await holdForReview(ctx, decision, 'interactive shell', channel, lineEnd));
-  const started = ctx.now();
-  const header: AsciicastHeader = {
-    version: 2,
-    width: requests.pty?.cols || DEFAULT_TERMINAL.cols,
-    height: requests.pty?.rows || DEFAULT_TERMINAL.rows,
-    timestamp: Math.floor(started / 1000),
-    title: `${ctx.config.name} (${ctx.config.user}@${ctx.config.host})`,
-    env: { TERM: requests.pty?.term || DEFAULT_TERMINAL.term },
-  };
-  const recorded = await ctx.record(SSH_AUDIT_EVENTS.shell, {
-    channel: id,
-    pty: terminal,
-    cast: header,
-    env: requests.envRecord.allowed,
-    env_denied: requests.envRecord.denied,
-    ...decisionFields(decision),
-    ...(approvalId ? { approval_id: approvalId } : {}),
+  let started = ctx.now();
+  const verdict = await admitChannel(ctx, channel, {
+    action: { type: 'ssh.shell', connection: ctx.config.name, identity: ctx.session.identity },
+    text: 'interactive shell',
+    shown: 'interactive shell',
+    terminal,
+    event: () => {
+      started = ctx.now();
+      const header: AsciicastHeader = {
+        version: 2,
+        width: requests.pty?.cols || DEFAULT_TERMINAL.cols,
+        height: requests.pty?.rows || DEFAULT_TERMINAL.rows,
+        timestamp: Math.floor(started / 1000),
+        title: `${ctx.config.name} (${ctx.config.user}@${ctx.config.host})`,
+        env: { TERM: requests.pty?.term || DEFAULT_TERMINAL.term },
+      };
+      const data = { connection: ctx.config.name, channel: id, pty: terminal, cast: header };
+      return {
+        type: SSH_AUDIT_EVENTS.shell,
+        data: { ...data, env: requests.envRecord.allowed, env_denied: requests.envRecord.denied },
+      };
+    },
   });
-  if (!recorded) decision = auditUnavailable(decision);
-  if (decision.action !== 'allow')
-    return refuse(channel, denialMessage(decision, terminal), GATEWAY_EXIT_STATUS.denied);
+  if (!verdict.allowed) return;
 
   let upstream: ClientChannel;
   try {

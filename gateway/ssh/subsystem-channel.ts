@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientChannel, ServerChannel } from 'ssh2';
-import { type ConnectionContext, decisionFields, denialMessage, GATEWAY_EXIT_STATUS } from './connection-context.ts';
-import { auditUnavailable, refuse, upstreamFailed } from './exec-channel.ts';
-import { holdForReview } from './review-hold.ts';
+import { admitChannel } from './channel-admission.ts';
+import type { ConnectionContext } from './connection-context.ts';
+import { upstreamFailed } from './exec-channel.ts';
 import type { SessionRequests } from './session-channel.ts';
 import { SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';
 
@@ -17,24 +17,15 @@ export async function runSubsystem(
   channel: ServerChannel,
   name: string,
 ): Promise<void> {
-  let decision = await ctx.decide({
-    type: 'ssh.subsystem',
-    connection: ctx.config.name,
-    identity: ctx.session.identity,
-    name,
-  });
   const id = randomUUID();
-  let approvalId: string | undefined;
-  if (decision.action === 'review')
-    ({ decision, approvalId } = await holdForReview(ctx, decision, `subsystem ${name}`, channel, '\n'));
-  const recorded = await ctx.record(SSH_AUDIT_EVENTS.subsystem, {
-    channel: id,
-    name,
-    ...decisionFields(decision),
-    ...(approvalId ? { approval_id: approvalId } : {}),
+  const verdict = await admitChannel(ctx, channel, {
+    action: { type: 'ssh.subsystem', connection: ctx.config.name, identity: ctx.session.identity, name },
+    text: `subsystem ${name}`,
+    shown: `subsystem ${name}`,
+    terminal: false,
+    event: () => ({ type: SSH_AUDIT_EVENTS.subsystem, data: { connection: ctx.config.name, channel: id, name } }),
   });
-  if (!recorded) decision = auditUnavailable(decision);
-  if (decision.action !== 'allow') return refuse(channel, denialMessage(decision, false), GATEWAY_EXIT_STATUS.denied);
+  if (!verdict.allowed) return;
 
   const started = ctx.now();
   let upstream: ClientChannel;

@@ -2,6 +2,8 @@
 // Usage: node --import tsx test/support/adapter-process.ts <target-url>
 import net from 'node:net';
 import { parseConfig } from '../../gateway/config/load-config.ts';
+import { createLiveSessions } from '../../gateway/enforcement/live-sessions.ts';
+import { systemClock } from '../../gateway/identity/session-context.ts';
 import { createPostgresAdapter } from '../../gateway/postgres/postgres-adapter.ts';
 import { createMetrics } from '../../gateway/server/metrics.ts';
 import { recordingGate, TEST_TOKEN } from './postgres-gateway.ts';
@@ -19,10 +21,11 @@ const session = {
 const adapter = createPostgresAdapter({
   config,
   authenticate: async (token) => (token === TEST_TOKEN ? session : null),
-  createGate: () => recordingGate(),
-  createFilter: () => undefined,
+  openClient: () => ({ gate: recordingGate() }),
+  live: createLiveSessions(systemClock),
+  clock: systemClock,
   metrics: createMetrics(),
   log: (m) => process.stderr.write(`${m}\n`),
 });
-const server = net.createServer((socket) => void adapter.handle(socket, { loopback: true }));
+const server = net.createServer((socket) => adapter.accept(socket, { loopback: true }));
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`));

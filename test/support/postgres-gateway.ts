@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { parseConfig } from '../../gateway/config/load-config.ts';
 import type { GatehouseConfig } from '../../gateway/config/config-types.ts';
-import type { SessionContext } from '../../gateway/identity/session-context.ts';
+import { createLiveSessions } from '../../gateway/enforcement/live-sessions.ts';
+import { systemClock, type SessionContext } from '../../gateway/identity/session-context.ts';
 import { createPostgresAdapter, type PostgresAdapterDeps } from '../../gateway/postgres/postgres-adapter.ts';
 import type { StatementGate } from '../../gateway/postgres/statement-gate.ts';
 import { createMetrics } from '../../gateway/server/metrics.ts';
@@ -43,8 +44,9 @@ export async function startAdapter(db: TestDatabase, overrides: Partial<Postgres
   const adapter = createPostgresAdapter({
     config,
     authenticate: async (token) => (token === TEST_TOKEN ? session : null),
-    createGate: () => recordingGate(),
-    createFilter: () => undefined,
+    openClient: () => ({ gate: recordingGate() }),
+    live: createLiveSessions(systemClock),
+    clock: systemClock,
     metrics,
     log: (m) => logs.push(m),
     ...overrides,
@@ -53,7 +55,7 @@ export async function startAdapter(db: TestDatabase, overrides: Partial<Postgres
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    void adapter.handle(socket, { loopback: true });
+    adapter.accept(socket, { loopback: true });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;

@@ -6,6 +6,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Registry } from 'prom-client';
 import type { GatehouseConfig } from '../../../gateway/config/config-types.ts';
+import { createLiveSessions } from '../../../gateway/enforcement/live-sessions.ts';
 import { createHttpApp, type HttpAppOptions } from '../../../gateway/http/http-app.ts';
 import type { IdentityRuleSpec } from '../../../gateway/policy/policy-types.ts';
 import { createTrustedIssuers } from '../../../gateway/identity/issuers.ts';
@@ -70,8 +71,12 @@ export async function startHttpHarness(overrides: Partial<HttpAppOptions> = {}):
   const sessions = createSessionService({ store, policy: { identities }, issuers, clock, config: harnessConfig });
   const registry = new Registry();
   const tunnels: HttpHarness['tunnels'] = [];
+  const live = createLiveSessions(clock);
+  sessions.onEnded((sessionId, reason) => live.end(sessionId, reason));
   const server = createHttpApp({
     sessions,
+    live,
+    clock,
     version: '0.1.0-test',
     metrics: registry,
     onTunnel: (connection, stream, session) => {

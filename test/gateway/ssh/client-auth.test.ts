@@ -56,7 +56,9 @@ describe('bad input', () => {
 
 describe('tunnel streams', () => {
   async function tunnelPort(connection: string = CONNECTION): Promise<{ port: number; close(): Promise<void> }> {
-    const server = net.createServer((socket) => gw.gateway.acceptTunnelStream(socket, gw.session, connection));
+    const server = net.createServer((socket) =>
+      gw.gateway.accept(socket, { session: gw.session, connection, loopback: true }),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const { port } = server.address() as net.AddressInfo;
     return { port, close: () => new Promise((resolve) => server.close(() => resolve())) };

@@ -1,10 +1,13 @@
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import type { HoldOptions, HoldRequest, HoldResult } from '../../../gateway/approvals/broker.ts';
 import type { SshConnectionConfig } from '../../../gateway/config/config-types.ts';
-import type { SessionContext } from '../../../gateway/identity/session-context.ts';
+import { createEnforcer } from '../../../gateway/enforcement/enforcer.ts';
+import { createLiveSessions } from '../../../gateway/enforcement/live-sessions.ts';
+import { systemClock, type SessionContext } from '../../../gateway/identity/session-context.ts';
 import type { Action, Decision } from '../../../gateway/policy/types.ts';
 import { knownHostsLine, sshHostKeyFromPrivate } from '../../../gateway/ssh/host-key.ts';
-import type { SshGatewayDeps, SshHoldOutcome, SshHoldRequest } from '../../../gateway/ssh/ports.ts';
-import { createSshGateway, type SshGateway } from '../../../gateway/ssh/ssh-gateway.ts';
+import type { SshAdapterDeps } from '../../../gateway/ssh/ports.ts';
+import { createSshAdapter, type SshAdapter } from '../../../gateway/ssh/ssh-adapter.ts';
 import type { SshTestTarget } from '../../support/sshd.ts';
 import { generateEd25519KeyPair } from '../../../gateway/ssh/ssh-key-text.ts';
 
@@ -46,16 +49,27 @@ export function testPolicy(action: Action): Decision {
 }
 
 export interface Harness {
-  gateway: SshGateway;
+  gateway: SshAdapter;
   port: number;
   knownHosts: string;
   events: Recorded[];
   session: SessionContext;
-  /** Replace to control held commands. */
-  hold: (request: SshHoldRequest) => Promise<SshHoldOutcome>;
+  /** Replace to control held commands: the approvals broker's `hold`. */
+  hold: (request: HoldRequest, options?: HoldOptions) => Promise<HoldResult>;
   /** Public keys registered with the session (tunnel auth). */
   sshKeys: string[];
   close(): Promise<void>;
+}
+
+/** The parts a test replaces around the real adapter and the real enforcement core. */
+export interface HarnessOverrides {
+  /** The policy engine (default {@link testPolicy}). */
+  decide?: (action: Action) => Decision;
+  /** The audit recorder's `record` (default: kept in `events`). */
+  record?: (sessionId: string, type: string, data: Record<string, unknown>) => Promise<void>;
+  maskText?: SshAdapterDeps['maskText'];
+  /** Told each decision the core counts. */
+  counted?: (decision: string) => void;
 }
 
 export function sshConnection(
@@ -75,10 +89,19 @@ export function sshConnection(
   };
 }
 
-/** Starts the SSH gateway on a free local port with fake deps around the real adapter. */
+function fakeMaskText(text: string): { text: string; count: number } {
+  let count = 0;
+  const masked = text.replace(/ghp_[A-Za-z0-9]{36}/g, () => {
+    count++;
+    return MASKED;
+  });
+  return { text: masked, count };
+}
+
+/** Starts the SSH adapter on a free local port: fakes for the engine, recorder and broker around the real core. */
 export async function startGateway(
   connections: SshConnectionConfig[],
-  depsOverride: Partial<SshGatewayDeps> = {},
+  overrides: HarnessOverrides = {},
 ): Promise<Harness> {
   const hostKey = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
   const session: SessionContext = {
@@ -89,35 +112,47 @@ export async function startGateway(
   };
   const events: Recorded[] = [];
   const harness = {} as Harness;
-  harness.hold = async () => ({ approved: false, reason: 'no reviewer in this test' });
+  harness.hold = async () => ({
+    outcome: 'denied',
+    approvalId: null,
+    decidedBy: [],
+    reason: 'no reviewer in this test',
+  });
   harness.sshKeys = [];
-  const deps: SshGatewayDeps = {
-    decide: testPolicy,
+  const record =
+    overrides.record ??
+    (async (sessionId: string, type: string, data: Record<string, unknown>) =>
+      void events.push({ sessionId, type, data }));
+  const enforcer = createEnforcer({
+    engine: { decide: overrides.decide ?? testPolicy },
+    broker: { hold: (request, options) => harness.hold(request, options) },
+    recorder: { record: (sessionId, type, data) => record(sessionId, type, data as Record<string, unknown>) },
+    metrics: { statements: { inc: ({ decision }) => overrides.counted?.(decision) } },
+    log: () => undefined,
+  });
+  const deps: SshAdapterDeps = {
+    enforcer,
     authenticate: (token) => (token === TOKEN ? session : null),
-    record: async (sessionId, type, data) => {
-      events.push({ sessionId, type, data });
-    },
-    maskText: (text) => {
-      let count = 0;
-      const masked = text.replace(/ghp_[A-Za-z0-9]{36}/g, () => {
-        count++;
-        return MASKED;
-      });
-      return { text: masked, count };
-    },
-    hold: (request) => harness.hold(request),
+    maskText: overrides.maskText ?? fakeMaskText,
     sessionSshKeys: (sessionId) => (sessionId === session.sessionId ? harness.sshKeys : []),
-    ...depsOverride,
+    live: createLiveSessions(systemClock),
+    clock: systemClock,
+    log: () => undefined,
   };
-  const gateway = createSshGateway({ hostKey, connections, deps });
-  await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (gateway.server.address() as AddressInfo).port;
+  const gateway = createSshAdapter({ hostKey, connections, deps });
+  const server = net.createServer((socket) => gateway.accept(socket, { loopback: true }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as AddressInfo).port;
   return Object.assign(harness, {
     gateway,
     port,
     events,
     session,
     knownHosts: knownHostsLine(hostKey, '127.0.0.1', port),
-    close: () => gateway.close(),
+    close: async () => {
+      await gateway.close();
+      deps.live.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   });
 }

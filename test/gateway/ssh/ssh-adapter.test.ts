@@ -82,10 +82,15 @@ describe('exec through the gateway', () => {
   it('holds a command under review and runs it once approved', async () => {
     const file = join(dir, 'approved');
     let existedWhileHeld: boolean | undefined;
-    gw.hold = async (request) => {
+    gw.hold = async (_request, options) => {
       existedWhileHeld = existsSync(file);
-      request.notify('approve at https://github.example/acme/app/pull/1');
-      return { approved: true, reason: 'approved by @reviewer', approvalId: 'apr-1' };
+      options?.onPending?.({
+        id: 'apr-1',
+        approveUrl: 'https://github.example/acme/app/pull/1',
+        approveCommand: '/gatehouse approve apr-1',
+        expiresAt: new Date(Date.now() + 60_000),
+      });
+      return { outcome: 'approved', approvalId: 'apr-1', decidedBy: ['@reviewer'], reason: null };
     };
     const result = await ssh({ command: `touch ${file}` });
     expect(existedWhileHeld).toBe(false);
@@ -98,7 +103,7 @@ describe('exec through the gateway', () => {
 
   it('refuses a held command that a reviewer denied', async () => {
     const file = join(dir, 'denied');
-    gw.hold = async () => ({ approved: false, reason: 'denied by @reviewer', approvalId: 'apr-2' });
+    gw.hold = async () => ({ outcome: 'denied', approvalId: 'apr-2', decidedBy: ['@reviewer'], reason: null });
     const result = await ssh({ command: `touch ${file}` });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('denied by @reviewer');
@@ -224,7 +229,7 @@ describe('other requests', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const started = Date.now();
-    gw.gateway.endSession(gw.session.sessionId);
+    gw.gateway.endSession(gw.session.sessionId, 'revoked');
     const result = await running;
     expect(result.code).toBe(255);
     expect(Date.now() - started).toBeLessThan(5_000);

@@ -1,21 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApprovalBroker, HoldRequest, HoldResult } from '../../../gateway/approvals/broker.ts';
-import type { SessionContext } from '../../../gateway/identity/session-context.ts';
+import type { HoldRequest, HoldResult } from '../../../gateway/approvals/broker.ts';
 import { createContentMasker, DETECTOR_REPLACEMENT } from '../../../gateway/masking/detectors.ts';
 import { compileMaskingConfig } from '../../../gateway/masking/masking-config.ts';
 import { createPolicyEngine } from '../../../gateway/policy/engine.ts';
 import { loadPolicies } from '../../../gateway/policy/load-policies.ts';
-import { knownHostsLine, sshHostKeyFromPrivate } from '../../../gateway/ssh/host-key.ts';
-import { createSshGateway, type SshGateway } from '../../../gateway/ssh/ssh-gateway.ts';
-import { createSshDeps } from '../../../gateway/ssh/ssh-wiring.ts';
 import { startSshTarget, type SshTestTarget } from '../../support/sshd.ts';
-import { CONNECTION, SECRET, sshConnection, TOKEN, type Recorded } from './gateway-harness.ts';
+import { CONNECTION, SECRET, sshConnection, startGateway, TOKEN, type Harness } from './gateway-harness.ts';
 import { runSsh } from './ssh-client.ts';
-import { generateEd25519KeyPair } from '../../../gateway/ssh/ssh-key-text.ts';
 
 const POLICY = `
 rules:
@@ -34,72 +28,52 @@ masking:
 `;
 
 let target: SshTestTarget;
-let gateway: SshGateway;
-let port: number;
+let gw: Harness;
 let dir: string;
-let knownHosts: string;
-const events: Recorded[] = [];
 const holds: HoldRequest[] = [];
 const counts: string[] = [];
 let holdResult: HoldResult = { outcome: 'approved', approvalId: 'apr_1', decidedBy: ['octocat'], reason: null };
 
 beforeAll(async () => {
   target = await startSshTarget();
-  dir = mkdtempSync(join(tmpdir(), 'gatehouse-ssh-wiring-'));
+  dir = mkdtempSync(join(tmpdir(), 'gatehouse-ssh-policy-'));
   writeFileSync(join(dir, 'policy.yaml'), POLICY);
   const policy = loadPolicies(dir);
-  const session: SessionContext = {
-    sessionId: 'sess-wired',
-    identity: { sessionId: 'sess-wired', claims: { repository: 'acme/app' }, identityRule: 'main-deploys' },
-    connections: [CONNECTION],
-    expiresAt: new Date(Date.now() + 3600_000),
-  };
-  const broker: Pick<ApprovalBroker, 'hold'> = {
-    hold: async (request, options) => {
-      holds.push(request);
-      options?.onPending?.({
-        id: 'apr_1',
-        approveUrl: 'https://gateway.example/approve/apr_1',
-        approveCommand: '/gatehouse approve apr_1',
-        expiresAt: new Date(Date.now() + 60_000),
-      });
-      return holdResult;
-    },
-  };
-  const deps = createSshDeps({
-    engine: createPolicyEngine(policy),
-    sessions: { authenticate: async (token) => (token === TOKEN ? session : null) },
-    store: { getSession: async () => null },
-    recorder: { record: async (sessionId, type, data) => void events.push({ sessionId, type, data }) },
-    broker,
-    maskTextFor: (connection) => {
-      const masking = compileMaskingConfig(policy.masking, connection);
-      return createContentMasker({ detectors: masking.detectors, customDetectors: masking.customDetectors }).maskText;
-    },
-    clock: { now: () => new Date() },
-    log: () => undefined,
+  const engine = createPolicyEngine(policy);
+  const masking = compileMaskingConfig(policy.masking, CONNECTION);
+  const masker = createContentMasker({ detectors: masking.detectors, customDetectors: masking.customDetectors });
+  gw = await startGateway([sshConnection(target)], {
+    decide: (action) => engine.decide(action),
+    maskText: (text) => masker.maskText(text),
     counted: (decision) => counts.push(decision),
   });
-  const hostKey = sshHostKeyFromPrivate(generateEd25519KeyPair().private);
-  gateway = createSshGateway({ hostKey, connections: { [CONNECTION]: sshConnection(target) }, deps });
-  await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', () => resolve()));
-  port = (gateway.server.address() as AddressInfo).port;
-  knownHosts = knownHostsLine(hostKey, '127.0.0.1', port);
+  gw.hold = async (request, options) => {
+    holds.push(request);
+    options?.onPending?.({
+      id: 'apr_1',
+      approveUrl: 'https://gateway.example/approve/apr_1',
+      approveCommand: '/gatehouse approve apr_1',
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    return holdResult;
+  };
 });
 
 afterAll(async () => {
-  await gateway?.close();
+  await gw?.close();
   await target?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const ssh = (command: string) => runSsh({ port, user: CONNECTION, knownHosts, password: TOKEN, command });
+const events = () => gw.events;
+const ssh = (command: string) =>
+  runSsh({ port: gw.port, user: CONNECTION, knownHosts: gw.knownHosts, password: TOKEN, command });
 
 describe('the SSH gateway wired to the real policy engine and detectors', () => {
   it('runs what a rule allows and masks what the detectors find', async () => {
     const result = await ssh(`echo ${SECRET}`);
     expect(result).toMatchObject({ code: 0, stdout: `${DETECTOR_REPLACEMENT}\n` });
-    expect(events.find((event) => event.type === 'ssh.exec')?.data).toMatchObject({
+    expect(events().find((event) => event.type === 'ssh.exec')?.data).toMatchObject({
       command: `echo ${DETECTOR_REPLACEMENT}`,
       decision: 'allow',
       rule: 'allow-echo',

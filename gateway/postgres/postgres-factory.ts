@@ -1,0 +1,75 @@
+import type { AdapterDeps, AdapterFactory } from '../enforcement/adapter-contract.ts';
+import type { EnforcementContext } from '../enforcement/enforcer.ts';
+import { REFUSAL, refused } from '../enforcement/verdict.ts';
+import { createMaskingWiring } from '../masking/masking-wiring.ts';
+import type { MaskingPolicySection } from '../masking/masking-config.ts';
+import { createAnalysisCache } from '../sql/analyze-sql.ts';
+import { createConnectionAnalyzer } from '../sql/connection-analyzer.ts';
+import { createTargetResolutions } from '../sql/target-resolution.ts';
+import { createPostgresAdapter } from './postgres-adapter.ts';
+import { postgresConnectionType } from './postgres-connection.ts';
+import { type PgStatement, createQueryGate } from './query-gate.ts';
+
+/** The rule id of a statement refused because masking cannot follow its data. */
+const MASKING_RULE = 'masking';
+
+/**
+ * Builds the PostgreSQL adapter from the shared parts: per client connection a query gate on the
+ * enforcement core, wrapped by the connection's masking session with its result filter.
+ * `maskingSections` are the policy's `masking:` entries.
+ */
+export function postgresAdapterFactory(maskingSections: readonly MaskingPolicySection[]): AdapterFactory {
+  return {
+    type: postgresConnectionType.type,
+    configSchema: postgresConnectionType.schema,
+    create: (deps) => buildPostgresAdapter(deps, maskingSections),
+  };
+}
+
+function buildPostgresAdapter(deps: AdapterDeps, maskingSections: readonly MaskingPolicySection[]) {
+  const cache = createAnalysisCache();
+  const textMaskers = new Map<string, (text: string) => string>();
+  const masking = createMaskingWiring({ sections: maskingSections });
+  const targets = createTargetResolutions({ cache, log: deps.log });
+
+  function textMaskerFor(connection: string): (text: string) => string {
+    let masker = textMaskers.get(connection);
+    if (!masker) {
+      const content = deps.contentMasker(connection);
+      masker = content.active ? (text: string) => content.maskText(text).text : (text: string) => text;
+      textMaskers.set(connection, masker);
+    }
+    return masker;
+  }
+
+  return createPostgresAdapter({
+    config: deps.config,
+    authenticate: (token) => deps.sessions.authenticate(token),
+    live: deps.sessions.live,
+    clock: deps.clock,
+    metrics: deps.metrics,
+    log: deps.log,
+    close: async () => {
+      await Promise.all([masking.close(), targets.close()]);
+    },
+    openClient(session, connection) {
+      const context: EnforcementContext = { session, connection, protocol: postgresConnectionType.type };
+      const maskText = textMaskerFor(connection.name);
+      const target = targets.of(connection);
+      const gate = createQueryGate({
+        context,
+        enforcer: deps.enforcer,
+        analyzer: createConnectionAnalyzer({ maxStatementBytes: deps.config.limits.maxStatementBytes, cache }),
+        resolver: target.resolver,
+        catalogChanged: () => target.catalog.invalidate(),
+        maskText,
+        log: deps.log,
+      });
+      return masking.forClient(connection, gate, (handle, reason) => {
+        const statement = handle as PgStatement;
+        const denial = refused(REFUSAL.denied, { action: 'deny', rule: MASKING_RULE, reason });
+        void deps.enforcer.commit(context, denial, statement.event());
+      });
+    },
+  });
+}

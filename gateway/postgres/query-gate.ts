@@ -1,0 +1,223 @@
+import type { CommandEvent, EnforceCall, EnforcementContext, Enforcer } from '../enforcement/enforcer.ts';
+import type { HoldControl } from '../enforcement/approval-hold.ts';
+import type { Verdict } from '../enforcement/verdict.ts';
+import type { Action } from '../policy/types.ts';
+import type { ConnectionAnalyzer } from '../sql/connection-analyzer.ts';
+import type { StatementResolver } from '../sql/resolve-statements.ts';
+import { resultGroups, type StatementAnalysis } from '../sql/statement-analysis.ts';
+import { SQLSTATE } from './protocol-codes.ts';
+import type {
+  ExecutionResult,
+  GateControl,
+  GateRequest,
+  GateVerdict,
+  StatementGate,
+  StatementHandle,
+} from './statement-gate.ts';
+import { gateVerdictOf } from './verdict-response.ts';
+
+/** What the PostgreSQL side of one client connection needs: the core, the analyzer and the detectors. */
+export interface QueryGateDeps {
+  context: EnforcementContext;
+  enforcer: Enforcer;
+  analyzer: ConnectionAnalyzer;
+  /** Completes analyses with what the target says they run (function bodies, triggers, views, ...) before the core decides. */
+  resolver?: StatementResolver;
+  /** Told once a statement that may have changed the catalog ran, so cached resolutions are dropped. */
+  catalogChanged?: () => void;
+  /** The connection's content detectors over text written to the audit log or shown to reviewers. */
+  maskText: (text: string) => string;
+  log: (message: string) => void;
+}
+
+type Params = readonly (string | Buffer | null)[];
+
+/**
+ * One statement as the gate asks the core about it, and the handle the relay carries with its
+ * results: its analyses, the SQL, and (once decided) the verdict that let it pass.
+ */
+export class PgStatement implements EnforceCall, StatementHandle {
+  verdict: Verdict | undefined;
+  audit: 'always' | 'refused' = 'always';
+
+  /**
+   * `statements`: as the target will run them (the client's, each followed by what it also runs);
+   * `analyzed`: the client's as the connection analyzer returned them.
+   */
+  constructor(
+    private readonly gate: QueryGateDeps,
+    readonly text: string,
+    readonly statements: readonly StatementAnalysis[],
+    private readonly control?: GateControl,
+    private readonly params?: Params,
+    readonly analyzed: readonly StatementAnalysis[] = statements,
+  ) {}
+
+  shown(): string {
+    return this.gate.maskText(this.text);
+  }
+
+  event(params: Params | undefined = this.params): CommandEvent {
+    const mask = this.gate.maskText;
+    const data: Record<string, unknown> = { connection: this.gate.context.connection.name, text: mask(this.text) };
+    if (params)
+      data.params = params.map((p) =>
+        p === null ? null : typeof p === 'string' ? mask(p) : `\\x${p.toString('hex')}`,
+      );
+    return { type: 'statement', data };
+  }
+
+  get hold(): HoldControl | undefined {
+    const control = this.control;
+    if (!control) return undefined;
+    return {
+      signal: control.signal,
+      pending: (approval, decision) =>
+        control.notice(
+          `gatehouse: statement held for approval ${approval.id} (rule "${decision.rule}")`,
+          `approve on the pull request, at ${approval.approveUrl}, or with: ${approval.approveCommand}`,
+          `it is denied if nobody approves before ${approval.expiresAt.toISOString()}`,
+        ),
+    };
+  }
+}
+
+/**
+ * The PostgreSQL adapter's decision point: analyses each statement with the real parser, turns it
+ * into a `pg.query` action for the enforcement core and translates the verdict into the relay's
+ * forward-or-refuse answer. A Parse is decided at Parse and audited at its Bind, where the
+ * parameters are known and before anything runs.
+ */
+export function createQueryGate(deps: QueryGateDeps): StatementGate {
+  return new QueryGate(deps);
+}
+
+class QueryGate implements StatementGate {
+  private readonly base: { connection: string; identity: EnforcementContext['session']['identity'] };
+
+  constructor(private readonly deps: QueryGateDeps) {
+    this.base = { connection: deps.context.connection.name, identity: deps.context.session.identity };
+  }
+
+  check(request: GateRequest, control: GateControl): GateVerdict | Promise<GateVerdict> {
+    const { analyzer } = this.deps;
+    switch (request.kind) {
+      case 'query':
+        return this.resolved(analyzer.analyzeQuery(request.sql), (statements, analyzed) => {
+          const statement = new PgStatement(this.deps, request.sql, statements, control, undefined, analyzed);
+          return this.decide(statement, {
+            ...this.base,
+            type: 'pg.query',
+            via: 'simple',
+            sql: request.sql,
+            statements,
+          });
+        });
+      case 'parse':
+        return this.resolved(analyzer.analyzeParse(request.statementName, request.sql), (statements, analyzed) => {
+          const statement = new PgStatement(this.deps, request.sql, statements, control, undefined, analyzed);
+          statement.audit = 'refused';
+          return this.decide(statement, {
+            ...this.base,
+            type: 'pg.query',
+            via: 'extended',
+            sql: request.sql,
+            statements,
+          });
+        });
+      case 'bind':
+        return this.bind(request, control);
+      case 'function-call': {
+        const statement = new PgStatement(this.deps, `-- FunctionCall oid ${request.functionOid}`, [], control);
+        return this.decide(statement, { ...this.base, type: 'pg.function-call', functionOid: request.functionOid });
+      }
+    }
+  }
+
+  executed(result: ExecutionResult): void {
+    const ran = (result.handle as PgStatement | undefined)?.statements ?? [];
+    if (ran.some((s) => CATALOG_KINDS.has(s.kind))) this.deps.catalogChanged?.();
+    recordResult(this.deps, result);
+  }
+
+  statementClosed(name: string): void {
+    this.deps.analyzer.closeStatement(name);
+  }
+
+  statementCompleted(handle: StatementHandle, statementIndex: number): void {
+    for (const analysis of resultGroups((handle as PgStatement).statements)[statementIndex] ?? [])
+      this.deps.analyzer.statementCompleted(analysis);
+  }
+
+  close(): void {}
+
+  /** Runs `then` on the statements once the target resolved what they run (synchronously when cached). */
+  private resolved(
+    analyzed: readonly StatementAnalysis[],
+    then: (
+      statements: readonly StatementAnalysis[],
+      analyzed: readonly StatementAnalysis[],
+    ) => GateVerdict | Promise<GateVerdict>,
+  ): GateVerdict | Promise<GateVerdict> {
+    const resolved = this.deps.resolver ? this.deps.resolver.resolve(analyzed) : analyzed;
+    return resolved instanceof Promise ? resolved.then((r) => then(r, analyzed)) : then(resolved, analyzed);
+  }
+
+  private decide(statement: PgStatement, action: Action): GateVerdict | Promise<GateVerdict> {
+    const verdict = this.deps.enforcer.enforce(this.deps.context, action, statement);
+    if (verdict instanceof Promise) return verdict.then((v) => settle(statement, v));
+    return settle(statement, verdict);
+  }
+
+  private bind(request: Extract<GateRequest, { kind: 'bind' }>, control: GateControl) {
+    const { analyzer, enforcer, context } = this.deps;
+    // A statement parsed through the gateway was decided (and approved) at Parse, unless SQL
+    // DEALLOCATE/PREPARE has since given its name another meaning.
+    const parsed = request.handle as PgStatement | undefined;
+    if (parsed?.verdict && analyzer.forStatement(request.statementName)?.every((s) => parsed.analyzed.includes(s))) {
+      const verdict = enforcer.commit(context, parsed.verdict, parsed.event(request.values));
+      return verdict instanceof Promise
+        ? verdict.then((v) => gateVerdictOf(v, parsed))
+        : gateVerdictOf(verdict, parsed);
+    }
+    // A Bind may name a statement made with SQL PREPARE; decide on what it was prepared as.
+    const statements = analyzer.forStatement(request.statementName);
+    if (!statements)
+      return {
+        forward: false,
+        code: SQLSTATE.insufficientPrivilege,
+        message: `gatehouse: statement "${request.statementName}" was not prepared through the gateway`,
+      } as const;
+    const sql = statements.map((s) => s.text).join('; ');
+    return this.resolved(statements, (resolved, analyzed) => {
+      const prepared = new PgStatement(this.deps, sql, resolved, control, request.values, analyzed);
+      return this.decide(prepared, { ...this.base, type: 'pg.query', via: 'extended', sql, statements: resolved });
+    });
+  }
+}
+
+/** Statements after which the target's catalog may say something else (DO and CALL are unknown). */
+const CATALOG_KINDS: ReadonlySet<string> = new Set(['ddl', 'privilege', 'admin', 'unknown']);
+
+function settle(statement: PgStatement, verdict: Verdict): GateVerdict {
+  statement.verdict = verdict;
+  return gateVerdictOf(verdict, statement);
+}
+
+/** The result events of one statement: duration, rows, bytes, masked values, and a masked sample. */
+function recordResult(deps: QueryGateDeps, result: ExecutionResult): void {
+  const { context, enforcer } = deps;
+  void enforcer.record(context, 'statement.result', {
+    duration_ms: Math.round(result.durationMs * 1000) / 1000,
+    rows: result.rows,
+    bytes: result.bytes,
+    masked_values: result.maskedValues,
+    sqlstate: result.errorCode,
+  });
+  if (result.sample.length > 0) {
+    void enforcer.record(context, 'result.sample', {
+      columns: result.columns,
+      rows: result.sample.map((row) => row.map((v) => (v === null ? null : deps.maskText(v)))),
+    });
+  }
+}

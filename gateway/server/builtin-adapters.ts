@@ -1,0 +1,12 @@
+import type { AdapterFactory } from '../enforcement/adapter-contract.ts';
+import type { Policy } from '../policy/policy-types.ts';
+import { postgresAdapterFactory } from '../postgres/postgres-factory.ts';
+import { sshAdapterFactory } from '../ssh/ssh-factory.ts';
+
+/**
+ * The protocol adapters a gateway runs, one per connection type. A new protocol adds its factory
+ * here; `startGateway` knows none of them by name.
+ */
+export function builtinAdapters(policy: Policy): AdapterFactory[] {
+  return [postgresAdapterFactory(policy.masking), sshAdapterFactory];
+}
