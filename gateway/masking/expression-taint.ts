@@ -20,6 +20,8 @@ import {
   TRANSPARENT_OPERATORS,
   TRANSPARENT_WITH_ONE_ARGUMENT,
 } from './pure-functions.ts';
+import { isPureBuiltinOid } from './builtin-identity.ts';
+import { isBuiltinObject } from './catalog.ts';
 import { columnRef } from './column-resolution.ts';
 import { analyzeQueryNode } from './query-shape.ts';
 
@@ -179,8 +181,8 @@ async function refuseUnknownType(
 ): Promise<void> {
   const names = listOf(typeName?.names).map(stringOf);
   const schema = names.length >= 2 ? names[names.length - 2] : null;
-  const schemas = schema ? [schema] : await ctx.catalog.typeSchemas(type);
-  if (schemas.length === 0 || schemas.some((s) => s !== 'pg_catalog')) {
+  const found = (await ctx.catalog.types(type)).filter((t) => !schema || t.schema === schema);
+  if (found.length === 0 || !found.every(isBuiltinObject)) {
     throw new MaskingDenial(
       `casting masked data to ${type}, a type that is not built in, could hand it to functions masking cannot follow`,
     );
@@ -235,11 +237,15 @@ function refuseOpaqueUse(args: ExprTaint[], label: string): void {
   }
 }
 
+/**
+ * Pure when every function the name may resolve to (the client controls search_path) is one of
+ * the known-pure built-ins by OID: a function moved into pg_catalog and renamed md5 is not.
+ */
 async function isPureFunction(name: string, schema: string | null | undefined, ctx: AnalysisContext): Promise<boolean> {
   if (!PURE_FUNCTIONS.has(name)) return false;
-  if (schema !== null && schema !== undefined) return schema === 'pg_catalog';
-  const schemas = await ctx.catalog.functionSchemas(name);
-  return schemas.every((s) => s === 'pg_catalog');
+  if (schema !== null && schema !== undefined && schema !== 'pg_catalog') return false;
+  const candidates = await ctx.catalog.functions(name);
+  return candidates.length > 0 && candidates.every((fn) => isBuiltinObject(fn) && isPureBuiltinOid(name, fn.oid));
 }
 
 async function aExpr(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {
@@ -264,10 +270,10 @@ async function isBuiltinOperator(
   ctx: AnalysisContext,
 ): Promise<boolean> {
   if (!BUILTIN_OPERATORS.has(symbol) && !/^[a-z_ ]+$/i.test(symbol)) return false;
-  if (schema !== null && schema !== undefined) return schema === 'pg_catalog';
+  if (schema !== null && schema !== undefined && schema !== 'pg_catalog') return false;
   if (/^[a-z_ ]+$/i.test(symbol)) return true;
-  const schemas = await ctx.catalog.operatorSchemas(symbol);
-  return schemas.every((s) => s === 'pg_catalog');
+  const candidates = await ctx.catalog.operators(symbol);
+  return candidates.every(isBuiltinObject);
 }
 
 async function caseExpr(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {

@@ -140,6 +140,11 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
         return planCopy(body, ctx);
       case 'ExplainStmt':
         await analyzeQueryNode(body.query, null, ctx);
+        // The planner folds constants: an IMMUTABLE function over masked data shows its result in the plan text.
+        if (ctx.facts.touchesMasked || ctx.facts.opaque)
+          return deny(
+            'EXPLAIN of a statement over masked data (or code masking cannot see into) can show masked values in the plan; explain a statement over unmasked columns',
+          );
         return rows({ columns: [{ name: 'QUERY PLAN', mask: RAW, text: true }], fallback: RAW }, ctx.facts);
       case 'VariableShowStmt':
         return rows({ columns: null, fallback: RAW }, ctx.facts);
@@ -274,7 +279,9 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     const ctx: AnalysisContext = { catalog, config, facts: newFacts(), depth: 0 };
     if (!config.hasColumnRules) return detectorsOnly(kind, body, ctx);
     try {
-      return await planKind(kind, body, stmt, ctx);
+      const planned = await planKind(kind, body, stmt, ctx);
+      if (planned.kind === 'rows' && ctx.facts.touchesMasked && (await catalog.userCasts())) return deny(USER_CASTS);
+      return planned;
     } catch (err) {
       if (err instanceof MaskingDenial) return deny(err.reason);
       throw err;
@@ -297,6 +304,9 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     },
   };
 }
+
+const USER_CASTS =
+  'the target has user-defined casts or conversions between built-in types, which run functions no statement names; masking cannot follow masked data through them (drop them, or query without masked columns)';
 
 function deny(reason: string): MaskPlan {
   return { kind: 'deny', reason };
