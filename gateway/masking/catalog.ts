@@ -41,6 +41,16 @@ export interface MaskingCatalog {
    * statement never names (`api_token::int`, an implicit cast inside an operator).
    */
   userCasts(): Promise<boolean>;
+  /**
+   * A materialized view filled through the named view (directly or through other views), or null.
+   * Its rows carry the provenance of the definition they were filled with.
+   */
+  matviewOver(schema: string | null, name: string): Promise<string | null>;
+  /**
+   * Changes whenever what the catalog said may have changed: after `invalidate()`, and every
+   * `maxAgeMs` (DDL elsewhere). A plan made in an older generation is made again before use.
+   */
+  generation(): number;
   /** Drops every cached answer; call after DDL. */
   invalidate(): void;
 }
@@ -61,6 +71,17 @@ const OBJECTS_SQL = {
   op: `SELECT o.oid::int8 AS oid, n.nspname AS schema FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE o.oprname = $1`,
   t: `SELECT t.oid::int8 AS oid, n.nspname AS schema FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typname = $1`,
 } as const;
+
+const MATVIEW_OVER_SQL = `
+  WITH RECURSIVE over(oid) AS (
+      SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relname = $2 AND ($1::text IS NULL OR n.nspname = $1) AND c.relkind = 'v'
+    UNION
+      SELECT r.ev_class FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN over ON d.refobjid = over.oid
+       WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND r.ev_class <> over.oid)
+  SELECT n.nspname || '.' || c.relname AS name
+    FROM over JOIN pg_class c ON c.oid = over.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind = 'm' LIMIT 1`;
 
 const USER_CASTS_SQL = `
   SELECT EXISTS (SELECT 1 FROM pg_cast c WHERE c.oid >= 16384 AND c.castsource < 16384 AND c.casttarget < 16384)
@@ -97,6 +118,8 @@ export function createPgCatalog(client: CatalogQueryable, options: PgCatalogOpti
   const maxAge = options.maxAgeMs ?? 5000;
   const now = options.now ?? Date.now;
   let cache = new Map<string, { at: number; value: Promise<unknown> }>();
+  let generation = 0;
+  let generationAt = now();
 
   function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = cache.get(key);
@@ -143,8 +166,22 @@ export function createPgCatalog(client: CatalogQueryable, options: PgCatalogOpti
     operators: (symbol) => cached(`op:${symbol}`, () => objects(OBJECTS_SQL.op, symbol)),
     types: (name) => cached(`t:${name}`, () => objects(OBJECTS_SQL.t, name)),
     userCasts: () => cached('casts', async () => (await client.query(USER_CASTS_SQL)).rows[0]?.found === true),
+    matviewOver: (schema, name) =>
+      cached(`mv:${schema}.${name}`, async () => {
+        const res = await client.query(MATVIEW_OVER_SQL, [schema, name]);
+        return typeof res.rows[0]?.name === 'string' ? (res.rows[0].name as string) : null;
+      }),
+    generation() {
+      if (now() - generationAt > maxAge) {
+        generation++;
+        generationAt = now();
+      }
+      return generation;
+    },
     invalidate() {
       cache = new Map();
+      generation++;
+      generationAt = now();
     },
   };
 }

@@ -74,6 +74,13 @@ export async function ddlRefusal(
     if (masked)
       return `${what} on ${masked} would move masked columns out from under their masking rules; change it outside a masked session`;
   }
+  if (kind === 'ViewStmt' && body.replace === true) {
+    const view = body.view as Record<string, unknown>;
+    const schema = typeof view.schemaname === 'string' ? view.schemaname : null;
+    const filled = await catalog.matviewOver(schema, String(view.relname));
+    if (filled)
+      return `materialized view ${filled} was filled through view ${String(view.relname)}; replacing the view would make masking read its rows by a definition they were not filled with; refresh or recreate it outside a masked session`;
+  }
   if (kind !== 'ViewStmt') {
     const opaque = await opaqueFunctionIn(body, catalog);
     if (opaque) {

@@ -1,14 +1,11 @@
-import pg from 'pg';
 import type { Field } from 'pg-protocol/dist/messages.js';
-import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { ResultFilter, RowTransform, StatementGate, StatementHandle } from '../postgres/statement-gate.ts';
 import { newFacts, type AnalysisContext } from './analysis-types.ts';
 import type { MaskingCatalog } from './catalog.ts';
-import { maskWhole } from './column-mask.ts';
 import type { ContentMasker } from './detectors.ts';
 import { createCopyMasker } from './copy-masker.ts';
 import { relationShape } from './from-clause.ts';
-import type { MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
+import type { MessageRedaction, RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
 import {
   maskNoticeOrErrorMessage,
@@ -16,9 +13,9 @@ import {
   maskParameterStatusMessage,
   parseNoticeFields,
 } from './message-masker.ts';
-import { changesCatalog, createMaskingPlanner } from './output-taint.ts';
+import { planHandle, refusalOf, replanned, unknownPlan, type HandlePlan } from './handle-plans.ts';
+import { createMaskingPlanner } from './output-taint.ts';
 import { createRowTransform } from './result-masker.ts';
-import { resultGroups } from '../sql/statement-analysis.ts';
 
 /** SQLSTATE of a statement refused because masking cannot follow its data. */
 export const MASKING_DENIED_SQLSTATE = '42501';
@@ -44,77 +41,36 @@ export interface MaskingSession {
   wrapGate(gate: StatementGate): StatementGate;
 }
 
-interface StatementLike {
-  parseTree?: unknown;
-  /** Set on code the server runs for the client's statement (a function body, a trigger): it can refuse the statement, never shape its rows. */
-  origin?: string;
-  /** Entries sharing it are one statement the server runs (see `StatementAnalysis.resultGroup`). */
-  resultGroup?: object;
-}
-
 /** Statements forwarded but not yet reported executed (Parse without Execute) are forgotten past this many. */
 const MAX_IN_FLIGHT = 256;
 
 const REDACTION_RANK: Record<MessageRedaction, number> = { detect: 0, 'redact-values': 1, 'redact-all': 2 };
 
-function unknownPlan(reason: string): RowsPlan {
-  return {
-    kind: 'rows',
-    columns: null,
-    fallback: maskWhole(reason),
-    origins: new Map(),
-    relations: new Set(),
-    messages: 'redact-all',
-  };
-}
+const SCHEMA_CHANGE_PENDING =
+  'a schema change sent earlier has not finished yet, and masking plans a statement against the schema as it is now; wait for its result before sending statements that read data';
 
 export function createMaskingSession(options: MaskingSessionOptions): MaskingSession {
   const { config, content } = options;
   const planner = createMaskingPlanner({ catalog: options.catalog, config });
-  const plans = new WeakMap<StatementHandle, MaskPlan[]>();
+  const plans = new WeakMap<StatementHandle, HandlePlan>();
   const pending = new WeakMap<StatementHandle, Promise<string | null>>();
   const inFlight = new Map<StatementHandle, MessageRedaction>();
-  const levels = new WeakMap<StatementHandle, MessageRedaction>();
-  const ddl = new WeakSet<StatementHandle>();
+  /** Handles with a schema change that were forwarded and have not finished: later plans would use the old schema. */
+  const schemaChanges = new Set<StatementHandle>();
   let queue: Promise<unknown> = Promise.resolve();
 
+  /** Plans a handle once; again when the catalog moved on since (a prepared statement bound after DDL). */
   function prepare(handle: StatementHandle): Promise<string | null> {
     const existing = pending.get(handle);
-    if (existing) return existing;
+    const planned = plans.get(handle);
+    if (existing && (!planned || !config.hasColumnRules || planned.generation === options.catalog.generation()))
+      return existing;
     const run = queue.then(async () => {
-      const out: MaskPlan[] = [];
-      for (const group of resultGroups(handle.statements as readonly StatementLike[])) {
-        const members: MaskPlan[] = [];
-        for (const stmt of group) {
-          if (changesCatalog(stmt?.parseTree)) ddl.add(handle);
-          try {
-            const plan = await planner.plan(stmt?.parseTree ?? null, { sessionEffects: stmt?.origin === undefined });
-            if (stmt?.origin === undefined || plan.kind === 'deny') members.push(plan);
-          } catch (error) {
-            const why =
-              error instanceof GatehouseError || error instanceof pg.DatabaseError
-                ? error.message
-                : 'the analysis failed';
-            members.push({
-              kind: 'deny',
-              reason: `the statement could not be checked for masking (${why}); retry, or report the statement if it keeps failing`,
-            });
-          }
-        }
-        out.push(
-          members.length === 1
-            ? members[0]!
-            : (members.find((p) => p.kind === 'deny') ??
-                unknownPlan('the statement may run any of several definitions of a prepared statement')),
-        );
-      }
-      plans.set(handle, out);
-      let level: MessageRedaction = 'detect';
-      for (const p of out)
-        if (p.kind === 'rows' && REDACTION_RANK[p.messages] > REDACTION_RANK[level]) level = p.messages;
-      levels.set(handle, level);
-      const denied = out.find((p) => p.kind === 'deny');
-      return denied && denied.kind === 'deny' ? denied.reason : null;
+      const now = await planHandle(planner, options.catalog, handle);
+      const before = plans.get(handle);
+      const plan = before ? replanned(before, now) : now;
+      plans.set(handle, plan);
+      return refusalOf(plan);
     });
     queue = run.catch(() => undefined);
     pending.set(handle, run);
@@ -123,7 +79,7 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
 
   function planOf(handle: StatementHandle | undefined, index: number): RowsPlan {
     if (!handle) return unknownPlan('the gateway could not tell which statement these rows belong to');
-    const plan = plans.get(handle)?.[index];
+    const plan = plans.get(handle)?.plans[index];
     if (!plan) return unknownPlan('the statement was not planned for masking');
     if (plan.kind === 'deny') return unknownPlan(plan.reason);
     return plan;
@@ -213,20 +169,33 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
         }
         const verdict = await gate.check(request, control);
         if (!verdict.forward || !verdict.handle) return verdict;
-        const reason = await prepare(verdict.handle);
+        const handle = verdict.handle;
+        const reason =
+          schemaChanges.size > 0 && !schemaChanges.has(handle) ? SCHEMA_CHANGE_PENDING : await prepare(handle);
         if (reason === null) {
           if (inFlight.size >= MAX_IN_FLIGHT) inFlight.delete(inFlight.keys().next().value!);
-          inFlight.set(verdict.handle, levels.get(verdict.handle) ?? 'redact-all');
+          inFlight.set(handle, plans.get(handle)?.level ?? 'redact-all');
+          // A Parse runs nothing: its schema change is pending only once it is bound (or sent as a query).
+          if (request.kind !== 'parse' && plans.get(handle)?.changesCatalog) schemaChanges.add(handle);
           return verdict;
         }
-        inFlight.delete(verdict.handle);
-        options.onDeny?.(verdict.handle, reason);
+        inFlight.delete(handle);
+        options.onDeny?.(handle, reason);
         return { forward: false, code: MASKING_DENIED_SQLSTATE, message: `gatehouse: masking: ${reason}` };
       },
       executed(result) {
         if (result.handle) inFlight.delete(result.handle);
-        if (result.handle && ddl.has(result.handle)) options.catalog.invalidate();
+        if (result.handle && plans.get(result.handle)?.changesCatalog) {
+          schemaChanges.delete(result.handle);
+          options.catalog.invalidate();
+        }
         gate.executed(result);
+      },
+      readyForQuery(status) {
+        // Everything sent before the Sync has finished (or was skipped after an error).
+        if (schemaChanges.size > 0) options.catalog.invalidate();
+        schemaChanges.clear();
+        gate.readyForQuery?.(status);
       },
       statementClosed(name) {
         gate.statementClosed(name);

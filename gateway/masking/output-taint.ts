@@ -14,8 +14,13 @@ import type { MaskingCatalog } from './catalog.ts';
 import { ddlRefusal } from './ddl-guard.ts';
 import { exprTaint } from './expression-taint.ts';
 import { relationItem } from './from-clause.ts';
-import type { CopyFormat, MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
+import { stricterPlan, type CopyFormat, type MaskPlan, type MessageRedaction, type RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
+import { LINE_BREAK_OPTION, copyFormat } from './copy-format.ts';
+import { NON_DDL, SESSION_EFFECTS } from './statement-effects.ts';
+
+export { changesCatalog } from './statement-effects.ts';
+export { copyFormat } from './copy-format.ts';
 import { analyzeQueryNode, refuseCopy, shapeMask } from './query-shape.ts';
 
 /**
@@ -34,56 +39,12 @@ export interface MaskingPlanner {
   planSql(sql: string): Promise<MaskPlan[]>;
 }
 
-/** Whether a statement may change what the catalog says (so cached answers must be dropped once it ran). */
-export function changesCatalog(stmt: unknown): boolean {
-  const n = nodeOf(stmt);
-  return n !== null && !NON_DDL.has(n[0]);
-}
-
 export interface MaskingPlannerOptions {
   catalog: MaskingCatalog;
   config: MaskingConfig;
 }
 
-/** Statements that change nothing in the catalog masking depends on. */
-const NON_DDL: ReadonlySet<string> = new Set([
-  'SelectStmt',
-  'InsertStmt',
-  'UpdateStmt',
-  'DeleteStmt',
-  'MergeStmt',
-  'CopyStmt',
-  'ExplainStmt',
-  'VariableShowStmt',
-  'VariableSetStmt',
-  'TransactionStmt',
-  'FetchStmt',
-  'DeclareCursorStmt',
-  'ClosePortalStmt',
-  'PrepareStmt',
-  'ExecuteStmt',
-  'DeallocateStmt',
-  'DiscardStmt',
-  'ListenStmt',
-  'UnlistenStmt',
-  'NotifyStmt',
-  'LockStmt',
-  'CallStmt',
-  'CheckPointStmt',
-  'VacuumStmt',
-  'ConstraintsSetStmt',
-]);
-
 const MAX_CURSOR_DEFINITIONS = 8;
-
-/** Statements whose plan changes what the planner remembers for later statements of the session. */
-const SESSION_EFFECTS: ReadonlySet<string> = new Set([
-  'DeclareCursorStmt',
-  'ClosePortalStmt',
-  'PrepareStmt',
-  'DeallocateStmt',
-  'DiscardStmt',
-]);
 
 /** The plan of a cursor that may be any of several declarations: denied if one is, else masked whole. */
 function ambiguous(plans: readonly MaskPlan[]): MaskPlan {
@@ -107,7 +68,7 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
   const { catalog, config } = options;
   /** Every DECLARE of a name since its CLOSE: a later DECLARE may have failed or never run, leaving an earlier cursor open. */
   const cursors = new Map<string, MaskPlan[]>();
-  const prepared = new Map<string, RowsPlan>();
+  const prepared = new Map<string, { query: unknown; plan: MaskPlan; generation: number }>();
   let stale = false;
 
   function rows(shape: QueryShape, facts: StatementFacts, copy?: CopyFormat): RowsPlan {
@@ -180,16 +141,14 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
         else cursors.clear();
         return rows(NO_ROWS, ctx.facts);
       case 'PrepareStmt':
-        prepared.set(String(body.name), rows(await analyzeQueryNode(body.query, null, ctx), ctx.facts));
+        prepared.set(String(body.name), {
+          query: body.query,
+          plan: rows(await analyzeQueryNode(body.query, null, ctx), ctx.facts),
+          generation: catalog.generation(),
+        });
         return rows(NO_ROWS, ctx.facts);
-      case 'ExecuteStmt': {
-        const plan = prepared.get(String(body.name));
-        if (!plan)
-          return deny(
-            `prepared statement "${String(body.name)}" was not prepared through the gateway in this session; PREPARE it in this session`,
-          );
-        return plan;
-      }
+      case 'ExecuteStmt':
+        return executePlan(String(body.name));
       case 'DeallocateStmt':
         if (typeof body.name === 'string') prepared.delete(body.name);
         else prepared.clear();
@@ -206,6 +165,28 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     const refused = await ddlRefusal(kind, body, catalog, config);
     if (refused) return deny(refused);
     return rows(NO_ROWS, ctx.facts);
+  }
+
+  /** The plan of a SQL EXECUTE: the PREPARE's, made again when the catalog moved on (the server re-plans it too). */
+  async function executePlan(name: string): Promise<MaskPlan> {
+    const entry = prepared.get(name);
+    if (!entry)
+      return deny(
+        `prepared statement "${name}" was not prepared through the gateway in this session; PREPARE it in this session`,
+      );
+    const generation = catalog.generation();
+    if (entry.generation === generation) return entry.plan;
+    const ctx: AnalysisContext = { catalog, config, facts: newFacts(), depth: 0 };
+    let again: MaskPlan;
+    try {
+      again = rows(await analyzeQueryNode(entry.query, null, ctx), ctx.facts);
+    } catch (err) {
+      if (!(err instanceof MaskingDenial)) throw err;
+      again = deny(err.reason);
+    }
+    entry.plan = stricterPlan(entry.plan, again);
+    entry.generation = generation;
+    return entry.plan;
   }
 
   async function planCopy(body: Record<string, unknown>, ctx: AnalysisContext): Promise<MaskPlan> {
@@ -310,49 +291,4 @@ const USER_CASTS =
 
 function deny(reason: string): MaskPlan {
   return { kind: 'deny', reason };
-}
-
-/** Reads COPY options into a {@link CopyFormat}; `binary` and a non-UTF8 `ENCODING` are returned as bare strings. */
-const LINE_BREAK_OPTION =
-  'COPY with a line break, letter, digit or * as DELIMITER, QUOTE or ESCAPE (or a line break in NULL) cannot be masked; use the defaults';
-
-/**
- * `line-break-option`: DELIMITER/QUOTE/ESCAPE/NULL the masker cannot work with: a line break
- * (the server accepts one as QUOTE, and rows can no longer be told apart), or a letter, digit
- * or `*` as DELIMITER/QUOTE/ESCAPE (escaping a masked value's kept digits would repeat them).
- */
-export function copyFormat(options: unknown[]): CopyFormat | 'binary' | 'foreign-encoding' | 'line-break-option' {
-  const opts = new Map<string, string | true>();
-  for (const o of options) {
-    const d = nodeOf(o)?.[1];
-    if (!d) continue;
-    const arg = nodeOf(d.arg);
-    const value = arg ? (stringOf(d.arg) ?? String(arg[1].ival ?? arg[1].boolval ?? '')) : true;
-    opts.set(String(d.defname).toLowerCase(), value);
-  }
-  const fmt = String(
-    opts.get('format') ?? (opts.get('binary') === true ? 'binary' : opts.get('csv') === true ? 'csv' : 'text'),
-  ).toLowerCase();
-  if (fmt === 'binary') return 'binary';
-  const encoding = opts.get('encoding');
-  if (typeof encoding === 'string' && !['utf8', 'utf-8', 'unicode'].includes(encoding.toLowerCase()))
-    return 'foreign-encoding';
-  const csv = fmt === 'csv';
-  const str = (key: string, dflt: string) => (typeof opts.get(key) === 'string' ? (opts.get(key) as string) : dflt);
-  const quote = str('quote', '"');
-  const header = opts.get('header');
-  const format: CopyFormat = {
-    format: csv ? 'csv' : 'text',
-    delimiter: str('delimiter', csv ? ',' : '\t'),
-    quote,
-    escape: str('escape', quote),
-    null: str('null', csv ? '' : '\\N'),
-    header: header === true || (typeof header === 'string' && !['false', 'off', '0'].includes(header.toLowerCase())),
-  };
-  if (
-    [format.delimiter, format.quote, format.escape].some((v) => /[\r\n0-9A-Za-z*]/.test(v)) ||
-    /[\r\n]/.test(format.null)
-  )
-    return 'line-break-option';
-  return format;
 }

@@ -101,6 +101,7 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       }
       finish(ctx, state.tracker.shift());
       state.transactionStatus = String.fromCharCode(frame.body[0]!) as 'I' | 'T' | 'E';
+      ctx.gate.readyForQuery?.(state.transactionStatus);
       state.queryTransform = undefined;
       state.forgetUnnamedPortal();
       toClient.add(frame.bytes);

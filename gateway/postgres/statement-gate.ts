@@ -56,6 +56,8 @@ export interface StatementGate {
   statementClosed(name: string): void;
   /** The `statementIndex`-th statement the server runs for `handle` completed (CommandComplete). */
   statementCompleted?(handle: StatementHandle, statementIndex: number): void;
+  /** The target is ready for a new query (ReadyForQuery): everything sent before it has finished. `status` I, T or E. */
+  readyForQuery?(status: 'I' | 'T' | 'E'): void;
   close(reason: string): void;
 }
 

@@ -81,6 +81,8 @@ export function createConnectionAnalyzer(options: ConnectionAnalyzerOptions = {}
       ...wrapper,
       ...expand(candidates, depth + 1).map((candidate) => ({
         ...candidate,
+        // Masking plans a plain EXECUTE as the EXECUTE it is (it knows what the name was prepared as).
+        parseTree: wrapper.length === 0 ? analysis.parseTree : candidate.parseTree,
         text: analysis.text,
         preparedName: undefined,
         resultGroup,
