@@ -55,11 +55,20 @@ export interface AnalysisContext {
   facts: StatementFacts;
   /** View nesting depth, bounded so a cycle or a deep stack of views fails closed. */
   depth: number;
+  /**
+   * The session ran code masking cannot see into, which may have put masked data into a setting
+   * (set_config inside a function): settings read back (current_setting, pg_settings, SHOW) are masked.
+   */
+  settingsTainted?: boolean;
 }
 
 /** Thrown inside the analysis to turn the whole statement into a `deny` plan. */
 export class MaskingDenial extends Error {
-  constructor(readonly reason: string) {
+  /** `code`: the SQLSTATE (and `reason` the exact message) PostgreSQL itself would answer with, when the gateway answers for it. */
+  constructor(
+    readonly reason: string,
+    readonly code?: string,
+  ) {
     super(reason);
     this.name = 'MaskingDenial';
   }

@@ -1,4 +1,4 @@
-import { RAW, derived, maskWhole, strictest, type ColumnMask } from './column-mask.ts';
+import { RAW, derived, fromMaskedData, maskContent, strictest, type ColumnMask } from './column-mask.ts';
 import { nodeOf, stringOf, type AnalysisContext, type RangeEntry, type Scope } from './analysis-types.ts';
 import type { ExprTaint } from './expression-taint.ts';
 
@@ -10,7 +10,7 @@ const CLEAN: ExprTaint = { mask: RAW, text: false };
 const SYSTEM_COLUMNS: ReadonlySet<string> = new Set(['ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid']);
 
 function touched(mask: ColumnMask, ctx: AnalysisContext): void {
-  if (mask.kind !== 'raw') ctx.facts.touchesMasked = true;
+  if (fromMaskedData(mask)) ctx.facts.touchesMasked = true;
 }
 
 /** What a column reference resolves to in the scope chain, or null when nothing there has that name. */
@@ -32,7 +32,9 @@ export function columnRef(fields: unknown[], scope: Scope, ctx: AnalysisContext)
   const last = names[names.length - 1];
   const system = !star && last !== null && last !== undefined && SYSTEM_COLUMNS.has(last);
   const out =
-    result ?? (system ? CLEAN : { mask: maskWhole(`column ${names.join('.')} could not be resolved`), text: false });
+    result ??
+    // Nothing has that name: PostgreSQL fails the statement before it reads a row, so it touches no masked data.
+    (system ? CLEAN : { mask: maskContent(`column ${names.join('.')} does not exist`), text: false });
   touched(out.mask, ctx);
   return out;
 }

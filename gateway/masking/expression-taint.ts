@@ -22,7 +22,8 @@ import {
 } from './pure-functions.ts';
 import { isPureBuiltinOid } from './builtin-identity.ts';
 import { isBuiltinObject } from './catalog.ts';
-import { columnRef } from './column-resolution.ts';
+import { columnRef, findColumn } from './column-resolution.ts';
+import { informationCall } from './information-functions.ts';
 import { analyzeQueryNode } from './query-shape.ts';
 
 export { columnRef, findColumn } from './column-resolution.ts';
@@ -115,7 +116,7 @@ export async function exprTaint(node: unknown, scope: Scope, ctx: AnalysisContex
   if (CONSTANT_NODES.has(kind)) return CLEAN;
   switch (kind) {
     case 'ColumnRef':
-      return columnRef(listOf(body.fields), scope, ctx);
+      return (await functionNotation(listOf(body.fields), scope, ctx)) ?? columnRef(listOf(body.fields), scope, ctx);
     case 'TypeCast':
       return typeCast(body, scope, ctx);
     case 'FuncCall':
@@ -147,6 +148,22 @@ export async function exprTaint(node: unknown, scope: Scope, ctx: AnalysisContex
     return combine(parts, kind, TRANSPARENT_NODES.has(kind));
   }
   return unknownNode(`unsupported expression ${kind}`, ctx);
+}
+
+/**
+ * `t.f` where `t` is a FROM item without a column `f`: PostgreSQL calls `f(t)` with the whole row
+ * if such a function exists. Null when that cannot happen.
+ */
+async function functionNotation(fields: unknown[], scope: Scope, ctx: AnalysisContext): Promise<ExprTaint | null> {
+  const names = fields.map(stringOf);
+  if (names.length < 2 || names.some((n) => n === null) || findColumn(fields, scope) !== null) return null;
+  const row = findColumn([fields[fields.length - 2]], scope);
+  const name = names[names.length - 1]!;
+  if (row === null || (await ctx.catalog.functions(name)).length === 0) return null;
+  ctx.facts.opaque = true;
+  ctx.facts.touchesMasked = true;
+  refuseOpaqueUse([row], `${name}()`);
+  return { mask: maskWhole(`${names.join('.')} may call ${name}() with the whole row`), text: false };
 }
 
 function unknownNode(reason: string, ctx: AnalysisContext): ExprTaint {
@@ -201,6 +218,8 @@ async function funcCall(body: Record<string, unknown>, scope: Scope, ctx: Analys
     await exprTaint(body.over, scope, ctx),
   ].map((t) => ({ mask: derived(t.mask, `${name}() ORDER BY/FILTER/OVER`), text: false }));
   const label = `${name}()`;
+  const information = await informationCall(name, schema, args, ctx);
+  if (information) return information;
   if (!(await isPureFunction(name, schema, ctx))) {
     ctx.facts.opaque = true;
     ctx.facts.touchesMasked = true;

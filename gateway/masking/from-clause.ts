@@ -1,6 +1,7 @@
 import { loadModule, parseSync } from 'libpg-query';
 import { RAW, maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
 import {
+  MaskingDenial,
   listOf,
   nodeOf,
   stringOf,
@@ -12,6 +13,7 @@ import {
 } from './analysis-types.ts';
 import type { CatalogRelation } from './catalog.ts';
 import { exprTaint } from './expression-taint.ts';
+import { SETTINGS_TAINTED } from './information-functions.ts';
 import { DATA_BEARING_CATALOG_RELATIONS, NON_TEXT_TYPE_OIDS } from './pure-functions.ts';
 import { refuseInfluence, refuseShapeInfluence } from './predicate-taint.ts';
 import { analyzeQueryNode, mergeShapes, renamed, shapeMask, unknownShape } from './query-shape.ts';
@@ -123,6 +125,7 @@ export async function relationItem(
   body: Record<string, unknown>,
   scope: Scope,
   ctx: AnalysisContext,
+  role: 'read' | 'write-target' = 'read',
 ): Promise<FromItem> {
   const alias = aliasOf(body.alias);
   const relname = String(body.relname ?? '');
@@ -136,19 +139,23 @@ export async function relationItem(
   const candidates = schema
     ? [await ctx.catalog.relation(schema, relname)].filter((r): r is CatalogRelation => r !== null)
     : await ctx.catalog.relationsNamed(relname);
-  if (candidates.length === 0) {
-    ctx.facts.touchesMasked = true;
-    return single(
-      alias.name ?? relname,
-      unknownShape(`relation ${schema ? `${schema}.` : ''}${relname} is not in the catalog`),
-    );
-  }
+  // PostgreSQL fails such a statement before it reads anything; the gateway answers as it would.
+  const written = `${schema ? `${schema}.` : ''}${relname}`;
+  // A write target may have been created earlier in the same query; its RETURNING is masked whole.
+  if (candidates.length === 0 && role === 'write-target')
+    return single(alias.name ?? relname, unknownShape(`relation ${written} is not in the catalog`));
+  if (candidates.length === 0) throw new MaskingDenial(`relation "${written}" does not exist`, '42P01');
   let shape: QueryShape | null = null;
   for (const rel of candidates) {
     const next = await relationShape(rel, ctx);
     shape = shape ? mergeShapes(shape, next) : next;
   }
   return single(alias.name ?? relname, renamed(shape!, alias.columns));
+}
+
+/** A relation initdb created in pg_catalog or information_schema (no session can add one below FirstNormalObjectId). */
+function isSystemRelation(rel: CatalogRelation): boolean {
+  return rel.oid < 16384 && (rel.schema === 'pg_catalog' || rel.schema === 'information_schema');
 }
 
 /** Shape of a catalog relation: column rules for tables, the analysed definition for views. */
@@ -158,6 +165,16 @@ export async function relationShape(rel: CatalogRelation, ctx: AnalysisContext):
   let columns: TaintedColumn[];
   if (rel.schema === 'pg_catalog' && DATA_BEARING_CATALOG_RELATIONS.has(rel.name)) {
     columns = whole(`${rel.schema}.${rel.name} holds copies of table data`);
+  } else if (rel.schema === 'pg_catalog' && rel.name === 'pg_settings' && ctx.settingsTainted) {
+    columns = whole(SETTINGS_TAINTED);
+  } else if (isSystemRelation(rel)) {
+    // Built-in catalogs and views describe the server, not table data; their definitions cannot change.
+    columns = rel.columns.map((c) => ({
+      name: c.name,
+      mask: RAW,
+      text: !NON_TEXT_TYPE_OIDS.has(c.typeOid),
+      typeOid: c.typeOid,
+    }));
   } else if (rel.kind === 'table') {
     columns = rel.columns.map((c) => {
       const rule = ctx.config.columnRule(rel.schema, rel.name, c.name);

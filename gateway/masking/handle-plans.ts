@@ -5,7 +5,7 @@ import { resultGroups } from '../sql/statement-analysis.ts';
 import { nodeOf } from './analysis-types.ts';
 import type { MaskingCatalog } from './catalog.ts';
 import { maskWhole } from './column-mask.ts';
-import { stricterPlan, type MaskPlan, type MessageRedaction, type RowsPlan } from './mask-plan.ts';
+import { stricterPlan, type DenyPlan, type MaskPlan, type MessageRedaction, type RowsPlan } from './mask-plan.ts';
 import { changesCatalog, type MaskingPlanner } from './output-taint.ts';
 
 interface StatementLike {
@@ -87,6 +87,8 @@ async function planOne(planner: MaskingPlanner, stmt: StatementLike): Promise<Ma
 async function planGroup(planner: MaskingPlanner, group: readonly StatementLike[]): Promise<MaskPlan> {
   const members: MaskPlan[] = [];
   for (const stmt of group) {
+    // A fact the target revealed about the client's statement (a resolved name) has no code of its own.
+    if (stmt.origin !== undefined && (stmt.parseTree === null || stmt.parseTree === undefined)) continue;
     const plan = await planOne(planner, stmt);
     if (stmt.origin === undefined || plan.kind === 'deny') members.push(plan);
   }
@@ -129,8 +131,8 @@ export function replanned(before: HandlePlan, now: HandlePlan): HandlePlan {
   return { ...now, plans, level };
 }
 
-/** The refusal reason of a handle's plans, or null. */
-export function refusalOf(plan: HandlePlan): string | null {
+/** The refusal of a handle's plans (the first statement refused), or null. */
+export function refusalOf(plan: HandlePlan): DenyPlan | null {
   const denied = plan.plans.find((p) => p.kind === 'deny');
-  return denied && denied.kind === 'deny' ? denied.reason : null;
+  return denied && denied.kind === 'deny' ? denied : null;
 }

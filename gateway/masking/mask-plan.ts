@@ -48,6 +48,8 @@ export interface RowsPlan {
 export interface DenyPlan {
   kind: 'deny';
   reason: string;
+  /** Set when the gateway answers as PostgreSQL would (`reason` is then PostgreSQL's own message): its SQLSTATE. */
+  code?: string;
 }
 
 export type MaskPlan = RowsPlan | DenyPlan;

@@ -5,7 +5,7 @@ import type { MaskingCatalog } from './catalog.ts';
 import type { ContentMasker } from './detectors.ts';
 import { createCopyMasker } from './copy-masker.ts';
 import { relationShape } from './from-clause.ts';
-import type { MessageRedaction, RowsPlan } from './mask-plan.ts';
+import type { DenyPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
 import {
   maskNoticeOrErrorMessage,
@@ -53,14 +53,14 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
   const { config, content } = options;
   const planner = createMaskingPlanner({ catalog: options.catalog, config });
   const plans = new WeakMap<StatementHandle, HandlePlan>();
-  const pending = new WeakMap<StatementHandle, Promise<string | null>>();
+  const pending = new WeakMap<StatementHandle, Promise<DenyPlan | null>>();
   const inFlight = new Map<StatementHandle, MessageRedaction>();
   /** Handles with a schema change that were forwarded and have not finished: later plans would use the old schema. */
   const schemaChanges = new Set<StatementHandle>();
   let queue: Promise<unknown> = Promise.resolve();
 
   /** Plans a handle once; again when the catalog moved on since (a prepared statement bound after DDL). */
-  function prepare(handle: StatementHandle): Promise<string | null> {
+  function refusal(handle: StatementHandle): Promise<DenyPlan | null> {
     const existing = pending.get(handle);
     const planned = plans.get(handle);
     if (existing && (!planned || !config.hasColumnRules || planned.generation === options.catalog.generation()))
@@ -170,9 +170,11 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
         const verdict = await gate.check(request, control);
         if (!verdict.forward || !verdict.handle) return verdict;
         const handle = verdict.handle;
-        const reason =
-          schemaChanges.size > 0 && !schemaChanges.has(handle) ? SCHEMA_CHANGE_PENDING : await prepare(handle);
-        if (reason === null) {
+        const denied: DenyPlan | null =
+          schemaChanges.size > 0 && !schemaChanges.has(handle)
+            ? { kind: 'deny', reason: SCHEMA_CHANGE_PENDING }
+            : await refusal(handle);
+        if (denied === null) {
           if (inFlight.size >= MAX_IN_FLIGHT) inFlight.delete(inFlight.keys().next().value!);
           inFlight.set(handle, plans.get(handle)?.level ?? 'redact-all');
           // A Parse runs nothing: its schema change is pending only once it is bound (or sent as a query).
@@ -180,8 +182,10 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
           return verdict;
         }
         inFlight.delete(handle);
-        options.onDeny?.(handle, reason);
-        return { forward: false, code: MASKING_DENIED_SQLSTATE, message: `gatehouse: masking: ${reason}` };
+        options.onDeny?.(handle, denied.reason);
+        // A refusal PostgreSQL would have given itself (relation "x" does not exist) keeps its own words and SQLSTATE.
+        if (denied.code) return { forward: false, code: denied.code, message: denied.reason };
+        return { forward: false, code: MASKING_DENIED_SQLSTATE, message: `gatehouse: masking: ${denied.reason}` };
       },
       executed(result) {
         if (result.handle) inFlight.delete(result.handle);
@@ -209,5 +213,6 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
     };
   }
 
+  const prepare = (handle: StatementHandle) => refusal(handle).then((d) => d?.reason ?? null);
   return { prepare, filter, wrapGate };
 }

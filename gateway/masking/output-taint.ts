@@ -18,6 +18,7 @@ import { stricterPlan, type CopyFormat, type MaskPlan, type MessageRedaction, ty
 import type { MaskingConfig } from './masking-config.ts';
 import { LINE_BREAK_OPTION, copyFormat } from './copy-format.ts';
 import { NON_DDL, SESSION_EFFECTS } from './statement-effects.ts';
+import { SETTINGS_TAINTED } from './information-functions.ts';
 
 export { changesCatalog } from './statement-effects.ts';
 export { copyFormat } from './copy-format.ts';
@@ -70,6 +71,8 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
   const cursors = new Map<string, MaskPlan[]>();
   const prepared = new Map<string, { query: unknown; plan: MaskPlan; generation: number }>();
   let stale = false;
+  /** Some statement planned to run here calls code masking cannot see into (see AnalysisContext.settingsTainted). */
+  let opaqueRan = false;
 
   function rows(shape: QueryShape, facts: StatementFacts, copy?: CopyFormat): RowsPlan {
     const messages: MessageRedaction = facts.opaque ? 'redact-all' : facts.touchesMasked ? 'redact-values' : 'detect';
@@ -108,7 +111,7 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
           );
         return rows({ columns: [{ name: 'QUERY PLAN', mask: RAW, text: true }], fallback: RAW }, ctx.facts);
       case 'VariableShowStmt':
-        return rows({ columns: null, fallback: RAW }, ctx.facts);
+        return rows({ columns: null, fallback: ctx.settingsTainted ? maskWhole(SETTINGS_TAINTED) : RAW }, ctx.facts);
       case 'CreateTableAsStmt': {
         const shape = await analyzeQueryNode(body.query, null, ctx);
         if (body.objtype !== 'OBJECT_MATVIEW') refuseCopy(shape, 'CREATE TABLE AS');
@@ -176,13 +179,13 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
       );
     const generation = catalog.generation();
     if (entry.generation === generation) return entry.plan;
-    const ctx: AnalysisContext = { catalog, config, facts: newFacts(), depth: 0 };
+    const ctx: AnalysisContext = { catalog, config, facts: newFacts(), depth: 0, settingsTainted: opaqueRan };
     let again: MaskPlan;
     try {
       again = rows(await analyzeQueryNode(entry.query, null, ctx), ctx.facts);
     } catch (err) {
       if (!(err instanceof MaskingDenial)) throw err;
-      again = deny(err.reason);
+      again = deny(err.reason, err.code);
     }
     entry.plan = stricterPlan(entry.plan, again);
     entry.generation = generation;
@@ -257,14 +260,15 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     if (!n) return deny('the statement could not be parsed, so its results cannot be masked');
     const [kind, body] = n;
     if (!NON_DDL.has(kind)) stale = true;
-    const ctx: AnalysisContext = { catalog, config, facts: newFacts(), depth: 0 };
+    const ctx: AnalysisContext = { catalog, config, facts: newFacts(), depth: 0, settingsTainted: opaqueRan };
     if (!config.hasColumnRules) return detectorsOnly(kind, body, ctx);
     try {
       const planned = await planKind(kind, body, stmt, ctx);
       if (planned.kind === 'rows' && ctx.facts.touchesMasked && (await catalog.userCasts())) return deny(USER_CASTS);
+      if (planned.kind === 'rows' && ctx.facts.opaque) opaqueRan = true;
       return planned;
     } catch (err) {
-      if (err instanceof MaskingDenial) return deny(err.reason);
+      if (err instanceof MaskingDenial) return deny(err.reason, err.code);
       throw err;
     }
   }
@@ -289,6 +293,6 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
 const USER_CASTS =
   'the target has user-defined casts or conversions between built-in types, which run functions no statement names; masking cannot follow masked data through them (drop them, or query without masked columns)';
 
-function deny(reason: string): MaskPlan {
-  return { kind: 'deny', reason };
+function deny(reason: string, code?: string): MaskPlan {
+  return code ? { kind: 'deny', reason, code } : { kind: 'deny', reason };
 }

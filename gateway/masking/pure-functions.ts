@@ -315,8 +315,9 @@ export const BUILTIN_OPERATORS: ReadonlySet<string> = new Set([
 export const TRANSPARENT_OPERATORS: ReadonlySet<string> = new Set(['||']);
 
 /**
- * Relations of pg_catalog that hold copies of table data (planner statistics): their columns
- * are masked whole, whatever the column rules say.
+ * Relations of pg_catalog that hold copies of table data (planner statistics, large objects) or
+ * secrets (password hashes, user mapping options): their columns are masked whole, whatever the
+ * column rules say.
  */
 export const DATA_BEARING_CATALOG_RELATIONS: ReadonlySet<string> = new Set([
   'pg_stats',
@@ -324,6 +325,11 @@ export const DATA_BEARING_CATALOG_RELATIONS: ReadonlySet<string> = new Set([
   'pg_stats_ext_exprs',
   'pg_statistic',
   'pg_statistic_ext_data',
+  'pg_largeobject',
+  'pg_authid',
+  'pg_shadow',
+  'pg_user_mapping',
+  'pg_user_mappings',
 ]);
 
 /** Type OIDs whose values cannot spell out free text (numbers, booleans, times, ids). */

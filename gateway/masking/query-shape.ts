@@ -229,7 +229,7 @@ async function analyzeWrite(
 ): Promise<QueryShape> {
   const scope = await withCtes(body, parent, ctx);
   const command = kind.replace('Stmt', '').toUpperCase();
-  const target = await relationItem(body.relation as Record<string, unknown>, scope, ctx);
+  const target = await relationItem(body.relation as Record<string, unknown>, scope, ctx, 'write-target');
   if (shapeMask(target.star).kind !== 'raw') ctx.facts.touchesMasked = true;
   const from: FromItem[] = [target];
   if (kind === 'InsertStmt') {

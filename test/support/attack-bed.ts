@@ -25,7 +25,7 @@ export interface AttackBed {
   db: TestDatabase;
   gateway: GatewayUnderTest;
   /** Runs SQL on a direct connection (setup "done earlier by someone else", and checks). */
-  direct(sql: string, values?: unknown[]): Promise<pg.QueryResult>;
+  direct(sql: string | pg.QueryConfig | pg.QueryArrayConfig, values?: unknown[]): Promise<pg.QueryResult>;
   psql(sql: string): Promise<Outcome>;
   node(sql: string, params?: unknown[], options?: { binary?: boolean }): Promise<Outcome>;
   /** Relations, functions, triggers, rules, policies and the fixture's rows, as one comparable string. */
@@ -53,7 +53,7 @@ export async function startAttackBed(options: AttackBedOptions): Promise<AttackB
   return {
     db,
     gateway,
-    direct: (sql, values) => direct.query(sql, values),
+    direct: (sql, values) => (typeof sql === 'string' ? direct.query(sql, values) : direct.query(sql)),
     psql: (sql) => viaPsql(gateway.url, sql),
     node: (sql, params = [], opts = {}) => viaNode(gateway.url, sql, params, opts.binary ?? false),
     fingerprint: () => fingerprint(direct),
