@@ -167,6 +167,8 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
             message: 'gatehouse: the FunctionCall protocol message cannot be masked; call the function with SELECT',
           };
         }
+        // A Bind creates the named portal: FETCH of that name reads it, whatever a cursor of the name was.
+        if (request.kind === 'bind' && request.portal !== '') planner.forgetCursor(request.portal);
         const verdict = await gate.check(request, control);
         if (!verdict.forward || !verdict.handle) return verdict;
         const handle = verdict.handle;
@@ -199,13 +201,14 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
         // Everything sent before the Sync has finished (or was skipped after an error).
         if (schemaChanges.size > 0) options.catalog.invalidate();
         schemaChanges.clear();
+        if (status === 'I') planner.transactionEnded();
         gate.readyForQuery?.(status);
       },
       statementClosed(name) {
         gate.statementClosed(name);
       },
       statementCompleted(handle, statementIndex) {
-        gate.statementCompleted?.(handle, statementIndex);
+        return gate.statementCompleted?.(handle, statementIndex);
       },
       close(reason) {
         gate.close(reason);

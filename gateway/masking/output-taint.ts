@@ -17,6 +17,7 @@ import { relationItem } from './from-clause.ts';
 import { stricterPlan, type CopyFormat, type MaskPlan, type MessageRedaction, type RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
 import { LINE_BREAK_OPTION, copyFormat } from './copy-format.ts';
+import { CURSOR_OPT_HOLD } from '../sql/session-effects.ts';
 import { NON_DDL, SESSION_EFFECTS } from './statement-effects.ts';
 import { SETTINGS_TAINTED } from './information-functions.ts';
 
@@ -38,6 +39,10 @@ export interface MaskingPlanner {
   plan(stmt: unknown, options?: { sessionEffects?: boolean }): Promise<MaskPlan>;
   /** Parses `sql` and plans each statement; an unparsable text yields one deny plan. */
   planSql(sql: string): Promise<MaskPlan[]>;
+  /** A protocol Bind named a portal: a SQL FETCH of that name now reads it, not a cursor declared earlier. */
+  forgetCursor(name: string): void;
+  /** The transaction ended (ReadyForQuery, idle): its cursors are gone, except WITH HOLD ones. */
+  transactionEnded(): void;
 }
 
 export interface MaskingPlannerOptions {
@@ -69,6 +74,8 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
   const { catalog, config } = options;
   /** Every DECLARE of a name since its CLOSE: a later DECLARE may have failed or never run, leaving an earlier cursor open. */
   const cursors = new Map<string, MaskPlan[]>();
+  /** Cursors declared WITH HOLD, which outlive their transaction. */
+  const holdable = new Set<string>();
   const prepared = new Map<string, { query: unknown; plan: MaskPlan; generation: number }>();
   let stale = false;
   /** Some statement planned to run here calls code masking cannot see into (see AnalysisContext.settingsTainted). */
@@ -120,6 +127,7 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
       case 'DeclareCursorStmt': {
         const plan = rows(await analyzeQueryNode(body.query, null, ctx), ctx.facts);
         const name = String(body.portalname);
+        if ((Number(body.options ?? 0) & CURSOR_OPT_HOLD) !== 0) holdable.add(name);
         const declared = [...(cursors.get(name) ?? []), plan];
         cursors.set(
           name,
@@ -275,6 +283,13 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
 
   return {
     plan,
+    forgetCursor(name) {
+      cursors.delete(name);
+      holdable.delete(name);
+    },
+    transactionEnded() {
+      for (const name of cursors.keys()) if (!holdable.has(name)) cursors.delete(name);
+    },
     async planSql(sql) {
       await loadModule();
       let stmts: unknown[];

@@ -68,8 +68,9 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       const execution = executionOf(current);
       if (execution && frame.type === BACKEND.commandComplete) {
         execution.rows = Math.max(execution.rows, rowsOfTag(frame.body));
-        if (execution.handle)
-          ctx.gate.statementCompleted?.(execution.handle, current?.kind === 'query' ? current.statementIndex : 0);
+        const index = current?.kind === 'query' ? current.statementIndex : 0;
+        const effects = execution.handle ? ctx.gate.statementCompleted?.(execution.handle, index) : undefined;
+        if (effects) state.forget(effects);
       }
       finishTransforms(ctx);
       if (current?.kind === 'query') current.statementIndex++;
@@ -103,7 +104,7 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       state.transactionStatus = String.fromCharCode(frame.body[0]!) as 'I' | 'T' | 'E';
       ctx.gate.readyForQuery?.(state.transactionStatus);
       state.queryTransform = undefined;
-      state.forgetUnnamedPortal();
+      state.transactionEnded();
       toClient.add(frame.bytes);
       return;
     }

@@ -4,6 +4,7 @@ import type { Verdict } from '../enforcement/verdict.ts';
 import type { Action } from '../policy/types.ts';
 import type { ConnectionAnalyzer } from '../sql/connection-analyzer.ts';
 import type { StatementResolver } from '../sql/resolve-statements.ts';
+import { sessionEffectsOf, type SessionEffects } from '../sql/session-effects.ts';
 import { resultGroups, type StatementAnalysis } from '../sql/statement-analysis.ts';
 import { SQLSTATE } from './protocol-codes.ts';
 import type {
@@ -144,9 +145,13 @@ class QueryGate implements StatementGate {
     this.deps.analyzer.closeStatement(name);
   }
 
-  statementCompleted(handle: StatementHandle, statementIndex: number): void {
-    for (const analysis of resultGroups((handle as PgStatement).statements)[statementIndex] ?? [])
-      this.deps.analyzer.statementCompleted(analysis);
+  statementCompleted(handle: StatementHandle, statementIndex: number): SessionEffects | void {
+    const group = resultGroups((handle as PgStatement).statements)[statementIndex] ?? [];
+    for (const analysis of group) this.deps.analyzer.statementCompleted(analysis);
+    const own = group.find((a) => a.origin === undefined);
+    // Code the gateway could not analyse (a DO block a rule allowed) may have closed or deallocated anything.
+    if (own?.kind === 'unknown') return { portals: 'all', statements: 'all' };
+    return own ? sessionEffectsOf(own.parseTree) : undefined;
   }
 
   close(): void {}

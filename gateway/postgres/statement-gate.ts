@@ -1,4 +1,5 @@
 import type { Field } from 'pg-protocol/dist/messages.js';
+import type { SessionEffects } from '../sql/session-effects.ts';
 
 /**
  * The seams between the PostgreSQL relay (protocol) and the rest of the gateway (policy, audit,
@@ -54,8 +55,11 @@ export interface StatementGate {
   executed(result: ExecutionResult): void;
   /** A prepared statement was closed by the client (protocol Close 'S'). */
   statementClosed(name: string): void;
-  /** The `statementIndex`-th statement the server runs for `handle` completed (CommandComplete). */
-  statementCompleted?(handle: StatementHandle, statementIndex: number): void;
+  /**
+   * The `statementIndex`-th statement the server runs for `handle` completed (CommandComplete).
+   * Returns what it did to the session's portals and prepared statements, for the relay to forget.
+   */
+  statementCompleted?(handle: StatementHandle, statementIndex: number): SessionEffects | void;
   /** The target is ready for a new query (ReadyForQuery): everything sent before it has finished. `status` I, T or E. */
   readyForQuery?(status: 'I' | 'T' | 'E'): void;
   close(reason: string): void;
