@@ -8,12 +8,15 @@ import type { OutputBatch } from './output-batch.ts';
 import { BACKEND } from './protocol-codes.ts';
 import type { RelayState } from './relay-state.ts';
 import type { ErrorRewrite, Execution, Expectation } from './response-tracker.ts';
+import type { WatchedSettings } from './server-settings.ts';
 import type { ResultFilter, RowTransform, StatementGate } from './statement-gate.ts';
 
 export interface BackendContext {
   state: RelayState;
   gate: StatementGate;
   filter: ResultFilter | undefined;
+  /** Settings the session relies on; a ParameterStatus that changes one ends the connection. */
+  settings?: WatchedSettings;
   toClient: OutputBatch;
   sampleRows: number;
   flushToClient: () => void;
@@ -131,14 +134,31 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       toClient.add(frame.bytes);
       return;
     }
+    case BACKEND.parameterStatus:
+      checkSetting(ctx, frame.body);
+      toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes) : frame.bytes);
+      return;
     case BACKEND.noticeResponse:
     case BACKEND.notification:
-    case BACKEND.parameterStatus:
       toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes) : frame.bytes);
       return;
     default:
       toClient.add(frame.bytes);
   }
+}
+
+/** A ParameterStatus (name, value) the session cannot continue with closes the connection before the client sees it. */
+function checkSetting(ctx: BackendContext, body: Buffer): void {
+  if (!ctx.settings) return;
+  const nameEnd = body.indexOf(0);
+  const valueEnd = body.indexOf(0, nameEnd + 1);
+  if (nameEnd < 0 || valueEnd < 0)
+    throw new GatehouseError('pg.malformed', 'a malformed ParameterStatus from the target');
+  const problem = ctx.settings.changeProblem(
+    body.toString('utf8', 0, nameEnd),
+    body.toString('utf8', nameEnd + 1, valueEnd),
+  );
+  if (problem) throw new GatehouseError('pg.setting-changed', problem);
 }
 
 function executionOf(expectation: RelayState['tracker']['current']): Execution | undefined {

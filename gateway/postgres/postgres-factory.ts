@@ -1,5 +1,6 @@
 import type { AdapterDeps, AdapterFactory } from '../enforcement/adapter-contract.ts';
 import type { EnforcementContext } from '../enforcement/enforcer.ts';
+import type { Identity } from '../policy/types.ts';
 import { REFUSAL, refused } from '../enforcement/verdict.ts';
 import { createMaskingWiring } from '../masking/masking-wiring.ts';
 import type { MaskingPolicySection } from '../masking/masking-config.ts';
@@ -18,15 +19,31 @@ const MASKING_RULE = 'masking';
  * enforcement core, wrapped by the connection's masking session with its result filter.
  * `maskingSections` are the policy's `masking:` entries.
  */
-export function postgresAdapterFactory(maskingSections: readonly MaskingPolicySection[]): AdapterFactory {
+export function postgresAdapterFactory(
+  maskingSections: readonly MaskingPolicySection[],
+  targetSession: TargetSessionRules = { readOnly: () => false },
+): AdapterFactory {
   return {
     type: postgresConnectionType.type,
     configSchema: postgresConnectionType.schema,
-    create: (deps) => buildPostgresAdapter(deps, maskingSections),
+    create: (deps) => buildPostgresAdapter(deps, maskingSections, targetSession),
   };
 }
 
-function buildPostgresAdapter(deps: AdapterDeps, maskingSections: readonly MaskingPolicySection[]) {
+/** What policy says about the target session itself, decided per connection and identity. */
+export interface TargetSessionRules {
+  /** The policy allows only reads: the target session runs read-only (the server enforces it too). */
+  readOnly(connection: string, identity: Identity): boolean;
+}
+
+/** A read-only session: every transaction defaults to READ ONLY, set at startup (RESET and DISCARD ALL return to it). */
+const READ_ONLY_SESSION = Object.freeze({ default_transaction_read_only: 'on' });
+
+function buildPostgresAdapter(
+  deps: AdapterDeps,
+  maskingSections: readonly MaskingPolicySection[],
+  targetSession: TargetSessionRules,
+) {
   const cache = createAnalysisCache();
   const textMaskers = new Map<string, (text: string) => string>();
   const masking = createMaskingWiring({ sections: maskingSections });
@@ -56,20 +73,23 @@ function buildPostgresAdapter(deps: AdapterDeps, maskingSections: readonly Maski
       const context: EnforcementContext = { session, connection, protocol: postgresConnectionType.type };
       const maskText = textMaskerFor(connection.name);
       const target = targets.of(connection);
+      const readOnly = targetSession.readOnly(connection.name, session.identity);
       const gate = createQueryGate({
         context,
         enforcer: deps.enforcer,
         analyzer: createConnectionAnalyzer({ maxStatementBytes: deps.config.limits.maxStatementBytes, cache }),
         resolver: target.resolver,
         catalogChanged: () => target.catalog.invalidate(),
+        readOnly,
         maskText,
         log: deps.log,
       });
-      return masking.forClient(connection, gate, (handle, reason) => {
+      const side = masking.forClient(connection, gate, (handle, reason) => {
         const statement = handle as PgStatement;
         const denial = refused(REFUSAL.denied, { action: 'deny', rule: MASKING_RULE, reason });
         void deps.enforcer.commit(context, denial, statement.event());
       });
+      return readOnly ? { ...side, targetParameters: READ_ONLY_SESSION } : side;
     },
   });
 }

@@ -16,6 +16,7 @@ import type {
   StatementHandle,
 } from './statement-gate.ts';
 import { gateVerdictOf } from './verdict-response.ts';
+import { REFUSAL, refused } from '../enforcement/verdict.ts';
 
 /** What the PostgreSQL side of one client connection needs: the core, the analyzer and the detectors. */
 export interface QueryGateDeps {
@@ -26,6 +27,8 @@ export interface QueryGateDeps {
   resolver?: StatementResolver;
   /** Told once a statement that may have changed the catalog ran, so cached resolutions are dropped. */
   catalogChanged?: () => void;
+  /** The target session runs read-only (the policy allows only reads): statements that would lift it are refused. */
+  readOnly?: boolean;
   /** The connection's content detectors over text written to the audit log or shown to reviewers. */
   maskText: (text: string) => string;
   log: (message: string) => void;
@@ -169,6 +172,13 @@ class QueryGate implements StatementGate {
   }
 
   private decide(statement: PgStatement, action: Action): GateVerdict | Promise<GateVerdict> {
+    const lifts = this.deps.readOnly ? liftsReadOnly(statement.statements) : undefined;
+    if (lifts) {
+      const reason = `this session runs read-only on the target because the policy allows only reads on connection '${this.deps.context.connection.name}'; ${lifts} would lift that`;
+      const denial = refused(REFUSAL.denied, { action: 'deny', rule: READ_ONLY_RULE, reason });
+      const committed = this.deps.enforcer.commit(this.deps.context, denial, statement.event());
+      return committed instanceof Promise ? committed.then((v) => settle(statement, v)) : settle(statement, committed);
+    }
     const verdict = this.deps.enforcer.enforce(this.deps.context, action, statement);
     if (verdict instanceof Promise) return verdict.then((v) => settle(statement, v));
     return settle(statement, verdict);
@@ -199,6 +209,21 @@ class QueryGate implements StatementGate {
       return this.decide(prepared, { ...this.base, type: 'pg.query', via: 'extended', sql, statements: resolved });
     });
   }
+}
+
+/** The rule id of a statement refused because it would lift a read-only target session. */
+export const READ_ONLY_RULE = 'read-only-session';
+
+/** Settings whose change would let a read-only session write. */
+const READ_ONLY_SETTINGS: ReadonlySet<string> = new Set(['default_transaction_read_only', 'transaction_read_only']);
+
+/** What in these statements would lift a read-only session (SET, set_config, READ WRITE, a function's SET clause), or undefined. */
+function liftsReadOnly(statements: readonly StatementAnalysis[]): string | undefined {
+  for (const s of statements) {
+    const setting = s.settings?.find((name) => READ_ONLY_SETTINGS.has(name));
+    if (setting) return `${s.origin ?? s.command} changing ${setting}`;
+  }
+  return undefined;
 }
 
 /** Statements after which the target's catalog may say something else (DO and CALL are unknown). */

@@ -1,5 +1,7 @@
 import type { AdapterFactory } from '../enforcement/adapter-contract.ts';
 import type { Policy } from '../policy/policy-types.ts';
+import { allowsOnlyReads } from '../policy/read-only-scope.ts';
+import type { Identity } from '../policy/types.ts';
 import { postgresAdapterFactory } from '../postgres/postgres-factory.ts';
 import { sshAdapterFactory } from '../ssh/ssh-factory.ts';
 
@@ -8,5 +10,8 @@ import { sshAdapterFactory } from '../ssh/ssh-factory.ts';
  * here; `startGateway` knows none of them by name.
  */
 export function builtinAdapters(policy: Policy): AdapterFactory[] {
-  return [postgresAdapterFactory(policy.masking), sshAdapterFactory];
+  const targetSession = {
+    readOnly: (connection: string, identity: Identity) => allowsOnlyReads(policy, connection, identity),
+  };
+  return [postgresAdapterFactory(policy.masking, targetSession), sshAdapterFactory];
 }

@@ -2,7 +2,7 @@ import { collectFacts, emptyFacts, type Facts } from './collect-facts.ts';
 import { analyzeFunction, ruleInstalls, type ParseStatements } from './installed-code.ts';
 import { classifyVariable, STATEMENT_CLASSES } from './statement-classes.ts';
 import { unknownStatement, type StatementAnalysis, type StatementKind } from './statement-analysis.ts';
-import { ddlObjectsOf, inSystemSchema, isSystemRelationName } from './system-objects.ts';
+import { ddlObjectsOf, inSystemSchema, isSystemRelationName, readsServerFiles } from './system-objects.ts';
 
 type Body = Record<string, unknown>;
 
@@ -31,6 +31,7 @@ function build(
   const writes = facts.tablesWritten.size > 0 || facts.dataModifyingCte;
   const system =
     [...facts.tablesWritten].some(isSystemRelationName) ||
+    tablesRead.some(readsServerFiles) ||
     (extra.ddlObjects ?? []).some((o) => inSystemSchema(o.names));
   return {
     kind: system && kind !== 'unknown' ? 'admin' : kind === 'read' && writes ? 'write' : kind,

@@ -1,5 +1,5 @@
 import { isDangerousFunctionName, isDangerousSetConfig } from './dangerous-functions.ts';
-import { SENSITIVE_SETTINGS } from './statement-classes.ts';
+import { sensitiveSetting } from './statement-classes.ts';
 
 type Body = Record<string, unknown>;
 
@@ -138,6 +138,9 @@ function visitNode(type: string, body: Body, facts: Facts, written: boolean): vo
     case 'LockStmt':
       facts.lockingClause = true;
       break;
+    case 'TransactionStmt':
+      recordReadWrite(body.options, facts);
+      break;
     case 'CopyStmt': {
       const { relation, ...rest } = body;
       if (isBody(relation)) collectFacts(relation, facts, type, body.is_from === true);
@@ -169,7 +172,19 @@ function recordSetting(body: Body, facts: Facts): void {
   if (typeof body.name !== 'string') return;
   const name = body.name.toLowerCase();
   if (body.kind !== 'VAR_SET_MULTI') facts.settings.add(name);
-  if (Object.hasOwn(SENSITIVE_SETTINGS, name)) facts.dangerousFunctions.add(`set ${name}`);
+  else recordReadWrite(body.args, facts);
+  if (sensitiveSetting(name)) facts.dangerousFunctions.add(`set ${name}`);
+}
+
+/** SET TRANSACTION / SESSION CHARACTERISTICS / BEGIN ... READ WRITE: a change of transaction_read_only. */
+function recordReadWrite(options: unknown, facts: Facts): void {
+  for (const option of Array.isArray(options) ? options : []) {
+    const def = isBody(option) && isBody(option.DefElem) ? option.DefElem : undefined;
+    if (def?.defname !== 'transaction_read_only') continue;
+    const arg = isBody(def.arg) && isBody(def.arg.A_Const) ? def.arg.A_Const : undefined;
+    const on = isBody(arg?.ival) && arg.ival.ival === 1;
+    if (!on) facts.settings.add('transaction_read_only');
+  }
 }
 
 /** Functions a statement names for the server to call later, with statements that never name them. */

@@ -1,4 +1,4 @@
-import { SENSITIVE_SETTINGS } from './statement-classes.ts';
+import { LOGGING_SETTING, SENSITIVE_SETTINGS } from './statement-classes.ts';
 
 /**
  * The catalogue of built-in functions that reach outside the database's data: server files,
@@ -111,7 +111,8 @@ export function isDangerousFunctionName(name: string): boolean {
  */
 export function isDangerousSetConfig(settingName: string | undefined): boolean {
   if (settingName === undefined) return true;
-  return SENSITIVE_SET_CONFIG.includes(settingName.trim().toLowerCase());
+  const name = settingName.trim().toLowerCase();
+  return SENSITIVE_SET_CONFIG.includes(name) || LOGGING_SETTING.test(name);
 }
 
 /**

@@ -91,6 +91,8 @@ export async function functionMembers(
   if (depth === 0) out.push(member(origin, { functions: [name] }));
   const adminSetting = fn.settings.find((s) => isAdminSetting(ctx.index, s));
   if (adminSetting) out.push(member(origin, { dangerousFunctions: [`${name} (SET ${adminSetting})`] }));
+  // Its SET clauses apply while it runs: a read-only session must see them (SET default_transaction_read_only).
+  if (fn.settings.length > 0) out.push(member(origin, { settings: fn.settings }));
   if (ctx.visiting.has(fn.oid)) return out;
   if (depth >= MAX_RESOLUTION_DEPTH)
     return [...out, unknownMember(origin, `${name} calls code nested too deeply for the gateway to follow`)];

@@ -184,3 +184,17 @@ export function inSystemSchema(names: readonly string[]): boolean {
 export function isSystemRelationName(name: string): boolean {
   return inSystemSchema(name.split('.'));
 }
+
+/** Built-in views that read the server's configuration files (authentication rules, settings files). */
+const SERVER_FILE_VIEWS: ReadonlySet<string> = new Set([
+  'pg_hba_file_rules',
+  'pg_file_settings',
+  'pg_ident_file_mappings',
+]);
+
+/** Whether reading a relation name as written reads server configuration files (administration). */
+export function readsServerFiles(name: string): boolean {
+  const parts = name.toLowerCase().split('.');
+  const base = parts[parts.length - 1]!;
+  return SERVER_FILE_VIEWS.has(base) && (parts.length === 1 || parts[parts.length - 2] === 'pg_catalog');
+}

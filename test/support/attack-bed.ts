@@ -80,8 +80,8 @@ async function viaNode(url: string, sql: string, params: unknown[], binary: bool
   const notices: string[] = [];
   client.on('notice', (n) => notices.push(n.message ?? ''));
   client.on('error', () => undefined);
-  await client.connect();
   try {
+    await client.connect();
     const res = await client.query({ text: sql, values: params, queryMode: 'extended' } as pg.QueryConfig);
     const rows = (res.rows as Record<string, unknown>[]).map((r) =>
       Object.values(r).map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v)),
