@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { SqlParser } from '../sql/sql-parser.ts';
 
 export const RELATION_KINDS = { r: 'table', p: 'table', v: 'view', m: 'matview', f: 'foreign', t: 'toast' } as const;
 /** Kinds of relation a query can read; anything else is treated as unknown provenance. */
@@ -53,6 +54,8 @@ export interface MaskingCatalog {
   generation(): number;
   /** Drops every cached answer; call after DDL. */
   invalidate(): void;
+  /** The grammar of the target's major version, for the definitions it prints (absent: the newest). */
+  parser?(): SqlParser;
 }
 
 /** A function, operator or type as the catalog has it: built in exactly when its OID is below 16384 (FirstNormalObjectId). */

@@ -1,4 +1,4 @@
-import { loadModule, parseSync } from 'libpg-query';
+import { sqlParser } from '../sql/sql-parser.ts';
 import { RAW, maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
 import {
   MaskingDenial,
@@ -204,8 +204,8 @@ async function viewColumns(
   if (def === null) return whole(`definition of view ${label} could not be read`);
   let stmt: unknown;
   try {
-    await loadModule();
-    stmt = parseSync(def).stmts?.[0]?.stmt;
+    // pg_get_viewdef prints the definition in the target's own syntax.
+    stmt = (ctx.catalog.parser?.() ?? sqlParser()).parse(def).stmts?.[0]?.stmt;
   } catch {
     return whole(`definition of view ${label} could not be parsed`);
   }

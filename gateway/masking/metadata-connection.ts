@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
+import { sqlParser, type SqlParser } from '../sql/sql-parser.ts';
 import { createPgCatalog, type CatalogQueryable, type MaskingCatalog, type PgCatalogOptions } from './catalog.ts';
 
 export interface MetadataConnectionOptions extends PgCatalogOptions {
@@ -13,6 +14,8 @@ export interface MetadataConnectionOptions extends PgCatalogOptions {
 
 /** A catalog on a metadata connection that opens on first use, reopens after errors and closes when idle. */
 export interface MetadataCatalog extends MaskingCatalog {
+  /** The target reported its version: definitions it prints are parsed with this grammar. */
+  useParser(parser: SqlParser): void;
   close(): Promise<void>;
 }
 
@@ -27,7 +30,15 @@ export interface MetadataQueryable extends CatalogQueryable {
  */
 export function createMetadataCatalog(options: MetadataConnectionOptions): MetadataCatalog {
   const queryable = createMetadataQueryable(options);
-  return { ...createPgCatalog(queryable, options), close: () => queryable.close() };
+  let parser: SqlParser | undefined;
+  return {
+    ...createPgCatalog(queryable, options),
+    parser: () => parser ?? sqlParser(),
+    useParser(next) {
+      parser = next;
+    },
+    close: () => queryable.close(),
+  };
 }
 
 /**

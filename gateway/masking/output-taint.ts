@@ -1,4 +1,4 @@
-import { loadModule, parseSync } from 'libpg-query';
+import { loadSqlParsers, sqlParser } from '../sql/sql-parser.ts';
 import { RAW, maskWhole } from './column-mask.ts';
 import {
   MaskingDenial,
@@ -291,10 +291,10 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
       for (const name of cursors.keys()) if (!holdable.has(name)) cursors.delete(name);
     },
     async planSql(sql) {
-      await loadModule();
+      await loadSqlParsers();
       let stmts: unknown[];
       try {
-        stmts = (parseSync(sql).stmts ?? []).map((s: { stmt?: unknown }) => s.stmt);
+        stmts = ((catalog.parser?.() ?? sqlParser()).parse(sql).stmts ?? []).map((s: { stmt?: unknown }) => s.stmt);
       } catch {
         return [deny('the statement could not be parsed, so its results cannot be masked')];
       }

@@ -26,6 +26,8 @@ export interface ClientSide {
    * for a read-only policy); the server must report them back unchanged for the session's life.
    */
   targetParameters?: Readonly<Record<string, string>>;
+  /** The target answered its startup with these settings; returns why its statements cannot be analysed (an unsupported version), or null. */
+  targetReady?(parameters: ReadonlyMap<string, string>): string | null;
 }
 
 /** The seams of the PostgreSQL protocol path: sessions, and per client connection its gate and masking filter. */
@@ -168,12 +170,12 @@ class PostgresAdapter implements ProtocolAdapter {
     connection: PostgresConnectionConfig,
   ): Promise<void> {
     const { deps } = this;
-    const { gate, filter, targetParameters = {} } = deps.openClient(session, connection);
+    const { gate, filter, targetParameters = {}, targetReady } = deps.openClient(session, connection);
     const target = await connectToTarget(connection, {
       clientParameters: { ...startup.parameters, ...targetParameters },
     });
     const settings = watchSettings(target.parameters, targetParameters);
-    const problem = settings.startupProblem();
+    const problem = settings.startupProblem() ?? targetReady?.(target.parameters) ?? null;
     if (problem) {
       target.socket.destroy();
       gate.close('target-settings');

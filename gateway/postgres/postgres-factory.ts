@@ -6,8 +6,11 @@ import { createMaskingWiring } from '../masking/masking-wiring.ts';
 import type { MaskingPolicySection } from '../masking/masking-config.ts';
 import { createAnalysisCache } from '../sql/analyze-sql.ts';
 import { createConnectionAnalyzer } from '../sql/connection-analyzer.ts';
+import { parserForServer, sqlParser } from '../sql/sql-parser.ts';
 import { createTargetResolutions } from '../sql/target-resolution.ts';
-import { createPostgresAdapter } from './postgres-adapter.ts';
+import type { PostgresConnectionConfig } from '../config/config-types.ts';
+import type { SessionContext } from '../identity/session-context.ts';
+import { createPostgresAdapter, type ClientSide } from './postgres-adapter.ts';
 import { postgresConnectionType } from './postgres-connection.ts';
 import { type PgStatement, createQueryGate } from './query-gate.ts';
 
@@ -39,6 +42,16 @@ export interface TargetSessionRules {
 /** A read-only session: every transaction defaults to READ ONLY, set at startup (RESET and DISCARD ALL return to it). */
 const READ_ONLY_SESSION = Object.freeze({ default_transaction_read_only: 'on' });
 
+/** What every client connection of the adapter shares. */
+interface Shared {
+  deps: AdapterDeps;
+  targetSession: TargetSessionRules;
+  cache: ReturnType<typeof createAnalysisCache>;
+  masking: ReturnType<typeof createMaskingWiring>;
+  targets: ReturnType<typeof createTargetResolutions>;
+  textMaskerFor(connection: string): (text: string) => string;
+}
+
 function buildPostgresAdapter(
   deps: AdapterDeps,
   maskingSections: readonly MaskingPolicySection[],
@@ -48,8 +61,7 @@ function buildPostgresAdapter(
   const textMaskers = new Map<string, (text: string) => string>();
   const masking = createMaskingWiring({ sections: maskingSections });
   const targets = createTargetResolutions({ cache, log: deps.log });
-
-  function textMaskerFor(connection: string): (text: string) => string {
+  const textMaskerFor = (connection: string): ((text: string) => string) => {
     let masker = textMaskers.get(connection);
     if (!masker) {
       const content = deps.contentMasker(connection);
@@ -57,8 +69,8 @@ function buildPostgresAdapter(
       textMaskers.set(connection, masker);
     }
     return masker;
-  }
-
+  };
+  const shared: Shared = { deps, targetSession, cache, masking, targets, textMaskerFor };
   return createPostgresAdapter({
     config: deps.config,
     authenticate: (token) => deps.sessions.authenticate(token),
@@ -69,27 +81,46 @@ function buildPostgresAdapter(
     close: async () => {
       await Promise.all([masking.close(), targets.close()]);
     },
-    openClient(session, connection) {
-      const context: EnforcementContext = { session, connection, protocol: postgresConnectionType.type };
-      const maskText = textMaskerFor(connection.name);
-      const target = targets.of(connection);
-      const readOnly = targetSession.readOnly(connection.name, session.identity);
-      const gate = createQueryGate({
-        context,
-        enforcer: deps.enforcer,
-        analyzer: createConnectionAnalyzer({ maxStatementBytes: deps.config.limits.maxStatementBytes, cache }),
-        resolver: target.resolver,
-        catalogChanged: () => target.catalog.invalidate(),
-        readOnly,
-        maskText,
-        log: deps.log,
-      });
-      const side = masking.forClient(connection, gate, (handle, reason) => {
-        const statement = handle as PgStatement;
-        const denial = refused(REFUSAL.denied, { action: 'deny', rule: MASKING_RULE, reason });
-        void deps.enforcer.commit(context, denial, statement.event());
-      });
-      return readOnly ? { ...side, targetParameters: READ_ONLY_SESSION } : side;
-    },
+    openClient: (session, connection) => openClient(shared, session, connection),
   });
+}
+
+/**
+ * One client connection: its query gate (with the target's resolver and, once the target reported
+ * its version, that version's grammar), wrapped by masking; read-only when the policy allows only reads.
+ */
+function openClient(shared: Shared, session: SessionContext, connection: PostgresConnectionConfig): ClientSide {
+  const { deps, masking } = shared;
+  const context: EnforcementContext = { session, connection, protocol: postgresConnectionType.type };
+  const target = shared.targets.of(connection);
+  const readOnly = shared.targetSession.readOnly(connection.name, session.identity);
+  let parser = sqlParser();
+  const gate = createQueryGate({
+    context,
+    enforcer: deps.enforcer,
+    analyzer: createConnectionAnalyzer({
+      maxStatementBytes: deps.config.limits.maxStatementBytes,
+      cache: shared.cache,
+      parser: () => parser,
+    }),
+    resolver: target.resolver,
+    catalogChanged: () => target.catalog.invalidate(),
+    readOnly,
+    maskText: shared.textMaskerFor(connection.name),
+    log: deps.log,
+  });
+  const side = masking.forClient(connection, gate, (handle, reason) => {
+    const statement = handle as PgStatement;
+    const denial = refused(REFUSAL.denied, { action: 'deny', rule: MASKING_RULE, reason });
+    void deps.enforcer.commit(context, denial, statement.event());
+  });
+  const targetReady = (parameters: ReadonlyMap<string, string>) => {
+    const found = parserForServer(parameters.get('server_version'));
+    if ('problem' in found) return found.problem;
+    parser = found;
+    target.useParser(found);
+    masking.useParser(connection, found);
+    return null;
+  };
+  return { ...side, targetReady, ...(readOnly ? { targetParameters: READ_ONLY_SESSION } : {}) };
 }

@@ -3,6 +3,7 @@ import { createMetadataQueryable } from '../masking/metadata-connection.ts';
 import { targetAddress } from '../postgres/target-connection.ts';
 import { analyzeSql, type AnalysisCache } from './analyze-sql.ts';
 import { createPgTargetCatalog } from './pg-target-catalog.ts';
+import { sqlParser, type SqlParser } from './sql-parser.ts';
 import { createStatementResolver, type StatementResolver } from './resolve-statements.ts';
 import type { TargetCatalog } from './target-catalog.ts';
 
@@ -10,6 +11,8 @@ import type { TargetCatalog } from './target-catalog.ts';
 export interface TargetResolution {
   catalog: TargetCatalog;
   resolver: StatementResolver;
+  /** The target reported its version: what it prints back (function and view definitions) is parsed with that grammar. */
+  useParser(parser: SqlParser): void;
   close(): Promise<void>;
 }
 
@@ -29,12 +32,21 @@ export function createTargetResolution(options: TargetResolutionOptions): Target
       : { rejectUnauthorized: connection.sslmode === 'verify-full', ca: connection.ca };
   const queryable = createMetadataQueryable({ client: { ...targetAddress(connection), ssl } });
   const catalog = createPgTargetCatalog(queryable);
+  let parser = sqlParser();
   const resolver = createStatementResolver({
     catalog,
-    analyze: (sql) => analyzeSql(sql, { cache: options.cache }),
+    analyze: (sql) => analyzeSql(sql, { cache: options.cache, parser }),
     log: options.log,
   });
-  return { catalog, resolver, close: () => queryable.close() };
+  return {
+    catalog,
+    resolver,
+    useParser(next) {
+      if (next.major !== parser.major) catalog.invalidate();
+      parser = next;
+    },
+    close: () => queryable.close(),
+  };
 }
 
 /** One {@link TargetResolution} per connection name, made on first use. */
