@@ -8,7 +8,10 @@ import { relationShape } from './from-clause.ts';
 import type { DenyPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
 import {
-  maskNoticeOrErrorMessage,
+  auditedMessage,
+  maskNoticeOrError,
+  noticeMessage,
+  withoutDetail,
   maskNotificationMessage,
   maskParameterStatusMessage,
   parseNoticeFields,
@@ -85,6 +88,14 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
     return plan;
   }
 
+  /** How much of an error or notice may be shown: raised inside a function (CONTEXT) while columns are masked hides it too. */
+  function messageLevel(fields: ReadonlyMap<string, string>, handle: StatementHandle | undefined): MessageRedaction {
+    // A handle never planned (refused before planning, or unknown) is as strict as anything in flight.
+    const level = (handle && plans.get(handle)?.level) || currentRedaction();
+    if (config.hasColumnRules && level === 'detect' && (fields.has('W') || fields.has('q'))) return 'redact-all';
+    return level;
+  }
+
   function currentRedaction(): MessageRedaction {
     let level: MessageRedaction = 'detect';
     for (const l of inFlight.values()) if (REDACTION_RANK[l] > REDACTION_RANK[level]) level = l;
@@ -142,18 +153,23 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
       const copy = createCopyMasker(plan, content);
       return { transform: (data: Buffer) => copy.pushPayload(data), flush: () => copy.flushPayload() };
     },
-    maskMessage(frame: Buffer): Buffer {
-      const type = frame[0];
-      let level = currentRedaction();
-      if (type === 0x41) return maskNotificationMessage(frame, content, level);
+    maskMessage(frame: Buffer, handle?: StatementHandle): Buffer {
+      const type = frame[0]!;
+      if (type === 0x41) return maskNotificationMessage(frame, content, currentRedaction());
       if (type === 0x53) return maskParameterStatusMessage(frame, content);
       if (type !== 0x45 && type !== 0x4e) return frame;
-      if (config.hasColumnRules && level !== 'redact-all') {
-        const fields = parseNoticeFields(frame);
-        if (fields.has('W') || fields.has('q')) level = 'redact-all';
-        else if (type === 0x45 && fields.has('D')) level = 'redact-values';
-      }
-      return maskNoticeOrErrorMessage(frame, content, level);
+      const fields = parseNoticeFields(frame);
+      const level = messageLevel(fields, handle);
+      let out = maskNoticeOrError(fields, content, level);
+      // A detail can quote a failing row even of a statement the analysis saw touch no masked data.
+      if (level === 'detect' && type === 0x45 && config.hasColumnRules) out = withoutDetail(out);
+      return out === fields ? frame : noticeMessage(type, out);
+    },
+    auditedError(frame: Buffer, handle?: StatementHandle) {
+      const fields = parseNoticeFields(frame);
+      const level = messageLevel(fields, handle);
+      const shown = maskNoticeOrError(fields, content, level).get('M') ?? '';
+      return level === 'detect' ? { message: shown } : { message: shown, hidden: auditedMessage(fields, content) };
     },
   };
 
@@ -202,6 +218,8 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
         if (schemaChanges.size > 0) options.catalog.invalidate();
         schemaChanges.clear();
         if (status === 'I') planner.transactionEnded();
+        // Nothing runs any more: a message arriving now (a notification) belongs to no statement.
+        inFlight.clear();
         gate.readyForQuery?.(status);
       },
       statementClosed(name) {

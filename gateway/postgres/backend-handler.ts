@@ -9,7 +9,7 @@ import { BACKEND } from './protocol-codes.ts';
 import type { RelayState } from './relay-state.ts';
 import type { ErrorRewrite, Execution, Expectation } from './response-tracker.ts';
 import type { WatchedSettings } from './server-settings.ts';
-import type { ResultFilter, RowTransform, StatementGate } from './statement-gate.ts';
+import type { ResultFilter, RowTransform, StatementGate, StatementHandle } from './statement-gate.ts';
 
 export interface BackendContext {
   state: RelayState;
@@ -140,7 +140,7 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       return;
     case BACKEND.noticeResponse:
     case BACKEND.notification:
-      toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes) : frame.bytes);
+      toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes, statementOf(current)) : frame.bytes);
       return;
     default:
       toClient.add(frame.bytes);
@@ -159,6 +159,20 @@ function checkSetting(ctx: BackendContext, body: Buffer): void {
     body.toString('utf8', nameEnd + 1, valueEnd),
   );
   if (problem) throw new GatehouseError('pg.setting-changed', problem);
+}
+
+/** The statement whose reply is due: what an error or notice arriving now belongs to. */
+function statementOf(expectation: RelayState['tracker']['current']): StatementHandle | undefined {
+  switch (expectation?.kind) {
+    case 'query':
+    case 'parse':
+    case 'bind':
+    case 'describe':
+      return expectation.handle;
+    case 'execute':
+      return expectation.entry?.handle;
+  }
+  return undefined;
 }
 
 function executionOf(expectation: RelayState['tracker']['current']): Execution | undefined {
@@ -215,10 +229,15 @@ function onError(ctx: BackendContext, frame: Frame): void {
   const current = state.tracker.current;
   const rewrite: ErrorRewrite | undefined = current && 'rewrite' in current ? current.rewrite : undefined;
   const execution = executionOf(current);
-  if (execution) execution.errorCode = rewrite?.code ?? errorCode(frame.body);
+  if (execution) {
+    execution.errorCode = rewrite?.code ?? errorCode(frame.body);
+    execution.error = rewrite
+      ? { message: rewrite.message }
+      : ctx.filter?.auditedError?.(frame.bytes, statementOf(current));
+  }
   finishTransforms(ctx);
   if (rewrite) ctx.toClient.add(backendMessages.errorResponse(rewrite));
-  else ctx.toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes) : frame.bytes);
+  else ctx.toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes, statementOf(current)) : frame.bytes);
   if (current && current.kind !== 'query' && current.kind !== 'function-call') {
     for (const skipped of state.tracker.skipToSync()) finish(ctx, skipped);
   }
@@ -249,6 +268,7 @@ function finish(ctx: BackendContext, expectation: ReturnType<RelayState['tracker
     durationMs: performance.now() - execution.startedAt,
     maskedValues: execution.maskedValues,
     errorCode: execution.errorCode,
+    error: execution.error,
     sample: execution.sample,
     columns: execution.columns,
   });

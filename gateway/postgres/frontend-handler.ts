@@ -95,7 +95,7 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
         (verdict) => {
           if (verdict.forward) {
             state.statements.set(parse.name, { handle: verdict.handle });
-            state.tracker.expect({ kind: 'parse' });
+            state.tracker.expect({ kind: 'parse', handle: verdict.handle });
             toTarget.add(frame.bytes);
           } else {
             state.statements.delete(parse.name);
@@ -122,7 +122,7 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
             handle: verdict.handle ?? statement?.handle,
             resultFormats: bind.resultFormats,
           });
-          state.tracker.expect({ kind: 'bind' });
+          state.tracker.expect({ kind: 'bind', handle: verdict.handle ?? statement?.handle });
           toTarget.add(frame.bytes);
         } else {
           state.portals.delete(bind.portal);

@@ -243,6 +243,8 @@ function recordResult(deps: QueryGateDeps, result: ExecutionResult): void {
     bytes: result.bytes,
     masked_values: result.maskedValues,
     sqlstate: result.errorCode,
+    ...(result.error ? { error: deps.maskText(result.error.message) } : {}),
+    ...(result.error?.hidden !== undefined ? { error_hidden: deps.maskText(result.error.hidden) } : {}),
   });
   if (result.sample.length > 0) {
     void enforcer.record(context, 'result.sample', {

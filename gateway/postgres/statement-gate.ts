@@ -36,6 +36,12 @@ export interface GateControl {
   signal: AbortSignal;
 }
 
+/** An error as the audit log keeps it. */
+export interface AuditedError {
+  message: string;
+  hidden?: string;
+}
+
 /** What a statement did, for the audit trail. */
 export interface ExecutionResult {
   handle: StatementHandle | undefined;
@@ -44,6 +50,7 @@ export interface ExecutionResult {
   durationMs: number;
   maskedValues: number;
   errorCode?: string;
+  error?: AuditedError;
   /** Up to N masked rows, as the client saw them (text format). */
   sample: (string | null)[][];
   columns: string[];
@@ -86,6 +93,14 @@ export interface ResultFilter {
     statementIndex: number,
     format: 'text' | 'binary',
   ): { transform(copyData: Buffer): Buffer; flush(): Buffer | null } | { deny: string };
-  /** ErrorResponse, NoticeResponse, NotificationResponse and ParameterStatus: detectors over their text. */
-  maskMessage(frame: Buffer): Buffer;
+  /**
+   * ErrorResponse, NoticeResponse, NotificationResponse and ParameterStatus: masked as the statement
+   * they belong to allows (`handle`, when the relay knows it; else as strictly as any in flight).
+   */
+  maskMessage(frame: Buffer, handle?: StatementHandle): Buffer;
+  /**
+   * An ErrorResponse for the audit log: the message the client was shown, and when that hid the
+   * original, the original with its quoted values hidden (for operators).
+   */
+  auditedError?(frame: Buffer, handle?: StatementHandle): AuditedError;
 }
