@@ -22,6 +22,8 @@ export interface RangeEntry {
   name: string | null;
   columns: TaintedColumn[] | null;
   fallback: ColumnMask;
+  /** With unknown columns: false when none of them can hold free text (generate_series). */
+  freeText?: boolean;
 }
 
 /** What one FROM item contributes: names to resolve against, and what `*` expands to. */

@@ -40,7 +40,8 @@ export function columnRef(fields: unknown[], scope: Scope, ctx: AnalysisContext)
 }
 
 function entryColumn(entry: RangeEntry, name: string): ExprTaint | null {
-  if (entry.columns === null) return { mask: entry.fallback, text: entry.fallback.kind === 'raw' };
+  if (entry.columns === null)
+    return { mask: entry.fallback, text: entry.fallback.kind === 'raw' && entry.freeText !== false };
   const hits = entry.columns.filter((c) => c.name === name);
   if (hits.length === 0) return null;
   return { mask: strictest(hits.map((h) => h.mask)), text: hits.some((h) => h.text) };

@@ -132,12 +132,7 @@ export async function exprTaint(node: unknown, scope: Scope, ctx: AnalysisContex
     case 'SortBy':
       return exprTaint(body.node, scope, ctx);
     case 'WindowDef':
-      // A window's partitions and order decide the value of the function over it (row_number() OVER (ORDER BY ssn)).
-      return combine(
-        [await exprTaint(body.partitionClause, scope, ctx), await exprTaint(body.orderClause, scope, ctx)],
-        'window',
-        false,
-      );
+      return windowTaint(body, scope, ctx);
   }
   if (TRANSPARENT_NODES.has(kind) || COMPUTING_NODES.has(kind)) {
     const parts = await Promise.all(
@@ -148,6 +143,12 @@ export async function exprTaint(node: unknown, scope: Scope, ctx: AnalysisContex
     return combine(parts, kind, TRANSPARENT_NODES.has(kind));
   }
   return unknownNode(`unsupported expression ${kind}`, ctx);
+}
+
+/** A window's partitions and order decide the value of the function over it (row_number() OVER (ORDER BY ssn)). */
+async function windowTaint(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {
+  const parts = [await exprTaint(body.partitionClause, scope, ctx), await exprTaint(body.orderClause, scope, ctx)];
+  return { mask: strictest(parts.map((p) => p.mask)), text: false };
 }
 
 /**
@@ -215,8 +216,13 @@ async function funcCall(body: Record<string, unknown>, scope: Scope, ctx: Analys
   const control = [
     await exprTaint(body.agg_order, scope, ctx),
     await exprTaint(body.agg_filter, scope, ctx),
-    await exprTaint(body.over, scope, ctx),
-  ].map((t) => ({ mask: derived(t.mask, `${name}() ORDER BY/FILTER/OVER`), text: false }));
+    // FuncCall.over is a WindowDef's body, not a WindowDef node.
+    body.over ? await windowTaint(body.over as Record<string, unknown>, scope, ctx) : CLEAN,
+  ].map((t) => ({
+    // Free text that only orders or filters puts none of itself into the value: only masked data taints it.
+    mask: fromMaskedData(t.mask) ? derived(t.mask, `${name}() ORDER BY/FILTER/OVER`) : RAW,
+    text: false,
+  }));
   const label = `${name}()`;
   const information = await informationCall(name, schema, args, ctx);
   if (information) return information;

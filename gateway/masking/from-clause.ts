@@ -18,6 +18,9 @@ import { DATA_BEARING_CATALOG_RELATIONS, NON_TEXT_TYPE_OIDS } from './pure-funct
 import { refuseInfluence, refuseShapeInfluence } from './predicate-taint.ts';
 import { analyzeQueryNode, mergeShapes, renamed, shapeMask, unknownShape } from './query-shape.ts';
 
+/** Set-returning built-ins whose rows are numbers or timestamps (resolved as built-ins by OID when called). */
+const NUMBER_SERIES: ReadonlySet<string> = new Set(['generate_series', 'generate_subscripts']);
+
 /** Views nested deeper than this are masked whole rather than followed. */
 export const MAX_VIEW_DEPTH = 8;
 
@@ -64,14 +67,20 @@ export async function fromItem(node: unknown, scope: Scope, ctx: AnalysisContext
 async function functionItem(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<FromItem> {
   const masks: ColumnMask[] = [];
   let firstName: string | null = null;
+  let freeText = false;
   for (const f of listOf(body.functions)) {
     const [call] = listOf(f);
-    firstName ??= stringOf(listOf(nodeOf(call)?.[1].funcname).at(-1));
+    const name = stringOf(listOf(nodeOf(call)?.[1].funcname).at(-1));
+    firstName ??= name;
+    // generate_series and generate_subscripts return numbers or timestamps: no free text.
+    if (!NUMBER_SERIES.has(String(name).toLowerCase())) freeText = true;
     const t = await exprTaint(call, scope, ctx);
     masks.push(t.mask);
   }
   const alias = aliasOf(body.alias);
-  return single(alias.name ?? firstName, { columns: null, fallback: strictest(masks) });
+  const item = single(alias.name ?? firstName, { columns: null, fallback: strictest(masks) });
+  item.entries[0]!.freeText = freeText;
+  return item;
 }
 
 async function joinItem(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<FromItem> {
