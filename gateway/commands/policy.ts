@@ -55,7 +55,10 @@ async function check(argv: string[], out: Output): Promise<number> {
   out.write(
     `${dir}: ${policy.files.length} file(s), ${policy.identities.length} identities, ${policy.rules.length} rules, ${policy.masking.length} masking sections\n`,
   );
-  for (const f of findings) out.write(`${f.severity}: ${f.where}: ${f.message}\n`);
+  for (const f of findings)
+    out.write(
+      `${f.severity}: ${f.where}: ${f.message}${f.weakens ? ' (gatehouse serve refuses to start with this)' : ''}\n`,
+    );
   const errors = findings.filter((f) => f.severity === 'error').length;
   const warnings = findings.length - errors;
   out.write(errors + warnings === 0 ? 'ok\n' : `${errors} error(s), ${warnings} warning(s)\n`);

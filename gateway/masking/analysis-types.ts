@@ -22,6 +22,8 @@ export interface RangeEntry {
   name: string | null;
   columns: TaintedColumn[] | null;
   fallback: ColumnMask;
+  /** With unknown columns: false when none of them can hold free text (generate_series). */
+  freeText?: boolean;
 }
 
 /** What one FROM item contributes: names to resolve against, and what `*` expands to. */
@@ -55,11 +57,20 @@ export interface AnalysisContext {
   facts: StatementFacts;
   /** View nesting depth, bounded so a cycle or a deep stack of views fails closed. */
   depth: number;
+  /**
+   * The session ran code masking cannot see into, which may have put masked data into a setting
+   * (set_config inside a function): settings read back (current_setting, pg_settings, SHOW) are masked.
+   */
+  settingsTainted?: boolean;
 }
 
 /** Thrown inside the analysis to turn the whole statement into a `deny` plan. */
 export class MaskingDenial extends Error {
-  constructor(readonly reason: string) {
+  /** `code`: the SQLSTATE (and `reason` the exact message) PostgreSQL itself would answer with, when the gateway answers for it. */
+  constructor(
+    readonly reason: string,
+    readonly code?: string,
+  ) {
     super(reason);
     this.name = 'MaskingDenial';
   }

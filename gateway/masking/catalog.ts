@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { SqlParser } from '../sql/sql-parser.ts';
 
 export const RELATION_KINDS = { r: 'table', p: 'table', v: 'view', m: 'matview', f: 'foreign', t: 'toast' } as const;
 /** Kinds of relation a query can read; anything else is treated as unknown provenance. */
@@ -30,15 +31,64 @@ export interface MaskingCatalog {
   relationByOid(oid: number): Promise<CatalogRelation | null>;
   /** `pg_get_viewdef` text of a view or materialized view; null when it is gone. */
   viewDefinition(oid: number): Promise<string | null>;
-  /** Schemas holding a function of this name (any argument types). */
-  functionSchemas(name: string): Promise<readonly string[]>;
-  /** Schemas holding an operator with this symbol. */
-  operatorSchemas(symbol: string): Promise<readonly string[]>;
-  /** Schemas holding a type (or domain) of this name: a domain's CHECK can run any function. */
-  typeSchemas(name: string): Promise<readonly string[]>;
+  /** Every function of this name (any schema, any argument types), by OID: the identity a name cannot fake. */
+  functions(name: string): Promise<readonly CatalogObject[]>;
+  /** Every operator with this symbol. */
+  operators(symbol: string): Promise<readonly CatalogObject[]>;
+  /** Every type (or domain) of this name: a domain's CHECK can run any function. */
+  types(name: string): Promise<readonly CatalogObject[]>;
+  /**
+   * Whether someone added casts or conversions between built-in types: they run a function the
+   * statement never names (`api_token::int`, an implicit cast inside an operator).
+   */
+  userCasts(): Promise<boolean>;
+  /**
+   * A materialized view filled through the named view (directly or through other views), or null.
+   * Its rows carry the provenance of the definition they were filled with.
+   */
+  matviewOver(schema: string | null, name: string): Promise<string | null>;
+  /**
+   * Changes whenever what the catalog said may have changed: after `invalidate()`, and every
+   * `maxAgeMs` (DDL elsewhere). A plan made in an older generation is made again before use.
+   */
+  generation(): number;
   /** Drops every cached answer; call after DDL. */
   invalidate(): void;
+  /** The grammar of the target's major version, for the definitions it prints (absent: the newest). */
+  parser?(): SqlParser;
 }
+
+/** A function, operator or type as the catalog has it: built in exactly when its OID is below 16384 (FirstNormalObjectId). */
+export interface CatalogObject {
+  oid: number;
+  schema: string;
+}
+
+/** Whether a catalog object was created by initdb: in pg_catalog, with an OID no later object can have. */
+export function isBuiltinObject(object: CatalogObject): boolean {
+  return object.oid < 16384 && object.schema === 'pg_catalog';
+}
+
+const OBJECTS_SQL = {
+  f: `SELECT p.oid::int8 AS oid, n.nspname AS schema FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = $1`,
+  op: `SELECT o.oid::int8 AS oid, n.nspname AS schema FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE o.oprname = $1`,
+  t: `SELECT t.oid::int8 AS oid, n.nspname AS schema FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typname = $1`,
+} as const;
+
+const MATVIEW_OVER_SQL = `
+  WITH RECURSIVE over(oid) AS (
+      SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relname = $2 AND ($1::text IS NULL OR n.nspname = $1) AND c.relkind = 'v'
+    UNION
+      SELECT r.ev_class FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN over ON d.refobjid = over.oid
+       WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND r.ev_class <> over.oid)
+  SELECT n.nspname || '.' || c.relname AS name
+    FROM over JOIN pg_class c ON c.oid = over.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind = 'm' LIMIT 1`;
+
+const USER_CASTS_SQL = `
+  SELECT EXISTS (SELECT 1 FROM pg_cast c WHERE c.oid >= 16384 AND c.castsource < 16384 AND c.casttarget < 16384)
+      OR EXISTS (SELECT 1 FROM pg_conversion v WHERE v.oid >= 16384) AS found`;
 
 /** Anything with node-postgres' `query(text, values)`; a `pg.Client` on the metadata connection. */
 export type CatalogQueryable = Pick<pg.Client, 'query'>;
@@ -71,6 +121,8 @@ export function createPgCatalog(client: CatalogQueryable, options: PgCatalogOpti
   const maxAge = options.maxAgeMs ?? 5000;
   const now = options.now ?? Date.now;
   let cache = new Map<string, { at: number; value: Promise<unknown> }>();
+  let generation = 0;
+  let generationAt = now();
 
   function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = cache.get(key);
@@ -83,6 +135,11 @@ export function createPgCatalog(client: CatalogQueryable, options: PgCatalogOpti
       if (cache.get(key) === entry) cache.delete(key);
     });
     return value;
+  }
+
+  async function objects(sql: string, name: string): Promise<CatalogObject[]> {
+    const res = await client.query(sql, [name]);
+    return res.rows.map((r: { oid: string | number; schema: string }) => ({ oid: Number(r.oid), schema: r.schema }));
   }
 
   async function relations(where: string, values: unknown[]): Promise<CatalogRelation[]> {
@@ -108,32 +165,26 @@ export function createPgCatalog(client: CatalogQueryable, options: PgCatalogOpti
         const def = res.rows[0]?.def;
         return typeof def === 'string' ? def : null;
       }),
-    functionSchemas: (name) =>
-      cached(`f:${name}`, async () => {
-        const res = await client.query(
-          `SELECT DISTINCT n.nspname AS schema FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = $1`,
-          [name],
-        );
-        return res.rows.map((r: { schema: string }) => r.schema);
+    functions: (name) => cached(`f:${name}`, () => objects(OBJECTS_SQL.f, name)),
+    operators: (symbol) => cached(`op:${symbol}`, () => objects(OBJECTS_SQL.op, symbol)),
+    types: (name) => cached(`t:${name}`, () => objects(OBJECTS_SQL.t, name)),
+    userCasts: () => cached('casts', async () => (await client.query(USER_CASTS_SQL)).rows[0]?.found === true),
+    matviewOver: (schema, name) =>
+      cached(`mv:${schema}.${name}`, async () => {
+        const res = await client.query(MATVIEW_OVER_SQL, [schema, name]);
+        return typeof res.rows[0]?.name === 'string' ? (res.rows[0].name as string) : null;
       }),
-    operatorSchemas: (symbol) =>
-      cached(`op:${symbol}`, async () => {
-        const res = await client.query(
-          `SELECT DISTINCT n.nspname AS schema FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE o.oprname = $1`,
-          [symbol],
-        );
-        return res.rows.map((r: { schema: string }) => r.schema);
-      }),
-    typeSchemas: (name) =>
-      cached(`t:${name}`, async () => {
-        const res = await client.query(
-          `SELECT DISTINCT n.nspname AS schema FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typname = $1`,
-          [name],
-        );
-        return res.rows.map((r: { schema: string }) => r.schema);
-      }),
+    generation() {
+      if (now() - generationAt > maxAge) {
+        generation++;
+        generationAt = now();
+      }
+      return generation;
+    },
     invalidate() {
       cache = new Map();
+      generation++;
+      generationAt = now();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { listOf, stringOf } from './analysis-types.ts';
-import type { MaskingCatalog } from './catalog.ts';
+import { isBuiltinObject, type MaskingCatalog } from './catalog.ts';
 import type { MaskingConfig } from './masking-config.ts';
 
 /** Statements that run SQL the gateway never sees, able to copy masked data anywhere. */
@@ -9,7 +9,16 @@ const HIDDEN_CODE: ReadonlySet<string> = new Set([
   'CreateTrigStmt',
   'RuleStmt',
   'CreateEventTrigStmt',
+  // Operators, aggregates, casts, conversions and transforms run their functions where no statement names them.
+  'DefineStmt',
+  'CreateCastStmt',
+  'CreateConversionStmt',
+  'CreateTransformStmt',
+  'AlterFunctionStmt',
 ]);
+
+/** The kinds of CREATE (DefineStmt) that name functions to run later. */
+const FUNCTION_DEFINITIONS: ReadonlySet<string> = new Set(['OBJECT_AGGREGATE', 'OBJECT_OPERATOR', 'OBJECT_TYPE']);
 
 /**
  * DDL that, aimed at a relation with masked columns, would move its data out from under its rules
@@ -57,13 +66,20 @@ export async function ddlRefusal(
 ): Promise<string | null> {
   if (!config.hasColumnRules) return null;
   const what = kind.replace(/Stmt$/, '');
-  if (HIDDEN_CODE.has(kind)) {
+  if (HIDDEN_CODE.has(kind) && (kind !== 'DefineStmt' || FUNCTION_DEFINITIONS.has(String(body.kind)))) {
     return `${what} runs code masking cannot follow while columns are masked on this connection; run it outside a masked session`;
   }
   if (RELATION_DDL.has(kind)) {
     const masked = await maskedRelationIn(body, catalog, config);
     if (masked)
       return `${what} on ${masked} would move masked columns out from under their masking rules; change it outside a masked session`;
+  }
+  if (kind === 'ViewStmt' && body.replace === true) {
+    const view = body.view as Record<string, unknown>;
+    const schema = typeof view.schemaname === 'string' ? view.schemaname : null;
+    const filled = await catalog.matviewOver(schema, String(view.relname));
+    if (filled)
+      return `materialized view ${filled} was filled through view ${String(view.relname)}; replacing the view would make masking read its rows by a definition they were not filled with; refresh or recreate it outside a masked session`;
   }
   if (kind !== 'ViewStmt') {
     const opaque = await opaqueFunctionIn(body, catalog);
@@ -95,7 +111,7 @@ async function opaqueFunctionIn(tree: unknown, catalog: MaskingCatalog): Promise
     const schema = parts.length >= 2 ? parts[parts.length - 2] : null;
     if (SQL_RUNNING_FUNCTIONS.has(name)) return name;
     if (schema && schema !== 'pg_catalog') return name;
-    if (!schema && (await catalog.functionSchemas(name)).some((s) => s !== 'pg_catalog')) return name;
+    if (!schema && !(await catalog.functions(name)).every(isBuiltinObject)) return name;
   }
   return null;
 }

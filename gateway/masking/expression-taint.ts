@@ -1,24 +1,32 @@
-import { RAW, derived, maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
 import {
-  MaskingDenial,
-  listOf,
-  nodeOf,
-  stringOf,
-  type AnalysisContext,
-  type RangeEntry,
-  type Scope,
-} from './analysis-types.ts';
+  RAW,
+  derived,
+  fromMaskedData,
+  maskContent,
+  maskWhole,
+  strictest,
+  stricter,
+  type ColumnMask,
+} from './column-mask.ts';
+import { MaskingDenial, listOf, nodeOf, stringOf, type AnalysisContext, type Scope } from './analysis-types.ts';
 import {
   BUILTIN_OPERATORS,
   CONTENT_FREE_FUNCTIONS,
   NON_TEXT_TYPE_NAMES,
   PURE_FUNCTIONS,
+  SET_RETURNING_FUNCTIONS,
   TEXT_TYPE_NAMES,
   TRANSPARENT_FUNCTIONS,
   TRANSPARENT_OPERATORS,
   TRANSPARENT_WITH_ONE_ARGUMENT,
 } from './pure-functions.ts';
+import { isPureBuiltinOid } from './builtin-identity.ts';
+import { isBuiltinObject } from './catalog.ts';
+import { columnRef, findColumn } from './column-resolution.ts';
+import { informationCall } from './information-functions.ts';
 import { analyzeQueryNode } from './query-shape.ts';
+
+export { columnRef, findColumn } from './column-resolution.ts';
 
 /** Taint of one expression: its mask, and whether it carries unmasked free text verbatim. */
 export interface ExprTaint {
@@ -27,9 +35,6 @@ export interface ExprTaint {
 }
 
 const CLEAN: ExprTaint = { mask: RAW, text: false };
-
-/** System columns every table has; they hold row identities, never user data. */
-const SYSTEM_COLUMNS: ReadonlySet<string> = new Set(['ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid']);
 
 /** Nodes that only combine their children: result = strictest child, text passes through. */
 const TRANSPARENT_NODES: ReadonlySet<string> = new Set([
@@ -91,7 +96,7 @@ function combine(parts: ExprTaint[], what: string, transparent: boolean): ExprTa
   const mask = derived(strictest(parts.map((p) => p.mask)), what);
   const text = parts.some((p) => p.text);
   if (text && !transparent)
-    return { mask: stricter(mask, maskWhole(`${what} could hide detected content`)), text: false };
+    return { mask: stricter(mask, maskContent(`${what} could hide detected content`)), text: false };
   return { mask, text: transparent && text };
 }
 
@@ -111,7 +116,7 @@ export async function exprTaint(node: unknown, scope: Scope, ctx: AnalysisContex
   if (CONSTANT_NODES.has(kind)) return CLEAN;
   switch (kind) {
     case 'ColumnRef':
-      return columnRef(listOf(body.fields), scope, ctx);
+      return (await functionNotation(listOf(body.fields), scope, ctx)) ?? columnRef(listOf(body.fields), scope, ctx);
     case 'TypeCast':
       return typeCast(body, scope, ctx);
     case 'FuncCall':
@@ -127,9 +132,7 @@ export async function exprTaint(node: unknown, scope: Scope, ctx: AnalysisContex
     case 'SortBy':
       return exprTaint(body.node, scope, ctx);
     case 'WindowDef':
-      await exprTaint(body.partitionClause, scope, ctx);
-      await exprTaint(body.orderClause, scope, ctx);
-      return CLEAN;
+      return windowTaint(body, scope, ctx);
   }
   if (TRANSPARENT_NODES.has(kind) || COMPUTING_NODES.has(kind)) {
     const parts = await Promise.all(
@@ -142,91 +145,32 @@ export async function exprTaint(node: unknown, scope: Scope, ctx: AnalysisContex
   return unknownNode(`unsupported expression ${kind}`, ctx);
 }
 
+/** A window's partitions and order decide the value of the function over it (row_number() OVER (ORDER BY ssn)). */
+async function windowTaint(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {
+  const parts = [await exprTaint(body.partitionClause, scope, ctx), await exprTaint(body.orderClause, scope, ctx)];
+  return { mask: strictest(parts.map((p) => p.mask)), text: false };
+}
+
+/**
+ * `t.f` where `t` is a FROM item without a column `f`: PostgreSQL calls `f(t)` with the whole row
+ * if such a function exists. Null when that cannot happen.
+ */
+async function functionNotation(fields: unknown[], scope: Scope, ctx: AnalysisContext): Promise<ExprTaint | null> {
+  const names = fields.map(stringOf);
+  if (names.length < 2 || names.some((n) => n === null) || findColumn(fields, scope) !== null) return null;
+  const row = findColumn([fields[fields.length - 2]], scope);
+  const name = names[names.length - 1]!;
+  if (row === null || (await ctx.catalog.functions(name)).length === 0) return null;
+  ctx.facts.opaque = true;
+  ctx.facts.touchesMasked = true;
+  refuseOpaqueUse([row], `${name}()`);
+  return { mask: maskWhole(`${names.join('.')} may call ${name}() with the whole row`), text: false };
+}
+
 function unknownNode(reason: string, ctx: AnalysisContext): ExprTaint {
   ctx.facts.touchesMasked = true;
   ctx.facts.opaque = true;
   return { mask: maskWhole(reason), text: false };
-}
-
-function touched(mask: ColumnMask, ctx: AnalysisContext): void {
-  if (mask.kind !== 'raw') ctx.facts.touchesMasked = true;
-}
-
-/** Resolves a column reference through the scope chain; unresolved means masked whole. */
-export function columnRef(fields: unknown[], scope: Scope, ctx: AnalysisContext): ExprTaint {
-  const names = fields.map((f) => stringOf(f));
-  const star = fields.length > 0 && nodeOf(fields[fields.length - 1])?.[0] === 'A_Star';
-  let result: ExprTaint | null = null;
-  if (star) {
-    const qualifier = names.length >= 2 ? names[names.length - 2] : null;
-    result = wholeRow(scope, qualifier ?? null);
-  } else if (names.length === 1 && names[0]) {
-    result = bareColumn(names[0], scope) ?? wholeRow(scope, names[0]);
-  } else if (names.length >= 2 && names.every((x) => x !== null)) {
-    result = qualifiedColumn(names[names.length - 2]!, names[names.length - 1]!, scope);
-  }
-  const last = names[names.length - 1];
-  const system = !star && last !== null && last !== undefined && SYSTEM_COLUMNS.has(last);
-  const out =
-    result ?? (system ? CLEAN : { mask: maskWhole(`column ${names.join('.')} could not be resolved`), text: false });
-  touched(out.mask, ctx);
-  return out;
-}
-
-function entryColumn(entry: RangeEntry, name: string): ExprTaint | null {
-  if (entry.columns === null) return { mask: entry.fallback, text: entry.fallback.kind === 'raw' };
-  const hits = entry.columns.filter((c) => c.name === name);
-  if (hits.length === 0) return null;
-  return { mask: strictest(hits.map((h) => h.mask)), text: hits.some((h) => h.text) };
-}
-
-function bareColumn(name: string, scope: Scope): ExprTaint | null {
-  for (let s: Scope | null = scope; s; s = s.parent) {
-    const known = s.entries.filter((e) => e.columns?.some((c) => c.name === name));
-    const unknown = s.entries.filter((e) => e.columns === null);
-    if (known.length > 0) {
-      const parts = [...known, ...unknown].map((e) => entryColumn(e, name)!);
-      return { mask: strictest(parts.map((p) => p.mask)), text: parts.some((p) => p.text) };
-    }
-    if (unknown.length > 0) {
-      const parts = unknown.map((e) => entryColumn(e, name)!);
-      const outer = s.parent ? bareColumn(name, s.parent) : null;
-      if (outer) parts.push(outer);
-      return { mask: strictest(parts.map((p) => p.mask)), text: parts.some((p) => p.text) };
-    }
-  }
-  return null;
-}
-
-function qualifiedColumn(qualifier: string, name: string, scope: Scope): ExprTaint | null {
-  for (let s: Scope | null = scope; s; s = s.parent) {
-    const entries = s.entries.filter((e) => e.name === qualifier);
-    if (entries.length > 0) {
-      const parts = entries.map((e) => entryColumn(e, name));
-      if (parts.some((p) => p === null)) return null;
-      return { mask: strictest(parts.map((p) => p!.mask)), text: parts.some((p) => p!.text) };
-    }
-  }
-  return null;
-}
-
-/** A whole-row reference (`c`, `c.*` inside an expression) is masked whole when any column is masked. */
-function wholeRow(scope: Scope, qualifier: string | null): ExprTaint | null {
-  for (let s: Scope | null = scope; s; s = s.parent) {
-    const entries = qualifier === null ? s.entries : s.entries.filter((e) => e.name === qualifier);
-    if (entries.length === 0) continue;
-    const masks: ColumnMask[] = [];
-    let text = false;
-    for (const e of entries) {
-      if (e.columns === null) masks.push(e.fallback);
-      for (const c of e.columns ?? []) {
-        masks.push(c.mask);
-        text ||= c.text;
-      }
-    }
-    return { mask: derived(strictest(masks), 'whole-row reference'), text };
-  }
-  return null;
 }
 
 function typeNameOf(typeName: unknown): string {
@@ -244,7 +188,7 @@ async function typeCast(body: Record<string, unknown>, scope: Scope, ctx: Analys
   if (!inner.text) return { mask, text: false };
   if (!isArray && TEXT_TYPE_NAMES.has(type)) return { mask, text: true };
   if (!isArray && NON_TEXT_TYPE_NAMES.has(type)) return { mask, text: false };
-  return { mask: stricter(mask, maskWhole(`cast of free text to ${type} could hide detected content`)), text: false };
+  return { mask: stricter(mask, maskContent(`cast of free text to ${type} could hide detected content`)), text: false };
 }
 
 /** A cast of masked data to a user-defined type or domain could hand it to the domain's CHECK functions. */
@@ -255,8 +199,8 @@ async function refuseUnknownType(
 ): Promise<void> {
   const names = listOf(typeName?.names).map(stringOf);
   const schema = names.length >= 2 ? names[names.length - 2] : null;
-  const schemas = schema ? [schema] : await ctx.catalog.typeSchemas(type);
-  if (schemas.length === 0 || schemas.some((s) => s !== 'pg_catalog')) {
+  const found = (await ctx.catalog.types(type)).filter((t) => !schema || t.schema === schema);
+  if (found.length === 0 || !found.every(isBuiltinObject)) {
     throw new MaskingDenial(
       `casting masked data to ${type}, a type that is not built in, could hand it to functions masking cannot follow`,
     );
@@ -268,19 +212,41 @@ async function funcCall(body: Record<string, unknown>, scope: Scope, ctx: Analys
   const name = (nameParts[nameParts.length - 1] ?? '').toLowerCase();
   const schema = nameParts.length >= 2 ? nameParts[nameParts.length - 2] : null;
   const args = await Promise.all(listOf(body.args).map((a) => exprTaint(a, scope, ctx)));
-  await exprTaint(body.agg_order, scope, ctx);
-  await exprTaint(body.agg_filter, scope, ctx);
-  await exprTaint(body.over, scope, ctx);
+  // ORDER BY, FILTER and OVER decide an aggregate's or window function's value as much as its arguments do.
+  const control = [
+    await exprTaint(body.agg_order, scope, ctx),
+    await exprTaint(body.agg_filter, scope, ctx),
+    // FuncCall.over is a WindowDef's body, not a WindowDef node.
+    body.over ? await windowTaint(body.over as Record<string, unknown>, scope, ctx) : CLEAN,
+  ].map((t) => ({
+    // Free text that only orders or filters puts none of itself into the value: only masked data taints it.
+    mask: fromMaskedData(t.mask) ? derived(t.mask, `${name}() ORDER BY/FILTER/OVER`) : RAW,
+    text: false,
+  }));
   const label = `${name}()`;
+  const information = await informationCall(name, schema, args, ctx);
+  if (information) return information;
   if (!(await isPureFunction(name, schema, ctx))) {
     ctx.facts.opaque = true;
     ctx.facts.touchesMasked = true;
-    refuseOpaqueUse(args, label);
+    refuseOpaqueUse([...args, ...control], label);
     return { mask: maskWhole(`${label} is not a known-pure built-in function`), text: false };
   }
-  if (body.agg_star || CONTENT_FREE_FUNCTIONS.has(name)) return CLEAN;
+  if (SET_RETURNING_FUNCTIONS.has(name)) refuseRowCount(args, label);
+  const controlled = strictest(control.map((c) => c.mask));
+  if (body.agg_star || CONTENT_FREE_FUNCTIONS.has(name)) return { mask: controlled, text: false };
   const transparent = TRANSPARENT_FUNCTIONS.has(name) || (TRANSPARENT_WITH_ONE_ARGUMENT.has(name) && args.length === 1);
-  return combine(args, label, transparent);
+  const value = combine(args, label, transparent);
+  return controlled.kind === 'raw' ? value : { mask: stricter(value.mask, controlled), text: false };
+}
+
+/** A set-returning function returns as many rows as its arguments say: masked arguments would show in the row count. */
+export function refuseRowCount(args: ExprTaint[], label: string): void {
+  const masked = args.find((a) => fromMaskedData(a.mask));
+  if (masked)
+    throw new MaskingDenial(
+      `${label} returns as many rows as masked data says (${masked.mask.kind === 'mask-column' ? masked.mask.column : 'a masked value'}), which would reveal it; masked columns may only be selected`,
+    );
 }
 
 /**
@@ -296,11 +262,15 @@ function refuseOpaqueUse(args: ExprTaint[], label: string): void {
   }
 }
 
+/**
+ * Pure when every function the name may resolve to (the client controls search_path) is one of
+ * the known-pure built-ins by OID: a function moved into pg_catalog and renamed md5 is not.
+ */
 async function isPureFunction(name: string, schema: string | null | undefined, ctx: AnalysisContext): Promise<boolean> {
   if (!PURE_FUNCTIONS.has(name)) return false;
-  if (schema !== null && schema !== undefined) return schema === 'pg_catalog';
-  const schemas = await ctx.catalog.functionSchemas(name);
-  return schemas.every((s) => s === 'pg_catalog');
+  if (schema !== null && schema !== undefined && schema !== 'pg_catalog') return false;
+  const candidates = await ctx.catalog.functions(name);
+  return candidates.length > 0 && candidates.every((fn) => isBuiltinObject(fn) && isPureBuiltinOid(name, fn.oid));
 }
 
 async function aExpr(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {
@@ -325,10 +295,10 @@ async function isBuiltinOperator(
   ctx: AnalysisContext,
 ): Promise<boolean> {
   if (!BUILTIN_OPERATORS.has(symbol) && !/^[a-z_ ]+$/i.test(symbol)) return false;
-  if (schema !== null && schema !== undefined) return schema === 'pg_catalog';
+  if (schema !== null && schema !== undefined && schema !== 'pg_catalog') return false;
   if (/^[a-z_ ]+$/i.test(symbol)) return true;
-  const schemas = await ctx.catalog.operatorSchemas(symbol);
-  return schemas.every((s) => s === 'pg_catalog');
+  const candidates = await ctx.catalog.operators(symbol);
+  return candidates.every(isBuiltinObject);
 }
 
 async function caseExpr(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {

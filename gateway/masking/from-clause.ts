@@ -1,6 +1,7 @@
-import { loadModule, parseSync } from 'libpg-query';
+import { sqlParser } from '../sql/sql-parser.ts';
 import { RAW, maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
 import {
+  MaskingDenial,
   listOf,
   nodeOf,
   stringOf,
@@ -12,8 +13,13 @@ import {
 } from './analysis-types.ts';
 import type { CatalogRelation } from './catalog.ts';
 import { exprTaint } from './expression-taint.ts';
+import { SETTINGS_TAINTED } from './information-functions.ts';
 import { DATA_BEARING_CATALOG_RELATIONS, NON_TEXT_TYPE_OIDS } from './pure-functions.ts';
+import { refuseInfluence, refuseShapeInfluence } from './predicate-taint.ts';
 import { analyzeQueryNode, mergeShapes, renamed, shapeMask, unknownShape } from './query-shape.ts';
+
+/** Set-returning built-ins whose rows are numbers or timestamps (resolved as built-ins by OID when called). */
+const NUMBER_SERIES: ReadonlySet<string> = new Set(['generate_series', 'generate_subscripts']);
 
 /** Views nested deeper than this are masked whole rather than followed. */
 export const MAX_VIEW_DEPTH = 8;
@@ -37,7 +43,9 @@ export async function fromItem(node: unknown, scope: Scope, ctx: AnalysisContext
       return relationItem(body, scope, ctx);
     case 'RangeSubselect': {
       const alias = aliasOf(body.alias);
-      return single(alias.name, renamed(await analyzeQueryNode(body.subquery, scope, ctx), alias.columns));
+      // Without LATERAL a subquery does not see the FROM items beside it: a name there is an outer query's.
+      const visible = body.lateral === true ? scope : { entries: [], ctes: scope.ctes, parent: scope.parent };
+      return single(alias.name, renamed(await analyzeQueryNode(body.subquery, visible, ctx), alias.columns));
     }
     case 'RangeFunction':
       return functionItem(body, scope, ctx);
@@ -59,21 +67,32 @@ export async function fromItem(node: unknown, scope: Scope, ctx: AnalysisContext
 async function functionItem(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<FromItem> {
   const masks: ColumnMask[] = [];
   let firstName: string | null = null;
+  let freeText = false;
   for (const f of listOf(body.functions)) {
     const [call] = listOf(f);
-    firstName ??= stringOf(listOf(nodeOf(call)?.[1].funcname).at(-1));
+    const name = stringOf(listOf(nodeOf(call)?.[1].funcname).at(-1));
+    firstName ??= name;
+    // generate_series and generate_subscripts return numbers or timestamps: no free text.
+    if (!NUMBER_SERIES.has(String(name).toLowerCase())) freeText = true;
     const t = await exprTaint(call, scope, ctx);
     masks.push(t.mask);
   }
   const alias = aliasOf(body.alias);
-  return single(alias.name ?? firstName, { columns: null, fallback: strictest(masks) });
+  const item = single(alias.name ?? firstName, { columns: null, fallback: strictest(masks) });
+  item.entries[0]!.freeText = freeText;
+  return item;
 }
 
 async function joinItem(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<FromItem> {
   const left = await fromItem(body.larg, scope, ctx);
-  const right = await fromItem(body.rarg, scope, ctx);
+  // The right side of a join sees the left one (if it is LATERAL; a function in FROM always is).
+  const right = await fromItem(
+    body.rarg,
+    { entries: [...scope.entries, ...left.entries], ctes: scope.ctes, parent: scope.parent },
+    ctx,
+  );
   const inner: Scope = { entries: [...left.entries, ...right.entries], ctes: new Map(), parent: scope };
-  await exprTaint(body.quals, inner, ctx);
+  await refuseInfluence(body.quals, inner, ctx, 'JOIN ON', true);
   let using = listOf(body.usingClause)
     .map(stringOf)
     .filter((x): x is string => x !== null);
@@ -82,6 +101,7 @@ async function joinItem(body: Record<string, unknown>, scope: Scope, ctx: Analys
   const r = right.star.columns;
   if (!l || !r) {
     star = { columns: null, fallback: stricter(shapeMask(left.star), shapeMask(right.star)) };
+    if (using.length > 0 || body.isNatural) refuseShapeInfluence(star, 'JOIN USING', ctx);
   } else {
     if (body.isNatural)
       using = l.map((c) => c.name).filter((x): x is string => x !== null && r.some((rc) => rc.name === x));
@@ -98,6 +118,7 @@ async function joinItem(body: Record<string, unknown>, scope: Scope, ctx: Analys
     });
     const rest = (cols: TaintedColumn[]) => cols.filter((c) => c.name === null || !using.includes(c.name));
     star = { columns: [...merged, ...rest(l), ...rest(r)], fallback: RAW };
+    refuseShapeInfluence({ columns: merged, fallback: RAW }, 'JOIN USING', ctx);
   }
   const alias = aliasOf(body.alias);
   if (alias.name) return single(alias.name, renamed(star, alias.columns));
@@ -113,6 +134,7 @@ export async function relationItem(
   body: Record<string, unknown>,
   scope: Scope,
   ctx: AnalysisContext,
+  role: 'read' | 'write-target' = 'read',
 ): Promise<FromItem> {
   const alias = aliasOf(body.alias);
   const relname = String(body.relname ?? '');
@@ -126,19 +148,23 @@ export async function relationItem(
   const candidates = schema
     ? [await ctx.catalog.relation(schema, relname)].filter((r): r is CatalogRelation => r !== null)
     : await ctx.catalog.relationsNamed(relname);
-  if (candidates.length === 0) {
-    ctx.facts.touchesMasked = true;
-    return single(
-      alias.name ?? relname,
-      unknownShape(`relation ${schema ? `${schema}.` : ''}${relname} is not in the catalog`),
-    );
-  }
+  // PostgreSQL fails such a statement before it reads anything; the gateway answers as it would.
+  const written = `${schema ? `${schema}.` : ''}${relname}`;
+  // A write target may have been created earlier in the same query; its RETURNING is masked whole.
+  if (candidates.length === 0 && role === 'write-target')
+    return single(alias.name ?? relname, unknownShape(`relation ${written} is not in the catalog`));
+  if (candidates.length === 0) throw new MaskingDenial(`relation "${written}" does not exist`, '42P01');
   let shape: QueryShape | null = null;
   for (const rel of candidates) {
     const next = await relationShape(rel, ctx);
     shape = shape ? mergeShapes(shape, next) : next;
   }
   return single(alias.name ?? relname, renamed(shape!, alias.columns));
+}
+
+/** A relation initdb created in pg_catalog or information_schema (no session can add one below FirstNormalObjectId). */
+function isSystemRelation(rel: CatalogRelation): boolean {
+  return rel.oid < 16384 && (rel.schema === 'pg_catalog' || rel.schema === 'information_schema');
 }
 
 /** Shape of a catalog relation: column rules for tables, the analysed definition for views. */
@@ -148,6 +174,16 @@ export async function relationShape(rel: CatalogRelation, ctx: AnalysisContext):
   let columns: TaintedColumn[];
   if (rel.schema === 'pg_catalog' && DATA_BEARING_CATALOG_RELATIONS.has(rel.name)) {
     columns = whole(`${rel.schema}.${rel.name} holds copies of table data`);
+  } else if (rel.schema === 'pg_catalog' && rel.name === 'pg_settings' && ctx.settingsTainted) {
+    columns = whole(SETTINGS_TAINTED);
+  } else if (isSystemRelation(rel)) {
+    // Built-in catalogs and views describe the server, not table data; their definitions cannot change.
+    columns = rel.columns.map((c) => ({
+      name: c.name,
+      mask: RAW,
+      text: !NON_TEXT_TYPE_OIDS.has(c.typeOid),
+      typeOid: c.typeOid,
+    }));
   } else if (rel.kind === 'table') {
     columns = rel.columns.map((c) => {
       const rule = ctx.config.columnRule(rel.schema, rel.name, c.name);
@@ -177,8 +213,8 @@ async function viewColumns(
   if (def === null) return whole(`definition of view ${label} could not be read`);
   let stmt: unknown;
   try {
-    await loadModule();
-    stmt = parseSync(def).stmts?.[0]?.stmt;
+    // pg_get_viewdef prints the definition in the target's own syntax.
+    stmt = (ctx.catalog.parser?.() ?? sqlParser()).parse(def).stmts?.[0]?.stmt;
   } catch {
     return whole(`definition of view ${label} could not be parsed`);
   }

@@ -1,4 +1,4 @@
-import type { ColumnMask } from './column-mask.ts';
+import { maskWhole, stricter, type ColumnMask } from './column-mask.ts';
 
 export const MESSAGE_REDACTIONS = ['detect', 'redact-values', 'redact-all'] as const;
 /**
@@ -48,6 +48,28 @@ export interface RowsPlan {
 export interface DenyPlan {
   kind: 'deny';
   reason: string;
+  /** Set when the gateway answers as PostgreSQL would (`reason` is then PostgreSQL's own message): its SQLSTATE. */
+  code?: string;
 }
 
 export type MaskPlan = RowsPlan | DenyPlan;
+
+const REDACTION_RANK: Record<MessageRedaction, number> = { detect: 0, 'redact-values': 1, 'redact-all': 2 };
+
+/**
+ * A plan at least as strict as both: for a statement that may run as planned before a catalog
+ * change or after it (a prepared statement bound again, portals of both kinds in flight).
+ */
+export function stricterPlan(a: MaskPlan, b: MaskPlan): MaskPlan {
+  if (a.kind === 'deny') return a;
+  if (b.kind === 'deny') return b;
+  const messages = REDACTION_RANK[a.messages] >= REDACTION_RANK[b.messages] ? a.messages : b.messages;
+  const sameWidth = a.columns !== null && b.columns !== null && a.columns.length === b.columns.length;
+  const columns = sameWidth ? a.columns!.map((c, i) => ({ ...c, mask: stricter(c.mask, b.columns![i]!.mask) })) : null;
+  const fallback = sameWidth
+    ? stricter(a.fallback, b.fallback)
+    : stricter(maskWhole('the statement was planned against two different catalogs'), stricter(a.fallback, b.fallback));
+  const origins = new Map(a.origins);
+  for (const [key, mask] of b.origins) origins.set(key, origins.has(key) ? stricter(origins.get(key)!, mask) : mask);
+  return { ...a, columns, fallback, origins, relations: new Set([...a.relations, ...b.relations]), messages };
+}

@@ -22,6 +22,7 @@ export interface MaskingPolicySection {
   columns?: readonly { column: string; keep_last?: number }[];
   detectors?: readonly string[];
   custom_detectors?: readonly { name: string; pattern: string }[];
+  predicates?: 'deny' | 'confirm';
 }
 
 /** A custom detector after validation: the policy's regex, compiled once. */
@@ -41,6 +42,12 @@ export interface MaskingConfig {
   customDetectors: readonly CustomDetector[];
   /** Whether any column rule exists: with none, statements need no taint analysis. */
   hasColumnRules: boolean;
+  /**
+   * `confirm`: a masked column may be compared with values the client holds (`col = $1`,
+   * `col IN (...)`, `col IS NULL`) in WHERE and JOIN ON. Set only when some applicable section asks
+   * for it and none says `deny`, so adding a policy file never relaxes masking.
+   */
+  predicates: 'deny' | 'confirm';
 }
 
 interface CompiledColumnRule {
@@ -56,9 +63,11 @@ export function compileMaskingConfig(sections: readonly MaskingPolicySection[], 
   const rules: CompiledColumnRule[] = [];
   const detectors = new Set<DetectorName>();
   const custom: CustomDetector[] = [];
+  const predicates = new Set<string>();
   sections.forEach((section, index) => {
     const connections = section.connections ?? ['*'];
     if (!connections.some((glob) => picomatch.isMatch(connection, glob))) return;
+    if (section.predicates) predicates.add(section.predicates);
     for (const rule of section.columns ?? []) rules.push(compileColumnRule(rule, index));
     for (const name of section.detectors ?? []) {
       if (!(DETECTOR_NAMES as readonly string[]).includes(name)) {
@@ -82,6 +91,7 @@ export function compileMaskingConfig(sections: readonly MaskingPolicySection[], 
     detectors: [...detectors],
     customDetectors: custom,
     hasColumnRules: rules.length > 0,
+    predicates: predicates.has('confirm') && !predicates.has('deny') ? 'confirm' : 'deny',
   };
 }
 

@@ -1,24 +1,24 @@
-import pg from 'pg';
 import type { Field } from 'pg-protocol/dist/messages.js';
-import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { ResultFilter, RowTransform, StatementGate, StatementHandle } from '../postgres/statement-gate.ts';
 import { newFacts, type AnalysisContext } from './analysis-types.ts';
 import type { MaskingCatalog } from './catalog.ts';
-import { maskWhole } from './column-mask.ts';
 import type { ContentMasker } from './detectors.ts';
 import { createCopyMasker } from './copy-masker.ts';
 import { relationShape } from './from-clause.ts';
-import type { MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
+import type { DenyPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
 import {
-  maskNoticeOrErrorMessage,
+  auditedMessage,
+  maskNoticeOrError,
+  noticeMessage,
+  withoutDetail,
   maskNotificationMessage,
   maskParameterStatusMessage,
   parseNoticeFields,
 } from './message-masker.ts';
-import { changesCatalog, createMaskingPlanner } from './output-taint.ts';
+import { planHandle, refusalOf, replanned, unknownPlan, type HandlePlan } from './handle-plans.ts';
+import { createMaskingPlanner } from './output-taint.ts';
 import { createRowTransform } from './result-masker.ts';
-import { resultGroups } from '../sql/statement-analysis.ts';
 
 /** SQLSTATE of a statement refused because masking cannot follow its data. */
 export const MASKING_DENIED_SQLSTATE = '42501';
@@ -44,74 +44,36 @@ export interface MaskingSession {
   wrapGate(gate: StatementGate): StatementGate;
 }
 
-interface StatementLike {
-  parseTree?: unknown;
-  /** Entries sharing it are one statement the server runs (see `StatementAnalysis.resultGroup`). */
-  resultGroup?: object;
-}
-
 /** Statements forwarded but not yet reported executed (Parse without Execute) are forgotten past this many. */
 const MAX_IN_FLIGHT = 256;
 
 const REDACTION_RANK: Record<MessageRedaction, number> = { detect: 0, 'redact-values': 1, 'redact-all': 2 };
 
-function unknownPlan(reason: string): RowsPlan {
-  return {
-    kind: 'rows',
-    columns: null,
-    fallback: maskWhole(reason),
-    origins: new Map(),
-    relations: new Set(),
-    messages: 'redact-all',
-  };
-}
+const SCHEMA_CHANGE_PENDING =
+  'a schema change sent earlier has not finished yet, and masking plans a statement against the schema as it is now; wait for its result before sending statements that read data';
 
 export function createMaskingSession(options: MaskingSessionOptions): MaskingSession {
   const { config, content } = options;
   const planner = createMaskingPlanner({ catalog: options.catalog, config });
-  const plans = new WeakMap<StatementHandle, MaskPlan[]>();
-  const pending = new WeakMap<StatementHandle, Promise<string | null>>();
+  const plans = new WeakMap<StatementHandle, HandlePlan>();
+  const pending = new WeakMap<StatementHandle, Promise<DenyPlan | null>>();
   const inFlight = new Map<StatementHandle, MessageRedaction>();
-  const levels = new WeakMap<StatementHandle, MessageRedaction>();
-  const ddl = new WeakSet<StatementHandle>();
+  /** Handles with a schema change that were forwarded and have not finished: later plans would use the old schema. */
+  const schemaChanges = new Set<StatementHandle>();
   let queue: Promise<unknown> = Promise.resolve();
 
-  function prepare(handle: StatementHandle): Promise<string | null> {
+  /** Plans a handle once; again when the catalog moved on since (a prepared statement bound after DDL). */
+  function refusal(handle: StatementHandle): Promise<DenyPlan | null> {
     const existing = pending.get(handle);
-    if (existing) return existing;
+    const planned = plans.get(handle);
+    if (existing && (!planned || !config.hasColumnRules || planned.generation === options.catalog.generation()))
+      return existing;
     const run = queue.then(async () => {
-      const out: MaskPlan[] = [];
-      for (const group of resultGroups(handle.statements as readonly StatementLike[])) {
-        const members: MaskPlan[] = [];
-        for (const stmt of group) {
-          if (changesCatalog(stmt?.parseTree)) ddl.add(handle);
-          try {
-            members.push(await planner.plan(stmt?.parseTree ?? null));
-          } catch (error) {
-            const why =
-              error instanceof GatehouseError || error instanceof pg.DatabaseError
-                ? error.message
-                : 'the analysis failed';
-            members.push({
-              kind: 'deny',
-              reason: `the statement could not be checked for masking (${why}); retry, or report the statement if it keeps failing`,
-            });
-          }
-        }
-        out.push(
-          members.length === 1
-            ? members[0]!
-            : (members.find((p) => p.kind === 'deny') ??
-                unknownPlan('the statement may run any of several definitions of a prepared statement')),
-        );
-      }
-      plans.set(handle, out);
-      let level: MessageRedaction = 'detect';
-      for (const p of out)
-        if (p.kind === 'rows' && REDACTION_RANK[p.messages] > REDACTION_RANK[level]) level = p.messages;
-      levels.set(handle, level);
-      const denied = out.find((p) => p.kind === 'deny');
-      return denied && denied.kind === 'deny' ? denied.reason : null;
+      const now = await planHandle(planner, options.catalog, handle);
+      const before = plans.get(handle);
+      const plan = before ? replanned(before, now) : now;
+      plans.set(handle, plan);
+      return refusalOf(plan);
     });
     queue = run.catch(() => undefined);
     pending.set(handle, run);
@@ -120,10 +82,18 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
 
   function planOf(handle: StatementHandle | undefined, index: number): RowsPlan {
     if (!handle) return unknownPlan('the gateway could not tell which statement these rows belong to');
-    const plan = plans.get(handle)?.[index];
+    const plan = plans.get(handle)?.plans[index];
     if (!plan) return unknownPlan('the statement was not planned for masking');
     if (plan.kind === 'deny') return unknownPlan(plan.reason);
     return plan;
+  }
+
+  /** How much of an error or notice may be shown: raised inside a function (CONTEXT) while columns are masked hides it too. */
+  function messageLevel(fields: ReadonlyMap<string, string>, handle: StatementHandle | undefined): MessageRedaction {
+    // A handle never planned (refused before planning, or unknown) is as strict as anything in flight.
+    const level = (handle && plans.get(handle)?.level) || currentRedaction();
+    if (config.hasColumnRules && level === 'detect' && (fields.has('W') || fields.has('q'))) return 'redact-all';
+    return level;
   }
 
   function currentRedaction(): MessageRedaction {
@@ -183,18 +153,23 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
       const copy = createCopyMasker(plan, content);
       return { transform: (data: Buffer) => copy.pushPayload(data), flush: () => copy.flushPayload() };
     },
-    maskMessage(frame: Buffer): Buffer {
-      const type = frame[0];
-      let level = currentRedaction();
-      if (type === 0x41) return maskNotificationMessage(frame, content, level);
+    maskMessage(frame: Buffer, handle?: StatementHandle): Buffer {
+      const type = frame[0]!;
+      if (type === 0x41) return maskNotificationMessage(frame, content, currentRedaction());
       if (type === 0x53) return maskParameterStatusMessage(frame, content);
       if (type !== 0x45 && type !== 0x4e) return frame;
-      if (config.hasColumnRules && level !== 'redact-all') {
-        const fields = parseNoticeFields(frame);
-        if (fields.has('W') || fields.has('q')) level = 'redact-all';
-        else if (type === 0x45 && fields.has('D')) level = 'redact-values';
-      }
-      return maskNoticeOrErrorMessage(frame, content, level);
+      const fields = parseNoticeFields(frame);
+      const level = messageLevel(fields, handle);
+      let out = maskNoticeOrError(fields, content, level);
+      // A detail can quote a failing row even of a statement the analysis saw touch no masked data.
+      if (level === 'detect' && type === 0x45 && config.hasColumnRules) out = withoutDetail(out);
+      return out === fields ? frame : noticeMessage(type, out);
+    },
+    auditedError(frame: Buffer, handle?: StatementHandle) {
+      const fields = parseNoticeFields(frame);
+      const level = messageLevel(fields, handle);
+      const shown = maskNoticeOrError(fields, content, level).get('M') ?? '';
+      return level === 'detect' ? { message: shown } : { message: shown, hidden: auditedMessage(fields, content) };
     },
   };
 
@@ -208,28 +183,50 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
             message: 'gatehouse: the FunctionCall protocol message cannot be masked; call the function with SELECT',
           };
         }
+        // A Bind creates the named portal: FETCH of that name reads it, whatever a cursor of the name was.
+        if (request.kind === 'bind' && request.portal !== '') planner.forgetCursor(request.portal);
         const verdict = await gate.check(request, control);
         if (!verdict.forward || !verdict.handle) return verdict;
-        const reason = await prepare(verdict.handle);
-        if (reason === null) {
+        const handle = verdict.handle;
+        const denied: DenyPlan | null =
+          schemaChanges.size > 0 && !schemaChanges.has(handle)
+            ? { kind: 'deny', reason: SCHEMA_CHANGE_PENDING }
+            : await refusal(handle);
+        if (denied === null) {
           if (inFlight.size >= MAX_IN_FLIGHT) inFlight.delete(inFlight.keys().next().value!);
-          inFlight.set(verdict.handle, levels.get(verdict.handle) ?? 'redact-all');
+          inFlight.set(handle, plans.get(handle)?.level ?? 'redact-all');
+          // A Parse runs nothing: its schema change is pending only once it is bound (or sent as a query).
+          if (request.kind !== 'parse' && plans.get(handle)?.changesCatalog) schemaChanges.add(handle);
           return verdict;
         }
-        inFlight.delete(verdict.handle);
-        options.onDeny?.(verdict.handle, reason);
-        return { forward: false, code: MASKING_DENIED_SQLSTATE, message: `gatehouse: masking: ${reason}` };
+        inFlight.delete(handle);
+        options.onDeny?.(handle, denied.reason);
+        // A refusal PostgreSQL would have given itself (relation "x" does not exist) keeps its own words and SQLSTATE.
+        if (denied.code) return { forward: false, code: denied.code, message: denied.reason };
+        return { forward: false, code: MASKING_DENIED_SQLSTATE, message: `gatehouse: masking: ${denied.reason}` };
       },
       executed(result) {
         if (result.handle) inFlight.delete(result.handle);
-        if (result.handle && ddl.has(result.handle)) options.catalog.invalidate();
+        if (result.handle && plans.get(result.handle)?.changesCatalog) {
+          schemaChanges.delete(result.handle);
+          options.catalog.invalidate();
+        }
         gate.executed(result);
+      },
+      readyForQuery(status) {
+        // Everything sent before the Sync has finished (or was skipped after an error).
+        if (schemaChanges.size > 0) options.catalog.invalidate();
+        schemaChanges.clear();
+        if (status === 'I') planner.transactionEnded();
+        // Nothing runs any more: a message arriving now (a notification) belongs to no statement.
+        inFlight.clear();
+        gate.readyForQuery?.(status);
       },
       statementClosed(name) {
         gate.statementClosed(name);
       },
       statementCompleted(handle, statementIndex) {
-        gate.statementCompleted?.(handle, statementIndex);
+        return gate.statementCompleted?.(handle, statementIndex);
       },
       close(reason) {
         gate.close(reason);
@@ -237,5 +234,6 @@ export function createMaskingSession(options: MaskingSessionOptions): MaskingSes
     };
   }
 
+  const prepare = (handle: StatementHandle) => refusal(handle).then((d) => d?.reason ?? null);
   return { prepare, filter, wrapGate };
 }

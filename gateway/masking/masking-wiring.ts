@@ -1,6 +1,7 @@
 import type { PostgresConnectionConfig } from '../config/config-types.ts';
 import type { ResultFilter, StatementGate, StatementHandle } from '../postgres/statement-gate.ts';
 import { targetAddress } from '../postgres/target-connection.ts';
+import type { SqlParser } from '../sql/sql-parser.ts';
 import { createContentMasker, type ContentMasker } from './detectors.ts';
 import { compileMaskingConfig, type MaskingConfig, type MaskingPolicySection } from './masking-config.ts';
 import { createMaskingSession } from './masking-session.ts';
@@ -24,6 +25,8 @@ export interface MaskingWiring {
     gate: StatementGate,
     onDeny?: (handle: StatementHandle, reason: string) => void,
   ): { gate: StatementGate; filter?: ResultFilter };
+  /** The connection's target reported its version: view definitions it prints are parsed with that grammar. */
+  useParser(connection: PostgresConnectionConfig, parser: SqlParser): void;
   close(): Promise<void>;
 }
 
@@ -64,6 +67,9 @@ export function createMaskingWiring(options: MaskingWiringOptions): MaskingWirin
         onDeny,
       });
       return { gate: session.wrapGate(gate), filter: session.filter };
+    },
+    useParser(connection, parser) {
+      forConnection(connection)?.catalog.useParser(parser);
     },
     async close() {
       for (const entry of compiled.values()) await entry?.catalog.close();

@@ -2,19 +2,25 @@ import type { ContentMasker } from './detectors.ts';
 import type { MessageRedaction } from './mask-plan.ts';
 import type { MaskCounts } from './value-mask.ts';
 
-/** What replaces a message the gateway may not show at all. */
-export const REDACTED_MESSAGE =
-  'message hidden by gatehouse: the statement ran code the gateway cannot see into while columns are masked';
-const REDACTED_DETAIL = 'detail hidden by gatehouse: the statement touched masked data';
+/**
+ * What replaces the message of a statement that touched masked data or ran code the gateway
+ * cannot see into: any text PostgreSQL writes can carry a value (`operator does not exist:
+ * <the token>` for `api_token::regoper`), so none of it is shown; the SQLSTATE stays.
+ */
+export function hiddenMessage(sqlstate: string | undefined): string {
+  return `gatehouse: the message of a statement over masked data is hidden (SQLSTATE ${sqlstate ?? 'unknown'}); the session's audit log keeps it`;
+}
+
+const REDACTED_DETAIL = 'detail hidden by gatehouse: it can quote row values';
 
 /** ErrorResponse/NoticeResponse fields whose text can carry data (message, detail, hint, context, internal query). */
 const DATA_FIELDS = new Set(['M', 'D', 'H', 'W', 'q']);
-/** Fields that can quote row values: dropped when the statement touched masked data. */
-const VALUE_FIELDS = new Set(['D', 'W', 'q']);
 
 /**
  * Masks the text fields of an ErrorResponse or NoticeResponse, keyed by their one-letter
- * protocol codes (S, C, M, D, H, W, q, ...). Returns the same object when nothing changes.
+ * protocol codes (S, C, M, D, H, W, q, ...). `detect`: the content detectors over every text;
+ * `redact-values` and `redact-all` (the statement touched masked data, or ran opaque code): a
+ * generic message with the same SQLSTATE and no other text. Returns the same object when nothing changes.
  */
 export function maskNoticeOrError(
   fields: ReadonlyMap<string, string>,
@@ -22,32 +28,36 @@ export function maskNoticeOrError(
   redaction: MessageRedaction = 'detect',
   counts?: MaskCounts,
 ): ReadonlyMap<string, string> {
+  if (redaction !== 'detect') {
+    const out = new Map([...fields].filter(([code]) => !DATA_FIELDS.has(code)));
+    out.set('M', hiddenMessage(fields.get('C')));
+    if (counts) counts.masked++;
+    return out;
+  }
   let out: Map<string, string> | null = null;
-  const set = (code: string, value: string | null) => {
-    out ??= new Map(fields);
-    if (value === null) out.delete(code);
-    else out.set(code, value);
-  };
   for (const [code, value] of fields) {
     if (!DATA_FIELDS.has(code)) continue;
-    if (redaction === 'redact-all') {
-      set(code, code === 'M' ? REDACTED_MESSAGE : null);
-      if (counts) counts.masked++;
-      continue;
-    }
-    if (redaction === 'redact-values' && VALUE_FIELDS.has(code)) {
-      set(code, REDACTED_DETAIL);
-      if (counts) counts.masked++;
-      continue;
-    }
-    let text = value;
-    if (redaction === 'redact-values')
-      text = text.replace(/"(?:[^"]|"")*"/g, '"****"').replace(/\)=\([^)]*\)/g, ')=(****)');
-    const detected = content.maskText(text);
+    const detected = content.maskText(value);
     if (counts) counts.detected += detected.count;
-    if (detected.text !== value) set(code, detected.text);
+    if (detected.text !== value) (out ??= new Map(fields)).set(code, detected.text);
   }
   return out ?? fields;
+}
+
+/** The fields with DETAIL replaced: an error's detail can quote a failing row. */
+export function withoutDetail(fields: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+  if (!fields.has('D')) return fields;
+  return new Map([...fields].map(([code, value]) => [code, code === 'D' ? REDACTED_DETAIL : value]));
+}
+
+/**
+ * The text of an error or notice for the audit log: its message with quoted values hidden and
+ * the detectors applied (DETAIL, CONTEXT and the rest are not recorded). An unquoted value in the
+ * message can remain: the audit store is for operators, and check runs show only the SQLSTATE.
+ */
+export function auditedMessage(fields: ReadonlyMap<string, string>, content: ContentMasker): string {
+  const text = (fields.get('M') ?? '').replace(/"(?:[^"]|"")*"/g, '"****"').replace(/\)=\([^)]*\)/g, ')=(****)');
+  return content.maskText(text).text;
 }
 
 /** Reads the fields of an ErrorResponse ('E') or NoticeResponse ('N') message. */
@@ -85,6 +95,11 @@ export function maskNoticeOrErrorMessage(
   const fields = parseNoticeFields(message);
   const masked = maskNoticeOrError(fields, content, redaction, counts);
   return masked === fields ? message : encodeNotice(message[0]!, masked);
+}
+
+/** Encodes fields as an ErrorResponse ('E') or NoticeResponse ('N'). */
+export function noticeMessage(type: number, fields: ReadonlyMap<string, string>): Buffer {
+  return encodeNotice(type, fields);
 }
 
 /**

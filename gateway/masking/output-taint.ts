@@ -1,4 +1,4 @@
-import { loadModule, parseSync } from 'libpg-query';
+import { loadSqlParsers, sqlParser } from '../sql/sql-parser.ts';
 import { RAW, maskWhole } from './column-mask.ts';
 import {
   MaskingDenial,
@@ -14,8 +14,15 @@ import type { MaskingCatalog } from './catalog.ts';
 import { ddlRefusal } from './ddl-guard.ts';
 import { exprTaint } from './expression-taint.ts';
 import { relationItem } from './from-clause.ts';
-import type { CopyFormat, MaskPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';
+import { stricterPlan, type CopyFormat, type MaskPlan, type MessageRedaction, type RowsPlan } from './mask-plan.ts';
 import type { MaskingConfig } from './masking-config.ts';
+import { LINE_BREAK_OPTION, copyFormat } from './copy-format.ts';
+import { CURSOR_OPT_HOLD } from '../sql/session-effects.ts';
+import { NON_DDL, SESSION_EFFECTS } from './statement-effects.ts';
+import { SETTINGS_TAINTED } from './information-functions.ts';
+
+export { changesCatalog } from './statement-effects.ts';
+export { copyFormat } from './copy-format.ts';
 import { analyzeQueryNode, refuseCopy, shapeMask } from './query-shape.ts';
 
 /**
@@ -24,51 +31,24 @@ import { analyzeQueryNode, refuseCopy, shapeMask } from './query-shape.ts';
  * they run) and refreshes the catalog after DDL.
  */
 export interface MaskingPlanner {
-  /** Plans one statement given its libpg-query `stmt` node (StatementAnalysis.parseTree). */
-  plan(stmt: unknown): Promise<MaskPlan>;
+  /**
+   * Plans one statement given its libpg-query `stmt` node (StatementAnalysis.parseTree). With
+   * `sessionEffects: false` (code the server runs for the client's statement, e.g. a function body)
+   * cursors and prepared statements it names are neither remembered nor forgotten.
+   */
+  plan(stmt: unknown, options?: { sessionEffects?: boolean }): Promise<MaskPlan>;
   /** Parses `sql` and plans each statement; an unparsable text yields one deny plan. */
   planSql(sql: string): Promise<MaskPlan[]>;
-}
-
-/** Whether a statement may change what the catalog says (so cached answers must be dropped once it ran). */
-export function changesCatalog(stmt: unknown): boolean {
-  const n = nodeOf(stmt);
-  return n !== null && !NON_DDL.has(n[0]);
+  /** A protocol Bind named a portal: a SQL FETCH of that name now reads it, not a cursor declared earlier. */
+  forgetCursor(name: string): void;
+  /** The transaction ended (ReadyForQuery, idle): its cursors are gone, except WITH HOLD ones. */
+  transactionEnded(): void;
 }
 
 export interface MaskingPlannerOptions {
   catalog: MaskingCatalog;
   config: MaskingConfig;
 }
-
-/** Statements that change nothing in the catalog masking depends on. */
-const NON_DDL: ReadonlySet<string> = new Set([
-  'SelectStmt',
-  'InsertStmt',
-  'UpdateStmt',
-  'DeleteStmt',
-  'MergeStmt',
-  'CopyStmt',
-  'ExplainStmt',
-  'VariableShowStmt',
-  'VariableSetStmt',
-  'TransactionStmt',
-  'FetchStmt',
-  'DeclareCursorStmt',
-  'ClosePortalStmt',
-  'PrepareStmt',
-  'ExecuteStmt',
-  'DeallocateStmt',
-  'DiscardStmt',
-  'ListenStmt',
-  'UnlistenStmt',
-  'NotifyStmt',
-  'LockStmt',
-  'CallStmt',
-  'CheckPointStmt',
-  'VacuumStmt',
-  'ConstraintsSetStmt',
-]);
 
 const MAX_CURSOR_DEFINITIONS = 8;
 
@@ -94,8 +74,12 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
   const { catalog, config } = options;
   /** Every DECLARE of a name since its CLOSE: a later DECLARE may have failed or never run, leaving an earlier cursor open. */
   const cursors = new Map<string, MaskPlan[]>();
-  const prepared = new Map<string, RowsPlan>();
+  /** Cursors declared WITH HOLD, which outlive their transaction. */
+  const holdable = new Set<string>();
+  const prepared = new Map<string, { query: unknown; plan: MaskPlan; generation: number }>();
   let stale = false;
+  /** Some statement planned to run here calls code masking cannot see into (see AnalysisContext.settingsTainted). */
+  let opaqueRan = false;
 
   function rows(shape: QueryShape, facts: StatementFacts, copy?: CopyFormat): RowsPlan {
     const messages: MessageRedaction = facts.opaque ? 'redact-all' : facts.touchesMasked ? 'redact-values' : 'detect';
@@ -127,9 +111,14 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
         return planCopy(body, ctx);
       case 'ExplainStmt':
         await analyzeQueryNode(body.query, null, ctx);
+        // The planner folds constants: an IMMUTABLE function over masked data shows its result in the plan text.
+        if (ctx.facts.touchesMasked || ctx.facts.opaque)
+          return deny(
+            'EXPLAIN of a statement over masked data (or code masking cannot see into) can show masked values in the plan; explain a statement over unmasked columns',
+          );
         return rows({ columns: [{ name: 'QUERY PLAN', mask: RAW, text: true }], fallback: RAW }, ctx.facts);
       case 'VariableShowStmt':
-        return rows({ columns: null, fallback: RAW }, ctx.facts);
+        return rows({ columns: null, fallback: ctx.settingsTainted ? maskWhole(SETTINGS_TAINTED) : RAW }, ctx.facts);
       case 'CreateTableAsStmt': {
         const shape = await analyzeQueryNode(body.query, null, ctx);
         if (body.objtype !== 'OBJECT_MATVIEW') refuseCopy(shape, 'CREATE TABLE AS');
@@ -138,6 +127,7 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
       case 'DeclareCursorStmt': {
         const plan = rows(await analyzeQueryNode(body.query, null, ctx), ctx.facts);
         const name = String(body.portalname);
+        if ((Number(body.options ?? 0) & CURSOR_OPT_HOLD) !== 0) holdable.add(name);
         const declared = [...(cursors.get(name) ?? []), plan];
         cursors.set(
           name,
@@ -162,16 +152,14 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
         else cursors.clear();
         return rows(NO_ROWS, ctx.facts);
       case 'PrepareStmt':
-        prepared.set(String(body.name), rows(await analyzeQueryNode(body.query, null, ctx), ctx.facts));
+        prepared.set(String(body.name), {
+          query: body.query,
+          plan: rows(await analyzeQueryNode(body.query, null, ctx), ctx.facts),
+          generation: catalog.generation(),
+        });
         return rows(NO_ROWS, ctx.facts);
-      case 'ExecuteStmt': {
-        const plan = prepared.get(String(body.name));
-        if (!plan)
-          return deny(
-            `prepared statement "${String(body.name)}" was not prepared through the gateway in this session; PREPARE it in this session`,
-          );
-        return plan;
-      }
+      case 'ExecuteStmt':
+        return executePlan(String(body.name));
       case 'DeallocateStmt':
         if (typeof body.name === 'string') prepared.delete(body.name);
         else prepared.clear();
@@ -188,6 +176,28 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     const refused = await ddlRefusal(kind, body, catalog, config);
     if (refused) return deny(refused);
     return rows(NO_ROWS, ctx.facts);
+  }
+
+  /** The plan of a SQL EXECUTE: the PREPARE's, made again when the catalog moved on (the server re-plans it too). */
+  async function executePlan(name: string): Promise<MaskPlan> {
+    const entry = prepared.get(name);
+    if (!entry)
+      return deny(
+        `prepared statement "${name}" was not prepared through the gateway in this session; PREPARE it in this session`,
+      );
+    const generation = catalog.generation();
+    if (entry.generation === generation) return entry.plan;
+    const ctx: AnalysisContext = { catalog, config, facts: newFacts(), depth: 0, settingsTainted: opaqueRan };
+    let again: MaskPlan;
+    try {
+      again = rows(await analyzeQueryNode(entry.query, null, ctx), ctx.facts);
+    } catch (err) {
+      if (!(err instanceof MaskingDenial)) throw err;
+      again = deny(err.reason, err.code);
+    }
+    entry.plan = stricterPlan(entry.plan, again);
+    entry.generation = generation;
+    return entry.plan;
   }
 
   async function planCopy(body: Record<string, unknown>, ctx: AnalysisContext): Promise<MaskPlan> {
@@ -247,7 +257,9 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     return { ...rows(all, ctx.facts, format), detectorsOnly: true };
   }
 
-  async function plan(stmt: unknown): Promise<MaskPlan> {
+  async function plan(stmt: unknown, options: { sessionEffects?: boolean } = {}): Promise<MaskPlan> {
+    if (options.sessionEffects === false && SESSION_EFFECTS.has(nodeOf(stmt)?.[0] ?? ''))
+      return rows(NO_ROWS, newFacts());
     if (stale) {
       catalog.invalidate();
       stale = false;
@@ -256,23 +268,33 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
     if (!n) return deny('the statement could not be parsed, so its results cannot be masked');
     const [kind, body] = n;
     if (!NON_DDL.has(kind)) stale = true;
-    const ctx: AnalysisContext = { catalog, config, facts: newFacts(), depth: 0 };
+    const ctx: AnalysisContext = { catalog, config, facts: newFacts(), depth: 0, settingsTainted: opaqueRan };
     if (!config.hasColumnRules) return detectorsOnly(kind, body, ctx);
     try {
-      return await planKind(kind, body, stmt, ctx);
+      const planned = await planKind(kind, body, stmt, ctx);
+      if (planned.kind === 'rows' && ctx.facts.touchesMasked && (await catalog.userCasts())) return deny(USER_CASTS);
+      if (planned.kind === 'rows' && ctx.facts.opaque) opaqueRan = true;
+      return planned;
     } catch (err) {
-      if (err instanceof MaskingDenial) return deny(err.reason);
+      if (err instanceof MaskingDenial) return deny(err.reason, err.code);
       throw err;
     }
   }
 
   return {
     plan,
+    forgetCursor(name) {
+      cursors.delete(name);
+      holdable.delete(name);
+    },
+    transactionEnded() {
+      for (const name of cursors.keys()) if (!holdable.has(name)) cursors.delete(name);
+    },
     async planSql(sql) {
-      await loadModule();
+      await loadSqlParsers();
       let stmts: unknown[];
       try {
-        stmts = (parseSync(sql).stmts ?? []).map((s: { stmt?: unknown }) => s.stmt);
+        stmts = ((catalog.parser?.() ?? sqlParser()).parse(sql).stmts ?? []).map((s: { stmt?: unknown }) => s.stmt);
       } catch {
         return [deny('the statement could not be parsed, so its results cannot be masked')];
       }
@@ -283,51 +305,9 @@ export function createMaskingPlanner(options: MaskingPlannerOptions): MaskingPla
   };
 }
 
-function deny(reason: string): MaskPlan {
-  return { kind: 'deny', reason };
-}
+const USER_CASTS =
+  'the target has user-defined casts or conversions between built-in types, which run functions no statement names; masking cannot follow masked data through them (drop them, or query without masked columns)';
 
-/** Reads COPY options into a {@link CopyFormat}; `binary` and a non-UTF8 `ENCODING` are returned as bare strings. */
-const LINE_BREAK_OPTION =
-  'COPY with a line break, letter, digit or * as DELIMITER, QUOTE or ESCAPE (or a line break in NULL) cannot be masked; use the defaults';
-
-/**
- * `line-break-option`: DELIMITER/QUOTE/ESCAPE/NULL the masker cannot work with: a line break
- * (the server accepts one as QUOTE, and rows can no longer be told apart), or a letter, digit
- * or `*` as DELIMITER/QUOTE/ESCAPE (escaping a masked value's kept digits would repeat them).
- */
-export function copyFormat(options: unknown[]): CopyFormat | 'binary' | 'foreign-encoding' | 'line-break-option' {
-  const opts = new Map<string, string | true>();
-  for (const o of options) {
-    const d = nodeOf(o)?.[1];
-    if (!d) continue;
-    const arg = nodeOf(d.arg);
-    const value = arg ? (stringOf(d.arg) ?? String(arg[1].ival ?? arg[1].boolval ?? '')) : true;
-    opts.set(String(d.defname).toLowerCase(), value);
-  }
-  const fmt = String(
-    opts.get('format') ?? (opts.get('binary') === true ? 'binary' : opts.get('csv') === true ? 'csv' : 'text'),
-  ).toLowerCase();
-  if (fmt === 'binary') return 'binary';
-  const encoding = opts.get('encoding');
-  if (typeof encoding === 'string' && !['utf8', 'utf-8', 'unicode'].includes(encoding.toLowerCase()))
-    return 'foreign-encoding';
-  const csv = fmt === 'csv';
-  const str = (key: string, dflt: string) => (typeof opts.get(key) === 'string' ? (opts.get(key) as string) : dflt);
-  const quote = str('quote', '"');
-  const header = opts.get('header');
-  const format: CopyFormat = {
-    format: csv ? 'csv' : 'text',
-    delimiter: str('delimiter', csv ? ',' : '\t'),
-    quote,
-    escape: str('escape', quote),
-    null: str('null', csv ? '' : '\\N'),
-    header: header === true || (typeof header === 'string' && !['false', 'off', '0'].includes(header.toLowerCase())),
-  };
-  if (
-    [format.delimiter, format.quote, format.escape].some((v) => /[\r\n0-9A-Za-z*]/.test(v)) ||
-    /[\r\n]/.test(format.null)
-  )
-    return 'line-break-option';
-  return format;
+function deny(reason: string, code?: string): MaskPlan {
+  return code ? { kind: 'deny', reason, code } : { kind: 'deny', reason };
 }

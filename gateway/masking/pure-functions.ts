@@ -244,6 +244,24 @@ export const TRANSPARENT_FUNCTIONS: ReadonlySet<string> = new Set([
 /** Trim functions are transparent only with their default (whitespace) argument list. */
 export const TRANSPARENT_WITH_ONE_ARGUMENT: ReadonlySet<string> = new Set(['btrim', 'ltrim', 'rtrim', 'trim']);
 
+/** Set-returning built-ins: how many rows they return depends on their arguments. */
+export const SET_RETURNING_FUNCTIONS: ReadonlySet<string> = new Set([
+  'generate_series',
+  'generate_subscripts',
+  'unnest',
+  'regexp_matches',
+  'regexp_split_to_table',
+  'string_to_table',
+  'json_each',
+  'json_each_text',
+  'json_object_keys',
+  'jsonb_array_elements',
+  'jsonb_array_elements_text',
+  'jsonb_each',
+  'jsonb_each_text',
+  'jsonb_object_keys',
+]);
+
 /** Functions whose result says nothing about their arguments' content. */
 export const CONTENT_FREE_FUNCTIONS: ReadonlySet<string> = new Set(['count', 'num_nulls', 'num_nonnulls']);
 
@@ -297,8 +315,9 @@ export const BUILTIN_OPERATORS: ReadonlySet<string> = new Set([
 export const TRANSPARENT_OPERATORS: ReadonlySet<string> = new Set(['||']);
 
 /**
- * Relations of pg_catalog that hold copies of table data (planner statistics): their columns
- * are masked whole, whatever the column rules say.
+ * Relations of pg_catalog that hold copies of table data (planner statistics, large objects) or
+ * secrets (password hashes, user mapping options): their columns are masked whole, whatever the
+ * column rules say.
  */
 export const DATA_BEARING_CATALOG_RELATIONS: ReadonlySet<string> = new Set([
   'pg_stats',
@@ -306,6 +325,11 @@ export const DATA_BEARING_CATALOG_RELATIONS: ReadonlySet<string> = new Set([
   'pg_stats_ext_exprs',
   'pg_statistic',
   'pg_statistic_ext_data',
+  'pg_largeobject',
+  'pg_authid',
+  'pg_shadow',
+  'pg_user_mapping',
+  'pg_user_mappings',
 ]);
 
 /** Type OIDs whose values cannot spell out free text (numbers, booleans, times, ids). */

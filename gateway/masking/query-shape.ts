@@ -1,4 +1,4 @@
-import { RAW, maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
+import { RAW, fromMaskedData, maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
 import {
   MaskingDenial,
   listOf,
@@ -11,10 +11,16 @@ import {
   type Scope,
   type TaintedColumn,
 } from './analysis-types.ts';
-import { columnRef, exprTaint } from './expression-taint.ts';
+import { columnRef, exprTaint, type ExprTaint } from './expression-taint.ts';
+import {
+  influenceDenial,
+  refuseInfluence,
+  refuseShapeInfluence,
+  sortItemTaint,
+  type RowClause,
+} from './predicate-taint.ts';
+import { withCtes } from './cte-scope.ts';
 import { fromItem, relationItem } from './from-clause.ts';
-
-const MAX_RECURSIVE_PASSES = 4;
 
 export function unknownShape(reason: string): QueryShape {
   return { columns: null, fallback: maskWhole(reason) };
@@ -52,37 +58,6 @@ export async function analyzeQueryNode(node: unknown, parent: Scope | null, ctx:
   return unknownShape(`${kind} could not be analysed`);
 }
 
-async function withCtes(body: Record<string, unknown>, parent: Scope | null, ctx: AnalysisContext): Promise<Scope> {
-  const scope: Scope = { entries: [], ctes: new Map(), parent };
-  const withClause = body.withClause as Record<string, unknown> | undefined;
-  if (!withClause) return scope;
-  for (const cteNode of listOf(withClause.ctes)) {
-    const cte = nodeOf(cteNode)?.[1];
-    if (!cte) continue;
-    const name = String(cte.ctename);
-    const colnames = listOf(cte.aliascolnames).map(stringOf);
-    let shape: QueryShape;
-    if (withClause.recursive) {
-      shape = { columns: null, fallback: RAW };
-      const query = nodeOf(cte.ctequery);
-      const larg = query?.[0] === 'SelectStmt' ? (query[1].larg as Record<string, unknown> | undefined) : undefined;
-      if (larg) shape = await analyzeSelect(larg, scope, ctx);
-      let stable = false;
-      for (let pass = 0; pass < MAX_RECURSIVE_PASSES && !stable; pass++) {
-        scope.ctes.set(name, renamed(shape, colnames));
-        const next = mergeShapes(shape, await analyzeQueryNode(cte.ctequery, scope, ctx));
-        stable = JSON.stringify(next) === JSON.stringify(shape);
-        shape = next;
-      }
-      if (!stable) shape = { columns: null, fallback: maskWhole(`recursive CTE ${name} did not settle`) };
-    } else {
-      shape = await analyzeQueryNode(cte.ctequery, scope, ctx);
-    }
-    scope.ctes.set(name, renamed(shape, colnames));
-  }
-  return scope;
-}
-
 export function renamed(shape: QueryShape, names: (string | null)[]): QueryShape {
   if (!shape.columns || names.length === 0) return shape;
   return {
@@ -118,6 +93,8 @@ export async function analyzeSelect(
     const left = await analyzeSelect(body.larg as Record<string, unknown>, scope, ctx);
     const right = await analyzeSelect(body.rarg as Record<string, unknown>, scope, ctx);
     shape = mergeShapes(left, right);
+    // UNION without ALL, INTERSECT and EXCEPT compare rows: which survive would reveal masked values.
+    if (!(op === 'SETOP_UNION' && body.all === true)) refuseShapeInfluence(shape, 'a set operation', ctx);
   } else if (body.valuesLists) {
     shape = await valuesShape(listOf(body.valuesLists), scope, ctx);
   } else {
@@ -128,15 +105,31 @@ export async function analyzeSelect(
       from.push(f);
     }
     shape = await targetList(listOf(body.targetList), scope, from, ctx);
-    for (const clause of ['whereClause', 'havingClause', 'groupClause', 'windowClause', 'distinctClause'] as const) {
-      await exprTaint(body[clause], scope, ctx);
-    }
+    await rowClauses(body, shape, scope, ctx);
   }
-  await exprTaint(body.sortClause, scope, ctx);
-  await exprTaint(body.limitCount, scope, ctx);
-  await exprTaint(body.limitOffset, scope, ctx);
+  for (const item of listOf(body.sortClause))
+    await refuseTaint(await sortItemTaint(item, shape, scope, ctx, 'order'), 'ORDER BY', ctx);
+  await refuseInfluence(body.limitCount, scope, ctx, 'LIMIT');
+  await refuseInfluence(body.limitOffset, scope, ctx, 'OFFSET');
   if (body.intoClause) refuseCopy(shape, 'SELECT INTO');
   return shape;
+}
+
+/** WHERE, GROUP BY, HAVING, WINDOW and DISTINCT of one SELECT: none may depend on masked data. */
+async function rowClauses(body: Record<string, unknown>, shape: QueryShape, scope: Scope, ctx: AnalysisContext) {
+  await refuseInfluence(body.whereClause, scope, ctx, 'WHERE', true);
+  for (const item of listOf(body.groupClause))
+    await refuseTaint(await sortItemTaint(item, shape, scope, ctx, 'group'), 'GROUP BY', ctx);
+  await refuseInfluence(body.havingClause, scope, ctx, 'HAVING');
+  await refuseInfluence(body.windowClause, scope, ctx, 'WINDOW');
+  const distinct = listOf(body.distinctClause);
+  if (distinct.length > 0 && distinct.every((d) => nodeOf(d) === null)) refuseShapeInfluence(shape, 'DISTINCT', ctx);
+  for (const item of distinct.filter((d) => nodeOf(d) !== null))
+    await refuseTaint(await sortItemTaint(item, shape, scope, ctx, 'order'), 'DISTINCT', ctx);
+}
+
+async function refuseTaint(taint: ExprTaint, clause: RowClause, ctx: AnalysisContext): Promise<void> {
+  if (fromMaskedData(taint.mask)) throw influenceDenial(taint.mask, clause, ctx, false);
 }
 
 async function valuesShape(rows: unknown[], scope: Scope, ctx: AnalysisContext): Promise<QueryShape> {
@@ -236,7 +229,7 @@ async function analyzeWrite(
 ): Promise<QueryShape> {
   const scope = await withCtes(body, parent, ctx);
   const command = kind.replace('Stmt', '').toUpperCase();
-  const target = await relationItem(body.relation as Record<string, unknown>, scope, ctx);
+  const target = await relationItem(body.relation as Record<string, unknown>, scope, ctx, 'write-target');
   if (shapeMask(target.star).kind !== 'raw') ctx.facts.touchesMasked = true;
   const from: FromItem[] = [target];
   if (kind === 'InsertStmt') {
@@ -248,16 +241,17 @@ async function analyzeWrite(
   }
   if (kind === 'MergeStmt' && body.sourceRelation) from.push(await fromItem(body.sourceRelation, scope, ctx));
   for (const f of from) scope.entries.push(...f.entries);
-  await exprTaint(body.whereClause, scope, ctx);
-  await exprTaint(body.joinCondition, scope, ctx);
+  await refuseInfluence(body.whereClause, scope, ctx, 'WHERE', true);
+  await refuseInfluence(body.joinCondition, scope, ctx, 'JOIN ON', true);
   const writes: unknown[] = [...listOf(body.targetList)];
   const conflict = body.onConflictClause as Record<string, unknown> | undefined;
   if (conflict) writes.push(...listOf(conflict.targetList));
+  if (conflict) await refuseInfluence(conflict.whereClause, scope, ctx, 'WHERE');
   for (const clause of listOf(body.mergeWhenClauses)) {
     const c = nodeOf(clause)?.[1];
     if (!c) continue;
     writes.push(...listOf(c.targetList), ...listOf(c.values));
-    await exprTaint(c.condition, scope, ctx);
+    await refuseInfluence(c.condition, scope, ctx, 'a MERGE condition');
   }
   for (const w of writes) {
     const t = await exprTaint(w, scope, ctx);

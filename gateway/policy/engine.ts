@@ -109,7 +109,7 @@ export function createPolicyEngine(policy: Policy): PolicyEngine {
       let worst = results[0]!.decision;
       for (const { decision } of results)
         if (ACTION_SEVERITY[decision.action] > ACTION_SEVERITY[worst.action]) worst = decision;
-      return { decision: worst, statements: results };
+      return { decision: withOrigin(worst, results), statements: results };
     }
     if (action.type === 'http.request') {
       const rule = pick(rules, (r) => r.matchesHttp?.(action) ?? false);
@@ -130,6 +130,17 @@ export function createPolicyEngine(policy: Policy): PolicyEngine {
   }
 
   return { decide: (action) => evaluate(action).decision, evaluate, policy };
+}
+
+/**
+ * A decision made by code the server runs for the client's statement (a function body, a trigger)
+ * says where that code came from, so the client sees why its own harmless-looking text was refused.
+ */
+function withOrigin(decision: Decision, results: readonly StatementDecision[]): Decision {
+  if (decision.action === 'allow') return decision;
+  const deciding = results.filter((r) => r.decision === decision).map((r) => r.statement);
+  const origin = deciding.every((s) => s.origin !== undefined) ? deciding[0]?.origin : undefined;
+  return origin ? { ...decision, reason: `${decision.reason} (in ${origin})` } : decision;
 }
 
 function defaultDeny(analysis: StatementAnalysis, connection: string): Decision {

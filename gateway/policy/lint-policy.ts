@@ -1,3 +1,4 @@
+import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { compileGlobs, isCatchAll } from './glob.ts';
 import type { Policy, PolicyRule } from './policy-types.ts';
 
@@ -11,6 +12,11 @@ export interface LintFinding {
   /** file:line of a rule, or the identity/masking entry. */
   where: string;
   message: string;
+  /**
+   * The finding means a deny, a review or a masking section does not apply where its author meant
+   * it to (a connection renamed, a rule that never matches): `gatehouse serve` refuses to start.
+   */
+  weakens: boolean;
 }
 
 export interface LintOptions {
@@ -27,10 +33,11 @@ function whereOf(rule: PolicyRule): string {
 
 export function lintPolicy(policy: Policy, options: LintOptions = {}): LintFinding[] {
   const findings: LintFinding[] = [];
-  const add = (severity: LintFinding['severity'], where: string, message: string) =>
-    findings.push({ severity, where, message });
+  const add = (severity: LintFinding['severity'], where: string, message: string, weakens = false) =>
+    findings.push({ severity, where, message, weakens });
 
-  const checkConnections = (patterns: readonly string[] | undefined, where: string) => {
+  /** `restricts`: the entry denies, holds or masks, so missing its connection weakens enforcement. */
+  const checkConnections = (patterns: readonly string[] | undefined, where: string, restricts: boolean) => {
     if (!options.connections || !patterns) return;
     const known = options.connections;
     for (const pattern of patterns) {
@@ -40,9 +47,10 @@ export function lintPolicy(policy: Policy, options: LintOptions = {}): LintFindi
             'error',
             where,
             `connection '${pattern}' is not defined in gatehouse.yaml (known: ${known.join(', ') || 'none'}); fix the name or add the connection`,
+            restricts,
           );
       } else if (!known.some(compileGlobs([pattern]))) {
-        add('warning', where, `connection pattern '${pattern}' matches no connection in gatehouse.yaml`);
+        add('warning', where, `connection pattern '${pattern}' matches no connection in gatehouse.yaml`, restricts);
       }
     }
   };
@@ -50,14 +58,15 @@ export function lintPolicy(policy: Policy, options: LintOptions = {}): LintFindi
   const identityNames = policy.identities.map((i) => i.name);
   for (const rule of policy.rules) {
     const where = whereOf(rule);
-    checkConnections(rule.connections, where);
-    lintNeverMatches(rule, identityNames, (message) => add('error', where, message));
+    const restricts = rule.action !== 'allow';
+    checkConnections(rule.connections, where, restricts);
+    lintNeverMatches(rule, identityNames, (message) => add('error', where, message, restricts));
     lintOverBroad(rule, (message) => add('warning', where, message));
   }
 
   for (const identity of policy.identities) {
     const where = `identity '${identity.name}'`;
-    checkConnections(identity.connections, where);
+    checkConnections(identity.connections, where, false);
     const claims = identity.claims ?? {};
     const pinned =
       identity.repository_id !== undefined ||
@@ -73,7 +82,8 @@ export function lintPolicy(policy: Policy, options: LintOptions = {}): LintFindi
       add('warning', where, "grants every connection ('*'); list the connections this workflow needs");
   }
 
-  for (const [index, section] of policy.masking.entries()) checkConnections(section.connections, `masking[${index}]`);
+  for (const [index, section] of policy.masking.entries())
+    checkConnections(section.connections, `masking[${index}]`, true);
   return findings;
 }
 
@@ -131,4 +141,19 @@ function lintOverBroad(rule: PolicyRule, report: (message: string) => void): voi
   ) {
     report("uses a catch-all pattern ('*') in when; such a test matches everything and only adds confusion");
   }
+}
+
+/**
+ * Every finding that weakens enforcement, as one error naming them all (the messages
+ * `gatehouse policy check` prints): what `serve` (and a policy reload) refuse to run with.
+ */
+export function assertEnforceable(policy: Policy, connections: readonly string[]): void {
+  const weakening = lintPolicy(policy, { connections }).filter((f) => f.weakens);
+  if (weakening.length === 0) return;
+  throw new GatehouseError(
+    'policy.weakened',
+    `the policy does not apply as written, so the gateway will not start with it:\n${weakening
+      .map((f) => `  ${f.severity}: ${f.where}: ${f.message}`)
+      .join('\n')}\nfix these (gatehouse policy check --config gatehouse.yaml shows them)`,
+  );
 }

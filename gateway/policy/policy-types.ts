@@ -41,6 +41,7 @@ export interface MaskingSection {
   fields?: { path: string; keep_last?: number }[];
   /** HTTP: media-type globs passed unmasked (binary bodies are refused otherwise). */
   pass_content_types?: string[];
+  predicates?: 'deny' | 'confirm';
 }
 
 export const SSH_ACTION_TYPES = ['exec', 'shell', 'subsystem', 'forward', 'env'] as const;

@@ -8,12 +8,15 @@ import type { OutputBatch } from './output-batch.ts';
 import { BACKEND } from './protocol-codes.ts';
 import type { RelayState } from './relay-state.ts';
 import type { ErrorRewrite, Execution, Expectation } from './response-tracker.ts';
-import type { ResultFilter, RowTransform, StatementGate } from './statement-gate.ts';
+import type { WatchedSettings } from './server-settings.ts';
+import type { ResultFilter, RowTransform, StatementGate, StatementHandle } from './statement-gate.ts';
 
 export interface BackendContext {
   state: RelayState;
   gate: StatementGate;
   filter: ResultFilter | undefined;
+  /** Settings the session relies on; a ParameterStatus that changes one ends the connection. */
+  settings?: WatchedSettings;
   toClient: OutputBatch;
   sampleRows: number;
   flushToClient: () => void;
@@ -68,8 +71,9 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       const execution = executionOf(current);
       if (execution && frame.type === BACKEND.commandComplete) {
         execution.rows = Math.max(execution.rows, rowsOfTag(frame.body));
-        if (execution.handle)
-          ctx.gate.statementCompleted?.(execution.handle, current?.kind === 'query' ? current.statementIndex : 0);
+        const index = current?.kind === 'query' ? current.statementIndex : 0;
+        const effects = execution.handle ? ctx.gate.statementCompleted?.(execution.handle, index) : undefined;
+        if (effects) state.forget(effects);
       }
       finishTransforms(ctx);
       if (current?.kind === 'query') current.statementIndex++;
@@ -101,8 +105,9 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       }
       finish(ctx, state.tracker.shift());
       state.transactionStatus = String.fromCharCode(frame.body[0]!) as 'I' | 'T' | 'E';
+      ctx.gate.readyForQuery?.(state.transactionStatus);
       state.queryTransform = undefined;
-      state.forgetUnnamedPortal();
+      state.transactionEnded();
       toClient.add(frame.bytes);
       return;
     }
@@ -129,14 +134,45 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       toClient.add(frame.bytes);
       return;
     }
+    case BACKEND.parameterStatus:
+      checkSetting(ctx, frame.body);
+      toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes) : frame.bytes);
+      return;
     case BACKEND.noticeResponse:
     case BACKEND.notification:
-    case BACKEND.parameterStatus:
-      toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes) : frame.bytes);
+      toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes, statementOf(current)) : frame.bytes);
       return;
     default:
       toClient.add(frame.bytes);
   }
+}
+
+/** A ParameterStatus (name, value) the session cannot continue with closes the connection before the client sees it. */
+function checkSetting(ctx: BackendContext, body: Buffer): void {
+  if (!ctx.settings) return;
+  const nameEnd = body.indexOf(0);
+  const valueEnd = body.indexOf(0, nameEnd + 1);
+  if (nameEnd < 0 || valueEnd < 0)
+    throw new GatehouseError('pg.malformed', 'a malformed ParameterStatus from the target');
+  const problem = ctx.settings.changeProblem(
+    body.toString('utf8', 0, nameEnd),
+    body.toString('utf8', nameEnd + 1, valueEnd),
+  );
+  if (problem) throw new GatehouseError('pg.setting-changed', problem);
+}
+
+/** The statement whose reply is due: what an error or notice arriving now belongs to. */
+function statementOf(expectation: RelayState['tracker']['current']): StatementHandle | undefined {
+  switch (expectation?.kind) {
+    case 'query':
+    case 'parse':
+    case 'bind':
+    case 'describe':
+      return expectation.handle;
+    case 'execute':
+      return expectation.entry?.handle;
+  }
+  return undefined;
 }
 
 function executionOf(expectation: RelayState['tracker']['current']): Execution | undefined {
@@ -193,10 +229,15 @@ function onError(ctx: BackendContext, frame: Frame): void {
   const current = state.tracker.current;
   const rewrite: ErrorRewrite | undefined = current && 'rewrite' in current ? current.rewrite : undefined;
   const execution = executionOf(current);
-  if (execution) execution.errorCode = rewrite?.code ?? errorCode(frame.body);
+  if (execution) {
+    execution.errorCode = rewrite?.code ?? errorCode(frame.body);
+    execution.error = rewrite
+      ? { message: rewrite.message }
+      : ctx.filter?.auditedError?.(frame.bytes, statementOf(current));
+  }
   finishTransforms(ctx);
   if (rewrite) ctx.toClient.add(backendMessages.errorResponse(rewrite));
-  else ctx.toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes) : frame.bytes);
+  else ctx.toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes, statementOf(current)) : frame.bytes);
   if (current && current.kind !== 'query' && current.kind !== 'function-call') {
     for (const skipped of state.tracker.skipToSync()) finish(ctx, skipped);
   }
@@ -227,6 +268,7 @@ function finish(ctx: BackendContext, expectation: ReturnType<RelayState['tracker
     durationMs: performance.now() - execution.startedAt,
     maskedValues: execution.maskedValues,
     errorCode: execution.errorCode,
+    error: execution.error,
     sample: execution.sample,
     columns: execution.columns,
   });

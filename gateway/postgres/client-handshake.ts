@@ -115,6 +115,10 @@ export async function requestPassword(stream: Duplex, frames: FrameSplitter): Pr
 /** Sends a FATAL error during startup and closes the stream. */
 export function refuseStartup(stream: Duplex, code: string, message: string, hint?: string): void {
   stream.end(backendMessages.errorResponse({ severity: 'FATAL', code, message, hint }));
+  // The handshake paused the stream: read what the client still sends (its Terminate) so its close
+  // is seen, and drop a client that never closes.
+  stream.resume();
+  setTimeout(() => stream.destroy(), 1000).unref();
 }
 
 export { SQLSTATE };

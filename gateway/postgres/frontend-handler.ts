@@ -66,6 +66,8 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
     case FRONTEND.query: {
       const sql = decodeQuery(frame.body);
       return decided(ctx, ctx.gate.check({ kind: 'query', sql }, ctx.control()), (verdict) => {
+        // A simple Query destroys the unnamed prepared statement (and, at its end, the unnamed portal).
+        state.statements.delete('');
         if (verdict.forward) {
           state.tracker.expect({
             kind: 'query',
@@ -93,7 +95,7 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
         (verdict) => {
           if (verdict.forward) {
             state.statements.set(parse.name, { handle: verdict.handle });
-            state.tracker.expect({ kind: 'parse' });
+            state.tracker.expect({ kind: 'parse', handle: verdict.handle });
             toTarget.add(frame.bytes);
           } else {
             state.statements.delete(parse.name);
@@ -120,7 +122,7 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
             handle: verdict.handle ?? statement?.handle,
             resultFormats: bind.resultFormats,
           });
-          state.tracker.expect({ kind: 'bind' });
+          state.tracker.expect({ kind: 'bind', handle: verdict.handle ?? statement?.handle });
           toTarget.add(frame.bytes);
         } else {
           state.portals.delete(bind.portal);
@@ -145,7 +147,12 @@ export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | 
     }
     case FRONTEND.execute: {
       const { portal } = decodeExecute(frame.body);
-      const entry = state.portals.get(portal);
+      let entry = state.portals.get(portal);
+      if (!entry && ctx.filter) {
+        // A portal the relay did not open (a SQL cursor): its rows are masked as of unknown origin.
+        entry = { handle: undefined };
+        state.portals.set(portal, entry);
+      }
       if (ctx.filter && !entry?.transform) {
         // Masking needs this portal's RowDescription; ask for it without showing the reply.
         state.tracker.expect({

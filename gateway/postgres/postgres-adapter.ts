@@ -11,6 +11,7 @@ import { backendMessages } from './backend-messages.ts';
 import { CancelRegistry } from './cancel-registry.ts';
 import { acceptStartup, type HandshakeResult, refuseStartup, requestPassword, SQLSTATE } from './client-handshake.ts';
 import { postgresConnectionType } from './postgres-connection.ts';
+import { watchSettings } from './server-settings.ts';
 import { SessionRelay } from './session-relay.ts';
 import type { ResultFilter, StatementGate } from './statement-gate.ts';
 import { connectToTarget } from './target-connection.ts';
@@ -20,6 +21,13 @@ export interface ClientSide {
   gate: StatementGate;
   /** Absent when nothing on the connection is masked. */
   filter?: ResultFilter;
+  /**
+   * Startup parameters the gateway imposes on the target session (default_transaction_read_only
+   * for a read-only policy); the server must report them back unchanged for the session's life.
+   */
+  targetParameters?: Readonly<Record<string, string>>;
+  /** The target answered its startup with these settings; returns why its statements cannot be analysed (an unsupported version), or null. */
+  targetReady?(parameters: ReadonlyMap<string, string>): string | null;
 }
 
 /** The seams of the PostgreSQL protocol path: sessions, and per client connection its gate and masking filter. */
@@ -162,9 +170,19 @@ class PostgresAdapter implements ProtocolAdapter {
     connection: PostgresConnectionConfig,
   ): Promise<void> {
     const { deps } = this;
-    const target = await connectToTarget(connection, { clientParameters: startup.parameters });
-    const { gate, filter } = deps.openClient(session, connection);
+    const { gate, filter, targetParameters = {}, targetReady } = deps.openClient(session, connection);
+    const target = await connectToTarget(connection, {
+      clientParameters: { ...startup.parameters, ...targetParameters },
+    });
+    const settings = watchSettings(target.parameters, targetParameters);
+    const problem = settings.startupProblem() ?? targetReady?.(target.parameters) ?? null;
+    if (problem) {
+      target.socket.destroy();
+      gate.close('target-settings');
+      throw new GatehouseError('pg.target-settings', `the target session cannot be used: ${problem}`);
+    }
     const relay = new SessionRelay(stream, target, gate, filter, {
+      settings,
       maxMessageBytes: deps.config.limits.maxMessageBytes,
       sampleRows: deps.config.audit.sampleRows,
       onBytes: (direction, bytes) => deps.metrics.bytes.inc({ direction }, bytes),

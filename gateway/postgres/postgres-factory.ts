@@ -1,11 +1,16 @@
 import type { AdapterDeps, AdapterFactory } from '../enforcement/adapter-contract.ts';
 import type { EnforcementContext } from '../enforcement/enforcer.ts';
+import type { Identity } from '../policy/types.ts';
 import { REFUSAL, refused } from '../enforcement/verdict.ts';
 import { createMaskingWiring } from '../masking/masking-wiring.ts';
 import type { MaskingPolicySection } from '../masking/masking-config.ts';
 import { createAnalysisCache } from '../sql/analyze-sql.ts';
 import { createConnectionAnalyzer } from '../sql/connection-analyzer.ts';
-import { createPostgresAdapter } from './postgres-adapter.ts';
+import { parserForServer, sqlParser } from '../sql/sql-parser.ts';
+import { createTargetResolutions } from '../sql/target-resolution.ts';
+import type { PostgresConnectionConfig } from '../config/config-types.ts';
+import type { SessionContext } from '../identity/session-context.ts';
+import { createPostgresAdapter, type ClientSide } from './postgres-adapter.ts';
 import { postgresConnectionType } from './postgres-connection.ts';
 import { type PgStatement, createQueryGate } from './query-gate.ts';
 
@@ -17,20 +22,46 @@ const MASKING_RULE = 'masking';
  * enforcement core, wrapped by the connection's masking session with its result filter.
  * `maskingSections` are the policy's `masking:` entries.
  */
-export function postgresAdapterFactory(maskingSections: readonly MaskingPolicySection[]): AdapterFactory {
+export function postgresAdapterFactory(
+  maskingSections: readonly MaskingPolicySection[],
+  targetSession: TargetSessionRules = { readOnly: () => false },
+): AdapterFactory {
   return {
     type: postgresConnectionType.type,
     configSchema: postgresConnectionType.schema,
-    create: (deps) => buildPostgresAdapter(deps, maskingSections),
+    create: (deps) => buildPostgresAdapter(deps, maskingSections, targetSession),
   };
 }
 
-function buildPostgresAdapter(deps: AdapterDeps, maskingSections: readonly MaskingPolicySection[]) {
+/** What policy says about the target session itself, decided per connection and identity. */
+export interface TargetSessionRules {
+  /** The policy allows only reads: the target session runs read-only (the server enforces it too). */
+  readOnly(connection: string, identity: Identity): boolean;
+}
+
+/** A read-only session: every transaction defaults to READ ONLY, set at startup (RESET and DISCARD ALL return to it). */
+const READ_ONLY_SESSION = Object.freeze({ default_transaction_read_only: 'on' });
+
+/** What every client connection of the adapter shares. */
+interface Shared {
+  deps: AdapterDeps;
+  targetSession: TargetSessionRules;
+  cache: ReturnType<typeof createAnalysisCache>;
+  masking: ReturnType<typeof createMaskingWiring>;
+  targets: ReturnType<typeof createTargetResolutions>;
+  textMaskerFor(connection: string): (text: string) => string;
+}
+
+function buildPostgresAdapter(
+  deps: AdapterDeps,
+  maskingSections: readonly MaskingPolicySection[],
+  targetSession: TargetSessionRules,
+) {
   const cache = createAnalysisCache();
   const textMaskers = new Map<string, (text: string) => string>();
   const masking = createMaskingWiring({ sections: maskingSections });
-
-  function textMaskerFor(connection: string): (text: string) => string {
+  const targets = createTargetResolutions({ cache, log: deps.log });
+  const textMaskerFor = (connection: string): ((text: string) => string) => {
     let masker = textMaskers.get(connection);
     if (!masker) {
       const content = deps.contentMasker(connection);
@@ -38,8 +69,8 @@ function buildPostgresAdapter(deps: AdapterDeps, maskingSections: readonly Maski
       textMaskers.set(connection, masker);
     }
     return masker;
-  }
-
+  };
+  const shared: Shared = { deps, targetSession, cache, masking, targets, textMaskerFor };
   return createPostgresAdapter({
     config: deps.config,
     authenticate: (token) => deps.sessions.authenticate(token),
@@ -47,22 +78,49 @@ function buildPostgresAdapter(deps: AdapterDeps, maskingSections: readonly Maski
     clock: deps.clock,
     metrics: deps.metrics,
     log: deps.log,
-    close: () => masking.close(),
-    openClient(session, connection) {
-      const context: EnforcementContext = { session, connection, protocol: postgresConnectionType.type };
-      const maskText = textMaskerFor(connection.name);
-      const gate = createQueryGate({
-        context,
-        enforcer: deps.enforcer,
-        analyzer: createConnectionAnalyzer({ maxStatementBytes: deps.config.limits.maxStatementBytes, cache }),
-        maskText,
-        log: deps.log,
-      });
-      return masking.forClient(connection, gate, (handle, reason) => {
-        const statement = handle as PgStatement;
-        const denial = refused(REFUSAL.denied, { action: 'deny', rule: MASKING_RULE, reason });
-        void deps.enforcer.commit(context, denial, statement.event());
-      });
+    close: async () => {
+      await Promise.all([masking.close(), targets.close()]);
     },
+    openClient: (session, connection) => openClient(shared, session, connection),
   });
+}
+
+/**
+ * One client connection: its query gate (with the target's resolver and, once the target reported
+ * its version, that version's grammar), wrapped by masking; read-only when the policy allows only reads.
+ */
+function openClient(shared: Shared, session: SessionContext, connection: PostgresConnectionConfig): ClientSide {
+  const { deps, masking } = shared;
+  const context: EnforcementContext = { session, connection, protocol: postgresConnectionType.type };
+  const target = shared.targets.of(connection);
+  const readOnly = shared.targetSession.readOnly(connection.name, session.identity);
+  let parser = sqlParser();
+  const gate = createQueryGate({
+    context,
+    enforcer: deps.enforcer,
+    analyzer: createConnectionAnalyzer({
+      maxStatementBytes: deps.config.limits.maxStatementBytes,
+      cache: shared.cache,
+      parser: () => parser,
+    }),
+    resolver: target.resolver,
+    catalogChanged: () => target.catalog.invalidate(),
+    readOnly,
+    maskText: shared.textMaskerFor(connection.name),
+    log: deps.log,
+  });
+  const side = masking.forClient(connection, gate, (handle, reason) => {
+    const statement = handle as PgStatement;
+    const denial = refused(REFUSAL.denied, { action: 'deny', rule: MASKING_RULE, reason });
+    void deps.enforcer.commit(context, denial, statement.event());
+  });
+  const targetReady = (parameters: ReadonlyMap<string, string>) => {
+    const found = parserForServer(parameters.get('server_version'));
+    if ('problem' in found) return found.problem;
+    parser = found;
+    target.useParser(found);
+    masking.useParser(connection, found);
+    return null;
+  };
+  return { ...side, targetReady, ...(readOnly ? { targetParameters: READ_ONLY_SESSION } : {}) };
 }

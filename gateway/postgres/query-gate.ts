@@ -3,6 +3,8 @@ import type { HoldControl } from '../enforcement/approval-hold.ts';
 import type { Verdict } from '../enforcement/verdict.ts';
 import type { Action } from '../policy/types.ts';
 import type { ConnectionAnalyzer } from '../sql/connection-analyzer.ts';
+import type { StatementResolver } from '../sql/resolve-statements.ts';
+import { sessionEffectsOf, type SessionEffects } from '../sql/session-effects.ts';
 import { resultGroups, type StatementAnalysis } from '../sql/statement-analysis.ts';
 import { SQLSTATE } from './protocol-codes.ts';
 import type {
@@ -14,12 +16,19 @@ import type {
   StatementHandle,
 } from './statement-gate.ts';
 import { gateVerdictOf } from './verdict-response.ts';
+import { REFUSAL, refused } from '../enforcement/verdict.ts';
 
 /** What the PostgreSQL side of one client connection needs: the core, the analyzer and the detectors. */
 export interface QueryGateDeps {
   context: EnforcementContext;
   enforcer: Enforcer;
   analyzer: ConnectionAnalyzer;
+  /** Completes analyses with what the target says they run (function bodies, triggers, views, ...) before the core decides. */
+  resolver?: StatementResolver;
+  /** Told once a statement that may have changed the catalog ran, so cached resolutions are dropped. */
+  catalogChanged?: () => void;
+  /** The target session runs read-only (the policy allows only reads): statements that would lift it are refused. */
+  readOnly?: boolean;
   /** The connection's content detectors over text written to the audit log or shown to reviewers. */
   maskText: (text: string) => string;
   log: (message: string) => void;
@@ -35,12 +44,17 @@ export class PgStatement implements EnforceCall, StatementHandle {
   verdict: Verdict | undefined;
   audit: 'always' | 'refused' = 'always';
 
+  /**
+   * `statements`: as the target will run them (the client's, each followed by what it also runs);
+   * `analyzed`: the client's as the connection analyzer returned them.
+   */
   constructor(
     private readonly gate: QueryGateDeps,
     readonly text: string,
     readonly statements: readonly StatementAnalysis[],
     private readonly control?: GateControl,
     private readonly params?: Params,
+    readonly analyzed: readonly StatementAnalysis[] = statements,
   ) {}
 
   shown(): string {
@@ -92,23 +106,29 @@ class QueryGate implements StatementGate {
   check(request: GateRequest, control: GateControl): GateVerdict | Promise<GateVerdict> {
     const { analyzer } = this.deps;
     switch (request.kind) {
-      case 'query': {
-        const statements = analyzer.analyzeQuery(request.sql);
-        const statement = new PgStatement(this.deps, request.sql, statements, control);
-        return this.decide(statement, { ...this.base, type: 'pg.query', via: 'simple', sql: request.sql, statements });
-      }
-      case 'parse': {
-        const statements = analyzer.analyzeParse(request.statementName, request.sql);
-        const statement = new PgStatement(this.deps, request.sql, statements, control);
-        statement.audit = 'refused';
-        return this.decide(statement, {
-          ...this.base,
-          type: 'pg.query',
-          via: 'extended',
-          sql: request.sql,
-          statements,
+      case 'query':
+        return this.resolved(analyzer.analyzeQuery(request.sql), (statements, analyzed) => {
+          const statement = new PgStatement(this.deps, request.sql, statements, control, undefined, analyzed);
+          return this.decide(statement, {
+            ...this.base,
+            type: 'pg.query',
+            via: 'simple',
+            sql: request.sql,
+            statements,
+          });
         });
-      }
+      case 'parse':
+        return this.resolved(analyzer.analyzeParse(request.statementName, request.sql), (statements, analyzed) => {
+          const statement = new PgStatement(this.deps, request.sql, statements, control, undefined, analyzed);
+          statement.audit = 'refused';
+          return this.decide(statement, {
+            ...this.base,
+            type: 'pg.query',
+            via: 'extended',
+            sql: request.sql,
+            statements,
+          });
+        });
       case 'bind':
         return this.bind(request, control);
       case 'function-call': {
@@ -119,6 +139,8 @@ class QueryGate implements StatementGate {
   }
 
   executed(result: ExecutionResult): void {
+    const ran = (result.handle as PgStatement | undefined)?.statements ?? [];
+    if (ran.some((s) => CATALOG_KINDS.has(s.kind))) this.deps.catalogChanged?.();
     recordResult(this.deps, result);
   }
 
@@ -126,14 +148,37 @@ class QueryGate implements StatementGate {
     this.deps.analyzer.closeStatement(name);
   }
 
-  statementCompleted(handle: StatementHandle, statementIndex: number): void {
-    for (const analysis of resultGroups((handle as PgStatement).statements)[statementIndex] ?? [])
-      this.deps.analyzer.statementCompleted(analysis);
+  statementCompleted(handle: StatementHandle, statementIndex: number): SessionEffects | void {
+    const group = resultGroups((handle as PgStatement).statements)[statementIndex] ?? [];
+    for (const analysis of group) this.deps.analyzer.statementCompleted(analysis);
+    const own = group.find((a) => a.origin === undefined);
+    // Code the gateway could not analyse (a DO block a rule allowed) may have closed or deallocated anything.
+    if (own?.kind === 'unknown') return { portals: 'all', statements: 'all' };
+    return own ? sessionEffectsOf(own.parseTree) : undefined;
   }
 
   close(): void {}
 
+  /** Runs `then` on the statements once the target resolved what they run (synchronously when cached). */
+  private resolved(
+    analyzed: readonly StatementAnalysis[],
+    then: (
+      statements: readonly StatementAnalysis[],
+      analyzed: readonly StatementAnalysis[],
+    ) => GateVerdict | Promise<GateVerdict>,
+  ): GateVerdict | Promise<GateVerdict> {
+    const resolved = this.deps.resolver ? this.deps.resolver.resolve(analyzed) : analyzed;
+    return resolved instanceof Promise ? resolved.then((r) => then(r, analyzed)) : then(resolved, analyzed);
+  }
+
   private decide(statement: PgStatement, action: Action): GateVerdict | Promise<GateVerdict> {
+    const lifts = this.deps.readOnly ? liftsReadOnly(statement.statements) : undefined;
+    if (lifts) {
+      const reason = `this session runs read-only on the target because the policy allows only reads on connection '${this.deps.context.connection.name}'; ${lifts} would lift that`;
+      const denial = refused(REFUSAL.denied, { action: 'deny', rule: READ_ONLY_RULE, reason });
+      const committed = this.deps.enforcer.commit(this.deps.context, denial, statement.event());
+      return committed instanceof Promise ? committed.then((v) => settle(statement, v)) : settle(statement, committed);
+    }
     const verdict = this.deps.enforcer.enforce(this.deps.context, action, statement);
     if (verdict instanceof Promise) return verdict.then((v) => settle(statement, v));
     return settle(statement, verdict);
@@ -144,7 +189,7 @@ class QueryGate implements StatementGate {
     // A statement parsed through the gateway was decided (and approved) at Parse, unless SQL
     // DEALLOCATE/PREPARE has since given its name another meaning.
     const parsed = request.handle as PgStatement | undefined;
-    if (parsed?.verdict && analyzer.forStatement(request.statementName)?.every((s) => parsed.statements.includes(s))) {
+    if (parsed?.verdict && analyzer.forStatement(request.statementName)?.every((s) => parsed.analyzed.includes(s))) {
       const verdict = enforcer.commit(context, parsed.verdict, parsed.event(request.values));
       return verdict instanceof Promise
         ? verdict.then((v) => gateVerdictOf(v, parsed))
@@ -159,10 +204,30 @@ class QueryGate implements StatementGate {
         message: `gatehouse: statement "${request.statementName}" was not prepared through the gateway`,
       } as const;
     const sql = statements.map((s) => s.text).join('; ');
-    const prepared = new PgStatement(this.deps, sql, statements, control, request.values);
-    return this.decide(prepared, { ...this.base, type: 'pg.query', via: 'extended', sql, statements });
+    return this.resolved(statements, (resolved, analyzed) => {
+      const prepared = new PgStatement(this.deps, sql, resolved, control, request.values, analyzed);
+      return this.decide(prepared, { ...this.base, type: 'pg.query', via: 'extended', sql, statements: resolved });
+    });
   }
 }
+
+/** The rule id of a statement refused because it would lift a read-only target session. */
+export const READ_ONLY_RULE = 'read-only-session';
+
+/** Settings whose change would let a read-only session write. */
+const READ_ONLY_SETTINGS: ReadonlySet<string> = new Set(['default_transaction_read_only', 'transaction_read_only']);
+
+/** What in these statements would lift a read-only session (SET, set_config, READ WRITE, a function's SET clause), or undefined. */
+function liftsReadOnly(statements: readonly StatementAnalysis[]): string | undefined {
+  for (const s of statements) {
+    const setting = s.settings?.find((name) => READ_ONLY_SETTINGS.has(name));
+    if (setting) return `${s.origin ?? s.command} changing ${setting}`;
+  }
+  return undefined;
+}
+
+/** Statements after which the target's catalog may say something else (DO and CALL are unknown). */
+const CATALOG_KINDS: ReadonlySet<string> = new Set(['ddl', 'privilege', 'admin', 'unknown']);
 
 function settle(statement: PgStatement, verdict: Verdict): GateVerdict {
   statement.verdict = verdict;
@@ -178,6 +243,8 @@ function recordResult(deps: QueryGateDeps, result: ExecutionResult): void {
     bytes: result.bytes,
     masked_values: result.maskedValues,
     sqlstate: result.errorCode,
+    ...(result.error ? { error: deps.maskText(result.error.message) } : {}),
+    ...(result.error?.hidden !== undefined ? { error_hidden: deps.maskText(result.error.hidden) } : {}),
   });
   if (result.sample.length > 0) {
     void enforcer.record(context, 'result.sample', {

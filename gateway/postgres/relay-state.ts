@@ -1,3 +1,4 @@
+import type { SessionEffects } from '../sql/session-effects.ts';
 import type { RowTransform, StatementHandle } from './statement-gate.ts';
 import { ResponseTracker } from './response-tracker.ts';
 
@@ -25,8 +26,20 @@ export class RelayState {
   /** COPY TO STDOUT in progress: transform over its CopyData payloads. */
   copyOut: { transform(data: Buffer): Buffer; flush(): Buffer | null } | undefined;
 
-  /** Unnamed portals and statements die at the next Sync of their kind; named ones on Close. */
-  forgetUnnamedPortal(): void {
-    this.portals.delete('');
+  /**
+   * ReadyForQuery: outside a transaction block every portal is gone (the implicit transaction of a
+   * Sync or a Query ended; only WITH HOLD cursors survive, and the relay never maps those); inside
+   * one the unnamed portal is still replaced by the next Bind, named ones live on.
+   */
+  transactionEnded(): void {
+    if (this.transactionStatus === 'I') this.portals.clear();
+  }
+
+  /** What a completed statement removed on the server (CLOSE, DECLARE, COMMIT, DEALLOCATE, DISCARD ALL). */
+  forget(effects: SessionEffects): void {
+    if (effects.portals === 'all') this.portals.clear();
+    else for (const name of effects.portals ?? []) this.portals.delete(name);
+    if (effects.statements === 'all') this.statements.clear();
+    else for (const name of effects.statements ?? []) this.statements.delete(name);
   }
 }

@@ -1,5 +1,5 @@
 import type { PreparedEntry } from './relay-state.ts';
-import type { StatementHandle } from './statement-gate.ts';
+import type { AuditedError, StatementHandle } from './statement-gate.ts';
 
 /** Replaces the target's error for a substituted statement with the gateway's own. */
 export interface ErrorRewrite {
@@ -17,6 +17,7 @@ export interface Execution {
   bytes: number;
   maskedValues: number;
   errorCode?: string;
+  error?: AuditedError;
   sample: (string | null)[][];
   columns: string[];
 }
@@ -29,8 +30,8 @@ export interface Execution {
 export type Expectation =
   | { kind: 'query'; handle?: StatementHandle; rewrite?: ErrorRewrite; statementIndex: number; execution: Execution }
   | { kind: 'function-call'; rewrite?: ErrorRewrite }
-  | { kind: 'parse'; rewrite?: ErrorRewrite }
-  | { kind: 'bind'; rewrite?: ErrorRewrite }
+  | { kind: 'parse'; rewrite?: ErrorRewrite; handle?: StatementHandle }
+  | { kind: 'bind'; rewrite?: ErrorRewrite; handle?: StatementHandle }
   | { kind: 'close'; target: 'S' | 'P'; name: string; entry: PreparedEntry | undefined }
   /** `entry` is the statement or portal as it was when the Describe was sent (a later Bind may reuse the name). */
   | {

@@ -10,9 +10,12 @@ import { SQLSTATE } from './protocol-codes.ts';
 import { RelayState } from './relay-state.ts';
 import { SerialQueue } from './serial-queue.ts';
 import type { GateControl, ResultFilter, StatementGate } from './statement-gate.ts';
+import type { WatchedSettings } from './server-settings.ts';
 import type { TargetConnection } from './target-connection.ts';
 
 export interface RelayOptions {
+  /** The target's reported settings the session depends on; a change reported later closes the connection. */
+  settings?: WatchedSettings;
   maxMessageBytes: number;
   sampleRows: number;
   onBytes?: (direction: 'in' | 'out', bytes: number) => void;
@@ -54,6 +57,7 @@ export class SessionRelay {
       state: this.state,
       gate,
       filter,
+      settings: options.settings,
       toClient: this.toClient,
       sampleRows: options.sampleRows,
       flushToClient: () => this.flushToClient(),

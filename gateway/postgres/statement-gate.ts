@@ -1,4 +1,5 @@
 import type { Field } from 'pg-protocol/dist/messages.js';
+import type { SessionEffects } from '../sql/session-effects.ts';
 
 /**
  * The seams between the PostgreSQL relay (protocol) and the rest of the gateway (policy, audit,
@@ -35,6 +36,12 @@ export interface GateControl {
   signal: AbortSignal;
 }
 
+/** An error as the audit log keeps it. */
+export interface AuditedError {
+  message: string;
+  hidden?: string;
+}
+
 /** What a statement did, for the audit trail. */
 export interface ExecutionResult {
   handle: StatementHandle | undefined;
@@ -43,6 +50,7 @@ export interface ExecutionResult {
   durationMs: number;
   maskedValues: number;
   errorCode?: string;
+  error?: AuditedError;
   /** Up to N masked rows, as the client saw them (text format). */
   sample: (string | null)[][];
   columns: string[];
@@ -54,8 +62,13 @@ export interface StatementGate {
   executed(result: ExecutionResult): void;
   /** A prepared statement was closed by the client (protocol Close 'S'). */
   statementClosed(name: string): void;
-  /** The `statementIndex`-th statement the server runs for `handle` completed (CommandComplete). */
-  statementCompleted?(handle: StatementHandle, statementIndex: number): void;
+  /**
+   * The `statementIndex`-th statement the server runs for `handle` completed (CommandComplete).
+   * Returns what it did to the session's portals and prepared statements, for the relay to forget.
+   */
+  statementCompleted?(handle: StatementHandle, statementIndex: number): SessionEffects | void;
+  /** The target is ready for a new query (ReadyForQuery): everything sent before it has finished. `status` I, T or E. */
+  readyForQuery?(status: 'I' | 'T' | 'E'): void;
   close(reason: string): void;
 }
 
@@ -80,6 +93,14 @@ export interface ResultFilter {
     statementIndex: number,
     format: 'text' | 'binary',
   ): { transform(copyData: Buffer): Buffer; flush(): Buffer | null } | { deny: string };
-  /** ErrorResponse, NoticeResponse, NotificationResponse and ParameterStatus: detectors over their text. */
-  maskMessage(frame: Buffer): Buffer;
+  /**
+   * ErrorResponse, NoticeResponse, NotificationResponse and ParameterStatus: masked as the statement
+   * they belong to allows (`handle`, when the relay knows it; else as strictly as any in flight).
+   */
+  maskMessage(frame: Buffer, handle?: StatementHandle): Buffer;
+  /**
+   * An ErrorResponse for the audit log: the message the client was shown, and when that hid the
+   * original, the original with its quoted values hidden (for operators).
+   */
+  auditedError?(frame: Buffer, handle?: StatementHandle): AuditedError;
 }

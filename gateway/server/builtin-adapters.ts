@@ -2,6 +2,8 @@ import type { AdapterFactory } from '../enforcement/adapter-contract.ts';
 import { httpAdapterFactory } from '../http-adapter/http-adapter.ts';
 import { mysqlAdapterFactory } from '../mysql/mysql-factory.ts';
 import type { Policy } from '../policy/policy-types.ts';
+import { allowsOnlyReads } from '../policy/read-only-scope.ts';
+import type { Identity } from '../policy/types.ts';
 import { postgresAdapterFactory } from '../postgres/postgres-factory.ts';
 import { sshAdapterFactory } from '../ssh/ssh-factory.ts';
 
@@ -10,8 +12,11 @@ import { sshAdapterFactory } from '../ssh/ssh-factory.ts';
  * here; `startGateway` knows none of them by name.
  */
 export function builtinAdapters(policy: Policy): AdapterFactory[] {
+  const targetSession = {
+    readOnly: (connection: string, identity: Identity) => allowsOnlyReads(policy, connection, identity),
+  };
   return [
-    postgresAdapterFactory(policy.masking),
+    postgresAdapterFactory(policy.masking, targetSession),
     sshAdapterFactory,
     httpAdapterFactory(policy.masking),
     mysqlAdapterFactory,

@@ -21,6 +21,7 @@ import { createTrustedIssuers } from '../identity/issuers.ts';
 import { systemClock, type Clock, type SessionContext } from '../identity/session-context.ts';
 import { createSessionService, type SessionService } from '../identity/session-service.ts';
 import { createPolicyEngine, type PolicyEngine } from '../policy/engine.ts';
+import { assertEnforceable } from '../policy/lint-policy.ts';
 import { loadPolicies } from '../policy/load-policies.ts';
 import type { Policy } from '../policy/policy-types.ts';
 import { loadSqlParser } from '../sql/analyze-sql.ts';
@@ -163,6 +164,7 @@ async function openRecords(env: Env): Promise<Records> {
   const store = await createStore(config.store);
   await loadSqlParser();
   const policy = loadPolicies(config.policiesDir);
+  assertEnforceable(policy, Object.keys(config.connections));
   const audit = await openConfiguredAudit({ ...env, store, build: env.options.createRecorder });
   return { store, policy, recorder: audit.recorder, auditKey: audit.key, logReads: audit.logReads };
 }

@@ -1,8 +1,8 @@
-import { loadModule, parseSync } from 'libpg-query';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { analyzeStatement } from './analyze-statement.ts';
 import { createLruCache, type LruCache } from './lru-cache.ts';
-import { unknownStatement, type StatementAnalysis } from './statement-analysis.ts';
+import { DEFAULT_MAJOR, loadSqlParsers, sqlParser, type SqlParser } from './sql-parser.ts';
+import { unknownStatement, withInstalled, type StatementAnalysis } from './statement-analysis.ts';
 
 export const SQL_ANALYSIS_DEFAULTS = {
   /** Matches the config default `limits.max_statement_bytes`. */
@@ -21,6 +21,8 @@ export interface AnalyzeSqlOptions {
   /** Input longer than this (UTF-8 bytes) is not parsed and is analysed as `unknown`. */
   maxBytes?: number;
   cache?: AnalysisCache;
+  /** The grammar of the target's major version (default: the newest). */
+  parser?: SqlParser;
 }
 
 /**
@@ -28,13 +30,13 @@ export interface AnalyzeSqlOptions {
  * startup; calling again is harmless.
  */
 export async function loadSqlParser(): Promise<void> {
-  await loadModule();
+  await loadSqlParsers();
 }
 
 type Body = Record<string, unknown>;
 
-function parseStatements(sql: string): Body[] {
-  return (parseSync(sql).stmts ?? []).map((s) => s.stmt as unknown as Body);
+function statementsOf(parser: SqlParser): (sql: string) => Body[] {
+  return (sql) => (parser.parse(sql).stmts ?? []).map((s) => s.stmt as unknown as Body);
 }
 
 /**
@@ -43,21 +45,25 @@ function parseStatements(sql: string): Body[] {
  * An empty or comment-only query yields no analyses.
  */
 export function analyzeSql(sql: string, options: AnalyzeSqlOptions = {}): readonly StatementAnalysis[] {
-  const cached = options.cache?.get(sql);
+  const parser = options.parser ?? sqlParser();
+  // One cache serves every grammar: a text is analysed anew for each major version.
+  const key = parser.major === DEFAULT_MAJOR ? sql : `${parser.major}\u0000${sql}`;
+  const cached = options.cache?.get(key);
   if (cached && !isTemplateEntry(cached)) return cached;
   const maxBytes = options.maxBytes ?? SQL_ANALYSIS_DEFAULTS.maxBytes;
   const withinLimit = Buffer.byteLength(sql) <= maxBytes;
-  const template = options.cache && withinLimit ? integerTemplate(sql) : null;
+  const raw = options.cache && withinLimit ? integerTemplate(sql) : null;
+  const template = raw === null ? null : parser.major === DEFAULT_MAJOR ? raw : `${parser.major}\u0000${raw}`;
   if (template !== null) {
     const shared = options.cache!.get(template);
     if (shared && isTemplateEntry(shared)) {
-      const analyses = fromTemplate(shared[0]!, sql);
-      options.cache!.set(sql, analyses);
+      const analyses = fromTemplate(shared[0]!, sql, parser);
+      options.cache!.set(key, analyses);
       return analyses;
     }
   }
-  const analyses = freezeAnalyses(analyzeUncached(sql, maxBytes));
-  if (withinLimit) options.cache?.set(sql, analyses);
+  const analyses = freezeAnalyses(analyzeUncached(sql, maxBytes, parser));
+  if (withinLimit) options.cache?.set(key, analyses);
   if (template !== null && templateEligible(analyses, sql)) {
     const entry = [analyses[0]!];
     Object.defineProperty(entry, TEMPLATE_ENTRY, { value: true });
@@ -164,7 +170,7 @@ function templateEligible(analyses: readonly StatementAnalysis[], sql: string): 
   );
 }
 
-function fromTemplate(shared: StatementAnalysis, sql: string): readonly StatementAnalysis[] {
+function fromTemplate(shared: StatementAnalysis, sql: string, parser: SqlParser): readonly StatementAnalysis[] {
   let tree: unknown;
   let parsed = false;
   const analysis = { ...shared, text: wholeText(sql) };
@@ -174,7 +180,7 @@ function fromTemplate(shared: StatementAnalysis, sql: string): readonly Statemen
       if (!parsed) {
         parsed = true;
         try {
-          tree = parseStatements(sql)[0] ?? null;
+          tree = statementsOf(parser)(sql)[0] ?? null;
         } catch {
           tree = null;
         }
@@ -185,7 +191,7 @@ function fromTemplate(shared: StatementAnalysis, sql: string): readonly Statemen
   return Object.freeze([Object.freeze(analysis)]);
 }
 
-function analyzeUncached(sql: string, maxBytes: number): StatementAnalysis[] {
+function analyzeUncached(sql: string, maxBytes: number, parser: SqlParser): StatementAnalysis[] {
   const bytes = Buffer.byteLength(sql);
   if (bytes > maxBytes) {
     return [
@@ -197,9 +203,9 @@ function analyzeUncached(sql: string, maxBytes: number): StatementAnalysis[] {
   }
   if (sql.includes('\0')) return [unknownStatement(sql, 'the query contains a NUL byte')];
   if (sql.trim() === '') return [];
-  let result: ReturnType<typeof parseSync>;
+  let result: ReturnType<SqlParser['parse']>;
   try {
-    result = parseSync(sql);
+    result = parser.parse(sql);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (message.includes('loadModule')) {
@@ -212,13 +218,13 @@ function analyzeUncached(sql: string, maxBytes: number): StatementAnalysis[] {
     return [unknownStatement(sql, `PostgreSQL's parser rejects it: ${message}`)];
   }
   const slice = sliceStatements(sql, bytes);
-  return (result.stmts ?? []).map((raw) => {
+  return (result.stmts ?? []).flatMap((raw) => {
     const stmt = raw.stmt as unknown as Body;
     const text = slice(raw.stmt_location ?? 0, raw.stmt_len);
     try {
-      return analyzeStatement(stmt, text, parseStatements);
+      return withInstalled(analyzeStatement(stmt, text, statementsOf(parser)));
     } catch (error) {
-      if (error instanceof RangeError) return unknownStatement(text, 'the statement is nested too deeply to analyse');
+      if (error instanceof RangeError) return [unknownStatement(text, 'the statement is nested too deeply to analyse')];
       throw error;
     }
   });

@@ -1,11 +1,12 @@
-import { collectFacts, constantString, emptyFacts, type Facts } from './collect-facts.ts';
+import { collectFacts, emptyFacts, type Facts } from './collect-facts.ts';
+import { analyzeFunction, ruleInstalls, type ParseStatements } from './installed-code.ts';
 import { classifyVariable, STATEMENT_CLASSES } from './statement-classes.ts';
 import { unknownStatement, type StatementAnalysis, type StatementKind } from './statement-analysis.ts';
+import { ddlObjectsOf, inSystemSchema, isSystemRelationName, readsServerFiles } from './system-objects.ts';
 
 type Body = Record<string, unknown>;
 
-/** Parses SQL text to top-level statement nodes; throws on a syntax error. Used for SQL function bodies. */
-export type ParseStatements = (sql: string) => Body[];
+export type { ParseStatements };
 
 function isBody(value: unknown): value is Body {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -28,8 +29,12 @@ function build(
 ): StatementAnalysis {
   const tablesRead = [...facts.tablesRead].filter((t) => !facts.cteNames.has(t));
   const writes = facts.tablesWritten.size > 0 || facts.dataModifyingCte;
+  const system =
+    [...facts.tablesWritten].some(isSystemRelationName) ||
+    tablesRead.some(readsServerFiles) ||
+    (extra.ddlObjects ?? []).some((o) => inSystemSchema(o.names));
   return {
-    kind: kind === 'read' && writes ? 'write' : kind,
+    kind: system && kind !== 'unknown' ? 'admin' : kind === 'read' && writes ? 'write' : kind,
     command,
     tablesRead,
     tablesWritten: [...facts.tablesWritten],
@@ -47,6 +52,7 @@ function build(
     unboundedWrite: facts.unboundedWrite,
     opaqueCode: false,
     dropColumn: facts.dropColumn,
+    ...(facts.settings.size > 0 ? { settings: [...facts.settings] } : {}),
     text,
     parseTree,
     ...extra,
@@ -67,13 +73,6 @@ function explainAnalyzes(options: unknown): boolean {
   return false;
 }
 
-function functionOption(options: unknown, name: string): unknown {
-  for (const option of Array.isArray(options) ? options : []) {
-    if (isBody(option) && isBody(option.DefElem) && option.DefElem.defname === name) return option.DefElem.arg;
-  }
-  return undefined;
-}
-
 /**
  * Analyses one top-level statement node (`{"SelectStmt": {...}}`). Statements that wrap another
  * (EXPLAIN ANALYZE, PREPARE, DECLARE CURSOR) report the wrapped statement's facts because the
@@ -83,38 +82,43 @@ export function analyzeStatement(stmt: Body, text: string, parse: ParseStatement
   const node = nodeOf(stmt);
   if (!node) return unknownStatement(text, 'the parse tree has an unexpected shape', stmt);
   const [type, body] = node;
-  const facts = emptyFacts();
+  return (
+    analyzeWrapper(type, body, stmt, text, parse) ??
+    analyzeSpecial(type, body, stmt, text, parse) ??
+    analyzeClassified(type, body, stmt, text, parse)
+  );
+}
 
+/** Statements that wrap another (EXPLAIN, PREPARE, DECLARE, EXECUTE): what runs is the wrapped statement. */
+function analyzeWrapper(
+  type: string,
+  body: Body,
+  stmt: Body,
+  text: string,
+  parse: ParseStatements,
+): StatementAnalysis | undefined {
+  const facts = emptyFacts();
   switch (type) {
-    case 'DoStmt':
-      return unknownStatement(text, 'DO blocks run procedural code the gateway cannot analyse', stmt);
-    case 'CallStmt':
-      return unknownStatement(text, 'CALL runs a procedure whose body the gateway cannot analyse', stmt);
     case 'ExplainStmt': {
-      if (!isBody(body.query)) break;
+      if (!isBody(body.query)) return undefined;
       if (explainAnalyzes(body.options))
         return { ...analyzeStatement(body.query, text, parse), explainAnalyze: true, parseTree: stmt };
       collectFacts(body.query, facts);
       for (const table of facts.tablesWritten) facts.tablesRead.add(table);
+      const { tablesRead, cteNames, functions, dangerousFunctions } = facts;
       return build(
         'read',
         'EXPLAIN',
-        {
-          ...emptyFacts(),
-          tablesRead: facts.tablesRead,
-          cteNames: facts.cteNames,
-          functions: facts.functions,
-          dangerousFunctions: facts.dangerousFunctions,
-        },
+        { ...emptyFacts(), tablesRead, cteNames, functions, dangerousFunctions },
         text,
         stmt,
       );
     }
     case 'PrepareStmt':
-      if (!isBody(body.query)) break;
+      if (!isBody(body.query)) return undefined;
       return { ...analyzeStatement(body.query, text, parse), preparedName: String(body.name ?? ''), parseTree: stmt };
     case 'DeclareCursorStmt':
-      if (!isBody(body.query)) break;
+      if (!isBody(body.query)) return undefined;
       return { ...analyzeStatement(body.query, text, parse), parseTree: stmt };
     case 'ExecuteStmt': {
       collectFacts(body.params, facts);
@@ -131,35 +135,53 @@ export function analyzeStatement(stmt: Body, text: string, parse: ParseStatement
         dangerousFunctions: [...facts.dangerousFunctions],
       };
     }
+  }
+  return undefined;
+}
+
+/** Statements whose kind or facts depend on more than their node type. */
+function analyzeSpecial(
+  type: string,
+  body: Body,
+  stmt: Body,
+  text: string,
+  parse: ParseStatements,
+): StatementAnalysis | undefined {
+  const facts = emptyFacts();
+  switch (type) {
+    case 'DoStmt':
+      return unknownStatement(text, 'DO blocks run procedural code the gateway cannot analyse', stmt);
+    case 'CallStmt':
+      return unknownStatement(text, 'CALL runs a procedure whose body the gateway cannot analyse', stmt);
     case 'CreateTableAsStmt': {
       collectFacts(body, facts, type);
       const command = body.objtype === 'OBJECT_MATVIEW' ? 'CREATE MATERIALIZED VIEW' : 'CREATE TABLE AS';
       const inner = isBody(body.query) ? nodeOf(body.query) : undefined;
       const executeName = inner?.[0] === 'ExecuteStmt' ? String(inner[1].name ?? '') : undefined;
-      return build('ddl', command, facts, text, stmt, { createTableAs: true, selectInto: false, executeName });
-    }
-    case 'CopyStmt': {
-      collectFacts(stmt, facts);
-      const program = body.is_program === true;
-      const serverFile = !program && typeof body.filename === 'string';
-      const direction = body.is_from === true ? 'from' : 'to';
-      return build(direction === 'from' ? 'write' : 'read', 'COPY', facts, text, stmt, {
-        copyProgram: program,
-        copyServerFile: serverFile,
-        copyDirection: direction,
-        copyStdio: !program && !serverFile,
+      const ddlObjects = ddlObjectsOf(type, body);
+      return build('ddl', command, facts, text, stmt, {
+        createTableAs: true,
+        selectInto: false,
+        executeName,
+        ddlObjects,
       });
     }
+    case 'CopyStmt':
+      return analyzeCopy(body, stmt, text);
     case 'CreateFunctionStmt':
-      return analyzeFunction(stmt, body, text, parse);
+      return analyzeFunction(stmt, body, text, parse, analyzeStatement, (f, extra) =>
+        build('ddl', body.is_procedure ? 'CREATE PROCEDURE' : 'CREATE FUNCTION', f, text, stmt, {
+          ...extra,
+          ddlObjects: ddlObjectsOf(type, body),
+        }),
+      );
     case 'DeallocateStmt':
       return build('utility', 'DEALLOCATE', facts, text, stmt, {
         deallocateName: body.isall === true ? null : String(body.name ?? ''),
       });
     case 'DiscardStmt':
-      if (body.target === 'DISCARD_ALL')
-        return build('utility', 'DISCARD ALL', facts, text, stmt, { deallocateName: null });
-      break;
+      if (body.target !== 'DISCARD_ALL') return undefined;
+      return build('utility', 'DISCARD ALL', facts, text, stmt, { deallocateName: null });
     case 'CreateSchemaStmt': {
       collectFacts(stmt, facts);
       const grants =
@@ -168,15 +190,38 @@ export function analyzeStatement(stmt: Body, text: string, parse: ParseStatement
       return build(grants || body.authrole ? 'privilege' : 'ddl', 'CREATE SCHEMA', facts, text, stmt);
     }
   }
+  return undefined;
+}
 
+function analyzeCopy(body: Body, stmt: Body, text: string): StatementAnalysis {
+  const facts = emptyFacts();
+  collectFacts(stmt, facts);
+  const program = body.is_program === true;
+  const serverFile = !program && typeof body.filename === 'string';
+  const direction = body.is_from === true ? 'from' : 'to';
+  return build(direction === 'from' ? 'write' : 'read', 'COPY', facts, text, stmt, {
+    copyProgram: program,
+    copyServerFile: serverFile,
+    copyDirection: direction,
+    copyStdio: !program && !serverFile,
+  });
+}
+
+/** Every other statement: its class from the table, facts from one walk, the objects a DDL changes. */
+function analyzeClassified(type: string, body: Body, stmt: Body, text: string, parse: ParseStatements) {
   const klass = STATEMENT_CLASSES[type] ?? classifyVariable(type, body);
   if (!klass) return unknownStatement(text, `${type} statements are not classified by the gateway`, stmt);
+  const facts = emptyFacts();
   collectFacts(stmt, facts);
   const command = typeof klass.command === 'function' ? klass.command(body) : klass.command;
   if (type === 'SelectStmt' && facts.selectInto && isBody(body.intoClause))
     return build('ddl', 'SELECT INTO', facts, text, stmt);
-  if (type === 'AlterTableStmt' && changesSecurity(body.cmds)) return build('privilege', command, facts, text, stmt);
-  return build(klass.kind, command, facts, text, stmt);
+  const ddlObjects = ddlObjectsOf(type, body);
+  const extra: Partial<StatementAnalysis> = ddlObjects.length > 0 ? { ddlObjects } : {};
+  if (type === 'RuleStmt') extra.installs = ruleInstalls(body, text, parse, analyzeStatement);
+  if (type === 'AlterTableStmt' && changesSecurity(body.cmds))
+    return build('privilege', command, facts, text, stmt, extra);
+  return build(klass.kind, command, facts, text, stmt, extra);
 }
 
 /** ALTER TABLE subcommands that change who may see or own the data rather than its shape. */
@@ -195,48 +240,4 @@ function changesSecurity(cmds: unknown): boolean {
       (cmd) => isBody(cmd) && isBody(cmd.AlterTableCmd) && SECURITY_SUBTYPES.has(String(cmd.AlterTableCmd.subtype)),
     )
   );
-}
-
-/**
- * CREATE FUNCTION/PROCEDURE: a SQL-language body is parsed and its facts are reported here, the
- * only moment the gateway sees them; any other language is opaque code.
- */
-function analyzeFunction(stmt: Body, body: Body, text: string, parse: ParseStatements): StatementAnalysis {
-  const facts = emptyFacts();
-  const { sql_body: sqlBody, options, ...rest } = body;
-  collectFacts(rest, facts, 'CreateFunctionStmt');
-  for (const option of Array.isArray(options) ? options : []) {
-    if (isBody(option) && isBody(option.DefElem) && option.DefElem.defname === 'set')
-      collectFacts(option.DefElem.arg, facts, 'CreateFunctionStmt');
-  }
-  const command = body.is_procedure ? 'CREATE PROCEDURE' : 'CREATE FUNCTION';
-  const language = (
-    constantString({ A_Const: { sval: (functionOption(options, 'language') as Body | undefined)?.String } }) ?? 'sql'
-  ).toLowerCase();
-  let opaqueCode = language !== 'sql';
-  if (sqlBody !== undefined) {
-    collectFacts(sqlBody, facts);
-  } else if (!opaqueCode) {
-    const as = functionOption(options, 'as');
-    const source =
-      isBody(as) && isBody(as.List) && Array.isArray(as.List.items) && as.List.items.length === 1
-        ? constantString({ A_Const: { sval: (as.List.items[0] as Body).String } })
-        : undefined;
-    try {
-      if (source === undefined) throw new Error('no single SQL body');
-      for (const inner of parse(source)) {
-        const analysis = analyzeStatement(inner, source, parse);
-        if (analysis.kind === 'unknown') opaqueCode = true;
-        analysis.tablesRead.forEach((t) => facts.tablesRead.add(t));
-        analysis.tablesWritten.forEach((t) => facts.tablesWritten.add(t));
-        analysis.functions.forEach((f) => facts.functions.add(f));
-        analysis.dangerousFunctions.forEach((f) => facts.dangerousFunctions.add(f));
-        facts.unboundedWrite ||= analysis.unboundedWrite;
-        facts.dataModifyingCte ||= analysis.dataModifyingCte;
-      }
-    } catch {
-      opaqueCode = true;
-    }
-  }
-  return build('ddl', command, facts, text, stmt, { opaqueCode });
 }

@@ -1,5 +1,5 @@
 import { isDangerousFunctionName, isDangerousSetConfig } from './dangerous-functions.ts';
-import { SENSITIVE_SETTINGS } from './statement-classes.ts';
+import { sensitiveSetting } from './statement-classes.ts';
 
 type Body = Record<string, unknown>;
 
@@ -15,6 +15,8 @@ export interface Facts {
   unboundedWrite: boolean;
   selectInto: boolean;
   dropColumn: boolean;
+  /** Settings the statement changes (SET, RESET, set_config with a constant name, function SET clauses), lower-case. */
+  settings: Set<string>;
 }
 
 export function emptyFacts(): Facts {
@@ -29,6 +31,7 @@ export function emptyFacts(): Facts {
     unboundedWrite: false,
     selectInto: false,
     dropColumn: false,
+    settings: new Set(),
   };
 }
 
@@ -135,6 +138,9 @@ function visitNode(type: string, body: Body, facts: Facts, written: boolean): vo
     case 'LockStmt':
       facts.lockingClause = true;
       break;
+    case 'TransactionStmt':
+      recordReadWrite(body.options, facts);
+      break;
     case 'CopyStmt': {
       const { relation, ...rest } = body;
       if (isBody(relation)) collectFacts(relation, facts, type, body.is_from === true);
@@ -142,36 +148,68 @@ function visitNode(type: string, body: Body, facts: Facts, written: boolean): vo
       return;
     }
     case 'DefineStmt':
+    case 'CreateCastStmt':
+    case 'CreateTransformStmt':
+    case 'CreateConversionStmt':
+    case 'CreateTrigStmt':
+    case 'CreateEventTrigStmt':
+      recordInstalledFunctions(type, body, facts);
+      break;
+    case 'VariableSetStmt':
+      recordSetting(body, facts);
+      break;
+    case 'DropStmt':
+      if (!TABLE_OBJECTS.has(String(body.removeType))) return;
+      for (const object of Array.isArray(body.objects) ? body.objects : [])
+        if (isBody(object) && isBody(object.List)) facts.tablesWritten.add(stringsOf(object.List.items).join('.'));
+      return;
+  }
+  collectFacts(body, facts, type, written);
+}
+
+/** Also the SET clause of CREATE/ALTER FUNCTION: it applies while the body runs, and a body is lexed when it runs. */
+function recordSetting(body: Body, facts: Facts): void {
+  if (typeof body.name !== 'string') return;
+  const name = body.name.toLowerCase();
+  if (body.kind !== 'VAR_SET_MULTI') facts.settings.add(name);
+  else recordReadWrite(body.args, facts);
+  if (sensitiveSetting(name)) facts.dangerousFunctions.add(`set ${name}`);
+}
+
+/** SET TRANSACTION / SESSION CHARACTERISTICS / BEGIN ... READ WRITE: a change of transaction_read_only. */
+function recordReadWrite(options: unknown, facts: Facts): void {
+  for (const option of Array.isArray(options) ? options : []) {
+    const def = isBody(option) && isBody(option.DefElem) ? option.DefElem : undefined;
+    if (def?.defname !== 'transaction_read_only') continue;
+    const arg = isBody(def.arg) && isBody(def.arg.A_Const) ? def.arg.A_Const : undefined;
+    const on = isBody(arg?.ival) && arg.ival.ival === 1;
+    if (!on) facts.settings.add('transaction_read_only');
+  }
+}
+
+/** Functions a statement names for the server to call later, with statements that never name them. */
+function recordInstalledFunctions(type: string, body: Body, facts: Facts): void {
+  switch (type) {
+    case 'DefineStmt':
       for (const option of Array.isArray(body.definition) ? body.definition : []) {
         const elem = isBody(option) && isBody(option.DefElem) ? option.DefElem : undefined;
         if (elem && FUNCTION_OPTIONS.has(String(elem.defname).toLowerCase()))
           recordFunctionName(namesOf(elem.arg), facts);
       }
-      break;
+      return;
     case 'CreateCastStmt':
       if (isBody(body.func)) recordFunctionName(stringsOf(body.func.objname), facts);
-      break;
+      return;
     case 'CreateTransformStmt':
       for (const func of [body.fromsql, body.tosql])
         if (isBody(func)) recordFunctionName(stringsOf(func.objname), facts);
-      break;
-    case 'VariableSetStmt':
-      // Also the SET clause of CREATE/ALTER FUNCTION: it applies while the body runs, and a body is lexed when it runs.
-      if (typeof body.name === 'string' && Object.hasOwn(SENSITIVE_SETTINGS, body.name.toLowerCase()))
-        facts.dangerousFunctions.add(`set ${body.name.toLowerCase()}`);
-      break;
+      return;
     case 'CreateConversionStmt':
       recordFunctionName(stringsOf(body.func_name), facts);
-      break;
-    case 'DropStmt':
-      if (TABLE_OBJECTS.has(String(body.removeType))) {
-        for (const object of Array.isArray(body.objects) ? body.objects : []) {
-          if (isBody(object) && isBody(object.List)) facts.tablesWritten.add(stringsOf(object.List.items).join('.'));
-        }
-      }
       return;
+    default:
+      recordFunctionName(stringsOf(body.funcname), facts);
   }
-  collectFacts(body, facts, type, written);
 }
 
 /**
@@ -228,7 +266,9 @@ function recordFunction(body: Body, facts: Facts): void {
   recordFunctionName(parts, facts);
   if (base === 'set_config') {
     const args = Array.isArray(body.args) ? body.args : [];
-    if (isDangerousSetConfig(constantString(args[0]))) facts.dangerousFunctions.add(name);
+    const setting = constantString(args[0]);
+    if (setting !== undefined) facts.settings.add(setting.trim().toLowerCase());
+    if (isDangerousSetConfig(setting)) facts.dangerousFunctions.add(name);
   }
 }
 

@@ -1,4 +1,5 @@
 import { analyzeSql, createAnalysisCache, type AnalysisCache } from './analyze-sql.ts';
+import type { SqlParser } from './sql-parser.ts';
 import { unknownStatement, type StatementAnalysis } from './statement-analysis.ts';
 
 /**
@@ -27,6 +28,8 @@ export interface ConnectionAnalyzerOptions {
   maxStatementBytes?: number;
   /** Share one cache across connections (the gateway does); a private one is made otherwise. */
   cache?: AnalysisCache;
+  /** The target's grammar, known once the target reported its version (default: the newest). */
+  parser?: () => SqlParser;
 }
 
 /**
@@ -40,7 +43,8 @@ export function createConnectionAnalyzer(options: ConnectionAnalyzerOptions = {}
   const prepared = new Map<string, StatementAnalysis[]>();
   /** For each DEALLOCATE seen: the definitions it removes once it completes (later PREPAREs stay). */
   const deallocations = new WeakMap<StatementAnalysis, Map<string, StatementAnalysis[]>>();
-  const analyze = (sql: string) => analyzeSql(sql, { maxBytes: options.maxStatementBytes, cache });
+  const analyze = (sql: string) =>
+    analyzeSql(sql, { maxBytes: options.maxStatementBytes, cache, parser: options.parser?.() });
 
   function remember(name: string, analyses: readonly StatementAnalysis[], replace: boolean): void {
     const candidates = replace ? [] : (prepared.get(name) ?? []);
@@ -81,6 +85,8 @@ export function createConnectionAnalyzer(options: ConnectionAnalyzerOptions = {}
       ...wrapper,
       ...expand(candidates, depth + 1).map((candidate) => ({
         ...candidate,
+        // Masking plans a plain EXECUTE as the EXECUTE it is (it knows what the name was prepared as).
+        parseTree: wrapper.length === 0 ? analysis.parseTree : candidate.parseTree,
         text: analysis.text,
         preparedName: undefined,
         resultGroup,

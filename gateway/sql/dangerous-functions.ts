@@ -1,4 +1,4 @@
-import { SENSITIVE_SETTINGS } from './statement-classes.ts';
+import { LOGGING_SETTING, SENSITIVE_SETTINGS } from './statement-classes.ts';
 
 /**
  * The catalogue of built-in functions that reach outside the database's data: server files,
@@ -28,7 +28,10 @@ export const DANGEROUS_FUNCTIONS = {
     'pg_file_length',
     'pg_file_read',
     'pg_current_logfile',
+    'pg_read_file_old',
+    'pg_rotate_logfile_old',
   ],
+  serverConfigFiles: ['pg_hba_file_rules', 'pg_show_all_file_settings', 'pg_ident_file_mappings'],
   largeObjects: ['lo_*', 'loread', 'lowrite'],
   otherServers: ['dblink*', 'postgres_fdw_*'],
   backendSignals: ['pg_terminate_backend', 'pg_cancel_backend', 'pg_signal_backend', 'pg_log_backend_memory_contexts'],
@@ -53,6 +56,14 @@ export const DANGEROUS_FUNCTIONS = {
     'pg_replication_origin_*',
     'pg_logical_emit_message',
     'pg_import_system_collations',
+    'pg_replication_slot_advance',
+    'pg_sync_replication_slots',
+    'pg_log_standby_snapshot',
+    'pg_wal_replay_wait',
+    'pg_stat_statements_reset',
+    'binary_upgrade_*',
+    'pg_nextoid',
+    'pg_stop_making_pinned_objects',
   ],
   dynamicSql: [
     'query_to_xml',
@@ -100,5 +111,56 @@ export function isDangerousFunctionName(name: string): boolean {
  */
 export function isDangerousSetConfig(settingName: string | undefined): boolean {
   if (settingName === undefined) return true;
-  return SENSITIVE_SET_CONFIG.includes(settingName.trim().toLowerCase());
+  const name = settingName.trim().toLowerCase();
+  return SENSITIVE_SET_CONFIG.includes(name) || LOGGING_SETTING.test(name);
+}
+
+/**
+ * C symbols (pg_proc.prosrc) of the catalogue's built-ins where they differ from the SQL name. A
+ * rename (`ALTER FUNCTION pg_read_file(text) RENAME TO cfg_text`) changes the name, never the
+ * symbol, so a built-in is dangerous when either is in the catalogue.
+ */
+export const DANGEROUS_SYMBOLS: ReadonlySet<string> = new Set([
+  'pg_read_file',
+  'pg_read_file_v2',
+  'pg_read_file_all',
+  'pg_read_file_off_len',
+  'pg_read_binary_file_all',
+  'pg_read_binary_file_off_len',
+  'pg_stat_file_1arg',
+  'pg_ls_dir_1arg',
+  'pg_ls_tmpdir_1arg',
+  'pg_ls_tmpdir_noargs',
+  'pg_current_logfile_1arg',
+  'pg_rotate_logfile',
+  'pg_rotate_logfile_v2',
+  'pg_logical_emit_message_bytea',
+  'pg_logical_emit_message_text',
+  'show_all_file_settings',
+  'set_config_by_name',
+]);
+
+/** Shared libraries whose functions reach other servers, server files or raw pages and WAL (which hold table data unmasked). */
+const DANGEROUS_LIBRARIES =
+  /(^|\/)(dblink|adminpack|file_fdw|postgres_fdw|pageinspect|pg_walinspect|pg_surgery|lo)(\.so)?$/;
+
+/**
+ * Whether a function the target resolved is dangerous: by its name, or for a built-in or C
+ * function by the C symbol it runs (a backend-side large-object symbol is `be_` + its name), or
+ * by the library it lives in.
+ */
+export function isDangerousBuiltin(
+  name: string,
+  symbol: string | null,
+  library: string | null,
+  language: string,
+): boolean {
+  if (name !== 'set_config' && isDangerousFunctionName(name.toLowerCase())) return true;
+  if (language !== 'internal' && language !== 'c') return false;
+  if (library && DANGEROUS_LIBRARIES.test(library)) return true;
+  if (!symbol) return false;
+  // set_config is judged by its first argument where it is called by its own name; renamed, it is not judged at all.
+  if (symbol === 'set_config_by_name') return name !== 'set_config';
+  const bare = symbol.replace(/^be_/, '');
+  return DANGEROUS_SYMBOLS.has(symbol) || isDangerousFunctionName(bare);
 }

@@ -1,3 +1,5 @@
+import type { DdlObject } from './system-objects.ts';
+
 /**
  * Facts about one SQL statement, derived from the real PostgreSQL parser.
  *
@@ -74,6 +76,8 @@ export interface StatementAnalysis {
   opaqueCode: boolean;
   /** ALTER TABLE ... DROP COLUMN: data is destroyed although the command is an ALTER. */
   dropColumn: boolean;
+  /** Settings the statement changes by any route it shows (SET, RESET, set_config, a function's SET clause), lower-case. */
+  settings?: readonly string[];
   /** Why the statement is `unknown`; absent otherwise. */
   unknownReason?: string;
   /** This statement's own slice of the query text. */
@@ -89,6 +93,19 @@ export interface StatementAnalysis {
    * produce one result between them, so whoever maps results to statements must treat them as one.
    */
   resultGroup?: object;
+  /**
+   * Code this statement installs for the server to run later (a SQL function body, a rule's
+   * actions), analysed as statements. {@link withInstalled} lists them after the statement, so
+   * each of their facts is judged as the installing statement's own.
+   */
+  installs?: readonly StatementAnalysis[];
+  /**
+   * Set on a statement that is not the client's own text but code the server runs for it or on its
+   * behalf: 'body of function public.f', 'rule r on public.t', 'trigger t on public.orders'.
+   */
+  origin?: string;
+  /** Existing objects a DDL statement changes and objects it creates (see system-objects.ts), for resolution in the target. */
+  ddlObjects?: readonly DdlObject[];
   /** The raw libpg-query JSON of this statement (the `stmt` node), for reuse by masking; null when unparsed. Shared through the cache: never modify it. */
   parseTree: unknown;
 }
@@ -148,4 +165,20 @@ export function resultGroups<T extends { resultGroup?: object }>(statements: rea
     else groups.push([statement]);
   }
   return groups;
+}
+
+/**
+ * A statement followed by everything it installs (recursively), as the one server statement they
+ * are: they share a `resultGroup`, and each installed statement names its origin.
+ */
+export function withInstalled(analysis: StatementAnalysis): StatementAnalysis[] {
+  if (!analysis.installs || analysis.installs.length === 0) return [analysis];
+  const flat: StatementAnalysis[] = [];
+  const visit = (a: StatementAnalysis) => {
+    flat.push(a);
+    for (const inner of a.installs ?? []) visit(inner);
+  };
+  visit(analysis);
+  const resultGroup = analysis.resultGroup ?? {};
+  return flat.map(({ installs: _installs, ...a }) => ({ ...a, resultGroup }));
 }

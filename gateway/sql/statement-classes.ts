@@ -164,6 +164,19 @@ export const SENSITIVE_SETTINGS: Readonly<Record<string, { kind: StatementKind; 
   allow_system_table_mods: { kind: 'admin', command: 'SET allow_system_table_mods' },
 };
 
+/**
+ * Settings that decide what the server logs (log_statement, log_min_duration_statement, debug_*,
+ * trace_*, pgaudit.*): turning them down hides a session from the server's own audit trail.
+ */
+export const LOGGING_SETTING = /^(log_|debug_|trace_|pgaudit\.)/;
+
+/** The class of a SET/RESET of a setting that is not ordinary, or undefined. */
+export function sensitiveSetting(name: string): { kind: StatementKind; command: string } | undefined {
+  if (Object.hasOwn(SENSITIVE_SETTINGS, name)) return SENSITIVE_SETTINGS[name];
+  if (LOGGING_SETTING.test(name)) return { kind: 'admin', command: `SET ${name}` };
+  return undefined;
+}
+
 /** Classifies TransactionStmt and VariableSetStmt, whose kind depends on their fields. */
 export function classifyVariable(type: string, body: Body): StatementClass | undefined {
   if (type === 'TransactionStmt') return TRANSACTION_COMMANDS[String(body.kind)];
@@ -175,7 +188,7 @@ export function classifyVariable(type: string, body: Body): StatementClass | und
       ? c('transaction', 'SET TRANSACTION')
       : c('utility', 'SET');
   }
-  const sensitive = SENSITIVE_SETTINGS[name];
+  const sensitive = sensitiveSetting(name);
   if (sensitive) return c(sensitive.kind, reset ? sensitive.command.replace(/^SET/, 'RESET') : sensitive.command);
   return c('utility', reset ? 'RESET' : 'SET');
 }

@@ -66,7 +66,13 @@ describe('masking session', () => {
 
   it('needs no catalog when the connection has detectors but no column rules', async () => {
     const config = compileMaskingConfig([{ detectors: ['email'] }], 'app-db');
-    const unreachable = new Proxy({}, { get: () => () => Promise.reject(new Error('catalog must not be used')) });
+    // Reading the catalog's generation counter is local; any lookup on the target is not.
+    const unreachable = new Proxy(
+      {},
+      {
+        get: (_, key) => (key === 'generation' ? () => 0 : () => Promise.reject(new Error('catalog must not be used'))),
+      },
+    );
     const s = createMaskingSession({ catalog: unreachable as never, config, content: createContentMasker(config) });
     const handle = handleFor('SELECT email, id FROM customers');
     expect(await s.wrapGate(passGate(handle)).check({ kind: 'query', sql: '' }, control)).toMatchObject({

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createContentMasker } from '../../../gateway/masking/detectors.ts';
 import {
-  REDACTED_MESSAGE,
+  hiddenMessage,
+  auditedMessage,
   maskNoticeOrError,
   maskNoticeOrErrorMessage,
   maskNotificationMessage,
@@ -37,18 +38,31 @@ describe('message masker', () => {
     expect(maskNoticeOrErrorMessage(frame, content)).toBe(frame);
   });
 
-  it('hides quoted values and drops detail when the statement touched masked data', () => {
+  it('replaces the whole message, keeping only its SQLSTATE, when the statement touched masked data', () => {
     const frame = notice('E', {
       S: 'ERROR',
-      C: '22P02',
-      M: 'invalid input syntax for type integer: "zq-7Hq2Lm9Xw4Pt"',
+      C: '42883',
+      M: 'operator does not exist: zq-7Hq2Lm9Xw4Pt',
       D: 'x',
+      H: 'No operator matches the given name and argument types.',
       W: 'y',
+      P: '8',
     });
     const fields = parseNoticeFields(maskNoticeOrErrorMessage(frame, content, 'redact-values'));
-    expect(fields.get('M')).toBe('invalid input syntax for type integer: "****"');
-    expect(fields.get('D')).not.toContain('x');
-    expect(fields.get('C')).toBe('22P02');
+    expect(Object.fromEntries(fields)).toEqual({
+      S: 'ERROR',
+      C: '42883',
+      P: '8',
+      M: "gatehouse: the message of a statement over masked data is hidden (SQLSTATE 42883); the session's audit log keeps it",
+    });
+  });
+
+  it('keeps the original for the audit log with quoted values hidden and the detectors applied', () => {
+    const fields = new Map([
+      ['M', 'invalid input syntax for type integer: "zq-7Hq2Lm9Xw4Pt" (mail ada@engines.example.com)'],
+      ['D', 'Failing row contains (1, secret)'],
+    ]);
+    expect(auditedMessage(fields, content)).toBe('invalid input syntax for type integer: "****" (mail ****)');
   });
 
   it('replaces the whole text when the statement ran code the gateway cannot see into', () => {
@@ -59,7 +73,7 @@ describe('message masker', () => {
       W: 'PL/pgSQL function leak() line 3 at RAISE',
     });
     const fields = parseNoticeFields(maskNoticeOrErrorMessage(frame, content, 'redact-all'));
-    expect(fields.get('M')).toBe(REDACTED_MESSAGE);
+    expect(fields.get('M')).toBe(hiddenMessage('00000'));
     expect(fields.has('W')).toBe(false);
   });
 

@@ -35,7 +35,7 @@ describe('metadata catalog connection', () => {
       expect(view.kind).toBe('view');
       expect(await catalog.viewDefinition(view.oid)).toMatch(/email/);
       expect((await catalog.relationByOid(customers!.oid))?.name).toBe('customers');
-      expect(await catalog.functionSchemas('customer_token')).toEqual(['public']);
+      expect((await catalog.functions('customer_token')).map((f) => f.schema)).toEqual(['public']);
       expect(await describeColumn(catalog, customers!.oid, 3)).toBe('public.customers.email');
       expect(await describeColumn(catalog, customers!.oid, 99)).toBeNull();
     } finally {

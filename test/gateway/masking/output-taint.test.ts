@@ -251,8 +251,16 @@ describe('output taint', () => {
     expect(kinds(await rowsPlan('SELECT ctid, c.xmin, id FROM customers c'))).toEqual(['raw', 'raw', 'raw']);
   });
 
-  it('masks a column of a relation missing from the catalog instead of passing it', async () => {
-    const plan = await rowsPlan('SELECT * FROM not_there');
+  it('answers a read of a relation missing from the catalog as PostgreSQL would, before it runs', async () => {
+    expect(await planOne('SELECT * FROM not_there')).toEqual({
+      kind: 'deny',
+      reason: 'relation "not_there" does not exist',
+      code: '42P01',
+    });
+  });
+
+  it('masks the RETURNING of a write to a relation missing from the catalog instead of passing it', async () => {
+    const plan = await rowsPlan('INSERT INTO not_there VALUES (1) RETURNING *');
     expect(plan.columns).toBeNull();
     expect(plan.fallback.kind).toBe('mask-whole');
   });

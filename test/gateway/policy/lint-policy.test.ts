@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lintPolicy } from '../../../gateway/policy/lint-policy.ts';
+import { assertEnforceable, lintPolicy } from '../../../gateway/policy/lint-policy.ts';
 import { parsePolicyFiles } from '../../../gateway/policy/load-policies.ts';
 
 const lint = (yaml: string, connections?: string[]) =>
@@ -17,11 +17,13 @@ describe('lintPolicy', () => {
       message: expect.stringContaining(
         "connection 'ap-db' is not defined in gatehouse.yaml (known: app-db, deploy-host)",
       ),
+      weakens: false,
     });
     expect(findings).toContainEqual({
       severity: 'warning',
       where: "p.yaml:2 rule 'r'",
       message: "connection pattern 'prod-*' matches no connection in gatehouse.yaml",
+      weakens: false,
     });
     expect(findings.some((f) => f.message.includes("'app-db'"))).toBe(false);
   });
@@ -63,5 +65,44 @@ rules:
 
   it('finds nothing to say about a well-formed read rule', () => {
     expect(lint('rules:\n  - { name: reads, action: allow, when: { kind: [read] } }\n')).toEqual([]);
+  });
+});
+
+describe('findings that weaken enforcement', () => {
+  const policy = (yaml: string) => parsePolicyFiles([{ file: 'p.yaml', text: yaml }]);
+
+  it('marks a deny, a review or a masking section that misses its connection as weakening, an allow as not', () => {
+    const findings = lint(
+      [
+        'rules:',
+        '  - { name: a, action: allow, connections: [old-db], when: { kind: [read] } }',
+        '  - { name: d, action: deny, connections: [old-db], when: { kind: [ddl] } }',
+        '  - { name: r, action: review, connections: ["old-*"], when: { kind: [write] }, review: {} }',
+        'masking:',
+        '  - { connections: [old-db], columns: [{ column: public.t.c }] }',
+      ].join('\n'),
+      ['app-db'],
+    );
+    expect(findings.map((f) => [f.where, f.weakens])).toEqual([
+      ["p.yaml:2 rule 'a'", false],
+      ["p.yaml:3 rule 'd'", true],
+      ["p.yaml:4 rule 'r'", true],
+      ['masking[0]', true],
+    ]);
+  });
+
+  it('marks a deny that can never match as weakening', () => {
+    const findings = lint(
+      'rules:\n  - { name: d, action: deny, when: { flags: [opaque_code], without_flags: [opaque_code] } }\n',
+    );
+    expect(findings).toMatchObject([{ severity: 'error', weakens: true }]);
+  });
+
+  it('refuses, with every weakening finding in one message, a policy that does not apply as written', () => {
+    const weak = policy('masking:\n  - { connections: [app_db], columns: [{ column: public.t.c }] }\n');
+    expect(() => assertEnforceable(weak, ['app-db'])).toThrow(
+      /does not apply as written[\s\S]*masking\[0\]: connection 'app_db' is not defined in gatehouse.yaml/,
+    );
+    expect(() => assertEnforceable(policy('rules: []\n'), ['app-db'])).not.toThrow();
   });
 });
