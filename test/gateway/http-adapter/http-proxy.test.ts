@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ProxyEnforcer } from '../../../gateway/http-adapter/exchange.ts';
 import { createHttpProxy, type HttpProxy } from '../../../gateway/http-adapter/http-proxy.ts';
-import { compileJsonPath } from '../../../gateway/http-adapter/json-path.ts';
+import { compileJsonPath } from '../../../gateway/policy/json-path.ts';
 import {
   DEFAULT_HTTP_LIMITS,
   type ExchangeOutcome,
