@@ -24598,7 +24598,7 @@ function buildClientEnvironment(ready, sessionToken) {
     }
     names.set(key, connection.name);
     if (connection.password) secrets.add(connection.password);
-    if (connection.url && connection.password) secrets.add(connection.url);
+    if (connection.url && connection.password && connection.type !== "http") secrets.add(connection.url);
   }
   const postgres = ready.connections.filter((c) => c.type === "postgres");
   for (const connection of postgres) {
@@ -24614,6 +24614,11 @@ function buildClientEnvironment(ready, sessionToken) {
     if (only.user) env.PGUSER = only.user;
     if (only.password) env.PGPASSWORD = only.password;
     if (only.database) env.PGDATABASE = only.database;
+  }
+  for (const connection of ready.connections.filter((c) => c.type === "http")) {
+    const key = upperSnake(connection.name);
+    env[`${key}_URL`] = connection.url ?? `http://${connection.host}:${connection.port}`;
+    if (connection.password) env[`${key}_TOKEN`] = connection.password;
   }
   const first = ready.connections[0];
   const outputs = {

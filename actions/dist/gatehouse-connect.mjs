@@ -4017,6 +4017,74 @@ function errorResponse(code, message) {
   return Buffer.concat([head, fields]);
 }
 
+// gateway/tunnel/local-http-auth.ts
+var MAX_LOCAL_HEAD_BYTES = 16 * 1024;
+var HEAD_END = Buffer.from("\r\n\r\n");
+function checkLocalHttpAuth(buffered, password) {
+  const end = buffered.indexOf(HEAD_END);
+  if (end < 0) {
+    if (buffered.length > MAX_LOCAL_HEAD_BYTES)
+      return rejected(431, "the request head is too large", "send a request head under 16 KiB");
+    return { kind: "continue" };
+  }
+  const lines = buffered.subarray(0, end).toString("latin1").split("\r\n");
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon < 0 || line.slice(0, colon).trim().toLowerCase() !== "authorization") continue;
+    if (presents(line.slice(colon + 1).trim(), password)) return { kind: "authenticated" };
+    return rejected(401, "wrong local password", FIX);
+  }
+  return rejected(401, "no local password", FIX);
+}
+var FIX = "send the local password (the <NAME>_TOKEN variable the Gatehouse action exports) as Authorization: Bearer <token>, or as the Basic password";
+function presents(value, password) {
+  const space = value.indexOf(" ");
+  if (space < 0) return false;
+  const scheme = value.slice(0, space).toLowerCase();
+  const credential = value.slice(space + 1).trim();
+  if (scheme === "bearer" || scheme === "token") return secretsEqual(credential, password);
+  if (scheme !== "basic") return false;
+  const pair = Buffer.from(credential, "base64").toString("utf8");
+  const colon = pair.indexOf(":");
+  return colon >= 0 && secretsEqual(pair.slice(colon + 1), password);
+}
+function rejected(status, reason, fix) {
+  const body = JSON.stringify({ error: { code: "local.auth", message: `gatehouse local proxy: ${reason}; ${fix}` } });
+  const phrase = status === 401 ? "Unauthorized" : "Request Header Fields Too Large";
+  const challenge = status === 401 ? 'WWW-Authenticate: Bearer realm="gatehouse"\r\n' : "";
+  return {
+    kind: "rejected",
+    reason,
+    response: `HTTP/1.1 ${status} ${phrase}\r
+${challenge}Content-Type: application/json\r
+Content-Length: ${Buffer.byteLength(body)}\r
+Connection: close\r
+\r
+${body}`
+  };
+}
+
+// gateway/tunnel/local-http.ts
+function serveLocalHttp(client, password, open, refused) {
+  let buffered = Buffer.alloc(0);
+  const onData = (chunk) => {
+    buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
+    const outcome = checkLocalHttpAuth(buffered, password);
+    if (outcome.kind === "continue") return;
+    client.off("data", onData);
+    client.pause();
+    if (outcome.kind === "rejected") {
+      refused(outcome.reason);
+      return void client.end(outcome.response);
+    }
+    open(buffered);
+  };
+  client.on("data", onData);
+}
+function localHttpConnection(name, host, port, password) {
+  return { name, type: "http", host, port, url: `http://${host}:${port}`, password };
+}
+
 // gateway/tunnel/ssh-client-key.ts
 import { generateKeyPairSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -4150,6 +4218,7 @@ async function startLocalProxy(options) {
     client.on("error", () => client.destroy());
     client.once("close", () => sockets.delete(client));
     if (grant.type === "postgres") return servePostgres(grant.name, client);
+    if (grant.type === "http") return serveHttp(grant.name, client);
     client.pause();
     tunnelTo(grant.name, client, Buffer.alloc(0), (error) => {
       log(`${grant.name}: ${error.message}`);
@@ -4184,13 +4253,33 @@ async function startLocalProxy(options) {
     };
     client.on("data", onData);
   }
-  function tunnelTo(connection, client, first, fail) {
+  function serveHttp(connection, client) {
+    serveLocalHttp(
+      client,
+      localPassword,
+      (first) => tunnelTo(connection, client, first, (error) => fail(connection, client, error)),
+      (reason) => log(`${connection}: refused a local client (${reason})`)
+    );
+  }
+  function fail(connection, client, error) {
+    log(`${connection}: ${error.message}`);
+    const body = JSON.stringify({ error: { code: "local.tunnel", message: error.message } });
+    client.end(
+      `HTTP/1.1 502 Bad Gateway\r
+Content-Type: application/json\r
+Content-Length: ${Buffer.byteLength(body)}\r
+Connection: close\r
+\r
+${body}`
+    );
+  }
+  function tunnelTo(connection, client, first, fail2) {
     openTunnel(gateway, connection, token).then(
       (stream) => {
         if (client.destroyed) return void stream.destroy();
         relay(client, stream, first);
       },
-      (error) => fail(error)
+      (error) => fail2(error)
     );
   }
   function relay(client, stream, first) {
@@ -4217,6 +4306,10 @@ async function startLocalProxy(options) {
       const server = net.createServer((client) => serve(grant, client));
       servers.push(server);
       const port = await listen(server, host, wantedConnection.port ?? 0, grant.name);
+      if (grant.type === "http") {
+        locals.push(localHttpConnection(grant.name, host, port, localPassword));
+        continue;
+      }
       locals.push(
         grant.type === "postgres" ? {
           name: grant.name,
