@@ -113,6 +113,8 @@ export function auditCheckOutput(
     `|---|---|---|---|---|---|---|`,
     `| \`${cell(log.session_id)}\` | ${cell(connections.join(', '))} | ${s.commands} | ${s.allowed} | ${s.denied} | ${s.reviewed} | ${log.sealed ? 'yes' : 'no'} |`,
     '',
+    finalHashLine(log),
+    '',
     `Full masked log: ${logUrl}`,
   ].join('\n');
   const lines = log.events.map(logLine).filter((l): l is string => l !== null);
@@ -121,6 +123,16 @@ export function auditCheckOutput(
     summary,
     text: truncateLog(lines.join('\n'), logUrl),
   };
+}
+
+/**
+ * The session's final audit hash, kept here on the commit, outside the gateway: checking the
+ * gateway's store against it later catches a log its owner rewrote.
+ */
+function finalHashLine(log: SessionLog): string {
+  const hash = typeof log.final_hash === 'string' && /^[0-9a-f]{64}$/.test(log.final_hash) ? log.final_hash : null;
+  if (!hash) return '_No final audit hash: not every chain of this session was sealed when the job ended._';
+  return `Final audit hash: \`${hash}\` — check the stored log against it with \`gatehouse audit verify ${cell(log.session_id)} --expect ${hash}\``;
 }
 
 /** Keeps the fenced log within {@link CHECK_OUTPUT_LIMIT}, ending with a pointer to the full log. */

@@ -1,4 +1,4 @@
-// Cost of durable audit on the data path: record() latency and throughput on both store engines.
+// Cost of durable audit on the data path: record() latency and throughput per audit.durability on both store engines.
 // Runnable alone: node --import tsx bench/audit-overhead.ts [seconds]
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -6,19 +6,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { openDiskJournal } from '../gateway/audit/journal/disk-journal.ts';
 import { createRecorder } from '../gateway/audit/recorder.ts';
+import type { AuditDurability } from '../gateway/config/config-types.ts';
 import { createStore } from '../gateway/store/create-store.ts';
 import { renderTable, type BenchRow } from './bench-table.ts';
 
 /** What one run measured: throughput of acknowledged events and the latency of `record()`. */
 export interface AuditOverheadResult {
   engine: 'pglite' | 'postgres';
+  durability: AuditDurability;
   clients: number;
   seconds: number;
   events: number;
   eventsPerSecond: number;
   latencyMs: { p50: number; p95: number; p99: number };
-  /** Average events per store transaction (group commit at work). */
+  /** Average events per store transaction (shipping in batches, or group commit with `store`). */
   eventsPerBatch: number;
 }
 
@@ -33,18 +36,25 @@ function percentile(sorted: number[], p: number): number {
  */
 export async function measureRecordOverhead(
   location: string,
-  options: { clients?: number; seconds?: number } = {},
+  options: { clients?: number; seconds?: number; durability?: AuditDurability } = {},
 ): Promise<AuditOverheadResult> {
   const clients = options.clients ?? 8;
   const seconds = options.seconds ?? 3;
+  const durability = options.durability ?? 'write';
   const store = await createStore(location);
   let transactions = 0;
-  const append = store.appendAuditEvents.bind(store);
-  store.appendAuditEvents = (events) => {
+  const ship = store.shipAuditEvents.bind(store);
+  store.shipAuditEvents = (events) => {
     transactions++;
-    return append(events);
+    return ship(events);
   };
-  const recorder = createRecorder({ store });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-journal-'));
+  const recorder = createRecorder({
+    store,
+    durability,
+    sealSweepMs: 0,
+    journal: (checkpoint) => openDiskJournal({ dir, maxBytes: 256 << 20, checkpoint }),
+  });
   const latencies: number[] = [];
   let events = 0;
   const deadline = performance.now() + seconds * 1000;
@@ -74,13 +84,16 @@ export async function measureRecordOverhead(
         await recorder.sessionEnded(sessionId, 'client-closed');
       }),
     );
+    await recorder.flush();
   } finally {
     await recorder.close();
     await store.close();
+    rmSync(dir, { recursive: true, force: true });
   }
   latencies.sort((a, b) => a - b);
   return {
     engine: location.startsWith('postgres') ? 'postgres' : 'pglite',
+    durability,
     clients,
     seconds,
     events,
@@ -90,8 +103,21 @@ export async function measureRecordOverhead(
   };
 }
 
-/** One client shows the per-statement latency; eight show group commit sharing a transaction. */
+/** One client shows the per-statement latency; eight show batching (one write, fsync or commit for many). */
 const CLIENTS = [1, 8] as const;
+const DURABILITIES: readonly AuditDurability[] = ['write', 'fsync', 'store'];
+
+async function measureAll(
+  location: string,
+  seconds: number,
+  row: (r: AuditOverheadResult) => BenchRow,
+): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const durability of DURABILITIES)
+    for (const clients of CLIENTS)
+      rows.push(row(await measureRecordOverhead(location, { seconds, clients, durability })));
+  return rows;
+}
 
 const ADMIN = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
 
@@ -99,13 +125,13 @@ const ADMIN = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'post
 export async function benchAuditOverhead(seconds = 3): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const row = (r: AuditOverheadResult): BenchRow => ({
-    benchmark: `audit record() on ${r.engine} (${r.clients} clients)`,
+    benchmark: `audit record(), durability ${r.durability}, ${r.engine} store (${r.clients} clients)`,
     gateway: `${Math.round(r.eventsPerSecond)} events/s, p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms`,
-    ratio: `${r.eventsPerBatch.toFixed(1)} events/commit`,
+    ratio: `${r.eventsPerBatch.toFixed(1)} events/store commit`,
   });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-audit-'));
   try {
-    for (const clients of CLIENTS) rows.push(row(await measureRecordOverhead(dir, { seconds, clients })));
+    rows.push(...(await measureAll(dir, seconds, row)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -120,7 +146,7 @@ export async function benchAuditOverhead(seconds = 3): Promise<BenchRow[]> {
   try {
     await admin.query(`CREATE DATABASE "${database}"`);
     const url = `postgres://${ADMIN.user}@${ADMIN.host}:${ADMIN.port}/${database}`;
-    for (const clients of CLIENTS) rows.push(row(await measureRecordOverhead(url, { seconds, clients })));
+    rows.push(...(await measureAll(url, seconds, row)));
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => {});
     await admin.end();

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import type { AuditDurability } from '../gateway/config/config-types.ts';
 import { loadConfig } from '../gateway/config/load-config.ts';
 import { startGateway, type RunningGateway } from '../gateway/server/gateway.ts';
 import { createNullRecorder } from './null-recorder.ts';
@@ -41,7 +42,7 @@ export type BenchAudit = 'required' | 'best-effort' | 'off';
 /** The whole gateway (default policy, embedded store on disk) in front of a bench target. */
 export async function startBenchGateway(
   target: BenchTarget,
-  options: { audit: BenchAudit; policies?: string; store?: string },
+  options: { audit: BenchAudit; policies?: string; store?: string; durability?: AuditDurability },
 ): Promise<RunningGateway & { url: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
   const file = path.join(dir, 'gatehouse.yaml');
@@ -51,7 +52,7 @@ export async function startBenchGateway(
       'listen: { http: "127.0.0.1:0", postgres: "127.0.0.1:0" }',
       `store: ${options.store ?? path.join(dir, 'store')}`,
       `policies: ${options.policies ?? path.resolve('policies')}`,
-      'audit: { sample_rows: 0 }',
+      `audit: { sample_rows: 0, durability: ${options.durability ?? 'write'} }`,
       'connections:',
       '  app-db:',
       '    type: postgres',

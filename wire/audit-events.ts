@@ -19,7 +19,12 @@ export const AUDIT_EVENT_TYPES = {
   sshExit: 'ssh.exit',
   httpRequest: 'http.request',
   httpResponse: 'http.response',
+  k8sRequest: 'k8s.request',
+  k8sExec: 'k8s.exec',
+  k8sOutput: 'k8s.output',
+  k8sExit: 'k8s.exit',
   sessionEnd: 'session.end',
+  chainEnd: 'chain.end',
   seal: 'seal',
 } as const;
 
@@ -113,11 +118,49 @@ export interface SshExitData extends Open {
   duration_ms?: number;
 }
 
+/**
+ * A `kubectl exec` that was let through: `cast` is the asciicast v2 header of its recording, whose
+ * events follow in `k8s.output` events of the same `channel` (an id of this exec in the session).
+ */
+export interface K8sExecData extends Open {
+  channel: string;
+  /** `namespace/pod` (and `:container` when named). */
+  target: string;
+  command: string[];
+  cast: { version: 2; width: number; height: number; timestamp: number; title?: string };
+}
+
+/** A batch of an exec's recording: asciicast v2 events `[seconds, 'o' | 'i' | 'r', data]`, output masked. */
+export interface K8sOutputData extends Open {
+  channel: string;
+  cast: [number, 'o' | 'i' | 'r', string][];
+}
+
+export interface K8sExitData extends Open {
+  channel: string;
+  /** The exit code from the exec's Status; null when it ended without one. */
+  code: number | null;
+  duration_ms?: number;
+}
+
 export interface SessionEndData extends Open {
   reason: SessionEndReason;
 }
 
-/** Closes a chain: an Ed25519 signature over the hash of the event before it (the `session.end`). */
+export const CHAIN_END_REASONS = {
+  gatewayShutdown: 'gateway-shutdown',
+  gatewayRestart: 'gateway-restart',
+} as const;
+
+/**
+ * Closes one gateway process's chain of a session that goes on elsewhere (the gateway stopped, or
+ * its successor recovered the chain after a crash while the session was already ended).
+ */
+export interface ChainEndData extends Open {
+  reason: (typeof CHAIN_END_REASONS)[keyof typeof CHAIN_END_REASONS];
+}
+
+/** Closes a chain: an Ed25519 signature over the hash of the event before it (`session.end` or `chain.end`). */
 export interface SealData extends Open {
   final_seq: number;
   final_hash: string;
@@ -144,13 +187,20 @@ export interface AuditEventData {
   'ssh.exit': SshExitData;
   'http.request': Open;
   'http.response': Open;
+  'k8s.request': Open;
+  'k8s.exec': K8sExecData;
+  'k8s.output': K8sOutputData;
+  'k8s.exit': K8sExitData;
   'session.end': SessionEndData;
+  'chain.end': ChainEndData;
   seal: SealData;
 }
 
 /** One event as served by `GET /v1/sessions/:id/log` and written by the export sinks. */
 export interface AuditEventWire {
   session_id: string;
+  /** The gateway process's chain the event belongs to (absent for logs written before chains); `seq` counts within it. */
+  chain?: string;
   seq: number;
   type: AuditEventType;
   /** ISO-8601 with milliseconds. */

@@ -15,7 +15,7 @@ export interface CreateSessionRequest {
 /** One connection a session may open, with what a client needs to reach it through the tunnel. */
 export interface ConnectionGrant {
   name: string;
-  type: 'postgres' | 'ssh' | 'http';
+  type: 'postgres' | 'ssh' | 'http' | 'mysql' | 'kubernetes';
   /** Path of the WebSocket tunnel for this connection, relative to the gateway URL. */
   tunnel: string;
 }
@@ -40,6 +40,18 @@ export interface SessionInfo {
   connections: ConnectionGrant[];
   /** Binding of the session: repository, run_id, run_attempt, sha, ref, actor, ... */
   claims: Record<string, unknown>;
+}
+
+/** Answer of `DELETE /v1/sessions/:id` (the Action's disconnect step). */
+export interface SessionEnded {
+  id: string;
+  ended: true;
+  end_reason: string;
+  /**
+   * The session's final audit hash (see `SessionLog.final_hash`), for the job summary: null when the
+   * chains of other replicas were not all sealed in time (the audit check run carries it then).
+   */
+  final_hash: string | null;
 }
 
 /** One identity rule that was tried during a denied exchange, with the names of claims that failed. */
@@ -98,10 +110,10 @@ export const SESSION_TOKEN_PREFIX = 'gwh_' as const;
 /** One local listener of `gatehouse connect`, as announced in its ready line. */
 export interface LocalConnection {
   name: string;
-  type: 'postgres' | 'ssh' | 'http';
+  type: 'postgres' | 'ssh' | 'http' | 'mysql' | 'kubernetes';
   host: string;
   port: number;
-  /** PostgreSQL: a libpq URL with the per-session local password. HTTP: the base URL (`http://127.0.0.1:<port>`), no secret in it. */
+  /** PostgreSQL: a libpq URL; MySQL: a mysql:// URL (both with the per-session local password). HTTP: the base URL (`http://127.0.0.1:<port>`), no secret in it. */
   url?: string;
   user?: string;
   /** The per-session local password (PostgreSQL), or the token HTTP clients send as `Authorization: Bearer`. */
@@ -111,6 +123,8 @@ export interface LocalConnection {
   identity_file?: string;
   /** SSH only: known_hosts lines pinning the gateway's host key under the connection name (for `HostKeyAlias`). */
   known_hosts?: string[];
+  /** Kubernetes only: the namespace the KUBECONFIG context defaults to (the local password is `password`). */
+  namespace?: string;
 }
 
 /** The single JSON line `gatehouse connect` prints on stdout once every listener is up. */

@@ -12,7 +12,13 @@ export interface SessionLog {
   end_reason: string | null;
   started_at: string | null;
   ended_at: string | null;
-  /** Whether the chain is closed by a signed `seal` event (verify it with `gatehouse audit verify`). */
+  /** Whether every chain is closed by a signed `seal` event (verify it with `gatehouse audit verify`). */
   sealed: boolean;
+  /**
+   * The session's final hash once it ended and every chain is sealed (null before): publish it
+   * outside the gateway, then `gatehouse audit verify <session> --expect <hash>` proves the store
+   * still holds exactly this log. Absent from gateways before 0.2.
+   */
+  final_hash?: string | null;
   events: AuditEventWire[];
 }

@@ -24452,7 +24452,7 @@ var GatehouseError = class extends Error {
 };
 
 // actions/src/connect-step.ts
-import { join as join6 } from "node:path";
+import { join as join7 } from "node:path";
 
 // actions/src/action-inputs.ts
 var CONNECTION_ITEM = /^([A-Za-z0-9][A-Za-z0-9._-]*)(?::(\d{1,5}))?$/;
@@ -24620,6 +24620,7 @@ function buildClientEnvironment(ready, sessionToken) {
     env[`${key}_URL`] = connection.url ?? `http://${connection.host}:${connection.port}`;
     if (connection.password) env[`${key}_TOKEN`] = connection.password;
   }
+  addMysqlEnvironment(ready.connections, env, secrets);
   const first = ready.connections[0];
   const outputs = {
     "session-id": ready.session_id,
@@ -24630,12 +24631,12 @@ function buildClientEnvironment(ready, sessionToken) {
         type: c.type,
         host: c.host,
         port: c.port,
-        url: c.url ?? (c.type === "postgres" ? postgresUrl(c) : "")
+        url: c.url ?? (c.type === "postgres" ? postgresUrl(c) : c.type === "mysql" ? mysqlUrl(c) : "")
       }))
     )
   };
   if (first) {
-    outputs.url = first.url ?? (first.type === "postgres" ? postgresUrl(first) : "");
+    outputs.url = first.url ?? (first.type === "postgres" ? postgresUrl(first) : first.type === "mysql" ? mysqlUrl(first) : "");
     outputs.host = first.host;
     outputs.port = String(first.port);
   }
@@ -24644,6 +24645,27 @@ function buildClientEnvironment(ready, sessionToken) {
 function postgresUrl(c) {
   const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ""}@` : "";
   return `postgresql://${auth}${c.host}:${c.port}/${encodeURIComponent(c.database ?? c.name)}`;
+}
+function addMysqlEnvironment(connections, env, secrets) {
+  const mysql = connections.filter((c) => c.type === "mysql");
+  for (const connection of mysql) {
+    const url = connection.url ?? mysqlUrl(connection);
+    if (connection.password) secrets.add(url);
+    env[`${upperSnake(connection.name)}_MYSQL_URL`] = url;
+  }
+  if (mysql.length === 1) {
+    const only = mysql[0];
+    env.MYSQL_URL = only.url ?? mysqlUrl(only);
+    env.MYSQL_HOST = only.host;
+    env.MYSQL_TCP_PORT = String(only.port);
+    if (only.user) env.MYSQL_USER = only.user;
+    if (only.password) env.MYSQL_PWD = only.password;
+    env.MYSQL_DATABASE = only.database ?? only.name;
+  }
+}
+function mysqlUrl(c) {
+  const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ""}@` : "";
+  return `mysql://${auth}${c.host}:${c.port}/${encodeURIComponent(c.database ?? c.name)}`;
 }
 
 // actions/src/client-bundle.ts
@@ -24812,12 +24834,10 @@ function createGatewayApi(options) {
     },
     async deleteSession(id, sessionToken) {
       const response = await withRetries("DELETE", `/v1/sessions/${encodeURIComponent(id)}`, { bearer: sessionToken });
-      if (response.ok) {
-        await response.body?.cancel();
-        return "ended";
-      }
+      if (response.ok) return { status: "ended", finalHash: finalHashOf(await response.text()) };
       const answer = await readJson(response, origin);
-      if (response.status === 401 || response.status === 404 || response.status === 410) return "already-gone";
+      if (response.status === 401 || response.status === 404 || response.status === 410)
+        return { status: "already-gone", finalHash: null };
       throw apiError(response.status, answer, origin, "ending the session");
     },
     async sessionLog(id, sessionToken) {
@@ -24841,6 +24861,14 @@ function describeNetworkError(error2) {
   if (error2.name === "TimeoutError") return "timed out";
   const cause = error2.cause;
   return cause?.code ?? cause?.message ?? error2.message;
+}
+function finalHashOf(text) {
+  try {
+    const hash = JSON.parse(text)?.final_hash;
+    return typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? hash : null;
+  } catch {
+    return null;
+  }
 }
 async function readJson(response, origin) {
   const text = await response.text();
@@ -25076,9 +25104,54 @@ function writeSessionState(dir, state) {
   return file;
 }
 
-// actions/src/ssh-config.ts
-import { chmodSync, existsSync as existsSync5, mkdirSync as mkdirSync2, readFileSync as readFileSync5, writeFileSync as writeFileSync4 } from "node:fs";
+// actions/src/kubeconfig.ts
+import { writeFileSync as writeFileSync4 } from "node:fs";
 import { join as join5 } from "node:path";
+var quoted = (value) => JSON.stringify(value);
+function renderKubeconfig(connections) {
+  const kube = connections.filter((c) => c.type === "kubernetes");
+  if (kube.length === 0) return void 0;
+  const clusters = kube.map(
+    (c) => `- name: ${quoted(c.name)}
+  cluster:
+    server: ${quoted(`http://${c.host}:${c.port}`)}`
+  );
+  const users = kube.map((c) => `- name: ${quoted(c.name)}
+  user:
+    token: ${quoted(c.password ?? "")}`);
+  const contexts = kube.map(
+    (c) => `- name: ${quoted(c.name)}
+  context:
+    cluster: ${quoted(c.name)}
+    user: ${quoted(c.name)}` + (c.namespace ? `
+    namespace: ${quoted(c.namespace)}` : "")
+  );
+  return [
+    "# Written by the Gatehouse action for this job; the token is a per-session local password.",
+    "apiVersion: v1",
+    "kind: Config",
+    "preferences: {}",
+    "clusters:",
+    ...clusters,
+    "users:",
+    ...users,
+    "contexts:",
+    ...contexts,
+    `current-context: ${quoted(kube[0].name)}`,
+    ""
+  ].join("\n");
+}
+function writeKubeconfig(dir, connections) {
+  const text = renderKubeconfig(connections);
+  if (!text) return void 0;
+  const file = join5(dir, "kubeconfig");
+  writeFileSync4(file, text, { mode: 384 });
+  return file;
+}
+
+// actions/src/ssh-config.ts
+import { chmodSync, existsSync as existsSync5, mkdirSync as mkdirSync2, readFileSync as readFileSync5, writeFileSync as writeFileSync5 } from "node:fs";
+import { join as join6 } from "node:path";
 function renderSshConfig(connections, knownHostsFile) {
   const ssh = connections.filter((c) => c.type === "ssh");
   if (ssh.length === 0) return void 0;
@@ -25114,22 +25187,22 @@ function aliased(line, name) {
   return parts.length >= 3 ? [name, ...parts.slice(1)].join(" ") : line.trim();
 }
 function writeSshConfig(dir, connections) {
-  const knownHostsFile = join5(dir, "known_hosts");
+  const knownHostsFile = join6(dir, "known_hosts");
   const rendered = renderSshConfig(connections, knownHostsFile);
   if (!rendered) return void 0;
-  const file = join5(dir, "ssh_config");
-  writeFileSync4(knownHostsFile, rendered.knownHosts, { mode: 384 });
-  writeFileSync4(file, rendered.config, { mode: 384 });
+  const file = join6(dir, "ssh_config");
+  writeFileSync5(knownHostsFile, rendered.knownHosts, { mode: 384 });
+  writeFileSync5(file, rendered.config, { mode: 384 });
   return file;
 }
 function addSshInclude(home, file) {
-  const dir = join5(home, ".ssh");
+  const dir = join6(home, ".ssh");
   mkdirSync2(dir, { recursive: true, mode: 448 });
-  const config = join5(dir, "config");
+  const config = join6(dir, "config");
   const current = existsSync5(config) ? readFileSync5(config, "utf8") : "";
   const line = includeLine(file);
   if (current.split("\n").includes(line)) return;
-  writeFileSync4(config, `${line}
+  writeFileSync5(config, `${line}
 ${current}`, { mode: 384 });
   chmodSync(config, 384);
 }
@@ -25185,9 +25258,9 @@ async function runConnect(deps) {
         ...connections
       ],
       env: { ...clientEnv(env), [SESSION_TOKEN_ENV]: grant.token },
-      readyFile: join6(dir, "ready.json"),
-      logFile: join6(dir, "connect.log"),
-      pidFile: join6(dir, "connect.pid"),
+      readyFile: join7(dir, "ready.json"),
+      logFile: join7(dir, "connect.log"),
+      pidFile: join7(dir, "connect.pid"),
       readyTimeoutMs: deps.readyTimeoutMs
     });
     let client = bundle;
@@ -25212,17 +25285,17 @@ async function runConnect(deps) {
         `The local proxy reports session ${proxy.ready.session_id}, not ${grant.id}: the client bundle does not match this action; pin matching versions.`
       );
     }
-    const sshConfig = writeSshConfig(dir, proxy.ready.connections);
+    const files = writeClientFiles(dir, proxy.ready.connections);
     const stateFile = writeSessionState(dir, {
       sessionId: grant.id,
       gateway: inputs.gateway.href,
       token: grant.token,
       pid: proxy.pid,
       bundlePath: client.path,
-      logFile: join6(dir, "connect.log"),
+      logFile: join7(dir, "connect.log"),
       expiresAt: grant.expires_at,
       connections: proxy.ready.connections.map((c) => c.name),
-      ...sshConfig ? { sshConfig } : {}
+      ...files
     });
     core.saveState("session-id", grant.id);
     core.saveState("state-file", stateFile);
@@ -25230,10 +25303,7 @@ async function runConnect(deps) {
     if (inputs.exportEnv) for (const [name, value] of Object.entries(exported.env)) core.exportVariable(name, value);
     core.exportVariable("GATEHOUSE_SESSION_ID", grant.id);
     core.exportVariable("GATEHOUSE_STATE_FILE", stateFile);
-    if (sshConfig) {
-      core.exportVariable("GATEHOUSE_SSH_CONFIG", sshConfig);
-      if (inputs.exportEnv && env.HOME) addSshInclude(env.HOME, sshConfig);
-    }
+    exportClientFiles(core, inputs.exportEnv ? env.HOME : void 0, inputs.exportEnv, files);
     core.info(
       `Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${client.version}, ${client.source}).`
     );
@@ -25318,6 +25388,21 @@ function clientEnv(env) {
     keep[name] = value;
   }
   return keep;
+}
+function writeClientFiles(dir, connections) {
+  const sshConfig = writeSshConfig(dir, connections);
+  const kubeconfig = writeKubeconfig(dir, connections);
+  return { ...sshConfig ? { sshConfig } : {}, ...kubeconfig ? { kubeconfig } : {} };
+}
+function exportClientFiles(core, home, exportEnv, files) {
+  if (files.kubeconfig) {
+    core.setOutput("kubeconfig", files.kubeconfig);
+    if (exportEnv) core.exportVariable("KUBECONFIG", files.kubeconfig);
+  }
+  if (files.sshConfig) {
+    core.exportVariable("GATEHOUSE_SSH_CONFIG", files.sshConfig);
+    if (home) addSshInclude(home, files.sshConfig);
+  }
 }
 
 // actions/src/connect.ts

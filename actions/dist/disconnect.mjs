@@ -21548,12 +21548,10 @@ function createGatewayApi(options) {
     },
     async deleteSession(id, sessionToken) {
       const response = await withRetries("DELETE", `/v1/sessions/${encodeURIComponent(id)}`, { bearer: sessionToken });
-      if (response.ok) {
-        await response.body?.cancel();
-        return "ended";
-      }
+      if (response.ok) return { status: "ended", finalHash: finalHashOf(await response.text()) };
       const answer = await readJson(response, origin);
-      if (response.status === 401 || response.status === 404 || response.status === 410) return "already-gone";
+      if (response.status === 401 || response.status === 404 || response.status === 410)
+        return { status: "already-gone", finalHash: null };
       throw apiError(response.status, answer, origin, "ending the session");
     },
     async sessionLog(id, sessionToken) {
@@ -21577,6 +21575,14 @@ function describeNetworkError(error2) {
   if (error2.name === "TimeoutError") return "timed out";
   const cause = error2.cause;
   return cause?.code ?? cause?.message ?? error2.message;
+}
+function finalHashOf(text2) {
+  try {
+    const hash = JSON.parse(text2)?.final_hash;
+    return typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? hash : null;
+  } catch {
+    return null;
+  }
 }
 async function readJson(response, origin) {
   const text2 = await response.text();
@@ -21726,7 +21732,7 @@ function summaryRows(log) {
     const data = { ...event, ...asRecord2(event.data) ?? {} };
     if (type === "statement.result" || type === "ssh.exit" || type === "http.response") {
       const seq2 = num(data.statement_seq) ?? num(data.command_seq);
-      const row2 = (seq2 !== void 0 ? bySeq.get(seq2) : void 0) ?? open2.at(-1);
+      const row2 = (seq2 !== void 0 ? bySeq.get(seqKey(event, seq2)) : void 0) ?? open2.at(-1);
       if (row2) {
         open2.splice(open2.lastIndexOf(row2), 1);
         row2.rows = num(data.rows) ?? row2.rows;
@@ -21749,9 +21755,12 @@ function summaryRows(log) {
     rows.push(row);
     open2.push(row);
     const seq = num(event.seq);
-    if (seq !== void 0) bySeq.set(seq, row);
+    if (seq !== void 0) bySeq.set(seqKey(event, seq), row);
   }
   return rows;
+}
+function seqKey(event, seq) {
+  return `${text(event.chain) ?? ""}:${seq}`;
 }
 function httpLine(type, data) {
   if (type !== "http.request") return void 0;
@@ -21806,6 +21815,13 @@ function renderSessionSummary(sessionId, rows, note) {
     );
   lines.push("");
   return lines.join("\n");
+}
+function renderFinalHash(sessionId, ended, finalHash) {
+  if (finalHash)
+    return `Audit log final hash: \`${finalHash}\` — check the stored log against it with \`gatehouse audit verify ${cell(sessionId)} --expect ${finalHash}\`.
+`;
+  if (ended !== "ended") return "";
+  return "_The gateway did not give the final audit hash in time; the audit check run on the commit carries it._\n";
 }
 function shorten(value) {
   const flat = value.replace(/\s+/g, " ").trim();
@@ -21906,8 +21922,9 @@ async function runDisconnect(deps) {
       core.warning(`The local proxy (pid ${state.pid}) is still running; the runner ends it with the job.`);
     if (state.sshConfig && env.HOME) removeSshInclude(env.HOME, state.sshConfig);
     let ended;
+    let finalHash = null;
     try {
-      ended = await api.deleteSession(state.sessionId, state.token);
+      ({ status: ended, finalHash } = await api.deleteSession(state.sessionId, state.token));
     } catch (error2) {
       ended = "failed";
       core.warning(
@@ -21915,13 +21932,12 @@ async function runDisconnect(deps) {
       );
     }
     if (env.GITHUB_STEP_SUMMARY)
-      appendFileSync2(env.GITHUB_STEP_SUMMARY, `${renderSessionSummary(state.sessionId, rows, note)}
-`);
+      appendSummary(env.GITHUB_STEP_SUMMARY, state.sessionId, { rows, note, ended, finalHash });
     if (ended !== "failed") forgetSessionState(dir);
     core.info(
       `Gatehouse session ${state.sessionId}: ${ended}; local proxy ${proxy}${rows ? `; ${rows.length} statements` : ""}.`
     );
-    outcomes.push({ sessionId: state.sessionId, ended, proxy, statements: rows?.length });
+    outcomes.push({ sessionId: state.sessionId, ended, proxy, statements: rows?.length, finalHash });
   }
   if (outcomes.every((o) => o.ended === "failed")) {
     throw new GatehouseError(
@@ -21930,6 +21946,11 @@ async function runDisconnect(deps) {
     );
   }
   return outcomes;
+}
+function appendSummary(file, sessionId, parts) {
+  const table = renderSessionSummary(sessionId, parts.rows, parts.note);
+  appendFileSync2(file, `${table}${renderFinalHash(sessionId, parts.ended, parts.finalHash)}
+`);
 }
 function message(error2) {
   return error2 instanceof Error ? error2.message : String(error2);

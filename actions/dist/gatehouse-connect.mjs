@@ -2294,7 +2294,7 @@ var require_websocket = __commonJS({
     var net2 = __require("net");
     var querystring = __require("querystring");
     var tls = __require("tls");
-    var { randomBytes: randomBytes3, createHash: createHash2 } = __require("crypto");
+    var { randomBytes: randomBytes3, createHash: createHash3 } = __require("crypto");
     var { Duplex, Readable } = __require("stream");
     var { URL: URL2 } = __require("url");
     var PerMessageDeflate2 = require_permessage_deflate();
@@ -2985,7 +2985,7 @@ var require_websocket = __commonJS({
           abortHandshake(websocket, socket, "Invalid Upgrade header");
           return;
         }
-        const digest = createHash2("sha1").update(key + GUID).digest("base64");
+        const digest = createHash3("sha1").update(key + GUID).digest("base64");
         if (res.headers["sec-websocket-accept"] !== digest) {
           abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
           return;
@@ -3370,7 +3370,7 @@ var require_websocket_server = __commonJS({
     var EventEmitter = __require("events");
     var http = __require("http");
     var { Duplex } = __require("stream");
-    var { createHash: createHash2 } = __require("crypto");
+    var { createHash: createHash3 } = __require("crypto");
     var extension2 = require_extension();
     var PerMessageDeflate2 = require_permessage_deflate();
     var subprotocol2 = require_subprotocol();
@@ -3680,7 +3680,7 @@ var require_websocket_server = __commonJS({
           );
         }
         if (this._state > RUNNING) return abortHandshake(socket, 503);
-        const digest = createHash2("sha1").update(key + GUID).digest("base64");
+        const digest = createHash3("sha1").update(key + GUID).digest("base64");
         const headers = [
           "HTTP/1.1 101 Switching Protocols",
           "Upgrade: websocket",
@@ -4085,6 +4085,537 @@ function localHttpConnection(name, host, port, password) {
   return { name, type: "http", host, port, url: `http://${host}:${port}`, password };
 }
 
+// gateway/mysql/codec/payload-reader.ts
+function malformed(what) {
+  return new GatehouseError("mysql.malformed", `malformed MySQL packet: ${what}; the connection is closed`);
+}
+var PayloadReader = class {
+  constructor(buffer, offset = 0) {
+    this.buffer = buffer;
+    this.offset = offset;
+  }
+  buffer;
+  offset;
+  get remaining() {
+    return this.buffer.length - this.offset;
+  }
+  need(bytes, what) {
+    if (bytes < 0 || this.offset + bytes > this.buffer.length) throw malformed(`${what} runs past the end`);
+  }
+  peek() {
+    return this.buffer[this.offset];
+  }
+  int1() {
+    this.need(1, "int<1>");
+    return this.buffer[this.offset++];
+  }
+  int2() {
+    this.need(2, "int<2>");
+    const value = this.buffer.readUInt16LE(this.offset);
+    this.offset += 2;
+    return value;
+  }
+  int3() {
+    this.need(3, "int<3>");
+    const value = this.buffer.readUIntLE(this.offset, 3);
+    this.offset += 3;
+    return value;
+  }
+  int4() {
+    this.need(4, "int<4>");
+    const value = this.buffer.readUInt32LE(this.offset);
+    this.offset += 4;
+    return value;
+  }
+  int8() {
+    this.need(8, "int<8>");
+    const value = this.buffer.readBigUInt64LE(this.offset);
+    this.offset += 8;
+    return value;
+  }
+  /** A length-encoded integer; null for the 0xFB NULL marker of text rows. */
+  lenencOrNull() {
+    const first = this.int1();
+    if (first < 251) return first;
+    if (first === 251) return null;
+    if (first === 252) return this.int2();
+    if (first === 253) return this.int3();
+    if (first === 254) {
+      const value = this.int8();
+      if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed("length-encoded integer too large");
+      return Number(value);
+    }
+    throw malformed("0xff is not a length-encoded integer");
+  }
+  lenenc() {
+    const value = this.lenencOrNull();
+    if (value === null) throw malformed("unexpected NULL marker");
+    return value;
+  }
+  bytes(length) {
+    this.need(length, `${length}-byte string`);
+    const value = this.buffer.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return value;
+  }
+  skip(length) {
+    this.need(length, `${length} skipped bytes`);
+    this.offset += length;
+  }
+  lenencBytes() {
+    return this.bytes(this.lenenc());
+  }
+  lenencString() {
+    return this.lenencBytes().toString("utf8");
+  }
+  /** A NUL-terminated string; `optionalEnd` accepts a missing NUL at the end of the payload. */
+  nulBytes(optionalEnd = false) {
+    const end = this.buffer.indexOf(0, this.offset);
+    if (end < 0) {
+      if (!optionalEnd) throw malformed("string without its NUL terminator");
+      return this.rest();
+    }
+    const value = this.buffer.subarray(this.offset, end);
+    this.offset = end + 1;
+    return value;
+  }
+  nulString(optionalEnd = false) {
+    return this.nulBytes(optionalEnd).toString("utf8");
+  }
+  rest() {
+    const value = this.buffer.subarray(this.offset);
+    this.offset = this.buffer.length;
+    return value;
+  }
+  restString() {
+    return this.rest().toString("utf8");
+  }
+  /** Fails when bytes remain that the message has no field for. */
+  end(what) {
+    if (this.remaining !== 0) throw malformed(`${this.remaining} unexpected trailing bytes after ${what}`);
+  }
+};
+
+// gateway/mysql/codec/packet-framer.ts
+var MAX_FRAGMENT = 16777215;
+var PacketFramer = class {
+  constructor(maxPacketBytes) {
+    this.maxPacketBytes = maxPacketBytes;
+  }
+  maxPacketBytes;
+  chunks = [];
+  buffered = 0;
+  /** Bytes the next fragment needs in total (header included), once its header is known. */
+  needed = 4;
+  fragments = [];
+  fragmentBytes = 0;
+  firstSequence = -1;
+  lastSequence = -1;
+  /** Feeds bytes; returns the logical packets they complete, in order. */
+  push(chunk) {
+    if (chunk.length === 0 && this.buffered === 0) return [];
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    if (this.buffered < this.needed) return [];
+    let buffer = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [];
+    this.buffered = 0;
+    const packets = [];
+    let offset = 0;
+    while (buffer.length - offset >= 4) {
+      const length = buffer.readUIntLE(offset, 3);
+      const sequenceId = buffer[offset + 3];
+      if (buffer.length - offset < 4 + length) {
+        this.needed = 4 + length;
+        break;
+      }
+      const fragment = buffer.subarray(offset + 4, offset + 4 + length);
+      offset += 4 + length;
+      this.needed = 4;
+      const packet = this.addFragment(sequenceId, fragment, length === MAX_FRAGMENT);
+      if (packet) packets.push(packet);
+    }
+    if (offset < buffer.length) {
+      buffer = Buffer.from(buffer.subarray(offset));
+      this.chunks.push(buffer);
+      this.buffered = buffer.length;
+    }
+    return packets;
+  }
+  /** Bytes held back: a partial packet, or fragments of an unfinished one. */
+  get pending() {
+    return this.buffered + this.fragmentBytes;
+  }
+  /** Hands back every unconsumed byte (to pass them to another reader, e.g. after the handshake). */
+  takeRemainder() {
+    if (this.fragments.length > 0) throw malformed("a split packet was cut off");
+    const rest = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [];
+    this.buffered = 0;
+    this.needed = 4;
+    return rest;
+  }
+  addFragment(sequenceId, fragment, continues) {
+    if (this.firstSequence >= 0 && sequenceId !== (this.lastSequence + 1 & 255))
+      throw malformed(`fragment sequence id ${sequenceId} does not follow ${this.lastSequence}`);
+    if (this.fragmentBytes + fragment.length > this.maxPacketBytes) {
+      throw new GatehouseError(
+        "mysql.packet-too-large",
+        `a packet is larger than the gateway's limit of ${this.maxPacketBytes} bytes (limits.max_message_bytes); the connection is closed`
+      );
+    }
+    if (this.firstSequence < 0) this.firstSequence = sequenceId;
+    this.lastSequence = sequenceId;
+    if (!continues && this.fragments.length === 0) {
+      this.firstSequence = -1;
+      return { sequenceId, lastSequenceId: sequenceId, payload: fragment };
+    }
+    this.fragments.push(fragment);
+    this.fragmentBytes += fragment.length;
+    if (continues) return void 0;
+    const packet = {
+      sequenceId: this.firstSequence,
+      lastSequenceId: sequenceId,
+      payload: Buffer.concat(this.fragments, this.fragmentBytes)
+    };
+    this.fragments = [];
+    this.fragmentBytes = 0;
+    this.firstSequence = -1;
+    return packet;
+  }
+};
+function encodePacket(sequenceId, payload) {
+  if (payload.length < MAX_FRAGMENT) {
+    const bytes2 = Buffer.allocUnsafe(4 + payload.length);
+    bytes2.writeUIntLE(payload.length, 0, 3);
+    bytes2[3] = sequenceId & 255;
+    payload.copy(bytes2, 4);
+    return { bytes: bytes2, nextSequenceId: sequenceId + 1 & 255 };
+  }
+  const count = Math.floor(payload.length / MAX_FRAGMENT) + 1;
+  const bytes = Buffer.allocUnsafe(payload.length + 4 * count);
+  let at = 0;
+  let seq = sequenceId;
+  for (let i = 0; i < count; i++) {
+    const part = payload.subarray(i * MAX_FRAGMENT, Math.min(payload.length, (i + 1) * MAX_FRAGMENT));
+    bytes.writeUIntLE(part.length, at, 3);
+    bytes[at + 3] = seq & 255;
+    part.copy(bytes, at + 4);
+    at += 4 + part.length;
+    seq = seq + 1 & 255;
+  }
+  return { bytes, nextSequenceId: seq };
+}
+
+// gateway/mysql/auth/auth-plugins.ts
+import { constants, createHash as createHash2, publicEncrypt, timingSafeEqual as timingSafeEqual2 } from "node:crypto";
+var AUTH_PLUGIN = {
+  native: "mysql_native_password",
+  cachingSha2: "caching_sha2_password",
+  sha256: "sha256_password",
+  clear: "mysql_clear_password",
+  ed25519: "client_ed25519"
+};
+var sha1 = (...parts) => parts.reduce((h, p) => h.update(p), createHash2("sha1")).digest();
+var sha256 = (...parts) => parts.reduce((h, p) => h.update(p), createHash2("sha256")).digest();
+function xor(a, b) {
+  const out = Buffer.allocUnsafe(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] ^ b[i % b.length];
+  return out;
+}
+function nativePasswordToken(password, scramble) {
+  if (password === "") return Buffer.alloc(0);
+  const stage1 = sha1(Buffer.from(password, "utf8"));
+  return xor(stage1, sha1(scramble.subarray(0, 20), sha1(stage1)));
+}
+function cachingSha2Token(password, scramble) {
+  if (password === "") return Buffer.alloc(0);
+  const stage1 = sha256(Buffer.from(password, "utf8"));
+  return xor(stage1, sha256(sha256(stage1), scramble.subarray(0, 20)));
+}
+var L = 2n ** 252n + 27742317777372353535851937790883648493n;
+function nativeTokenMatches(token, password, scramble) {
+  const expected = nativePasswordToken(password, scramble);
+  return token.length === expected.length && timingSafeEqual2(token, expected);
+}
+function cachingSha2TokenMatches(token, password, scramble) {
+  const expected = cachingSha2Token(password, scramble);
+  return token.length === expected.length && timingSafeEqual2(token, expected);
+}
+
+// gateway/mysql/codec/capabilities.ts
+var CAPABILITY = {
+  LONG_PASSWORD: 1,
+  FOUND_ROWS: 2,
+  LONG_FLAG: 4,
+  CONNECT_WITH_DB: 8,
+  NO_SCHEMA: 16,
+  COMPRESS: 32,
+  ODBC: 64,
+  LOCAL_FILES: 128,
+  IGNORE_SPACE: 256,
+  PROTOCOL_41: 512,
+  INTERACTIVE: 1024,
+  SSL: 2048,
+  IGNORE_SIGPIPE: 4096,
+  TRANSACTIONS: 8192,
+  RESERVED: 16384,
+  SECURE_CONNECTION: 32768,
+  MULTI_STATEMENTS: 1 << 16,
+  MULTI_RESULTS: 1 << 17,
+  PS_MULTI_RESULTS: 1 << 18,
+  PLUGIN_AUTH: 1 << 19,
+  CONNECT_ATTRS: 1 << 20,
+  PLUGIN_AUTH_LENENC_CLIENT_DATA: 1 << 21,
+  CAN_HANDLE_EXPIRED_PASSWORDS: 1 << 22,
+  SESSION_TRACK: 1 << 23,
+  DEPRECATE_EOF: 1 << 24,
+  OPTIONAL_RESULTSET_METADATA: 1 << 25,
+  ZSTD_COMPRESSION_ALGORITHM: 1 << 26,
+  QUERY_ATTRIBUTES: 1 << 27,
+  MULTI_FACTOR_AUTHENTICATION: 1 << 28,
+  CAPABILITY_EXTENSION: 1 << 29,
+  SSL_VERIFY_SERVER_CERT: 1 << 30,
+  REMEMBER_OPTIONS: 2 ** 31
+};
+function has(flags, flag) {
+  return (flags & flag) >>> 0 === flag >>> 0;
+}
+
+// gateway/mysql/codec/payload-writer.ts
+var PayloadWriter = class {
+  buffer;
+  length = 0;
+  constructor(initial = 64) {
+    this.buffer = Buffer.allocUnsafe(initial);
+  }
+  reserve(bytes) {
+    const at = this.length;
+    if (at + bytes > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, at + bytes));
+      this.buffer.copy(grown, 0, 0, at);
+      this.buffer = grown;
+    }
+    this.length += bytes;
+    return at;
+  }
+  int1(value) {
+    this.buffer[this.reserve(1)] = value & 255;
+    return this;
+  }
+  int2(value) {
+    this.buffer.writeUInt16LE(value & 65535, this.reserve(2));
+    return this;
+  }
+  int3(value) {
+    this.buffer.writeUIntLE(value & 16777215, this.reserve(3), 3);
+    return this;
+  }
+  int4(value) {
+    this.buffer.writeUInt32LE(value >>> 0, this.reserve(4));
+    return this;
+  }
+  int8(value) {
+    this.buffer.writeBigUInt64LE(BigInt.asUintN(64, BigInt(value)), this.reserve(8));
+    return this;
+  }
+  lenenc(value) {
+    if (value < 251) return this.int1(value);
+    if (value < 65536) return this.int1(252).int2(value);
+    if (value < 16777216) return this.int1(253).int3(value);
+    return this.int1(254).int8(value);
+  }
+  bytes(value) {
+    const at = this.reserve(value.length);
+    this.buffer.set(value, at);
+    return this;
+  }
+  string(value) {
+    return this.bytes(Buffer.from(value, "utf8"));
+  }
+  zeros(count) {
+    this.buffer.fill(0, this.reserve(count), this.length);
+    return this;
+  }
+  nulString(value) {
+    return (typeof value === "string" ? this.string(value) : this.bytes(value)).int1(0);
+  }
+  lenencBytes(value) {
+    return this.lenenc(value.length).bytes(value);
+  }
+  lenencString(value) {
+    return this.lenencBytes(Buffer.from(value, "utf8"));
+  }
+  finish() {
+    return this.buffer.subarray(0, this.length);
+  }
+};
+
+// gateway/mysql/codec/handshake.ts
+function decodeHandshakeV10(payload) {
+  const r = new PayloadReader(payload);
+  const protocol = r.int1();
+  if (protocol !== 10) throw malformed(`handshake protocol version ${protocol} (only 10 is supported)`);
+  const serverVersion = r.nulString();
+  const connectionId = r.int4();
+  const part1 = r.bytes(8);
+  r.skip(1);
+  let capabilities = r.int2();
+  const characterSet = r.remaining > 0 ? r.int1() : 0;
+  const statusFlags = r.remaining > 0 ? r.int2() : 0;
+  capabilities = (capabilities | (r.remaining > 0 ? r.int2() : 0) << 16) >>> 0;
+  const dataLength = r.remaining > 0 ? r.int1() : 0;
+  r.skip(Math.min(6, r.remaining));
+  const extended = r.remaining >= 4 ? r.int4() : 0;
+  const mariadbCapabilities = has(capabilities, CAPABILITY.LONG_PASSWORD) ? 0 : extended;
+  let part2 = Buffer.alloc(0);
+  if (has(capabilities, CAPABILITY.SECURE_CONNECTION)) {
+    const length = Math.max(13, dataLength - 8);
+    part2 = r.bytes(Math.min(length, r.remaining));
+    if (part2.at(-1) === 0) part2 = part2.subarray(0, -1);
+  }
+  const authPluginName = has(capabilities, CAPABILITY.PLUGIN_AUTH) ? r.nulString(true) : "";
+  return {
+    serverVersion,
+    connectionId,
+    scramble: Buffer.concat([part1, part2]),
+    capabilities,
+    mariadbCapabilities,
+    characterSet,
+    statusFlags,
+    authPluginName
+  };
+}
+function isSslRequest(payload) {
+  return payload.length === 32 && has(payload.readUInt32LE(0), CAPABILITY.SSL);
+}
+function decodeHead(r) {
+  const capabilities = r.int4();
+  if (!has(capabilities, CAPABILITY.PROTOCOL_41))
+    throw malformed("a handshake response without CLIENT_PROTOCOL_41 (pre-4.1 clients are not supported)");
+  const maxPacketSize = r.int4();
+  const characterSet = r.int1();
+  r.skip(19);
+  const extended = r.int4();
+  return {
+    capabilities,
+    mariadbCapabilities: has(capabilities, CAPABILITY.LONG_PASSWORD) ? 0 : extended,
+    maxPacketSize,
+    characterSet
+  };
+}
+function decodeHandshakeResponse41(payload) {
+  const r = new PayloadReader(payload);
+  const head = decodeHead(r);
+  const caps = head.capabilities;
+  const username = r.nulString();
+  let authResponse;
+  if (has(caps, CAPABILITY.PLUGIN_AUTH_LENENC_CLIENT_DATA)) authResponse = r.lenencBytes();
+  else if (has(caps, CAPABILITY.SECURE_CONNECTION)) authResponse = r.bytes(r.int1());
+  else authResponse = r.nulBytes(true);
+  const database = has(caps, CAPABILITY.CONNECT_WITH_DB) && r.remaining > 0 ? r.nulString(true) : void 0;
+  const authPluginName = has(caps, CAPABILITY.PLUGIN_AUTH) && r.remaining > 0 ? r.nulString(true) : void 0;
+  const attributes = [];
+  if (has(caps, CAPABILITY.CONNECT_ATTRS) && r.remaining > 0) {
+    const block = new PayloadReader(r.lenencBytes());
+    while (block.remaining > 0) attributes.push([block.lenencString(), block.lenencString()]);
+  }
+  const zstdLevel = has(caps, CAPABILITY.ZSTD_COMPRESSION_ALGORITHM) && r.remaining > 0 ? r.int1() : void 0;
+  r.end("a handshake response");
+  return { ...head, username, authResponse, database, authPluginName, attributes, zstdLevel };
+}
+
+// gateway/mysql/codec/responses.ts
+var RESPONSE = { OK: 0, LOCAL_INFILE: 251, EOF: 254, ERR: 255 };
+function encodeErr(err) {
+  return new PayloadWriter(err.message.length + 16).int1(RESPONSE.ERR).int2(err.code).string("#").string(err.sqlState.padEnd(5, "0").slice(0, 5)).string(err.message).finish();
+}
+
+// gateway/tunnel/local-mysql-auth.ts
+function checkLocalMysqlClient(greeting, response, password) {
+  if (isSslRequest(response))
+    return { ok: false, reason: "TLS is not offered on the local listener (it is loopback only)" };
+  let scramble;
+  let answer;
+  try {
+    scramble = decodeHandshakeV10(greeting).scramble;
+    answer = decodeHandshakeResponse41(response);
+  } catch {
+    return { ok: false, reason: "a malformed handshake" };
+  }
+  const plugin = answer.authPluginName ?? AUTH_PLUGIN.native;
+  const token = answer.authResponse;
+  const matches = plugin === AUTH_PLUGIN.native ? nativeTokenMatches(token, password, scramble) : plugin === AUTH_PLUGIN.cachingSha2 ? cachingSha2TokenMatches(token, password, scramble) : plugin === AUTH_PLUGIN.clear && secretsEqual(token.toString("utf8").replace(/\0$/, ""), password);
+  return matches ? { ok: true } : {
+    ok: false,
+    reason: "password authentication failed: use the password printed by gatehouse connect for this session"
+  };
+}
+function localMysqlRefusal(sequenceId, reason) {
+  return encodePacket(sequenceId, encodeErr({ code: 1045, sqlState: "28000", message: `gatehouse connect: ${reason}` })).bytes;
+}
+
+// gateway/tunnel/local-mysql-proxy.ts
+var MAX_HANDSHAKE_BYTES = 64 * 1024;
+function firstPacket(stream) {
+  return new Promise((resolve, reject2) => {
+    const framer = new PacketFramer(MAX_HANDSHAKE_BYTES);
+    const chunks = [];
+    const onData = (chunk) => {
+      chunks.push(chunk);
+      let packets;
+      try {
+        packets = framer.push(chunk);
+      } catch (error) {
+        return done(error);
+      }
+      if (packets.length > 0) done(void 0, { packet: packets[0], raw: Buffer.concat(chunks) });
+    };
+    const onEnd = () => done(new Error("the stream closed during the MySQL handshake"));
+    const done = (error, value) => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("close", onEnd);
+      stream.pause();
+      if (error) reject2(error);
+      else resolve(value);
+    };
+    stream.on("data", onData);
+    stream.once("end", onEnd);
+    stream.once("close", onEnd);
+    stream.resume();
+  });
+}
+async function serveLocalMysql(client, openTunnel2, password, log) {
+  client.pause();
+  const tunnel = await openTunnel2();
+  tunnel.on("error", () => client.destroy());
+  client.on("close", () => tunnel.destroy());
+  try {
+    const greeting = await firstPacket(tunnel);
+    client.write(greeting.raw);
+    const response = await firstPacket(client);
+    const check = checkLocalMysqlClient(greeting.packet.payload, response.packet.payload, password);
+    if (!check.ok) {
+      log(`refused a local MySQL client (${check.reason})`);
+      client.end(localMysqlRefusal(response.packet.lastSequenceId + 1, check.reason));
+      tunnel.destroy();
+      return;
+    }
+    tunnel.write(response.raw);
+  } catch (error) {
+    log(`a local MySQL client failed its handshake: ${error.message}`);
+    client.destroy();
+    tunnel.destroy();
+    return;
+  }
+  tunnel.on("close", () => client.end());
+  client.pipe(tunnel);
+  tunnel.pipe(client);
+  client.resume();
+  tunnel.resume();
+}
+
 // gateway/tunnel/ssh-client-key.ts
 import { generateKeyPairSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -4219,6 +4750,14 @@ async function startLocalProxy(options) {
     client.once("close", () => sockets.delete(client));
     if (grant.type === "postgres") return servePostgres(grant.name, client);
     if (grant.type === "http") return serveHttp(grant.name, client);
+    if (grant.type === "mysql") {
+      const open = () => openTunnel(gateway, grant.name, token);
+      serveLocalMysql(client, open, localPassword, (line) => log(`${grant.name}: ${line}`)).catch((error) => {
+        log(`${grant.name}: ${error.message}`);
+        client.destroy();
+      });
+      return;
+    }
     client.pause();
     tunnelTo(grant.name, client, Buffer.alloc(0), (error) => {
       log(`${grant.name}: ${error.message}`);
@@ -4311,7 +4850,16 @@ ${body}`
         continue;
       }
       locals.push(
-        grant.type === "postgres" ? {
+        grant.type === "mysql" ? {
+          name: grant.name,
+          type: grant.type,
+          host,
+          port,
+          user: LOCAL_USER,
+          password: localPassword,
+          database: grant.name,
+          url: `mysql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}`
+        } : grant.type === "postgres" ? {
           name: grant.name,
           type: grant.type,
           host,

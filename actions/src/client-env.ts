@@ -63,10 +63,13 @@ export function parseReadyLine(line: string): ReadyLine {
 }
 
 /**
- * Client environment for the connections of a ready line. `<NAME>_URL` (the local base URL) and
- * `<NAME>_TOKEN` (the local password HTTP clients send as `Authorization: Bearer`) are set for every
- * HTTP connection. `<NAME>_DATABASE_URL` is set for every PostgreSQL connection; `DATABASE_URL` and the libpq `PG*` variables only when exactly one
- * PostgreSQL connection exists, because with several they would silently pick one.
+ * Client environment for the connections of a ready line. `<NAME>_DATABASE_URL` is set for every
+ * PostgreSQL connection; `DATABASE_URL` and the libpq `PG*` variables only when exactly one
+ * PostgreSQL connection exists, because with several they would silently pick one. Likewise
+ * `<NAME>_MYSQL_URL` per MySQL connection, and `MYSQL_URL`, `MYSQL_HOST`, `MYSQL_TCP_PORT`,
+ * `MYSQL_PWD` (read by the mysql/mariadb clients), `MYSQL_USER`, `MYSQL_DATABASE` for exactly one.
+ * `<NAME>_URL` (the local base URL) and `<NAME>_TOKEN` (the local password HTTP clients send as
+ * `Authorization: Bearer`) for every HTTP connection.
  */
 export function buildClientEnvironment(ready: ReadyLine, sessionToken?: string): ClientEnvironment {
   const env: Record<string, string> = {};
@@ -108,6 +111,7 @@ export function buildClientEnvironment(ready: ReadyLine, sessionToken?: string):
     env[`${key}_URL`] = connection.url ?? `http://${connection.host}:${connection.port}`;
     if (connection.password) env[`${key}_TOKEN`] = connection.password;
   }
+  addMysqlEnvironment(ready.connections, env, secrets);
 
   const first = ready.connections[0];
   const outputs: Record<string, string> = {
@@ -119,12 +123,13 @@ export function buildClientEnvironment(ready: ReadyLine, sessionToken?: string):
         type: c.type,
         host: c.host,
         port: c.port,
-        url: c.url ?? (c.type === 'postgres' ? postgresUrl(c) : ''),
+        url: c.url ?? (c.type === 'postgres' ? postgresUrl(c) : c.type === 'mysql' ? mysqlUrl(c) : ''),
       })),
     ),
   };
   if (first) {
-    outputs.url = first.url ?? (first.type === 'postgres' ? postgresUrl(first) : '');
+    outputs.url =
+      first.url ?? (first.type === 'postgres' ? postgresUrl(first) : first.type === 'mysql' ? mysqlUrl(first) : '');
     outputs.host = first.host;
     outputs.port = String(first.port);
   }
@@ -134,4 +139,33 @@ export function buildClientEnvironment(ready: ReadyLine, sessionToken?: string):
 function postgresUrl(c: LocalConnection): string {
   const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ''}@` : '';
   return `postgresql://${auth}${c.host}:${c.port}/${encodeURIComponent(c.database ?? c.name)}`;
+}
+
+/** `<NAME>_MYSQL_URL` per MySQL connection; for exactly one, the variables the mysql/mariadb clients read themselves. */
+function addMysqlEnvironment(
+  connections: readonly LocalConnection[],
+  env: Record<string, string>,
+  secrets: Set<string>,
+): void {
+  const mysql = connections.filter((c) => c.type === 'mysql');
+  for (const connection of mysql) {
+    const url = connection.url ?? mysqlUrl(connection);
+    if (connection.password) secrets.add(url);
+    env[`${upperSnake(connection.name)}_MYSQL_URL`] = url;
+  }
+  if (mysql.length === 1) {
+    const only = mysql[0]!;
+    env.MYSQL_URL = only.url ?? mysqlUrl(only);
+    // MYSQL_HOST, MYSQL_TCP_PORT and MYSQL_PWD are what the mysql and mariadb clients read themselves.
+    env.MYSQL_HOST = only.host;
+    env.MYSQL_TCP_PORT = String(only.port);
+    if (only.user) env.MYSQL_USER = only.user;
+    if (only.password) env.MYSQL_PWD = only.password;
+    env.MYSQL_DATABASE = only.database ?? only.name;
+  }
+}
+
+function mysqlUrl(c: LocalConnection): string {
+  const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ''}@` : '';
+  return `mysql://${auth}${c.host}:${c.port}/${encodeURIComponent(c.database ?? c.name)}`;
 }

@@ -7,6 +7,7 @@ import { resolveClientBundle, type ToolCache } from './client-bundle.ts';
 import { createGatewayApi, type GatewayApi } from './gateway-api.ts';
 import { startDetachedProxy, stopProcess, waitForExit } from './local-proxy.ts';
 import { sessionDir, writeSessionState } from './session-state.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
 import { addSshInclude, writeSshConfig } from './ssh-config.ts';
 
 /** The runner facilities the connect step uses (a subset of `@actions/core`), injected for tests. */
@@ -127,7 +128,7 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
       );
     }
 
-    const sshConfig = writeSshConfig(dir, proxy.ready.connections);
+    const files = writeClientFiles(dir, proxy.ready.connections);
     const stateFile = writeSessionState(dir, {
       sessionId: grant.id,
       gateway: inputs.gateway.href,
@@ -137,7 +138,7 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
       logFile: join(dir, 'connect.log'),
       expiresAt: grant.expires_at,
       connections: proxy.ready.connections.map((c) => c.name),
-      ...(sshConfig ? { sshConfig } : {}),
+      ...files,
     });
     core.saveState('session-id', grant.id);
     core.saveState('state-file', stateFile);
@@ -145,10 +146,7 @@ export async function runConnect(deps: ConnectDeps): Promise<ConnectResult> {
     if (inputs.exportEnv) for (const [name, value] of Object.entries(exported.env)) core.exportVariable(name, value);
     core.exportVariable('GATEHOUSE_SESSION_ID', grant.id);
     core.exportVariable('GATEHOUSE_STATE_FILE', stateFile);
-    if (sshConfig) {
-      core.exportVariable('GATEHOUSE_SSH_CONFIG', sshConfig);
-      if (inputs.exportEnv && env.HOME) addSshInclude(env.HOME, sshConfig);
-    }
+    exportClientFiles(core, inputs.exportEnv ? env.HOME : undefined, inputs.exportEnv, files);
 
     core.info(
       `Gatehouse session ${grant.id} is open until ${grant.expires_at} (client ${client.version}, ${client.source}).`,
@@ -258,4 +256,28 @@ function clientEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     keep[name] = value;
   }
   return keep;
+}
+
+/** The client configuration files of a session: ssh_config for SSH connections, a kubeconfig for Kubernetes ones. */
+interface ClientFiles {
+  sshConfig?: string;
+  kubeconfig?: string;
+}
+
+function writeClientFiles(dir: string, connections: ReadyLine['connections']): ClientFiles {
+  const sshConfig = writeSshConfig(dir, connections);
+  const kubeconfig = writeKubeconfig(dir, connections);
+  return { ...(sshConfig ? { sshConfig } : {}), ...(kubeconfig ? { kubeconfig } : {}) };
+}
+
+/** Points later steps at the files: `Include` in ~/.ssh/config, `KUBECONFIG`, and the step's outputs. */
+function exportClientFiles(core: RunnerCore, home: string | undefined, exportEnv: boolean, files: ClientFiles): void {
+  if (files.kubeconfig) {
+    core.setOutput('kubeconfig', files.kubeconfig);
+    if (exportEnv) core.exportVariable('KUBECONFIG', files.kubeconfig);
+  }
+  if (files.sshConfig) {
+    core.exportVariable('GATEHOUSE_SSH_CONFIG', files.sshConfig);
+    if (home) addSshInclude(home, files.sshConfig);
+  }
 }

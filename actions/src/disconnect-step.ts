@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { GatehouseError } from '../../gateway/errors/gatehouse-error.ts';
 import { createGatewayApi, type GatewayApi } from './gateway-api.ts';
 import { processAlive, stopProcess, waitForExit } from './local-proxy.ts';
-import { renderSessionSummary, summaryRows, type SummaryRow } from './session-summary.ts';
+import { renderFinalHash, renderSessionSummary, summaryRows, type SummaryRow } from './session-summary.ts';
 import { forgetSessionState, readSessionStates } from './session-state.ts';
 import { removeSshInclude } from './ssh-config.ts';
 
@@ -25,6 +25,8 @@ export interface DisconnectOutcome {
   ended: 'ended' | 'already-gone' | 'failed';
   proxy: 'stopped' | 'killed' | 'not-running';
   statements: number | undefined;
+  /** The session's final audit hash as the gateway gave it when the session ended (null if it did not). */
+  finalHash: string | null;
 }
 
 /**
@@ -71,8 +73,9 @@ export async function runDisconnect(deps: DisconnectDeps): Promise<DisconnectOut
     if (state.sshConfig && env.HOME) removeSshInclude(env.HOME, state.sshConfig);
 
     let ended: DisconnectOutcome['ended'];
+    let finalHash: string | null = null;
     try {
-      ended = await api.deleteSession(state.sessionId, state.token);
+      ({ status: ended, finalHash } = await api.deleteSession(state.sessionId, state.token));
     } catch (error) {
       ended = 'failed';
       core.warning(
@@ -81,12 +84,12 @@ export async function runDisconnect(deps: DisconnectDeps): Promise<DisconnectOut
     }
 
     if (env.GITHUB_STEP_SUMMARY)
-      appendFileSync(env.GITHUB_STEP_SUMMARY, `${renderSessionSummary(state.sessionId, rows, note)}\n`);
+      appendSummary(env.GITHUB_STEP_SUMMARY, state.sessionId, { rows, note, ended, finalHash });
     if (ended !== 'failed') forgetSessionState(dir);
     core.info(
       `Gatehouse session ${state.sessionId}: ${ended}; local proxy ${proxy}${rows ? `; ${rows.length} statements` : ''}.`,
     );
-    outcomes.push({ sessionId: state.sessionId, ended, proxy, statements: rows?.length });
+    outcomes.push({ sessionId: state.sessionId, ended, proxy, statements: rows?.length, finalHash });
   }
   if (outcomes.every((o) => o.ended === 'failed')) {
     throw new GatehouseError(
@@ -95,6 +98,16 @@ export async function runDisconnect(deps: DisconnectDeps): Promise<DisconnectOut
     );
   }
   return outcomes;
+}
+
+/** The session's table and its final audit hash, appended to the job summary. */
+function appendSummary(
+  file: string,
+  sessionId: string,
+  parts: { rows: SummaryRow[] | undefined; note: string | undefined; ended: string; finalHash: string | null },
+): void {
+  const table = renderSessionSummary(sessionId, parts.rows, parts.note);
+  appendFileSync(file, `${table}${renderFinalHash(sessionId, parts.ended, parts.finalHash)}\n`);
 }
 
 function message(error: unknown): string {

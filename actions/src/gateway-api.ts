@@ -1,5 +1,5 @@
 import { GatehouseError } from '../../gateway/errors/gatehouse-error.ts';
-import { CONTROL_API_PATHS, type ErrorBody, type SessionGrant } from '../../wire/control-api.ts';
+import { CONTROL_API_PATHS, type ErrorBody, type SessionEnded, type SessionGrant } from '../../wire/control-api.ts';
 
 /** How the action reaches the gateway; injected so tests can use a fake gateway and no waiting. */
 export interface GatewayApiOptions {
@@ -22,11 +22,17 @@ export interface GatewayVersion {
 /** The masked session log the disconnect step renders; events are kept loose on purpose. */
 export type SessionLog = { events: Record<string, unknown>[] } & Record<string, unknown>;
 
+/** How ending a session went, with the session's final audit hash when the gateway gave one (`wire/control-api.ts` SessionEnded). */
+export interface SessionEndOutcome {
+  status: 'ended' | 'already-gone';
+  finalHash: string | null;
+}
+
 /** The control-API calls the action makes, each failing with a GatehouseError that names the fix. */
 export interface GatewayApi {
   version(): Promise<GatewayVersion>;
   createSession(body: { token: string; connections?: string[]; ttl?: string }): Promise<SessionGrant>;
-  deleteSession(id: string, sessionToken: string): Promise<'ended' | 'already-gone'>;
+  deleteSession(id: string, sessionToken: string): Promise<SessionEndOutcome>;
   sessionLog(id: string, sessionToken: string): Promise<SessionLog>;
   /** Absolute URL of a gateway path, for downloads. */
   url(path: string): string;
@@ -136,12 +142,10 @@ export function createGatewayApi(options: GatewayApiOptions): GatewayApi {
     },
     async deleteSession(id, sessionToken) {
       const response = await withRetries('DELETE', `/v1/sessions/${encodeURIComponent(id)}`, { bearer: sessionToken });
-      if (response.ok) {
-        await response.body?.cancel();
-        return 'ended';
-      }
+      if (response.ok) return { status: 'ended', finalHash: finalHashOf(await response.text()) };
       const answer = await readJson(response, origin);
-      if (response.status === 401 || response.status === 404 || response.status === 410) return 'already-gone';
+      if (response.status === 401 || response.status === 404 || response.status === 410)
+        return { status: 'already-gone', finalHash: null };
       throw apiError(response.status, answer, origin, 'ending the session');
     },
     async sessionLog(id, sessionToken) {
@@ -167,6 +171,16 @@ function describeNetworkError(error: Error): string {
   if (error.name === 'TimeoutError') return 'timed out';
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? error.message;
+}
+
+/** The `final_hash` of a DELETE answer; null from gateways before 0.2, or when it is not a SHA-256 in hex. */
+function finalHashOf(text: string): string | null {
+  try {
+    const hash = (JSON.parse(text) as Partial<SessionEnded> | null)?.final_hash;
+    return typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash) ? hash : null;
+  } catch {
+    return null;
+  }
 }
 
 async function readJson(response: Response, origin: string): Promise<unknown> {
@@ -254,7 +268,7 @@ function parseGrant(body: unknown, origin: string): SessionGrant {
     expires_at: record.expires_at,
     connections: connections.map((c) => ({
       name: String(c!.name),
-      type: c!.type as 'postgres' | 'ssh',
+      type: c!.type as 'postgres' | 'ssh' | 'http' | 'mysql' | 'kubernetes',
       tunnel: typeof c!.tunnel === 'string' ? c!.tunnel : '',
     })),
   };

@@ -18,6 +18,8 @@ export interface SessionState {
   connections: string[];
   /** The ssh_config written for SSH connections, included from ~/.ssh/config until disconnect. */
   sshConfig?: string;
+  /** The kubeconfig written for Kubernetes connections (exported as KUBECONFIG). */
+  kubeconfig?: string;
 }
 
 export const STATE = { dir: 'gatehouse', file: 'state.json' } as const;

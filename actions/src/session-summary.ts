@@ -29,14 +29,14 @@ const MAX_TEXT = 120;
  */
 export function summaryRows(log: SessionLog): SummaryRow[] {
   const rows: SummaryRow[] = [];
-  const bySeq = new Map<number, SummaryRow>();
+  const bySeq = new Map<string, SummaryRow>();
   const open: SummaryRow[] = [];
   for (const event of log.events) {
     const type = text(event.type) ?? '';
     const data = { ...event, ...(asRecord(event.data) ?? {}) };
     if (type === 'statement.result' || type === 'ssh.exit' || type === 'http.response') {
       const seq = num(data.statement_seq) ?? num(data.command_seq);
-      const row = (seq !== undefined ? bySeq.get(seq) : undefined) ?? open.at(-1);
+      const row = (seq !== undefined ? bySeq.get(seqKey(event, seq)) : undefined) ?? open.at(-1);
       if (row) {
         open.splice(open.lastIndexOf(row), 1);
         row.rows = num(data.rows) ?? row.rows;
@@ -66,9 +66,14 @@ export function summaryRows(log: SessionLog): SummaryRow[] {
     rows.push(row);
     open.push(row);
     const seq = num(event.seq);
-    if (seq !== undefined) bySeq.set(seq, row);
+    if (seq !== undefined) bySeq.set(seqKey(event, seq), row);
   }
   return rows;
+}
+
+/** Sequence numbers count per chain (one per gateway replica that served the session). */
+function seqKey(event: Record<string, unknown>, seq: number): string {
+  return `${text(event.chain) ?? ''}:${seq}`;
 }
 
 function httpLine(type: string, data: Record<string, unknown>): string | undefined {
@@ -131,6 +136,17 @@ export function renderSessionSummary(sessionId: string, rows: SummaryRow[] | und
     );
   lines.push('');
   return lines.join('\n');
+}
+
+/**
+ * The session's final audit hash, published here, outside the gateway: whoever later doubts the
+ * gateway's store can check it still holds exactly this log.
+ */
+export function renderFinalHash(sessionId: string, ended: string, finalHash: string | null): string {
+  if (finalHash)
+    return `Audit log final hash: \`${finalHash}\` — check the stored log against it with \`gatehouse audit verify ${cell(sessionId)} --expect ${finalHash}\`.\n`;
+  if (ended !== 'ended') return '';
+  return '_The gateway did not give the final audit hash in time; the audit check run on the commit carries it._\n';
 }
 
 function shorten(value: string): string {

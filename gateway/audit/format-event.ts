@@ -88,6 +88,7 @@ export function summarizeEvent(event: AuditEventWire): EventSummary {
     case 'ssh.exit':
       return { ...base, text: `exit ${d.code === null ? `signal ${str(d.signal)}` : str(d.code)}` };
     case 'session.end':
+    case 'chain.end':
       return { ...base, text: str(d.reason) };
     case 'seal':
       return { ...base, text: `sealed events 1-${str(d.final_seq)} with key ${str(d.key_id).slice(0, 16)}…` };
@@ -123,12 +124,12 @@ function summarizeHttp(
   return { ...base, text: oneLine(parts.filter(Boolean).join(' ')) };
 }
 
-/** One text line per event: time, seq, type, decision, rule, rows, command. */
-export function formatEventLine(event: AuditEventWire): string {
+/** One text line per event: time, seq (after the chain's first 6 characters, for a log of several chains), type, decision, rule, rows, command. */
+export function formatEventLine(event: AuditEventWire, showChain = false): string {
   const s = summarizeEvent(event);
   return [
     event.at,
-    String(event.seq).padStart(4),
+    showChain ? `${(event.chain ?? '').slice(0, 6)}:${String(event.seq).padEnd(4)}` : String(event.seq).padStart(4),
     event.type.padEnd(18),
     s.decision.padEnd(8),
     s.rule.padEnd(18),

@@ -6,9 +6,13 @@ import { canonicalJson } from './canonical-json.ts';
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** The fields an event's hash covers; `prevHash` links it to its predecessor. */
-export type HashedFields = Pick<AuditEventRecord, 'sessionId' | 'seq' | 'type' | 'at' | 'data'>;
+export type HashedFields = Pick<AuditEventRecord, 'sessionId' | 'seq' | 'type' | 'at' | 'data' | 'chain'>;
 
-/** sha256(prevHash + canonical JSON of {sessionId, seq, type, at, data}), hex. */
+/**
+ * sha256(prevHash + canonical JSON of {sessionId, seq, type, at, data}), hex. An event of a named
+ * chain (one per gateway process, see `journal/`) also covers `chain`, so an event cannot be moved
+ * into another replica's chain; events of the unnamed chain hash exactly as before chains existed.
+ */
 export function eventHash(prevHash: string, event: HashedFields): string {
   return canonicalEventHash(prevHash, event, canonicalJson(event.data));
 }
@@ -19,7 +23,8 @@ export function eventHash(prevHash: string, event: HashedFields): string {
  * same bytes for a fraction of the CPU on every statement's path.
  */
 function canonicalEventHash(prevHash: string, event: Omit<HashedFields, 'data'>, canonicalData: string): string {
-  const body = `{"at":${JSON.stringify(event.at.toISOString())},"data":${canonicalData},"seq":${event.seq},"sessionId":${JSON.stringify(event.sessionId)},"type":${JSON.stringify(event.type)}}`;
+  const chain = event.chain ? `"chain":${JSON.stringify(event.chain)},` : '';
+  const body = `{"at":${JSON.stringify(event.at.toISOString())},${chain}"data":${canonicalData},"seq":${event.seq},"sessionId":${JSON.stringify(event.sessionId)},"type":${JSON.stringify(event.type)}}`;
   return createHash('sha256').update(prevHash).update(body).digest('hex');
 }
 
@@ -43,6 +48,13 @@ export function linkCanonicalEvent(
   event: Omit<HashedFields, 'seq'>,
   canonicalData: string,
 ): AuditEventRecord {
-  const record = { sessionId: event.sessionId, seq: head.seq + 1, type: event.type, at: event.at, data: event.data };
+  const record: Omit<AuditEventRecord, 'prevHash' | 'hash'> = {
+    sessionId: event.sessionId,
+    seq: head.seq + 1,
+    type: event.type,
+    at: event.at,
+    data: event.data,
+  };
+  if (event.chain) record.chain = event.chain;
   return { ...record, prevHash: head.hash, hash: canonicalEventHash(head.hash, record, canonicalData) };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import type { AuditEventRecord, Store } from '../store/store.ts';
 import {
@@ -7,296 +8,281 @@ import {
   type SessionEndReason,
 } from '../../wire/audit-events.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { EMPTY_CHAIN, linkCanonicalEvent, linkEvent, type ChainHead } from './hash-chain.ts';
-import { loadAuditSigningKey, signSeal, type AuditSigningKey } from './signing-key.ts';
+import { createChainWriter, writerCheckpoint, type AuditDurability, type ChainWriter } from './journal/chain-writer.ts';
+import type { JournalHead } from './journal/journal.ts';
+import type { Journal } from './journal/journal.ts';
+import { createMemoryJournal } from './journal/memory-journal.ts';
+import { createShipper, type Shipper } from './journal/shipper.ts';
+import { closeOrphanedChains } from './orphan-recovery.ts';
+import { startSealSweep } from './seal-sweep.ts';
+import { generateAuditSigningKey, type AuditSigningKey } from './signing-key.ts';
 import type { AuditSink } from './sinks/audit-sink.ts';
-import { toWireEvent } from './wire-event.ts';
 
 /** Where event timestamps come from; tests pass a fixed clock. */
 export interface RecorderClock {
   now(): Date;
 }
 
-/** What the recorder writes to and how much it keeps; the store and clock are passed in so tests and replicas choose them. */
+/** What the recorder writes to and how; the store, journal, key and clock are passed in so tests and replicas choose them. */
 export interface RecorderOptions {
   store: Store;
   clock?: RecorderClock;
   /** Rows kept in a `result.sample` event (config `audit.sampleRows`); 0 drops samples. */
   sampleRows?: number;
-  /** Export sinks: get each event after it is durable, never slow the data path. */
+  /** Export sinks: get each event once it is in the store, never slow the data path. */
   sinks?: readonly AuditSink[];
-  /** Stamped into `session.start` so a replica's restart can close only its own sessions. */
+  /** Stamped into `session.start` and the chain registry so a replica's restart closes only its own sessions. */
   gatewayId?: string;
+  /** Built from the journal's `checkpoint` callback (default: a memory journal of 64 MiB). */
+  journal?: (checkpoint: () => string) => Journal;
+  /** When `record()` resolves (default `write`); see {@link AuditDurability}. */
+  durability?: AuditDurability;
+  /** The seal key (default: a fresh key for this process, as the memory store uses). */
+  key?: AuditSigningKey;
+  /** Where shipping problems and recovery are reported (the gateway log). */
+  log?: (message: string) => void;
+  /** How often open chains of sessions ended elsewhere are sealed (default 2000 ms; 0 turns it off). */
+  sealSweepMs?: number;
 }
 
+/** What callers may record; `chain.end` is in the type (the interface predates it) but refused like `session.end`. */
+type Recordable = Exclude<AuditEventType, 'session.end' | 'seal'>;
+
 /**
- * Writes every session's hash-chained event log. `record` resolves only once the event is in
- * the store (events of the same tick share one transaction), so an adapter can forward a
- * statement knowing its audit trail exists; when the store cannot be written it rejects with
- * `audit.unavailable` and the adapter refuses the statement (unless `audit: best-effort`).
+ * Writes every session's hash-chained event log. Each event is first appended to this process's
+ * journal (its own chain of the session, so replicas never contend for a sequence), and `record`
+ * resolves per the durability: once written (`write`), flushed to disk (`fsync`) or committed to
+ * the store (`store`). The journal ships to the store and the sinks in the background. A refusal
+ * (`audit.journal-full`, `audit.journal-unwritable`, `audit.unavailable`) makes the adapter refuse
+ * the statement (unless `audit: best-effort`).
  */
 export interface Recorder {
   sessionStarted(sessionId: string, data: AuditEventData['session.start']): Promise<void>;
-  record<T extends Exclude<AuditEventType, 'session.end' | 'seal'>>(
-    sessionId: string,
-    type: T,
-    data: AuditEventData[T],
-  ): Promise<void>;
-  /** Like `record`, resolving to the event's sequence number (null when nothing was written, e.g. samples off) so a later event can point at it (`statement_seq`). */
-  recordEvent<T extends Exclude<AuditEventType, 'session.end' | 'seal'>>(
-    sessionId: string,
-    type: T,
-    data: AuditEventData[T],
-  ): Promise<number | null>;
-  /** Appends `session.end`, seals the chain with the gateway key and ends the stored session; idempotent. */
+  record<T extends Recordable>(sessionId: string, type: T, data: AuditEventData[T]): Promise<void>;
+  /** Like `record`, resolving to the event's sequence number in this process's chain (null when nothing was written, e.g. samples off). */
+  recordEvent<T extends Recordable>(sessionId: string, type: T, data: AuditEventData[T]): Promise<number | null>;
+  /** Appends `session.end`, seals this process's chain of the session and ends the stored session; idempotent. */
   sessionEnded(sessionId: string, reason: SessionEndReason, data?: Record<string, unknown>): Promise<void>;
-  /** Crash recovery: ends and seals every session left open (by this gateway, with `gatewayId`); returns their ids. */
+  /**
+   * Crash recovery: ships what the journal holds, seals the chains a previous process of this
+   * journal left open (only when the store's copy matches the journal), and ends the sessions it
+   * had started (with `gatewayId`, also those whose journal was lost); returns the ended ids.
+   */
   closeOrphans(reason?: SessionEndReason, options?: { gatewayId?: string }): Promise<string[]>;
-  /** Waits until everything queued so far is written. */
+  /** Waits until everything recorded so far is in the journal and was offered to the store once. */
   flush(): Promise<void>;
-  /** Flushes and closes the sinks (not the store, which the caller owns). */
+  /** Seals this process's open chains (`chain.end`), ships what it can and closes the journal and sinks (not the store). */
   close(): Promise<void>;
 }
 
-interface Pending {
-  sessionId: string;
-  type: string;
-  at: Date;
-  data: Record<string, unknown>;
-  /** `data` as canonical JSON, computed once at enqueue. */
-  canonical: string;
-  seal: boolean;
-  resolve: (seq: number | null) => void;
-  reject: (error: unknown) => void;
+/**
+ * What readers of a live gateway's log need besides the store: the events only its journal holds
+ * yet. Apart from {@link Recorder} so stand-ins (the benchmarks' null recorder) need not have it.
+ */
+export interface RecorderReads {
+  /** This process's chain id. */
+  readonly chain: string;
+  /** Events of a session in the journal but not yet in the store, for reads that merge them in. */
+  pending(sessionId: string): AuditEventRecord[];
+  /** Resolves once a session's ending (if one is under way) is in the journal. */
+  settled(sessionId: string): Promise<void>;
 }
 
-interface Chain extends ChainHead {
-  sealed: boolean;
-}
-
-const MAX_CONFLICT_RETRIES = 5;
 const KNOWN_TYPES: ReadonlySet<string> = new Set(Object.values(AUDIT_EVENT_TYPES));
+const WRITTEN_BY_RECORDER: ReadonlySet<string> = new Set(['session.end', 'chain.end', 'seal']);
+const MEMORY_JOURNAL_BYTES = 64 << 20;
 
-export function createRecorder(options: RecorderOptions): Recorder {
-  const { store } = options;
-  const clock = options.clock ?? { now: () => new Date() };
-  const sampleRows = options.sampleRows ?? 10;
-  const sinks = options.sinks ?? [];
-  const chains = new Map<string, Chain>();
-  let queue: Pending[] = [];
-  let running = false;
-  let worker: Promise<void> = Promise.resolve();
-  let signingKey: Promise<AuditSigningKey> | null = null;
+export function createRecorder(options: RecorderOptions): Recorder & RecorderReads {
+  return new JournaledRecorder(options);
+}
 
-  function enqueue(
+class JournaledRecorder implements Recorder, RecorderReads {
+  readonly chain = randomBytes(6).toString('hex');
+  readonly #options: RecorderOptions;
+  readonly #store: Store;
+  readonly #clock: RecorderClock;
+  readonly #log: (message: string) => void;
+  readonly #journal: Journal;
+  readonly #recovered: JournalHead[];
+  readonly #shipper: Shipper;
+  readonly #chains: ChainWriter;
+  readonly #ending = new Map<string, Promise<void>>();
+  readonly #sweep: { stop(): void };
+
+  constructor(options: RecorderOptions) {
+    this.#options = options;
+    this.#store = options.store;
+    this.#clock = options.clock ?? { now: () => new Date() };
+    this.#log = options.log ?? (() => {});
+    const gateway = options.gatewayId ?? 'unnamed';
+    // The journal writes the open chains' heads atop each segment; the writer that knows them comes after it.
+    const late: { writer?: ChainWriter } = {};
+    this.#journal = (options.journal ?? (() => createMemoryJournal({ maxBytes: MEMORY_JOURNAL_BYTES })))(
+      writerCheckpoint(() => late.writer),
+    );
+    const recovery = this.#journal.recover();
+    for (const problem of recovery.problems) this.#log(`audit journal: ${problem}`);
+    this.#recovered = recovery.open;
+    this.#shipper = createShipper({ store: this.#store, journal: this.#journal, sinks: options.sinks, log: this.#log });
+    this.#shipper.push(recovery.unshipped);
+    this.#chains = late.writer = createChainWriter({
+      journal: this.#journal,
+      shipper: this.#shipper,
+      chain: this.chain,
+      durability: this.#durability,
+      key: options.key ?? generateAuditSigningKey(),
+      recovered: recovery.open,
+      register: (sessionId, chain) =>
+        this.#store.registerAuditChain({ sessionId, chain, gateway, openedAt: new Date() }),
+    });
+    this.#sweep = startSealSweep({
+      everyMs: options.sealSweepMs ?? 2000,
+      openSessions: () => this.#ownOpen().map((h) => h.sessionId),
+      store: this.#store,
+      seal: (sessionId, reason) => this.sessionEnded(sessionId, reason),
+      log: this.#log,
+    });
+  }
+
+  get #durability(): AuditDurability {
+    return this.#options.durability ?? 'write';
+  }
+
+  sessionStarted = async (sessionId: string, data: AuditEventData['session.start']): Promise<void> => {
+    const gateway = this.#options.gatewayId;
+    await this.#enqueue(sessionId, 'session.start', gateway ? { ...data, gateway } : { ...data });
+  };
+
+  record = async <T extends Recordable>(sessionId: string, type: T, data: AuditEventData[T]): Promise<void> => {
+    await this.recordEvent(sessionId, type, data);
+  };
+
+  recordEvent = <T extends Recordable>(sessionId: string, type: T, data: AuditEventData[T]): Promise<number | null> => {
+    if (WRITTEN_BY_RECORDER.has(type)) {
+      return Promise.reject(
+        new GatehouseError(
+          'audit.invalid-event',
+          `'${type}' is written by sessionEnded(); call it instead of record()`,
+        ),
+      );
+    }
+    if (!KNOWN_TYPES.has(type)) {
+      return Promise.reject(
+        new GatehouseError(
+          'audit.invalid-event',
+          `'${String(type)}' is not an audit event type; add it to AUDIT_EVENT_TYPES in wire/audit-events.ts`,
+        ),
+      );
+    }
+    if (type !== 'result.sample') return this.#enqueue(sessionId, type, { ...data });
+    const sampleRows = this.#options.sampleRows ?? 10;
+    if (sampleRows <= 0) return Promise.resolve(null);
+    const sample = data as AuditEventData['result.sample'];
+    const rows = Array.isArray(sample.rows) ? sample.rows : [];
+    const kept = rows.slice(0, sampleRows).map((row) => (Array.isArray(row) ? row.map(shortenCell) : row));
+    return this.#enqueue(sessionId, type, { ...sample, rows: kept, truncated: rows.length > sampleRows });
+  };
+
+  /** Ends are serialised per session, so a repeated end waits for the first and then finds the chain sealed. */
+  sessionEnded = (sessionId: string, reason: SessionEndReason, data: Record<string, unknown> = {}): Promise<void> => {
+    const previous = this.#ending.get(sessionId) ?? Promise.resolve();
+    const current = previous.catch(() => {}).then(() => this.#end(sessionId, reason, data));
+    const tracked: Promise<void> = current
+      .catch(() => {})
+      .then(() => {
+        if (this.#ending.get(sessionId) === tracked) this.#ending.delete(sessionId);
+      });
+    this.#ending.set(sessionId, tracked);
+    return current;
+  };
+
+  closeOrphans = (
+    reason: SessionEndReason = 'gateway-restart',
+    filter: { gatewayId?: string } = {},
+  ): Promise<string[]> =>
+    closeOrphanedChains({
+      store: this.#store,
+      recovered: this.#recovered,
+      settle: () => this.#shipper.settled({ failFast: true }),
+      endOnChain: async (sessionId, chain, type, why) => {
+        await this.#enqueue(sessionId, type, { reason: why }, { seal: true, chain });
+      },
+      endHere: (sessionId, why) => this.#endHere(sessionId, why, {}),
+      log: this.#log,
+      reason,
+      gatewayId: filter.gatewayId,
+    });
+
+  flush = async (): Promise<void> => {
+    await this.#chains.flush();
+    await this.#shipper.settled({ failFast: false });
+  };
+
+  close = async (): Promise<void> => {
+    this.#sweep.stop();
+    await Promise.allSettled([...this.#ending.values()]);
+    await Promise.allSettled(
+      this.#ownOpen().map((h) =>
+        this.#enqueue(h.sessionId, 'chain.end', { reason: 'gateway-shutdown' }, { seal: true }),
+      ),
+    );
+    await this.#chains.flush();
+    await this.#shipper.close();
+    await this.#journal.close();
+    await Promise.all((this.#options.sinks ?? []).map((sink) => sink.close().catch(() => {})));
+  };
+
+  pending = (sessionId: string): AuditEventRecord[] => this.#shipper.pending(sessionId);
+
+  settled = async (sessionId: string): Promise<void> => {
+    await this.#ending.get(sessionId)?.catch(() => {});
+    await this.#chains.flush();
+  };
+
+  #ownOpen(): JournalHead[] {
+    return this.#chains.heads().filter((h) => h.chain === this.chain);
+  }
+
+  #enqueue(
     sessionId: string,
     type: string,
     data: Record<string, unknown>,
-    seal = false,
+    extra: { seal?: boolean; chain?: string } = {},
   ): Promise<number | null> {
     let canonical: string;
-    let snapshot: Record<string, unknown>;
     try {
       canonical = canonicalJson(data);
-      snapshot = JSON.parse(canonical) as Record<string, unknown>;
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<number | null>((resolve, reject) => {
-      queue.push({ sessionId, type, at: clock.now(), data: snapshot, canonical, seal, resolve, reject });
-      if (!running) {
-        running = true;
-        worker = drain();
-      }
-    });
+    const snapshot = JSON.parse(canonical) as Record<string, unknown>;
+    return this.#chains.enqueue({ sessionId, type, at: this.#clock.now(), data: snapshot, canonical, ...extra });
   }
 
-  async function drain(): Promise<void> {
-    await new Promise((r) => setImmediate(r));
-    while (queue.length > 0) {
-      const batch = queue;
-      queue = [];
-      await writeBatch(batch).catch((error: unknown) => {
-        for (const item of batch) item.reject(unavailable(error));
-      });
+  /** Ends a session on this process's chain (opening one if needed), then in the store. */
+  async #endHere(sessionId: string, reason: string, data: Record<string, unknown>): Promise<void> {
+    await this.#enqueue(sessionId, 'session.end', { ...data, reason }, { seal: true });
+    try {
+      await this.#store.endSession(sessionId, reason, this.#clock.now());
+    } catch (error) {
+      // The session service owns the session row; the recorder only repeats the end, so an
+      // unreachable store matters here only when the caller asked for store durability.
+      if (this.#durability === 'store') throw error;
     }
-    running = false;
   }
 
-  async function chainOf(sessionId: string): Promise<Chain> {
-    const cached = chains.get(sessionId);
-    if (cached) return cached;
-    const last = await store.lastAuditEvent(sessionId);
-    const chain = last
-      ? { seq: last.seq, hash: last.hash, sealed: last.type === 'seal' }
-      : { ...EMPTY_CHAIN, sealed: false };
-    chains.set(sessionId, chain);
-    return chain;
-  }
-
-  function key(): Promise<AuditSigningKey> {
-    signingKey ??= loadAuditSigningKey(store).catch((error) => {
-      signingKey = null;
-      throw error;
-    });
-    return signingKey;
-  }
-
-  async function writeBatch(batch: Pending[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const { records, heads, accepted, refused } = await link(batch);
-        await store.appendAuditEvents(records);
-        for (const [sessionId, head] of heads) {
-          if (head.sealed) chains.delete(sessionId);
-          else chains.set(sessionId, head);
-        }
-        for (const item of refused) item.resolve(null);
-        for (const { item, seq } of accepted) item.resolve(seq);
-        publish(records);
-        return;
-      } catch (error) {
-        for (const item of batch) chains.delete(item.sessionId);
-        if (isUniqueViolation(error) && attempt < MAX_CONFLICT_RETRIES) continue;
-        const failure = unavailable(error);
-        for (const item of batch) item.reject(failure);
+  async #end(sessionId: string, reason: SessionEndReason, data: Record<string, unknown>): Promise<void> {
+    if (!this.#chains.knows(sessionId)) {
+      // This process never wrote the session: another replica's chain holds it and is sealed by its
+      // own writer. A session no chain holds at all gets its end here, so it is never left without one.
+      const held = await this.#store.listAuditChains(sessionId);
+      if (held.length > 0) {
+        await this.#store.endSession(sessionId, reason, this.#clock.now()).catch(() => {});
         return;
       }
     }
+    await this.#endHere(sessionId, reason, data);
   }
-
-  async function link(batch: Pending[]) {
-    const heads = new Map<string, Chain>();
-    const records: AuditEventRecord[] = [];
-    const accepted: Array<{ item: Pending; seq: number }> = [];
-    const refused: Pending[] = [];
-    for (const item of batch) {
-      const head = heads.get(item.sessionId) ?? { ...(await chainOf(item.sessionId)) };
-      if (head.sealed) {
-        if (!item.seal) {
-          item.reject(
-            new GatehouseError(
-              'audit.session-closed',
-              `session ${item.sessionId} has ended; open a new session to run more commands`,
-            ),
-          );
-        } else {
-          refused.push(item);
-        }
-        continue;
-      }
-      const event = linkCanonicalEvent(head, item, item.canonical);
-      records.push(event);
-      let next: Chain = { seq: event.seq, hash: event.hash, sealed: false };
-      if (item.seal) {
-        const signer = await key();
-        const seal = linkEvent(next, {
-          sessionId: item.sessionId,
-          type: 'seal',
-          at: item.at,
-          data: {
-            final_seq: event.seq,
-            final_hash: event.hash,
-            algorithm: 'ed25519',
-            key_id: signer.keyId,
-            signature: signSeal(signer, item.sessionId, event.seq, event.hash),
-          },
-        });
-        records.push(seal);
-        next = { seq: seal.seq, hash: seal.hash, sealed: true };
-      }
-      heads.set(item.sessionId, next);
-      accepted.push({ item, seq: event.seq });
-    }
-    return { records, heads, accepted, refused };
-  }
-
-  function publish(records: AuditEventRecord[]): void {
-    if (sinks.length === 0) return;
-    for (const record of records) {
-      const wire = toWireEvent(record);
-      for (const sink of sinks) {
-        try {
-          sink.write(wire);
-        } catch {
-          // A sink's failure is counted by the sink; it must never reach the data path.
-        }
-      }
-    }
-  }
-
-  const recorder: Recorder = {
-    async sessionStarted(sessionId, data) {
-      await enqueue(
-        sessionId,
-        'session.start',
-        options.gatewayId ? { ...data, gateway: options.gatewayId } : { ...data },
-      );
-    },
-    async record(sessionId, type, data) {
-      await recorder.recordEvent(sessionId, type, data);
-    },
-    recordEvent(sessionId, type, data) {
-      if ((type as string) === 'session.end' || (type as string) === 'seal') {
-        return Promise.reject(
-          new GatehouseError(
-            'audit.invalid-event',
-            `'${type}' is written by sessionEnded(); call it instead of record()`,
-          ),
-        );
-      }
-      if (!KNOWN_TYPES.has(type)) {
-        return Promise.reject(
-          new GatehouseError(
-            'audit.invalid-event',
-            `'${String(type)}' is not an audit event type; add it to AUDIT_EVENT_TYPES in wire/audit-events.ts`,
-          ),
-        );
-      }
-      if (type === 'result.sample') {
-        if (sampleRows <= 0) return Promise.resolve(null);
-        const sample = data as AuditEventData['result.sample'];
-        const rows = Array.isArray(sample.rows) ? sample.rows : [];
-        const kept = rows.slice(0, sampleRows).map((row) => (Array.isArray(row) ? row.map(shortenCell) : row));
-        return enqueue(sessionId, type, { ...sample, rows: kept, truncated: rows.length > sampleRows });
-      }
-      return enqueue(sessionId, type, { ...data });
-    },
-    async sessionEnded(sessionId, reason, data = {}) {
-      await enqueue(sessionId, 'session.end', { ...data, reason }, true);
-      try {
-        await store.endSession(sessionId, reason, clock.now());
-      } catch (error) {
-        throw unavailable(error);
-      }
-    },
-    async closeOrphans(reason = 'gateway-restart', filter = {}) {
-      const open = (await store.listOpenSessions()).map((s) => s.id);
-      const unsealed = (await store.listUnsealedAuditSessions?.()) ?? [];
-      const closed: string[] = [];
-      for (const sessionId of [...new Set([...open, ...unsealed])]) {
-        if (filter.gatewayId !== undefined && (await startedBy(sessionId)) !== filter.gatewayId) continue;
-        await recorder.sessionEnded(sessionId, reason);
-        closed.push(sessionId);
-      }
-      return closed;
-    },
-    async flush() {
-      while (running) await worker;
-    },
-    async close() {
-      await recorder.flush();
-      await Promise.all(sinks.map((sink) => sink.close().catch(() => {})));
-    },
-  };
-
-  async function startedBy(sessionId: string): Promise<string | undefined> {
-    const events = await store.listAuditEvents(sessionId);
-    const start = events.find((e) => e.type === 'session.start');
-    return typeof start?.data.gateway === 'string' ? start.data.gateway : undefined;
-  }
-
-  return recorder;
 }
 
 /** Sample cells are for a reviewer's eyes; a multi-megabyte value would only bloat the log. */
@@ -306,18 +292,4 @@ function shortenCell(cell: unknown): unknown {
   return typeof cell === 'string' && cell.length > SAMPLE_CELL_MAX_CHARS
     ? `${cell.slice(0, SAMPLE_CELL_MAX_CHARS - 1)}…`
     : cell;
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
-}
-
-function unavailable(error: unknown): GatehouseError {
-  if (error instanceof GatehouseError && error.code === 'audit.unavailable') return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new GatehouseError(
-    'audit.unavailable',
-    `the audit log cannot be written to the store (${detail}); commands are refused until the store is reachable again, or set \`audit: best-effort\` on the connection`,
-    { cause: error },
-  );
 }

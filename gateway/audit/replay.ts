@@ -1,9 +1,18 @@
 import { parseArgs } from 'node:util';
+import { AUDIT_EVENT_TYPES } from '../../wire/audit-events.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { SSH_AUDIT_EVENTS, type AsciicastEvent, type AsciicastHeader } from '../ssh/ssh-audit-events.ts';
 import type { AuditEventRecord, Store } from '../store/store.ts';
+import { mergeChains } from './audit-log.ts';
 
-/** One recorded terminal session of an audit log, rebuilt from its `ssh.shell` and `ssh.output` events. */
+/** Events that open a recording (their `cast` is the header) and those that carry its events. */
+const RECORDING_HEADERS: ReadonlySet<string> = new Set([SSH_AUDIT_EVENTS.shell, AUDIT_EVENT_TYPES.k8sExec]);
+const RECORDING_EVENTS: ReadonlySet<string> = new Set([SSH_AUDIT_EVENTS.output, AUDIT_EVENT_TYPES.k8sOutput]);
+
+/**
+ * One recorded terminal session of an audit log: an SSH shell (`ssh.shell` + `ssh.output`) or a
+ * `kubectl exec` (`k8s.exec` + `k8s.output`), rebuilt from its events.
+ */
 export interface ShellRecording {
   channel: string;
   header: AsciicastHeader;
@@ -16,9 +25,9 @@ export function shellRecordings(events: readonly AuditEventRecord[]): ShellRecor
   for (const event of events) {
     const channel = typeof event.data.channel === 'string' ? event.data.channel : undefined;
     if (!channel) continue;
-    if (event.type === SSH_AUDIT_EVENTS.shell && isHeader(event.data.cast)) {
+    if (RECORDING_HEADERS.has(event.type) && isHeader(event.data.cast)) {
       byChannel.set(channel, { channel, header: event.data.cast, events: [] });
-    } else if (event.type === SSH_AUDIT_EVENTS.output && Array.isArray(event.data.cast)) {
+    } else if (RECORDING_EVENTS.has(event.type) && Array.isArray(event.data.cast)) {
       byChannel.get(channel)?.events.push(...event.data.cast.filter(isEvent));
     }
   }
@@ -156,7 +165,7 @@ export function replaySession(options: {
   out: { write(text: string): unknown };
 }): Promise<number> {
   return runReplay(options.argv, {
-    listAuditEvents: (sessionId) => options.store.listAuditEvents(sessionId),
+    listAuditEvents: async (sessionId) => mergeChains(await options.store.listAuditEvents(sessionId)),
     write: (data) => void options.out.write(data),
   });
 }

@@ -8,14 +8,17 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
-import type { Store } from '../store/store.ts';
-
-/** Name of the store secret holding the gateway's Ed25519 audit key (PKCS#8 PEM). */
-export const AUDIT_SIGNING_KEY_SECRET = 'audit.signing-key' as const;
 
 /**
- * The gateway's audit key. It lives in the store so every replica signs with the same key and
- * a restarted gateway can still seal the sessions a crash left open.
+ * Name of the store secret where gateways before 0.2 kept the audit private key. A key the store's
+ * owner could read proves nothing against them, so `audit-key-setup.ts` retires it on start.
+ */
+export const LEGACY_SIGNING_KEY_SECRET = 'audit.signing-key' as const;
+
+/**
+ * The gateway's Ed25519 audit key. The private half lives outside the store (a key file in the
+ * gateway's data directory, or an environment secret), so whoever can write the store cannot
+ * re-sign a rewritten log; the store holds only public keys.
  */
 export interface AuditSigningKey {
   privateKey: KeyObject;
@@ -24,25 +27,44 @@ export interface AuditSigningKey {
   keyId: string;
 }
 
-/** Loads the audit key, creating it on first use (first replica to write wins). */
-export async function loadAuditSigningKey(store: Store): Promise<AuditSigningKey> {
-  let pem = await store.getSecret(AUDIT_SIGNING_KEY_SECRET);
-  if (!pem) {
-    const { privateKey } = generateKeyPairSync('ed25519');
-    pem = await store.putSecretIfAbsent(
-      AUDIT_SIGNING_KEY_SECRET,
-      privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    );
-  }
-  const privateKey = createPrivateKey(pem);
-  const publicKey = createPublicKey(privateKey);
-  return { privateKey, publicKey, keyId: keyIdOf(publicKey) };
+/** A fresh key (the memory store's, which lives as long as the process). */
+export function generateAuditSigningKey(): AuditSigningKey {
+  return signingKeyOf(generateKeyPairSync('ed25519').privateKey);
 }
 
-/** The public half of the stored audit key, without creating one; null when the store has none. */
-export async function storedAuditPublicKey(store: Store): Promise<KeyObject | null> {
-  const pem = await store.getSecret(AUDIT_SIGNING_KEY_SECRET);
-  return pem ? createPublicKey(createPrivateKey(pem)) : null;
+/** The key in a PKCS#8 PEM text (a key file or `audit.signing_key`). */
+export function signingKeyFromPem(pem: string, where: string): AuditSigningKey {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (error) {
+    throw new GatehouseError(
+      'audit.bad-signing-key',
+      `${where} is not a PEM private key; generate one with \`openssl genpkey -algorithm ed25519\``,
+      { cause: error },
+    );
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    throw new GatehouseError(
+      'audit.bad-signing-key',
+      `${where} is a ${privateKey.asymmetricKeyType ?? 'unknown'} key; the audit key must be Ed25519 (\`openssl genpkey -algorithm ed25519\`)`,
+    );
+  return signingKeyOf(privateKey);
+}
+
+/** PEM of a private key, for writing a key file. */
+export function privateKeyPem(key: AuditSigningKey): string {
+  return key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+/** SPKI PEM of a public key, as `gatehouse audit key` prints it. */
+export function publicKeyPem(key: KeyObject): string {
+  return key.export({ type: 'spki', format: 'pem' }).toString();
+}
+
+function signingKeyOf(privateKey: KeyObject): AuditSigningKey {
+  const publicKey = createPublicKey(privateKey);
+  return { privateKey, publicKey, keyId: keyIdOf(publicKey) };
 }
 
 /** Accepts a KeyObject or a PEM public (or private) key, as `--public-key FILE` gives. */

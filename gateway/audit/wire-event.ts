@@ -5,6 +5,7 @@ import type { AuditEventType, AuditEventWire } from '../../wire/audit-events.ts'
 export function toWireEvent(event: AuditEventRecord): AuditEventWire {
   return {
     session_id: event.sessionId,
+    ...(event.chain ? { chain: event.chain } : {}),
     seq: event.seq,
     type: event.type as AuditEventType,
     at: event.at.toISOString(),
@@ -18,6 +19,7 @@ export function toWireEvent(event: AuditEventRecord): AuditEventWire {
 export function fromWireEvent(event: AuditEventWire): AuditEventRecord {
   return {
     sessionId: event.session_id,
+    ...(event.chain ? { chain: event.chain } : {}),
     seq: event.seq,
     type: event.type,
     at: new Date(event.at),

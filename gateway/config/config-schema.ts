@@ -25,6 +25,11 @@ export const configSchema = {
         http: { ...hostPort, default: '127.0.0.1:8080' },
         postgres: { ...hostPort, default: '127.0.0.1:6432' },
         ssh: hostPort,
+        mysql: {
+          ...hostPort,
+          description:
+            'Native MySQL listener (the database name picks the connection, the session token is the password)',
+        },
       },
     },
     public_url: { type: 'string', description: 'URL clients and the GitHub App use to reach this gateway' },
@@ -92,6 +97,26 @@ export const configSchema = {
       default: {},
       properties: {
         sample_rows: { type: 'integer', minimum: 0, default: 5 },
+        durability: {
+          enum: ['write', 'fsync', 'store'],
+          default: 'write',
+          description:
+            'When a statement may be forwarded: its event written to the local journal (write; survives a gateway crash), flushed to disk (fsync; survives power loss), or committed to the store (store)',
+        },
+        journal: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            dir: { type: 'string', description: "This gateway's own journal directory (one per replica)" },
+            max_bytes: { type: 'integer', minimum: 65536, default: 64 * 1024 * 1024 },
+          },
+        },
+        signing_key: {
+          type: 'string',
+          description: 'PEM Ed25519 private key, e.g. "${env:GATEHOUSE_AUDIT_SIGNING_KEY}"',
+        },
+        signing_key_file: { type: 'string', description: 'Ed25519 private key file, created on first start' },
         file: { type: 'string', description: 'JSON-lines export file' },
         webhook: {
           type: 'object',

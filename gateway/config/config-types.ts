@@ -1,10 +1,12 @@
+import type { MysqlConnectionConfig } from '../mysql/mysql-config.ts';
+
 /**
  * The loaded gatehouse.yaml: complete (defaults applied), secrets interpolated, paths absolute.
  * One typed object that every part of the gateway receives instead of reading files itself.
  */
 export interface GatehouseConfig {
   file: string;
-  listen: { http: string; postgres: string; ssh?: string };
+  listen: { http: string; postgres: string; ssh?: string; mysql?: string };
   publicUrl: string;
   /** Absolute data directory for embedded PGlite, or a postgres:// URL. */
   store: string;
@@ -14,9 +16,30 @@ export interface GatehouseConfig {
   policiesDir: string;
   staticTokens: StaticToken[];
   limits: { maxMessageBytes: number; maxStatementBytes: number };
-  audit: { sampleRows: number; file?: string; webhook?: { url: string; secret: string } };
+  audit: AuditConfig;
   approvals: { notifyUrl?: string; secret?: string };
   app?: { appId: string; privateKey: string; webhookSecret: string; baseUrl?: string };
+}
+
+/**
+ * When a statement's audit event "exists" so the statement may be forwarded: written to the
+ * gateway's journal (`write`, survives the process dying), flushed to disk (`fsync`, survives
+ * power loss), or committed to the store (`store`, survives losing the gateway host).
+ */
+export type AuditDurability = 'write' | 'fsync' | 'store';
+
+/** gatehouse.yaml `audit:`, with the journal and key locations resolved (see `load-config.ts`). */
+export interface AuditConfig {
+  sampleRows: number;
+  file?: string;
+  webhook?: { url: string; secret: string };
+  durability: AuditDurability;
+  /** `dir` null: the journal is kept in memory (a `memory://` store, which dies with the process too). */
+  journal: { dir: string | null; maxBytes: number };
+  /** PEM of the private signing key (an environment secret); wins over `signingKeyFile`. */
+  signingKey?: string;
+  /** The private signing key's file; null: a key for this process only (memory store). */
+  signingKeyFile: string | null;
 }
 
 /** A trusted OIDC issuer; tokens from any other issuer are refused before their signature is even fetched. */
@@ -82,8 +105,33 @@ export interface HttpConnectionConfig {
   audit: AuditMode;
 }
 
+/**
+ * A Kubernetes API server; the gateway alone holds the credential (a bearer token, a client
+ * certificate, or the service account of the pod it runs in) and verifies the server's CA.
+ */
+export interface KubernetesConnectionConfig {
+  type: 'kubernetes';
+  name: string;
+  /** `https://host:port`; absent with `inCluster` (KUBERNETES_SERVICE_HOST/PORT are used). */
+  url?: string;
+  /** PEM of the CA the server's certificate must chain to; absent: the system CAs (or the in-cluster ca.crt). */
+  ca?: string;
+  token?: string;
+  clientCertificate?: string;
+  clientKey?: string;
+  inCluster: boolean;
+  /** The namespace the job's KUBECONFIG context defaults to. */
+  namespace?: string;
+  audit: AuditMode;
+}
+
 /** Any configured connection; `type` picks the adapter that serves it. */
-export type ConnectionConfig = PostgresConnectionConfig | SshConnectionConfig | HttpConnectionConfig;
+export type ConnectionConfig =
+  | PostgresConnectionConfig
+  | SshConnectionConfig
+  | HttpConnectionConfig
+  | MysqlConnectionConfig
+  | KubernetesConnectionConfig;
 
 /** Development stand-in for OIDC sessions: a fixed bearer token. */
 export interface StaticToken {

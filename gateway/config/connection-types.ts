@@ -1,4 +1,5 @@
 import { httpConnectionType } from '../http-adapter/http-connection.ts';
+import { mysqlConnectionType } from '../mysql/mysql-connection.ts';
 import { postgresConnectionType } from '../postgres/postgres-connection.ts';
 import { sshConnectionType } from '../ssh/ssh-connection.ts';
 import type { ConnectionType } from './connection-type.ts';
@@ -8,4 +9,5 @@ export const CONNECTION_TYPES: readonly ConnectionType[] = [
   postgresConnectionType,
   sshConnectionType,
   httpConnectionType,
+  mysqlConnectionType,
 ];

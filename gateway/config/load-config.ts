@@ -6,10 +6,10 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { configSchema } from './config-schema.ts';
 import { schemaDefaults } from './connection-type.ts';
 import { CONNECTION_TYPES } from './connection-types.ts';
-import { resolveStoreLocation } from '../store/store-location.ts';
+import { resolveStoreLocation, storeKind } from '../store/store-location.ts';
 import { interpolateSecrets } from './interpolate.ts';
 import { explainSchemaError, lineOfError } from './schema-errors.ts';
-import type { GatehouseConfig } from './config-types.ts';
+import type { AuditConfig, GatehouseConfig } from './config-types.ts';
 
 const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(configSchema);
 
@@ -62,7 +62,7 @@ function isUsefulError(error: ErrorObject): boolean {
 /** gatehouse.yaml after validation with defaults applied: the shape `config-schema.ts` guarantees. */
 interface Validated {
   connections: Record<string, Record<string, unknown>>;
-  listen: { http: string; postgres: string; ssh?: string };
+  listen: { http: string; postgres: string; ssh?: string; mysql?: string };
   public_url?: string;
   store: string;
   tls?: { cert: string; key: string };
@@ -70,7 +70,7 @@ interface Validated {
   policies: string;
   static_tokens: GatehouseConfig['staticTokens'];
   limits: { max_message_bytes: number; max_statement_bytes: number };
-  audit: { sample_rows: number; file?: string; webhook?: { url: string; secret: string } };
+  audit: AuditSection;
   approvals: { notify_url?: string; secret?: string };
   app?: { app_id: string | number; private_key: string; webhook_secret: string; base_url?: string };
 }
@@ -83,7 +83,7 @@ function toConfig(data: Validated, file: string, configDir: string): GatehouseCo
   }
   return {
     file,
-    listen: { http: data.listen.http, postgres: data.listen.postgres, ssh: data.listen.ssh },
+    listen: { http: data.listen.http, postgres: data.listen.postgres, ssh: data.listen.ssh, mysql: data.listen.mysql },
     publicUrl: data.public_url ?? `http://${data.listen.http}`,
     store: resolveStoreLocation(data.store, configDir),
     tls: data.tls,
@@ -97,11 +97,7 @@ function toConfig(data: Validated, file: string, configDir: string): GatehouseCo
     policiesDir: path.resolve(configDir, data.policies),
     staticTokens: data.static_tokens,
     limits: { maxMessageBytes: data.limits.max_message_bytes, maxStatementBytes: data.limits.max_statement_bytes },
-    audit: {
-      sampleRows: data.audit.sample_rows,
-      file: data.audit.file && path.resolve(configDir, data.audit.file),
-      webhook: data.audit.webhook,
-    },
+    audit: auditConfig(data.audit, resolveStoreLocation(data.store, configDir), configDir),
     approvals: { notifyUrl: data.approvals.notify_url, secret: data.approvals.secret },
     app: data.app && {
       appId: String(data.app.app_id),
@@ -109,5 +105,37 @@ function toConfig(data: Validated, file: string, configDir: string): GatehouseCo
       webhookSecret: data.app.webhook_secret,
       baseUrl: data.app.base_url,
     },
+  };
+}
+
+/** gatehouse.yaml's `audit:` as validated, defaults applied. */
+interface AuditSection {
+  sample_rows: number;
+  file?: string;
+  webhook?: { url: string; secret: string };
+  durability: AuditConfig['durability'];
+  journal: { dir?: string; max_bytes: number };
+  signing_key?: string;
+  signing_key_file?: string;
+}
+
+/**
+ * The journal and the signing key live in the gateway's data directory: the store's own for an
+ * embedded store, `.gatehouse-audit/` beside gatehouse.yaml for a PostgreSQL one (set
+ * `audit.journal.dir` per replica when several share a config), memory for `memory://`.
+ */
+function auditConfig(audit: AuditSection, store: string, configDir: string): AuditConfig {
+  const kind = storeKind(store);
+  const dataDir = kind === 'directory' ? store : kind === 'postgres' ? path.join(configDir, '.gatehouse-audit') : null;
+  const at = (file: string | undefined, fallback: string): string | null =>
+    file ? path.resolve(configDir, file) : dataDir && path.join(dataDir, fallback);
+  return {
+    sampleRows: audit.sample_rows,
+    file: audit.file && path.resolve(configDir, audit.file),
+    webhook: audit.webhook,
+    durability: audit.durability,
+    journal: { dir: at(audit.journal.dir, 'audit-journal'), maxBytes: audit.journal.max_bytes },
+    signingKey: audit.signing_key,
+    signingKeyFile: at(audit.signing_key_file, 'audit-signing-key.pem'),
   };
 }

@@ -1,6 +1,5 @@
 import pg from 'pg';
 import { getSessionLog } from '../audit/session-log.ts';
-import { storedAuditPublicKey } from '../audit/signing-key.ts';
 import { verifySession } from '../audit/verify-session.ts';
 import { loadDevIssuerKey, mintDevToken } from '../identity/dev-issuer.ts';
 import { systemClock } from '../identity/session-context.ts';
@@ -133,13 +132,12 @@ export async function runDemoJob(options: DemoJobOptions): Promise<DemoJobResult
     await step('the session’s audit trail verifies (hash chain and signature)', async () => {
       await waitFor(async () => (await getSessionLog(gateway.store, sessionId))?.sealed === true);
       events = (await getSessionLog(gateway.store, sessionId))?.events ?? [];
-      const key = await storedAuditPublicKey(gateway.store);
-      const verdict = key ? await verifySession(gateway.store, sessionId, key) : null;
+      const verdict = await verifySession(gateway.store, sessionId, gateway.auditPublicKey);
       return {
         ok: verdict?.ok === true,
         detail: verdict?.ok
           ? `${events.length} events, chain intact, signature valid`
-          : `verification failed: ${JSON.stringify(verdict?.problems ?? 'no key')}`,
+          : `verification failed: ${JSON.stringify(verdict.problems)}`,
       };
     });
   }

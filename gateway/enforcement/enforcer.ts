@@ -7,6 +7,7 @@ import type { Action, Decision } from '../policy/types.ts';
 import type { AuditEventData, AuditEventType } from '../../wire/audit-events.ts';
 import { holdForApproval, type HoldControl } from './approval-hold.ts';
 import { allowed, ENGINE_ERROR_RULE, REFUSAL, refused, type Verdict } from './verdict.ts';
+import { auditRefusalMessage } from '../audit/audit-refusal.ts';
 
 /** Event types an adapter writes for a connection (the session's own events are the recorder's). */
 export type ConnectionEventType = Exclude<AuditEventType, 'session.start' | 'session.end' | 'seal'>;
@@ -131,7 +132,7 @@ class CoreEnforcer implements Enforcer {
       () => verdict,
       (error: Error) => {
         this.deps.log(`audit store unavailable: ${error.message}`);
-        return refused(REFUSAL.auditUnavailable, decision, AUDIT_UNAVAILABLE, approval);
+        return refused(REFUSAL.auditUnavailable, decision, auditRefusalMessage(error) ?? AUDIT_UNAVAILABLE, approval);
       },
     );
   }

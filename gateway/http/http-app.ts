@@ -23,6 +23,8 @@ export interface HttpAppOptions {
   metrics?: Registry;
   /** The masked log of a session (audit recorder); null when there is none. */
   getSessionLog?: (sessionId: string) => Promise<unknown | null>;
+  /** A session's final audit hash, for the answer of `DELETE /v1/sessions/:id`; null when not (yet) known. */
+  finalHash?: (sessionId: string) => Promise<string | null>;
   onTunnel: TunnelHandler;
   extraRoutes?: ExtraRoutes;
   /** Largest WebSocket message on a tunnel. */
@@ -40,7 +42,7 @@ const LIMITS = { maxHeaderBytes: 16 * 1024, requestTimeoutMs: 30_000, headersTim
  */
 export function createHttpApp(options: HttpAppOptions): http.Server {
   const log = options.log ?? (() => {});
-  const routes = createSessionRoutes(options.sessions);
+  const routes = createSessionRoutes(options.sessions, { finalHash: options.finalHash });
   const tunnels = createTunnelUpgrade({
     sessions: options.sessions,
     live: options.live,

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SessionInfo } from '../../wire/control-api.ts';
+import type { SessionEnded, SessionInfo } from '../../wire/control-api.ts';
 import type { SessionContext } from '../identity/session-context.ts';
 import { SESSION_DEFAULTS, type SessionService } from '../identity/session-service.ts';
 import { bearerToken } from './bearer-token.ts';
@@ -17,7 +17,10 @@ export interface SessionRoutes {
 }
 
 /** Session routes over a {@link SessionService}; each handler answers exactly once, errors included. */
-export function createSessionRoutes(sessions: SessionService): SessionRoutes {
+export function createSessionRoutes(
+  sessions: SessionService,
+  audit: { finalHash?: (sessionId: string) => Promise<string | null> } = {},
+): SessionRoutes {
   async function sessionOf(req: IncomingMessage, res: ServerResponse, id: string): Promise<SessionContext | null> {
     const bearer = bearerToken(req.headers);
     if (bearer.kind !== 'token') {
@@ -99,7 +102,8 @@ export function createSessionRoutes(sessions: SessionService): SessionRoutes {
       }
       // Only the session's own holder can DELETE it: that is the job ending it (the disconnect step).
       await sessions.revoke(id, 'disconnect');
-      sendJson(res, 200, { id, ended: true, end_reason: 'disconnect' });
+      const finalHash = audit.finalHash ? await audit.finalHash(id).catch(() => null) : null;
+      sendJson(res, 200, { id, ended: true, end_reason: 'disconnect', final_hash: finalHash } satisfies SessionEnded);
     },
   };
 }

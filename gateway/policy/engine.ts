@@ -91,9 +91,9 @@ export function createPolicyEngine(policy: Policy): PolicyEngine {
 
   function evaluate(action: Action): Evaluation {
     const rules = rulesFor(action.connection, action.identity);
-    if (action.type === 'pg.query' || action.type === 'pg.function-call') {
+    if (action.type === 'pg.query' || action.type === 'mysql.query' || action.type === 'pg.function-call') {
       const statements =
-        action.type === 'pg.query'
+        action.type === 'pg.query' || action.type === 'mysql.query'
           ? action.statements
           : [unknownStatement(`FunctionCall ${action.functionOid}`, FUNCTION_CALL_REASON)];
       if (statements.length === 0) {
@@ -157,7 +157,9 @@ function httpDefaultDeny(action: HttpRequestAction): Decision {
   };
 }
 
-function sshFacts(action: Exclude<Action, { type: 'pg.query' | 'pg.function-call' | 'http.request' }>): SshFacts {
+function sshFacts(
+  action: Exclude<Action, { type: 'pg.query' | 'mysql.query' | 'pg.function-call' | 'http.request' }>,
+): SshFacts {
   switch (action.type) {
     case 'ssh.exec':
       return { type: 'exec', argv: action.argv, command: action.command };

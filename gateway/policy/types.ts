@@ -58,6 +58,18 @@ export interface PgQueryAction extends ActionBase {
   statements: readonly StatementAnalysis[];
 }
 
+/**
+ * One MySQL/MariaDB command carrying SQL: a COM_QUERY (maybe several statements), a prepare, or an
+ * execute of a statement prepared through the gateway. The statements have PostgreSQL's facts, so
+ * one policy language serves both.
+ */
+export interface MysqlQueryAction extends ActionBase {
+  type: 'mysql.query';
+  via: 'text' | 'prepared';
+  sql: string;
+  statements: readonly StatementAnalysis[];
+}
+
 /** The protocol-level FunctionCall message: never analysable, so it has its own action. */
 export interface PgFunctionCallAction extends ActionBase {
   type: 'pg.function-call';
@@ -116,6 +128,7 @@ export interface HttpRequestAction extends ActionBase {
 /** Everything an adapter can ask the engine about. */
 export type Action =
   | PgQueryAction
+  | MysqlQueryAction
   | PgFunctionCallAction
   | SshExecAction
   | SshShellAction

@@ -1,5 +1,6 @@
 import type { AdapterFactory } from '../enforcement/adapter-contract.ts';
 import { httpAdapterFactory } from '../http-adapter/http-adapter.ts';
+import { mysqlAdapterFactory } from '../mysql/mysql-factory.ts';
 import type { Policy } from '../policy/policy-types.ts';
 import { postgresAdapterFactory } from '../postgres/postgres-factory.ts';
 import { sshAdapterFactory } from '../ssh/ssh-factory.ts';
@@ -9,5 +10,10 @@ import { sshAdapterFactory } from '../ssh/ssh-factory.ts';
  * here; `startGateway` knows none of them by name.
  */
 export function builtinAdapters(policy: Policy): AdapterFactory[] {
-  return [postgresAdapterFactory(policy.masking), sshAdapterFactory, httpAdapterFactory(policy.masking)];
+  return [
+    postgresAdapterFactory(policy.masking),
+    sshAdapterFactory,
+    httpAdapterFactory(policy.masking),
+    mysqlAdapterFactory,
+  ];
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -7,9 +7,10 @@ import { createAppRoutes, routeHandler } from '../approvals/app-routes.ts';
 import { createApprovalBroker, type ApprovalBroker } from '../approvals/broker.ts';
 import { createHttpNotifier, silentNotifier } from '../approvals/notifier.ts';
 import { APP_NOTIFY_PATH } from '../../wire/approvals.ts';
-import { createRecorder, type Recorder, type RecorderOptions } from '../audit/recorder.ts';
-import { getSessionLog } from '../audit/session-log.ts';
-import { createConfiguredSinks } from '../audit/sinks/configured-sinks.ts';
+import { openConfiguredAudit } from '../audit/configured-audit.ts';
+import type { Recorder, RecorderOptions } from '../audit/recorder.ts';
+import { getSessionLog, waitForFinalHash, waitForSealedLog, type SessionLogOptions } from '../audit/session-log.ts';
+import type { AuditSigningKey } from '../audit/signing-key.ts';
 import type { GatehouseConfig } from '../config/config-types.ts';
 import type { AdapterDeps, AdapterFactory, ProtocolAdapter } from '../enforcement/adapter-contract.ts';
 import { createEnforcer } from '../enforcement/enforcer.ts';
@@ -42,6 +43,8 @@ export interface RunningGateway {
   sessions: SessionService;
   broker: ApprovalBroker;
   recorder: Recorder;
+  /** The public half of the audit signing key (pin it to verify this gateway's seals). */
+  auditPublicKey: KeyObject;
   metrics: GatewayMetrics;
   adapters: readonly ProtocolAdapter[];
   live: LiveSessions;
@@ -53,7 +56,7 @@ export interface StartOptions {
   clock?: Clock;
   log?: (message: string) => void;
   /**
-   * Builds the audit recorder (default {@link createRecorder}). A seam for benchmarks that
+   * Builds the audit recorder (default `createRecorder` of `audit/recorder.ts`). A seam for benchmarks that
    * measure the data path without audit; not a config key, because a gateway must always audit.
    */
   createRecorder?: (options: RecorderOptions) => Recorder;
@@ -64,6 +67,9 @@ export interface StartOptions {
   /** The `gatehouse connect` bundle served to runners (default: the one built into `actions/dist/`). */
   clientBundlePath?: string | URL;
 }
+
+/** How long `DELETE /v1/sessions/:id` and the app's log read wait for every replica's chain of an ended session to be sealed. */
+const FINAL_HASH_WAIT_MS = 3000;
 
 const BUILT_CLIENT_BUNDLE = new URL('../../actions/dist/gatehouse-connect.mjs', import.meta.url);
 
@@ -91,7 +97,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     gatewayId: `${os.hostname()}/${config.listen.http}#${config.listen.postgres}`,
   };
   const metrics = createMetrics();
-  const { store, policy, recorder } = await openRecords(env);
+  const { store, policy, recorder, auditKey, logReads } = await openRecords(env);
   const sessions = await openSessions(env, store, policy);
   const { broker, embeddedApp } = await openApprovals(env, store, recorder);
   const live = createLiveSessions(env.clock);
@@ -112,7 +118,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   for (const factory of (options.adapters ?? builtinAdapters)(policy)) adapters.push(await factory.create(deps));
   watchSessions(env, sessions, recorder, adapters, live);
   await sessions.restoreTimers();
-  const httpServer = controlApi(env, { sessions, store, broker, metrics, live, adapters, embeddedApp });
+  const httpServer = controlApi(env, { sessions, store, broker, metrics, live, adapters, embeddedApp, logReads });
   const servers = await listenAll(env, httpServer, adapters);
   return {
     httpUrl: servers.httpUrl,
@@ -123,6 +129,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     sessions,
     broker,
     recorder,
+    auditPublicKey: auditKey.publicKey,
     metrics,
     adapters,
     live,
@@ -138,23 +145,26 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   };
 }
 
-/** Store, policy and recorder; sessions a previous run left open are closed first. */
-async function openRecords(env: Env): Promise<{ store: Store; policy: Policy; recorder: Recorder }> {
+interface Records {
+  store: Store;
+  policy: Policy;
+  recorder: Recorder;
+  auditKey: AuditSigningKey;
+  /** What log reads merge in from the recorder's journal (events not yet in the store). */
+  logReads: SessionLogOptions;
+}
+
+/**
+ * Store, policy, the audit key and the recorder with its journal; what a previous run left in the
+ * journal is shipped and the sessions it left open are closed first.
+ */
+async function openRecords(env: Env): Promise<Records> {
   const { config } = env;
   const store = await createStore(config.store);
   await loadSqlParser();
   const policy = loadPolicies(config.policiesDir);
-  const recorder = (env.options.createRecorder ?? createRecorder)({
-    store,
-    clock: env.clock,
-    sampleRows: config.audit.sampleRows,
-    sinks: createConfiguredSinks(config.audit),
-    gatewayId: env.gatewayId,
-  });
-  // A restarting replica closes only the sessions and approvals it held itself.
-  const orphans = await recorder.closeOrphans('gateway-restart', { gatewayId: env.gatewayId });
-  if (orphans.length > 0) env.log(`closed ${orphans.length} session(s) left open by a previous run (gateway-restart)`);
-  return { store, policy, recorder };
+  const audit = await openConfiguredAudit({ ...env, store, build: env.options.createRecorder });
+  return { store, policy, recorder: audit.recorder, auditKey: audit.key, logReads: audit.logReads };
 }
 
 async function openSessions(env: Env, store: Store, policy: Policy): Promise<SessionService> {
@@ -239,6 +249,7 @@ interface ControlApiParts {
   live: LiveSessions;
   adapters: readonly ProtocolAdapter[];
   embeddedApp: EmbeddedApp;
+  logReads: SessionLogOptions;
 }
 
 /** The HTTP control API; a tunnel stream goes to the adapter of its connection's type. */
@@ -252,7 +263,7 @@ function controlApi(env: Env, parts: ControlApiParts): http.Server {
       clock: env.clock,
       secret: config.approvals.secret,
       publicUrl: config.publicUrl,
-      getSessionLog: (id) => getSessionLog(store, id),
+      getSessionLog: (id) => waitForSealedLog(store, id, { ...parts.logReads, timeoutMs: FINAL_HASH_WAIT_MS }),
       closeSession: async (id, reason) => void (await sessions.revoke(id, reason)),
     }),
   );
@@ -269,7 +280,8 @@ function controlApi(env: Env, parts: ControlApiParts): http.Server {
     clock: env.clock,
     version: GATEWAY_VERSION,
     metrics: parts.metrics.registry,
-    getSessionLog: (id) => getSessionLog(store, id),
+    getSessionLog: (id) => getSessionLog(store, id, parts.logReads),
+    finalHash: (id) => waitForFinalHash(store, id, { ...parts.logReads, timeoutMs: FINAL_HASH_WAIT_MS }),
     onTunnel: routeTunnel,
     extraRoutes: async (req, res) => {
       if (clientBundle(req, res)) return true;

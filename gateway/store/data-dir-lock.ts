@@ -10,7 +10,7 @@ export const LOCK_FILE = 'gatehouse.lock' as const;
  * (e.g. `gatehouse audit show` against a running gateway's `./.gatehouse`). This lock refuses a
  * second opener while the first one's process lives, and lets a restart take over after a crash.
  */
-export function lockDataDir(dataDir: string): () => void {
+export function lockDataDir(dataDir: string, inUse: (holder: number) => string = storeInUse(dataDir)): () => void {
   const file = path.join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -26,10 +26,7 @@ export function lockDataDir(dataDir: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
       if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
-        throw new GatehouseError(
-          'store.locked',
-          `the store directory ${dataDir} is in use by process ${holder}${holder === process.pid ? ' (this process)' : ''}; stop that gateway first, or use a postgres:// store to share state between processes`,
-        );
+        throw new GatehouseError('store.locked', inUse(holder));
       }
       rmSync(file, { force: true });
     }
@@ -47,4 +44,9 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+function storeInUse(dataDir: string): (holder: number) => string {
+  return (holder) =>
+    `the store directory ${dataDir} is in use by process ${holder}${holder === process.pid ? ' (this process)' : ''}; stop that gateway first, or use a postgres:// store to share state between processes`;
 }

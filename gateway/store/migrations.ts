@@ -81,6 +81,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX approvals_decision_seq ON approvals (decision_seq) WHERE decision_seq IS NOT NULL;
     `,
   },
+  {
+    version: 2,
+    name: 'audit chains per gateway process, public audit keys',
+    sql: `
+      ALTER TABLE audit_events ADD COLUMN chain text NOT NULL DEFAULT '';
+      ALTER TABLE audit_events DROP CONSTRAINT audit_events_pkey;
+      ALTER TABLE audit_events ADD PRIMARY KEY (session_id, chain, seq);
+      CREATE TABLE audit_chains (
+        session_id text NOT NULL,
+        chain text NOT NULL,
+        gateway text NOT NULL,
+        opened_at timestamptz NOT NULL,
+        PRIMARY KEY (session_id, chain)
+      );
+      CREATE TABLE audit_keys (
+        key_id text PRIMARY KEY,
+        public_key text NOT NULL,
+        gateway text NOT NULL,
+        status text NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

@@ -51,6 +51,12 @@ export function createPgExecutor(url: string, options: { max?: number } = {}): S
     async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
+      // A connection the server terminates mid-transaction also emits 'error' on the checked-out
+      // client; the failing query already reports it, so the event must not crash the process.
+      const onError = (): void => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(runner(client));
@@ -62,6 +68,7 @@ export function createPgExecutor(url: string, options: { max?: number } = {}): S
         });
         throw error;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },

@@ -1,4 +1,4 @@
-import type { ApprovalRecord, AuditEventRecord, SessionRecord } from './store.ts';
+import type { ApprovalRecord, AuditChainRecord, AuditEventRecord, AuditKeyRecord, SessionRecord } from './store.ts';
 
 /** Raw rows as both drivers return them (json/jsonb parsed, timestamptz as Date). */
 export type Row = Record<string, unknown>;
@@ -31,14 +31,35 @@ export function toSession(row: Row): SessionRecord {
 }
 
 export function toAuditEvent(row: Row): AuditEventRecord {
+  const chain = typeof row.chain === 'string' ? row.chain : '';
   return {
     sessionId: String(row.session_id),
+    ...(chain ? { chain } : {}),
     seq: Number(row.seq),
     type: String(row.type),
     at: date(row.at),
     data: json<Record<string, unknown>>(row.data),
     prevHash: String(row.prev_hash),
     hash: String(row.hash),
+  };
+}
+
+export function toAuditChain(row: Row): AuditChainRecord {
+  return {
+    sessionId: String(row.session_id),
+    chain: String(row.chain),
+    gateway: String(row.gateway),
+    openedAt: date(row.opened_at),
+  };
+}
+
+export function toAuditKey(row: Row): AuditKeyRecord {
+  return {
+    keyId: String(row.key_id),
+    publicKey: String(row.public_key),
+    gateway: String(row.gateway),
+    status: row.status === 'retired' ? 'retired' : 'active',
+    createdAt: date(row.created_at),
   };
 }
 

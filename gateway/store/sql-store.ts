@@ -1,28 +1,18 @@
+import * as audit from './audit-tables.ts';
 import { applyMigrations } from './migrations.ts';
-import { sqlInteger, sqlLiteral } from './sql-literal.ts';
-import { toApproval, toAuditEvent, toSession, type Row } from './row-mapping.ts';
-import { APPROVAL_CHANNEL, type SqlExecutor, type SqlRunner } from './sql-executor.ts';
-import type { ApprovalRecord, AuditEventRecord, SessionRecord, Store } from './store.ts';
+import { toApproval, toSession, type Row } from './row-mapping.ts';
+import { APPROVAL_CHANNEL, type SqlExecutor } from './sql-executor.ts';
+import type {
+  ApprovalRecord,
+  AuditChainRecord,
+  AuditEventRecord,
+  AuditKeyRecord,
+  SessionRecord,
+  Store,
+} from './store.ts';
 
-const AUDIT_ROWS_PER_INSERT = 500;
 /** Used jtis are kept this long past their expiry, beyond any clock skew the verifier allows. */
 const JTI_RETENTION_MINUTES = 60;
-
-/**
- * One INSERT of the whole batch as literal VALUES sent without parameters (simple protocol): on
- * PGlite that costs about half of a parameterised INSERT, and the audit append is on every
- * statement's path. Values are escaped by `sql-literal.ts`. A single statement is atomic, so a
- * batch needs no explicit transaction.
- */
-async function insertAuditRows(db: SqlRunner, events: readonly AuditEventRecord[]): Promise<void> {
-  const values = events.map(
-    (e) =>
-      `(${sqlLiteral(e.sessionId)}, ${sqlInteger(e.seq)}, ${sqlLiteral(e.type)}, ${sqlLiteral(e.at.toISOString())}, ${sqlLiteral(JSON.stringify(e.data))}, ${sqlLiteral(e.prevHash)}, ${sqlLiteral(e.hash)})`,
-  );
-  await db.exec(
-    `INSERT INTO audit_events (session_id, seq, type, at, data, prev_hash, hash) VALUES ${values.join(', ')}`,
-  );
-}
 
 /** The {@link Store} in SQL, written once for both engines. */
 export class SqlStore implements Store {
@@ -52,6 +42,11 @@ export class SqlStore implements Store {
     ]);
     const stored = await this.getSecret(name);
     return stored ?? value;
+  }
+
+  async deleteSecret(name: string): Promise<boolean> {
+    const rows = await this.#db.query('DELETE FROM secrets WHERE name = $1 RETURNING 1 AS gone', [name]);
+    return rows.length === 1;
   }
 
   async useJti(issuer: string, jti: string, expiresAt: Date): Promise<boolean> {
@@ -125,41 +120,40 @@ export class SqlStore implements Store {
     return rows.map(toSession);
   }
 
-  async appendAuditEvents(events: AuditEventRecord[]): Promise<void> {
-    if (events.length === 0) return;
-    if (events.length <= AUDIT_ROWS_PER_INSERT) {
-      await insertAuditRows(this.#db, events);
-      return;
-    }
-    await this.#db.transaction(async (tx) => {
-      for (let start = 0; start < events.length; start += AUDIT_ROWS_PER_INSERT) {
-        await insertAuditRows(tx, events.slice(start, start + AUDIT_ROWS_PER_INSERT));
-      }
-    });
+  appendAuditEvents(events: AuditEventRecord[]): Promise<void> {
+    return audit.appendAuditEvents(this.#db, events);
   }
 
-  async listAuditEvents(sessionId: string): Promise<AuditEventRecord[]> {
-    const rows = await this.#db.query<Row>('SELECT * FROM audit_events WHERE session_id = $1 ORDER BY seq', [
-      sessionId,
-    ]);
-    return rows.map(toAuditEvent);
+  shipAuditEvents(events: AuditEventRecord[]): Promise<AuditEventRecord[]> {
+    return audit.shipAuditEvents(this.#db, events);
   }
 
-  async lastAuditEvent(sessionId: string): Promise<AuditEventRecord | null> {
-    const rows = await this.#db.query<Row>(
-      'SELECT * FROM audit_events WHERE session_id = $1 ORDER BY seq DESC LIMIT 1',
-      [sessionId],
-    );
-    return rows[0] ? toAuditEvent(rows[0]) : null;
+  listAuditEvents(sessionId: string): Promise<AuditEventRecord[]> {
+    return audit.listAuditEvents(this.#db, sessionId);
   }
 
-  async listUnsealedAuditSessions(): Promise<string[]> {
-    const rows = await this.#db.query<{ session_id: string }>(
-      `SELECT session_id FROM (
-         SELECT DISTINCT ON (session_id) session_id, type FROM audit_events ORDER BY session_id, seq DESC
-       ) last WHERE type <> 'seal' ORDER BY session_id`,
-    );
-    return rows.map((row) => row.session_id);
+  lastAuditEvent(sessionId: string, chain?: string): Promise<AuditEventRecord | null> {
+    return audit.lastAuditEvent(this.#db, sessionId, chain);
+  }
+
+  listUnsealedAuditSessions(): Promise<string[]> {
+    return audit.listUnsealedAuditSessions(this.#db);
+  }
+
+  registerAuditChain(chain: AuditChainRecord): Promise<void> {
+    return audit.registerAuditChain(this.#db, chain);
+  }
+
+  listAuditChains(sessionId: string): Promise<AuditChainRecord[]> {
+    return audit.listAuditChains(this.#db, sessionId);
+  }
+
+  putAuditKey(key: AuditKeyRecord): Promise<void> {
+    return audit.putAuditKey(this.#db, key);
+  }
+
+  listAuditKeys(): Promise<AuditKeyRecord[]> {
+    return audit.listAuditKeys(this.#db);
   }
 
   async createApproval(approval: ApprovalRecord): Promise<void> {

@@ -21,15 +21,44 @@ export interface SessionRecord {
   sshKeys: string[];
 }
 
-/** One audit event, hash-chained per session. */
+/**
+ * One audit event, hash-chained per session and chain. Each gateway process writes its own chain
+ * of a session (its journal's), so replicas serving one job never contend for one sequence; a
+ * session's log is its chains merged by time. `chain` is absent (or '') for logs written before
+ * chains existed.
+ */
 export interface AuditEventRecord {
   sessionId: string;
+  chain?: string;
   seq: number;
   type: string;
   at: Date;
   data: Record<string, unknown>;
   prevHash: string;
   hash: string;
+}
+
+/**
+ * A chain registered before its first event is acknowledged, so `audit verify` knows every chain
+ * a session has even when a replica's journal was lost before it shipped.
+ */
+export interface AuditChainRecord {
+  sessionId: string;
+  chain: string;
+  /** The gateway (host/listeners) whose process writes the chain. */
+  gateway: string;
+  openedAt: Date;
+}
+
+/** A public audit key the store lists; the private half never enters the store. */
+export interface AuditKeyRecord {
+  keyId: string;
+  /** SPKI PEM. */
+  publicKey: string;
+  gateway: string;
+  /** `retired`: a key that was once kept in the store, so its seals prove nothing against the store's owner. */
+  status: 'active' | 'retired';
+  createdAt: Date;
 }
 
 /** A held statement as stored, so a pending approval outlives the replica (and the restart) that holds its client. */
@@ -60,6 +89,8 @@ export interface Store {
   getSecret(name: string): Promise<string | null>;
   /** Sets `name` only if absent; returns the value now stored (first writer wins across replicas). */
   putSecretIfAbsent(name: string, value: string): Promise<string>;
+  /** Removes a secret (the retired audit key); true when one was removed. */
+  deleteSecret(name: string): Promise<boolean>;
 
   /** Records a jti; false when it was already used (replay). Rows may be purged after expiresAt. */
   useJti(issuer: string, jti: string, expiresAt: Date): Promise<boolean>;
@@ -74,11 +105,24 @@ export interface Store {
   /** Sessions whose claims match every given claim exactly (e.g. run_id + job). */
   findSessionsByClaims(claims: Record<string, string>): Promise<SessionRecord[]>;
 
+  /** Inserts events; fails (23505) when one is already stored. */
   appendAuditEvents(events: AuditEventRecord[]): Promise<void>;
+  /**
+   * Inserts what is not stored yet (the journal ships at least once) and returns the events the
+   * store already holds with other content: a journal and a store that disagree.
+   */
+  shipAuditEvents(events: AuditEventRecord[]): Promise<AuditEventRecord[]>;
+  /** Every event of a session, ordered by chain then seq (`audit/audit-log.ts` merges chains). */
   listAuditEvents(sessionId: string): Promise<AuditEventRecord[]>;
-  lastAuditEvent(sessionId: string): Promise<AuditEventRecord | null>;
+  /** The last event of one chain of a session (the unnamed chain when `chain` is omitted). */
+  lastAuditEvent(sessionId: string, chain?: string): Promise<AuditEventRecord | null>;
   /** Sessions whose audit chain has events but no closing `seal` (crash recovery); optional for test fakes. */
   listUnsealedAuditSessions?(): Promise<string[]>;
+  registerAuditChain(chain: AuditChainRecord): Promise<void>;
+  listAuditChains(sessionId: string): Promise<AuditChainRecord[]>;
+  /** Publishes a public key (first writer wins per key id; a retirement sticks). */
+  putAuditKey(key: AuditKeyRecord): Promise<void>;
+  listAuditKeys(): Promise<AuditKeyRecord[]>;
 
   createApproval(approval: ApprovalRecord): Promise<void>;
   getApproval(id: string): Promise<ApprovalRecord | null>;

@@ -10,6 +10,7 @@ import { createControlClient } from './control-client.ts';
 import { parseGatewayUrl } from './gateway-url.ts';
 import { errorResponse, initialLocalPgAuthState, stepLocalPgAuth, type LocalPgAuthState } from './local-pg-auth.ts';
 import { localHttpConnection, serveLocalHttp } from './local-http.ts';
+import { serveLocalMysql } from './local-mysql-proxy.ts';
 import { createSshClientKey } from './ssh-client-key.ts';
 import { openTunnel } from './tunnel-client.ts';
 
@@ -94,6 +95,14 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     client.once('close', () => sockets.delete(client));
     if (grant.type === 'postgres') return servePostgres(grant.name, client);
     if (grant.type === 'http') return serveHttp(grant.name, client);
+    if (grant.type === 'mysql') {
+      const open = () => openTunnel(gateway, grant.name, token);
+      serveLocalMysql(client, open, localPassword, (line) => log(`${grant.name}: ${line}`)).catch((error: Error) => {
+        log(`${grant.name}: ${error.message}`);
+        client.destroy();
+      });
+      return;
+    }
     client.pause();
     tunnelTo(grant.name, client, Buffer.alloc(0), (error) => {
       log(`${grant.name}: ${error.message}`);
@@ -187,7 +196,7 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
         continue;
       }
       locals.push(
-        grant.type === 'postgres'
+        grant.type === 'mysql'
           ? {
               name: grant.name,
               type: grant.type,
@@ -196,17 +205,28 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
               user: LOCAL_USER,
               password: localPassword,
               database: grant.name,
-              url: `postgresql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}`,
+              url: `mysql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}`,
             }
-          : {
-              name: grant.name,
-              type: grant.type,
-              host,
-              port,
-              user: grant.name,
-              identity_file: ssh!.identityFile,
-              known_hosts: [`${grant.name} ${ssh!.hostKey}`],
-            },
+          : grant.type === 'postgres'
+            ? {
+                name: grant.name,
+                type: grant.type,
+                host,
+                port,
+                user: LOCAL_USER,
+                password: localPassword,
+                database: grant.name,
+                url: `postgresql://${LOCAL_USER}:${localPassword}@${host}:${port}/${encodeURIComponent(grant.name)}`,
+              }
+            : {
+                name: grant.name,
+                type: grant.type,
+                host,
+                port,
+                user: grant.name,
+                identity_file: ssh!.identityFile,
+                known_hosts: [`${grant.name} ${ssh!.hostKey}`],
+              },
       );
     }
   } catch (error) {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
+import { FAKE_FINAL_HASH, startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
 import { startFakeOidcEndpoint, type FakeOidcEndpoint } from './support/fake-github.ts';
 import { createRunnerFiles, type RunnerFiles } from './support/runner-files.ts';
 import { alive, runStep } from './support/run-step.ts';
@@ -77,6 +77,9 @@ describe('the disconnect step (actions/dist/disconnect.mjs) against a fake gatew
     expect(summary).toContain('| # | Connection | Statement | Decision | Rule | Rows | Masked |');
     expect(summary).toContain('| 2 | app-db | `drop table customers` | deny | no-drop |  | 0 |');
     expect(summary).toContain('`select a \\| b` | review | risky |');
+    expect(summary).toContain(
+      `Audit log final hash: \`${FAKE_FINAL_HASH}\` — check the stored log against it with \`gatehouse audit verify ses_fake1 --expect ${FAKE_FINAL_HASH}\`.`,
+    );
     expect(result.stdout).toContain(`::add-mask::${gateway.sessionToken}`);
   });
 

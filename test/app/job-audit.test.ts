@@ -4,6 +4,9 @@ import { loadGitHubSpec } from '../support/fake-github/openapi-operations.ts';
 import { createTestDatabase, usingRealServer, type TestDatabase } from '../support/pg-target.ts';
 import type { AuditEventRecord } from '../../gateway/store/store.ts';
 import { CHECK_OUTPUT_LIMIT } from '../../app/render.ts';
+import { createRecorder } from '../../gateway/audit/recorder.ts';
+import { generateAuditSigningKey } from '../../gateway/audit/signing-key.ts';
+import { verifySession } from '../../gateway/audit/verify-session.ts';
 import { RUN_ID, SHA, payload, startHarness, startHarnessBase, type Harness, type HarnessBase } from './harness.ts';
 
 let base: HarnessBase;
@@ -32,11 +35,8 @@ afterEach(async () => {
   await h.close();
 });
 
-/** A session of run 1001 with the given statements recorded as audit events. */
-async function sessionWith(
-  statements: { text: string; decision: 'allow' | 'deny' }[],
-  runId = String(run),
-): Promise<string> {
+/** A stored, open session of the current run (no audit events yet). */
+async function openSession(runId = String(run)): Promise<string> {
   const id = `ses_${randomBytes(6).toString('hex')}`;
   const now = new Date();
   await h.store.createSession({
@@ -51,6 +51,16 @@ async function sessionWith(
     endReason: null,
     sshKeys: [],
   });
+  return id;
+}
+
+/** A session of run 1001 with the given statements recorded as audit events. */
+async function sessionWith(
+  statements: { text: string; decision: 'allow' | 'deny' }[],
+  runId = String(run),
+): Promise<string> {
+  const id = await openSession(runId);
+  const now = new Date();
   const events: AuditEventRecord[] = [
     {
       sessionId: id,
@@ -127,6 +137,30 @@ describe('audit check runs when a job completes', () => {
     expect(check!.output.text.length).toBeLessThanOrEqual(CHECK_OUTPUT_LIMIT);
     expect(check!.output.text).toContain(`full masked log is at ${h.gatewayUrl}/v1/sessions/${id}/log`);
     expect(h.fake.problems).toEqual([]);
+  });
+
+  it("carries the session's final audit hash, which verify --expect accepts, and says when there is none", async () => {
+    const key = generateAuditSigningKey();
+    const recorder = createRecorder({ store: h.store, key, durability: 'store', sealSweepMs: 0 });
+    const sealed = await openSession();
+    await recorder.sessionStarted(sealed, { claims: { repository: 'acme/app' }, connection: 'app-db' });
+    await recorder.record(sealed, 'statement', {
+      connection: 'app-db',
+      text: 'SELECT 1',
+      decision: 'allow',
+      rule: 'r',
+    });
+    await recorder.sessionEnded(sealed, 'disconnect');
+    const unsealed = await sessionWith([{ text: 'SELECT 2', decision: 'allow' }]);
+    await jobCompleted();
+    const checks = new Map([...h.fake.model.checkRuns.values()].map((c) => [c.external_id, c]));
+    const hash = /Final audit hash: `([0-9a-f]{64})`/.exec(checks.get(sealed)!.output.summary)?.[1];
+    expect(hash).toBeDefined();
+    expect(checks.get(sealed)!.output.summary).toContain(`gatehouse audit verify ${sealed} --expect ${hash}`);
+    expect(await verifySession(h.store, sealed, key.publicKey, { expect: hash })).toMatchObject({ ok: true });
+    expect((await verifySession(h.store, sealed, key.publicKey, { expect: 'ab'.repeat(32) })).ok).toBe(false);
+    expect(checks.get(unsealed)!.output.summary).toContain('_No final audit hash');
+    await recorder.close();
   });
 
   it('leaves the sessions of other runs open', async () => {

@@ -68,6 +68,34 @@ describe('client environment', () => {
     expect(JSON.parse(outputs.connections!)).toHaveLength(2);
   });
 
+  it('exports MYSQL_* variables the mysql clients read, and <NAME>_MYSQL_URL, for a MySQL connection', () => {
+    const my: LocalConnection = {
+      name: 'orders-db',
+      type: 'mysql',
+      host: '127.0.0.1',
+      port: 3307,
+      user: 'ci',
+      password: 'lpw',
+      database: 'orders-db',
+    };
+    const { env, secrets } = buildClientEnvironment({
+      session_id: 's',
+      expires_at: 'x',
+      connections: [my, pg('app-db', 6002)],
+    });
+    expect(env).toMatchObject({
+      ORDERS_DB_MYSQL_URL: 'mysql://ci:lpw@127.0.0.1:3307/orders-db',
+      MYSQL_URL: 'mysql://ci:lpw@127.0.0.1:3307/orders-db',
+      MYSQL_HOST: '127.0.0.1',
+      MYSQL_TCP_PORT: '3307',
+      MYSQL_USER: 'ci',
+      MYSQL_PWD: 'lpw',
+      MYSQL_DATABASE: 'orders-db',
+    });
+    expect(env.DATABASE_URL).toContain(':6002/');
+    expect(secrets).toContain('mysql://ci:lpw@127.0.0.1:3307/orders-db');
+  });
+
   it('refuses two connections whose variable names would collide', () => {
     expect(() =>
       buildClientEnvironment({ session_id: 's', expires_at: 'x', connections: [pg('app-db', 1), pg('app.db', 2)] }),

@@ -96,7 +96,26 @@ describe('gateway API client', () => {
       baseUrl: new URL('http://gw.test/'),
       fetch: async () => answer(404, { error: { code: 'not-found', message: 'no session' } }),
     });
-    await expect(api.deleteSession('s', 't')).resolves.toBe('already-gone');
+    await expect(api.deleteSession('s', 't')).resolves.toEqual({ status: 'already-gone', finalHash: null });
+  });
+
+  it("takes the session's final audit hash from the DELETE answer, and none from an older gateway or a bad value", async () => {
+    const hash = 'ab'.repeat(32);
+    const bodies = [
+      { id: 's', ended: true, end_reason: 'disconnect', final_hash: hash },
+      { id: 's', ended: true, end_reason: 'disconnect' },
+      { id: 's', ended: true, final_hash: '<script>' },
+    ];
+    const outcomes = [];
+    for (const body of bodies) {
+      const api = createGatewayApi({ baseUrl: new URL('http://gw.test/'), fetch: async () => answer(200, body) });
+      outcomes.push(await api.deleteSession('s', 't'));
+    }
+    expect(outcomes).toEqual([
+      { status: 'ended', finalHash: hash },
+      { status: 'ended', finalHash: null },
+      { status: 'ended', finalHash: null },
+    ]);
   });
 
   it('refuses a session answer without a token instead of guessing', async () => {

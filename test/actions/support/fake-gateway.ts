@@ -29,6 +29,9 @@ process.on('SIGTERM', () => process.exit(0));
 setInterval(() => {}, 1000);
 `;
 
+/** The final audit hash the fake gateway answers `DELETE /v1/sessions/:id` with. */
+export const FAKE_FINAL_HASH = 'fe'.repeat(32);
+
 export interface FakeGatewayOptions {
   version?: string;
   clientBody?: string;
@@ -91,7 +94,13 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
         connections: lastGrant?.connections ?? [],
         claims: {},
       });
-    } else if (req.method === 'DELETE' && path.startsWith('/v1/sessions/')) answer = json(200, { ended: true });
+    } else if (req.method === 'DELETE' && path.startsWith('/v1/sessions/'))
+      answer = json(200, {
+        id: path.split('/').pop(),
+        ended: true,
+        end_reason: 'disconnect',
+        final_hash: FAKE_FINAL_HASH,
+      });
     else if (req.method === 'GET' && path.endsWith('/log')) answer = json(200, options.log ?? { events: [] });
     answer ??= json(404, { error: { code: 'not-found', message: 'no such route' } });
     res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));

@@ -27,13 +27,16 @@ describe.each(ENGINES)('getSessionLog on $name', (engine) => {
       decision: 'allow',
       rule: 'r',
     });
-    const open = await getSessionLog(ctx.store, id);
+    const open = await getSessionLog(ctx.store, id, { pending: recorder.pending });
     expect(open).toMatchObject({ session_id: id, status: 'open', sealed: false, end_reason: null, ended_at: null });
     expect(open!.started_at).toBe('2026-03-01T12:00:00.000Z');
 
     await recorder.sessionEnded(id, 'disconnect');
-    const log = await getSessionLog(ctx.store, id);
+    const log = await getSessionLog(ctx.store, id, { pending: recorder.pending });
     expect(log).toMatchObject({ status: 'ended', sealed: true, end_reason: 'disconnect' });
+    expect(log!.final_hash).toMatch(/^[0-9a-f]{64}$/);
+    await recorder.flush();
+    expect((await getSessionLog(ctx.store, id))!.final_hash).toBe(log!.final_hash);
     expect(log!.events.map((e) => [e.seq, e.type])).toEqual([
       [1, 'session.start'],
       [2, 'statement'],

@@ -1,20 +1,21 @@
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventHash } from '../../../gateway/audit/hash-chain.ts';
-import { createRecorder, type Recorder } from '../../../gateway/audit/recorder.ts';
-import { loadAuditSigningKey } from '../../../gateway/audit/signing-key.ts';
+import { createRecorder, type Recorder, type RecorderReads } from '../../../gateway/audit/recorder.ts';
+import { generateAuditSigningKey } from '../../../gateway/audit/signing-key.ts';
 import { verifySession, type VerifyResult } from '../../../gateway/audit/verify-session.ts';
 import { ENGINES, type EngineStore } from '../store/store-engines.ts';
 
 describe.each(ENGINES)('verifySession against tampering on $name', (engine) => {
   let ctx: EngineStore;
-  let recorder: Recorder;
+  let recorder: Recorder & RecorderReads;
   let publicKey: KeyObject;
 
   beforeAll(async () => {
     ctx = await engine.open();
-    recorder = createRecorder({ store: ctx.store });
-    publicKey = (await loadAuditSigningKey(ctx.store)).publicKey;
+    const key = generateAuditSigningKey();
+    recorder = createRecorder({ store: ctx.store, key, durability: 'store' });
+    publicKey = key.publicKey;
   });
   afterAll(async () => {
     await ctx?.drop();
@@ -110,6 +111,7 @@ describe.each(ENGINES)('verifySession against tampering on $name', (engine) => {
     const [second] = (await ctx.store.listAuditEvents(id)).filter((e) => e.seq === 2);
     const forged = {
       sessionId: id,
+      chain: second!.chain,
       seq: 3,
       type: 'statement',
       at: second!.at,
@@ -119,8 +121,8 @@ describe.each(ENGINES)('verifySession against tampering on $name', (engine) => {
     await tamper(
       `UPDATE audit_events SET seq = seq + 1000 WHERE session_id = '${id}' AND seq >= 3;
        UPDATE audit_events SET seq = seq - 999 WHERE session_id = '${id}' AND seq > 1000;
-       INSERT INTO audit_events (session_id, seq, type, at, data, prev_hash, hash)
-       VALUES ('${id}', 3, 'statement', '${second!.at.toISOString()}', '${JSON.stringify(forged.data)}', '${second!.hash}', '${hash}')`,
+       INSERT INTO audit_events (session_id, chain, seq, type, at, data, prev_hash, hash)
+       VALUES ('${id}', '${second!.chain}', 3, 'statement', '${second!.at.toISOString()}', '${JSON.stringify(forged.data)}', '${second!.hash}', '${hash}')`,
     );
     const result = await verifySession(ctx.store, id, publicKey);
     expect(result.ok).toBe(false);
@@ -130,11 +132,18 @@ describe.each(ENGINES)('verifySession against tampering on $name', (engine) => {
 
   it('names an event appended after the seal', async () => {
     const id = await sealedSession();
-    const last = (await ctx.store.lastAuditEvent(id))!;
-    const forged = { sessionId: id, seq: 7, type: 'statement', at: last.at, data: { text: 'DROP TABLE users' } };
+    const last = (await ctx.store.lastAuditEvent(id, recorder.chain))!;
+    const forged = {
+      sessionId: id,
+      chain: last.chain,
+      seq: 7,
+      type: 'statement',
+      at: last.at,
+      data: { text: 'DROP TABLE users' },
+    };
     await tamper(
-      `INSERT INTO audit_events (session_id, seq, type, at, data, prev_hash, hash)
-       VALUES ('${id}', 7, 'statement', '${last.at.toISOString()}', '${JSON.stringify(forged.data)}', '${last.hash}', '${eventHash(last.hash, forged)}')`,
+      `INSERT INTO audit_events (session_id, chain, seq, type, at, data, prev_hash, hash)
+       VALUES ('${id}', '${last.chain}', 7, 'statement', '${last.at.toISOString()}', '${JSON.stringify(forged.data)}', '${last.hash}', '${eventHash(last.hash, forged)}')`,
     );
     const result = await verifySession(ctx.store, id, publicKey);
     expect(result.ok).toBe(false);

@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setUpAuditSigningKey } from '../../../gateway/audit/audit-key-setup.ts';
+import { openDiskJournal } from '../../../gateway/audit/journal/disk-journal.ts';
 import { createRecorder } from '../../../gateway/audit/recorder.ts';
 import { run } from '../../../gateway/commands/audit.ts';
 import { createPgliteExecutor } from '../../../gateway/store/pglite-executor.ts';
@@ -30,7 +32,17 @@ describe('gatehouse audit', () => {
     renameSync(await freshPgliteDir(), dataDir);
     const store = await createStore(dataDir);
     let tick = 0;
-    const recorder = createRecorder({ store, clock: { now: () => new Date(Date.UTC(2026, 2, 1, 12, 0, tick++)) } });
+    const key = await setUpAuditSigningKey({
+      source: { signingKeyFile: path.join(dataDir, 'audit-signing-key.pem') },
+      store,
+      gatewayId: 'gw-test',
+      log: () => {},
+    });
+    const recorder = createRecorder({
+      store,
+      key,
+      clock: { now: () => new Date(Date.UTC(2026, 2, 1, 12, 0, tick++)) },
+    });
     for (const id of [good, tampered]) {
       await recorder.sessionStarted(id, {
         claims: { repository: 'acme/app', ref: 'refs/heads/main', run_id: '42', actor: 'octocat' },
@@ -47,6 +59,7 @@ describe('gatehouse audit', () => {
     }
     await recorder.sessionStarted(open, { claims: { repository: 'acme/app' }, connection: 'app-db' });
     await recorder.record(open, 'statement', { text: 'SELECT 1', decision: 'allow', rule: 'reads' });
+    await recorder.flush();
     await store.close();
     const raw = await createPgliteExecutor(dataDir);
     try {
@@ -91,10 +104,22 @@ describe('gatehouse audit', () => {
     expect(events[3]).toMatchObject({ type: 'statement', data: { decision: 'deny', rule: 'no-drop' } });
   });
 
-  it('verifies an intact session and exits 0', async () => {
+  it('verifies an intact session with the gateway key of --config, prints the final hash and exits 0', async () => {
     const c = collector();
-    expect(await run(['verify', good, '--store', dataDir], c.out)).toBe(0);
-    expect(c.text).toMatch(/^verified 6 events, signature ok \(key [0-9a-f]{16}…\)\n$/);
+    const err = collector();
+    expect(await run(['verify', good, '--config', path.join(dir, 'gatehouse.yaml')], c.out, err.out)).toBe(0);
+    expect(c.text).toMatch(/^verified 6 events, signature ok \(key [0-9a-f]{16}…\)\nfinal hash [0-9a-f]{64}\n$/);
+    expect(err.text).toBe('');
+  });
+
+  it('warns loudly when only the store can say which key to trust', async () => {
+    const c = collector();
+    const err = collector();
+    expect(await run(['verify', good, '--store', dataDir], c.out, err.out)).toBe(0);
+    expect(err.text).toMatch(/^WARNING: no pinned audit key: verifying with the public keys the store itself lists/);
+    const json = collector();
+    await run(['verify', good, '--store', dataDir, '--json'], json.out, collector().out);
+    expect(JSON.parse(json.text)).toMatchObject({ ok: true, keySource: 'store' });
   });
 
   it('verifies against a pinned public key printed by `audit key`', async () => {
@@ -104,7 +129,9 @@ describe('gatehouse audit', () => {
     const keyFile = path.join(dir, 'audit.pem');
     writeFileSync(keyFile, keyOut.text.split('\n').slice(1).join('\n'));
     const c = collector();
-    expect(await run(['verify', good, '--store', dataDir, '--public-key', keyFile], c.out)).toBe(0);
+    const err = collector();
+    expect(await run(['verify', good, '--store', dataDir, '--public-key', keyFile], c.out, err.out)).toBe(0);
+    expect(err.text).toBe('');
   });
 
   it('fails verification with exit 1 naming the altered event', async () => {
@@ -138,6 +165,41 @@ describe('gatehouse audit', () => {
     expect(await run(['verify', tampered, '--file', file, '--public-key', keyFile, '--json'], bad.out)).toBe(1);
     expect(JSON.parse(bad.text)).toMatchObject({ ok: false, problems: [{ seq: 2, kind: 'altered' }] });
     await expect(run(['verify', good, '--file', file], collector().out)).rejects.toMatchObject({ code: 'cli.usage' });
+  });
+
+  it('verifies a session whose events are still only in a journal (the store was away), given that journal', async () => {
+    const store = await createStore(dataDir);
+    const key = await setUpAuditSigningKey({
+      source: { signingKeyFile: path.join(dataDir, 'audit-signing-key.pem') },
+      store,
+      gatewayId: 'gw-test',
+      log: () => {},
+    });
+    const away = Object.assign(Object.create(store) as typeof store, {
+      shipAuditEvents: () => Promise.reject(new Error('connection refused')),
+    });
+    const journal = path.join(dir, 'journal');
+    const recorder = createRecorder({
+      store: away,
+      key,
+      sealSweepMs: 0,
+      journal: (checkpoint) => openDiskJournal({ dir: journal, maxBytes: 1 << 20, checkpoint }),
+    });
+    const id = randomUUID();
+    await recorder.sessionStarted(id, { claims: { repository: 'acme/app' }, connection: 'app-db' });
+    await recorder.record(id, 'statement', { text: 'SELECT 1', decision: 'allow', rule: 'reads' });
+    await recorder.sessionEnded(id, 'disconnect');
+    await recorder.close();
+    await store.close();
+
+    const without = collector();
+    expect(await run(['verify', id, '--config', path.join(dir, 'gatehouse.yaml')], without.out)).toBe(1);
+    expect(without.text).toContain('has no events: its journal was lost before it shipped');
+    const withJournal = collector();
+    expect(
+      await run(['verify', id, '--config', path.join(dir, 'gatehouse.yaml'), '--journal', journal], withJournal.out),
+    ).toBe(0);
+    expect(withJournal.text).toMatch(/^verified 4 events, signature ok/);
   });
 
   it('refuses a store directory that does not exist instead of creating one', async () => {

@@ -37,6 +37,29 @@ describe('loading gatehouse.yaml', () => {
     expect(store('data')).toBe('/etc/gatehouse/data');
   });
 
+  it("puts the audit journal and signing key in the gateway's data directory, per store kind, with write durability", () => {
+    const audit = (store: string, extra = '') =>
+      parseConfig(`store: "${store}"\n${extra}${minimal}`, '/etc/gatehouse/gatehouse.yaml').audit;
+    expect(audit('data')).toMatchObject({
+      durability: 'write',
+      journal: { dir: '/etc/gatehouse/data/audit-journal', maxBytes: 64 * 1024 * 1024 },
+      signingKeyFile: '/etc/gatehouse/data/audit-signing-key.pem',
+    });
+    expect(audit('postgres://gw@db/gatehouse')).toMatchObject({
+      journal: { dir: '/etc/gatehouse/.gatehouse-audit/audit-journal' },
+      signingKeyFile: '/etc/gatehouse/.gatehouse-audit/audit-signing-key.pem',
+    });
+    expect(audit('memory://')).toMatchObject({ journal: { dir: null }, signingKeyFile: null });
+    const set =
+      'audit: { durability: fsync, journal: { dir: /var/lib/gh/journal, max_bytes: 1048576 }, signing_key_file: keys/audit.pem }\n';
+    expect(audit('postgres://gw@db/gatehouse', set)).toMatchObject({
+      durability: 'fsync',
+      journal: { dir: '/var/lib/gh/journal', maxBytes: 1048576 },
+      signingKeyFile: '/etc/gatehouse/keys/audit.pem',
+    });
+    expect(() => audit('data', 'audit: { durability: never }\n')).toThrow(/\/audit\/durability/);
+  });
+
   it('reads secrets from the environment and from files relative to the config', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-config-'));
     writeFileSync(path.join(dir, 'pw.txt'), 's3cret-from-file\n');

@@ -188,6 +188,7 @@ describe('HTTP connections through the local proxy and the gateway', () => {
     ]);
     expect(response.status).toBe(201);
     expect(target.requests.at(-1)).toMatchObject({ method: 'POST', url: '/deploy', body: '{"version":"1.2.3"}' });
+    await gateway.recorder.flush();
     const session = await gateway.store.listAuditEvents(proxy.ready.session_id);
     expect(session.some((e) => e.type === 'approval.decided' && e.data.approval_id === approvalId)).toBe(true);
   });

@@ -10,6 +10,7 @@ const extraCalls: string[] = [];
 beforeAll(async () => {
   h = await startHttpHarness({
     getSessionLog: async (id) => ({ sessionId: id, entries: [] }),
+    finalHash: async (id) => `${id.length % 10}`.repeat(64),
     extraRoutes: async (req, res) => {
       extraCalls.push(`${req.method} ${req.url}`);
       if (!req.url?.startsWith('/v1/approvals/')) return false;
@@ -116,7 +117,12 @@ describe('control API', () => {
       method: 'DELETE',
       headers: bearer(session.token),
     });
-    expect(await deleted.json()).toMatchObject({ id: session.id, ended: true });
+    expect(await deleted.json()).toEqual({
+      id: session.id,
+      ended: true,
+      end_reason: 'disconnect',
+      final_hash: `${session.id.length % 10}`.repeat(64),
+    });
     await expectError(
       await fetch(`${h.url}/v1/sessions/${session.id}`, { headers: bearer(session.token) }),
       401,
