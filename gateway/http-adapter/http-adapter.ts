@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HttpConnectionConfig } from '../config/config-types.ts';
 import type { AdapterDeps, AdapterFactory, ProtocolAdapter, StreamOrigin } from '../enforcement/adapter-contract.ts';
@@ -52,6 +53,7 @@ export function createHttpAdapter(deps: AdapterDeps, masking: readonly HttpMaski
         session,
         context: { session, connection: { name: config.name, audit: config.audit }, protocol: TYPE },
       };
+      coalesceWrites(stream);
       const release = deps.sessions.live.add(session, TYPE, () => stream.destroy());
       stream.once('close', release);
       entry.proxy.accept(stream, client);
@@ -118,4 +120,20 @@ function httpEnforcer(deps: AdapterDeps, detectors: TextMasker): ProxyEnforcer<H
       void deps.enforcer.record(client.context, 'http.response', httpResponseEvent(derived, outcome, detectors));
     },
   };
+}
+
+/**
+ * Node's HTTP server corks its stream and writes a response head and body as separate chunks; a
+ * tunnel stream without `_writev` would send each as its own WebSocket message (and TCP write, and
+ * local proxy write). With `_writev` the corked chunks of one response leave as one message.
+ */
+function coalesceWrites(stream: Duplex): void {
+  const writable = stream as Duplex & { _writev?: unknown };
+  if (writable._writev || stream instanceof Socket) return;
+  writable._writev = (chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void) =>
+    stream._write(
+      chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)),
+      'binary',
+      callback,
+    );
 }

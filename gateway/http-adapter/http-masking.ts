@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { MAX_KEEP_LAST } from '../masking/masking-config.ts';
 import { compileGlobs } from '../policy/glob.ts';
-import { compileJsonPath } from './json-path.ts';
+import { compileJsonPath } from '../policy/json-path.ts';
 import type { JsonFieldRule, TextMasker } from './json-masker.ts';
 import type { HttpMaskingRules } from './response-plan.ts';
 

@@ -1,5 +1,5 @@
 import { compileGlobs } from '../policy/glob.ts';
-import { compileJsonPath, type JsonPathTest } from './json-path.ts';
+import { compileJsonPath, type JsonPathTest } from '../policy/json-path.ts';
 import type { JsonPathStep } from './json-scanner.ts';
 import type { HttpRequestAction } from '../policy/types.ts';
 

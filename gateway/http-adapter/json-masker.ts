@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { redact, REDACTED } from '../masking/value-mask.ts';
-import type { JsonPathTest } from './json-path.ts';
+import type { JsonPathTest } from '../policy/json-path.ts';
 import { DEFAULT_JSON_LIMITS, JsonScanner, type JsonPathStep, type JsonScanLimits } from './json-scanner.ts';
 
 /**

@@ -1,5 +1,6 @@
-/** One step of a JSON path: an object key or an array index. */
-export type JsonPathStep = string | number;
+import type { JsonPathStep } from '../policy/json-path.ts';
+
+export type { JsonPathStep };
 
 /** The kinds of scalar token the scanner hands to its hooks. */
 export type JsonScalarKind = 'string' | 'number' | 'literal';

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createPolicyEngine } from '../../gateway/policy/engine.ts';
 import { parsePolicyFiles } from '../../gateway/policy/load-policies.ts';
-import type { Action } from '../../gateway/policy/types.ts';
+import type { Action, HttpRequestAction } from '../../gateway/policy/types.ts';
 import { analyzeSql, loadSqlParser } from '../../gateway/sql/analyze-sql.ts';
 import { splitCommandWords } from '../../gateway/ssh/command-words.ts';
 
@@ -53,7 +53,7 @@ describe('action.yml, actions/disconnect and the examples', () => {
     }
   });
 
-  it('ships example policies that the gateway loads: a review rule for migrations, read-only analytics, listed deploy commands', () => {
+  it('ships example policies that the gateway loads: a review rule for migrations, read-only analytics, listed deploy commands, an HTTP release', () => {
     const load = (file: string) =>
       parsePolicyFiles([{ file, text: readFileSync(join(ROOT, 'examples', file), 'utf8') }]);
     const migrate = load('migrate-on-main.policy.yaml');
@@ -61,6 +61,23 @@ describe('action.yml, actions/disconnect and the examples', () => {
     expect(migrate.identities.map((i) => i.name)).toEqual(['main-migrations']);
     const deploy = load('deploy-over-ssh.policy.yaml');
     expect(deploy.rules.map((rule) => rule.action)).toEqual(['allow']);
+    const release = createPolicyEngine(load('release-over-http.policy.yaml'));
+    const request = (method: string, path: string, body: HttpRequestAction['body'] = { kind: 'none' }) =>
+      release.decide({
+        type: 'http.request',
+        connection: 'deploy-api',
+        identity: { sessionId: 's', claims: {}, identityRule: 'main-releases' },
+        method,
+        path,
+        queryKeys: [],
+        contentType: body.kind === 'json' ? 'application/json' : null,
+        body,
+        upgrade: null,
+      }).action;
+    expect(request('GET', '/v1/services/app')).toBe('allow');
+    expect(request('POST', '/v1/deploys', { kind: 'json', value: { version: '1' } })).toBe('review');
+    expect(request('POST', '/v1/deploys', { kind: 'json', value: { force: true } })).toBe('deny');
+    expect(request('DELETE', '/v1/services/app')).toBe('deny');
     const analytics = load('analytics-on-pr.policy.yaml');
     expect(
       analytics.rules

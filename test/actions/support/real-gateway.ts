@@ -50,10 +50,10 @@ export interface ActionTestbed {
   close(): Promise<void>;
 }
 
-/** `ssh`: an SSH target to expose as the `deploy-host` connection. */
+/** `ssh`: an SSH target to expose as the `deploy-host` connection; `http`: an HTTP target as `billing-api` (bearer `apiToken`). */
 export async function startActionTestbed(
   policy: string = ACTION_POLICY,
-  options: { ssh?: SshTestTarget } = {},
+  options: { ssh?: SshTestTarget; http?: { url: string; apiToken: string } } = {},
 ): Promise<ActionTestbed> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-action-gw-'));
   const audience = 'https://gatehouse.test';
@@ -83,6 +83,14 @@ export async function startActionTestbed(
           `    user: ${options.ssh.user}`,
           '    private_key: ${file:ssh-key}',
           `    host_key: "${options.ssh.hostKey}"`,
+        ]
+      : []),
+    ...(options.http
+      ? [
+          '  billing-api:',
+          '    type: http',
+          `    url: ${options.http.url}`,
+          `    credential: { type: bearer, token: "${options.http.apiToken}" }`,
         ]
       : []),
     `policies: ${policies}`,

@@ -292,6 +292,48 @@ describe('HTTP connections through the local proxy and the gateway', () => {
     expect(await served.json()).toEqual({ ok: true });
   });
 
+  it('leaves another session alone while one is refused, and closes the streams of a session when it is revoked', async () => {
+    const token = await mintDevToken(
+      await loadDevIssuerKey(gateway.store),
+      PUBLIC_URL,
+      { repository: 'acme/app' },
+      systemClock,
+    );
+    const second = await startLocalProxy({
+      gateway: gateway.httpUrl,
+      credential: { oidcToken: token },
+      connections: [{ name: 'api' }],
+    });
+    try {
+      const other = second.ready.connections[0]!;
+      const keptOpen = net.connect(other.port, '127.0.0.1');
+      const closed = new Promise<string>((resolve) => {
+        let out = '';
+        keptOpen.on('data', (d) => (out += d));
+        keptOpen.on('close', () => resolve(out));
+      });
+      keptOpen.write(`GET /small HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${other.password}\r\n\r\n`);
+      const [refused, served] = await Promise.all([
+        raw(
+          'POST /items/1 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer TOKEN\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab'.replace(
+            'TOKEN',
+            api.password!,
+          ),
+        ),
+        fetch(`${other.url}/small`, { headers: { authorization: `Bearer ${other.password}` } }),
+      ]);
+      expect(refused).toContain('http.framing');
+      expect(await served.json()).toEqual({ ok: true });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await gateway.sessions.revoke(second.ready.session_id, 'revoked')).toBe(true);
+      const transcript = await closed;
+      expect(transcript).toMatch(/^HTTP\/1\.1 200 OK/);
+      expect((await fetch(`${base}/small`, { headers: auth })).status).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('records each request and response in the session log, with masked query secrets and body hashes', async () => {
     await fetch(`${base}/echo?access_token=abc123&page=2`, { headers: auth });
     await gateway.recorder.flush();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ProxyEnforcer } from '../../../gateway/http-adapter/exchange.ts';
 import { createHttpProxy, type HttpProxy } from '../../../gateway/http-adapter/http-proxy.ts';
-import { compileJsonPath } from '../../../gateway/http-adapter/json-path.ts';
+import { compileJsonPath } from '../../../gateway/policy/json-path.ts';
 import {
   DEFAULT_HTTP_LIMITS,
   type ExchangeOutcome,
@@ -233,6 +233,26 @@ describe('HTTP proxy', () => {
     ]).catch((error: { stdout: string }) => error);
     expect(stdout).toBe('413');
     expect(target.requests.some((r) => r.url === '/up')).toBe(false);
+  });
+
+  it('forwards a JSON body larger than the gathering limit whole, and calls it unreadable to policy', async () => {
+    const big = JSON.stringify({ items: Array.from({ length: 20_000 }, (_, i) => i) });
+    expect(big.length).toBeGreaterThan(64 * 1024);
+    const response = await fetch(`${base}/bulk`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: big,
+    });
+    expect(response.status).toBe(200);
+    expect(target.requests.at(-1)?.body).toBe(big);
+    expect(seen.at(-1)?.body).toMatchObject({ kind: 'unreadable', reason: expect.stringContaining('larger than') });
+  });
+
+  it('answers HEAD without a body and speaks HTTP/1.0 to an old client', async () => {
+    const head = await run('curl', ['-sSI', `${base}/json`]);
+    expect(head.stdout).toMatch(/^HTTP\/1\.1 200 OK/);
+    const old = await raw('GET /small HTTP/1.0\r\n\r\n');
+    expect(old).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\n\{"ok":true\}$/);
   });
 
   it('keeps a redirect into the target on the proxy', async () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { compileJsonPath } from '../../../gateway/http-adapter/json-path.ts';
+import { compileJsonPath } from '../../../gateway/policy/json-path.ts';
 import { JsonMaskingStream, type JsonFieldRule } from '../../../gateway/http-adapter/json-masker.ts';
 import { createContentMasker } from '../../../gateway/masking/detectors.ts';
 

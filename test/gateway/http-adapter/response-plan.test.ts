@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BodyTap, TapStream } from '../../../gateway/http-adapter/body-tap.ts';
-import { compileJsonPath } from '../../../gateway/http-adapter/json-path.ts';
+import { compileJsonPath } from '../../../gateway/policy/json-path.ts';
 import {
   maskingStreams,
   planResponseBody,

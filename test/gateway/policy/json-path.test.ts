@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileJsonPath } from '../../../gateway/http-adapter/json-path.ts';
+import { compileJsonPath } from '../../../gateway/policy/json-path.ts';
 
 describe('compileJsonPath', () => {
   it('matches keys, indexes and wildcards exactly', () => {

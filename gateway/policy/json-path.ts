@@ -1,5 +1,7 @@
 import { GatehouseError } from '../errors/gatehouse-error.ts';
-import type { JsonPathStep } from './json-scanner.ts';
+
+/** One step of a JSON path: an object key or an array index. */
+export type JsonPathStep = string | number;
 
 /** One compiled selector: a key, an index, any child (`*`), and whether it may skip levels (`..`). */
 interface Selector {
