@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Recorder } from '../audit/recorder.ts';
 import type { GatehouseConfig } from '../config/config-types.ts';
 import type { Clock, SessionContext } from '../identity/session-context.ts';
-import type { ContentMasker } from '../masking/detectors.ts';
+import type { ContentMasker } from '../content/detectors.ts';
 import type { GatewayMetrics } from '../server/metrics.ts';
 import type { Store } from '../store/store.ts';
 import type { SessionEndReason } from '../../wire/audit-events.ts';

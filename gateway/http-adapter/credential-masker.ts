@@ -1,4 +1,4 @@
-import { REDACTED } from '../masking/value-mask.ts';
+import { REDACTED } from '../content/redaction.ts';
 import type { HttpCredential } from './credential.ts';
 import type { TextMasker } from './json-masker.ts';
 

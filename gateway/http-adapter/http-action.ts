@@ -1,4 +1,4 @@
-import { REDACTED } from '../masking/value-mask.ts';
+import { REDACTED } from '../content/redaction.ts';
 import type { HttpRequestAction, Identity } from '../policy/types.ts';
 import type { TextMasker } from './json-masker.ts';
 import type { DerivedAction, ExchangeOutcome, ProxiedRequest } from './proxy-types.ts';

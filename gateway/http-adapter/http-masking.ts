@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
-import { MAX_KEEP_LAST } from '../masking/masking-config.ts';
+import { MAX_KEEP_LAST } from '../content/redaction.ts';
 import { compileGlobs } from '../policy/glob.ts';
 import { compileJsonPath } from '../policy/json-path.ts';
 import type { JsonFieldRule, TextMasker } from './json-masker.ts';

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { redact, REDACTED } from '../masking/value-mask.ts';
+import { redact, REDACTED } from '../content/redaction.ts';
 import type { JsonPathTest } from '../policy/json-path.ts';
 import { DEFAULT_JSON_LIMITS, JsonScanner, type JsonPathStep, type JsonScanLimits } from './json-scanner.ts';
 

@@ -1,5 +1,5 @@
 import { RAW, type ColumnMask } from './column-mask.ts';
-import type { ContentMasker } from './detectors.ts';
+import type { ContentMasker } from '../content/detectors.ts';
 import type { CopyFormat, RowsPlan } from './mask-plan.ts';
 import {
   BYTEA_OID,

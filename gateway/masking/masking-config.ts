@@ -1,20 +1,12 @@
 import picomatch from 'picomatch';
+import {
+  compileCustomDetector,
+  detectorName,
+  type CustomDetector,
+  type DetectorName,
+} from '../content/detector-config.ts';
+import { MAX_KEEP_LAST } from '../content/redaction.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
-
-export const DETECTOR_NAMES = [
-  'payment_card',
-  'email',
-  'us_ssn',
-  'jwt',
-  'aws_access_key',
-  'github_token',
-  'private_key',
-] as const;
-/** Built-in content detectors a policy can switch on by name. */
-export type DetectorName = (typeof DETECTOR_NAMES)[number];
-
-/** The most characters a column rule may leave visible: more would let a masked value be rebuilt. */
-export const MAX_KEEP_LAST = 4;
 
 /** One `masking:` entry of a policy file, as written (snake_case), before compilation. */
 export interface MaskingPolicySection {
@@ -23,12 +15,6 @@ export interface MaskingPolicySection {
   detectors?: readonly string[];
   custom_detectors?: readonly { name: string; pattern: string }[];
   predicates?: 'deny' | 'confirm';
-}
-
-/** A custom detector after validation: the policy's regex, compiled once. */
-export interface CustomDetector {
-  name: string;
-  pattern: RegExp;
 }
 
 /**
@@ -69,16 +55,9 @@ export function compileMaskingConfig(sections: readonly MaskingPolicySection[], 
     if (!connections.some((glob) => picomatch.isMatch(connection, glob))) return;
     if (section.predicates) predicates.add(section.predicates);
     for (const rule of section.columns ?? []) rules.push(compileColumnRule(rule, index));
-    for (const name of section.detectors ?? []) {
-      if (!(DETECTOR_NAMES as readonly string[]).includes(name)) {
-        throw new GatehouseError(
-          'masking.unknown-detector',
-          `masking[${index}].detectors: unknown detector "${name}"; use one of ${DETECTOR_NAMES.join(', ')} or a custom_detectors entry`,
-        );
-      }
-      detectors.add(name as DetectorName);
-    }
-    for (const entry of section.custom_detectors ?? []) custom.push(compileCustom(entry, index));
+    for (const name of section.detectors ?? []) detectors.add(detectorName(name, `masking[${index}].detectors`));
+    for (const entry of section.custom_detectors ?? [])
+      custom.push(compileCustomDetector(entry, `masking[${index}].custom_detectors`));
   });
   return {
     columnRule(schema, table, column) {
@@ -113,16 +92,4 @@ function compileColumnRule(rule: { column: string; keep_last?: number }, index: 
   }
   const matcher = picomatch(parts.join('.'), { dot: true });
   return { match: (name) => matcher(name), keepLast };
-}
-
-function compileCustom(entry: { name: string; pattern: string }, index: number): CustomDetector {
-  try {
-    return { name: entry.name, pattern: new RegExp(entry.pattern, 'g') };
-  } catch (cause) {
-    throw new GatehouseError(
-      'masking.bad-pattern',
-      `masking[${index}].custom_detectors: pattern of "${entry.name}" is not a valid regular expression; fix its syntax`,
-      { cause },
-    );
-  }
 }

@@ -2,7 +2,7 @@ import type { Field } from 'pg-protocol/dist/messages.js';
 import type { ResultFilter, RowTransform, StatementGate, StatementHandle } from '../postgres/statement-gate.ts';
 import { newFacts, type AnalysisContext } from './analysis-types.ts';
 import type { MaskingCatalog } from './catalog.ts';
-import type { ContentMasker } from './detectors.ts';
+import type { ContentMasker } from '../content/detectors.ts';
 import { createCopyMasker } from './copy-masker.ts';
 import { relationShape } from './from-clause.ts';
 import type { DenyPlan, MessageRedaction, RowsPlan } from './mask-plan.ts';

@@ -2,7 +2,7 @@ import type { PostgresConnectionConfig } from '../config/config-types.ts';
 import type { ResultFilter, StatementGate, StatementHandle } from '../postgres/statement-gate.ts';
 import { targetAddress } from '../postgres/target-connection.ts';
 import type { SqlParser } from '../sql/sql-parser.ts';
-import { createContentMasker, type ContentMasker } from './detectors.ts';
+import { createContentMasker, type ContentMasker } from '../content/detectors.ts';
 import { compileMaskingConfig, type MaskingConfig, type MaskingPolicySection } from './masking-config.ts';
 import { createMaskingSession } from './masking-session.ts';
 import { createMetadataCatalog, type MetadataCatalog } from './metadata-connection.ts';

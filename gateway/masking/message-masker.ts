@@ -1,4 +1,4 @@
-import type { ContentMasker } from './detectors.ts';
+import type { ContentMasker } from '../content/detectors.ts';
 import type { MessageRedaction } from './mask-plan.ts';
 import type { MaskCounts } from './value-mask.ts';
 

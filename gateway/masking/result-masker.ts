@@ -1,12 +1,11 @@
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { binaryValueTexts } from './binary-values.ts';
 import { maskWhole, strictest, stricter, type ColumnMask } from './column-mask.ts';
-import type { ContentMasker } from './detectors.ts';
+import type { ContentMasker } from '../content/detectors.ts';
+import { REDACTED, REDACTED_BYTES } from '../content/redaction.ts';
 import type { RowsPlan } from './mask-plan.ts';
 import {
   BYTEA_OID,
-  REDACTED,
-  REDACTED_BYTES,
   TEXT_VALUED_OIDS,
   decodeByteaText,
   detectInBytes,

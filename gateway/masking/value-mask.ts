@@ -1,8 +1,6 @@
 import type { ColumnMask } from './column-mask.ts';
-import type { ContentMasker } from './detectors.ts';
-
-/** Fixed redaction text of a masked value. */
-export const REDACTED = '****';
+import type { ContentMasker } from '../content/detectors.ts';
+import { REDACTED, redact } from '../content/redaction.ts';
 
 /** Type OIDs where any string is a valid value, so a masked value can stay text. */
 export const TEXT_VALUED_OIDS: ReadonlySet<number> = new Set([25, 1043, 1042, 19, 705]);
@@ -21,20 +19,11 @@ export type ValueOutcome = { kind: 'same' } | { kind: 'null' } | { kind: 'text';
 const SAME: ValueOutcome = Object.freeze({ kind: 'same' });
 const NULL: ValueOutcome = Object.freeze({ kind: 'null' });
 const REDACTED_TEXT: ValueOutcome = Object.freeze({ kind: 'text', text: REDACTED });
-/** UTF-8 bytes of {@link REDACTED}, shared by every rebuilt row. */
-export const REDACTED_BYTES: Buffer = Buffer.from(REDACTED, 'utf8');
 
 /** Counts kept for the audit log: values masked by column rules, and secrets found by detectors. */
 export interface MaskCounts {
   masked: number;
   detected: number;
-}
-
-/** Redacted text for a masked value, keeping at most `keepLast` characters, and none of a short value. */
-export function redact(value: string, keepLast: number): string {
-  const chars = [...value];
-  if (keepLast <= 0 || chars.length <= keepLast * 2) return REDACTED;
-  return REDACTED + chars.slice(-keepLast).join('');
 }
 
 /**

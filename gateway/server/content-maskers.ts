@@ -1,4 +1,4 @@
-import { createContentMasker, type ContentMasker } from '../masking/detectors.ts';
+import { createContentMasker, type ContentMasker } from '../content/detectors.ts';
 import { compileMaskingConfig, type MaskingPolicySection } from '../masking/masking-config.ts';
 
 /**

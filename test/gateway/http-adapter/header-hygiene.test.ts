@@ -5,7 +5,7 @@ import {
   localLocation,
   targetRequestHeaders,
 } from '../../../gateway/http-adapter/header-hygiene.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 
 const noDetectors = createContentMasker({ detectors: [] });
 const TOKEN = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';

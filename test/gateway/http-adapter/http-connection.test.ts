@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../gateway/config/load-config.ts';
 import { withCredentialMasked } from '../../../gateway/http-adapter/credential-masker.ts';
 import { maskedQuery } from '../../../gateway/http-adapter/http-action.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 
 function load(connection: string[]): ReturnType<typeof loadConfig> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-http-config-'));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileHttpMasking } from '../../../gateway/http-adapter/http-masking.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 
 const detectors = createContentMasker({ detectors: [] });
 

@@ -15,7 +15,7 @@ import {
   type ProxiedRequest,
 } from '../../../gateway/http-adapter/proxy-types.ts';
 import { createUpstreamTarget } from '../../../gateway/http-adapter/upstream.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 import { LEAKED_TOKEN, startHttpTarget, type HttpTestTarget } from '../../support/http-target.ts';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { compileJsonPath } from '../../../gateway/policy/json-path.ts';
 import { JsonMaskingStream, type JsonFieldRule } from '../../../gateway/http-adapter/json-masker.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 
 const detectors = createContentMasker({ detectors: ['github_token', 'email', 'payment_card'] });
 const TOKEN = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';

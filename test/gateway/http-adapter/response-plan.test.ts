@@ -10,7 +10,7 @@ import {
   type HttpMaskingRules,
   type ResponseSummary,
 } from '../../../gateway/http-adapter/response-plan.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 
 const TOKEN = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';
 const rules: HttpMaskingRules = {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpProxy, type HttpProxy } from '../../../gateway/http-adapter/http-proxy.ts';
 import { DEFAULT_HTTP_LIMITS } from '../../../gateway/http-adapter/proxy-types.ts';
 import { createUpstreamTarget, type TargetTls } from '../../../gateway/http-adapter/upstream.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 import { createTestPki, type TestPki } from '../../support/tls-certs.ts';
 
 let pki: TestPki;

@@ -5,7 +5,7 @@ import {
   encodeExecFrame,
   type ExecFrame,
 } from '../../../gateway/kubernetes/exec-frames.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 
 const masker = createContentMasker({ detectors: ['aws_access_key'] });
 const maskText = (text: string) => masker.maskText(text);

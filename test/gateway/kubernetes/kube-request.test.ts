@@ -3,7 +3,7 @@ import { ExecRetryMemory, execKey } from '../../../gateway/kubernetes/exec-retry
 import { isStrippedKubeHeader, rewriteAccept, upgradeKind } from '../../../gateway/kubernetes/kube-headers.ts';
 import { classifyKubeRequest, type KubeRequestInput } from '../../../gateway/kubernetes/kube-request.ts';
 import { kubeStatus } from '../../../gateway/kubernetes/kube-status.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 
 const masker = createContentMasker({ detectors: ['aws_access_key'] });
 const maskText = (text: string) => masker.maskText(text);

@@ -6,7 +6,7 @@ import { LAST_APPLIED, SECRET_MARKER_BASE64 } from '../../../gateway/kubernetes/
 import { resolveRequestInfo } from '../../../gateway/kubernetes/request-info.ts';
 import { checkKubePath } from '../../../gateway/kubernetes/request-path.ts';
 import { kubeResponseMasking } from '../../../gateway/kubernetes/response-masking.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 import { startKubeApiServer, type KubeApiServer } from '../../support/kube-apiserver/kube-apiserver.ts';
 
 const masker = createContentMasker({ detectors: ['aws_access_key'] });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RAW, type ColumnMask } from '../../../gateway/masking/column-mask.ts';
 import { createCopyMasker, maskCopyData } from '../../../gateway/masking/copy-masker.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 import type { CopyFormat, RowsPlan } from '../../../gateway/masking/mask-plan.ts';
 
 const content = createContentMasker({ detectors: ['email', 'payment_card'] });

@@ -2,7 +2,7 @@ import { loadModule, parseSync } from 'libpg-query';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgCatalog } from '../../../gateway/masking/catalog.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 import { compileMaskingConfig } from '../../../gateway/masking/masking-config.ts';
 import {
   MASKING_DENIED_SQLSTATE,

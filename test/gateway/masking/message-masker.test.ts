@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 import {
   hiddenMessage,
   auditedMessage,

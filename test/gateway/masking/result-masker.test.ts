@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RAW, maskWhole, type ColumnMask } from '../../../gateway/masking/column-mask.ts';
-import { createContentMasker } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker } from '../../../gateway/content/detectors.ts';
 import type { RowsPlan } from '../../../gateway/masking/mask-plan.ts';
 import { createRowTransform, resolveFieldMasks, type ResultField } from '../../../gateway/masking/result-masker.ts';
 

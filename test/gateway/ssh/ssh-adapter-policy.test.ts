@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HoldRequest, HoldResult } from '../../../gateway/approvals/broker.ts';
-import { createContentMasker, DETECTOR_REPLACEMENT } from '../../../gateway/masking/detectors.ts';
+import { createContentMasker, DETECTOR_REPLACEMENT } from '../../../gateway/content/detectors.ts';
 import { compileMaskingConfig } from '../../../gateway/masking/masking-config.ts';
 import { createPolicyEngine } from '../../../gateway/policy/engine.ts';
 import { loadPolicies } from '../../../gateway/policy/load-policies.ts';

@@ -1,4 +1,4 @@
-import type { CustomDetector, DetectorName } from './masking-config.ts';
+import type { CustomDetector, DetectorName } from './detector-config.ts';
 
 /** What a detector replaces a match with: fixed, so nothing about the secret's length leaks. */
 export const DETECTOR_REPLACEMENT = '****';

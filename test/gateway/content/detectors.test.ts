@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createContentMasker, luhnValid } from '../../../gateway/masking/detectors.ts';
-import { compileMaskingConfig, DETECTOR_NAMES } from '../../../gateway/masking/masking-config.ts';
+import { createContentMasker, luhnValid } from '../../../gateway/content/detectors.ts';
+import { DETECTOR_NAMES } from '../../../gateway/content/detector-config.ts';
+import { compileMaskingConfig } from '../../../gateway/masking/masking-config.ts';
 
 const all = createContentMasker({ detectors: DETECTOR_NAMES });
 
