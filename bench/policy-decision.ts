@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { createPolicyEngine } from '../gateway/policy/engine.ts';
 import { parsePolicyFiles } from '../gateway/policy/load-policies.ts';
-import type { Action, Identity } from '../gateway/policy/types.ts';
+import type { Action, Identity } from '../gateway/policy/actions-and-decisions.ts';
 import { analyzeSql, createAnalysisCache, loadSqlParser } from '../gateway/sql/analyze-sql.ts';
 import { createConnectionAnalyzer } from '../gateway/sql/connection-analyzer.ts';
 import { createPgTargetCatalog } from '../gateway/sql/pg-target-catalog.ts';

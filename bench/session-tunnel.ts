@@ -7,7 +7,7 @@ import { loadConfig } from '../gateway/config/load-config.ts';
 import { loadDevIssuerKey, mintDevToken } from '../gateway/identity/dev-issuer.ts';
 import { systemClock } from '../gateway/identity/session-context.ts';
 import { startGateway } from '../gateway/server/gateway.ts';
-import { startLocalProxy } from '../gateway/tunnel/local-proxy.ts';
+import { startLocalProxy } from '../gateway/client/local-proxy.ts';
 import { createTestDatabase } from '../test/support/pg-target.ts';
 import type { BenchRow } from './bench-table.ts';
 

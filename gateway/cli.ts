@@ -3,13 +3,13 @@ import { GatehouseError } from './errors/gatehouse-error.ts';
 /** A CLI command: gets its own argv (after the command name), returns the exit code. */
 export type Command = (argv: string[]) => Promise<number>;
 
-/** Each command lives in its own file under commands/ and is loaded only when used. */
+/** Each command lives in its own file (commands/; the runner side's `connect` in client/) and is loaded only when used. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Command }> }> = {
   serve: { summary: 'run the gateway: serve --config gatehouse.yaml', load: () => import('./commands/serve.ts') },
   demo: { summary: 'everything on one machine with embedded defaults', load: () => import('./commands/demo.ts') },
   connect: {
     summary: 'the local proxy: connect --gateway URL --token JWT <connection[:port]>...',
-    load: () => import('./commands/connect.ts'),
+    load: () => import('./client/connect-command.ts'),
   },
   policy: {
     summary: 'policy check [dir] | policy explain --claims F --connection C "SQL"',

@@ -24959,7 +24959,7 @@ function parseLog(body, origin) {
   );
 }
 
-// actions/src/local-proxy.ts
+// actions/src/proxy-process.ts
 import { spawn as spawn2 } from "node:child_process";
 import { closeSync, existsSync as existsSync4, openSync, readFileSync as readFileSync3, writeFileSync as writeFileSync2 } from "node:fs";
 async function startDetachedProxy(launch) {

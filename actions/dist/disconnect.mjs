@@ -21673,7 +21673,7 @@ function parseLog(body, origin) {
   );
 }
 
-// actions/src/local-proxy.ts
+// actions/src/proxy-process.ts
 import { closeSync, existsSync as existsSync2, openSync, readFileSync, writeFileSync } from "node:fs";
 function processAlive(pid, expect) {
   try {

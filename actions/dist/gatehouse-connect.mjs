@@ -3767,7 +3767,7 @@ var require_websocket_server = __commonJS({
   }
 });
 
-// gateway/commands/connect.ts
+// gateway/client/connect-command.ts
 import { spawn } from "node:child_process";
 import { appendFileSync, openSync, closeSync, readFileSync, rmSync as rmSync2, writeFileSync as writeFileSync2 } from "node:fs";
 
@@ -3794,7 +3794,7 @@ ${usage}`);
   }
 }
 
-// gateway/tunnel/local-proxy.ts
+// gateway/client/local-proxy.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -3812,7 +3812,7 @@ var CONTROL_API_PATHS = {
   clientBundle: "/v1/client/connect.mjs"
 };
 
-// gateway/tunnel/gateway-url.ts
+// gateway/client/gateway-url.ts
 function parseGatewayUrl(text) {
   let url;
   try {
@@ -3834,7 +3834,7 @@ function withTrailingSlash(url) {
   return copy;
 }
 
-// gateway/tunnel/control-client.ts
+// gateway/client/control-client.ts
 var TIMEOUT_MS = 15e3;
 function createControlClient(gatewayUrl) {
   const gateway = withTrailingSlash(gatewayUrl);
@@ -3896,7 +3896,7 @@ function secretsEqual(a, b) {
   return timingSafeEqual(left, right);
 }
 
-// gateway/tunnel/local-pg-auth.ts
+// gateway/client/local-pg-auth.ts
 var PG_STARTUP = {
   protocol3: 196608,
   sslRequest: 80877103,
@@ -4017,7 +4017,7 @@ function errorResponse(code, message) {
   return Buffer.concat([head, fields]);
 }
 
-// gateway/tunnel/local-http-auth.ts
+// gateway/client/local-http-auth.ts
 var MAX_LOCAL_HEAD_BYTES = 16 * 1024;
 var HEAD_END = Buffer.from("\r\n\r\n");
 function checkLocalHttpAuth(buffered, password) {
@@ -4064,7 +4064,7 @@ ${body}`
   };
 }
 
-// gateway/tunnel/local-http.ts
+// gateway/client/local-http-proxy.ts
 function serveLocalHttp(client, password, open, refused) {
   let buffered = Buffer.alloc(0);
   const onData = (chunk) => {
@@ -4531,7 +4531,7 @@ function encodeErr(err) {
   return new PayloadWriter(err.message.length + 16).int1(RESPONSE.ERR).int2(err.code).string("#").string(err.sqlState.padEnd(5, "0").slice(0, 5)).string(err.message).finish();
 }
 
-// gateway/tunnel/local-mysql-auth.ts
+// gateway/client/local-mysql-auth.ts
 function checkLocalMysqlClient(greeting, response, password) {
   if (isSslRequest(response))
     return { ok: false, reason: "TLS is not offered on the local listener (it is loopback only)" };
@@ -4555,7 +4555,7 @@ function localMysqlRefusal(sequenceId, reason) {
   return encodePacket(sequenceId, encodeErr({ code: 1045, sqlState: "28000", message: `gatehouse connect: ${reason}` })).bytes;
 }
 
-// gateway/tunnel/local-mysql-proxy.ts
+// gateway/client/local-mysql-proxy.ts
 var MAX_HANDSHAKE_BYTES = 64 * 1024;
 function firstPacket(stream) {
   return new Promise((resolve, reject2) => {
@@ -4616,7 +4616,7 @@ async function serveLocalMysql(client, openTunnel2, password, log) {
   tunnel.resume();
 }
 
-// gateway/tunnel/ssh-client-key.ts
+// gateway/client/ssh-client-key.ts
 import { generateKeyPairSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
@@ -4650,7 +4650,7 @@ var import_websocket = __toESM(require_websocket(), 1);
 var import_websocket_server = __toESM(require_websocket_server(), 1);
 var wrapper_default = import_websocket.default;
 
-// gateway/tunnel/tunnel-client.ts
+// gateway/client/tunnel-client.ts
 var OPEN_TIMEOUT_MS = 15e3;
 var KEEPALIVE_MS = 25e3;
 function openTunnel(gateway, connection, sessionToken) {
@@ -4702,7 +4702,7 @@ function openTunnel(gateway, connection, sessionToken) {
   });
 }
 
-// gateway/tunnel/local-proxy.ts
+// gateway/client/local-proxy.ts
 var LOCAL_USER = "ci";
 var MAX_STARTUP_BUFFER = 16 * 1024;
 async function startLocalProxy(options) {
@@ -4928,7 +4928,7 @@ function listen(server, host, port, name) {
   });
 }
 
-// gateway/commands/connect.ts
+// gateway/client/connect-command.ts
 var USAGE = "usage: gatehouse connect --gateway URL (--token JWT | --token-file F | --token-env NAME | --session-id ID --session-token-env NAME) [--ttl 15m] [--detach --pidfile F --log F] <connection[:port]>...";
 var DETACHED_TOKEN_ENV = "GATEHOUSE_CONNECT_TOKEN";
 var READY_TIMEOUT_MS = 3e4;

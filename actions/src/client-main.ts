@@ -1,4 +1,4 @@
-import { run } from '../../gateway/commands/connect.ts';
+import { run } from '../../gateway/client/connect-command.ts';
 import { GatehouseError } from '../../gateway/errors/gatehouse-error.ts';
 
 // The `gatehouse connect` client as one self-contained file: what the action runs on the runner

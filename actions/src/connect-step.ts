@@ -5,7 +5,7 @@ import { envInputReader, parseActionInputs, type ActionInputs } from './action-i
 import { buildClientEnvironment, type ReadyLine } from './client-env.ts';
 import { resolveClientBundle, type ToolCache } from './client-bundle.ts';
 import { createGatewayApi, type GatewayApi } from './gateway-api.ts';
-import { startDetachedProxy, stopProcess, waitForExit } from './local-proxy.ts';
+import { startDetachedProxy, stopProcess, waitForExit } from './proxy-process.ts';
 import { sessionDir, writeSessionState } from './session-state.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { addSshInclude, writeSshConfig } from './ssh-config.ts';

@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { GatehouseError } from '../../gateway/errors/gatehouse-error.ts';
 import { createGatewayApi, type GatewayApi } from './gateway-api.ts';
-import { processAlive, stopProcess, waitForExit } from './local-proxy.ts';
+import { processAlive, stopProcess, waitForExit } from './proxy-process.ts';
 import { renderFinalHash, renderSessionSummary, summaryRows, type SummaryRow } from './session-summary.ts';
 import { forgetSessionState, readSessionStates } from './session-state.ts';
 import { removeSshInclude } from './ssh-config.ts';

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApprovalRecord } from '../store/store.ts';
-import type { ReviewSettings } from '../policy/types.ts';
+import type { ReviewSettings } from '../policy/actions-and-decisions.ts';
 import type { SessionContext } from '../identity/session-context.ts';
 import type { ApprovalBinding, ApprovalPolicy, ApprovalView } from '../../wire/approvals.ts';
 

@@ -1,5 +1,5 @@
 import type { ApprovalRecord, Store } from '../store/store.ts';
-import type { Decision } from '../policy/types.ts';
+import type { Decision } from '../policy/actions-and-decisions.ts';
 import type { Clock, SessionContext } from '../identity/session-context.ts';
 import type { ApprovalNotifier } from './notifier.ts';
 import { bindingOf, policyOf, settingsOf, type ApprovalSettings } from './approval-record.ts';

@@ -9,7 +9,7 @@ import { createPolicyEngine } from '../policy/engine.ts';
 import { explainReport, formatExplainReport } from '../policy/explain-format.ts';
 import { lintPolicy } from '../policy/lint-policy.ts';
 import { loadPolicies } from '../policy/load-policies.ts';
-import type { Action, Identity } from '../policy/types.ts';
+import type { Action, Identity } from '../policy/actions-and-decisions.ts';
 import { loadSqlParser } from '../sql/analyze-sql.ts';
 import { createConnectionAnalyzer } from '../sql/connection-analyzer.ts';
 import { parseCommandArgs } from './command-args.ts';

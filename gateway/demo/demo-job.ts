@@ -4,7 +4,7 @@ import { verifySession } from '../audit/verify-session.ts';
 import { loadDevIssuerKey, mintDevToken } from '../identity/dev-issuer.ts';
 import { systemClock } from '../identity/session-context.ts';
 import type { RunningGateway } from '../server/gateway.ts';
-import { startLocalProxy, type LocalProxy } from '../tunnel/local-proxy.ts';
+import { startLocalProxy, type LocalProxy } from '../client/local-proxy.ts';
 import type { AuditEventWire } from '../../wire/audit-events.ts';
 
 /** One step of the simulated CI job and whether it behaved as the demo promises. */

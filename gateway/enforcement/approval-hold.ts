@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ApprovalBroker, HoldResult, PendingApproval } from '../approvals/broker.ts';
 import type { SessionContext } from '../identity/session-context.ts';
-import type { Decision } from '../policy/types.ts';
+import type { Decision } from '../policy/actions-and-decisions.ts';
 import { allowed, REFUSAL, refused, type Verdict } from './verdict.ts';
 
 /**

@@ -3,7 +3,7 @@ import type { Recorder } from '../audit/recorder.ts';
 import type { AuditMode } from '../config/config-types.ts';
 import type { SessionContext } from '../identity/session-context.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
-import type { Action, Decision } from '../policy/types.ts';
+import type { Action, Decision } from '../policy/actions-and-decisions.ts';
 import type { AuditEventData, AuditEventType } from '../../wire/audit-events.ts';
 import { holdForApproval, type HoldControl } from './approval-hold.ts';
 import { allowed, ENGINE_ERROR_RULE, REFUSAL, refused, type Verdict } from './verdict.ts';

@@ -1,4 +1,4 @@
-import type { Decision } from '../policy/types.ts';
+import type { Decision } from '../policy/actions-and-decisions.ts';
 
 /**
  * Why a command was refused, as a stable code every adapter maps to its own protocol's answer

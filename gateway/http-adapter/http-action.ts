@@ -1,5 +1,5 @@
 import { REDACTED } from '../content/redaction.ts';
-import type { HttpRequestAction, Identity } from '../policy/types.ts';
+import type { HttpRequestAction, Identity } from '../policy/actions-and-decisions.ts';
 import type { TextMasker } from './json-masker.ts';
 import type { DerivedAction, ExchangeOutcome, ProxiedRequest } from './proxy-types.ts';
 import type { QueryParam } from './request-target.ts';

@@ -4,7 +4,7 @@ import type { HttpConnectionConfig } from '../config/config-types.ts';
 import type { AdapterDeps, AdapterFactory, ProtocolAdapter, StreamOrigin } from '../enforcement/adapter-contract.ts';
 import type { EnforcementContext } from '../enforcement/enforcer.ts';
 import type { SessionContext } from '../identity/session-context.ts';
-import type { HttpRequestAction } from '../policy/types.ts';
+import type { HttpRequestAction } from '../policy/actions-and-decisions.ts';
 import type { ProxyEnforcer } from './exchange.ts';
 import { withCredentialMasked } from './credential-masker.ts';
 import { deriveHttpAction, httpResponseEvent } from './http-action.ts';

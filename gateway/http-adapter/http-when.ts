@@ -1,7 +1,7 @@
 import { compileGlobs } from '../policy/glob.ts';
 import { compileJsonPath, type JsonPathTest } from '../policy/json-path.ts';
 import type { JsonPathStep } from './json-scanner.ts';
-import type { HttpRequestAction } from '../policy/types.ts';
+import type { HttpRequestAction } from '../policy/actions-and-decisions.ts';
 
 /**
  * The `when.http` facts of a rule, as written in YAML. Lists are "any of"; keys are ANDed; a rule

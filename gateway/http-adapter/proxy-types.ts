@@ -2,7 +2,7 @@ import type { Transform } from 'node:stream';
 import type { DeadlineSettings } from './client-deadlines.ts';
 import type { GatheredBody } from './request-body-facts.ts';
 import type { HeaderPairs } from './header-hygiene.ts';
-import type { HttpBodyFacts } from '../policy/types.ts';
+import type { HttpBodyFacts } from '../policy/actions-and-decisions.ts';
 import type { MediaType } from './media-type.ts';
 import type { Checked, HttpRefusal } from './refusal.ts';
 import type { CheckedHead } from './request-head.ts';

@@ -1,4 +1,4 @@
-import type { HttpBodyFacts } from '../policy/types.ts';
+import type { HttpBodyFacts } from '../policy/actions-and-decisions.ts';
 import { JsonScanner } from './json-scanner.ts';
 import { isJsonType, isUtf8Charset, type MediaType } from './media-type.ts';
 

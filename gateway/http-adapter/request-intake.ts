@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { HttpBodyFacts } from '../policy/types.ts';
+import type { HttpBodyFacts } from '../policy/actions-and-decisions.ts';
 import { isJsonType, parseMediaType } from './media-type.ts';
 import type { HttpLimits, ProxiedRequest } from './proxy-types.ts';
 import { refuse, type Checked } from './refusal.ts';

@@ -1,4 +1,4 @@
-import type { Identity } from '../policy/types.ts';
+import type { Identity } from '../policy/actions-and-decisions.ts';
 
 /**
  * What an authenticated session token resolves to. Adapters receive this with every stream so

@@ -1,6 +1,6 @@
 import type { CommandEvent, EnforceCall, EnforcementContext, Enforcer } from '../enforcement/enforcer.ts';
 import { REFUSAL, type RefusalCode, type Verdict } from '../enforcement/verdict.ts';
-import type { MysqlQueryAction } from '../policy/types.ts';
+import type { MysqlQueryAction } from '../policy/actions-and-decisions.ts';
 import type { MysqlExecution, MysqlGate, MysqlGateControl, MysqlRequest, MysqlVerdict } from './mysql-gate.ts';
 
 export interface MysqlQueryGateDeps {

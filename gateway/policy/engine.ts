@@ -1,7 +1,7 @@
 import { unknownStatement, type StatementAnalysis } from '../sql/statement-analysis.ts';
 import type { Policy } from './policy-types.ts';
 import { compileRule, type CompiledRule, type SshFacts } from './rule-matcher.ts';
-import type { Action, Decision, DecisionAction, HttpRequestAction, Identity } from './types.ts';
+import type { Action, Decision, DecisionAction, HttpRequestAction, Identity } from './actions-and-decisions.ts';
 
 /** deny beats review beats allow: the most restrictive matching rule decides. */
 export const ACTION_SEVERITY = { allow: 0, review: 1, deny: 2 } as const satisfies Record<DecisionAction, number>;

@@ -1,6 +1,6 @@
 import { flagsOf } from '../sql/statement-analysis.ts';
 import type { Evaluation } from './engine.ts';
-import type { Decision } from './types.ts';
+import type { Decision } from './actions-and-decisions.ts';
 
 /** What `gatehouse policy explain --json` prints: stable snake_case keys for scripts. */
 export interface ExplainReport {

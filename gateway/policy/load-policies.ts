@@ -7,7 +7,7 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { compileClaimPattern } from '../identity/claim-pattern.ts';
 import { parseDurationSeconds } from '../identity/duration.ts';
 import type { IdentityRuleSpec, MaskingSection, Policy, PolicyRule, RuleWhen } from './policy-types.ts';
-import type { ReviewSettings } from './types.ts';
+import type { ReviewSettings } from './actions-and-decisions.ts';
 
 export const POLICY_SCHEMA_URL = new URL('../../policies/policy.schema.json', import.meta.url);
 

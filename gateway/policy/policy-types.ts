@@ -1,6 +1,6 @@
 import type { StatementFlag, StatementKind } from '../sql/statement-analysis.ts';
 import type { HttpWhen } from '../http-adapter/http-when.ts';
-import type { DecisionAction, ReviewSettings } from './types.ts';
+import type { DecisionAction, ReviewSettings } from './actions-and-decisions.ts';
 
 /**
  * The loaded policy: every YAML file of the policy folder, validated against

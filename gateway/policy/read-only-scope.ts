@@ -1,6 +1,6 @@
 import type { Policy } from './policy-types.ts';
 import { compileRule } from './rule-matcher.ts';
-import type { Identity } from './types.ts';
+import type { Identity } from './actions-and-decisions.ts';
 
 /** Statement kinds that cannot change data, schema, privileges or the server. */
 const READ_ONLY_KINDS: ReadonlySet<string> = new Set(['read', 'transaction', 'utility']);

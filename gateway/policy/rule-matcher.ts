@@ -9,7 +9,7 @@ import {
 } from './glob.ts';
 import { compileHttpWhen, type HttpFactTest } from '../http-adapter/http-when.ts';
 import type { PolicyRule, SshActionType, SshForwardKind } from './policy-types.ts';
-import type { Identity } from './types.ts';
+import type { Identity } from './actions-and-decisions.ts';
 
 /** The SSH facts of one action, as the engine derives them from an `ssh.*` action. */
 export interface SshFacts {

@@ -1,6 +1,6 @@
 import type { AdapterDeps, AdapterFactory } from '../enforcement/adapter-contract.ts';
 import type { EnforcementContext } from '../enforcement/enforcer.ts';
-import type { Identity } from '../policy/types.ts';
+import type { Identity } from '../policy/actions-and-decisions.ts';
 import { REFUSAL, refused } from '../enforcement/verdict.ts';
 import { createMaskingWiring } from '../masking/masking-wiring.ts';
 import type { MaskingPolicySection } from '../masking/masking-config.ts';

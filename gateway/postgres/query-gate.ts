@@ -1,7 +1,7 @@
 import type { CommandEvent, EnforceCall, EnforcementContext, Enforcer } from '../enforcement/enforcer.ts';
 import type { HoldControl } from '../enforcement/approval-hold.ts';
 import type { Verdict } from '../enforcement/verdict.ts';
-import type { Action } from '../policy/types.ts';
+import type { Action } from '../policy/actions-and-decisions.ts';
 import type { ConnectionAnalyzer } from '../sql/connection-analyzer.ts';
 import type { StatementResolver } from '../sql/resolve-statements.ts';
 import { sessionEffectsOf, type SessionEffects } from '../sql/session-effects.ts';

@@ -3,7 +3,7 @@ import { httpAdapterFactory } from '../http-adapter/http-adapter.ts';
 import { mysqlAdapterFactory } from '../mysql/mysql-factory.ts';
 import type { Policy } from '../policy/policy-types.ts';
 import { allowsOnlyReads } from '../policy/read-only-scope.ts';
-import type { Identity } from '../policy/types.ts';
+import type { Identity } from '../policy/actions-and-decisions.ts';
 import { postgresAdapterFactory } from '../postgres/postgres-factory.ts';
 import { sshAdapterFactory } from '../ssh/ssh-factory.ts';
 

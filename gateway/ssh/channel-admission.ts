@@ -1,7 +1,7 @@
 import type { ServerChannel } from 'ssh2';
 import type { CommandEvent } from '../enforcement/enforcer.ts';
 import type { Refused, Verdict } from '../enforcement/verdict.ts';
-import type { Action } from '../policy/types.ts';
+import type { Action } from '../policy/actions-and-decisions.ts';
 import { type ConnectionContext, GATEWAY_EXIT_STATUS } from './connection-context.ts';
 
 /** The real start of a session channel (exec, shell, subsystem) as the core is asked about it. */

@@ -3,7 +3,7 @@ import type { SshConnectionConfig } from '../config/config-types.ts';
 import type { EnforceCall, EnforcementContext } from '../enforcement/enforcer.ts';
 import type { Verdict } from '../enforcement/verdict.ts';
 import type { SessionContext } from '../identity/session-context.ts';
-import type { Action } from '../policy/types.ts';
+import type { Action } from '../policy/actions-and-decisions.ts';
 import type { AuditEventData } from '../../wire/audit-events.ts';
 import type { HostKeyPin } from './host-key-pin.ts';
 import type { SshAdapterDeps, SshRecordingOptions } from './ports.ts';

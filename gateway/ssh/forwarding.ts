@@ -1,5 +1,5 @@
 import type { AcceptConnection, Client, ClientChannel, Connection, RejectConnection, ServerChannel } from 'ssh2';
-import type { Action } from '../policy/types.ts';
+import type { Action } from '../policy/actions-and-decisions.ts';
 import type { ConnectionContext } from './connection-context.ts';
 import { refuseForward } from './session-channel.ts';
 import { SSH_AUDIT_EVENTS } from './ssh-audit-events.ts';

@@ -1,5 +1,5 @@
 import type { ClientChannel, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
-import type { Action } from '../policy/types.ts';
+import type { Action } from '../policy/actions-and-decisions.ts';
 import type { ConnectionContext } from './connection-context.ts';
 import { runExec } from './exec-channel.ts';
 import { runShell } from './shell-channel.ts';

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createPolicyEngine } from '../../gateway/policy/engine.ts';
 import { parsePolicyFiles } from '../../gateway/policy/load-policies.ts';
-import type { Action, HttpRequestAction } from '../../gateway/policy/types.ts';
+import type { Action, HttpRequestAction } from '../../gateway/policy/actions-and-decisions.ts';
 import { analyzeSql, loadSqlParser } from '../../gateway/sql/analyze-sql.ts';
 import { splitCommandWords } from '../../gateway/ssh/command-words.ts';
 

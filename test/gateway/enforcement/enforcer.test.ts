@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HoldResult } from '../../../gateway/approvals/broker.ts';
 import { createEnforcer, type EnforceCall, type EnforcementContext } from '../../../gateway/enforcement/enforcer.ts';
 import type { Verdict } from '../../../gateway/enforcement/verdict.ts';
-import type { Action, Decision } from '../../../gateway/policy/types.ts';
+import type { Action, Decision } from '../../../gateway/policy/actions-and-decisions.ts';
 
 const identity = { sessionId: 'sess-1', claims: { repository: 'acme/app' } };
 const session = { sessionId: 'sess-1', identity, connections: ['db'], expiresAt: new Date(Date.now() + 60_000) };

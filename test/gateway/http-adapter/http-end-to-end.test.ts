@@ -10,7 +10,7 @@ import { loadConfig } from '../../../gateway/config/load-config.ts';
 import { loadDevIssuerKey, mintDevToken } from '../../../gateway/identity/dev-issuer.ts';
 import { systemClock } from '../../../gateway/identity/session-context.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/server/gateway.ts';
-import { startLocalProxy, type LocalProxy } from '../../../gateway/tunnel/local-proxy.ts';
+import { startLocalProxy, type LocalProxy } from '../../../gateway/client/local-proxy.ts';
 import type { LocalConnection } from '../../../wire/control-api.ts';
 import { LEAKED_TOKEN, startHttpTarget, type HttpTestTarget } from '../../support/http-target.ts';
 

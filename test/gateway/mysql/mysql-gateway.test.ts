@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { loadDevIssuerKey, mintDevToken } from '../../../gateway/identity/dev-issuer.ts';
 import { systemClock } from '../../../gateway/identity/session-context.ts';
-import { startLocalProxy } from '../../../gateway/tunnel/local-proxy.ts';
+import { startLocalProxy } from '../../../gateway/client/local-proxy.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createMariaDbTarget,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPolicyEngine, type PolicyEngine } from '../../../gateway/policy/engine.ts';
 import { parsePolicyFiles } from '../../../gateway/policy/load-policies.ts';
-import type { Identity } from '../../../gateway/policy/types.ts';
+import type { Identity } from '../../../gateway/policy/actions-and-decisions.ts';
 import { loadSqlParser } from '../../../gateway/sql/analyze-sql.ts';
 import { createConnectionAnalyzer } from '../../../gateway/sql/connection-analyzer.ts';
 

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPolicyEngine, type PolicyEngine } from '../../../gateway/policy/engine.ts';
 import { parsePolicyFiles } from '../../../gateway/policy/load-policies.ts';
-import type { Identity } from '../../../gateway/policy/types.ts';
+import type { Identity } from '../../../gateway/policy/actions-and-decisions.ts';
 import { analyzeSql, loadSqlParser } from '../../../gateway/sql/analyze-sql.ts';
 
 const identity: Identity = { sessionId: 'prop', claims: {}, identityRule: 'prop' };

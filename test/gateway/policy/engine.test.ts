@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPolicyEngine } from '../../../gateway/policy/engine.ts';
 import { parsePolicyFiles } from '../../../gateway/policy/load-policies.ts';
-import type { Action, Identity } from '../../../gateway/policy/types.ts';
+import type { Action, Identity } from '../../../gateway/policy/actions-and-decisions.ts';
 import { analyzeSql, loadSqlParser } from '../../../gateway/sql/analyze-sql.ts';
 
 beforeAll(async () => {

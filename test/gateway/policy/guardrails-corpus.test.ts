@@ -5,7 +5,7 @@ import { loadSqlParser } from '../../../gateway/sql/analyze-sql.ts';
 import { createConnectionAnalyzer } from '../../../gateway/sql/connection-analyzer.ts';
 import { createPolicyEngine, type PolicyEngine } from '../../../gateway/policy/engine.ts';
 import { parsePolicyFiles } from '../../../gateway/policy/load-policies.ts';
-import type { Action, Identity } from '../../../gateway/policy/types.ts';
+import type { Action, Identity } from '../../../gateway/policy/actions-and-decisions.ts';
 
 interface CorpusCase {
   sql: string;

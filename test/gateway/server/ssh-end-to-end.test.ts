@@ -8,7 +8,7 @@ import { loadDevIssuerKey, mintDevToken } from '../../../gateway/identity/dev-is
 import { systemClock } from '../../../gateway/identity/session-context.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/server/gateway.ts';
 import { knownHostsLine, loadSshHostKey } from '../../../gateway/ssh/host-key.ts';
-import { startLocalProxy, type LocalProxy } from '../../../gateway/tunnel/local-proxy.ts';
+import { startLocalProxy, type LocalProxy } from '../../../gateway/client/local-proxy.ts';
 import { startSshTarget, type SshTestTarget } from '../../support/sshd.ts';
 import { runSsh } from '../ssh/ssh-client.ts';
 

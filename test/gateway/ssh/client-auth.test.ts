@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEd25519KeyPair } from '../../../gateway/ssh/ssh-key-text.ts';
-import { createSshClientKey } from '../../../gateway/tunnel/ssh-client-key.ts';
+import { createSshClientKey } from '../../../gateway/client/ssh-client-key.ts';
 import { startSshTarget, type SshTestTarget } from '../../support/sshd.ts';
 import { CONNECTION, sshConnection, startGateway, TOKEN, type Harness } from './gateway-harness.ts';
 import { runSsh, type SshRun } from './ssh-client.ts';

@@ -4,7 +4,7 @@ import type { SshConnectionConfig } from '../../../gateway/config/config-types.t
 import { createEnforcer } from '../../../gateway/enforcement/enforcer.ts';
 import { createLiveSessions } from '../../../gateway/enforcement/live-sessions.ts';
 import { systemClock, type SessionContext } from '../../../gateway/identity/session-context.ts';
-import type { Action, Decision } from '../../../gateway/policy/types.ts';
+import type { Action, Decision } from '../../../gateway/policy/actions-and-decisions.ts';
 import { knownHostsLine, sshHostKeyFromPrivate } from '../../../gateway/ssh/host-key.ts';
 import type { SshAdapterDeps } from '../../../gateway/ssh/ports.ts';
 import { createSshAdapter, type SshAdapter } from '../../../gateway/ssh/ssh-adapter.ts';

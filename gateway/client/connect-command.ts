@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { parseCommandArgs } from './command-args.ts';
+import { parseCommandArgs } from '../commands/command-args.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
-import { startLocalProxy, type LocalProxyCredential } from '../tunnel/local-proxy.ts';
+import { startLocalProxy, type LocalProxyCredential } from './local-proxy.ts';
 
 const USAGE =
   'usage: gatehouse connect --gateway URL (--token JWT | --token-file F | --token-env NAME | --session-id ID --session-token-env NAME) [--ttl 15m] [--detach --pidfile F --log F] <connection[:port]>...';

@@ -5,7 +5,7 @@ import {
   initialLocalPgAuthState,
   stepLocalPgAuth,
   type LocalPgAuthStep,
-} from '../../../gateway/tunnel/local-pg-auth.ts';
+} from '../../../gateway/client/local-pg-auth.ts';
 
 const options = { password: 'local-secret-123', database: 'app-db' };
 const startup = serialize.startup({ user: 'ci', database: 'whatever', application_name: 'psql' });

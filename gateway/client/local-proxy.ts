@@ -9,7 +9,7 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { createControlClient } from './control-client.ts';
 import { parseGatewayUrl } from './gateway-url.ts';
 import { errorResponse, initialLocalPgAuthState, stepLocalPgAuth, type LocalPgAuthState } from './local-pg-auth.ts';
-import { localHttpConnection, serveLocalHttp } from './local-http.ts';
+import { localHttpConnection, serveLocalHttp } from './local-http-proxy.ts';
 import { serveLocalMysql } from './local-mysql-proxy.ts';
 import { createSshClientKey } from './ssh-client-key.ts';
 import { openTunnel } from './tunnel-client.ts';

@@ -4,8 +4,8 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeStartup } from '../../../gateway/tunnel/local-pg-auth.ts';
-import { startLocalProxy, type LocalProxy } from '../../../gateway/tunnel/local-proxy.ts';
+import { encodeStartup } from '../../../gateway/client/local-pg-auth.ts';
+import { startLocalProxy, type LocalProxy } from '../../../gateway/client/local-proxy.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/pg-target.ts';
 import { startHttpHarness, type HttpHarness } from '../http/http-harness.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkLocalHttpAuth } from '../../../gateway/tunnel/local-http-auth.ts';
+import { checkLocalHttpAuth } from '../../../gateway/client/local-http-auth.ts';
 
 const PASSWORD = 'local-pw-0123456789';
 const head = (...headers: string[]) =>
