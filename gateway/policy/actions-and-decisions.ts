@@ -17,7 +17,11 @@ export interface Identity {
 }
 
 export const DECISION_ACTIONS = ['allow', 'deny', 'review'] as const;
-/** What happens to a command. Masking is applied on top of `allow` (see {@link Decision.masking}). */
+/**
+ * What happens to a command. Masking is not a decision: no rule chooses it; it applies to what an
+ * allowed command returns, from the policy's `masking:` sections (content detectors for every
+ * protocol, column provenance for SQL), so a rule cannot switch it off by allowing.
+ */
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];
 
 /** Settings of a `review` decision: how long to hold and who may approve. */

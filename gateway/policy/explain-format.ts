@@ -1,5 +1,5 @@
 import { flagsOf } from '../sql/statement-analysis.ts';
-import type { Evaluation } from './engine.ts';
+import type { Evaluation } from './facts/fact-namespace.ts';
 import type { Decision } from './actions-and-decisions.ts';
 
 /** What `gatehouse policy explain --json` prints: stable snake_case keys for scripts. */

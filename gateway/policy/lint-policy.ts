@@ -1,5 +1,8 @@
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { compileGlobs, isCatchAll } from './glob.ts';
+import { namespacesNamedBy } from './facts/fact-namespace.ts';
+import { FACT_NAMESPACES } from './facts/namespaces.ts';
+import { sqlKindsOf, sqlWhensOf, type SqlWhen } from './facts/sql-namespace.ts';
 import type { Policy, PolicyRule } from './policy-types.ts';
 
 /**
@@ -88,27 +91,33 @@ export function lintPolicy(policy: Policy, options: LintOptions = {}): LintFindi
 }
 
 function lintNeverMatches(rule: PolicyRule, identityNames: readonly string[], report: (message: string) => void): void {
-  const { ssh, ...pg } = rule.when;
-  if (ssh !== undefined && Object.keys(pg).length > 0) {
-    report('mixes SSH facts (when.ssh) with PostgreSQL facts, so it can never match; split it into two rules');
-  }
-  const both = (rule.when.flags ?? []).filter((flag) => (rule.when.without_flags ?? []).includes(flag));
-  if (both.length > 0) report(`requires and forbids the same flags (${both.join(', ')}), so it can never match`);
-  const onlyUnknown = rule.when.kind !== undefined && rule.when.kind.every((kind) => kind === 'unknown');
-  const factKeys = (['tables', 'tables_read', 'tables_written', 'functions', 'flags', 'command'] as const).filter(
-    (key) => rule.when[key] !== undefined,
-  );
-  if (onlyUnknown && factKeys.length > 0) {
+  const named = namespacesNamedBy(rule.when, FACT_NAMESPACES).map((namespace) => namespace.name);
+  if (named.length > 1) {
     report(
-      `tests ${factKeys.join(', ')} on statements of kind unknown, which have no such facts, so it can never match`,
+      `mixes facts of several protocols (${named.join(', ')}), so it can never match; split it into one rule per protocol`,
     );
   }
+  for (const when of sqlWhensOf(rule.when)) lintSqlNeverMatches(when, report);
   for (const name of rule.identities ?? []) {
     if (!GLOB_CHARS.test(name) && !identityNames.includes(name)) {
       report(`names identity '${name}', which no identities: entry defines, so it can never match`);
     } else if (GLOB_CHARS.test(name) && !identityNames.some(compileGlobs([name]))) {
       report(`identity pattern '${name}' matches no identities: entry, so it can never match`);
     }
+  }
+}
+
+function lintSqlNeverMatches(when: SqlWhen, report: (message: string) => void): void {
+  const both = (when.flags ?? []).filter((flag) => (when.without_flags ?? []).includes(flag));
+  if (both.length > 0) report(`requires and forbids the same flags (${both.join(', ')}), so it can never match`);
+  const onlyUnknown = when.kind !== undefined && when.kind.every((kind) => kind === 'unknown');
+  const factKeys = (['tables', 'tables_read', 'tables_written', 'functions', 'flags', 'command'] as const).filter(
+    (key) => when[key] !== undefined,
+  );
+  if (onlyUnknown && factKeys.length > 0) {
+    report(
+      `tests ${factKeys.join(', ')} on statements of kind unknown, which have no such facts, so it can never match`,
+    );
   }
 }
 
@@ -119,7 +128,7 @@ function lintOverBroad(rule: PolicyRule, report: (message: string) => void): voi
     everywhere && rule.identities === undefined && rule.claims === undefined
       ? 'on every connection for every identity'
       : undefined;
-  if (rule.when.kind?.includes('unknown') && everywhere) {
+  if (sqlKindsOf(rule.when)?.includes('unknown') && everywhere) {
     report(
       `${rule.action}s statements the gateway cannot analyse (kind unknown: DO, CALL, unparsable SQL, FunctionCall) on every connection; scope it to the connections that need it`,
     );
@@ -134,11 +143,11 @@ function lintOverBroad(rule: PolicyRule, report: (message: string) => void): voi
       `${rule.action}s interactive shells, which the gateway cannot check command by command, on every connection`,
     );
   }
-  if (
-    (rule.when.command ?? []).some(isCatchAll) ||
-    (rule.when.tables ?? []).some(isCatchAll) ||
-    (rule.when.functions ?? []).some(isCatchAll)
-  ) {
+  const catchAll = (when: SqlWhen) =>
+    (when.command ?? []).some(isCatchAll) ||
+    (when.tables ?? []).some(isCatchAll) ||
+    (when.functions ?? []).some(isCatchAll);
+  if (sqlWhensOf(rule.when).some(catchAll)) {
     report("uses a catch-all pattern ('*') in when; such a test matches everything and only adds confusion");
   }
 }

@@ -1,6 +1,7 @@
-import type { StatementFlag, StatementKind } from '../sql/statement-analysis.ts';
 import type { HttpWhen } from '../http-adapter/http-when.ts';
 import type { DecisionAction, ReviewSettings } from './actions-and-decisions.ts';
+import type { SqlWhen } from './facts/sql-namespace.ts';
+import type { SshWhen } from './facts/ssh-namespace.ts';
 
 /**
  * The loaded policy: every YAML file of the policy folder, validated against
@@ -44,44 +45,14 @@ export interface MaskingSection {
   predicates?: 'deny' | 'confirm';
 }
 
-export const SSH_ACTION_TYPES = ['exec', 'shell', 'subsystem', 'forward', 'env'] as const;
-export type SshActionType = (typeof SSH_ACTION_TYPES)[number];
-export const SSH_FORWARD_KINDS = ['local', 'remote', 'agent', 'x11'] as const;
-export type SshForwardKind = (typeof SSH_FORWARD_KINDS)[number];
-
-/** SSH facts a rule can test. Lists are "any of"; keys are ANDed. */
-export interface SshWhen {
-  type?: SshActionType[];
-  /** Globs on argv[0] of an exec (its base name or its full path). */
-  program?: string[];
-  /** Globs on the whole exec command line. */
-  command?: string[];
-  subsystem?: string[];
-  forward?: SshForwardKind[];
-  /** Globs on the variable name of an env request. */
-  env?: string[];
-}
-
 /**
- * The facts a rule tests, as written in YAML (snake_case). Lists are "any of"; keys are ANDed;
- * a rule with no `when` matches every action it can analyse.
+ * The facts a rule tests, as written in YAML (snake_case): each protocol's facts under its
+ * namespace (`sql`, `ssh`, `http`), SQL's also at the top level (the original form). Lists are
+ * "any of"; keys are ANDed; a rule with no `when` matches every action it can analyse. Each
+ * namespace is compiled by its file in `facts/`.
  */
-export interface RuleWhen {
-  kind?: StatementKind[];
-  /** Globs on the command tag, case-insensitive: "DROP *", "TRUNCATE". */
-  command?: string[];
-  /** Globs on any table read or written. Unqualified patterns also match schema-qualified names. */
-  tables?: string[];
-  tables_read?: string[];
-  tables_written?: string[];
-  /** Matches when any called function matches one of these globs. */
-  functions?: string[];
-  /** Matches when every called function matches one of these globs (vacuously true with no calls). */
-  only_functions?: string[];
-  /** Matches when any of these flags is set. */
-  flags?: StatementFlag[];
-  /** Matches when none of these flags is set. */
-  without_flags?: StatementFlag[];
+export interface RuleWhen extends SqlWhen {
+  sql?: SqlWhen;
   ssh?: SshWhen;
   http?: HttpWhen;
 }
