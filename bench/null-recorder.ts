@@ -9,7 +9,6 @@ export function createNullRecorder(): Recorder {
   return {
     sessionStarted: () => done,
     record: () => done,
-    recordEvent: () => Promise.resolve(null),
     sessionEnded: () => done,
     closeOrphans: () => Promise.resolve([]),
     flush: () => done,

@@ -69,8 +69,6 @@ export interface StatementData extends Open {
 }
 
 export interface StatementResultData extends Open {
-  /** Sequence number of the `statement` event this result belongs to (from `Recorder.recordEvent`). */
-  statement_seq?: number;
   duration_ms: number;
   rows?: number;
   bytes?: number;

@@ -59,8 +59,6 @@ type Recordable = Exclude<AuditEventType, 'session.end' | 'seal'>;
 export interface Recorder {
   sessionStarted(sessionId: string, data: AuditEventData['session.start']): Promise<void>;
   record<T extends Recordable>(sessionId: string, type: T, data: AuditEventData[T]): Promise<void>;
-  /** Like `record`, resolving to the event's sequence number in this process's chain (null when nothing was written, e.g. samples off). */
-  recordEvent<T extends Recordable>(sessionId: string, type: T, data: AuditEventData[T]): Promise<number | null>;
   /** Appends `session.end`, seals this process's chain of the session and ends the stored session; idempotent. */
   sessionEnded(sessionId: string, reason: SessionEndReason, data?: Record<string, unknown>): Promise<void>;
   /**
@@ -154,10 +152,10 @@ class JournaledRecorder implements Recorder, RecorderReads {
   };
 
   record = async <T extends Recordable>(sessionId: string, type: T, data: AuditEventData[T]): Promise<void> => {
-    await this.recordEvent(sessionId, type, data);
+    await this.#write(sessionId, type, data);
   };
 
-  recordEvent = <T extends Recordable>(sessionId: string, type: T, data: AuditEventData[T]): Promise<number | null> => {
+  #write<T extends Recordable>(sessionId: string, type: T, data: AuditEventData[T]): Promise<number | null> {
     if (WRITTEN_BY_RECORDER.has(type)) {
       return Promise.reject(
         new GatehouseError(
@@ -181,7 +179,7 @@ class JournaledRecorder implements Recorder, RecorderReads {
     const rows = Array.isArray(sample.rows) ? sample.rows : [];
     const kept = rows.slice(0, sampleRows).map((row) => (Array.isArray(row) ? row.map(shortenCell) : row));
     return this.#enqueue(sessionId, type, { ...sample, rows: kept, truncated: rows.length > sampleRows });
-  };
+  }
 
   /** Ends are serialised per session, so a repeated end waits for the first and then finds the chain sealed. */
   sessionEnded = (sessionId: string, reason: SessionEndReason, data: Record<string, unknown> = {}): Promise<void> => {

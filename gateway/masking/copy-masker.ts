@@ -271,20 +271,3 @@ function joinCsv(out: (ValueOutcome | null)[], fields: CopyField[], format: Copy
     })
     .join(format.delimiter);
 }
-
-/**
- * Masks the complete rows of one CopyData message ('d' header included) in one call, for callers
- * that already hold whole rows; a trailing partial row is masked as a row of its own.
- */
-export function maskCopyData(message: Buffer, format: 'text' | 'csv', plan: RowsPlan, content: ContentMasker): Buffer {
-  const defaults: CopyFormat =
-    format === 'csv'
-      ? { format: 'csv', delimiter: ',', quote: '"', escape: '"', null: '', header: false }
-      : { format: 'text', delimiter: '\t', quote: '"', escape: '"', null: '\\N', header: false };
-  const copy = plan.copy?.format === format ? plan.copy : defaults;
-  const masker = createCopyMasker({ ...plan, copy: { ...copy, header: false } }, content);
-  const parts = [masker.pushPayload(message.subarray(5)), masker.flushPayload() ?? Buffer.alloc(0)];
-  const payload = Buffer.concat(parts);
-  if (payload.equals(message.subarray(5))) return message;
-  return copyData(payload);
-}

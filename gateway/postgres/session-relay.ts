@@ -177,7 +177,7 @@ export class SessionRelay {
     this.client.write(
       backendMessages.errorResponse({
         severity: 'FATAL',
-        code: known && error.code === 'pg.malformed' ? SQLSTATE.protocolViolation : SQLSTATE.protocolViolation,
+        code: SQLSTATE.protocolViolation,
         message: known
           ? error.message
           : 'the gateway hit an internal error on this connection; it is closed, other connections are unaffected',

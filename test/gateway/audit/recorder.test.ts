@@ -82,23 +82,6 @@ describe.each(ENGINES)('Recorder on $name', (engine) => {
     expect((await ctx.store.listAuditEvents(id)).map((e) => e.data.text)).toEqual(['SELECT 1']);
   });
 
-  it('tells the caller the sequence number of its event so a result can point at its statement', async () => {
-    const recorder = createRecorder({ store: ctx.store, key });
-    const id = randomUUID();
-    await recorder.sessionStarted(id, start);
-    const [first, second] = await Promise.all([
-      recorder.recordEvent(id, 'statement', { text: 'SELECT 1', decision: 'allow', rule: 'r' }),
-      recorder.recordEvent(id, 'statement', { text: 'SELECT 2', decision: 'allow', rule: 'r' }),
-    ]);
-    expect([first, second]).toEqual([2, 3]);
-    expect(
-      await createRecorder({ store: ctx.store, sampleRows: 0 }).recordEvent(id, 'result.sample', {
-        columns: [],
-        rows: [],
-      }),
-    ).toBeNull();
-  });
-
   it('ships the events of many sessions in one store batch, each chain in call order', async () => {
     const recorder = createRecorder({ store: ctx.store, key });
     const a = randomUUID();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RAW, type ColumnMask } from '../../../gateway/masking/column-mask.ts';
-import { createCopyMasker, maskCopyData } from '../../../gateway/masking/copy-masker.ts';
+import { createCopyMasker } from '../../../gateway/masking/copy-masker.ts';
 import { createContentMasker } from '../../../gateway/content/detectors.ts';
 import type { CopyFormat, RowsPlan } from '../../../gateway/masking/mask-plan.ts';
 
@@ -70,15 +70,6 @@ describe('COPY masker', () => {
   it('turns a masked value of a known non-text type into NULL', () => {
     const masker = createCopyMasker(plan([{ kind: 'mask-whole', reason: 't' }], TEXT, [23]), content);
     expect(payloads(masker.push(copyData('42\n')))).toBe('\\N\n');
-  });
-
-  it('masks one whole CopyData message in a single call, and returns it untouched when clean', () => {
-    const p = plan([RAW, email], TEXT);
-    expect(maskCopyData(copyData('1\tada@engines.example.com\n'), 'text', p, content).subarray(5).toString()).toBe(
-      '1\t****\n',
-    );
-    const clean = copyData('1\tplain\n');
-    expect(maskCopyData(clean, 'text', plan([RAW, RAW], TEXT), content)).toBe(clean);
   });
 
   it('masks a partial row left at CopyDone', () => {
