@@ -17,6 +17,8 @@ import { createEnforcer } from '../enforcement/enforcer.ts';
 import { createLiveSessions, type LiveSessions } from '../enforcement/live-sessions.ts';
 import { createClientBundleRoute } from '../http/client-bundle-route.ts';
 import { createHttpApp } from '../http/http-app.ts';
+import { publishOperatorApi } from '../operator/operator-publish.ts';
+import { createOperatorRoutes } from '../operator/operator-routes.ts';
 import { createTrustedIssuers } from '../identity/issuers.ts';
 import { systemClock, type Clock, type SessionContext } from '../identity/session-context.ts';
 import { createSessionService, type SessionService } from '../identity/session-service.ts';
@@ -119,8 +121,20 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   for (const factory of (options.adapters ?? builtinAdapters)(policy)) adapters.push(await factory.create(deps));
   watchSessions(env, sessions, recorder, adapters, live);
   await sessions.restoreTimers();
-  const httpServer = controlApi(env, { sessions, store, broker, metrics, live, adapters, embeddedApp, logReads });
+  const operator = publishOperatorApi(config, env.log);
+  const httpServer = controlApi(env, {
+    sessions,
+    store,
+    broker,
+    metrics,
+    live,
+    adapters,
+    embeddedApp,
+    logReads,
+    operatorToken: operator.token,
+  });
   const servers = await listenAll(env, httpServer, adapters);
+  const unpublish = operator.publish(servers.httpUrl);
   return {
     httpUrl: servers.httpUrl,
     postgresPort: servers.ports.postgres!,
@@ -135,6 +149,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     adapters,
     live,
     async close() {
+      unpublish();
       sessions.close();
       broker.close();
       httpServer.closeAllConnections?.();
@@ -209,6 +224,7 @@ async function openApprovals(
     replicaId: env.gatewayId,
     onError: (e) => log(`approvals: ${(e as Error).message}`),
     audit: recorder,
+    appNotified: notifier !== silentNotifier,
   });
   await broker.recoverPending();
   return { broker, embeddedApp };
@@ -252,6 +268,7 @@ interface ControlApiParts {
   adapters: readonly ProtocolAdapter[];
   embeddedApp: EmbeddedApp;
   logReads: SessionLogOptions;
+  operatorToken: string;
 }
 
 /** The HTTP control API; a tunnel stream goes to the adapter of its connection's type. */
@@ -268,6 +285,9 @@ function controlApi(env: Env, parts: ControlApiParts): http.Server {
       getSessionLog: (id) => waitForSealedLog(store, id, { ...parts.logReads, timeoutMs: FINAL_HASH_WAIT_MS }),
       closeSession: async (id, reason) => void (await sessions.revoke(id, reason)),
     }),
+  );
+  const operatorRoutes = routeHandler(
+    createOperatorRoutes({ token: parts.operatorToken, broker: parts.broker, store, clock: env.clock, config }),
   );
   const clientBundle = createClientBundleRoute(env.options.clientBundlePath ?? BUILT_CLIENT_BUNDLE);
   const byType = new Map(parts.adapters.map((adapter) => [adapter.type, adapter]));
@@ -286,7 +306,7 @@ function controlApi(env: Env, parts: ControlApiParts): http.Server {
     finalHash: (id) => waitForFinalHash(store, id, { ...parts.logReads, timeoutMs: FINAL_HASH_WAIT_MS }),
     onTunnel: routeTunnel,
     extraRoutes: async (req, res) => {
-      if (clientBundle(req, res)) return true;
+      if (clientBundle(req, res) || (await operatorRoutes(req, res))) return true;
       for (const adapter of parts.adapters) if (adapter.route && (await adapter.route(req, res))) return true;
       return (await appRoutes(req, res)) || (parts.embeddedApp !== null && (await parts.embeddedApp(req, res)));
     },
