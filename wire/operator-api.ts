@@ -10,6 +10,8 @@ export const OPERATOR_API_PATHS = {
   approval: '/v1/operator/approvals/:id',
   decision: '/v1/operator/approvals/:id/decision',
   devTokens: '/v1/operator/dev-tokens',
+  /** A session's masked audit log (the `SessionLog` of `wire/session-log.ts`), journal included. */
+  sessionLog: '/v1/operator/sessions/:id/log',
 } as const;
 
 /** `GET approvals`: what is held now, oldest first. */

@@ -1,6 +1,8 @@
 import type { GatehouseConfig } from '../config/config-types.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
-import { operatorHandleFile, readOperatorHandle } from './operator-handle.ts';
+import { lockHolder } from '../store/data-dir-lock.ts';
+import { storeKind } from '../store/store-location.ts';
+import { operatorHandleFile, readOperatorHandle, type OperatorHandle } from './operator-handle.ts';
 
 /** The operator API of one running gateway, as the CLI calls it. */
 export interface OperatorClient {
@@ -10,6 +12,7 @@ export interface OperatorClient {
 }
 
 const PROBE_TIMEOUT_MS = 2_000;
+const STARTING_GATEWAY_WAIT_MS = 30_000;
 const CALL_TIMEOUT_MS = 30_000;
 
 /**
@@ -22,7 +25,7 @@ export async function findRunningGateway(
   config: Pick<GatehouseConfig, 'operator' | 'store' | 'file' | 'listen'>,
   explicitUrl?: string,
 ): Promise<OperatorClient | null> {
-  const handle = readOperatorHandle(operatorHandleFile(config));
+  const handle = await handleOf(config);
   const url = (explicitUrl ?? handle?.url ?? listenUrl(config.listen.http))?.replace(/\/+$/, '');
   if (!url) return null;
   if (!(await answers(url))) {
@@ -36,6 +39,22 @@ export async function findRunningGateway(
       `a gateway answers at ${url} but no operator token is known: set operator.token in ${config.file} (the same value the gateway uses), or run this on the gateway's host with its config`,
     );
   return createOperatorClient(url, token);
+}
+
+/**
+ * The handle of the gateway on this host; when an embedded store is locked by a gateway that has
+ * not written its handle yet (it is starting), waits for it rather than racing it for the store.
+ */
+async function handleOf(config: Pick<GatehouseConfig, 'store' | 'file'>): Promise<OperatorHandle | null> {
+  const file = operatorHandleFile(config);
+  const deadline = Date.now() + STARTING_GATEWAY_WAIT_MS;
+  for (;;) {
+    const handle = readOperatorHandle(file);
+    if (handle) return handle;
+    const starting = storeKind(config.store) === 'directory' && lockHolder(config.store) !== null;
+    if (!starting || Date.now() > deadline) return null;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 function listenUrl(listen: string): string | null {

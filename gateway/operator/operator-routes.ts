@@ -14,6 +14,7 @@ import {
   type OperatorDecisionRequest,
   type PendingApprovalsResponse,
 } from '../../wire/operator-api.ts';
+import type { SessionLog } from '../../wire/session-log.ts';
 import { sameToken } from './operator-handle.ts';
 
 /** What the operator routes answer from; the token is the one this gateway accepts (see `operator-handle.ts`). */
@@ -23,6 +24,8 @@ export interface OperatorRoutesOptions {
   store: Store;
   clock: Clock;
   config: Pick<GatehouseConfig, 'issuers' | 'publicUrl'>;
+  /** The masked log of a session as the gateway merges it (store and journal); null when unknown. */
+  getSessionLog: (sessionId: string) => Promise<SessionLog | null>;
 }
 
 /** Claims the dev issuer sets itself; a request that sets them is refused rather than silently overridden. */
@@ -68,6 +71,16 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): GatewayRou
         });
         if (result.ok) return sendJson(res, 200, { id, status: result.status });
         sendError(res, result.code === 'not-found' ? 404 : 409, `approvals.${result.code}`, result.message);
+      }),
+    },
+    {
+      method: 'GET',
+      path: OPERATOR_API_PATHS.sessionLog,
+      handle: guarded(async (_req, res, { id }) => {
+        const log = await options.getSessionLog(id!);
+        if (!log)
+          return sendError(res, 404, 'audit.session-unknown', `no session ${id}; check the id (the Action prints it)`);
+        sendJson(res, 200, log);
       }),
     },
     { method: 'POST', path: OPERATOR_API_PATHS.devTokens, handle: guarded((req, res) => devToken(req, res, options)) },

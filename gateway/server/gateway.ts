@@ -74,6 +74,9 @@ export interface StartOptions {
 /** How long `DELETE /v1/sessions/:id` and the app's log read wait for every replica's chain of an ended session to be sealed. */
 const FINAL_HASH_WAIT_MS = 3000;
 
+/** A CLI command that opened the embedded store just before the gateway started gets this long to finish. */
+const STORE_LOCK_WAIT_MS = 30_000;
+
 const BUILT_CLIENT_BUNDLE = new URL('../../actions/dist/gatehouse-connect.mjs', import.meta.url);
 
 interface Env {
@@ -176,7 +179,7 @@ interface Records {
  */
 async function openRecords(env: Env): Promise<Records> {
   const { config } = env;
-  const store = await createStore(config.store);
+  const store = await createStore(config.store, { lockWaitMs: STORE_LOCK_WAIT_MS });
   await loadSqlParser();
   const policy = loadPolicies(config.policiesDir);
   assertEnforceable(policy, Object.keys(config.connections));
@@ -287,7 +290,14 @@ function controlApi(env: Env, parts: ControlApiParts): http.Server {
     }),
   );
   const operatorRoutes = routeHandler(
-    createOperatorRoutes({ token: parts.operatorToken, broker: parts.broker, store, clock: env.clock, config }),
+    createOperatorRoutes({
+      token: parts.operatorToken,
+      broker: parts.broker,
+      store,
+      clock: env.clock,
+      config,
+      getSessionLog: (id) => getSessionLog(store, id, parts.logReads),
+    }),
   );
   const clientBundle = createClientBundleRoute(env.options.clientBundlePath ?? BUILT_CLIENT_BUNDLE);
   const byType = new Map(parts.adapters.map((adapter) => [adapter.type, adapter]));
