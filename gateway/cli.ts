@@ -20,8 +20,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
     summary: 'mint a JWT from the dev issuer: dev-token --claims F',
     load: () => import('./commands/dev-token.ts'),
   },
+  approvals: {
+    summary: 'what is held for approval, and the answer: approvals list | show|approve|deny <id>',
+    load: () => import('./commands/approvals.ts'),
+  },
   approve: {
-    summary: 'approve|deny a held command by hand: approve <id>',
+    summary: 'short for approvals approve|deny: approve <id> [--deny]',
     load: () => import('./commands/approve.ts'),
   },
   app: { summary: 'run only the GitHub App', load: () => import('./commands/app.ts') },

@@ -23,6 +23,8 @@ export interface PendingApproval {
   id: string;
   approveUrl: string;
   approveCommand: string;
+  /** What the client is told, true for this gateway's configuration (the App's pull request, or the operator CLI). */
+  howToApprove: string;
   expiresAt: Date;
 }
 
@@ -77,6 +79,8 @@ export interface ApprovalBrokerOptions {
   onError?: (error: unknown) => void;
   /** The audit recorder's `record`, so each session's log shows its approvals. */
   audit?: ApprovalAudit;
+  /** Whether a GitHub App is told about holds (a notify URL is set); decides what {@link PendingApproval.howToApprove} says. */
+  appNotified?: boolean;
 }
 
 /** Matches the audit recorder's `record` for the two approval event types. */
@@ -245,7 +249,8 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     const approveUrl = `${publicUrl}${routePath(GATEWAY_APP_ROUTES.approval, id)}`;
     const approveCommand = approveCommandFor(id);
     try {
-      holdOptions.onPending?.({ id, approveUrl, approveCommand, expiresAt });
+      const howToApprove = howToApproveText(id, options.appNotified ?? false);
+      holdOptions.onPending?.({ id, approveUrl, approveCommand, howToApprove, expiresAt });
     } catch (error) {
       onError(error);
     }
@@ -377,4 +382,15 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     isWindowOpen: (sessionId, rule) => windows.find(sessionId, rule) !== null,
     close,
   };
+}
+
+/**
+ * The approval instructions a held client sees. Only routes that can approve are named: the pull
+ * request when a GitHub App is told about holds, and always the operator CLI on the gateway host.
+ */
+export function howToApproveText(id: string, appNotified: boolean): string {
+  const cli = `gatehouse approvals approve ${id}`;
+  return appNotified
+    ? `approve on the pull request (its Gatehouse check, or comment "${approveCommandFor(id)}"), or an operator runs: ${cli}`
+    : `an operator approves with: ${cli} (no GitHub App is configured, so nothing is posted on the pull request)`;
 }

@@ -45,6 +45,8 @@ export interface AuditSources {
   location: string;
   config: GatehouseConfig | null;
   journals: string[];
+  /** `--store` was given: read that store, never a running gateway. */
+  explicitStore: boolean;
 }
 
 type SourceValues = { store?: string | boolean; config?: string | boolean; journal?: Array<string | boolean> };
@@ -52,10 +54,10 @@ type SourceValues = { store?: string | boolean; config?: string | boolean; journ
 /** `--store` wins; else `--config` (default ./gatehouse.yaml), whose journal directory is read too. */
 export function auditSources(values: SourceValues): AuditSources {
   const journals = (values.journal ?? []).filter((j): j is string => typeof j === 'string');
-  if (typeof values.store === 'string') return { location: values.store, config: null, journals };
+  if (typeof values.store === 'string') return { location: values.store, config: null, journals, explicitStore: true };
   const config = loadConfig(typeof values.config === 'string' ? values.config : 'gatehouse.yaml');
   const own = config.audit.journal.dir;
-  return { location: config.store, config, journals: own ? [own, ...journals] : journals };
+  return { location: config.store, config, journals: own ? [own, ...journals] : journals, explicitStore: false };
 }
 
 export async function withStore<T>(sources: AuditSources, fn: (store: Store) => Promise<T>): Promise<T> {

@@ -3,7 +3,18 @@ import { formatEventLine } from '../audit/format-event.ts';
 import { getSessionLog } from '../audit/session-log.ts';
 import { keyIdOf, publicKeyPem } from '../audit/signing-key.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
-import { auditSources, journalEvents, parseAuditArgs, USAGE, withStore, type Output } from './audit-sources.ts';
+import { findRunningGateway } from '../operator/operator-client.ts';
+import { OPERATOR_API_PATHS } from '../../wire/operator-api.ts';
+import type { SessionLog } from '../../wire/session-log.ts';
+import {
+  auditSources,
+  journalEvents,
+  parseAuditArgs,
+  USAGE,
+  withStore,
+  type AuditSources,
+  type Output,
+} from './audit-sources.ts';
 import { verify } from './audit-verify.ts';
 
 export type { Output } from './audit-sources.ts';
@@ -30,8 +41,7 @@ async function show(argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parseAuditArgs(argv, { json: { type: 'boolean' } });
   const sessionId = positionals[0]!;
   const sources = auditSources(values);
-  const unshipped = journalEvents(sources, sessionId);
-  const log = await withStore(sources, (store) => getSessionLog(store, sessionId, { pending: () => unshipped }));
+  const log = await sessionLogOf(sources, sessionId);
   if (!log)
     throw new GatehouseError(
       'audit.session-unknown',
@@ -48,6 +58,24 @@ async function show(argv: string[], out: Output): Promise<number> {
   for (const event of log.events) out.write(`${formatEventLine(event, chains.size > 1)}\n`);
   if (log.final_hash) out.write(`final hash ${log.final_hash}\n`);
   return 0;
+}
+
+/**
+ * The session's masked log: from the running gateway of `--config` when one answers (an embedded
+ * store is locked while it runs), else from the store and the journals.
+ */
+async function sessionLogOf(sources: AuditSources, sessionId: string): Promise<SessionLog | null> {
+  const gateway = sources.config && !sources.explicitStore ? await findRunningGateway(sources.config) : null;
+  if (gateway) {
+    try {
+      return await gateway.get<SessionLog>(OPERATOR_API_PATHS.sessionLog.replace(':id', encodeURIComponent(sessionId)));
+    } catch (error) {
+      if (error instanceof GatehouseError && error.code === 'audit.session-unknown') return null;
+      throw error;
+    }
+  }
+  const unshipped = journalEvents(sources, sessionId);
+  return withStore(sources, (store) => getSessionLog(store, sessionId, { pending: () => unshipped }));
 }
 
 /** Prints the key to pin: the `--config` gateway's own, else what the store lists (marked as such). */

@@ -5,17 +5,32 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { DEV_ISSUER_CONFIG_NAME, loadDevIssuerKey, mintDevToken } from '../identity/dev-issuer.ts';
 import { systemClock } from '../identity/session-context.ts';
 import { createStore } from '../store/create-store.ts';
+import { findRunningGateway } from '../operator/operator-client.ts';
+import { RESERVED_DEV_CLAIMS } from '../operator/operator-routes.ts';
+import { OPERATOR_API_PATHS, type DevTokenResponse } from '../../wire/operator-api.ts';
 import { parseCommandArgs } from './command-args.ts';
 
-const USAGE = 'usage: gatehouse dev-token --claims F [--config gatehouse.yaml]';
+const USAGE = 'usage: gatehouse dev-token [--claims F] [--config gatehouse.yaml] [--gateway URL]';
 
-/** `gatehouse dev-token`: mints a GitHub-shaped JWT from the dev issuer's stored key; refused unless `issuer: dev` is configured. */
+/**
+ * `gatehouse dev-token`: mints a GitHub-shaped JWT from the dev issuer's key; refused unless `issuer: dev`
+ * is configured. Asks the running gateway (its embedded store is locked while it runs), else the store.
+ */
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
-    { args: argv, options: { claims: { type: 'string' }, config: { type: 'string', default: 'gatehouse.yaml' } } },
+    {
+      args: argv,
+      options: {
+        claims: { type: 'string' },
+        config: { type: 'string', default: 'gatehouse.yaml' },
+        gateway: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    },
     USAGE,
     'dev-token.usage',
   );
+  if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
   const config = loadConfig(values.config!);
   const dev = config.issuers.find((issuer) => issuer.issuer === DEV_ISSUER_CONFIG_NAME);
   if (!dev) {
@@ -25,6 +40,12 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   const claims = values.claims === undefined ? {} : readClaims(values.claims);
+  const gateway = await findRunningGateway(config, values.gateway);
+  if (gateway) {
+    const { token } = await gateway.post<DevTokenResponse>(OPERATOR_API_PATHS.devTokens, { claims });
+    process.stdout.write(`${token}\n`);
+    return 0;
+  }
   const store = await createStore(config.store);
   try {
     const key = await loadDevIssuerKey(store);
@@ -51,7 +72,7 @@ function readClaims(file: string): Record<string, unknown> {
       `${file} must hold one object of claims, e.g. {"repository": "acme/app"}`,
     );
   }
-  const reserved = ['iss', 'aud', 'exp', 'nbf', 'iat', 'jti'].filter((name) => name in data);
+  const reserved = RESERVED_DEV_CLAIMS.filter((name) => name in data);
   if (reserved.length > 0)
     throw new GatehouseError(
       'dev-token.claims',

@@ -135,6 +135,18 @@ export const configSchema = {
         secret: { type: 'string', description: 'HMAC secret shared with the app' },
       },
     },
+    operator: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        token: {
+          type: 'string',
+          minLength: 24,
+          description:
+            'Credential of the operator API (gatehouse approvals, dev-token beside a running gateway), e.g. ${env:GATEHOUSE_OPERATOR_TOKEN}; without it each serve makes its own and writes it, mode 0600, to its handle file',
+        },
+      },
+    },
     app: {
       type: 'object',
       additionalProperties: false,

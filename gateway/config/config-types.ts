@@ -18,6 +18,8 @@ export interface GatehouseConfig {
   limits: { maxMessageBytes: number; maxStatementBytes: number };
   audit: AuditConfig;
   approvals: { notifyUrl?: string; secret?: string };
+  /** The operator API's credential; absent: `serve` makes one per process and writes it to its handle file. */
+  operator?: { token?: string };
   app?: { appId: string; privateKey: string; webhookSecret: string; baseUrl?: string };
 }
 

@@ -72,6 +72,7 @@ interface Validated {
   limits: { max_message_bytes: number; max_statement_bytes: number };
   audit: AuditSection;
   approvals: { notify_url?: string; secret?: string };
+  operator?: { token?: string };
   app?: { app_id: string | number; private_key: string; webhook_secret: string; base_url?: string };
 }
 
@@ -99,6 +100,7 @@ function toConfig(data: Validated, file: string, configDir: string): GatehouseCo
     limits: { maxMessageBytes: data.limits.max_message_bytes, maxStatementBytes: data.limits.max_statement_bytes },
     audit: auditConfig(data.audit, resolveStoreLocation(data.store, configDir), configDir),
     approvals: { notifyUrl: data.approvals.notify_url, secret: data.approvals.secret },
+    operator: data.operator && { token: data.operator.token },
     app: data.app && {
       appId: String(data.app.app_id),
       privateKey: data.app.private_key,

@@ -79,7 +79,7 @@ export class PgStatement implements EnforceCall, StatementHandle {
       pending: (approval, decision) =>
         control.notice(
           `gatehouse: statement held for approval ${approval.id} (rule "${decision.rule}")`,
-          `approve on the pull request, at ${approval.approveUrl}, or with: ${approval.approveCommand}`,
+          approval.howToApprove,
           `it is denied if nobody approves before ${approval.expiresAt.toISOString()}`,
         ),
     };

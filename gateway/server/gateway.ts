@@ -17,6 +17,8 @@ import { createEnforcer } from '../enforcement/enforcer.ts';
 import { createLiveSessions, type LiveSessions } from '../enforcement/live-sessions.ts';
 import { createClientBundleRoute } from '../http/client-bundle-route.ts';
 import { createHttpApp } from '../http/http-app.ts';
+import { publishOperatorApi } from '../operator/operator-publish.ts';
+import { createOperatorRoutes } from '../operator/operator-routes.ts';
 import { createTrustedIssuers } from '../identity/issuers.ts';
 import { systemClock, type Clock, type SessionContext } from '../identity/session-context.ts';
 import { createSessionService, type SessionService } from '../identity/session-service.ts';
@@ -72,6 +74,9 @@ export interface StartOptions {
 /** How long `DELETE /v1/sessions/:id` and the app's log read wait for every replica's chain of an ended session to be sealed. */
 const FINAL_HASH_WAIT_MS = 3000;
 
+/** A CLI command that opened the embedded store just before the gateway started gets this long to finish. */
+const STORE_LOCK_WAIT_MS = 30_000;
+
 const BUILT_CLIENT_BUNDLE = new URL('../../actions/dist/gatehouse-connect.mjs', import.meta.url);
 
 interface Env {
@@ -119,8 +124,20 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   for (const factory of (options.adapters ?? builtinAdapters)(policy)) adapters.push(await factory.create(deps));
   watchSessions(env, sessions, recorder, adapters, live);
   await sessions.restoreTimers();
-  const httpServer = controlApi(env, { sessions, store, broker, metrics, live, adapters, embeddedApp, logReads });
+  const operator = publishOperatorApi(config, env.log);
+  const httpServer = controlApi(env, {
+    sessions,
+    store,
+    broker,
+    metrics,
+    live,
+    adapters,
+    embeddedApp,
+    logReads,
+    operatorToken: operator.token,
+  });
   const servers = await listenAll(env, httpServer, adapters);
+  const unpublish = operator.publish(servers.httpUrl);
   return {
     httpUrl: servers.httpUrl,
     postgresPort: servers.ports.postgres!,
@@ -135,6 +152,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     adapters,
     live,
     async close() {
+      unpublish();
       sessions.close();
       broker.close();
       httpServer.closeAllConnections?.();
@@ -161,7 +179,7 @@ interface Records {
  */
 async function openRecords(env: Env): Promise<Records> {
   const { config } = env;
-  const store = await createStore(config.store);
+  const store = await createStore(config.store, { lockWaitMs: STORE_LOCK_WAIT_MS });
   await loadSqlParser();
   const policy = loadPolicies(config.policiesDir);
   assertEnforceable(policy, Object.keys(config.connections));
@@ -209,6 +227,7 @@ async function openApprovals(
     replicaId: env.gatewayId,
     onError: (e) => log(`approvals: ${(e as Error).message}`),
     audit: recorder,
+    appNotified: notifier !== silentNotifier,
   });
   await broker.recoverPending();
   return { broker, embeddedApp };
@@ -252,6 +271,7 @@ interface ControlApiParts {
   adapters: readonly ProtocolAdapter[];
   embeddedApp: EmbeddedApp;
   logReads: SessionLogOptions;
+  operatorToken: string;
 }
 
 /** The HTTP control API; a tunnel stream goes to the adapter of its connection's type. */
@@ -267,6 +287,16 @@ function controlApi(env: Env, parts: ControlApiParts): http.Server {
       publicUrl: config.publicUrl,
       getSessionLog: (id) => waitForSealedLog(store, id, { ...parts.logReads, timeoutMs: FINAL_HASH_WAIT_MS }),
       closeSession: async (id, reason) => void (await sessions.revoke(id, reason)),
+    }),
+  );
+  const operatorRoutes = routeHandler(
+    createOperatorRoutes({
+      token: parts.operatorToken,
+      broker: parts.broker,
+      store,
+      clock: env.clock,
+      config,
+      getSessionLog: (id) => getSessionLog(store, id, parts.logReads),
     }),
   );
   const clientBundle = createClientBundleRoute(env.options.clientBundlePath ?? BUILT_CLIENT_BUNDLE);
@@ -286,7 +316,7 @@ function controlApi(env: Env, parts: ControlApiParts): http.Server {
     finalHash: (id) => waitForFinalHash(store, id, { ...parts.logReads, timeoutMs: FINAL_HASH_WAIT_MS }),
     onTunnel: routeTunnel,
     extraRoutes: async (req, res) => {
-      if (clientBundle(req, res)) return true;
+      if (clientBundle(req, res) || (await operatorRoutes(req, res))) return true;
       for (const adapter of parts.adapters) if (adapter.route && (await adapter.route(req, res))) return true;
       return (await appRoutes(req, res)) || (parts.embeddedApp !== null && (await parts.embeddedApp(req, res)));
     },

@@ -44,7 +44,7 @@ export async function admitChannel(
         held: (decision) => say(`held for approval by policy rule "${decision.rule}": ${decision.reason}`),
         pending: (approval) =>
           say(
-            `approval ${approval.id}: approve at ${approval.approveUrl}, on the pull request, or with: ${approval.approveCommand} (denied if nobody approves before ${approval.expiresAt.toISOString()})`,
+            `approval ${approval.id}: ${approval.howToApprove} (denied if nobody approves before ${approval.expiresAt.toISOString()})`,
           ),
         approved: () => say('approved; running'),
       },

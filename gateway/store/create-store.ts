@@ -11,6 +11,11 @@ import { createWorkerStore } from './worker-store.ts';
 export interface CreateStoreOptions {
   /** Refuse to initialise a new embedded store (read-only tools such as `gatehouse audit`). */
   mustExist?: boolean;
+  /**
+   * How long to wait for an embedded store that another process holds (a short CLI command such as
+   * `gatehouse dev-token` started just before `serve`); 0, the default, refuses at once.
+   */
+  lockWaitMs?: number;
 }
 
 /**
@@ -37,7 +42,7 @@ export async function createStore(location: string, options: CreateStoreOptions 
       `there is no gatehouse store in ${location}; check --store or the \`store:\` of --config`,
     );
   }
-  const store = await openStore(location);
+  const store = await openWaitingForLock(location, options.lockWaitMs ?? 0);
   try {
     await store.migrate();
   } catch (error) {
@@ -49,6 +54,19 @@ export async function createStore(location: string, options: CreateStoreOptions 
     );
   }
   return store;
+}
+
+async function openWaitingForLock(location: string, waitMs: number): Promise<Store> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await openStore(location);
+    } catch (error) {
+      const locked = error instanceof GatehouseError && error.code === 'store.locked';
+      if (!locked || Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 async function openStore(location: string): Promise<Store> {

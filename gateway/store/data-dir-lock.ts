@@ -37,6 +37,17 @@ export function lockDataDir(dataDir: string, inUse: (holder: number) => string =
   );
 }
 
+/** The live process holding an embedded store's lock, or null (no lock, or its holder died). */
+export function lockHolder(dataDir: string): number | null {
+  let holder: number;
+  try {
+    holder = Number.parseInt(readFileSync(path.join(dataDir, LOCK_FILE), 'utf8'), 10);
+  } catch {
+    return null;
+  }
+  return Number.isInteger(holder) && holder > 0 && isAlive(holder) ? holder : null;
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -48,5 +59,5 @@ function isAlive(pid: number): boolean {
 
 function storeInUse(dataDir: string): (holder: number) => string {
   return (holder) =>
-    `the store directory ${dataDir} is in use by process ${holder}${holder === process.pid ? ' (this process)' : ''}; stop that gateway first, or use a postgres:// store to share state between processes`;
+    `the store directory ${dataDir} is in use by process ${holder}${holder === process.pid ? ' (this process)' : ''}; commands that act on a live gateway (approvals, dev-token) ask it over its operator API; for the others stop that gateway first, or use a postgres:// store to share state between processes`;
 }

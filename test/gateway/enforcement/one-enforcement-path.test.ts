@@ -110,7 +110,9 @@ describe('one enforcement path for PostgreSQL and SSH', () => {
         approveWhenPending(gateway, SSH_CONNECTION),
       ]);
       expect(command.code).toBe(0);
-      expect(command.stderr).toContain(`approval ${sshApproval}: approve at `);
+      expect(command.stderr).toContain(
+        `approval ${sshApproval}: an operator approves with: gatehouse approvals approve ${sshApproval}`,
+      );
       const events = await sessionEvents(gateway);
       const trail = (type: string, rule: string) => [
         ['approval.requested', { status: undefined, decision: undefined, rule }],

@@ -53,6 +53,7 @@ beforeAll(async () => {
       id: 'apr_1',
       approveUrl: 'https://gateway.example/approve/apr_1',
       approveCommand: '/gatehouse approve apr_1',
+      howToApprove: 'an operator approves with: gatehouse approvals approve apr_1',
       expiresAt: new Date(Date.now() + 60_000),
     });
     return holdResult;
@@ -92,7 +93,7 @@ describe('the SSH gateway wired to the real policy engine and detectors', () => 
     const result = await ssh('date +%Y');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^\d{4}\n$/);
-    expect(result.stderr).toContain('https://gateway.example/approve/apr_1');
+    expect(result.stderr).toContain('approval apr_1: an operator approves with: gatehouse approvals approve apr_1');
     expect(holds.at(-1)).toMatchObject({
       connection: CONNECTION,
       statement: 'date +%Y',

@@ -88,6 +88,7 @@ describe('exec through the gateway', () => {
         id: 'apr-1',
         approveUrl: 'https://github.example/acme/app/pull/1',
         approveCommand: '/gatehouse approve apr-1',
+        howToApprove: 'approve on the pull request https://github.example/acme/app/pull/1',
         expiresAt: new Date(Date.now() + 60_000),
       });
       return { outcome: 'approved', approvalId: 'apr-1', decidedBy: ['@reviewer'], reason: null };
@@ -97,7 +98,9 @@ describe('exec through the gateway', () => {
     expect(result.code).toBe(0);
     expect(existsSync(file)).toBe(true);
     expect(result.stderr).toContain('held for approval by policy rule "touch-needs-review"');
-    expect(result.stderr).toContain('approve at https://github.example/acme/app/pull/1');
+    expect(result.stderr).toContain(
+      'approval apr-1: approve on the pull request https://github.example/acme/app/pull/1',
+    );
     expect(eventsOf('ssh.exec').at(-1)?.data).toMatchObject({ decision: 'allow', approval_id: 'apr-1' });
   });
 
