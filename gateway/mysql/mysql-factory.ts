@@ -5,18 +5,26 @@ import type { MysqlConnectionConfig } from './mysql-config.ts';
 import { mysqlConnectionType } from './mysql-connection.ts';
 import { createMysqlQueryGate } from './mysql-query-gate.ts';
 import { loadMysqlGrammar } from './sql/grammar.ts';
+import { createMysqlMaskingWiring, MASKING_RULE, type MysqlMaskingWiring } from './masking/mysql-masking.ts';
+import type { MaskingPolicySection } from '../masking/masking-config.ts';
+import { refused, REFUSAL } from '../enforcement/verdict.ts';
 
-/** Builds the MySQL adapter from the shared parts: per client connection a query gate on the enforcement core. */
-export const mysqlAdapterFactory: AdapterFactory = {
-  type: mysqlConnectionType.type,
-  configSchema: mysqlConnectionType.schema,
-  create: async (deps) => {
-    await loadMysqlGrammar();
-    return buildMysqlAdapter(deps);
-  },
-};
+/**
+ * Builds the MySQL adapter from the shared parts: per client connection a query gate on the
+ * enforcement core, wrapped by the connection's masking (`maskingSections`: the policy's `masking:`).
+ */
+export function mysqlAdapterFactory(maskingSections: readonly MaskingPolicySection[]): AdapterFactory {
+  return {
+    type: mysqlConnectionType.type,
+    configSchema: mysqlConnectionType.schema,
+    create: async (deps) => {
+      await loadMysqlGrammar();
+      return buildMysqlAdapter(deps, createMysqlMaskingWiring(maskingSections));
+    },
+  };
+}
 
-function buildMysqlAdapter(deps: AdapterDeps) {
+function buildMysqlAdapter(deps: AdapterDeps, masking: MysqlMaskingWiring) {
   const connections: Record<string, MysqlConnectionConfig> = {};
   for (const [name, c] of Object.entries(deps.config.connections)) if (c.type === 'mysql') connections[name] = c;
   const textMaskers = new Map<string, (text: string) => string>();
@@ -29,7 +37,7 @@ function buildMysqlAdapter(deps: AdapterDeps) {
     }
     return masker;
   };
-  return createMysqlAdapter({
+  const adapter = createMysqlAdapter({
     connections,
     tls: deps.config.tls ? { cert: deps.config.tls.cert, key: deps.config.tls.key } : undefined,
     limits: deps.config.limits,
@@ -39,14 +47,19 @@ function buildMysqlAdapter(deps: AdapterDeps) {
     log: deps.log,
     openClient(session, connection) {
       const context: EnforcementContext = { session, connection, protocol: mysqlConnectionType.type };
-      return {
-        gate: createMysqlQueryGate({
-          context,
-          enforcer: deps.enforcer,
-          maskText: textMaskerFor(connection.name),
-          log: deps.log,
-        }),
-      };
+      const maskText = textMaskerFor(connection.name);
+      const gate = createMysqlQueryGate({ context, enforcer: deps.enforcer, maskText, log: deps.log });
+      return masking.forClient(connection, gate, (request, reason) => {
+        const denial = refused(REFUSAL.denied, { action: 'deny', rule: MASKING_RULE, reason });
+        const data = { connection: connection.name, text: maskText(request.sql) };
+        void deps.enforcer.commit(context, denial, { type: 'statement', data });
+      });
     },
   });
+  const close = adapter.close.bind(adapter);
+  adapter.close = async () => {
+    await close();
+    masking.close();
+  };
+  return adapter;
 }

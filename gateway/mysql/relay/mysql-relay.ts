@@ -129,7 +129,7 @@ export class MysqlRelay {
     if (plan.kind === 'refuse') return this.refuse(seq, plan);
     if (!plan.request) return this.forward(packet.payload, plan, seq);
     this.hold = new AbortController();
-    const verdict = this.options.gate.check(plan.request, { signal: this.hold.signal });
+    const verdict = this.options.gate.check(plan.request, { signal: this.hold.signal, mode: this.options.mode.mode });
     const act = (v: Awaited<typeof verdict>) =>
       v.forward ? this.forward(packet.payload, plan, seq) : this.refuse(seq, { kind: 'refuse', ...v });
     return verdict instanceof Promise ? verdict.then(act) : act(verdict);
@@ -212,7 +212,7 @@ export class MysqlRelay {
         return out;
       case 'error':
         reply.errorCode = decodeErr(event.payload).code;
-        return out;
+        return this.options.filter?.error ? [this.options.filter.error(reply.request, event.payload)] : out;
       case 'prepared':
         if (reply.request)
           this.prepared.add({
