@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -47,6 +48,20 @@ describe.runIf(mariaDbAvailable())('KILL through the gateway (a client Ctrl-C on
     } finally {
       await Promise.all([busy.end(), killer.end()]);
     }
+  });
+
+  it('lets the mariadb client cancel its query with Ctrl-C (it sends KILL QUERY on a second connection)', async () => {
+    const args = ['--skip-ssl', '-h127.0.0.1', `-P${gateway.mysqlPort}`, '-uci', `-p${MYSQL_TEST_TOKEN}`, 'app-db'];
+    const child = spawn('mariadb', [...args, '-e', 'SELECT SLEEP(20)']);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    const started = Date.now();
+    setTimeout(() => child.kill('SIGINT'), 1000);
+    await new Promise((resolve) => child.on('exit', resolve));
+    expect(out).toContain('Ctrl-C -- query killed');
+    expect(out).toContain('ERROR 1317');
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('refuses a KILL of a thread the session does not own, and forms it cannot map', async () => {
