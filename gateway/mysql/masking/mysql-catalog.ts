@@ -25,6 +25,10 @@ export interface RoutineFacts {
   schema: string;
   name: string;
   type: 'FUNCTION' | 'PROCEDURE';
+  /** The body as stored; null when the gateway's account may not read it. */
+  definition: string | null;
+  /** The sql_mode the routine was created with (its body is lexed in it). */
+  sqlMode: string;
 }
 
 /**
@@ -111,13 +115,20 @@ async function loadTables(session: MetadataSession, names: string[]): Promise<Ma
 
 async function loadRoutines(session: MetadataSession, names: string[]): Promise<Map<string, RoutineFacts[]>> {
   const rows = await session.query(
-    `SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES
+    `SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION, SQL_MODE FROM information_schema.ROUTINES
       WHERE LOWER(ROUTINE_NAME) IN (${inList(names)})`,
   );
   const out = new Map<string, RoutineFacts[]>();
-  for (const [schema, name, type] of rows) {
+  for (const [schema, name, type, definition, sqlMode] of rows) {
     const k = name!.toLowerCase();
-    out.set(k, [...(out.get(k) ?? []), { schema: schema!, name: name!, type: type as RoutineFacts['type'] }]);
+    const facts = {
+      schema: schema!,
+      name: name!,
+      type: type as RoutineFacts['type'],
+      definition,
+      sqlMode: sqlMode ?? '',
+    };
+    out.set(k, [...(out.get(k) ?? []), facts]);
   }
   return out;
 }

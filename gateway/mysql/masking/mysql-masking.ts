@@ -3,9 +3,11 @@ import { compileMaskingConfig, type MaskingConfig, type MaskingPolicySection } f
 import { RAW } from '../../masking/column-mask.ts';
 import { decodeErr, encodeErr } from '../codec/responses.ts';
 import type { MysqlConnectionConfig } from '../mysql-config.ts';
+import type { MysqlStatementAnalysis } from '../sql/mysql-analysis.ts';
+import { resultGroups } from '../../sql/statement-analysis.ts';
 import type { MysqlGate, MysqlRequest, MysqlResultFilter, MysqlVerdict } from '../mysql-gate.ts';
 import { columnMask } from './column-masks.ts';
-import { createMysqlCatalog, type MysqlCatalog } from './mysql-catalog.ts';
+import type { MysqlCatalog } from './mysql-catalog.ts';
 import { MysqlRowMasker } from './row-masker.ts';
 import { planStatements, type StatementPlan } from './statement-plan.ts';
 
@@ -33,14 +35,17 @@ export const MASKING_RULE = 'masking';
 export const HIDDEN_ERROR =
   "gatehouse: the statement read masked data, so the server's error message is hidden (the code and SQLSTATE are the server's)";
 
-export function createMysqlMaskingWiring(sections: readonly MaskingPolicySection[]): MysqlMaskingWiring {
+export function createMysqlMaskingWiring(
+  sections: readonly MaskingPolicySection[],
+  catalogFor: (connection: MysqlConnectionConfig) => MysqlCatalog,
+): MysqlMaskingWiring {
   const compiled = new Map<string, PerConnection | null>();
   function forConnection(connection: MysqlConnectionConfig): PerConnection | null {
     if (compiled.has(connection.name)) return compiled.get(connection.name)!;
     const config = compileMaskingConfig(sections, connection.name);
     const content = createContentMasker({ detectors: config.detectors, customDetectors: config.customDetectors });
     let entry: PerConnection | null = null;
-    if (config.hasColumnRules) entry = { config, content, catalog: createMysqlCatalog(connection) };
+    if (config.hasColumnRules) entry = { config, content, catalog: catalogFor(connection) };
     else if (content.active) entry = { config, content };
     compiled.set(connection.name, entry);
     return entry;
@@ -51,9 +56,26 @@ export function createMysqlMaskingWiring(sections: readonly MaskingPolicySection
       return entry ? maskingSession(entry, gate, onDeny) : { gate };
     },
     close() {
-      for (const entry of compiled.values()) entry?.catalog?.close();
+      compiled.clear();
     },
   };
+}
+
+/**
+ * The plans in the order of the result sets the server sends: a compound statement's analyses
+ * are one server statement (all masked whole), and a CALL's procedure can send any number of
+ * result sets, so a request with a CALL masks every column whole.
+ */
+function byResultSet(statements: readonly MysqlStatementAnalysis[], planned: StatementPlan[]): StatementPlan[] {
+  if (statements.some((s) => s.command === 'CALL')) return planned.map((p) => ({ ...p, maskAll: true }));
+  const out: StatementPlan[] = [];
+  let i = 0;
+  for (const group of resultGroups(statements)) {
+    const plan = planned[i]!;
+    out.push(group.length > 1 ? { ...plan, maskAll: true } : plan);
+    i += group.length;
+  }
+  return out;
 }
 
 function maskingSession(
@@ -75,7 +97,7 @@ function maskingSession(
         }
         const denied = planned.find((p) => p.deny);
         if (denied) return refuse(request, denied.deny!);
-        plans.set(request.statements, planned);
+        plans.set(request.statements, byResultSet(request.statements, planned));
       }
       return inner.check(request, control);
     },

@@ -23,33 +23,29 @@ export class KillRegistry {
   }
 }
 
-/** What a KILL statement becomes: the server's statement for the mapped thread, or an error to answer with. */
+/** What a client's KILL QUERY becomes: the server's statement for the mapped thread, or an error to answer with. */
 export type KillPlan = { sql: string } | { code: number; sqlState: string; message: string };
 
 /**
- * Reads `KILL [HARD|SOFT] [QUERY|CONNECTION] <id>` (the only forms clients send for their own
- * connections); `KILL QUERY ID` (a query id) and `KILL USER` are refused.
+ * Reads `KILL [HARD|SOFT] QUERY <connection id>`, what a client's Ctrl-C sends; undefined for
+ * every other form (KILL CONNECTION, KILL QUERY ID, KILL USER), which policy decides as any
+ * other administration statement.
  */
 export function planKill(
   statement: MysqlStatementAnalysis,
   mode: LexerMode,
   threadFor: (id: number) => number | undefined,
-): KillPlan {
+): KillPlan | undefined {
   const lexed = lex(statement.text, mode);
   const words = lexed.ok ? lexed.tokens.filter((t) => t.type !== 'semicolon') : [];
   let i = 1;
   const up = (k: number) => (words[k]?.type === 'word' ? words[k]!.value.toUpperCase() : '');
   if (up(i) === 'HARD' || up(i) === 'SOFT') i++;
-  const what = up(i) === 'QUERY' || up(i) === 'CONNECTION' ? up(i++) : 'CONNECTION';
-  const id = words[i];
-  if (up(0) !== 'KILL' || !id || id.type !== 'number' || !/^\d+$/.test(id.value) || i + 1 !== words.length)
-    return {
-      code: 1142,
-      sqlState: '42000',
-      message: 'gatehouse: only KILL [QUERY|CONNECTION] <connection id> of a connection of this session is allowed',
-    };
+  if (up(0) !== 'KILL' || up(i) !== 'QUERY') return undefined;
+  const id = words[i + 1];
+  if (!id || id.type !== 'number' || !/^\d+$/.test(id.value) || i + 2 !== words.length) return undefined;
   const thread = threadFor(Number(id.value));
   if (thread === undefined)
     return { code: 1095, sqlState: 'HY000', message: `You are not owner of thread ${id.value}` };
-  return { sql: `KILL ${what} ${thread}` };
+  return { sql: `KILL QUERY ${thread}` };
 }

@@ -133,7 +133,9 @@ export class MysqlRelay {
     if (plan.kind === 'refuse') return this.refuse(seq, plan);
     if (!plan.request) return this.forward(packet.payload, plan, seq);
     const only = plan.request.statements.length === 1 ? plan.request.statements[0] : undefined;
-    if (plan.request.kind === 'query' && only?.command === 'KILL') return this.kill(only, plan, seq);
+    const killed = plan.request.kind === 'query' && only?.command === 'KILL' ? this.kill(only) : undefined;
+    if (killed && 'sql' in killed) return this.forward(encodeStringCommand(COMMAND.QUERY, killed.sql), plan, seq);
+    if (killed) return this.refuse(seq, { kind: 'refuse', ...killed });
     this.hold = new AbortController();
     const verdict = this.options.gate.check(plan.request, { signal: this.hold.signal, mode: this.options.mode.mode });
     const act = (v: Awaited<typeof verdict>) =>
@@ -142,10 +144,8 @@ export class MysqlRelay {
   }
 
   /** A KILL of a connection of the same session, translated to its server thread (PostgreSQL's cancel). */
-  private kill(statement: MysqlStatementAnalysis, plan: Extract<CommandPlan, { kind: 'forward' }>, seq: number) {
-    const killed = planKill(statement, this.options.mode.mode, (id) => this.options.killTarget?.(id));
-    if (!('sql' in killed)) return this.refuse(seq, { kind: 'refuse', ...killed });
-    return this.forward(encodeStringCommand(COMMAND.QUERY, killed.sql), plan, seq);
+  private kill(statement: MysqlStatementAnalysis) {
+    return planKill(statement, this.options.mode.mode, (id) => this.options.killTarget?.(id));
   }
 
   private refuse(seq: number, plan: Extract<CommandPlan, { kind: 'refuse' }>): void {
