@@ -11,6 +11,7 @@ import { isSafeCollation } from './collations.ts';
 import type { MysqlConnectionConfig } from './mysql-config.ts';
 import { mysqlConnectionType } from './mysql-connection.ts';
 import type { MysqlGate, MysqlResultFilter } from './mysql-gate.ts';
+import { KillRegistry } from './relay/kill-mapping.ts';
 import { MysqlRelay } from './relay/mysql-relay.ts';
 import { checkCharset, SessionMode } from './relay/session-mode.ts';
 import { runSessionPrelude, TRACKING_SQL } from './session-prelude.ts';
@@ -56,6 +57,7 @@ class MysqlAdapter implements ProtocolAdapter {
   readonly listenAddress: string | undefined;
   private readonly cache = createMysqlAnalysisCache();
   private connectionIds = 1;
+  private readonly kills = new KillRegistry();
   /** The version the last target greeted with: what the gateway tells the next client it is. */
   private lastVersion = '5.5.5-10.11.0-MariaDB-gatehouse';
 
@@ -90,16 +92,17 @@ class MysqlAdapter implements ProtocolAdapter {
     socket.on('error', () => socket.destroy());
     (socket as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     let client: AcceptedClient | undefined;
+    const connectionId = this.connectionIds++;
     try {
       client = await acceptClient(socket, {
         serverVersion: this.lastVersion,
         mariadb: /mariadb/i.test(this.lastVersion),
-        connectionId: this.connectionIds++,
+        connectionId,
         characterSet: 45,
         tls: origin.session ? undefined : this.deps.tls,
       });
       const checked = await this.admit(client, origin);
-      if (checked) await this.relay(client, checked.session, checked.connection, checked.database);
+      if (checked) await this.relay({ client, connectionId, ...checked });
     } catch (error) {
       const known = error instanceof GatehouseError;
       this.deps.log(`mysql: the handshake failed: ${known ? error.message : (error as Error).stack}`);
@@ -164,12 +167,14 @@ class MysqlAdapter implements ProtocolAdapter {
     return session;
   }
 
-  private async relay(
-    client: AcceptedClient,
-    session: SessionContext,
-    connection: MysqlConnectionConfig,
-    database?: string,
-  ): Promise<void> {
+  private async relay(admitted: {
+    client: AcceptedClient;
+    connectionId: number;
+    session: SessionContext;
+    connection: MysqlConnectionConfig;
+    database?: string;
+  }): Promise<void> {
+    const { client, session, connection, database } = admitted;
     const { response } = client;
     const request = {
       capabilities: client.capabilities,
@@ -202,6 +207,7 @@ class MysqlAdapter implements ProtocolAdapter {
     const { stream, leftover } = client.channel.detach();
     const side = this.deps.openClient(session, connection);
     let release = () => {};
+    const forget = this.kills.add(admitted.connectionId, session.sessionId, upstream.greeting.connectionId);
     const relay = new MysqlRelay(
       stream,
       { ...upstream, leftover: prelude.leftover },
@@ -214,7 +220,11 @@ class MysqlAdapter implements ProtocolAdapter {
         maxPacketBytes: this.deps.limits.maxMessageBytes,
         maxStatementBytes: this.deps.limits.maxStatementBytes,
         resetSql: TRACKING_SQL,
-        onClosed: () => release(),
+        onClosed: () => {
+          release();
+          forget();
+        },
+        killTarget: (id) => this.kills.threadFor(id, session.sessionId),
         log: this.deps.log,
       },
     );

@@ -1,5 +1,6 @@
 import type { ColumnDefinition } from './codec/column-definition.ts';
 import type { RowValue } from './codec/result-rows.ts';
+import type { LexerMode } from './sql/lexer-mode.ts';
 import type { MysqlStatementAnalysis } from './sql/mysql-analysis.ts';
 
 /**
@@ -25,6 +26,8 @@ export type MysqlVerdict = { forward: true } | { forward: false; code: number; s
 /** Lets a gate talk to the client while it holds a command (approval), and notice it going away. */
 export interface MysqlGateControl {
   signal: AbortSignal;
+  /** The session's lexer mode when the command arrived (masking reads the statement's tokens in it). */
+  mode: LexerMode;
 }
 
 /** What a command did, for the audit trail. */
@@ -60,4 +63,6 @@ export interface MysqlResultFilter {
     columns: readonly ColumnDefinition[],
     binary: boolean,
   ): MysqlRowTransform | Promise<MysqlRowTransform>;
+  /** An ERR reply to `request`: returns the payload the client gets (messages can quote masked values). */
+  error?(request: MysqlRequest | undefined, payload: Buffer): Buffer;
 }

@@ -26,22 +26,23 @@ export async function runSessionPrelude(
 ): Promise<{ start: SessionStart; leftover: Buffer }> {
   if (leftover.length > 0) socket.unshift(leftover);
   const channel = new PacketChannel(socket, { maxPacketBytes: 1 << 20, timeoutMs: 10_000, peer: 'target' });
-  await query(channel, TRACKING_SQL);
-  const rows = await query(channel, 'SELECT @@SESSION.sql_mode, @@SESSION.character_set_client');
+  await queryText(channel, TRACKING_SQL);
+  const rows = await queryText(channel, 'SELECT @@SESSION.sql_mode, @@SESSION.character_set_client');
   const row = rows[0];
   if (!row) throw new GatehouseError('mysql.target-protocol', 'the target did not report its sql_mode');
   const detached = channel.detach();
   return { start: { sqlMode: row[0] ?? '', characterSetClient: row[1] ?? '' }, leftover: detached.leftover };
 }
 
-async function query(channel: PacketChannel, sql: string): Promise<(string | null)[][]> {
+/** Runs one text query on a channel that speaks DEPRECATE_EOF with the target; returns its rows as text. */
+export async function queryText(channel: PacketChannel, sql: string): Promise<(string | null)[][]> {
   channel.nextSequenceId = 0;
   channel.write(encodeStringCommand(COMMAND.QUERY, sql));
   const first = (await channel.read()).payload;
   if (first[0] === 0xff)
     throw new GatehouseError(
       'mysql.target-error',
-      `the target refused the gateway's session setup: ${decodeErr(first).message}`,
+      `the target refused the gateway's own query (session setup or catalog lookup): ${decodeErr(first).message}`,
     );
   if (first[0] === 0x00) return [];
   const columns = decodeColumnCount(first);

@@ -19,6 +19,6 @@ export function builtinAdapters(policy: Policy): AdapterFactory[] {
     postgresAdapterFactory(policy.masking, targetSession),
     sshAdapterFactory,
     httpAdapterFactory(policy.masking),
-    mysqlAdapterFactory,
+    mysqlAdapterFactory(policy.masking),
   ];
 }

@@ -9,6 +9,8 @@ import type { MysqlGate, MysqlRequest, MysqlResultFilter, MysqlRowTransform } fr
 import { analyzeMysql, type MysqlAnalysisCache } from '../sql/analyze-mysql.ts';
 import type { UpstreamConnection } from '../upstream-connection.ts';
 import { planCommand, type CommandPlan } from './command-handler.ts';
+import { planKill } from './kill-mapping.ts';
+import type { MysqlStatementAnalysis } from '../sql/mysql-analysis.ts';
 import { PreparedRegistry } from './prepared-registry.ts';
 import { ResponseFramer, type ResponseEvent } from './response-framer.ts';
 import type { SessionMode } from './session-mode.ts';
@@ -24,6 +26,8 @@ export interface MysqlRelayOptions {
   /** SQL the gateway runs (hidden) after COM_RESET_CONNECTION, to restore its session tracking. */
   resetSql: string;
   onClosed?: (reason: string) => void;
+  /** The server thread this client's session may kill for a gateway connection id (its Ctrl-C). */
+  killTarget?: (gatewayId: number) => number | undefined;
   log?: (message: string) => void;
 }
 
@@ -128,11 +132,20 @@ export class MysqlRelay {
     if (plan.kind === 'quit') return this.close('client-quit');
     if (plan.kind === 'refuse') return this.refuse(seq, plan);
     if (!plan.request) return this.forward(packet.payload, plan, seq);
+    const only = plan.request.statements.length === 1 ? plan.request.statements[0] : undefined;
+    const killed = plan.request.kind === 'query' && only?.command === 'KILL' ? this.kill(only) : undefined;
+    if (killed && 'sql' in killed) return this.forward(encodeStringCommand(COMMAND.QUERY, killed.sql), plan, seq);
+    if (killed) return this.refuse(seq, { kind: 'refuse', ...killed });
     this.hold = new AbortController();
-    const verdict = this.options.gate.check(plan.request, { signal: this.hold.signal });
+    const verdict = this.options.gate.check(plan.request, { signal: this.hold.signal, mode: this.options.mode.mode });
     const act = (v: Awaited<typeof verdict>) =>
       v.forward ? this.forward(packet.payload, plan, seq) : this.refuse(seq, { kind: 'refuse', ...v });
     return verdict instanceof Promise ? verdict.then(act) : act(verdict);
+  }
+
+  /** A KILL of a connection of the same session, translated to its server thread (PostgreSQL's cancel). */
+  private kill(statement: MysqlStatementAnalysis) {
+    return planKill(statement, this.options.mode.mode, (id) => this.options.killTarget?.(id));
   }
 
   private refuse(seq: number, plan: Extract<CommandPlan, { kind: 'refuse' }>): void {
@@ -212,7 +225,7 @@ export class MysqlRelay {
         return out;
       case 'error':
         reply.errorCode = decodeErr(event.payload).code;
-        return out;
+        return this.options.filter?.error ? [this.options.filter.error(reply.request, event.payload)] : out;
       case 'prepared':
         if (reply.request)
           this.prepared.add({
