@@ -89,6 +89,30 @@ export const configSchema = {
       properties: {
         max_message_bytes: { type: 'integer', minimum: 1024, default: 16 * 1024 * 1024 },
         max_statement_bytes: { type: 'integer', minimum: 1024, default: 1024 * 1024 },
+        max_connections_per_session: {
+          type: 'integer',
+          minimum: 1,
+          default: 16,
+          description: 'Live connections one session may hold to targets (per protocol); more are refused',
+        },
+        authentication_timeout_seconds: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          default: 15,
+          description: 'Time a client of a native listener has to log in (TLS, startup, password)',
+        },
+        max_unauthenticated_connections: {
+          type: 'integer',
+          minimum: 1,
+          default: 256,
+          description: 'Connections of a native listener still logging in, in total',
+        },
+        max_unauthenticated_per_source: {
+          type: 'integer',
+          minimum: 1,
+          default: 64,
+          description: 'Connections of a native listener still logging in, from one source address',
+        },
       },
     },
     audit: {

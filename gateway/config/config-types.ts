@@ -15,12 +15,25 @@ export interface GatehouseConfig {
   connections: Record<string, ConnectionConfig>;
   policiesDir: string;
   staticTokens: StaticToken[];
-  limits: { maxMessageBytes: number; maxStatementBytes: number };
+  limits: LimitsConfig;
   audit: AuditConfig;
   approvals: { notifyUrl?: string; secret?: string };
   /** The operator API's credential; absent: `serve` makes one per process and writes it to its handle file. */
   operator?: { token?: string };
   app?: { appId: string; privateKey: string; webhookSecret: string; baseUrl?: string };
+}
+
+/** gatehouse.yaml `limits:`: what one message, statement, session or unauthenticated client may take. */
+export interface LimitsConfig {
+  maxMessageBytes: number;
+  maxStatementBytes: number;
+  /** Live target connections of one session, per protocol (a job cannot take all of a target's connections). */
+  maxConnectionsPerSession: number;
+  /** Time from accept to a verified credential on a native listener. */
+  authenticationTimeoutMs: number;
+  /** Native-listener connections still logging in: in total, and from one source address. */
+  maxUnauthenticated: number;
+  maxUnauthenticatedPerSource: number;
 }
 
 /**

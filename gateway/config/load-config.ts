@@ -69,7 +69,14 @@ interface Validated {
   issuers: { issuer: string; audience?: string; jwks_uri?: string; jwks_file?: string }[];
   policies: string;
   static_tokens: GatehouseConfig['staticTokens'];
-  limits: { max_message_bytes: number; max_statement_bytes: number };
+  limits: {
+    max_message_bytes: number;
+    max_statement_bytes: number;
+    max_connections_per_session: number;
+    authentication_timeout_seconds: number;
+    max_unauthenticated_connections: number;
+    max_unauthenticated_per_source: number;
+  };
   audit: AuditSection;
   approvals: { notify_url?: string; secret?: string };
   operator?: { token?: string };
@@ -97,7 +104,14 @@ function toConfig(data: Validated, file: string, configDir: string): GatehouseCo
     connections,
     policiesDir: path.resolve(configDir, data.policies),
     staticTokens: data.static_tokens,
-    limits: { maxMessageBytes: data.limits.max_message_bytes, maxStatementBytes: data.limits.max_statement_bytes },
+    limits: {
+      maxMessageBytes: data.limits.max_message_bytes,
+      maxStatementBytes: data.limits.max_statement_bytes,
+      maxConnectionsPerSession: data.limits.max_connections_per_session,
+      authenticationTimeoutMs: Math.round(data.limits.authentication_timeout_seconds * 1000),
+      maxUnauthenticated: data.limits.max_unauthenticated_connections,
+      maxUnauthenticatedPerSource: data.limits.max_unauthenticated_per_source,
+    },
     audit: auditConfig(data.audit, resolveStoreLocation(data.store, configDir), configDir),
     approvals: { notifyUrl: data.approvals.notify_url, secret: data.approvals.secret },
     operator: data.operator && { token: data.operator.token },

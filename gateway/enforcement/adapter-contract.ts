@@ -18,6 +18,8 @@ export interface StreamOrigin {
   connection?: string;
   /** Loopback clients may send a cleartext secret without TLS. */
   loopback: boolean;
+  /** The client's address on a native listener: unauthenticated connections are bounded per source. */
+  remoteAddress?: string;
 }
 
 /** The sessions side an adapter needs: resolve a secret its client presents, and the one registry of live connections. */

@@ -27,12 +27,15 @@ export interface NoticeFields {
   message: string;
   detail?: string;
   hint?: string;
+  /** 1-based character offset into the statement (a syntax error's caret). */
+  position?: string;
 }
 
 function fields(f: NoticeFields): Buffer {
   const parts = [cstring(`S${f.severity}`), cstring(`V${f.severity}`), cstring(`C${f.code}`), cstring(`M${f.message}`)];
   if (f.detail) parts.push(cstring(`D${f.detail}`));
   if (f.hint) parts.push(cstring(`H${f.hint}`));
+  if (f.position) parts.push(cstring(`P${f.position}`));
   parts.push(Buffer.from([0]));
   return Buffer.concat(parts);
 }

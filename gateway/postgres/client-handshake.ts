@@ -6,17 +6,6 @@ import { type Frame, FrameSplitter } from './frame-splitter.ts';
 import { decodeCancelRequest, decodePassword, decodeStartupParameters } from './frontend-messages.ts';
 import { FRONTEND, SQLSTATE, STARTUP_CODES } from './protocol-codes.ts';
 
-/** Startup parameters passed on to the target; everything else is dropped (`options`) or refused. */
-export const FORWARDED_PARAMETERS = [
-  'application_name',
-  'client_encoding',
-  'DateStyle',
-  'TimeZone',
-  'IntervalStyle',
-  'extra_float_digits',
-  'search_path',
-] as const;
-
 /** Encodings in which every byte the parser sees means what UTF-8 says it means. */
 const SAFE_ENCODINGS = /^(utf-?8|unicode|sql_ascii)$/i;
 
@@ -27,7 +16,8 @@ export type HandshakeResult =
       stream: Duplex;
       user: string;
       database: string;
-      parameters: Record<string, string>;
+      /** Every parameter of the StartupMessage; the adapter judges the settings among them (`startup-settings.ts`). */
+      parameters: ReadonlyMap<string, string>;
       encrypted: boolean;
       frames: FrameSplitter;
     };
@@ -35,6 +25,8 @@ export type HandshakeResult =
 export interface HandshakeOptions {
   tls?: tls.SecureContextOptions;
   maxMessageBytes: number;
+  /** Aborted when the client's time to log in is up (`limits.authentication_timeout_seconds`). */
+  deadline?: AbortSignal;
 }
 
 /**
@@ -47,14 +39,14 @@ export async function acceptStartup(socket: Duplex, options: HandshakeOptions): 
   let encrypted = false;
   const frames = new FrameSplitter({ startup: true, maxMessageBytes: 10_000 });
   for (let attempt = 0; attempt < 3; attempt++) {
-    const frame = await readFrame(stream, frames);
+    const frame = await readFrame(stream, frames, options.deadline);
     const code = frame.body.readInt32BE(0);
     if (code === STARTUP_CODES.sslRequest || code === STARTUP_CODES.gssEncRequest) {
       if (frames.buffered > 0)
         throw new GatehouseError('pg.startup', 'data arrived before the TLS handshake; refusing the connection');
       if (code === STARTUP_CODES.sslRequest && options.tls && !encrypted) {
         stream.write(Buffer.from('S'));
-        stream = await upgrade(stream, options.tls);
+        stream = await upgrade(stream, options.tls, options.deadline);
         encrypted = true;
       } else {
         stream.write(Buffer.from('N'));
@@ -85,18 +77,13 @@ export async function acceptStartup(socket: Duplex, options: HandshakeOptions): 
         `client_encoding ${encoding} is not accepted: the gateway analyses statements as UTF-8, and multi-byte encodings could hide quotes from it; use client_encoding=UTF8`,
       );
     }
-    const parameters: Record<string, string> = {};
-    for (const name of FORWARDED_PARAMETERS) {
-      const value = params.get(name);
-      if (value !== undefined) parameters[name] = value;
-    }
     frames.startup = false;
     return {
       kind: 'startup',
       stream,
       user: params.get('user') ?? '',
       database: params.get('database') ?? params.get('user') ?? '',
-      parameters,
+      parameters: params,
       encrypted,
       frames,
     };
@@ -105,16 +92,18 @@ export async function acceptStartup(socket: Duplex, options: HandshakeOptions): 
 }
 
 /** Asks the client for its password in cleartext and returns it (the caller checks the channel is safe). */
-export async function requestPassword(stream: Duplex, frames: FrameSplitter): Promise<string> {
+export async function requestPassword(stream: Duplex, frames: FrameSplitter, deadline?: AbortSignal): Promise<string> {
   stream.write(backendMessages.authenticationCleartextPassword());
-  const frame = await readFrame(stream, frames);
+  const frame = await readFrame(stream, frames, deadline);
+  if (frame.type === FRONTEND.terminate)
+    throw new GatehouseError('pg.startup-closed', 'the client sent Terminate instead of its password');
   if (frame.type !== FRONTEND.password) throw new GatehouseError('pg.startup', 'expected a password message');
   return decodePassword(frame.body);
 }
 
 /** Sends a FATAL error during startup and closes the stream. */
-export function refuseStartup(stream: Duplex, code: string, message: string, hint?: string): void {
-  stream.end(backendMessages.errorResponse({ severity: 'FATAL', code, message, hint }));
+export function refuseStartup(stream: Duplex, code: string, message: string, hint?: string, detail?: string): void {
+  stream.end(backendMessages.errorResponse({ severity: 'FATAL', code, message, hint, detail }));
   // The handshake paused the stream: read what the client still sends (its Terminate) so its close
   // is seen, and drop a client that never closes.
   stream.resume();
@@ -123,7 +112,10 @@ export function refuseStartup(stream: Duplex, code: string, message: string, hin
 
 export { SQLSTATE };
 
-function readFrame(stream: Duplex, frames: FrameSplitter): Promise<Frame> {
+/** node-postgres' quick disconnect: a Terminate where the StartupMessage would be. */
+const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
+
+function readFrame(stream: Duplex, frames: FrameSplitter, deadline?: AbortSignal): Promise<Frame> {
   const ready = frames.push(Buffer.alloc(0));
   if (ready.length > 0) return Promise.resolve(keepRest(frames, ready));
   return new Promise((resolve, reject) => {
@@ -131,7 +123,12 @@ function readFrame(stream: Duplex, frames: FrameSplitter): Promise<Frame> {
       () => done(new GatehouseError('pg.startup-timeout', 'no startup message within 30 s')),
       30_000,
     );
+    const onDeadline = () => done(timedOut(deadline!));
+    if (deadline?.aborted) return reject(timedOut(deadline));
+    deadline?.addEventListener('abort', onDeadline, { once: true });
     const onData = (chunk: Buffer) => {
+      if (frames.startup && frames.buffered === 0 && chunk.subarray(0, 5).equals(TERMINATE))
+        return done(new GatehouseError('pg.startup-closed', 'the client sent Terminate before its startup message'));
       try {
         const got = frames.push(chunk);
         if (got.length > 0) done(undefined, keepRest(frames, got));
@@ -143,6 +140,7 @@ function readFrame(stream: Duplex, frames: FrameSplitter): Promise<Frame> {
       done(new GatehouseError('pg.startup-closed', 'the client closed the connection during startup'));
     const done = (error?: Error, frame?: Frame) => {
       clearTimeout(timer);
+      deadline?.removeEventListener('abort', onDeadline);
       stream.removeListener('data', onData);
       stream.removeListener('end', onEnd);
       stream.removeListener('error', onEnd);
@@ -163,13 +161,26 @@ function keepRest(frames: FrameSplitter, got: Frame[]): Frame {
   return got[0]!;
 }
 
-function upgrade(socket: Duplex, context: tls.SecureContextOptions): Promise<tls.TLSSocket> {
+function upgrade(socket: Duplex, context: tls.SecureContextOptions, deadline?: AbortSignal): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const secure = new tls.TLSSocket(socket as any, {
       isServer: true,
       secureContext: tls.createSecureContext(context),
     });
-    secure.once('secure', () => resolve(secure));
+    const onDeadline = () => {
+      reject(timedOut(deadline!));
+      secure.destroy();
+    };
+    deadline?.addEventListener('abort', onDeadline, { once: true });
+    secure.once('secure', () => {
+      deadline?.removeEventListener('abort', onDeadline);
+      resolve(secure);
+    });
     secure.once('error', reject);
   });
+}
+
+function timedOut(deadline: AbortSignal): GatehouseError {
+  const reason = deadline.reason instanceof Error ? deadline.reason.message : 'the login took too long';
+  return new GatehouseError('pg.startup-timeout', `canceling authentication due to timeout: ${reason}`);
 }

@@ -11,9 +11,11 @@ import { backendMessages } from './backend-messages.ts';
 import { CancelRegistry } from './cancel-registry.ts';
 import { acceptStartup, type HandshakeResult, refuseStartup, requestPassword, SQLSTATE } from './client-handshake.ts';
 import { postgresConnectionType } from './postgres-connection.ts';
+import { createLoginLimiter, type LoginAdmission, type LoginLimiter, unlimitedLogin } from '../server/login-limiter.ts';
+import { judgeStartupSettings } from './startup-settings.ts';
 import { watchSettings } from './server-settings.ts';
 import { SessionRelay } from './session-relay.ts';
-import type { ResultFilter, StatementGate } from './statement-gate.ts';
+import type { GateControl, ResultFilter, StatementGate } from './statement-gate.ts';
 import { connectToTarget } from './target-connection.ts';
 
 /** What one client connection's statements pass: its gate (policy, approvals, audit) and its masking filter, made together. */
@@ -63,10 +65,19 @@ class PostgresAdapter implements ProtocolAdapter {
   readonly listenAddress: string;
   private readonly cancels = new CancelRegistry();
   private readonly tlsOptions: { cert: string; key: string } | undefined;
+  private readonly logins: LoginLimiter;
+  /** Connections of each session between their login and their registration in `live`. */
+  private readonly opening = new Map<string, number>();
 
   constructor(private readonly deps: PostgresAdapterDeps) {
     this.listenAddress = deps.config.listen.postgres;
     this.tlsOptions = deps.config.tls ? { cert: deps.config.tls.cert, key: deps.config.tls.key } : undefined;
+    const { limits } = deps.config;
+    this.logins = createLoginLimiter({
+      timeoutMs: limits.authenticationTimeoutMs,
+      maxTotal: limits.maxUnauthenticated,
+      maxPerSource: limits.maxUnauthenticatedPerSource,
+    });
   }
 
   accept(stream: Duplex, origin: StreamOrigin): void {
@@ -84,11 +95,17 @@ class PostgresAdapter implements ProtocolAdapter {
 
   private async serve(socket: Duplex, origin: StreamOrigin): Promise<void> {
     socket.on('error', () => socket.destroy());
+    const admission = origin.session ? unlimitedLogin : this.logins.admit(origin.remoteAddress);
+    if ('refused' in admission) {
+      this.deps.metrics.errors.inc({ code: 'pg.login-limit' });
+      return refuseStartup(socket, SQLSTATE.tooManyConnections, `gatehouse: ${admission.refused}`);
+    }
     let stream: Duplex = socket;
     try {
       const startup = await acceptStartup(socket, {
         tls: this.tlsOptions,
         maxMessageBytes: this.deps.config.limits.maxMessageBytes,
+        deadline: admission.timedOut,
       });
       if (startup.kind === 'cancel') {
         this.cancels.cancel(startup.pid, startup.secret);
@@ -96,49 +113,98 @@ class PostgresAdapter implements ProtocolAdapter {
         return;
       }
       stream = startup.stream;
-      await this.start(stream, startup, origin);
+      await this.start(stream, startup, origin, admission);
     } catch (error) {
       this.startupFailed(stream, error);
+    } finally {
+      admission.release();
     }
   }
 
-  private async start(stream: Duplex, startup: Startup, origin: StreamOrigin): Promise<void> {
-    const { config } = this.deps;
-    const connection = config.connections[startup.database];
-    if (!connection || connection.type !== TYPE || (origin.connection && origin.connection !== startup.database)) {
-      const known = Object.values(config.connections)
-        .filter((c) => c.type === TYPE)
-        .map((c) => c.name);
+  private async start(stream: Duplex, startup: Startup, origin: StreamOrigin, admission: LoginAdmission) {
+    // Nothing about the gateway's connections is said before the token is verified.
+    const session = origin.session ?? (await this.authenticate(stream, startup, origin, admission.timedOut));
+    if (!session) return;
+    admission.authenticated();
+    const connection = this.connectionFor(stream, startup.database, origin, session);
+    if (!connection) return;
+    const opening = this.opening.get(session.sessionId) ?? 0;
+    const open = this.deps.live.count(session.sessionId, TYPE) + opening;
+    const { maxConnectionsPerSession } = this.deps.config.limits;
+    if (open >= maxConnectionsPerSession) {
+      this.deps.metrics.errors.inc({ code: 'pg.session-connection-limit' });
       return refuseStartup(
         stream,
-        SQLSTATE.invalidCatalogName,
-        `connection "${startup.database}" does not exist on this gateway`,
-        `use one of: ${known.join(', ') || '(none configured)'} as the database name`,
+        SQLSTATE.tooManyConnections,
+        `gatehouse: session ${session.sessionId} already has ${open} connections open (limits.max_connections_per_session is ${maxConnectionsPerSession})`,
+        'close connections you no longer use, or lower the pool size of the job',
       );
     }
-    const session = origin.session ?? (await this.authenticate(stream, startup, origin));
-    if (!session) return;
+    this.opening.set(session.sessionId, opening + 1);
+    try {
+      await this.relay(stream, startup, session, connection);
+    } finally {
+      const left = (this.opening.get(session.sessionId) ?? 1) - 1;
+      if (left > 0) this.opening.set(session.sessionId, left);
+      else this.opening.delete(session.sessionId);
+    }
+  }
+
+  /** The connection the database name picks, if the session may use it; else the client is refused. */
+  private connectionFor(
+    stream: Duplex,
+    database: string,
+    origin: StreamOrigin,
+    session: SessionContext,
+  ): PostgresConnectionConfig | undefined {
+    const { config } = this.deps;
+    const connection = config.connections[database];
+    if (!connection || connection.type !== TYPE || (origin.connection && origin.connection !== database)) {
+      const granted = Object.values(config.connections)
+        .filter((c) => c.type === TYPE && sessionGrants(session, c.name, this.deps.clock.now()))
+        .map((c) => c.name);
+      refuseStartup(
+        stream,
+        SQLSTATE.invalidCatalogName,
+        `connection "${database}" does not exist on this gateway`,
+        `this session may use: ${granted.join(', ') || '(no PostgreSQL connection)'} as the database name`,
+      );
+      return undefined;
+    }
     if (!sessionGrants(session, connection.name, this.deps.clock.now())) {
-      return refuseStartup(
+      refuseStartup(
         stream,
         SQLSTATE.insufficientPrivilege,
         `session ${session.sessionId} was not granted connection "${connection.name}"`,
         'request it in the session exchange (connections: [...]) and allow it in the identity rule',
       );
+      return undefined;
     }
-    await this.relay(stream, startup, session, connection);
+    return connection;
   }
 
   private startupFailed(stream: Duplex, error: unknown): void {
     const known = error instanceof GatehouseError;
     this.deps.metrics.errors.inc({ code: known ? error.code : 'internal' });
+    if (known && error.code === 'pg.startup-closed') return void stream.destroy();
     if (!known) this.deps.log(`postgres: unexpected error during startup: ${(error as Error).stack}`);
-    const code = known && error.code.startsWith('pg.target') ? SQLSTATE.connectionFailure : SQLSTATE.protocolViolation;
+    const serverCode = known ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
+    const code =
+      typeof serverCode === 'string'
+        ? serverCode
+        : known && error.code.startsWith('pg.target')
+          ? SQLSTATE.connectionFailure
+          : SQLSTATE.protocolViolation;
     const message = known ? error.message : 'the gateway could not start this connection; see the gateway log';
     refuseStartup(stream, code, message);
   }
 
-  private async authenticate(stream: Duplex, startup: Startup, origin: StreamOrigin): Promise<SessionContext | null> {
+  private async authenticate(
+    stream: Duplex,
+    startup: Startup,
+    origin: StreamOrigin,
+    deadline: AbortSignal,
+  ): Promise<SessionContext | null> {
     if (!startup.encrypted && !origin.loopback) {
       refuseStartup(
         stream,
@@ -148,7 +214,7 @@ class PostgresAdapter implements ProtocolAdapter {
       );
       return null;
     }
-    const password = await requestPassword(stream, startup.frames);
+    const password = await requestPassword(stream, startup.frames, deadline);
     const session = await this.deps.authenticate(password);
     if (!session) {
       this.deps.metrics.errors.inc({ code: 'pg.bad-token' });
@@ -171,8 +237,16 @@ class PostgresAdapter implements ProtocolAdapter {
   ): Promise<void> {
     const { deps } = this;
     const { gate, filter, targetParameters = {}, targetReady } = deps.openClient(session, connection);
+    // As PostgreSQL does: authenticated first, then the session's settings and backend start (notices may come between).
+    stream.write(backendMessages.authenticationOk());
+    const judged = await judgeStartupSettings(gate, startup.parameters, startupControl(stream));
+    if ('refused' in judged) {
+      gate.close('startup-refused');
+      const { code, message, detail, hint } = judged.refused;
+      return refuseStartup(stream, code, message, hint, detail);
+    }
     const target = await connectToTarget(connection, {
-      clientParameters: { ...startup.parameters, ...targetParameters },
+      clientParameters: { ...judged.forward, ...targetParameters },
     });
     const settings = watchSettings(target.parameters, targetParameters);
     const problem = settings.startupProblem() ?? targetReady?.(target.parameters) ?? null;
@@ -193,16 +267,27 @@ class PostgresAdapter implements ProtocolAdapter {
       },
       log: deps.log,
     });
-    const key = this.cancels.register(relay);
+    const key = this.cancels.register(relay, target.backendKey.pid);
     const release = deps.live.add(session, TYPE, (reason) => relay.terminate(endMessage(reason)));
     deps.metrics.connections.inc({ protocol: TYPE });
     deps.metrics.connectionsTotal.inc({ protocol: TYPE });
-    const greeting = [backendMessages.authenticationOk()];
+    const greeting: Buffer[] = [];
     for (const [name, value] of target.parameters) greeting.push(backendMessages.parameterStatus(name, value));
     greeting.push(backendMessages.backendKeyData(key.pid, key.secret), backendMessages.readyForQuery('I'));
     stream.write(Buffer.concat(greeting));
     relay.start(startup.frames.takeRemainder());
   }
+}
+
+/** How a statement held for approval during startup talks to the waiting client. */
+function startupControl(stream: Duplex): GateControl {
+  const closed = new AbortController();
+  stream.once('close', () => closed.abort());
+  return {
+    notice: (message, detail, hint) =>
+      stream.write(backendMessages.noticeResponse({ code: '00000', message, detail, hint })),
+    signal: closed.signal,
+  };
 }
 
 /** The FATAL message a client gets when its session ends under it. */

@@ -13,6 +13,7 @@ import type { SessionContext } from '../identity/session-context.ts';
 import { createPostgresAdapter, type ClientSide } from './postgres-adapter.ts';
 import { postgresConnectionType } from './postgres-connection.ts';
 import { type PgStatement, createQueryGate } from './query-gate.ts';
+import { syntaxErrorOf } from './syntax-error.ts';
 
 /** The rule id of a statement refused because masking cannot follow its data. */
 const MASKING_RULE = 'masking';
@@ -107,6 +108,9 @@ function openClient(shared: Shared, session: SessionContext, connection: Postgre
     catalogChanged: () => target.catalog.invalidate(),
     readOnly,
     maskText: shared.textMaskerFor(connection.name),
+    // The analysis did not parse statements over the limit; neither is the answer parsed for them.
+    syntaxError: (sql) =>
+      Buffer.byteLength(sql) > deps.config.limits.maxStatementBytes ? undefined : syntaxErrorOf(parser, sql),
     log: deps.log,
   });
   const side = masking.forClient(connection, gate, (handle, reason) => {

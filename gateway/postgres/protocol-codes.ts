@@ -63,5 +63,7 @@ export const SQLSTATE = {
   adminShutdown: '57P01',
   featureNotSupported: '0A000',
   programLimitExceeded: '54000',
+  tooManyConnections: '53300',
+  syntaxError: '42601',
   ioError: '58030',
 } as const;

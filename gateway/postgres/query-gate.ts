@@ -15,6 +15,7 @@ import type {
   StatementGate,
   StatementHandle,
 } from './statement-gate.ts';
+import type { ServerSyntaxError } from './syntax-error.ts';
 import { gateVerdictOf } from './verdict-response.ts';
 import { REFUSAL, refused } from '../enforcement/verdict.ts';
 
@@ -31,6 +32,8 @@ export interface QueryGateDeps {
   readOnly?: boolean;
   /** The connection's content detectors over text written to the audit log or shown to reviewers. */
   maskText: (text: string) => string;
+  /** What the target's parser answers for SQL it rejects: a refused statement that does not parse gets the server's 42601. */
+  syntaxError?: (sql: string) => ServerSyntaxError | undefined;
   log: (message: string) => void;
 }
 
@@ -180,8 +183,16 @@ class QueryGate implements StatementGate {
       return committed instanceof Promise ? committed.then((v) => settle(statement, v)) : settle(statement, committed);
     }
     const verdict = this.deps.enforcer.enforce(this.deps.context, action, statement);
-    if (verdict instanceof Promise) return verdict.then((v) => settle(statement, v));
-    return settle(statement, verdict);
+    if (verdict instanceof Promise) return verdict.then((v) => this.answered(statement, settle(statement, v)));
+    return this.answered(statement, settle(statement, verdict));
+  }
+
+  /** A refused statement the target's parser rejects is answered as the server would: its 42601, message and position. */
+  private answered(statement: PgStatement, verdict: GateVerdict): GateVerdict {
+    if (verdict.forward || verdict.code !== SQLSTATE.insufficientPrivilege || !this.deps.syntaxError) return verdict;
+    if (!statement.analyzed.some((a) => a.kind === 'unknown' && a.parseTree === null)) return verdict;
+    const server = this.deps.syntaxError(statement.text);
+    return server ? { forward: false, ...server } : verdict;
   }
 
   private bind(request: Extract<GateRequest, { kind: 'bind' }>, control: GateControl) {

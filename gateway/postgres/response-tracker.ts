@@ -7,6 +7,7 @@ export interface ErrorRewrite {
   message: string;
   detail?: string;
   hint?: string;
+  position?: string;
 }
 
 /** Audit counters of one execution (a simple Query, or an Execute of a portal). */

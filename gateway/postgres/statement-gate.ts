@@ -27,7 +27,7 @@ export type StatementHandle = { readonly statements: readonly unknown[] };
 
 export type GateVerdict =
   | { forward: true; handle?: StatementHandle }
-  | { forward: false; code: string; message: string; detail?: string; hint?: string };
+  | { forward: false; code: string; message: string; detail?: string; hint?: string; position?: string };
 
 /** Lets a gate talk to the client while it holds a statement (approval NOTICEs). */
 export interface GateControl {

@@ -214,6 +214,7 @@ function authenticate(
             authFailure
               ? `the target rejected the gateway's credentials for connection '${config.name}' (${error.code}); check the connection's user and password`
               : `the target refused the connection: ${error.message} (${error.code})`,
+            authFailure ? undefined : { cause: error },
           );
         }
         default:

@@ -337,7 +337,7 @@ async function listenAll(
     if (!adapter.listenAddress) continue;
     const server = net.createServer((socket) => {
       socket.setNoDelay(true);
-      adapter.accept(socket, { loopback: isLoopback(socket.remoteAddress) });
+      adapter.accept(socket, { loopback: isLoopback(socket.remoteAddress), remoteAddress: socket.remoteAddress });
     });
     ports[adapter.type] = (await listen(server, adapter.listenAddress)).port;
     all.push(server);
