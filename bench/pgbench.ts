@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import type { BenchRow } from './bench-table.ts';
 import type { AuditDurability } from '../gateway/config/config-types.ts';
 import { createBenchTarget, startBenchGateway, type BenchAudit, type BenchTarget } from './bench-gateway.ts';
+import { PGBOUNCER_MISSING, pgbouncerPath, startPgbouncer, startTcpPipe, type SideProxy } from './side-proxies.ts';
 
 const run = promisify(execFile);
 
@@ -32,6 +33,8 @@ const SELECT_ONLY = (mode: 'simple' | 'prepared', seconds: number) => [
 ];
 
 interface Variant {
+  /** Picks the variant in `BENCH_VARIANTS` (comma-separated; default: all). */
+  key: string;
   label: string;
   audit: BenchAudit;
   store?: string;
@@ -42,56 +45,85 @@ interface Variant {
  * pgbench -S with 8 clients, simple and prepared, direct and through the gateway in the same
  * run (default policy; embedded store with audit required under each `audit.durability`,
  * best-effort and off; a PostgreSQL store with durability write and store), so the ratios compare
- * like with like; a last row per mode is what audit costs on the default configuration (on / off).
+ * like with like. pgbouncer (session mode) and a naive TCP pipe run beside it, the yardsticks of
+ * the goal; a last row per mode is what audit costs on the default configuration (on / off).
+ * `BENCH_VARIANTS=write,off` runs only those gateway variants.
  */
 export async function benchPgbench(seconds = 10): Promise<BenchRow[]> {
   const target: BenchTarget = await createBenchTarget();
   const stores = [await createBenchTarget(), await createBenchTarget()];
-  const variants: Variant[] = [
-    { label: 'audit required (durability write)', audit: 'required' },
-    { label: 'audit required, durability fsync', audit: 'required', durability: 'fsync' },
-    { label: 'audit required, durability store', audit: 'required', durability: 'store' },
-    { label: 'audit best-effort', audit: 'best-effort' },
-    { label: 'audit off', audit: 'off' },
-    { label: 'audit required, PostgreSQL store (durability write)', audit: 'required', store: stores[0]!.url },
+  const chosen = process.env.BENCH_VARIANTS?.split(',').map((k) => k.trim());
+  const variants = allVariants(stores).filter((v) => !chosen || chosen.includes(v.key));
+  const on = variants.findIndex((v) => v.audit === 'required');
+  const off = variants.findIndex((v) => v.audit === 'off');
+  const rows: BenchRow[] = [];
+  const gateways: Array<Awaited<ReturnType<typeof startBenchGateway>>> = [];
+  const sides: SideProxy[] = [];
+  try {
+    await run('pgbench', ['-i', '-s', '1', '-q', target.url]);
+    const bouncer = pgbouncerPath();
+    const pgbouncer = bouncer ? await startPgbouncer(bouncer, target.url) : undefined;
+    if (pgbouncer) sides.push(pgbouncer);
+    const pipe = await startTcpPipe(target.url);
+    sides.push(pipe);
+    for (const variant of variants) gateways.push(await startBenchGateway(target, variant));
+    // One warm-up second each, so no row pays for JIT compilation or first connections.
+    for (const url of [pipe.url, ...gateways.map((g) => g.url)]) await pgbench(url, SELECT_ONLY('simple', 1));
+    for (const mode of ['simple', 'prepared'] as const) {
+      const direct = await pgbench(target.url, SELECT_ONLY(mode, seconds));
+      const row = (label: string, result: PgbenchResult, goal = ''): BenchRow => ({
+        benchmark: `pgbench -S, 8 clients, ${mode}, ${label}`,
+        direct: `${direct.tps.toFixed(0)} tps, ${direct.latencyMs.toFixed(2)} ms`,
+        gateway: `${result.tps.toFixed(0)} tps, ${result.latencyMs.toFixed(2)} ms`,
+        ratio: (result.tps / direct.tps).toFixed(2),
+        goal,
+      });
+      if (pgbouncer)
+        rows.push(
+          row('pgbouncer, session mode (not the gateway)', await pgbench(pgbouncer.url, SELECT_ONLY(mode, seconds))),
+        );
+      else rows.push({ benchmark: `pgbench -S, 8 clients, ${mode}, pgbouncer`, ratio: PGBOUNCER_MISSING });
+      rows.push(row('naive Node TCP pipe (not the gateway)', await pgbench(pipe.url, SELECT_ONLY(mode, seconds))));
+      const through: PgbenchResult[] = [];
+      for (const gateway of gateways) through.push(await pgbench(gateway.url, SELECT_ONLY(mode, seconds)));
+      variants.forEach((variant, i) => rows.push(row(variant.label, through[i]!, i === on ? '≥ 0.50' : '')));
+      if (on >= 0 && off >= 0)
+        rows.push({
+          benchmark: `pgbench -S, 8 clients, ${mode}: audit on / off`,
+          gateway: `${through[on]!.tps.toFixed(0)} / ${through[off]!.tps.toFixed(0)} tps`,
+          ratio: (through[on]!.tps / through[off]!.tps).toFixed(2),
+          goal: '≥ 0.85',
+        });
+    }
+  } finally {
+    for (const gateway of gateways) await gateway.close();
+    for (const side of sides) await side.close();
+    for (const db of [target, ...stores]) await db.drop();
+  }
+  return rows;
+}
+
+function allVariants(stores: BenchTarget[]): Variant[] {
+  return [
+    { key: 'write', label: 'audit required (durability write)', audit: 'required' },
+    { key: 'fsync', label: 'audit required, durability fsync', audit: 'required', durability: 'fsync' },
+    { key: 'store', label: 'audit required, durability store', audit: 'required', durability: 'store' },
+    { key: 'best-effort', label: 'audit best-effort', audit: 'best-effort' },
+    { key: 'off', label: 'audit off', audit: 'off' },
     {
+      key: 'pg-write',
+      label: 'audit required, PostgreSQL store (durability write)',
+      audit: 'required',
+      store: stores[0]!.url,
+    },
+    {
+      key: 'pg-store',
       label: 'audit required, PostgreSQL store, durability store',
       audit: 'required',
       store: stores[1]!.url,
       durability: 'store',
     },
   ];
-  const off = variants.findIndex((v) => v.audit === 'off');
-  const rows: BenchRow[] = [];
-  const gateways: Array<Awaited<ReturnType<typeof startBenchGateway>>> = [];
-  try {
-    await run('pgbench', ['-i', '-s', '1', '-q', target.url]);
-    for (const variant of variants) gateways.push(await startBenchGateway(target, variant));
-    for (const mode of ['simple', 'prepared'] as const) {
-      const direct = await pgbench(target.url, SELECT_ONLY(mode, seconds));
-      const through: PgbenchResult[] = [];
-      for (const gateway of gateways) through.push(await pgbench(gateway.url, SELECT_ONLY(mode, seconds)));
-      variants.forEach((variant, i) => {
-        rows.push({
-          benchmark: `pgbench -S, 8 clients, ${mode}, ${variant.label}`,
-          direct: `${direct.tps.toFixed(0)} tps, ${direct.latencyMs.toFixed(2)} ms`,
-          gateway: `${through[i]!.tps.toFixed(0)} tps, ${through[i]!.latencyMs.toFixed(2)} ms`,
-          ratio: (through[i]!.tps / direct.tps).toFixed(2),
-          goal: i === 0 ? '≥ 0.50' : '',
-        });
-      });
-      rows.push({
-        benchmark: `pgbench -S, 8 clients, ${mode}: audit on / off`,
-        gateway: `${through[0]!.tps.toFixed(0)} / ${through[off]!.tps.toFixed(0)} tps`,
-        ratio: (through[0]!.tps / through[off]!.tps).toFixed(2),
-        goal: '≥ 0.85',
-      });
-    }
-  } finally {
-    for (const gateway of gateways) await gateway.close();
-    for (const db of [target, ...stores]) await db.drop();
-  }
-  return rows;
 }
 
 /** A 1,000,000-row read through psql, direct vs gateway (wall time). */

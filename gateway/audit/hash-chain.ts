@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { AuditEventRecord } from '../store/store.ts';
 import { canonicalJson } from './canonical-json.ts';
 
@@ -25,7 +25,16 @@ export function eventHash(prevHash: string, event: HashedFields): string {
 function canonicalEventHash(prevHash: string, event: Omit<HashedFields, 'data'>, canonicalData: string): string {
   const chain = event.chain ? `"chain":${JSON.stringify(event.chain)},` : '';
   const body = `{"at":${JSON.stringify(event.at.toISOString())},${chain}"data":${canonicalData},"seq":${event.seq},"sessionId":${JSON.stringify(event.sessionId)},"type":${JSON.stringify(event.type)}}`;
-  return createHash('sha256').update(prevHash).update(body).digest('hex');
+  return sha256Hex(prevHash + body);
+}
+
+type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
+
+/** Node's one-shot `crypto.hash` (20.12+) skips the Hash object every statement's events would allocate. */
+const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
+
+function sha256Hex(data: string): string {
+  return oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
 }
 
 /** Where a chain stands: the next event gets `seq + 1` and `prevHash = hash`. */

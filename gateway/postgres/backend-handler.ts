@@ -182,24 +182,12 @@ function executionOf(expectation: RelayState['tracker']['current']): Execution |
 function describeRows(ctx: BackendContext, frame: Frame): void | Promise<void> {
   const { state } = ctx;
   const current = state.tracker.current;
-  const internal = current?.kind === 'describe' && current.internal;
-  const fields = (decodeBackendMessage(frame.bytes) as RowDescriptionMessage).fields;
   const execution = executionOf(current);
+  // Unmasked and unsampled, nobody reads the columns: the RowDescription passes undecoded.
+  if (!ctx.filter && !(execution && ctx.sampleRows > 0)) return describedRows(ctx, frame, current, undefined);
+  const fields = (decodeBackendMessage(frame.bytes) as RowDescriptionMessage).fields;
   if (execution) execution.columns = fields.map((f) => f.name);
-  const apply = (transform: RowTransform | undefined) => {
-    if (current?.kind === 'describe') {
-      state.tracker.shift();
-      const entry = current.entry;
-      if (entry && transform) entry.transform = transform;
-      if (current.target === 'S' && transform) {
-        for (const portal of state.portals.values())
-          if (portal.handle === entry?.handle && !portal.transform) portal.transform = transform;
-      }
-    } else {
-      state.queryTransform = transform;
-    }
-    if (!internal) ctx.toClient.add(frame.bytes);
-  };
+  const apply = (transform: RowTransform | undefined) => describedRows(ctx, frame, current, transform);
   if (!ctx.filter) return apply(undefined);
   const handle = current?.kind === 'query' || current?.kind === 'describe' ? current.handle : undefined;
   const index = current?.kind === 'query' ? current.statementIndex : 0;
@@ -207,6 +195,28 @@ function describeRows(ctx: BackendContext, frame: Frame): void | Promise<void> {
   if (!(transform instanceof Promise)) return apply(transform);
   ctx.flushToClient();
   return transform.then(apply);
+}
+
+/** A RowDescription's transform (if any) goes where its rows will look for it; an internal Describe's reply stays hidden. */
+function describedRows(
+  ctx: BackendContext,
+  frame: Frame,
+  current: RelayState['tracker']['current'],
+  transform: RowTransform | undefined,
+): void {
+  const { state } = ctx;
+  if (current?.kind === 'describe') {
+    state.tracker.shift();
+    const entry = current.entry;
+    if (entry && transform) entry.transform = transform;
+    if (current.target === 'S' && transform) {
+      for (const portal of state.portals.values())
+        if (portal.handle === entry?.handle && !portal.transform) portal.transform = transform;
+    }
+  } else {
+    state.queryTransform = transform;
+  }
+  if (!(current?.kind === 'describe' && current.internal)) ctx.toClient.add(frame.bytes);
 }
 
 function startCopyOut(ctx: BackendContext, frame: Frame): void {

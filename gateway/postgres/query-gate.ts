@@ -157,7 +157,9 @@ class QueryGate implements StatementGate {
     const own = group.find((a) => a.origin === undefined);
     // Code the gateway could not analyse (a DO block a rule allowed) may have closed or deallocated anything.
     if (own?.kind === 'unknown') return { portals: 'all', statements: 'all' };
-    return own ? sessionEffectsOf(own.parseTree) : undefined;
+    // A query answered from the template cache parses its tree on first use: skip that when the text cannot name anything.
+    if (!own || NAMELESS_STATEMENT.test(own.text)) return undefined;
+    return sessionEffectsOf(own.parseTree);
   }
 
   close(): void {}
@@ -236,6 +238,13 @@ function liftsReadOnly(statements: readonly StatementAnalysis[]): string | undef
   }
   return undefined;
 }
+
+/**
+ * A statement text that begins (no comment, no parenthesis) with a keyword of plain DML: in
+ * PostgreSQL's grammar it cannot declare, close, prepare or deallocate anything or end a
+ * transaction, so it has no session effects (`sessionEffectsOf` would find none).
+ */
+const NAMELESS_STATEMENT = /^\s*(?:select|insert|update|delete|values|table|with)\s/i;
 
 /** Statements after which the target's catalog may say something else (DO and CALL are unknown). */
 const CATALOG_KINDS: ReadonlySet<string> = new Set(['ddl', 'privilege', 'admin', 'unknown']);

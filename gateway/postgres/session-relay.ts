@@ -24,6 +24,32 @@ export interface RelayOptions {
 }
 
 /**
+ * The cancellation of the statement the gate is deciding. Its AbortController is made only when
+ * the gate asks for the signal (a hold), not for every statement; a cancel that came first leaves
+ * the signal aborted from the start.
+ */
+class HeldStatement {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  private cancelled = false;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.cancelled) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.controller) return this.controller.abort(reason);
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.reason = reason;
+  }
+}
+
+/**
  * Relays one authenticated client connection to its target after startup. Each direction is a
  * frame splitter feeding a serial queue; a queue that waits (audit, approval, catalog) pauses
  * its source socket, and a destination that is full pauses the source too (backpressure).
@@ -34,7 +60,7 @@ export class SessionRelay {
   private readonly toClient = new OutputBatch();
   private readonly fromClient: SerialQueue<Frame>;
   private readonly fromTarget: SerialQueue<Frame>;
-  private hold: AbortController | undefined;
+  private hold: HeldStatement | undefined;
   private closed = false;
 
   constructor(
@@ -134,11 +160,14 @@ export class SessionRelay {
   }
 
   private control(): GateControl {
-    this.hold = new AbortController();
+    const hold = new HeldStatement();
+    this.hold = hold;
     return {
       notice: (message, detail, hint) =>
         this.client.write(backendMessages.noticeResponse({ code: '00000', message, detail, hint })),
-      signal: this.hold.signal,
+      get signal() {
+        return hold.signal;
+      },
     };
   }
 

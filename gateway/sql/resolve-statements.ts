@@ -1,3 +1,4 @@
+import { createLruCache } from './lru-cache.ts';
 import { extrasOf, type ResolutionContext } from './resolved-code.ts';
 import { resultGroups, unknownStatement, type StatementAnalysis } from './statement-analysis.ts';
 import type { TargetCatalog } from './target-catalog.ts';
@@ -34,14 +35,47 @@ function resolvable(a: StatementAnalysis): boolean {
   );
 }
 
+/**
+ * The facts resolution reads (see `extrasOf`): two statements with equal facts resolve to the
+ * same members. Simple-protocol clients send each literal anew, so their analyses are new arrays
+ * the identity cache never knows; keyed by facts, they are resolved synchronously once warm.
+ */
+function factsKey(a: StatementAnalysis): string {
+  return JSON.stringify([
+    a.kind,
+    a.command,
+    a.functions,
+    a.tablesRead,
+    a.tablesWritten,
+    a.ddlObjects ?? null,
+    a.settings ?? null,
+  ]);
+}
+
+/** One statement followed by its members, as `withMembers` makes them: one fresh result group. */
+function withExtras(statement: StatementAnalysis, extras: readonly StatementAnalysis[]) {
+  if (extras.length === 0) return Object.freeze([statement]);
+  const resultGroup = {};
+  return Object.freeze([{ ...statement, resultGroup }, ...extras.map((e) => ({ ...e, resultGroup }))]);
+}
+
+/** A lone statement of the client's own (no group), which the facts cache may serve. */
+function loneStatement(statements: readonly StatementAnalysis[]): StatementAnalysis | undefined {
+  const [only] = statements;
+  return statements.length === 1 && only!.resultGroup === undefined && Object.isFrozen(statements) ? only : undefined;
+}
+
+const FACTS_CACHE_ENTRIES = 1024;
+
 export function createStatementResolver(options: StatementResolverOptions): StatementResolver {
   const { catalog } = options;
   const cache = new WeakMap<
     readonly StatementAnalysis[],
     { generation: number; value: readonly StatementAnalysis[] }
   >();
+  const byFacts = createLruCache<{ generation: number; extras: readonly StatementAnalysis[] }>(FACTS_CACHE_ENTRIES);
 
-  async function resolveNow(statements: readonly StatementAnalysis[], generation: number) {
+  async function resolveNow(statements: readonly StatementAnalysis[], generation: number, factsOf?: string) {
     let resolved: readonly StatementAnalysis[];
     try {
       const ctx: ResolutionContext = {
@@ -61,8 +95,10 @@ export function createStatementResolver(options: StatementResolverOptions): Stat
         ),
       );
     }
-    if (catalog.generation() === generation && Object.isFrozen(statements))
+    if (catalog.generation() === generation && Object.isFrozen(statements)) {
       cache.set(statements, { generation, value: resolved });
+      if (factsOf !== undefined) byFacts.set(factsOf, { generation, extras: resolved.slice(1) });
+    }
     return resolved;
   }
 
@@ -72,7 +108,15 @@ export function createStatementResolver(options: StatementResolverOptions): Stat
       const generation = catalog.generation();
       const hit = cache.get(statements);
       if (hit && hit.generation === generation) return hit.value;
-      return resolveNow(statements, generation);
+      const lone = loneStatement(statements);
+      const key = lone ? factsKey(lone) : undefined;
+      const known = key === undefined ? undefined : byFacts.get(key);
+      if (lone && known && known.generation === generation) {
+        const value = withExtras(lone, known.extras);
+        cache.set(statements, { generation, value });
+        return value;
+      }
+      return resolveNow(statements, generation, key);
     },
   };
 }
