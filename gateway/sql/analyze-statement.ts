@@ -53,6 +53,7 @@ function build(
     opaqueCode: false,
     dropColumn: facts.dropColumn,
     ...(facts.settings.size > 0 ? { settings: [...facts.settings] } : {}),
+    ...(facts.operators.size > 0 ? { operators: [...facts.operators] } : {}),
     text,
     parseTree,
     ...extra,

@@ -1,4 +1,5 @@
 import { isDangerousFunctionName, isDangerousSetConfig } from './dangerous-functions.ts';
+import { recordOperators } from './operator-calls.ts';
 import { sensitiveSetting } from './statement-classes.ts';
 
 type Body = Record<string, unknown>;
@@ -8,6 +9,8 @@ export interface Facts {
   tablesRead: Set<string>;
   tablesWritten: Set<string>;
   functions: Set<string>;
+  /** Operators as written (`+`, `ops.+`), including those implied by BETWEEN, LIKE, CASE x WHEN, USING. */
+  operators: Set<string>;
   dangerousFunctions: Set<string>;
   cteNames: Set<string>;
   dataModifyingCte: boolean;
@@ -24,6 +27,7 @@ export function emptyFacts(): Facts {
     tablesRead: new Set(),
     tablesWritten: new Set(),
     functions: new Set(),
+    operators: new Set(),
     dangerousFunctions: new Set(),
     cteNames: new Set(),
     dataModifyingCte: false,
@@ -110,6 +114,7 @@ export function collectFacts(node: unknown, facts: Facts, parentType = '', writt
 }
 
 function visitNode(type: string, body: Body, facts: Facts, written: boolean): void {
+  recordOperators(type, body, facts.operators);
   switch (type) {
     case 'FuncCall':
       recordFunction(body, facts);

@@ -71,6 +71,7 @@ export const DANGEROUS_FUNCTIONS = {
     'query_to_xmlschema',
     'cursor_to_xml',
     'cursor_to_xmlschema',
+    'ts_stat',
   ],
 } as const;
 
@@ -138,6 +139,10 @@ export const DANGEROUS_SYMBOLS: ReadonlySet<string> = new Set([
   'pg_logical_emit_message_text',
   'show_all_file_settings',
   'set_config_by_name',
+  // SQL text executed by the server itself: ts_stat(query [, weights]) and ts_rewrite(tsquery, query).
+  'ts_stat1',
+  'ts_stat2',
+  'tsquery_rewrite_query',
 ]);
 
 /** Shared libraries whose functions reach other servers, server files or raw pages and WAL (which hold table data unmasked). */

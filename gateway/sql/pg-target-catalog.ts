@@ -5,6 +5,7 @@ import {
   type TargetCatalog,
   type TargetCatalogOptions,
   type TargetFunction,
+  type TargetOperator,
   type TargetQueryable,
   type TargetRelation,
 } from './target-catalog.ts';
@@ -21,6 +22,11 @@ const FUNCTIONS_SQL = `
                      FROM pg_aggregate a WHERE a.aggfnoid = p.oid), '{}') AS support
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
    WHERE (p.oid < ${FIRST_NORMAL_OBJECT_ID}) = $1`;
+
+const USER_OPERATORS_SQL = `
+  SELECT n.nspname AS schema, o.oprname AS name, o.oprcode::int8 AS "functionOid"
+    FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+   WHERE o.oid >= ${FIRST_NORMAL_OBJECT_ID} AND o.oprcode <> 0`;
 
 const SETTINGS_SQL = `SELECT name, context FROM pg_settings`;
 const TYPES_SQL = `SELECT typname AS name, oid < ${FIRST_NORMAL_OBJECT_ID} AS builtin FROM pg_type`;
@@ -137,8 +143,16 @@ function functionsOf(
 ): FunctionIndex | Promise<FunctionIndex> {
   if (gen.index) return gen.index;
   const loading = (async () => {
-    const [base, user] = await Promise.all([builtins(), client.query(FUNCTIONS_SQL, [false])]);
-    const index = buildIndex(base, (user.rows as FunctionRow[]).map(toFunction));
+    const [base, user, operators] = await Promise.all([
+      builtins(),
+      client.query(FUNCTIONS_SQL, [false]),
+      client.query(USER_OPERATORS_SQL),
+    ]);
+    const userOperators = (operators.rows as TargetOperator[]).map((o) => ({
+      ...o,
+      functionOid: Number(o.functionOid),
+    }));
+    const index = buildIndex(base, (user.rows as FunctionRow[]).map(toFunction), userOperators);
     gen.index = index;
     return index;
   })();
@@ -221,7 +235,7 @@ function candidates(all: readonly TargetRelation[], name: string): TargetRelatio
   return all.filter((r) => r.schema === schema);
 }
 
-function buildIndex(base: Builtins, user: TargetFunction[]): FunctionIndex {
+function buildIndex(base: Builtins, user: TargetFunction[], operators: readonly TargetOperator[]): FunctionIndex {
   const byName = new Map<string, TargetFunction[]>();
   const byOid = new Map<number, TargetFunction>();
   for (const fn of [...base.functions, ...user]) {
@@ -234,6 +248,7 @@ function buildIndex(base: Builtins, user: TargetFunction[]): FunctionIndex {
   const userTypes = new Set(base.types.filter((t) => !t.builtin).map((t) => t.name));
   return {
     named: (name) => byName.get(name) ?? [],
+    operatorsNamed: (symbol) => operators.filter((o) => o.name === symbol),
     byOid: (oid) => byOid.get(oid),
     settingContext: (name) => base.settings.get(name.toLowerCase()),
     builtinType: (name) => builtinTypes.has(name),

@@ -75,6 +75,23 @@ export async function callMembers(
   return out;
 }
 
+/** What an operator as written may run: the function of every user-defined operator of its symbol (in its schema, if written). */
+async function operatorMembers(ctx: ResolutionContext, written: string, depth: number): Promise<StatementAnalysis[]> {
+  const parts = written.split('.');
+  const symbol = parts[parts.length - 1]!;
+  const schema = parts.length >= 2 ? parts[parts.length - 2] : undefined;
+  const out: StatementAnalysis[] = [];
+  for (const op of ctx.index.operatorsNamed(symbol)) {
+    if (schema !== undefined && op.schema !== schema) continue;
+    const fn = ctx.index.byOid(op.functionOid);
+    const origin = `operator ${written} resolves to ${op.schema}.${op.name}, which calls `;
+    if (!fn)
+      out.push(unknownMember(origin, `operator ${op.schema}.${op.name} calls a function the gateway cannot find`));
+    else out.push(...(await functionMembers(ctx, fn, depth, `${origin}${qualified(fn)}: `)));
+  }
+  return out;
+}
+
 export async function functionMembers(
   ctx: ResolutionContext,
   fn: TargetFunction,
@@ -177,6 +194,7 @@ export async function extrasOf(
   if (a.kind === 'unknown') return [];
   const out: StatementAnalysis[] = [];
   for (const name of a.functions) out.push(...(await callMembers(ctx, name, depth, '')));
+  for (const symbol of a.operators ?? []) out.push(...(await operatorMembers(ctx, symbol, depth)));
   for (const setting of a.settings ?? []) {
     if (isAdminSetting(ctx.index, setting))
       out.push(member(`setting ${setting}`, { kind: 'admin', command: `SET ${setting}` }));

@@ -57,6 +57,8 @@ export interface StatementAnalysis {
   tablesWritten: readonly string[];
   /** Functions called anywhere in the statement, lower-case, schema-qualified when written so. */
   functions: readonly string[];
+  /** Operators the statement runs, as written (`+`, `ops.+`): each calls a function the target resolves. */
+  operators?: readonly string[];
   /** Names from the dangerous-function catalogue that the statement calls (see dangerous-functions.ts). */
   dangerousFunctions: readonly string[];
   dataModifyingCte: boolean;

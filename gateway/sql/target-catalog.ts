@@ -55,9 +55,21 @@ export interface AttachedCode {
   children: readonly number[];
 }
 
+/**
+ * An operator created after initdb: it runs `functionOid` wherever its symbol resolves to it, which
+ * the client decides (search_path, OPERATOR(schema.op)). Built-in operators call built-in functions.
+ */
+export interface TargetOperator {
+  schema: string;
+  name: string;
+  functionOid: number;
+}
+
 /** Every function of the target by name, and the target's settings with who may change them. */
 export interface FunctionIndex {
   named(name: string): readonly TargetFunction[];
+  /** The user-defined operators of a symbol, in every schema. */
+  operatorsNamed(symbol: string): readonly TargetOperator[];
   byOid(oid: number): TargetFunction | undefined;
   /** pg_settings.context of a setting ('user', 'superuser', ...); undefined for unknown (custom) names. */
   settingContext(name: string): string | undefined;
