@@ -67,6 +67,8 @@ export interface StartOptions {
   adapters?: (policy: Policy) => AdapterFactory[];
   /** The `gatehouse connect` bundle served to runners (default: the one built into `actions/dist/`). */
   clientBundlePath?: string | URL;
+  /** How often sessions in use are polled for an end on another replica and expired ones swept (tests shorten them). */
+  sessionEnds?: { pollMs?: number; sweepMs?: number };
 }
 
 /** How long `DELETE /v1/sessions/:id` and the app's log read wait for every replica's chain of an ended session to be sealed. */
@@ -118,7 +120,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   const adapters: ProtocolAdapter[] = [];
   for (const factory of (options.adapters ?? builtinAdapters)(policy)) adapters.push(await factory.create(deps));
   watchSessions(env, sessions, recorder, adapters, live);
-  await sessions.restoreTimers();
+  await sessions.watchEnds();
   const httpServer = controlApi(env, { sessions, store, broker, metrics, live, adapters, embeddedApp, logReads });
   const servers = await listenAll(env, httpServer, adapters);
   return {
@@ -178,6 +180,7 @@ async function openSessions(env: Env, store: Store, policy: Policy): Promise<Ses
     clock: env.clock,
     config: env.config,
     log: (event, data) => env.log(`${event} ${JSON.stringify(data)}`),
+    ends: env.options.sessionEnds,
   });
 }
 
