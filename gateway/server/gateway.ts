@@ -1,6 +1,5 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import { createAppRoutes, routeHandler } from '../approvals/app-routes.ts';
@@ -29,6 +28,7 @@ import { createStore } from '../store/create-store.ts';
 import type { Store } from '../store/store.ts';
 import { builtinAdapters } from './builtin-adapters.ts';
 import { createContentMaskers } from './content-maskers.ts';
+import { bindListeners, type BoundListeners } from './listeners.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import { GATEWAY_VERSION } from './version.ts';
 
@@ -99,6 +99,18 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     log: options.log ?? ((message: string) => process.stderr.write(`${message}\n`)),
     gatewayId: `${os.hostname()}/${config.listen.http}#${config.listen.postgres}`,
   };
+  // Listen first: a gateway that cannot serve must change nothing in the store it shares.
+  const listeners = await bindListeners(config.listen);
+  try {
+    return await assemble(env, listeners);
+  } catch (error) {
+    await listeners.close();
+    throw error;
+  }
+}
+
+async function assemble(env: Env, listeners: BoundListeners): Promise<RunningGateway> {
+  const { config, options } = env;
   const metrics = createMetrics();
   const { store, policy, recorder, auditKey, logReads } = await openRecords(env);
   const sessions = await openSessions(env, store, policy);
@@ -122,12 +134,12 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   watchSessions(env, sessions, recorder, adapters, live);
   await sessions.watchEnds();
   const httpServer = controlApi(env, { sessions, store, broker, metrics, live, adapters, embeddedApp, logReads });
-  const servers = await listenAll(env, httpServer, adapters);
+  listeners.serve(httpServer, adapters);
   return {
-    httpUrl: servers.httpUrl,
-    postgresPort: servers.ports.postgres!,
-    sshPort: servers.ports.ssh,
-    ports: servers.ports,
+    httpUrl: listeners.httpUrl,
+    postgresPort: listeners.ports.postgres!,
+    sshPort: listeners.ports.ssh,
+    ports: listeners.ports,
     store,
     sessions,
     broker,
@@ -140,7 +152,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       sessions.close();
       broker.close();
       httpServer.closeAllConnections?.();
-      await Promise.all([...servers.all.map(closeServer), ...adapters.map((adapter) => adapter.close())]);
+      await Promise.all([listeners.close(), ...adapters.map((adapter) => adapter.close())]);
       live.close();
       await recorder.close();
       await store.close();
@@ -297,27 +309,6 @@ function controlApi(env: Env, parts: ControlApiParts): http.Server {
   });
 }
 
-/** The HTTP listener and every adapter's native listener. */
-async function listenAll(
-  env: Env,
-  httpServer: http.Server,
-  adapters: readonly ProtocolAdapter[],
-): Promise<{ httpUrl: string; ports: Record<string, number>; all: net.Server[] }> {
-  const httpAddress = await listen(httpServer, env.config.listen.http);
-  const ports: Record<string, number> = {};
-  const all: net.Server[] = [httpServer];
-  for (const adapter of adapters) {
-    if (!adapter.listenAddress) continue;
-    const server = net.createServer((socket) => {
-      socket.setNoDelay(true);
-      adapter.accept(socket, { loopback: isLoopback(socket.remoteAddress) });
-    });
-    ports[adapter.type] = (await listen(server, adapter.listenAddress)).port;
-    all.push(server);
-  }
-  return { httpUrl: `http://${httpAddress.host}:${httpAddress.port}`, ports, all };
-}
-
 /** The GitHub App inside the gateway (`app:` configured): webhooks and approval requests on the HTTP listener. */
 async function startEmbeddedApp(
   config: GatehouseConfig,
@@ -333,28 +324,4 @@ async function startEmbeddedApp(
     approvalsSecret: config.approvals.secret!,
   });
   return handle;
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return (
-    address === '127.0.0.1' ||
-    address === '::1' ||
-    address === '::ffff:127.0.0.1' ||
-    (address?.startsWith('127.') ?? false)
-  );
-}
-
-async function listen(server: net.Server | http.Server, hostPort: string): Promise<{ host: string; port: number }> {
-  const at = hostPort.lastIndexOf(':');
-  const host = hostPort.slice(0, at) || '0.0.0.0';
-  const port = Number(hostPort.slice(at + 1));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return { host, port: (server.address() as net.AddressInfo).port };
-}
-
-function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
 }
