@@ -43,6 +43,13 @@ export interface EnforceCall {
   hold?: HoldControl;
   /** Set when the adapter cannot carry the request whatever policy says: anything but a deny becomes one with this reason. */
   unsupported?: string;
+  /**
+   * The command does not run yet and its values are not known (a PostgreSQL Parse): a `review` is
+   * not held now but answered as an allowed verdict carrying the `review` decision, and the adapter
+   * enforces again where the values are known (each Bind), so an approval covers exactly what
+   * runs. Nothing is written for such a verdict.
+   */
+  reviewLater?: boolean;
 }
 
 /**
@@ -110,7 +117,7 @@ class CoreEnforcer implements Enforcer {
       case 'allow':
         return this.finish(context, call, allowed(decision));
       case 'review':
-        return this.review(context, call, decision);
+        return call.reviewLater ? allowed(decision) : this.review(context, call, decision);
       default: {
         const code = decision === ENGINE_ERROR ? REFUSAL.engineError : REFUSAL.denied;
         return this.finish(context, call, refused(code, decision));

@@ -10,12 +10,12 @@ import type { IdentityRuleSpec } from '../policy/policy-types.ts';
 import { compileIdentityRules, matchIdentity, type IdentityRule } from './identity-rules.ts';
 import type { TrustedIssuer } from './issuers.ts';
 import type { Clock, SessionContext } from './session-context.ts';
+import { createSessionEnds } from './session-ends.ts';
 import { hashSessionToken, newSessionId, newSessionToken, secretsEqual } from './session-token.ts';
 import { createTokenVerifier, TOKEN_ERRORS } from './token-verifier.ts';
 
 /** A session lives 15 minutes unless the request or the rule asks for less; static tokens are named `static-<name>`. */
 export const SESSION_DEFAULTS = { ttlSeconds: 15 * 60, staticSessionPrefix: 'static-' } as const;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const NEVER = new Date('9999-12-31T23:59:59Z');
 
 /** The identities part of the loaded policy; read on every exchange, so a reloaded policy applies at once. */
@@ -34,6 +34,8 @@ export interface SessionServiceOptions {
   clock: Clock;
   config: Pick<GatehouseConfig, 'connections' | 'staticTokens'>;
   log?: SessionLog;
+  /** How often sessions in use here are checked for an end elsewhere, and expired ones swept (tests shorten them). */
+  ends?: { pollMs?: number; sweepMs?: number };
 }
 
 /** Result of an exchange, as a value: the HTTP layer only serialises it. */
@@ -57,9 +59,12 @@ export interface SessionService {
   describeConnections(names: readonly string[]): ConnectionGrant[];
   onEnded(listener: SessionEndedListener): () => void;
   onStarted(listener: SessionStartedListener): () => void;
-  /** Re-arms expiry for sessions left open by a previous run, ending those already past expiry. */
-  restoreTimers(): Promise<void>;
-  /** Stops expiry timers (sessions stay in the store). */
+  /**
+   * Starts following ends made anywhere: ends the store's sessions already past expiry, then
+   * listens for (and polls) ends of the sessions in use here and sweeps expired ones.
+   */
+  watchEnds(): Promise<void>;
+  /** Stops expiry timers and the watch (sessions stay in the store). */
   close(): void;
 }
 
@@ -72,7 +77,6 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
   const { store, clock, config } = options;
   const log: SessionLog = options.log ?? (() => {});
   const verifier = createTokenVerifier({ issuers: options.issuers, store, clock });
-  const timers = new Map<string, NodeJS.Timeout>();
   const endedListeners = new Set<SessionEndedListener>();
   const startedListeners = new Set<SessionStartedListener>();
   let compiled: { source: readonly IdentityRuleSpec[]; rules: IdentityRule[] } | undefined;
@@ -112,33 +116,31 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
     }
   }
 
+  /** Ends a session in the store; whoever ended it first, this replica's listeners hear of it once it is over. */
   async function end(id: string, reason: SessionEndReason): Promise<boolean> {
-    clearTimeout(timers.get(id));
-    timers.delete(id);
-    const record = await store.getSession(id);
-    if (!record || record.endedAt) return false;
-    await store.endSession(id, reason, clock.now());
-    log('session.ended', { sessionId: id, reason });
-    notify(endedListeners, id, id, reason);
-    return true;
+    const first = await store.endSession(id, reason, clock.now());
+    const watched = ends.untrack(id);
+    if (first) {
+      log('session.ended', { sessionId: id, reason });
+      notify(endedListeners, id, id, reason);
+      return true;
+    }
+    const record = watched ? await store.getSession(id) : null;
+    if (record?.endedAt) notify(endedListeners, id, id, (record.endReason ?? reason) as SessionEndReason);
+    return false;
   }
 
-  function arm(id: string, expiresAt: Date): void {
-    clearTimeout(timers.get(id));
-    const delay = Math.max(0, expiresAt.getTime() - clock.now().getTime());
-    const timer = setTimeout(
-      () => {
-        timers.delete(id);
-        if (delay >= MAX_TIMER_MS) return arm(id, expiresAt);
-        end(id, 'expired').catch((error: unknown) =>
-          log('session.expire-failed', { sessionId: id, error: (error as Error).message }),
-        );
-      },
-      Math.min(delay, MAX_TIMER_MS),
-    );
-    timer.unref();
-    timers.set(id, timer);
-  }
+  const ends = createSessionEnds({
+    store,
+    clock,
+    expire: (id) => end(id, 'expired'),
+    announce: (id, reason) => {
+      log('session.ended-elsewhere', { sessionId: id, reason });
+      notify(endedListeners, id, id, reason);
+    },
+    log,
+    ...options.ends,
+  });
 
   function toContext(record: SessionRecord): SessionContext {
     return {
@@ -244,7 +246,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
         sshKeys: [],
       };
       await store.createSession(record);
-      arm(record.id, record.expiresAt);
+      ends.track(record.id, record.expiresAt);
       const context = toContext(record);
       log('session.started', {
         sessionId: record.id,
@@ -273,6 +275,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
       }
       const record = await store.findSessionByTokenHash(hashSessionToken(token));
       if (!record || record.endedAt || record.expiresAt.getTime() <= clock.now().getTime()) return null;
+      ends.track(record.id, record.expiresAt);
       return toContext(record);
     },
 
@@ -289,16 +292,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
       return () => startedListeners.delete(listener);
     },
 
-    async restoreTimers() {
-      for (const record of await store.listOpenSessions()) {
-        if (record.expiresAt.getTime() <= clock.now().getTime()) await end(record.id, 'expired');
-        else arm(record.id, record.expiresAt);
-      }
-    },
-
-    close() {
-      for (const timer of timers.values()) clearTimeout(timer);
-      timers.clear();
-    },
+    watchEnds: () => ends.start(),
+    close: () => ends.close(),
   };
 }

@@ -46,6 +46,7 @@ type Params = readonly (string | Buffer | null)[];
 export class PgStatement implements EnforceCall, StatementHandle {
   verdict: Verdict | undefined;
   audit: 'always' | 'refused' = 'always';
+  reviewLater = false;
 
   /**
    * `statements`: as the target will run them (the client's, each followed by what it also runs);
@@ -53,24 +54,29 @@ export class PgStatement implements EnforceCall, StatementHandle {
    */
   constructor(
     private readonly gate: QueryGateDeps,
-    readonly text: string,
+    readonly sql: string,
     readonly statements: readonly StatementAnalysis[],
     private readonly control?: GateControl,
     private readonly params?: Params,
     readonly analyzed: readonly StatementAnalysis[] = statements,
   ) {}
 
+  /** What an approval binds to: the SQL and, once bound, every parameter value. */
+  get text(): string {
+    return this.params ? `${this.sql}\n-- parameters: ${JSON.stringify(paramValues(this.params))}` : this.sql;
+  }
+
+  /** What reviewers see: the same, through the connection's content detectors. */
   shown(): string {
-    return this.gate.maskText(this.text);
+    const mask = this.gate.maskText;
+    const sql = mask(this.sql);
+    return this.params ? `${sql}\n-- parameters: ${JSON.stringify(paramValues(this.params, mask))}` : sql;
   }
 
   event(params: Params | undefined = this.params): CommandEvent {
     const mask = this.gate.maskText;
-    const data: Record<string, unknown> = { connection: this.gate.context.connection.name, text: mask(this.text) };
-    if (params)
-      data.params = params.map((p) =>
-        p === null ? null : typeof p === 'string' ? mask(p) : `\\x${p.toString('hex')}`,
-      );
+    const data: Record<string, unknown> = { connection: this.gate.context.connection.name, text: mask(this.sql) };
+    if (params) data.params = paramValues(params, mask);
     return { type: 'statement', data };
   }
 
@@ -124,6 +130,7 @@ class QueryGate implements StatementGate {
         return this.resolved(analyzer.analyzeParse(request.statementName, request.sql), (statements, analyzed) => {
           const statement = new PgStatement(this.deps, request.sql, statements, control, undefined, analyzed);
           statement.audit = 'refused';
+          statement.reviewLater = true;
           return this.decide(statement, {
             ...this.base,
             type: 'pg.query',
@@ -202,7 +209,20 @@ class QueryGate implements StatementGate {
     // A statement parsed through the gateway was decided (and approved) at Parse, unless SQL
     // DEALLOCATE/PREPARE has since given its name another meaning.
     const parsed = request.handle as PgStatement | undefined;
-    if (parsed?.verdict && analyzer.forStatement(request.statementName)?.every((s) => parsed.analyzed.includes(s))) {
+    const same =
+      parsed?.verdict && analyzer.forStatement(request.statementName)?.every((s) => parsed.analyzed.includes(s));
+    // A Parse that needs review is held here, once per Bind, with the values it will run with.
+    if (parsed?.verdict?.decision.action === 'review' && same) {
+      const bound = new PgStatement(this.deps, parsed.sql, parsed.statements, control, request.values, parsed.analyzed);
+      return this.decide(bound, {
+        ...this.base,
+        type: 'pg.query',
+        via: 'extended',
+        sql: parsed.sql,
+        statements: parsed.statements,
+      });
+    }
+    if (parsed?.verdict && same) {
       const verdict = enforcer.commit(context, parsed.verdict, parsed.event(request.values));
       return verdict instanceof Promise
         ? verdict.then((v) => gateVerdictOf(v, parsed))
@@ -222,6 +242,11 @@ class QueryGate implements StatementGate {
       return this.decide(prepared, { ...this.base, type: 'pg.query', via: 'extended', sql, statements: resolved });
     });
   }
+}
+
+/** Parameter values as the log and reviewers see them: text through `mask`, binary as `\\x` hex. */
+function paramValues(params: Params, mask: (text: string) => string = (text) => text): (string | null)[] {
+  return params.map((p) => (p === null ? null : typeof p === 'string' ? mask(p) : `\\x${p.toString('hex')}`));
 }
 
 /** The rule id of a statement refused because it would lift a read-only target session. */

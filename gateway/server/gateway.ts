@@ -1,6 +1,5 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import { createAppRoutes, routeHandler } from '../approvals/app-routes.ts';
@@ -31,6 +30,7 @@ import { createStore } from '../store/create-store.ts';
 import type { Store } from '../store/store.ts';
 import { builtinAdapters } from './builtin-adapters.ts';
 import { createContentMaskers } from './content-maskers.ts';
+import { bindListeners, type BoundListeners } from './listeners.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import { GATEWAY_VERSION } from './version.ts';
 
@@ -69,6 +69,8 @@ export interface StartOptions {
   adapters?: (policy: Policy) => AdapterFactory[];
   /** The `gatehouse connect` bundle served to runners (default: the one built into `actions/dist/`). */
   clientBundlePath?: string | URL;
+  /** How often sessions in use are polled for an end on another replica and expired ones swept (tests shorten them). */
+  sessionEnds?: { pollMs?: number; sweepMs?: number };
 }
 
 /** How long `DELETE /v1/sessions/:id` and the app's log read wait for every replica's chain of an ended session to be sealed. */
@@ -102,6 +104,18 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     log: options.log ?? ((message: string) => process.stderr.write(`${message}\n`)),
     gatewayId: `${os.hostname()}/${config.listen.http}#${config.listen.postgres}`,
   };
+  // Listen first: a gateway that cannot serve must change nothing in the store it shares.
+  const listeners = await bindListeners(config.listen);
+  try {
+    return await assemble(env, listeners);
+  } catch (error) {
+    await listeners.close();
+    throw error;
+  }
+}
+
+async function assemble(env: Env, listeners: BoundListeners): Promise<RunningGateway> {
+  const { config, options } = env;
   const metrics = createMetrics();
   const { store, policy, recorder, auditKey, logReads } = await openRecords(env);
   const sessions = await openSessions(env, store, policy);
@@ -123,7 +137,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   const adapters: ProtocolAdapter[] = [];
   for (const factory of (options.adapters ?? builtinAdapters)(policy)) adapters.push(await factory.create(deps));
   watchSessions(env, sessions, recorder, adapters, live);
-  await sessions.restoreTimers();
+  await sessions.watchEnds();
   const operator = publishOperatorApi(config, env.log);
   const httpServer = controlApi(env, {
     sessions,
@@ -136,13 +150,13 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     logReads,
     operatorToken: operator.token,
   });
-  const servers = await listenAll(env, httpServer, adapters);
-  const unpublish = operator.publish(servers.httpUrl);
+  listeners.serve(httpServer, adapters);
+  const unpublish = operator.publish(listeners.httpUrl);
   return {
-    httpUrl: servers.httpUrl,
-    postgresPort: servers.ports.postgres!,
-    sshPort: servers.ports.ssh,
-    ports: servers.ports,
+    httpUrl: listeners.httpUrl,
+    postgresPort: listeners.ports.postgres!,
+    sshPort: listeners.ports.ssh,
+    ports: listeners.ports,
     store,
     sessions,
     broker,
@@ -156,7 +170,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       sessions.close();
       broker.close();
       httpServer.closeAllConnections?.();
-      await Promise.all([...servers.all.map(closeServer), ...adapters.map((adapter) => adapter.close())]);
+      await Promise.all([listeners.close(), ...adapters.map((adapter) => adapter.close())]);
       live.close();
       await recorder.close();
       await store.close();
@@ -196,6 +210,7 @@ async function openSessions(env: Env, store: Store, policy: Policy): Promise<Ses
     clock: env.clock,
     config: env.config,
     log: (event, data) => env.log(`${event} ${JSON.stringify(data)}`),
+    ends: env.options.sessionEnds,
   });
 }
 
@@ -324,27 +339,6 @@ function controlApi(env: Env, parts: ControlApiParts): http.Server {
   });
 }
 
-/** The HTTP listener and every adapter's native listener. */
-async function listenAll(
-  env: Env,
-  httpServer: http.Server,
-  adapters: readonly ProtocolAdapter[],
-): Promise<{ httpUrl: string; ports: Record<string, number>; all: net.Server[] }> {
-  const httpAddress = await listen(httpServer, env.config.listen.http);
-  const ports: Record<string, number> = {};
-  const all: net.Server[] = [httpServer];
-  for (const adapter of adapters) {
-    if (!adapter.listenAddress) continue;
-    const server = net.createServer((socket) => {
-      socket.setNoDelay(true);
-      adapter.accept(socket, { loopback: isLoopback(socket.remoteAddress), remoteAddress: socket.remoteAddress });
-    });
-    ports[adapter.type] = (await listen(server, adapter.listenAddress)).port;
-    all.push(server);
-  }
-  return { httpUrl: `http://${httpAddress.host}:${httpAddress.port}`, ports, all };
-}
-
 /** The GitHub App inside the gateway (`app:` configured): webhooks and approval requests on the HTTP listener. */
 async function startEmbeddedApp(
   config: GatehouseConfig,
@@ -360,28 +354,4 @@ async function startEmbeddedApp(
     approvalsSecret: config.approvals.secret!,
   });
   return handle;
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return (
-    address === '127.0.0.1' ||
-    address === '::1' ||
-    address === '::ffff:127.0.0.1' ||
-    (address?.startsWith('127.') ?? false)
-  );
-}
-
-async function listen(server: net.Server | http.Server, hostPort: string): Promise<{ host: string; port: number }> {
-  const at = hostPort.lastIndexOf(':');
-  const host = hostPort.slice(0, at) || '0.0.0.0';
-  const port = Number(hostPort.slice(at + 1));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return { host, port: (server.address() as net.AddressInfo).port };
-}
-
-function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
 }

@@ -1,14 +1,26 @@
 import pg from 'pg';
-import { APPROVAL_CHANNEL, type SqlExecutor, type SqlRunner } from './sql-executor.ts';
+import {
+  APPROVAL_CHANNEL,
+  SESSION_END_CHANNEL,
+  type NotifyChannel,
+  type SqlExecutor,
+  type SqlRunner,
+} from './sql-executor.ts';
 
 /**
  * The PostgreSQL engine: a node-postgres pool for queries and one dedicated connection that
- * LISTENs for approval decisions, so a decision taken on any replica reaches all of them.
+ * LISTENs for approval decisions and ended sessions, so what happens on any replica reaches all
+ * of them. A lost listening connection is re-established after a second; what was announced
+ * meanwhile is found by the callers' polls.
  */
 export function createPgExecutor(url: string, options: { max?: number } = {}): SqlExecutor {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: 'gatehouse' });
   pool.on('error', () => {});
-  const listeners = new Set<(id: string) => void>();
+  const listeners = new Map<NotifyChannel, Set<(payload: string) => void>>([
+    [APPROVAL_CHANNEL, new Set()],
+    [SESSION_END_CHANNEL, new Set()],
+  ]);
+  const listening = (): boolean => [...listeners.values()].some((set) => set.size > 0);
   let listener: Promise<pg.Client> | null = null;
   let closed = false;
 
@@ -26,14 +38,15 @@ export function createPgExecutor(url: string, options: { max?: number } = {}): S
     const client = new pg.Client({ connectionString: url, application_name: 'gatehouse-listen' });
     client.on('error', () => {
       listener = null;
-      if (!closed && listeners.size > 0) setTimeout(() => void ensureListening(), 1000).unref();
+      if (!closed && listening()) setTimeout(() => void ensureListening(), 1000).unref();
     });
     client.on('notification', (message) => {
-      if (message.channel !== APPROVAL_CHANNEL || !message.payload) return;
-      for (const fn of listeners) fn(message.payload);
+      const set = listeners.get(message.channel as NotifyChannel);
+      if (!set || !message.payload) return;
+      for (const fn of set) fn(message.payload);
     });
     await client.connect();
-    await client.query(`LISTEN ${APPROVAL_CHANNEL}`);
+    await client.query(`LISTEN ${APPROVAL_CHANNEL}; LISTEN ${SESSION_END_CHANNEL}`);
     return client;
   }
 
@@ -42,8 +55,16 @@ export function createPgExecutor(url: string, options: { max?: number } = {}): S
     listener = startListening();
     listener.catch(() => {
       listener = null;
-      if (!closed && listeners.size > 0) setTimeout(() => void ensureListening(), 1000).unref();
+      if (!closed && listening()) setTimeout(() => void ensureListening(), 1000).unref();
     });
+  }
+
+  function watch(channel: NotifyChannel, fn: (payload: string) => void): () => void {
+    listeners.get(channel)!.add(fn);
+    ensureListening();
+    return () => {
+      listeners.get(channel)!.delete(fn);
+    };
   }
 
   return {
@@ -72,16 +93,11 @@ export function createPgExecutor(url: string, options: { max?: number } = {}): S
         client.release(broken);
       }
     },
-    watchApprovals(fn) {
-      listeners.add(fn);
-      ensureListening();
-      return () => {
-        listeners.delete(fn);
-      };
-    },
+    watchApprovals: (fn) => watch(APPROVAL_CHANNEL, fn),
+    watchSessionEnds: (fn) => watch(SESSION_END_CHANNEL, fn),
     async close() {
       closed = true;
-      listeners.clear();
+      for (const set of listeners.values()) set.clear();
       const client = listener;
       listener = null;
       if (client) await client.then((c) => c.end()).catch(() => {});

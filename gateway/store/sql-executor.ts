@@ -15,8 +15,14 @@ export interface SqlExecutor extends SqlRunner {
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
   /** Subscribes to decided approvals; the engine picks LISTEN/NOTIFY or polling. */
   watchApprovals(listener: (id: string) => void): () => void;
+  /** Subscribes to ended sessions across processes (payload `<id> <reason>`); absent when one process owns the store. */
+  watchSessionEnds?(listener: (payload: string) => void): () => void;
   close(): Promise<void>;
 }
 
 /** The channel `decideApproval` notifies on (PostgreSQL engine). */
 export const APPROVAL_CHANNEL = 'gatehouse_approval_decided' as const;
+/** The channel `endSession` notifies on, with `<session id> <reason>` (PostgreSQL engine). */
+export const SESSION_END_CHANNEL = 'gatehouse_session_ended' as const;
+/** The channels the PostgreSQL engine LISTENs on. */
+export type NotifyChannel = typeof APPROVAL_CHANNEL | typeof SESSION_END_CHANNEL;

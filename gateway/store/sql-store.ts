@@ -1,12 +1,13 @@
 import * as audit from './audit-tables.ts';
 import { applyMigrations } from './migrations.ts';
 import { toApproval, toSession, type Row } from './row-mapping.ts';
-import { APPROVAL_CHANNEL, type SqlExecutor } from './sql-executor.ts';
+import { APPROVAL_CHANNEL, SESSION_END_CHANNEL, type SqlExecutor } from './sql-executor.ts';
 import type {
   ApprovalRecord,
   AuditChainRecord,
   AuditEventRecord,
   AuditKeyRecord,
+  EndedSession,
   SessionRecord,
   Store,
 } from './store.ts';
@@ -90,12 +91,37 @@ export class SqlStore implements Store {
   }
 
   /** Keeps the first end: a later `endSession` (e.g. disconnect after expiry) does not rewrite history. */
-  async endSession(id: string, reason: string, at: Date): Promise<void> {
-    await this.#db.query('UPDATE sessions SET ended_at = $3, end_reason = $2 WHERE id = $1 AND ended_at IS NULL', [
-      id,
-      reason,
-      at.toISOString(),
-    ]);
+  async endSession(id: string, reason: string, at: Date): Promise<boolean> {
+    const rows = await this.#db.query(
+      `WITH ended AS (
+         UPDATE sessions SET ended_at = $3, end_reason = $2 WHERE id = $1 AND ended_at IS NULL RETURNING id, end_reason
+       )
+       SELECT id, pg_notify('${SESSION_END_CHANNEL}', id || ' ' || end_reason) FROM ended`,
+      [id, reason, at.toISOString()],
+    );
+    return rows.length === 1;
+  }
+
+  async listEndedSessions(ids: readonly string[]): Promise<EndedSession[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#db.query<{ id: string; end_reason: string }>(
+      'SELECT id, end_reason FROM sessions WHERE id = ANY($1::text[]) AND ended_at IS NOT NULL',
+      [ids],
+    );
+    return rows.map((row) => ({ id: row.id, reason: row.end_reason }));
+  }
+
+  /** The end is dated at the expiry, not at the sweep: the session was over then, whoever noticed later. */
+  async endExpiredSessions(now: Date): Promise<EndedSession[]> {
+    const rows = await this.#db.query<{ id: string; end_reason: string }>(
+      `WITH ended AS (
+         UPDATE sessions SET ended_at = expires_at, end_reason = 'expired'
+         WHERE ended_at IS NULL AND expires_at <= $1 RETURNING id, end_reason
+       )
+       SELECT id, end_reason, pg_notify('${SESSION_END_CHANNEL}', id || ' ' || end_reason) FROM ended`,
+      [now.toISOString()],
+    );
+    return rows.map((row) => ({ id: row.id, reason: row.end_reason }));
   }
 
   async addSessionSshKey(id: string, publicKey: string): Promise<void> {
@@ -211,5 +237,15 @@ export class SqlStore implements Store {
 
   onApprovalDecided(listener: (id: string) => void): () => void {
     return this.#db.watchApprovals(listener);
+  }
+
+  get onSessionEnded(): Store['onSessionEnded'] {
+    const watch = this.#db.watchSessionEnds?.bind(this.#db);
+    if (!watch) return undefined;
+    return (listener) =>
+      watch((payload) => {
+        const at = payload.indexOf(' ');
+        if (at > 0) listener({ id: payload.slice(0, at), reason: payload.slice(at + 1) });
+      });
   }
 }

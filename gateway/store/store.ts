@@ -21,6 +21,12 @@ export interface SessionRecord {
   sshKeys: string[];
 }
 
+/** A session that ended and why, as replicas tell each other. */
+export interface EndedSession {
+  id: string;
+  reason: string;
+}
+
 /**
  * One audit event, hash-chained per session and chain. Each gateway process writes its own chain
  * of a session (its journal's), so replicas serving one job never contend for one sequence; a
@@ -98,7 +104,15 @@ export interface Store {
   createSession(session: SessionRecord): Promise<void>;
   getSession(id: string): Promise<SessionRecord | null>;
   findSessionByTokenHash(tokenHash: string): Promise<SessionRecord | null>;
-  endSession(id: string, reason: string, at: Date): Promise<void>;
+  /**
+   * Ends a session once (the first end is kept); true when this call ended it. On PostgreSQL the end
+   * is also announced to every replica ({@link Store.onSessionEnded}).
+   */
+  endSession(id: string, reason: string, at: Date): Promise<boolean>;
+  /** Which of these sessions have ended, with why: the bounded poll behind {@link Store.onSessionEnded}. */
+  listEndedSessions(ids: readonly string[]): Promise<EndedSession[]>;
+  /** Ends, as `expired`, every open session whose expiry passed; returns them (any replica may sweep, the first wins). */
+  endExpiredSessions(now: Date): Promise<EndedSession[]>;
   addSessionSshKey(id: string, publicKey: string): Promise<void>;
   /** Sessions with no end, e.g. to close them with `gateway-restart` after a crash. */
   listOpenSessions(): Promise<SessionRecord[]>;
@@ -133,6 +147,11 @@ export interface Store {
     at: Date,
   ): Promise<boolean>;
   listPendingApprovals(): Promise<ApprovalRecord[]>;
+  /**
+   * Notifies when a session ends on any replica (LISTEN/NOTIFY on PostgreSQL). Absent on the embedded
+   * engine, where one process owns the store and so ends every session itself.
+   */
+  onSessionEnded?(listener: (ended: EndedSession) => void): () => void;
   /** Notifies when an approval is decided (LISTEN/NOTIFY on PostgreSQL, polling on PGlite). */
   onApprovalDecided(listener: (id: string) => void): () => void;
 }

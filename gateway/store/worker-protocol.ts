@@ -17,6 +17,8 @@ export const FORWARDED_METHODS = [
   'getSession',
   'findSessionByTokenHash',
   'endSession',
+  'listEndedSessions',
+  'endExpiredSessions',
   'addSessionSshKey',
   'listOpenSessions',
   'findSessionsByClaims',

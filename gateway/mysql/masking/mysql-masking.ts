@@ -1,4 +1,4 @@
-import { createContentMasker, type ContentMasker } from '../../masking/detectors.ts';
+import { createContentMasker, type ContentMasker } from '../../content/detectors.ts';
 import { compileMaskingConfig, type MaskingConfig, type MaskingPolicySection } from '../../masking/masking-config.ts';
 import { RAW } from '../../masking/column-mask.ts';
 import { decodeErr, encodeErr } from '../codec/responses.ts';

@@ -1,6 +1,6 @@
 import type { ColumnMask } from '../../masking/column-mask.ts';
-import type { ContentMasker } from '../../masking/detectors.ts';
-import { redact, REDACTED_BYTES } from '../../masking/value-mask.ts';
+import type { ContentMasker } from '../../content/detectors.ts';
+import { redact, REDACTED_BYTES } from '../../content/redaction.ts';
 import type { ColumnDefinition } from '../codec/column-definition.ts';
 import { BINARY_CHARSET, COLUMN_FLAG, COLUMN_TYPE } from '../codec/column-types.ts';
 import type { RowValue } from '../codec/result-rows.ts';
