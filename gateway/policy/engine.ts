@@ -1,7 +1,8 @@
 import { unknownStatement, type StatementAnalysis } from '../sql/statement-analysis.ts';
 import type { Policy } from './policy-types.ts';
 import { compileRule, type CompiledRule, type SshFacts } from './rule-matcher.ts';
-import type { Action, Decision, DecisionAction, HttpRequestAction, Identity } from './types.ts';
+import type { Action, Decision, DecisionAction, HttpRequestAction, Identity, PgQueryAction } from './types.ts';
+import { effectiveLimits, estimateDecision } from './blast-limits.ts';
 
 /** deny beats review beats allow: the most restrictive matching rule decides. */
 export const ACTION_SEVERITY = { allow: 0, review: 1, deny: 2 } as const satisfies Record<DecisionAction, number>;
@@ -109,6 +110,8 @@ export function createPolicyEngine(policy: Policy): PolicyEngine {
       let worst = results[0]!.decision;
       for (const { decision } of results)
         if (ACTION_SEVERITY[decision.action] > ACTION_SEVERITY[worst.action]) worst = decision;
+      const bounded = action.type === 'pg.query' ? boundedWrites(policy, action) : undefined;
+      if (bounded && ACTION_SEVERITY[bounded.action] > ACTION_SEVERITY[worst.action]) worst = bounded;
       return { decision: withOrigin(worst, results), statements: results };
     }
     if (action.type === 'http.request') {
@@ -141,6 +144,13 @@ function withOrigin(decision: Decision, results: readonly StatementDecision[]): 
   const deciding = results.filter((r) => r.decision === decision).map((r) => r.statement);
   const origin = deciding.every((s) => s.origin !== undefined) ? deciding[0]?.origin : undefined;
   return origin ? { ...decision, reason: `${decision.reason} (in ${origin})` } : decision;
+}
+
+/** The `limits:` decision on a query's estimated writes (undefined: within bounds, or none apply). */
+function boundedWrites(policy: Policy, action: PgQueryAction): Decision | undefined {
+  if (!action.writeEstimates) return undefined;
+  const limits = effectiveLimits(policy.limits, action.connection, action.identity);
+  return limits && estimateDecision(limits, action.writeEstimates);
 }
 
 function defaultDeny(analysis: StatementAnalysis, connection: string): Decision {

@@ -1,6 +1,7 @@
 import type { StatementFlag, StatementKind } from '../sql/statement-analysis.ts';
 import type { HttpWhen } from '../http-adapter/http-when.ts';
 import type { DecisionAction, ReviewSettings } from './types.ts';
+import type { BlastLimit } from './blast-limits.ts';
 
 /**
  * The loaded policy: every YAML file of the policy folder, validated against
@@ -16,6 +17,8 @@ export interface Policy {
   rules: readonly PolicyRule[];
   /** `masking:` entries as written (the masking engine compiles them per connection). */
   masking: readonly MaskingSection[];
+  /** `limits:` entries, compiled: how much a job may read or change (absent in policies built by hand). */
+  limits?: readonly BlastLimit[];
 }
 
 /** An `identities:` entry: who may open a session and for which connections. */

@@ -43,6 +43,7 @@ export interface Decision {
 }
 
 import type { StatementAnalysis } from '../sql/statement-analysis.ts';
+import type { WriteEstimates } from './blast-limits.ts';
 
 interface ActionBase {
   /** Connection name from gatehouse.yaml. */
@@ -56,6 +57,8 @@ export interface PgQueryAction extends ActionBase {
   via: 'simple' | 'extended';
   sql: string;
   statements: readonly StatementAnalysis[];
+  /** The target's estimates of the writes, fetched by the adapter when a `limits:` bound on writes applies. */
+  writeEstimates?: WriteEstimates;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { BlastMeter } from './blast-meter.ts';
 import type { GatehouseConfig, PostgresConnectionConfig } from '../config/config-types.ts';
 import type { ProtocolAdapter, StreamOrigin } from '../enforcement/adapter-contract.ts';
 import type { LiveSessions } from '../enforcement/live-sessions.ts';
@@ -21,6 +22,8 @@ export interface ClientSide {
   gate: StatementGate;
   /** Absent when nothing on the connection is masked. */
   filter?: ResultFilter;
+  /** The connection's read and write bounds (policy `limits:`); absent when none applies. */
+  meter?: BlastMeter;
   /**
    * Startup parameters the gateway imposes on the target session (default_transaction_read_only
    * for a read-only policy); the server must report them back unchanged for the session's life.
@@ -170,7 +173,7 @@ class PostgresAdapter implements ProtocolAdapter {
     connection: PostgresConnectionConfig,
   ): Promise<void> {
     const { deps } = this;
-    const { gate, filter, targetParameters = {}, targetReady } = deps.openClient(session, connection);
+    const { gate, filter, meter, targetParameters = {}, targetReady } = deps.openClient(session, connection);
     const target = await connectToTarget(connection, {
       clientParameters: { ...startup.parameters, ...targetParameters },
     });
@@ -185,6 +188,7 @@ class PostgresAdapter implements ProtocolAdapter {
       settings,
       maxMessageBytes: deps.config.limits.maxMessageBytes,
       sampleRows: deps.config.audit.sampleRows,
+      ...(meter ? { meter } : {}),
       onBytes: (direction, bytes) => deps.metrics.bytes.inc({ direction }, bytes),
       onClosed: () => {
         key.release();

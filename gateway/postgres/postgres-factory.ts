@@ -12,6 +12,9 @@ import type { PostgresConnectionConfig } from '../config/config-types.ts';
 import type { SessionContext } from '../identity/session-context.ts';
 import { createPostgresAdapter, type ClientSide } from './postgres-adapter.ts';
 import { postgresConnectionType } from './postgres-connection.ts';
+import type { EffectiveLimits } from '../policy/blast-limits.ts';
+import { BlastMeter, SessionTallies } from './blast-meter.ts';
+import { createWriteEstimator, type WriteEstimator } from './write-estimator.ts';
 import { type PgStatement, createQueryGate } from './query-gate.ts';
 
 /** The rule id of a statement refused because masking cannot follow its data. */
@@ -37,6 +40,8 @@ export function postgresAdapterFactory(
 export interface TargetSessionRules {
   /** The policy allows only reads: the target session runs read-only (the server enforces it too). */
   readOnly(connection: string, identity: Identity): boolean;
+  /** The `limits:` bounds on what the session may read or change; undefined when none applies. */
+  limits?(connection: string, identity: Identity): EffectiveLimits | undefined;
 }
 
 /** A read-only session: every transaction defaults to READ ONLY, set at startup (RESET and DISCARD ALL return to it). */
@@ -49,6 +54,8 @@ interface Shared {
   cache: ReturnType<typeof createAnalysisCache>;
   masking: ReturnType<typeof createMaskingWiring>;
   targets: ReturnType<typeof createTargetResolutions>;
+  tallies: SessionTallies;
+  estimatorFor(connection: PostgresConnectionConfig): WriteEstimator;
   textMaskerFor(connection: string): (text: string) => string;
 }
 
@@ -70,7 +77,14 @@ function buildPostgresAdapter(
     }
     return masker;
   };
-  const shared: Shared = { deps, targetSession, cache, masking, targets, textMaskerFor };
+  const estimators = new Map<string, WriteEstimator>();
+  const estimatorFor = (connection: PostgresConnectionConfig): WriteEstimator => {
+    let estimator = estimators.get(connection.name);
+    if (!estimator) estimators.set(connection.name, (estimator = createWriteEstimator(connection)));
+    return estimator;
+  };
+  const tallies = new SessionTallies();
+  const shared: Shared = { deps, targetSession, cache, masking, targets, tallies, estimatorFor, textMaskerFor };
   return createPostgresAdapter({
     config: deps.config,
     authenticate: (token) => deps.sessions.authenticate(token),
@@ -79,7 +93,7 @@ function buildPostgresAdapter(
     metrics: deps.metrics,
     log: deps.log,
     close: async () => {
-      await Promise.all([masking.close(), targets.close()]);
+      await Promise.all([masking.close(), targets.close(), ...[...estimators.values()].map((e) => e.close())]);
     },
     openClient: (session, connection) => openClient(shared, session, connection),
   });
@@ -95,6 +109,8 @@ function openClient(shared: Shared, session: SessionContext, connection: Postgre
   const target = shared.targets.of(connection);
   const readOnly = shared.targetSession.readOnly(connection.name, session.identity);
   let parser = sqlParser();
+  const limits = shared.targetSession.limits?.(connection.name, session.identity);
+  const meter = limits && new BlastMeter(limits, shared.tallies.of(session.sessionId, session.expiresAt));
   const gate = createQueryGate({
     context,
     enforcer: deps.enforcer,
@@ -106,6 +122,7 @@ function openClient(shared: Shared, session: SessionContext, connection: Postgre
     resolver: target.resolver,
     catalogChanged: () => target.catalog.invalidate(),
     readOnly,
+    ...(limits && meter ? { bounds: { limits, meter, estimator: shared.estimatorFor(connection) } } : {}),
     maskText: shared.textMaskerFor(connection.name),
     log: deps.log,
   });
@@ -122,5 +139,10 @@ function openClient(shared: Shared, session: SessionContext, connection: Postgre
     masking.useParser(connection, found);
     return null;
   };
-  return { ...side, targetReady, ...(readOnly ? { targetParameters: READ_ONLY_SESSION } : {}) };
+  return {
+    ...side,
+    targetReady,
+    ...(meter ? { meter } : {}),
+    ...(readOnly ? { targetParameters: READ_ONLY_SESSION } : {}),
+  };
 }

@@ -20,6 +20,8 @@ export interface Execution {
   error?: AuditedError;
   sample: (string | null)[][];
   columns: string[];
+  /** Set once the rows passed a read bound: the rest is discarded and the client gets this error. */
+  cutOff?: ErrorRewrite;
 }
 
 /**
