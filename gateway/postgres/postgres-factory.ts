@@ -120,7 +120,10 @@ function openClient(shared: Shared, session: SessionContext, connection: Postgre
       parser: () => parser,
     }),
     resolver: target.resolver,
-    catalogChanged: () => target.catalog.invalidate(),
+    catalogChanged: () => {
+      target.catalog.invalidate();
+      if (limits) shared.estimatorFor(connection).invalidate();
+    },
     readOnly,
     ...(limits && meter ? { bounds: { limits, meter, estimator: shared.estimatorFor(connection) } } : {}),
     maskText: shared.textMaskerFor(connection.name),

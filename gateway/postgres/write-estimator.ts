@@ -12,8 +12,13 @@ import { targetAddress } from './target-connection.ts';
 export interface WriteEstimator {
   /** One estimate per write the client itself wrote (code the server runs for it is not estimated). */
   estimate(statements: readonly StatementAnalysis[]): Promise<WriteEstimate[]>;
+  /** DDL or ANALYZE ran through the gateway: cached estimates may be wrong now. */
+  invalidate(): void;
   close(): Promise<void>;
 }
+
+/** How long and how many estimates are kept per statement text (other writers change tables too). */
+export const ESTIMATE_CACHE = { maxAgeMs: 5000, entries: 1000 } as const;
 
 /** The name the estimate prepares its statement under, on the estimator's own connection. */
 const PREPARED = 'gatehouse_estimate';
@@ -28,14 +33,28 @@ const ESTIMABLE: ReadonlySet<string> = new Set(['INSERT', 'UPDATE', 'DELETE', 'M
  * transaction also stops any function the planner folds from writing), the statement prepared with
  * a generic plan so parameters need no values, EXPLAIN, and a rollback.
  */
-export function createWriteEstimator(connection: PostgresConnectionConfig): WriteEstimator {
+export function createWriteEstimator(
+  connection: PostgresConnectionConfig,
+  now: () => number = Date.now,
+): WriteEstimator {
   const ssl =
     connection.sslmode === 'disable'
       ? false
       : { rejectUnauthorized: connection.sslmode === 'verify-full', ca: connection.ca };
   const queryable = createMetadataQueryable({ client: { ...targetAddress(connection), ssl } });
+  const cache = new Map<string, { estimate: WriteEstimate; at: number }>();
+  const cached = async (statement: StatementAnalysis): Promise<WriteEstimate> => {
+    const hit = cache.get(statement.text);
+    if (hit && now() - hit.at < ESTIMATE_CACHE.maxAgeMs) return hit.estimate;
+    const estimate = await estimateOne(queryable, statement);
+    if (estimate.rows === null) return estimate;
+    if (cache.size >= ESTIMATE_CACHE.entries) cache.clear();
+    cache.set(statement.text, { estimate, at: now() });
+    return estimate;
+  };
   return {
-    estimate: (statements) => Promise.all(writesOf(statements).map((s) => estimateOne(queryable, s))),
+    estimate: (statements) => Promise.all(writesOf(statements).map(cached)),
+    invalidate: () => cache.clear(),
     close: () => queryable.close(),
   };
 }
