@@ -21,6 +21,8 @@ export interface BlastLimit {
   session: BlastCounts;
   /** What a write over (or without) an estimate gets. */
   overEstimate: 'deny' | 'review';
+  /** What a read past a read bound gets: cut off, or held mid-stream until someone approves the rest. */
+  overRead: 'deny' | 'review';
   review?: ReviewSettings;
 }
 
@@ -47,6 +49,7 @@ export interface RawLimit {
   statement?: { rows_read?: number; bytes_read?: number; rows_written?: number };
   session?: { rows_read?: number; bytes_read?: number; rows_written?: number };
   over_estimate?: 'deny' | 'review';
+  over_read?: 'deny' | 'review';
   review?: Record<string, unknown>;
 }
 
@@ -64,6 +67,7 @@ export function compileLimit(raw: RawLimit, review: ReviewSettings | undefined):
     statement: counts(raw.statement),
     session: counts(raw.session),
     overEstimate: raw.over_estimate ?? 'deny',
+    overRead: raw.over_read ?? 'deny',
     ...(review ? { review } : {}),
   };
 }
@@ -139,6 +143,15 @@ export function estimateDecision(limits: EffectiveLimits, estimates: WriteEstima
       );
   }
   return undefined;
+}
+
+/** The decision on a read that passed a bound of `limit` while it streamed (`why` says which and how far). */
+export function readDecision(limit: BlastLimit | undefined, why: string): Decision {
+  if (!limit) return { action: 'deny', rule: 'limits', reason: why };
+  const reason = `${why} (limit '${limit.name}'); approve to let the rest of the result through`;
+  return limit.overRead === 'review' && limit.review
+    ? { action: 'review', rule: limit.name, reason, review: limit.review }
+    : { action: 'deny', rule: limit.name, reason };
 }
 
 function over(bound: Bound, why: string): Decision {

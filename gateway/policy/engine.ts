@@ -2,7 +2,7 @@ import { unknownStatement, type StatementAnalysis } from '../sql/statement-analy
 import type { Policy } from './policy-types.ts';
 import { compileRule, type CompiledRule, type SshFacts } from './rule-matcher.ts';
 import type { Action, Decision, DecisionAction, HttpRequestAction, Identity, PgQueryAction } from './types.ts';
-import { effectiveLimits, estimateDecision } from './blast-limits.ts';
+import { effectiveLimits, estimateDecision, readDecision } from './blast-limits.ts';
 
 /** deny beats review beats allow: the most restrictive matching rule decides. */
 export const ACTION_SEVERITY = { allow: 0, review: 1, deny: 2 } as const satisfies Record<DecisionAction, number>;
@@ -146,8 +146,14 @@ function withOrigin(decision: Decision, results: readonly StatementDecision[]): 
   return origin ? { ...decision, reason: `${decision.reason} (in ${origin})` } : decision;
 }
 
-/** The `limits:` decision on a query's estimated writes (undefined: within bounds, or none apply). */
+/** The `limits:` decision on a query's estimated writes or counted reads (undefined: within bounds, or none apply). */
 function boundedWrites(policy: Policy, action: PgQueryAction): Decision | undefined {
+  const read = action.readOverBound;
+  if (read)
+    return readDecision(
+      policy.limits?.find((l) => l.name === read.limit),
+      read.reason,
+    );
   if (!action.writeEstimates) return undefined;
   const limits = effectiveLimits(policy.limits, action.connection, action.identity);
   return limits && estimateDecision(limits, action.writeEstimates);

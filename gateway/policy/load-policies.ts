@@ -119,7 +119,7 @@ export function parsePolicyFiles(sources: readonly PolicySource[]): Policy {
     masking.push(...((data.masking ?? []) as MaskingSection[]));
     for (const [index, raw] of ((data.limits ?? []) as RawLimit[]).entries()) {
       try {
-        limits.push(compileLimit(raw, raw.over_estimate === 'review' ? compileReview(raw.review) : undefined));
+        limits.push(compileLimit(raw, reviewed(raw) ? compileReview(raw.review) : undefined));
       } catch (error) {
         problems.push(`${at(`/limits/${index}`)}: /limits/${index}/review ${(error as Error).message}`);
       }
@@ -161,6 +161,10 @@ function compileRule(raw: RawRule, file: string, line: number | undefined): Poli
   };
   if (raw.action === 'review') rule.review = compileReview(raw.review);
   return rule;
+}
+
+function reviewed(raw: RawLimit): boolean {
+  return raw.over_estimate === 'review' || raw.over_read === 'review';
 }
 
 function compileReview(review: RawRule['review'] = {}): ReviewSettings {

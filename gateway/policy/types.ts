@@ -59,6 +59,8 @@ export interface PgQueryAction extends ActionBase {
   statements: readonly StatementAnalysis[];
   /** The target's estimates of the writes, fetched by the adapter when a `limits:` bound on writes applies. */
   writeEstimates?: WriteEstimates;
+  /** Set when the adapter asks whether a result may go on past a read bound it counted while streaming. */
+  readOverBound?: { limit: string; reason: string };
 }
 
 /**

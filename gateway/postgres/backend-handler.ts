@@ -53,10 +53,9 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       if (execution) {
         execution.rows++;
         execution.bytes += bytes.length;
-        if (ctx.meter?.over(execution)) return cutOff(ctx, execution);
-        if (execution.sample.length < ctx.sampleRows) execution.sample.push(decodeTextRow(bytes));
+        if (ctx.meter?.over(execution)) return overBound(ctx, execution, () => forwardRow(ctx, execution, bytes));
       }
-      toClient.add(bytes);
+      forwardRow(ctx, execution, bytes);
       return;
     }
     case BACKEND.rowDescription:
@@ -134,13 +133,9 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       if (execution) {
         execution.rows++;
         execution.bytes += frame.bytes.length;
-        if (ctx.meter!.over(execution)) return cutOff(ctx, execution);
+        if (ctx.meter!.over(execution)) return overBound(ctx, execution, () => forwardCopyData(ctx, frame));
       }
-      if (!state.copyOut) return toClient.add(frame.bytes);
-      const body = frame.body;
-      const masked = state.copyOut.transform(body);
-      toClient.add(masked === body ? frame.bytes : messageOf(frame.type, masked));
-      return;
+      return forwardCopyData(ctx, frame);
     }
     case BACKEND.copyDone: {
       if (executionOf(current)?.cutOff) {
@@ -262,6 +257,36 @@ function onError(ctx: BackendContext, frame: Frame): void {
   if (current && current.kind !== 'query' && current.kind !== 'function-call') {
     for (const skipped of state.tracker.skipToSync()) finish(ctx, skipped);
   }
+}
+
+function forwardRow(ctx: BackendContext, execution: Execution | undefined, bytes: Buffer): void {
+  if (execution && execution.sample.length < ctx.sampleRows) execution.sample.push(decodeTextRow(bytes));
+  ctx.toClient.add(bytes);
+}
+
+function forwardCopyData(ctx: BackendContext, frame: Frame): void {
+  const copyOut = ctx.state.copyOut;
+  if (!copyOut) return ctx.toClient.add(frame.bytes);
+  const body = frame.body;
+  const masked = copyOut.transform(body);
+  ctx.toClient.add(masked === body ? frame.bytes : messageOf(frame.type, masked));
+}
+
+/**
+ * A result passed a read bound. Once cut off, the row is dropped. A bound held for review holds
+ * the stream (the handler's promise pauses reading from the target) until the approval answers:
+ * approved, the row and the rest go through; otherwise the statement is cut off.
+ */
+function overBound(ctx: BackendContext, execution: Execution, forward: () => void): void | Promise<void> {
+  if (execution.cutOff) return;
+  const more = ctx.meter!.askMore(execution);
+  if (!more) return cutOff(ctx, execution);
+  ctx.flushToClient();
+  return more.then((approved) => {
+    if (!approved) return cutOff(ctx, execution);
+    execution.boundLifted = true;
+    forward();
+  });
 }
 
 /**

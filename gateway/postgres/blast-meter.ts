@@ -29,6 +29,9 @@ export class SessionTallies {
 /** Command tags whose count is rows changed (COPY counts only when the target sent no rows: COPY FROM). */
 const WRITE_TAGS: ReadonlySet<string> = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'COPY']);
 
+/** Asks a human whether a result may go on past `bound` (`what` says how far it got). */
+export type ReadApproval = (execution: Execution, bound: Bound, what: string) => Promise<boolean>;
+
 const NO_BOUND = Number.POSITIVE_INFINITY;
 
 /**
@@ -52,6 +55,7 @@ export class BlastMeter {
   constructor(
     private readonly limits: EffectiveLimits,
     readonly tally: SessionTally,
+    private readonly ask?: ReadApproval,
   ) {
     this.statementRows = limits.statement.rowsRead?.value ?? NO_BOUND;
     this.statementBytes = limits.statement.bytesRead?.value ?? NO_BOUND;
@@ -61,6 +65,7 @@ export class BlastMeter {
 
   /** Whether the rows counted so far are past a read bound. */
   over(execution: Execution): boolean {
+    if (execution.boundLifted === true) return false;
     return (
       execution.rows > this.statementRows ||
       execution.bytes > this.statementBytes ||
@@ -69,21 +74,38 @@ export class BlastMeter {
     );
   }
 
+  /** Which bound the rows counted so far passed, and how to say it. */
+  private crossed(execution: Execution): { bound: Bound; what: string } {
+    const { statement, session } = this.limits;
+    if (execution.rows > this.statementRows)
+      return { bound: statement.rowsRead!, what: `this statement read more than ${this.statementRows} rows` };
+    if (execution.bytes > this.statementBytes)
+      return {
+        bound: statement.bytesRead!,
+        what: `this statement read more than ${this.statementBytes} bytes of rows`,
+      };
+    if (this.tally.rowsRead + execution.rows > this.sessionRows)
+      return { bound: session.rowsRead!, what: `this session read more than ${this.sessionRows} rows in all` };
+    return { bound: session.bytesRead!, what: `this session read more than ${this.sessionBytes} bytes of rows in all` };
+  }
+
+  /**
+   * A read passed a bound whose limit holds for review: resolves true once someone approved the
+   * rest of the result (the relay holds the stream meanwhile). Undefined when the bound cuts off.
+   */
+  askMore(execution: Execution): Promise<boolean> | undefined {
+    const { bound, what } = this.crossed(execution);
+    if (bound.limit.overRead !== 'review' || !this.ask) return undefined;
+    return this.ask(execution, bound, what);
+  }
+
   /** The error the client gets in place of the rest of a result past a read bound. */
   cutOff(execution: Execution): ErrorRewrite {
     this.cutSinceReady = true;
-    const { statement, session } = this.limits;
-    const [bound, what] =
-      execution.rows > this.statementRows
-        ? [statement.rowsRead!, `this statement read more than ${this.statementRows} rows`]
-        : execution.bytes > this.statementBytes
-          ? [statement.bytesRead!, `this statement read more than ${this.statementBytes} bytes of rows`]
-          : this.tally.rowsRead + execution.rows > this.sessionRows
-            ? [session.rowsRead!, `this session read more than ${this.sessionRows} rows in all`]
-            : [session.bytesRead!, `this session read more than ${this.sessionBytes} bytes of rows in all`];
+    const { bound, what } = this.crossed(execution);
     return {
       code: SQLSTATE.programLimitExceeded,
-      message: `gatehouse: ${what}, the bound of limit '${(bound as Bound).limit.name}'; the rest of the result was discarded and the statement cancelled`,
+      message: `gatehouse: ${what}, the bound of limit '${bound.limit.name}'; the rest of the result was discarded and the statement cancelled`,
       hint: 'read less at a time (a LIMIT, a narrower WHERE, keyset pagination), or ask the policy owner to raise the bound',
     };
   }

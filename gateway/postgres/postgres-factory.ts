@@ -14,6 +14,7 @@ import { createPostgresAdapter, type ClientSide } from './postgres-adapter.ts';
 import { postgresConnectionType } from './postgres-connection.ts';
 import type { EffectiveLimits } from '../policy/blast-limits.ts';
 import { BlastMeter, SessionTallies } from './blast-meter.ts';
+import { readApproval } from './read-approval.ts';
 import { createWriteEstimator, type WriteEstimator } from './write-estimator.ts';
 import { type PgStatement, createQueryGate } from './query-gate.ts';
 
@@ -110,7 +111,8 @@ function openClient(shared: Shared, session: SessionContext, connection: Postgre
   const readOnly = shared.targetSession.readOnly(connection.name, session.identity);
   let parser = sqlParser();
   const limits = shared.targetSession.limits?.(connection.name, session.identity);
-  const meter = limits && new BlastMeter(limits, shared.tallies.of(session.sessionId, session.expiresAt));
+  const tally = limits && shared.tallies.of(session.sessionId, session.expiresAt);
+  const meter = limits && new BlastMeter(limits, tally!, readApproval(context, deps.enforcer));
   const gate = createQueryGate({
     context,
     enforcer: deps.enforcer,

@@ -22,6 +22,8 @@ export interface Execution {
   columns: string[];
   /** Set once the rows passed a read bound: the rest is discarded and the client gets this error. */
   cutOff?: ErrorRewrite;
+  /** Someone approved the rest of this result past its read bound. */
+  boundLifted?: boolean;
 }
 
 /**
