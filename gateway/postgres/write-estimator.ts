@@ -20,6 +20,9 @@ export interface WriteEstimator {
 /** How long and how many estimates are kept per statement text (other writers change tables too). */
 export const ESTIMATE_CACHE = { maxAgeMs: 5000, entries: 1000 } as const;
 
+/** Connections an estimator spreads its EXPLAINs over (each runs one at a time). */
+export const ESTIMATE_CONNECTIONS = 4;
+
 /** The name the estimate prepares its statement under, on the estimator's own connection. */
 const PREPARED = 'gatehouse_estimate';
 
@@ -27,7 +30,7 @@ const PREPARED = 'gatehouse_estimate';
 const ESTIMABLE: ReadonlySet<string> = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'SELECT']);
 
 /**
- * The estimator of one target connection, on its own connection (never the client's session, and
+ * The estimator of one target connection, on a few connections of its own (never the client's session, and
  * not the catalog's, whose queries must not run inside an estimate's transaction). Each estimate is
  * one simple query: a READ ONLY transaction (EXPLAIN without ANALYZE runs nothing; the read-only
  * transaction also stops any function the planner folds from writing), the statement prepared with
@@ -41,12 +44,15 @@ export function createWriteEstimator(
     connection.sslmode === 'disable'
       ? false
       : { rejectUnauthorized: connection.sslmode === 'verify-full', ca: connection.ca };
-  const queryable = createMetadataQueryable({ client: { ...targetAddress(connection), ssl } });
+  const pool = Array.from({ length: ESTIMATE_CONNECTIONS }, () =>
+    createMetadataQueryable({ client: { ...targetAddress(connection), ssl } }),
+  );
+  let next = 0;
   const cache = new Map<string, { estimate: WriteEstimate; at: number }>();
   const cached = async (statement: StatementAnalysis): Promise<WriteEstimate> => {
     const hit = cache.get(statement.text);
     if (hit && now() - hit.at < ESTIMATE_CACHE.maxAgeMs) return hit.estimate;
-    const estimate = await estimateOne(queryable, statement);
+    const estimate = await estimateOne(pool[next++ % pool.length]!, statement);
     if (estimate.rows === null) return estimate;
     if (cache.size >= ESTIMATE_CACHE.entries) cache.clear();
     cache.set(statement.text, { estimate, at: now() });
@@ -55,7 +61,9 @@ export function createWriteEstimator(
   return {
     estimate: (statements) => Promise.all(writesOf(statements).map(cached)),
     invalidate: () => cache.clear(),
-    close: () => queryable.close(),
+    close: async () => {
+      await Promise.all(pool.map((q) => q.close()));
+    },
   };
 }
 
