@@ -9,6 +9,7 @@ import { benchLargeRead, benchPgbench } from './pgbench.ts';
 import { benchMasking1m } from './masking-1m.ts';
 import { benchPolicyDecision } from './policy-decision.ts';
 import { benchAuditOverhead } from './audit-overhead.ts';
+import { benchBlastLimits } from './blast-limits.ts';
 import { benchSessionExchange } from './session-exchange.ts';
 import { benchSessionTunnel } from './session-tunnel.ts';
 import { benchSshThroughput } from './ssh-throughput.ts';
@@ -26,6 +27,7 @@ const groups: Record<string, () => Promise<BenchRow[]>> = {
   'ssh-throughput': () => benchSshThroughput(),
   'http-requests': () => benchHttpRequests(Number(process.env.BENCH_SECONDS ?? 5)),
   'mariadb-slap': () => benchMariadbSlap(),
+  'blast-limits': () => benchBlastLimits(Number(process.env.BENCH_SECONDS ?? 10)),
 };
 
 const only = process.argv.slice(2);

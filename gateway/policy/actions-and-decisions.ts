@@ -47,6 +47,7 @@ export interface Decision {
 }
 
 import type { StatementAnalysis } from '../sql/statement-analysis.ts';
+import type { WriteEstimates } from './blast-limits.ts';
 
 interface ActionBase {
   /** Connection name from gatehouse.yaml. */
@@ -60,6 +61,10 @@ export interface PgQueryAction extends ActionBase {
   via: 'simple' | 'extended';
   sql: string;
   statements: readonly StatementAnalysis[];
+  /** The target's estimates of the writes, fetched by the adapter when a `limits:` bound on writes applies. */
+  writeEstimates?: WriteEstimates;
+  /** Set when the adapter asks whether a result may go on past a read bound it counted while streaming. */
+  readOverBound?: { limit: string; reason: string };
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 import { FACT_NAMESPACES } from './facts/namespaces.ts';
 import type { Policy } from './policy-types.ts';
 import { compileRule, type CompiledRule } from './rule-matcher.ts';
+import { effectiveLimits, estimateDecision, readDecision } from './blast-limits.ts';
 
 export interface PolicyEngine {
   /** Pure and synchronous: the decision for one action. */
@@ -84,8 +85,30 @@ export function createPolicyEngine(
       return { decision: { action: 'deny', rule: DEFAULT_DENY_RULE, reason }, statements: [] };
     }
     const scope = scopesFor(action.connection, action.identity)[entry.index]!;
-    return entry.evaluator.evaluate(action, scope);
+    const evaluation = entry.evaluator.evaluate(action, scope);
+    const bounded = boundedBy(policy, action);
+    if (bounded && ACTION_SEVERITY[bounded.action] > ACTION_SEVERITY[evaluation.decision.action])
+      return { ...evaluation, decision: bounded };
+    return evaluation;
   }
 
   return { decide: (action) => evaluate(action).decision, evaluate, policy };
+}
+
+/**
+ * The `limits:` decision on what an action would read or change (undefined: within bounds, or no
+ * bound applies). Limits are a policy section of their own, not facts of one namespace: an action
+ * that carries estimates or a counted read is judged against them whatever its protocol.
+ */
+function boundedBy(policy: Policy, action: Action): Decision | undefined {
+  if (action.type !== 'pg.query') return undefined;
+  const read = action.readOverBound;
+  if (read)
+    return readDecision(
+      policy.limits?.find((l) => l.name === read.limit),
+      read.reason,
+    );
+  if (!action.writeEstimates) return undefined;
+  const limits = effectiveLimits(policy.limits, action.connection, action.identity);
+  return limits && estimateDecision(limits, action.writeEstimates);
 }

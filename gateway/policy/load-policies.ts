@@ -8,6 +8,7 @@ import { compileClaimPattern } from '../identity/claim-pattern.ts';
 import { parseDurationSeconds } from '../identity/duration.ts';
 import type { IdentityRuleSpec, MaskingSection, Policy, PolicyRule, RuleWhen } from './policy-types.ts';
 import type { ReviewSettings } from './actions-and-decisions.ts';
+import { compileLimit, type BlastLimit, type RawLimit } from './blast-limits.ts';
 
 export const POLICY_SCHEMA_URL = new URL('../../policies/policy.schema.json', import.meta.url);
 
@@ -62,6 +63,7 @@ export function parsePolicyFiles(sources: readonly PolicySource[]): Policy {
   const identities: IdentityRuleSpec[] = [];
   const rules: PolicyRule[] = [];
   const masking: MaskingSection[] = [];
+  const limits: BlastLimit[] = [];
   const problems: string[] = [];
   const seenRules = new Map<string, string>();
   const seenIdentities = new Map<string, string>();
@@ -115,9 +117,16 @@ export function parsePolicyFiles(sources: readonly PolicySource[]): Policy {
       }
     }
     masking.push(...((data.masking ?? []) as MaskingSection[]));
+    for (const [index, raw] of ((data.limits ?? []) as RawLimit[]).entries()) {
+      try {
+        limits.push(compileLimit(raw, reviewed(raw) ? compileReview(raw.review) : undefined));
+      } catch (error) {
+        problems.push(`${at(`/limits/${index}`)}: /limits/${index}/review ${(error as Error).message}`);
+      }
+    }
   }
   if (problems.length > 0) throw new GatehouseError('policy.invalid', [...new Set(problems)].join('\n'));
-  return { files: sources.map((s) => s.file), identities, rules, masking };
+  return { files: sources.map((s) => s.file), identities, rules, masking, limits };
 }
 
 interface RawRule {
@@ -150,19 +159,24 @@ function compileRule(raw: RawRule, file: string, line: number | undefined): Poli
       raw.reason ??
       `${raw.action === 'allow' ? 'allowed' : raw.action === 'deny' ? 'denied' : 'held for review'} by policy rule '${raw.name}'`,
   };
-  if (raw.action === 'review') {
-    const review = raw.review ?? {};
-    rule.review = {
-      timeoutSeconds: review.timeout
-        ? parseDurationSeconds(String(review.timeout), 'timeout')
-        : REVIEW_DEFAULTS.timeoutSeconds,
-      minPermission: review.min_permission ?? REVIEW_DEFAULTS.minPermission,
-      teams: review.teams ?? REVIEW_DEFAULTS.teams,
-      approvals: review.approvals ?? REVIEW_DEFAULTS.approvals,
-      ...(review.window ? { windowSeconds: parseDurationSeconds(String(review.window), 'window') } : {}),
-    };
-  }
+  if (raw.action === 'review') rule.review = compileReview(raw.review);
   return rule;
+}
+
+function reviewed(raw: RawLimit): boolean {
+  return raw.over_estimate === 'review' || raw.over_read === 'review';
+}
+
+function compileReview(review: RawRule['review'] = {}): ReviewSettings {
+  return {
+    timeoutSeconds: review.timeout
+      ? parseDurationSeconds(String(review.timeout), 'timeout')
+      : REVIEW_DEFAULTS.timeoutSeconds,
+    minPermission: review.min_permission ?? REVIEW_DEFAULTS.minPermission,
+    teams: review.teams ?? REVIEW_DEFAULTS.teams,
+    approvals: review.approvals ?? REVIEW_DEFAULTS.approvals,
+    ...(review.window ? { windowSeconds: parseDurationSeconds(String(review.window), 'window') } : {}),
+  };
 }
 
 function checkClaims(claims: Record<string, unknown> | undefined, where: string, problems: string[]): void {

@@ -2,6 +2,7 @@ import type { HttpWhen } from '../http-adapter/http-when.ts';
 import type { DecisionAction, ReviewSettings } from './actions-and-decisions.ts';
 import type { SqlWhen } from './facts/sql-namespace.ts';
 import type { SshWhen } from './facts/ssh-namespace.ts';
+import type { BlastLimit } from './blast-limits.ts';
 
 /**
  * The loaded policy: every YAML file of the policy folder, validated against
@@ -17,6 +18,8 @@ export interface Policy {
   rules: readonly PolicyRule[];
   /** `masking:` entries as written (the masking engine compiles them per connection). */
   masking: readonly MaskingSection[];
+  /** `limits:` entries, compiled: how much a job may read or change (absent in policies built by hand). */
+  limits?: readonly BlastLimit[];
 }
 
 /** An `identities:` entry: who may open a session and for which connections. */

@@ -9,6 +9,7 @@ import { BACKEND } from './protocol-codes.ts';
 import type { RelayState } from './relay-state.ts';
 import type { ErrorRewrite, Execution, Expectation } from './response-tracker.ts';
 import type { WatchedSettings } from './server-settings.ts';
+import type { BlastMeter } from './blast-meter.ts';
 import type { ResultFilter, RowTransform, StatementGate, StatementHandle } from './statement-gate.ts';
 
 export interface BackendContext {
@@ -20,6 +21,10 @@ export interface BackendContext {
   toClient: OutputBatch;
   sampleRows: number;
   flushToClient: () => void;
+  /** Absent when no read or write bound applies: then rows are not compared to anything. */
+  meter?: BlastMeter;
+  /** Cancels the statement the target is running (a read past its bound). */
+  cancelQuery?: () => void;
 }
 
 /**
@@ -48,9 +53,9 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       if (execution) {
         execution.rows++;
         execution.bytes += bytes.length;
-        if (execution.sample.length < ctx.sampleRows) execution.sample.push(decodeTextRow(bytes));
+        if (ctx.meter?.over(execution)) return overBound(ctx, execution, () => forwardRow(ctx, execution, bytes));
       }
-      toClient.add(bytes);
+      forwardRow(ctx, execution, bytes);
       return;
     }
     case BACKEND.rowDescription:
@@ -69,6 +74,8 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
     case BACKEND.emptyQuery:
     case BACKEND.portalSuspended: {
       const execution = executionOf(current);
+      if (execution?.cutOff) return cutOffCompleted(ctx, execution);
+      if (execution && ctx.meter && frame.type === BACKEND.commandComplete) ctx.meter.completed(execution, frame.body);
       if (execution && frame.type === BACKEND.commandComplete) {
         execution.rows = Math.max(execution.rows, rowsOfTag(frame.body));
         const index = current?.kind === 'query' ? current.statementIndex : 0;
@@ -105,6 +112,7 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       }
       finish(ctx, state.tracker.shift());
       state.transactionStatus = String.fromCharCode(frame.body[0]!) as 'I' | 'T' | 'E';
+      ctx.meter?.ready(state.transactionStatus);
       ctx.gate.readyForQuery?.(state.transactionStatus);
       state.queryTransform = undefined;
       state.transactionEnded();
@@ -121,13 +129,19 @@ export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Pr
       return;
     }
     case BACKEND.copyData: {
-      if (!state.copyOut) return toClient.add(frame.bytes);
-      const body = frame.body;
-      const masked = state.copyOut.transform(body);
-      toClient.add(masked === body ? frame.bytes : messageOf(frame.type, masked));
-      return;
+      const execution = ctx.meter && executionOf(current);
+      if (execution) {
+        execution.rows++;
+        execution.bytes += frame.bytes.length;
+        if (ctx.meter!.over(execution)) return overBound(ctx, execution, () => forwardCopyData(ctx, frame));
+      }
+      return forwardCopyData(ctx, frame);
     }
     case BACKEND.copyDone: {
+      if (executionOf(current)?.cutOff) {
+        state.copyOut = undefined;
+        return;
+      }
       const tail = state.copyOut?.flush();
       if (tail && tail.length > 0) toClient.add(messageOf(BACKEND.copyData, tail));
       state.copyOut = undefined;
@@ -237,8 +251,10 @@ function onError(ctx: BackendContext, frame: Frame): void {
   const { state } = ctx;
   state.copyIn = false;
   const current = state.tracker.current;
-  const rewrite: ErrorRewrite | undefined = current && 'rewrite' in current ? current.rewrite : undefined;
+  let rewrite: ErrorRewrite | undefined = current && 'rewrite' in current ? current.rewrite : undefined;
   const execution = executionOf(current);
+  if (execution?.cutOff) rewrite = execution.cutOff;
+  if (execution) ctx.meter?.completed(execution, undefined);
   if (execution) {
     execution.errorCode = rewrite?.code ?? errorCode(frame.body);
     execution.error = rewrite
@@ -251,6 +267,61 @@ function onError(ctx: BackendContext, frame: Frame): void {
   if (current && current.kind !== 'query' && current.kind !== 'function-call') {
     for (const skipped of state.tracker.skipToSync()) finish(ctx, skipped);
   }
+}
+
+function forwardRow(ctx: BackendContext, execution: Execution | undefined, bytes: Buffer): void {
+  if (execution && execution.sample.length < ctx.sampleRows) execution.sample.push(decodeTextRow(bytes));
+  ctx.toClient.add(bytes);
+}
+
+function forwardCopyData(ctx: BackendContext, frame: Frame): void {
+  const copyOut = ctx.state.copyOut;
+  if (!copyOut) return ctx.toClient.add(frame.bytes);
+  const body = frame.body;
+  const masked = copyOut.transform(body);
+  ctx.toClient.add(masked === body ? frame.bytes : messageOf(frame.type, masked));
+}
+
+/**
+ * A result passed a read bound. Once cut off, the row is dropped. A bound held for review holds
+ * the stream (the handler's promise pauses reading from the target) until the approval answers:
+ * approved, the row and the rest go through; otherwise the statement is cut off.
+ */
+function overBound(ctx: BackendContext, execution: Execution, forward: () => void): void | Promise<void> {
+  if (execution.cutOff) return;
+  const more = ctx.meter!.askMore(execution);
+  if (!more) return cutOff(ctx, execution);
+  ctx.flushToClient();
+  return more.then((approved) => {
+    if (!approved) return cutOff(ctx, execution);
+    execution.boundLifted = true;
+    forward();
+  });
+}
+
+/**
+ * The rows of a statement passed a read bound: this row and every later one are dropped, and the
+ * target is asked to cancel the statement (its error, or its tag if it finished first, becomes the
+ * bound's error). Counted rows are capped at the bound for the audit trail.
+ */
+function cutOff(ctx: BackendContext, execution: Execution): void {
+  if (execution.cutOff) return;
+  execution.cutOff = ctx.meter!.cutOff(execution);
+  ctx.flushToClient();
+  ctx.cancelQuery?.();
+}
+
+/** The statement finished before the cancel arrived: its tag becomes the bound's error. */
+function cutOffCompleted(ctx: BackendContext, execution: Execution): void {
+  const { state } = ctx;
+  const current = state.tracker.current;
+  ctx.meter?.completed(execution, undefined);
+  execution.errorCode = execution.cutOff!.code;
+  execution.error = { message: execution.cutOff!.message };
+  finishTransforms(ctx);
+  ctx.toClient.add(backendMessages.errorResponse(execution.cutOff!));
+  if (current?.kind === 'query') current.statementIndex++;
+  else if (current?.kind === 'execute') finish(ctx, state.tracker.shift());
 }
 
 /**

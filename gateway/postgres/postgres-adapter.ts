@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { BlastMeter } from './blast-meter.ts';
 import type { GatehouseConfig, PostgresConnectionConfig } from '../config/config-types.ts';
 import type { ProtocolAdapter, StreamOrigin } from '../enforcement/adapter-contract.ts';
 import type { LiveSessions } from '../enforcement/live-sessions.ts';
@@ -23,6 +24,8 @@ export interface ClientSide {
   gate: StatementGate;
   /** Absent when nothing on the connection is masked. */
   filter?: ResultFilter;
+  /** The connection's read and write bounds (policy `limits:`); absent when none applies. */
+  meter?: BlastMeter;
   /**
    * Startup parameters the gateway imposes on the target session (default_transaction_read_only
    * for a read-only policy); the server must report them back unchanged for the session's life.
@@ -236,7 +239,7 @@ class PostgresAdapter implements ProtocolAdapter {
     connection: PostgresConnectionConfig,
   ): Promise<void> {
     const { deps } = this;
-    const { gate, filter, targetParameters = {}, targetReady } = deps.openClient(session, connection);
+    const { gate, filter, meter, targetParameters = {}, targetReady } = deps.openClient(session, connection);
     // As PostgreSQL does: authenticated first, then the session's settings and backend start (notices may come between).
     stream.write(backendMessages.authenticationOk());
     const judged = await judgeStartupSettings(gate, startup.parameters, startupControl(stream));
@@ -259,6 +262,7 @@ class PostgresAdapter implements ProtocolAdapter {
       settings,
       maxMessageBytes: deps.config.limits.maxMessageBytes,
       sampleRows: deps.config.audit.sampleRows,
+      ...(meter ? { meter } : {}),
       onBytes: (direction, bytes) => deps.metrics.bytes.inc({ direction }, bytes),
       onClosed: () => {
         key.release();

@@ -12,6 +12,10 @@ import type { PostgresConnectionConfig } from '../config/config-types.ts';
 import type { SessionContext } from '../identity/session-context.ts';
 import { createPostgresAdapter, type ClientSide } from './postgres-adapter.ts';
 import { postgresConnectionType } from './postgres-connection.ts';
+import type { EffectiveLimits } from '../policy/blast-limits.ts';
+import { BlastMeter, SessionTallies } from './blast-meter.ts';
+import { readApproval } from './read-approval.ts';
+import { createWriteEstimator, type WriteEstimator } from './write-estimator.ts';
 import { type PgStatement, createQueryGate } from './query-gate.ts';
 import { syntaxErrorOf } from './syntax-error.ts';
 
@@ -38,6 +42,8 @@ export function postgresAdapterFactory(
 export interface TargetSessionRules {
   /** The policy allows only reads: the target session runs read-only (the server enforces it too). */
   readOnly(connection: string, identity: Identity): boolean;
+  /** The `limits:` bounds on what the session may read or change; undefined when none applies. */
+  limits?(connection: string, identity: Identity): EffectiveLimits | undefined;
 }
 
 /** A read-only session: every transaction defaults to READ ONLY, set at startup (RESET and DISCARD ALL return to it). */
@@ -50,6 +56,8 @@ interface Shared {
   cache: ReturnType<typeof createAnalysisCache>;
   masking: ReturnType<typeof createMaskingWiring>;
   targets: ReturnType<typeof createTargetResolutions>;
+  tallies: SessionTallies;
+  estimatorFor(connection: PostgresConnectionConfig): WriteEstimator;
   textMaskerFor(connection: string): (text: string) => string;
 }
 
@@ -71,7 +79,14 @@ function buildPostgresAdapter(
     }
     return masker;
   };
-  const shared: Shared = { deps, targetSession, cache, masking, targets, textMaskerFor };
+  const estimators = new Map<string, WriteEstimator>();
+  const estimatorFor = (connection: PostgresConnectionConfig): WriteEstimator => {
+    let estimator = estimators.get(connection.name);
+    if (!estimator) estimators.set(connection.name, (estimator = createWriteEstimator(connection)));
+    return estimator;
+  };
+  const tallies = new SessionTallies();
+  const shared: Shared = { deps, targetSession, cache, masking, targets, tallies, estimatorFor, textMaskerFor };
   return createPostgresAdapter({
     config: deps.config,
     authenticate: (token) => deps.sessions.authenticate(token),
@@ -80,7 +95,7 @@ function buildPostgresAdapter(
     metrics: deps.metrics,
     log: deps.log,
     close: async () => {
-      await Promise.all([masking.close(), targets.close()]);
+      await Promise.all([masking.close(), targets.close(), ...[...estimators.values()].map((e) => e.close())]);
     },
     openClient: (session, connection) => openClient(shared, session, connection),
   });
@@ -96,6 +111,9 @@ function openClient(shared: Shared, session: SessionContext, connection: Postgre
   const target = shared.targets.of(connection);
   const readOnly = shared.targetSession.readOnly(connection.name, session.identity);
   let parser = sqlParser();
+  const limits = shared.targetSession.limits?.(connection.name, session.identity);
+  const tally = limits && shared.tallies.of(session.sessionId, session.expiresAt);
+  const meter = limits && new BlastMeter(limits, tally!, readApproval(context, deps.enforcer));
   const gate = createQueryGate({
     context,
     enforcer: deps.enforcer,
@@ -105,8 +123,12 @@ function openClient(shared: Shared, session: SessionContext, connection: Postgre
       parser: () => parser,
     }),
     resolver: target.resolver,
-    catalogChanged: () => target.catalog.invalidate(),
+    catalogChanged: () => {
+      target.catalog.invalidate();
+      if (limits) shared.estimatorFor(connection).invalidate();
+    },
     readOnly,
+    ...(limits && meter ? { bounds: { limits, meter, estimator: shared.estimatorFor(connection) } } : {}),
     maskText: shared.textMaskerFor(connection.name),
     // The analysis did not parse statements over the limit; neither is the answer parsed for them.
     syntaxError: (sql) =>
@@ -126,5 +148,10 @@ function openClient(shared: Shared, session: SessionContext, connection: Postgre
     masking.useParser(connection, found);
     return null;
   };
-  return { ...side, targetReady, ...(readOnly ? { targetParameters: READ_ONLY_SESSION } : {}) };
+  return {
+    ...side,
+    targetReady,
+    ...(meter ? { meter } : {}),
+    ...(readOnly ? { targetParameters: READ_ONLY_SESSION } : {}),
+  };
 }

@@ -1,7 +1,11 @@
 import type { CommandEvent, EnforceCall, EnforcementContext, Enforcer } from '../enforcement/enforcer.ts';
 import type { HoldControl } from '../enforcement/approval-hold.ts';
 import type { Verdict } from '../enforcement/verdict.ts';
-import type { Action } from '../policy/actions-and-decisions.ts';
+import type { Action, PgQueryAction } from '../policy/actions-and-decisions.ts';
+import type { EffectiveLimits } from '../policy/blast-limits.ts';
+import type { BlastMeter } from './blast-meter.ts';
+import { writesOf, type WriteEstimator } from './write-estimator.ts';
+
 import type { ConnectionAnalyzer } from '../sql/connection-analyzer.ts';
 import type { StatementResolver } from '../sql/resolve-statements.ts';
 import { sessionEffectsOf, type SessionEffects } from '../sql/session-effects.ts';
@@ -30,11 +34,20 @@ export interface QueryGateDeps {
   catalogChanged?: () => void;
   /** The target session runs read-only (the policy allows only reads): statements that would lift it are refused. */
   readOnly?: boolean;
+  /** The connection's `limits:` bounds, the meter counting them and the target's write estimates; absent when none applies. */
+  bounds?: WriteBounds;
   /** The connection's content detectors over text written to the audit log or shown to reviewers. */
   maskText: (text: string) => string;
   /** What the target's parser answers for SQL it rejects: a refused statement that does not parse gets the server's 42601. */
   syntaxError?: (sql: string) => ServerSyntaxError | undefined;
   log: (message: string) => void;
+}
+
+/** What a bounded connection's gate needs: the bounds, the connection's meter and the target's estimator. */
+export interface WriteBounds {
+  limits: EffectiveLimits;
+  meter: BlastMeter;
+  estimator: WriteEstimator;
 }
 
 type Params = readonly (string | Buffer | null)[];
@@ -106,6 +119,8 @@ export function createQueryGate(deps: QueryGateDeps): StatementGate {
 }
 
 class QueryGate implements StatementGate {
+  /** The session changed search_path or its role: names may resolve otherwise on the estimator's connection. */
+  private resolutionChanged = false;
   private readonly base: { connection: string; identity: EnforcementContext['session']['identity'] };
 
   constructor(private readonly deps: QueryGateDeps) {
@@ -184,12 +199,41 @@ class QueryGate implements StatementGate {
   }
 
   private decide(statement: PgStatement, action: Action): GateVerdict | Promise<GateVerdict> {
+    const bounds = this.deps.bounds;
+    if (bounds && statement.statements.some(changesResolution)) this.resolutionChanged = true;
+    const overrun = bounds?.meter.overrun;
+    if (overrun && !statement.statements.every((s) => s.command === 'ROLLBACK')) {
+      const denial = refused(REFUSAL.denied, { action: 'deny', rule: LIMITS_RULE, reason: overrun });
+      return this.committed(statement, denial);
+    }
+    if (bounds && action.type === 'pg.query' && hasWriteBound(bounds.limits) && writesOf(action.statements).length > 0)
+      return this.estimated(bounds, action).then((estimated) => this.enforced(statement, estimated));
+    return this.enforced(statement, action);
+  }
+
+  /** The action with the target's estimates of its writes (none can be trusted once the session changed search_path or role). */
+  private async estimated(bounds: WriteBounds, action: PgQueryAction): Promise<PgQueryAction> {
+    const writes = this.resolutionChanged
+      ? writesOf(action.statements).map((s) => ({
+          statement: s.command,
+          tables: s.tablesWritten,
+          rows: null,
+          why: 'this session changed search_path or its role, and the gateway estimates on its own connection',
+        }))
+      : await bounds.estimator.estimate(action.statements);
+    return { ...action, writeEstimates: { writes, sessionWritten: bounds.meter.tally.rowsWritten } };
+  }
+
+  private committed(statement: PgStatement, verdict: Verdict): GateVerdict | Promise<GateVerdict> {
+    const committed = this.deps.enforcer.commit(this.deps.context, verdict, statement.event());
+    return committed instanceof Promise ? committed.then((v) => settle(statement, v)) : settle(statement, committed);
+  }
+
+  private enforced(statement: PgStatement, action: Action): GateVerdict | Promise<GateVerdict> {
     const lifts = this.deps.readOnly ? liftsReadOnly(statement.statements) : undefined;
     if (lifts) {
       const reason = `this session runs read-only on the target because the policy allows only reads on connection '${this.deps.context.connection.name}'; ${lifts} would lift that`;
-      const denial = refused(REFUSAL.denied, { action: 'deny', rule: READ_ONLY_RULE, reason });
-      const committed = this.deps.enforcer.commit(this.deps.context, denial, statement.event());
-      return committed instanceof Promise ? committed.then((v) => settle(statement, v)) : settle(statement, committed);
+      return this.committed(statement, refused(REFUSAL.denied, { action: 'deny', rule: READ_ONLY_RULE, reason }));
     }
     const verdict = this.deps.enforcer.enforce(this.deps.context, action, statement);
     if (verdict instanceof Promise) return verdict.then((v) => this.answered(statement, settle(statement, v)));
@@ -247,6 +291,20 @@ class QueryGate implements StatementGate {
 /** Parameter values as the log and reviewers see them: text through `mask`, binary as `\\x` hex. */
 function paramValues(params: Params, mask: (text: string) => string = (text) => text): (string | null)[] {
   return params.map((p) => (p === null ? null : typeof p === 'string' ? mask(p) : `\\x${p.toString('hex')}`));
+}
+
+/** The rule id of a statement refused because its transaction went over a `limits:` bound on writes. */
+export const LIMITS_RULE = 'limits';
+
+/** Settings after which an unqualified name may mean another table in the session than on the gateway's connection. */
+const RESOLUTION_SETTINGS: ReadonlySet<string> = new Set(['search_path', 'role', 'session_authorization']);
+
+function changesResolution(s: StatementAnalysis): boolean {
+  return s.settings?.some((name) => RESOLUTION_SETTINGS.has(name)) ?? false;
+}
+
+function hasWriteBound(limits: EffectiveLimits): boolean {
+  return limits.statement.rowsWritten !== undefined || limits.session.rowsWritten !== undefined;
 }
 
 /** The rule id of a statement refused because it would lift a read-only target session. */

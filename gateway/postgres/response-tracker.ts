@@ -21,6 +21,10 @@ export interface Execution {
   error?: AuditedError;
   sample: (string | null)[][];
   columns: string[];
+  /** Set once the rows passed a read bound: the rest is discarded and the client gets this error. */
+  cutOff?: ErrorRewrite;
+  /** Someone approved the rest of this result past its read bound. */
+  boundLifted?: boolean;
 }
 
 /**

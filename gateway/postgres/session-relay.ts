@@ -12,12 +12,15 @@ import { SerialQueue } from './serial-queue.ts';
 import type { GateControl, ResultFilter, StatementGate } from './statement-gate.ts';
 import type { WatchedSettings } from './server-settings.ts';
 import type { TargetConnection } from './target-connection.ts';
+import type { BlastMeter } from './blast-meter.ts';
 
 export interface RelayOptions {
   /** The target's reported settings the session depends on; a change reported later closes the connection. */
   settings?: WatchedSettings;
   maxMessageBytes: number;
   sampleRows: number;
+  /** The connection's read and write bounds; absent when none applies. */
+  meter?: BlastMeter;
   onBytes?: (direction: 'in' | 'out', bytes: number) => void;
   onClosed?: (reason: string) => void;
   log?: (message: string) => void;
@@ -61,6 +64,8 @@ export class SessionRelay {
   private readonly fromClient: SerialQueue<Frame>;
   private readonly fromTarget: SerialQueue<Frame>;
   private hold: HeldStatement | undefined;
+  /** A cancel the gateway sent is on its way: client messages wait, so it cannot hit their statements. */
+  private cancelling: Promise<void> | undefined;
   private closed = false;
 
   constructor(
@@ -87,9 +92,14 @@ export class SessionRelay {
       toClient: this.toClient,
       sampleRows: options.sampleRows,
       flushToClient: () => this.flushToClient(),
+      meter: options.meter,
+      cancelQuery: () => this.cancelTargetQuery(),
     };
     this.fromClient = new SerialQueue(
-      (frame) => handleFrontendFrame(frontend, frame),
+      (frame) =>
+        this.cancelling
+          ? this.cancelling.then(() => handleFrontendFrame(frontend, frame))
+          : handleFrontendFrame(frontend, frame),
       (error) => this.fail(error),
       () => this.clientQueueIdle(),
     );
@@ -130,11 +140,26 @@ export class SessionRelay {
       this.hold.abort(new GatehouseError('pg.cancelled', 'canceling statement due to user request'));
       return;
     }
-    import('node:net').then(({ default: net }) => {
+    void this.sendCancel();
+  }
+
+  /** Cancels the target's running statement (a read past its bound); client messages wait until the target took the cancel. */
+  private cancelTargetQuery(): void {
+    if (this.cancelling) return;
+    this.cancelling = this.sendCancel().finally(() => {
+      this.cancelling = undefined;
+    });
+  }
+
+  /** A CancelRequest on its own connection to the target; settles once the target closed it (the signal was sent). */
+  private async sendCancel(): Promise<void> {
+    const { default: net } = await import('node:net');
+    await new Promise<void>((resolve) => {
       const socket = net.connect({ host: this.target.host, port: this.target.port }, () => {
         socket.end(serialize.cancel(this.target.backendKey.pid, this.target.backendKey.secret));
       });
       socket.on('error', () => socket.destroy());
+      socket.on('close', () => resolve());
     });
   }
 

@@ -3,6 +3,7 @@ import { httpAdapterFactory } from '../http-adapter/http-adapter.ts';
 import { mysqlAdapterFactory } from '../mysql/mysql-factory.ts';
 import type { Policy } from '../policy/policy-types.ts';
 import { allowsOnlyReads } from '../policy/read-only-scope.ts';
+import { effectiveLimits } from '../policy/blast-limits.ts';
 import type { Identity } from '../policy/actions-and-decisions.ts';
 import { postgresAdapterFactory } from '../postgres/postgres-factory.ts';
 import { sshAdapterFactory } from '../ssh/ssh-factory.ts';
@@ -14,6 +15,7 @@ import { sshAdapterFactory } from '../ssh/ssh-factory.ts';
 export function builtinAdapters(policy: Policy): AdapterFactory[] {
   const targetSession = {
     readOnly: (connection: string, identity: Identity) => allowsOnlyReads(policy, connection, identity),
+    limits: (connection: string, identity: Identity) => effectiveLimits(policy.limits, connection, identity),
   };
   return [
     postgresAdapterFactory(policy.masking, targetSession),
