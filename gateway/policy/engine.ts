@@ -1,6 +1,7 @@
 import { unknownStatement, type StatementAnalysis } from '../sql/statement-analysis.ts';
 import type { Policy } from './policy-types.ts';
 import { compileRule, type CompiledRule, type SshFacts } from './rule-matcher.ts';
+import { k8sFallbackDecision } from '../kubernetes/k8s-rule.ts';
 import type { Action, Decision, DecisionAction, HttpRequestAction, Identity } from './types.ts';
 
 /** deny beats review beats allow: the most restrictive matching rule decides. */
@@ -115,6 +116,10 @@ export function createPolicyEngine(policy: Policy): PolicyEngine {
       const rule = pick(rules, (r) => r.matchesHttp?.(action) ?? false);
       return { decision: rule ? decisionOf(rule) : httpDefaultDeny(action), statements: [] };
     }
+    if (action.type === 'k8s.request') {
+      const rule = pick(rules, (r) => r.matchesK8s?.(action.facts) ?? false);
+      return { decision: rule ? decisionOf(rule) : k8sFallbackDecision(action), statements: [] };
+    }
     const facts = sshFacts(action);
     const rule = pick(rules, (r) => r.matchesSsh?.(facts) ?? false);
     return {
@@ -169,7 +174,7 @@ function httpDefaultDeny(action: HttpRequestAction): Decision {
 }
 
 function sshFacts(
-  action: Exclude<Action, { type: 'pg.query' | 'mysql.query' | 'pg.function-call' | 'http.request' }>,
+  action: Exclude<Action, { type: 'pg.query' | 'mysql.query' | 'pg.function-call' | 'http.request' | 'k8s.request' }>,
 ): SshFacts {
   switch (action.type) {
     case 'ssh.exec':

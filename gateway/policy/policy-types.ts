@@ -1,5 +1,6 @@
 import type { StatementFlag, StatementKind } from '../sql/statement-analysis.ts';
 import type { HttpWhen } from '../http-adapter/http-when.ts';
+import type { K8sWhen } from '../kubernetes/k8s-when.ts';
 import type { DecisionAction, ReviewSettings } from './types.ts';
 
 /**
@@ -84,6 +85,7 @@ export interface RuleWhen {
   without_flags?: StatementFlag[];
   ssh?: SshWhen;
   http?: HttpWhen;
+  k8s?: K8sWhen;
 }
 
 /** A compiled `rules:` entry. */

@@ -8,6 +8,8 @@ import {
   type NameTest,
 } from './glob.ts';
 import { compileHttpWhen, type HttpFactTest } from '../http-adapter/http-when.ts';
+import { compileK8sRule } from '../kubernetes/k8s-rule.ts';
+import type { K8sFacts } from '../kubernetes/k8s-facts.ts';
 import type { PolicyRule, SshActionType, SshForwardKind } from './policy-types.ts';
 import type { Identity } from './types.ts';
 
@@ -33,6 +35,8 @@ export interface CompiledRule {
   matchesSsh?: (facts: SshFacts) => boolean;
   /** Undefined when the rule names facts of another protocol only. */
   matchesHttp?: HttpFactTest;
+  /** Undefined when the rule names facts of another protocol only. */
+  matchesK8s?: (facts: K8sFacts) => boolean;
 }
 
 /** Types that can smuggle arbitrary behaviour past per-command rules: they match only when listed. */
@@ -45,9 +49,9 @@ export function compileRule(rule: PolicyRule): CompiledRule {
     name,
     test: compileClaimPattern(pattern, `rule '${rule.name}' claim '${name}'`),
   }));
-  const { ssh, http, ...pg } = rule.when;
+  const { ssh, http, k8s, ...pg } = rule.when;
   const hasPgFacts = Object.keys(pg).length > 0;
-  const otherThanHttp = hasPgFacts || ssh !== undefined;
+  const otherThanHttp = hasPgFacts || ssh !== undefined || k8s !== undefined;
   return {
     rule,
     appliesTo(name, identity) {
@@ -59,15 +63,16 @@ export function compileRule(rule: PolicyRule): CompiledRule {
       });
     },
     matchesStatement:
-      http !== undefined
+      http !== undefined || k8s !== undefined
         ? undefined
         : ssh === undefined || hasPgFacts
           ? ssh === undefined
             ? compileStatementTest(rule)
             : () => false
           : undefined,
-    matchesSsh: !hasPgFacts && http === undefined ? compileSshTest(rule) : undefined,
+    matchesSsh: !hasPgFacts && http === undefined && k8s === undefined ? compileSshTest(rule) : undefined,
     matchesHttp: otherThanHttp ? undefined : compileHttpWhen(http ?? {}, rule.action !== 'deny'),
+    matchesK8s: compileK8sRule(rule.when, rule.action),
   };
 }
 

@@ -1,0 +1,39 @@
+import { DEFAULT_DENY_RULE } from '../policy/engine.ts';
+import type { RuleWhen } from '../policy/policy-types.ts';
+import type { Decision, K8sRequestAction } from '../policy/types.ts';
+import type { K8sFacts } from './k8s-facts.ts';
+import { compileK8sWhen, type RuleAction } from './k8s-when.ts';
+import { describeKubeRequest } from './kube-request.ts';
+
+/** The rule that lets kubectl start: version, discovery and OpenAPI reads pass when no rule decides them. */
+export const K8S_DISCOVERY_RULE = 'k8s-discovery';
+
+/**
+ * A rule's test on Kubernetes requests: its `when.k8s` compiled, or — for a rule that names no
+ * facts of any protocol — the empty `when.k8s` (every plain resource request, no marker).
+ * Undefined when the rule names facts of another protocol: a SQL or SSH rule never decides a
+ * Kubernetes request.
+ */
+export function compileK8sRule(when: RuleWhen, action: RuleAction): ((facts: K8sFacts) => boolean) | undefined {
+  const { k8s, ...others } = when;
+  if (Object.keys(others).length > 0) return undefined;
+  return compileK8sWhen(k8s ?? {}, action);
+}
+
+/** What decides a Kubernetes request no rule matched: discovery passes, anything else is denied with the fix. */
+export function k8sFallbackDecision(action: K8sRequestAction): Decision {
+  if (action.discovery)
+    return { action: 'allow', rule: K8S_DISCOVERY_RULE, reason: 'discovery and OpenAPI reads kubectl needs to start' };
+  const what = describeKubeRequest(action.facts.info, null);
+  const markers = action.facts.markers.filter((m) => m !== 'non-resource');
+  const fix = !action.facts.info.isResourceRequest
+    ? 'with when.k8s.paths for it'
+    : markers.length
+      ? `whose when.k8s names ${markers.join(', ')} (a broad verb rule does not cover it)`
+      : 'with when.k8s for it';
+  return {
+    action: 'deny',
+    rule: DEFAULT_DENY_RULE,
+    reason: `no policy rule allows ${what} on connection '${action.connection}'; add an allow rule ${fix}`,
+  };
+}
