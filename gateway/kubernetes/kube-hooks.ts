@@ -8,6 +8,7 @@ import type { SessionContext } from '../identity/session-context.ts';
 import type { EnforcementContext } from '../enforcement/enforcer.ts';
 import type { K8sRequestAction } from '../policy/types.ts';
 import { maskExecMessage } from './exec-message.ts';
+import { createExecRetryHooks } from './exec-retry-hooks.ts';
 import { kubeRequestEvent } from './kube-event.ts';
 import { isStrippedKubeHeader, rewriteAccept } from './kube-headers.ts';
 import { classifyKubeRequest, type ClassifiedKubeRequest } from './kube-request.ts';
@@ -28,6 +29,7 @@ export interface KubeHookSettings {
   credential: KubeCredential;
   /** The connection's content detectors, its own credential included. */
   detectors: TextMasker;
+  now(): number;
 }
 
 /** The hooks plus the classification each request got (the exchange reads it back for masking and audit). */
@@ -74,6 +76,7 @@ export function createKubeHooks(settings: KubeHookSettings): KubeHooks {
   const seen = new WeakMap<ProxiedRequest, ClassifiedKubeRequest>();
   const maskText = (text: string) => settings.detectors.maskText(text);
   return {
+    ...createExecRetryHooks(settings.now),
     classified: (request) => seen.get(request),
     deriveAction(request, client) {
       const rawTarget = `${request.target.path}${request.target.rawQuery ? `?${request.target.rawQuery}` : ''}`;

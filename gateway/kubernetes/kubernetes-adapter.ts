@@ -98,7 +98,12 @@ function buildProxy(
     },
     responseTimeoutMs: RESPONSE_TIMEOUT_MS,
   });
-  const hooks = createKubeHooks({ connection: config.name, credential, detectors });
+  const hooks = createKubeHooks({
+    connection: config.name,
+    credential,
+    detectors,
+    now: () => deps.clock.now().getTime(),
+  });
   const proxy = createHttpProxy({
     connection: {
       upstream,
