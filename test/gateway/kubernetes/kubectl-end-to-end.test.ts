@@ -33,12 +33,20 @@ rules:
     when: { k8s: { verbs: [delete], resources: [pods], namespaces: [ci] } }
     reason: deleting a pod needs a reviewer
     review: { timeout: 1m }
+  - name: ci-exec-echo
+    connections: [ci-cluster]
+    action: allow
+    when: { k8s: { subresources: [exec], namespaces: [ci], program: [echo] } }
+    reason: smoke tests may echo
   - name: no-deployment-deletes
     connections: [ci-cluster]
     action: deny
     when: { k8s: { verbs: [delete], resources: [deployments.apps] } }
     reason: deployments are not deleted from CI
+masking:
+  - { connections: [ci-cluster], detectors: [github_token] }
 `;
+const LEAKED = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';
 
 const SECRET_VALUE = Buffer.from('hunter2-database-password').toString('base64');
 const MINORS = [30, 32] as const;
@@ -198,7 +206,16 @@ describe.each(MINORS)('kubectl 1.%i through the local proxy and the gateway', (m
     expect(result.stderr).toContain('Error from server (Forbidden)');
     expect(result.stderr).toContain('default-deny');
     expect(result.stderr).toContain('names exec');
-    expect(kube.server.execs).toEqual([]);
+    expect(kube.server.execs.filter((e) => e.command[0] === 'sh')).toEqual([]);
+  });
+
+  it('relays an allowed exec over WebSocket, its output through the detectors', async () => {
+    const result = await kubectl.run(['exec', 'web-2', '-n', 'ci', '--', 'echo', 'token', LEAKED]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^token \*+\n$/);
+    expect(result.stdout).not.toContain(LEAKED);
+    expect(kube.server.execs.at(-1)).toMatchObject({ pod: 'web-2', protocol: 'v5.channel.k8s.io', exitCode: 0 });
   });
 });
 
@@ -236,5 +253,11 @@ describe('what the cluster and the audit log saw', () => {
     const held = events.filter((e) => e.type === 'k8s.request' && e.data.approval_id !== undefined);
     expect(held.map((e) => e.data.shown)).toEqual(['delete pods doomed-30 -n ci', 'delete pods doomed-32 -n ci']);
     expect(events.filter((e) => e.type === 'approval.decided')).toHaveLength(2);
+    const execs = events.filter((e) => e.type === 'k8s.request' && e.data.subresource === 'exec');
+    expect(execs.filter((e) => e.data.decision === 'allow').map((e) => e.data.command)).toEqual([
+      ['echo', 'token', expect.not.stringContaining('ghp_')],
+      ['echo', 'token', expect.not.stringContaining('ghp_')],
+    ]);
+    expect(JSON.stringify(events)).not.toContain(LEAKED);
   });
 });
