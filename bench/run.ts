@@ -4,6 +4,7 @@ import { benchActionConnectRows } from './action-connect.ts';
 import { benchApprovalLatency } from './approval-latency.ts';
 import { renderTable, type BenchRow } from './bench-table.ts';
 import { benchHttpRequests } from './http-requests.ts';
+import { benchKubernetes } from './kubernetes.ts';
 import { benchMariadbSlap } from './mariadb-slap.ts';
 import { benchLargeRead, benchPgbench } from './pgbench.ts';
 import { benchMasking1m } from './masking-1m.ts';
@@ -28,6 +29,7 @@ const groups: Record<string, () => Promise<BenchRow[]>> = {
   'http-requests': () => benchHttpRequests(Number(process.env.BENCH_SECONDS ?? 5)),
   'mariadb-slap': () => benchMariadbSlap(),
   'blast-limits': () => benchBlastLimits(Number(process.env.BENCH_SECONDS ?? 10)),
+  kubernetes: () => benchKubernetes(),
 };
 
 const only = process.argv.slice(2);

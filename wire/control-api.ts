@@ -125,6 +125,8 @@ export interface LocalConnection {
   known_hosts?: string[];
   /** Kubernetes only: the namespace the KUBECONFIG context defaults to (the local password is `password`). */
   namespace?: string;
+  /** Kubernetes only: PEM of the CA the local proxy made for its TLS listener (the KUBECONFIG pins it). */
+  ca?: string;
 }
 
 /** The single JSON line `gatehouse connect` prints on stdout once every listener is up. */

@@ -25114,7 +25114,8 @@ function renderKubeconfig(connections) {
   const clusters = kube.map(
     (c) => `- name: ${quoted(c.name)}
   cluster:
-    server: ${quoted(`http://${c.host}:${c.port}`)}`
+    server: ${quoted(c.url ?? `https://${c.host}:${c.port}`)}` + (c.ca ? `
+    certificate-authority-data: ${quoted(Buffer.from(c.ca, "utf8").toString("base64"))}` : "")
   );
   const users = kube.map((c) => `- name: ${quoted(c.name)}
   user:

@@ -21763,6 +21763,7 @@ function seqKey(event, seq) {
   return `${text(event.chain) ?? ""}:${seq}`;
 }
 function httpLine(type, data) {
+  if (type === "k8s.request") return text(data.shown);
   if (type !== "http.request") return void 0;
   const method = text(data.method);
   const path6 = text(data.path) ?? text(data.url);

@@ -85,8 +85,8 @@ var require_buffer_util = __commonJS({
       }
       return target;
     }
-    function _mask(source, mask, output, offset, length) {
-      for (let i = 0; i < length; i++) {
+    function _mask(source, mask, output, offset, length2) {
+      for (let i = 0; i < length2; i++) {
         output[offset + i] = source[i] ^ mask[i & 3];
       }
     }
@@ -123,9 +123,9 @@ var require_buffer_util = __commonJS({
       unmask: _unmask
     };
     if (websocketMask) {
-      module.exports.mask = function(source, mask, output, offset, length) {
-        if (length < 24) _mask(source, mask, output, offset, length);
-        else websocketMask(source, mask, output, offset, length);
+      module.exports.mask = function(source, mask, output, offset, length2) {
+        if (length2 < 24) _mask(source, mask, output, offset, length2);
+        else websocketMask(source, mask, output, offset, length2);
       };
       module.exports.unmask = function(buffer, mask) {
         if (buffer.length < 24) _unmask(buffer, mask);
@@ -134,9 +134,9 @@ var require_buffer_util = __commonJS({
     } else if (!process.env.WS_NO_BUFFER_UTIL) {
       try {
         const bufferUtil = __require("bufferutil");
-        module.exports.mask = function(source, mask, output, offset, length) {
-          if (length < 48) _mask(source, mask, output, offset, length);
-          else bufferUtil.mask(source, mask, output, offset, length);
+        module.exports.mask = function(source, mask, output, offset, length2) {
+          if (length2 < 48) _mask(source, mask, output, offset, length2);
+          else bufferUtil.mask(source, mask, output, offset, length2);
         };
         module.exports.unmask = function(buffer, mask) {
           if (buffer.length < 32) _unmask(buffer, mask);
@@ -1563,11 +1563,11 @@ var require_sender = __commonJS({
           buf = Buffer.allocUnsafe(2);
           buf.writeUInt16BE(code, 0);
         } else {
-          const length = Buffer.byteLength(data);
-          if (length > 123) {
+          const length2 = Buffer.byteLength(data);
+          if (length2 > 123) {
             throw new RangeError("The message must not be greater than 123 bytes");
           }
-          buf = Buffer.allocUnsafe(2 + length);
+          buf = Buffer.allocUnsafe(2 + length2);
           buf.writeUInt16BE(code, 0);
           if (typeof data === "string") {
             buf.write(data, 2);
@@ -2136,9 +2136,9 @@ var require_extension = __commonJS({
   "node_modules/ws/lib/extension.js"(exports, module) {
     "use strict";
     var { tokenChars } = require_validation();
-    function push(dest, name, elem) {
-      if (dest[name] === void 0) dest[name] = [elem];
-      else dest[name].push(elem);
+    function push(dest, name2, elem) {
+      if (dest[name2] === void 0) dest[name2] = [elem];
+      else dest[name2].push(elem);
     }
     function parse(header) {
       const offers = /* @__PURE__ */ Object.create(null);
@@ -2164,12 +2164,12 @@ var require_extension = __commonJS({
               throw new SyntaxError(`Unexpected character at index ${i}`);
             }
             if (end === -1) end = i;
-            const name = header.slice(start, end);
+            const name2 = header.slice(start, end);
             if (code === 44) {
-              push(offers, name, params);
+              push(offers, name2, params);
               params = /* @__PURE__ */ Object.create(null);
             } else {
-              extensionName = name;
+              extensionName = name2;
             }
             start = end = -1;
           } else {
@@ -2266,11 +2266,11 @@ var require_extension = __commonJS({
       return offers;
     }
     function format(extensions) {
-      return Object.keys(extensions).map((extension2) => {
-        let configurations = extensions[extension2];
+      return Object.keys(extensions).map((extension3) => {
+        let configurations = extensions[extension3];
         if (!Array.isArray(configurations)) configurations = [configurations];
         return configurations.map((params) => {
-          return [extension2].concat(
+          return [extension3].concat(
             Object.keys(params).map((k) => {
               let values = params[k];
               if (!Array.isArray(values)) values = [values];
@@ -2293,8 +2293,8 @@ var require_websocket = __commonJS({
     var http = __require("http");
     var net2 = __require("net");
     var querystring = __require("querystring");
-    var tls = __require("tls");
-    var { randomBytes: randomBytes3, createHash: createHash3 } = __require("crypto");
+    var tls2 = __require("tls");
+    var { randomBytes: randomBytes4, createHash: createHash4 } = __require("crypto");
     var { Duplex, Readable } = __require("stream");
     var { URL: URL2 } = __require("url");
     var PerMessageDeflate2 = require_permessage_deflate();
@@ -2848,7 +2848,7 @@ var require_websocket = __commonJS({
         }
       }
       const defaultPort = isSecure ? 443 : 80;
-      const key = randomBytes3(16).toString("base64");
+      const key = randomBytes4(16).toString("base64");
       const request = isSecure ? https.request : http.request;
       const protocolSet = /* @__PURE__ */ new Set();
       let perMessageDeflate;
@@ -2985,7 +2985,7 @@ var require_websocket = __commonJS({
           abortHandshake(websocket, socket, "Invalid Upgrade header");
           return;
         }
-        const digest = createHash3("sha1").update(key + GUID).digest("base64");
+        const digest = createHash4("sha1").update(key + GUID).digest("base64");
         if (res.headers["sec-websocket-accept"] !== digest) {
           abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
           return;
@@ -3067,7 +3067,7 @@ var require_websocket = __commonJS({
       if (!options.servername && options.servername !== "") {
         options.servername = net2.isIP(options.host) ? "" : options.host;
       }
-      return tls.connect(options);
+      return tls2.connect(options);
     }
     function abortHandshake(websocket, stream, message) {
       websocket._readyState = WebSocket2.CLOSING;
@@ -3088,9 +3088,9 @@ var require_websocket = __commonJS({
     }
     function sendAfterClose(websocket, data, cb) {
       if (data) {
-        const length = isBlob(data) ? data.size : toBuffer(data).length;
-        if (websocket._socket) websocket._sender._bufferedBytes += length;
-        else websocket._bufferedAmount += length;
+        const length2 = isBlob(data) ? data.size : toBuffer(data).length;
+        if (websocket._socket) websocket._sender._bufferedBytes += length2;
+        else websocket._bufferedAmount += length2;
       }
       if (cb) {
         const err = new Error(
@@ -3370,8 +3370,8 @@ var require_websocket_server = __commonJS({
     var EventEmitter = __require("events");
     var http = __require("http");
     var { Duplex } = __require("stream");
-    var { createHash: createHash3 } = __require("crypto");
-    var extension2 = require_extension();
+    var { createHash: createHash4 } = __require("crypto");
+    var extension3 = require_extension();
     var PerMessageDeflate2 = require_permessage_deflate();
     var subprotocol2 = require_subprotocol();
     var WebSocket2 = require_websocket();
@@ -3621,7 +3621,7 @@ var require_websocket_server = __commonJS({
             maxPayload: this.options.maxPayload
           });
           try {
-            const offers = extension2.parse(secWebSocketExtensions);
+            const offers = extension3.parse(secWebSocketExtensions);
             if (offers[PerMessageDeflate2.extensionName]) {
               perMessageDeflate.accept(offers[PerMessageDeflate2.extensionName]);
               extensions[PerMessageDeflate2.extensionName] = perMessageDeflate;
@@ -3680,7 +3680,7 @@ var require_websocket_server = __commonJS({
           );
         }
         if (this._state > RUNNING) return abortHandshake(socket, 503);
-        const digest = createHash3("sha1").update(key + GUID).digest("base64");
+        const digest = createHash4("sha1").update(key + GUID).digest("base64");
         const headers = [
           "HTTP/1.1 101 Switching Protocols",
           "Upgrade: websocket",
@@ -3697,7 +3697,7 @@ var require_websocket_server = __commonJS({
         }
         if (extensions[PerMessageDeflate2.extensionName]) {
           const params = extensions[PerMessageDeflate2.extensionName].params;
-          const value = extension2.format({
+          const value = extension3.format({
             [PerMessageDeflate2.extensionName]: [params]
           });
           headers.push(`Sec-WebSocket-Extensions: ${value}`);
@@ -3795,9 +3795,10 @@ ${usage}`);
 }
 
 // gateway/client/local-proxy.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
+import { randomBytes as randomBytes3 } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
+import tls from "node:tls";
 import os from "node:os";
 import path2 from "node:path";
 
@@ -3921,12 +3922,12 @@ function stepLocalPgAuth(state, input, options) {
       };
     if (current.phase === "startup") {
       if (buffer.length < 8) return { state: current, replies, rest: buffer, outcome: { kind: "continue" } };
-      const length2 = buffer.readInt32BE(0);
-      if (length2 < 8 || length2 > MAX_STARTUP_BYTES)
+      const length3 = buffer.readInt32BE(0);
+      if (length3 < 8 || length3 > MAX_STARTUP_BYTES)
         return reject(replies, buffer, "08P01", "invalid startup packet length");
-      if (buffer.length < length2) return { state: current, replies, rest: buffer, outcome: { kind: "continue" } };
-      const frame = buffer.subarray(0, length2);
-      buffer = buffer.subarray(length2);
+      if (buffer.length < length3) return { state: current, replies, rest: buffer, outcome: { kind: "continue" } };
+      const frame = buffer.subarray(0, length3);
+      buffer = buffer.subarray(length3);
       const code = frame.readInt32BE(4);
       if (code === PG_STARTUP.sslRequest || code === PG_STARTUP.gssEncRequest) {
         if (current.negotiations >= MAX_NEGOTIATIONS)
@@ -3935,7 +3936,7 @@ function stepLocalPgAuth(state, input, options) {
         current = { phase: "startup", negotiations: current.negotiations + 1 };
         continue;
       }
-      if (code === PG_STARTUP.cancelRequest && length2 === 16) {
+      if (code === PG_STARTUP.cancelRequest && length3 === 16) {
         return {
           state: { phase: "finished" },
           replies,
@@ -3957,12 +3958,12 @@ function stepLocalPgAuth(state, input, options) {
       continue;
     }
     if (buffer.length < 5) return { state: current, replies, rest: buffer, outcome: { kind: "continue" } };
-    const length = buffer.readInt32BE(1);
-    if (buffer[0] !== 112 || length < 5 || length > MAX_PASSWORD_BYTES)
+    const length2 = buffer.readInt32BE(1);
+    if (buffer[0] !== 112 || length2 < 5 || length2 > MAX_PASSWORD_BYTES)
       return reject(replies, buffer, "08P01", "expected a password message");
-    if (buffer.length < length + 1) return { state: current, replies, rest: buffer, outcome: { kind: "continue" } };
-    const body = buffer.subarray(5, length + 1);
-    buffer = buffer.subarray(length + 1);
+    if (buffer.length < length2 + 1) return { state: current, replies, rest: buffer, outcome: { kind: "continue" } };
+    const body = buffer.subarray(5, length2 + 1);
+    buffer = buffer.subarray(length2 + 1);
     const password = body.at(-1) === 0 ? body.subarray(0, -1).toString("utf8") : body.toString("utf8");
     if (!secretsEqual(password, options.password)) {
       return reject(
@@ -3972,7 +3973,7 @@ function stepLocalPgAuth(state, input, options) {
         "password authentication failed: use the password printed by gatehouse connect for this session"
       );
     }
-    const parameters = current.parameters.filter(([name]) => name !== "database");
+    const parameters = current.parameters.filter(([name2]) => name2 !== "database");
     parameters.push(["database", options.database]);
     return {
       state: { phase: "finished" },
@@ -4015,6 +4016,128 @@ function errorResponse(code, message) {
   head.write("E", 0, "latin1");
   head.writeInt32BE(4 + fields.length, 1);
   return Buffer.concat([head, fields]);
+}
+
+// gateway/client/local-ca.ts
+import { createHash as createHash2, generateKeyPairSync, randomBytes as randomBytes2, sign } from "node:crypto";
+var VALIDITY_MS = 8 * 24 * 3600 * 1e3;
+var OID = {
+  ecdsaWithSha256: "1.2.840.10045.4.3.2",
+  commonName: "2.5.4.3",
+  subjectKeyId: "2.5.29.14",
+  keyUsage: "2.5.29.15",
+  subjectAltName: "2.5.29.17",
+  basicConstraints: "2.5.29.19",
+  authorityKeyId: "2.5.29.35",
+  extKeyUsage: "2.5.29.37",
+  serverAuth: "1.3.6.1.5.5.7.3.1"
+};
+function length(n) {
+  if (n < 128) return Buffer.from([n]);
+  const bytes = [];
+  for (let rest = n; rest > 0; rest >>= 8) bytes.unshift(rest & 255);
+  return Buffer.from([128 | bytes.length, ...bytes]);
+}
+var tlv = (tag, ...content) => {
+  const body = Buffer.concat(content);
+  return Buffer.concat([Buffer.from([tag]), length(body.length), body]);
+};
+var seq = (...items) => tlv(48, ...items);
+var explicit = (n, item) => tlv(160 + n, item);
+var octets = (content) => tlv(4, content);
+var bits = (content, unused = 0) => tlv(3, Buffer.from([unused]), content);
+var TRUE = tlv(1, Buffer.from([255]));
+function integer(value) {
+  return tlv(2, value[0] & 128 ? Buffer.concat([Buffer.from([0]), value]) : value);
+}
+function oid(dotted) {
+  const [a, b, ...rest] = dotted.split(".").map(Number);
+  const out = [a * 40 + b];
+  for (const arc of rest) {
+    const chunk = [arc & 127];
+    for (let v = arc >> 7; v > 0; v >>= 7) chunk.unshift(v & 127 | 128);
+    out.push(...chunk);
+  }
+  return tlv(6, Buffer.from(out));
+}
+function time(at) {
+  const iso = at.toISOString();
+  return tlv(
+    23,
+    Buffer.from(
+      `${iso.slice(2, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`
+    )
+  );
+}
+var name = (cn) => seq(tlv(49, seq(oid(OID.commonName), tlv(12, Buffer.from(cn, "utf8")))));
+var extension = (id, value, critical = false) => seq(oid(id), ...critical ? [TRUE] : [], octets(value));
+function keyId(spki) {
+  return createHash2("sha1").update(spki).digest();
+}
+function certificate(subject, issuer, spki, signer, extensions, now) {
+  const serial = randomBytes2(16);
+  serial[0] &= 127;
+  const algorithm = seq(oid(OID.ecdsaWithSha256));
+  const validity = seq(time(new Date(now.getTime() - 36e5)), time(new Date(now.getTime() + VALIDITY_MS)));
+  const tbs = seq(
+    explicit(0, integer(Buffer.from([2]))),
+    integer(serial),
+    algorithm,
+    name(issuer),
+    validity,
+    name(subject),
+    spki,
+    explicit(3, seq(...extensions))
+  );
+  const der = seq(tbs, algorithm, bits(sign("sha256", tbs, signer)));
+  const lines = der.toString("base64").match(/.{1,64}/g).join("\n");
+  return { der, pem: `-----BEGIN CERTIFICATE-----
+${lines}
+-----END CERTIFICATE-----
+` };
+}
+function generateLocalTls(now = /* @__PURE__ */ new Date()) {
+  const caKeys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const serverKeys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const caSpki = caKeys.publicKey.export({ type: "spki", format: "der" });
+  const serverSpki = serverKeys.publicKey.export({ type: "spki", format: "der" });
+  const caName = `gatehouse local proxy CA ${randomBytes2(4).toString("hex")}`;
+  const ca = certificate(
+    caName,
+    caName,
+    caSpki,
+    caKeys.privateKey,
+    [
+      extension(OID.basicConstraints, seq(TRUE), true),
+      extension(OID.keyUsage, bits(Buffer.from([6]), 1), true),
+      extension(OID.subjectKeyId, octets(keyId(caSpki)))
+    ],
+    now
+  );
+  const san = seq(
+    tlv(130, Buffer.from("localhost")),
+    tlv(135, Buffer.from([127, 0, 0, 1])),
+    tlv(135, Buffer.from([...Array(15).fill(0), 1]))
+  );
+  const server = certificate(
+    "localhost",
+    caName,
+    serverSpki,
+    caKeys.privateKey,
+    [
+      extension(OID.basicConstraints, seq(), true),
+      extension(OID.keyUsage, bits(Buffer.from([128]), 7), true),
+      extension(OID.extKeyUsage, seq(oid(OID.serverAuth))),
+      extension(OID.subjectAltName, san),
+      extension(OID.authorityKeyId, seq(tlv(128, keyId(caSpki))))
+    ],
+    now
+  );
+  return {
+    ca: ca.pem,
+    cert: server.pem,
+    key: serverKeys.privateKey.export({ type: "pkcs8", format: "pem" })
+  };
 }
 
 // gateway/client/local-http-auth.ts
@@ -4081,8 +4204,11 @@ function serveLocalHttp(client, password, open, refused) {
   };
   client.on("data", onData);
 }
-function localHttpConnection(name, host, port, password) {
-  return { name, type: "http", host, port, url: `http://${host}:${port}`, password };
+function localHttpConnection(name2, host, port, password) {
+  return { name: name2, type: "http", host, port, url: `http://${host}:${port}`, password };
+}
+function localKubeConnection(name2, host, port, password, ca) {
+  return { name: name2, type: "kubernetes", host, port, url: `https://${host}:${port}`, password, ca };
 }
 
 // gateway/mysql/codec/payload-reader.ts
@@ -4152,15 +4278,15 @@ var PayloadReader = class {
     if (value === null) throw malformed("unexpected NULL marker");
     return value;
   }
-  bytes(length) {
-    this.need(length, `${length}-byte string`);
-    const value = this.buffer.subarray(this.offset, this.offset + length);
-    this.offset += length;
+  bytes(length2) {
+    this.need(length2, `${length2}-byte string`);
+    const value = this.buffer.subarray(this.offset, this.offset + length2);
+    this.offset += length2;
     return value;
   }
-  skip(length) {
-    this.need(length, `${length} skipped bytes`);
-    this.offset += length;
+  skip(length2) {
+    this.need(length2, `${length2} skipped bytes`);
+    this.offset += length2;
   }
   lenencBytes() {
     return this.bytes(this.lenenc());
@@ -4223,16 +4349,16 @@ var PacketFramer = class {
     const packets = [];
     let offset = 0;
     while (buffer.length - offset >= 4) {
-      const length = buffer.readUIntLE(offset, 3);
+      const length2 = buffer.readUIntLE(offset, 3);
       const sequenceId = buffer[offset + 3];
-      if (buffer.length - offset < 4 + length) {
-        this.needed = 4 + length;
+      if (buffer.length - offset < 4 + length2) {
+        this.needed = 4 + length2;
         break;
       }
-      const fragment = buffer.subarray(offset + 4, offset + 4 + length);
-      offset += 4 + length;
+      const fragment = buffer.subarray(offset + 4, offset + 4 + length2);
+      offset += 4 + length2;
       this.needed = 4;
-      const packet = this.addFragment(sequenceId, fragment, length === MAX_FRAGMENT);
+      const packet = this.addFragment(sequenceId, fragment, length2 === MAX_FRAGMENT);
       if (packet) packets.push(packet);
     }
     if (offset < buffer.length) {
@@ -4295,20 +4421,20 @@ function encodePacket(sequenceId, payload) {
   const count = Math.floor(payload.length / MAX_FRAGMENT) + 1;
   const bytes = Buffer.allocUnsafe(payload.length + 4 * count);
   let at = 0;
-  let seq = sequenceId;
+  let seq2 = sequenceId;
   for (let i = 0; i < count; i++) {
     const part = payload.subarray(i * MAX_FRAGMENT, Math.min(payload.length, (i + 1) * MAX_FRAGMENT));
     bytes.writeUIntLE(part.length, at, 3);
-    bytes[at + 3] = seq & 255;
+    bytes[at + 3] = seq2 & 255;
     part.copy(bytes, at + 4);
     at += 4 + part.length;
-    seq = seq + 1 & 255;
+    seq2 = seq2 + 1 & 255;
   }
-  return { bytes, nextSequenceId: seq };
+  return { bytes, nextSequenceId: seq2 };
 }
 
 // gateway/mysql/auth/auth-plugins.ts
-import { constants, createHash as createHash2, publicEncrypt, timingSafeEqual as timingSafeEqual2 } from "node:crypto";
+import { constants, createHash as createHash3, publicEncrypt, timingSafeEqual as timingSafeEqual2 } from "node:crypto";
 var AUTH_PLUGIN = {
   native: "mysql_native_password",
   cachingSha2: "caching_sha2_password",
@@ -4316,8 +4442,8 @@ var AUTH_PLUGIN = {
   clear: "mysql_clear_password",
   ed25519: "client_ed25519"
 };
-var sha1 = (...parts) => parts.reduce((h, p) => h.update(p), createHash2("sha1")).digest();
-var sha256 = (...parts) => parts.reduce((h, p) => h.update(p), createHash2("sha256")).digest();
+var sha1 = (...parts) => parts.reduce((h, p) => h.update(p), createHash3("sha1")).digest();
+var sha256 = (...parts) => parts.reduce((h, p) => h.update(p), createHash3("sha256")).digest();
 function xor(a, b) {
   const out = Buffer.allocUnsafe(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i] ^ b[i % b.length];
@@ -4470,8 +4596,8 @@ function decodeHandshakeV10(payload) {
   const mariadbCapabilities = has(capabilities, CAPABILITY.LONG_PASSWORD) ? 0 : extended;
   let part2 = Buffer.alloc(0);
   if (has(capabilities, CAPABILITY.SECURE_CONNECTION)) {
-    const length = Math.max(13, dataLength - 8);
-    part2 = r.bytes(Math.min(length, r.remaining));
+    const length2 = Math.max(13, dataLength - 8);
+    part2 = r.bytes(Math.min(length2, r.remaining));
     if (part2.at(-1) === 0) part2 = part2.subarray(0, -1);
   }
   const authPluginName = has(capabilities, CAPABILITY.PLUGIN_AUTH) ? r.nulString(true) : "";
@@ -4617,11 +4743,11 @@ async function serveLocalMysql(client, openTunnel2, password, log) {
 }
 
 // gateway/client/ssh-client-key.ts
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync as generateKeyPairSync2 } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 function createSshClientKey(dir) {
-  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  const { privateKey, publicKey } = generateKeyPairSync2("ec", { namedCurve: "prime256v1" });
   const privateKeyFile = path.join(dir, "id_ecdsa");
   writeFileSync(privateKeyFile, privateKey.export({ type: "sec1", format: "pem" }), { mode: 384 });
   const jwk = publicKey.export({ format: "jwk" });
@@ -4634,9 +4760,9 @@ function createSshClientKey(dir) {
   return { privateKeyFile, publicKeyLine: `ecdsa-sha2-nistp256 ${blob.toString("base64")} gatehouse-connect` };
 }
 function sshString(bytes) {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(bytes.length);
-  return Buffer.concat([length, bytes]);
+  const length2 = Buffer.alloc(4);
+  length2.writeUInt32BE(bytes.length);
+  return Buffer.concat([length2, bytes]);
 }
 
 // node_modules/ws/wrapper.mjs
@@ -4737,7 +4863,7 @@ async function startLocalProxy(options) {
       `the session does not grant ${missing.join(", ")} (granted: ${granted.map((g) => g.name).join(", ") || "nothing"}); drop it from the command or ask for it in the identity rule`
     );
   }
-  const localPassword = randomBytes2(18).toString("base64url");
+  const localPassword = randomBytes3(18).toString("base64url");
   const servers = [];
   const sockets = /* @__PURE__ */ new Set();
   let resolveDone;
@@ -4749,7 +4875,7 @@ async function startLocalProxy(options) {
     client.on("error", () => client.destroy());
     client.once("close", () => sockets.delete(client));
     if (grant.type === "postgres") return servePostgres(grant.name, client);
-    if (grant.type === "http") return serveHttp(grant.name, client);
+    if (grant.type === "http" || grant.type === "kubernetes") return serveHttp(grant.name, client);
     if (grant.type === "mysql") {
       const open = () => openTunnel(gateway, grant.name, token);
       serveLocalMysql(client, open, localPassword, (line) => log(`${grant.name}: ${line}`)).catch((error) => {
@@ -4832,6 +4958,7 @@ ${body}`
   }
   const locals = [];
   let keyFolder;
+  let localTls;
   let ssh;
   try {
     if (served.some((c) => granted.find((g) => g.name === c.name)?.type === "ssh")) {
@@ -4842,11 +4969,17 @@ ${body}`
     }
     for (const wantedConnection of served) {
       const grant = granted.find((g) => g.name === wantedConnection.name);
-      const server = net.createServer((client) => serve(grant, client));
+      if (grant.type === "kubernetes") localTls ??= generateLocalTls();
+      const server = grant.type === "kubernetes" ? tls.createServer(
+        { cert: localTls.cert, key: localTls.key, ALPNProtocols: ["http/1.1"] },
+        (client) => serve(grant, client)
+      ) : net.createServer((client) => serve(grant, client));
       servers.push(server);
       const port = await listen(server, host, wantedConnection.port ?? 0, grant.name);
-      if (grant.type === "http") {
-        locals.push(localHttpConnection(grant.name, host, port, localPassword));
+      if (grant.type === "http" || grant.type === "kubernetes") {
+        locals.push(
+          grant.type === "http" ? localHttpConnection(grant.name, host, port, localPassword) : localKubeConnection(grant.name, host, port, localPassword, localTls.ca)
+        );
         continue;
       }
       locals.push(
@@ -4914,13 +5047,13 @@ ${body}`
     close: (closeOptions = {}) => close("closed", closeOptions.endSession ?? false)
   };
 }
-function listen(server, host, port, name) {
+function listen(server, host, port, name2) {
   return new Promise((resolve, reject2) => {
     server.once("error", (error) => {
       reject2(
         new GatehouseError(
           "connect.listen",
-          `cannot listen on ${host}:${port} for ${name} (${error.code ?? error.message}); pick another port with ${name}:<port>`
+          `cannot listen on ${host}:${port} for ${name2} (${error.code ?? error.message}); pick another port with ${name2}:<port>`
         )
       );
     });
@@ -4966,8 +5099,8 @@ ${USAGE}`
     );
   let credential;
   if (values["session-id"] !== void 0) {
-    const name = values["session-token-env"];
-    const sessionToken = name ? env[name] : void 0;
+    const name2 = values["session-token-env"];
+    const sessionToken = name2 ? env[name2] : void 0;
     if (!sessionToken)
       throw new GatehouseError(
         "connect.usage",

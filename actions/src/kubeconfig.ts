@@ -14,15 +14,17 @@ const quoted = (value: string): string => JSON.stringify(value);
 
 /**
  * The kubeconfig text with one cluster, user and context per Kubernetes listener, named after the
- * connection; the current context is the first. The server is the loopback proxy over plain HTTP
- * (TLS to the cluster is the gateway's), so the file holds no CA and no cluster credential.
- * Undefined when there is no Kubernetes listener.
+ * connection; the current context is the first. The server is the loopback proxy over HTTPS with
+ * the CA the proxy made for this run (kubectl sends a bearer token only over TLS); the file holds
+ * no cluster CA and no cluster credential. Undefined when there is no Kubernetes listener.
  */
 export function renderKubeconfig(connections: readonly KubeListener[]): string | undefined {
   const kube = connections.filter((c) => c.type === 'kubernetes');
   if (kube.length === 0) return undefined;
   const clusters = kube.map(
-    (c) => `- name: ${quoted(c.name)}\n  cluster:\n    server: ${quoted(`http://${c.host}:${c.port}`)}`,
+    (c) =>
+      `- name: ${quoted(c.name)}\n  cluster:\n    server: ${quoted(c.url ?? `https://${c.host}:${c.port}`)}` +
+      (c.ca ? `\n    certificate-authority-data: ${quoted(Buffer.from(c.ca, 'utf8').toString('base64'))}` : ''),
   );
   const users = kube.map((c) => `- name: ${quoted(c.name)}\n  user:\n    token: ${quoted(c.password ?? '')}`);
   const contexts = kube.map(

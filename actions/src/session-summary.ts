@@ -23,7 +23,7 @@ const MAX_TEXT = 120;
 
 /**
  * Reads the command events of a masked session log (`wire/audit-events.ts`): a `statement`,
- * `ssh.exec` or `http.request` opens a row; the `statement.result` / `ssh.exit` / `http.response`
+ * `ssh.exec`, `http.request` or `k8s.request` (its kubectl-like line) opens a row; the `statement.result` / `ssh.exit` / `http.response`
  * that follows (matched by `statement_seq` when given, else the latest open row) fills its counts.
  * Older or foreign shapes with the fields on the event itself are read too.
  */
@@ -77,6 +77,7 @@ function seqKey(event: Record<string, unknown>, seq: number): string {
 }
 
 function httpLine(type: string, data: Record<string, unknown>): string | undefined {
+  if (type === 'k8s.request') return text(data.shown);
   if (type !== 'http.request') return undefined;
   const method = text(data.method);
   const path = text(data.path) ?? text(data.url);

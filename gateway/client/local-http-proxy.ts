@@ -33,3 +33,17 @@ export function serveLocalHttp(
 export function localHttpConnection(name: string, host: string, port: number, password: string): LocalConnection {
   return { name, type: 'http', host, port, url: `http://${host}:${port}`, password };
 }
+
+/**
+ * The ready-line entry of a Kubernetes listener: HTTPS on loopback with the proxy's own CA (kubectl
+ * sends a bearer token only over TLS), and the local password kubectl sends as its token.
+ */
+export function localKubeConnection(
+  name: string,
+  host: string,
+  port: number,
+  password: string,
+  ca: string,
+): LocalConnection {
+  return { name, type: 'kubernetes', host, port, url: `https://${host}:${port}`, password, ca };
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -9,7 +10,8 @@ import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { createControlClient } from './control-client.ts';
 import { parseGatewayUrl } from './gateway-url.ts';
 import { errorResponse, initialLocalPgAuthState, stepLocalPgAuth, type LocalPgAuthState } from './local-pg-auth.ts';
-import { localHttpConnection, serveLocalHttp } from './local-http-proxy.ts';
+import { generateLocalTls, type LocalTlsMaterial } from './local-ca.ts';
+import { localHttpConnection, localKubeConnection, serveLocalHttp } from './local-http-proxy.ts';
 import { serveLocalMysql } from './local-mysql-proxy.ts';
 import { createSshClientKey } from './ssh-client-key.ts';
 import { openTunnel } from './tunnel-client.ts';
@@ -94,7 +96,7 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     client.on('error', () => client.destroy());
     client.once('close', () => sockets.delete(client));
     if (grant.type === 'postgres') return servePostgres(grant.name, client);
-    if (grant.type === 'http') return serveHttp(grant.name, client);
+    if (grant.type === 'http' || grant.type === 'kubernetes') return serveHttp(grant.name, client);
     if (grant.type === 'mysql') {
       const open = () => openTunnel(gateway, grant.name, token);
       serveLocalMysql(client, open, localPassword, (line) => log(`${grant.name}: ${line}`)).catch((error: Error) => {
@@ -178,6 +180,7 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
 
   const locals: LocalConnection[] = [];
   let keyFolder: string | undefined;
+  let localTls: LocalTlsMaterial | undefined;
   let ssh: { identityFile: string; hostKey: string } | undefined;
   try {
     if (served.some((c) => granted.find((g) => g.name === c.name)?.type === 'ssh')) {
@@ -188,11 +191,21 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     }
     for (const wantedConnection of served) {
       const grant = granted.find((g) => g.name === wantedConnection.name)!;
-      const server = net.createServer((client) => serve(grant, client));
+      if (grant.type === 'kubernetes') localTls ??= generateLocalTls();
+      const server =
+        grant.type === 'kubernetes'
+          ? tls.createServer({ cert: localTls!.cert, key: localTls!.key, ALPNProtocols: ['http/1.1'] }, (client) =>
+              serve(grant, client),
+            )
+          : net.createServer((client) => serve(grant, client));
       servers.push(server);
       const port = await listen(server, host, wantedConnection.port ?? 0, grant.name);
-      if (grant.type === 'http') {
-        locals.push(localHttpConnection(grant.name, host, port, localPassword));
+      if (grant.type === 'http' || grant.type === 'kubernetes') {
+        locals.push(
+          grant.type === 'http'
+            ? localHttpConnection(grant.name, host, port, localPassword)
+            : localKubeConnection(grant.name, host, port, localPassword, localTls!.ca),
+        );
         continue;
       }
       locals.push(

@@ -1,4 +1,5 @@
 import { httpConnectionType } from '../http-adapter/http-connection.ts';
+import { kubernetesConnectionType } from '../kubernetes/kubernetes-connection.ts';
 import { mysqlConnectionType } from '../mysql/mysql-connection.ts';
 import { postgresConnectionType } from '../postgres/postgres-connection.ts';
 import { sshConnectionType } from '../ssh/ssh-connection.ts';
@@ -10,4 +11,5 @@ export const CONNECTION_TYPES: readonly ConnectionType[] = [
   sshConnectionType,
   httpConnectionType,
   mysqlConnectionType,
+  kubernetesConnectionType,
 ];

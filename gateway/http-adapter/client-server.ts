@@ -18,6 +18,8 @@ export interface ClientHandlers<C> {
   request(req: IncomingMessage, res: ServerResponse, stream: ClientStream<C>): void;
   /** A `websocket` upgrade (other upgrades are refused before this). The stream is the handler's from here. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, stream: ClientStream<C>): void;
+  /** What an upgrade other than WebSocket is answered with (it is never relayed); default: a 501. */
+  otherUpgrade?(target: string, client: C): { refusal: HttpRefusal; body: { contentType: string; body: string } };
 }
 
 /** The parser settings that matter for safety, in one place. */
@@ -75,7 +77,10 @@ export function createClientServer<C>(handlers: ClientHandlers<C>, settings: Cli
     const state = streams.get(socket);
     if (!state) return void socket.destroy();
     state.deadlines.stop();
-    if ((req.headers.upgrade ?? '').trim().toLowerCase() !== 'websocket') return endWith(socket, UPGRADE_REFUSED);
+    if ((req.headers.upgrade ?? '').trim().toLowerCase() !== 'websocket') {
+      const answer = handlers.otherUpgrade?.(req.url ?? '/', state.client);
+      return endWith(socket, answer?.refusal ?? UPGRADE_REFUSED, answer?.body);
+    }
     handlers.upgrade(req, socket, head, state);
   });
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => endWith(socket, CONNECT_REFUSED));
@@ -108,8 +113,8 @@ function expire<C>(state: ClientStream<C>, code: string): void {
 }
 
 /** Answers on a raw stream and closes it: its framing can no longer be trusted. */
-export function endWith(socket: Duplex, refusal: HttpRefusal): void {
+export function endWith(socket: Duplex, refusal: HttpRefusal, body?: { contentType: string; body: string }): void {
   if (!socket.writable) return void socket.destroy();
   socket.once('finish', () => socket.destroy());
-  socket.end(rawRefusal(refusal));
+  socket.end(rawRefusal(refusal, {}, body));
 }

@@ -67,7 +67,7 @@ export function deriveHttpAction(
 
 /** The `http.response` event of a finished exchange: what came back, how big, how long, hashes and masked samples. */
 export function httpResponseEvent(
-  derived: DerivedAction<HttpRequestAction>,
+  derived: DerivedAction<{ connection: string }>,
   outcome: ExchangeOutcome,
   detectors: TextMasker,
 ): Record<string, unknown> {

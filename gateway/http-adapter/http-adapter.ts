@@ -127,7 +127,7 @@ function httpEnforcer(deps: AdapterDeps, detectors: TextMasker): ProxyEnforcer<H
  * tunnel stream without `_writev` would send each as its own WebSocket message (and TCP write, and
  * local proxy write). With `_writev` the corked chunks of one response leave as one message.
  */
-function coalesceWrites(stream: Duplex): void {
+export function coalesceWrites(stream: Duplex): void {
   const writable = stream as Duplex & { _writev?: unknown };
   if (writable._writev || stream instanceof Socket) return;
   writable._writev = (chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void) =>

@@ -41,6 +41,7 @@ export function createHttpProxy<A, C>(options: HttpProxyOptions<A, C>): HttpProx
           socket.destroy();
         });
       },
+      ...(options.hooks.otherUpgrade ? { otherUpgrade: options.hooks.otherUpgrade.bind(options.hooks) } : {}),
     },
     { maxHeaderBytes: options.connection.limits.maxHeaderBytes, deadlines: options.connection.limits.deadlines },
   );

@@ -93,7 +93,14 @@ export interface HttpProxyHooks<A, C> {
   /** A WebSocket message from the client, before the target sees it (Kubernetes: stdin recording). */
   clientMessage?(data: Buffer, isBinary: boolean, request: ProxiedRequest): Buffer;
   /** The body of a refusal (default `{ "error": { code, message, rule, hint } }` as JSON). */
-  refusalBody?(refusal: HttpRefusal, rule?: string): { contentType: string; body: string };
+  refusalBody?(refusal: HttpRefusal, rule?: string, hint?: string): { contentType: string; body: string };
+  /** A WebSocket upgrade was refused (Kubernetes: remembered for kubectl's SPDY retry of the same exec). */
+  upgradeRefused?(request: ProxiedRequest, client: C, refusal: HttpRefusal, rule?: string, hint?: string): void;
+  /**
+   * The answer to an upgrade other than WebSocket (SPDY, h2c), which is never relayed; default: 501
+   * naming the protocols that are. `target` is the request target as sent.
+   */
+  otherUpgrade?(target: string, client: C): { refusal: HttpRefusal; body: { contentType: string; body: string } };
 }
 
 /** Size and time limits of one connection's requests. */

@@ -52,11 +52,15 @@ export function refusalBody(refusal: HttpRefusal, extra: Record<string, unknown>
  * A whole HTTP/1.1 response for a refusal, for places that have only a raw stream (a parse error,
  * a refused upgrade): the connection is closed after it, since the stream's framing is no longer trusted.
  */
-export function rawRefusal(refusal: HttpRefusal, extra: Record<string, unknown> = {}): string {
-  const body = refusalBody(refusal, extra);
+export function rawRefusal(
+  refusal: HttpRefusal,
+  extra: Record<string, unknown> = {},
+  rendered?: { contentType: string; body: string },
+): string {
+  const body = rendered?.body ?? refusalBody(refusal, extra);
   return (
     `HTTP/1.1 ${refusal.status} ${reasonPhrase(refusal.status)}\r\n` +
-    'Content-Type: application/json\r\n' +
+    `Content-Type: ${rendered?.contentType ?? 'application/json'}\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     'Connection: close\r\n\r\n' +
     body

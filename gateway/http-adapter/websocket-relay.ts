@@ -35,17 +35,21 @@ export async function relayWebSocket<A, C>(
   const started = performance.now();
   const intake = await intakeRequest(req, deps.connection.limits, true).catch(() => null);
   if (!intake) return void socket.destroy();
-  if (!intake.ok) return refuseUpgrade(socket, intake.refusal);
+  const refuse = (refusal: HttpRefusal, rule?: string, hint?: string) => {
+    if (intake.ok) deps.hooks.upgradeRefused?.(intake.value, stream.client, refusal, rule, hint);
+    refuseUpgrade(socket, refusal, rule, hint, deps.hooks.refusalBody?.(refusal, rule, hint));
+  };
+  if (!intake.ok) return refuse(intake.refusal);
   const request = intake.value;
   const derived = deps.hooks.deriveAction(request, stream.client);
-  if (!derived.ok) return refuseUpgrade(socket, derived.refusal);
+  if (!derived.ok) return refuse(derived.refusal);
   const hold = holdOn(socket);
   const verdict = await deps.enforcer.enforce(stream.client, derived.value, hold.control);
   hold.done();
   if (socket.destroyed) return;
-  if (!verdict.allowed) return refuseUpgrade(socket, verdictRefusal(verdict), verdict.decision.rule, verdict.hint);
+  if (!verdict.allowed) return refuse(verdictRefusal(verdict), verdict.decision.rule, verdict.hint);
   const target = await connectTarget(request, deps);
-  if ('refusal' in target) return refuseUpgrade(socket, target.refusal);
+  if ('refusal' in target) return refuse(target.refusal);
   const server = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -68,10 +72,16 @@ export async function relayWebSocket<A, C>(
   });
 }
 
-function refuseUpgrade(socket: Duplex, refusal: HttpRefusal, rule?: string, hint?: string): void {
+function refuseUpgrade(
+  socket: Duplex,
+  refusal: HttpRefusal,
+  rule?: string,
+  hint?: string,
+  rendered?: { contentType: string; body: string },
+): void {
   if (!socket.writable) return void socket.destroy();
   socket.once('finish', () => socket.destroy());
-  socket.end(rawRefusal(refusal, { ...(rule ? { rule } : {}), ...(hint ? { hint } : {}) }));
+  socket.end(rawRefusal(refusal, { ...(rule ? { rule } : {}), ...(hint ? { hint } : {}) }, rendered));
 }
 
 type Connected = { ws: WebSocket } | { refusal: HttpRefusal };

@@ -46,6 +46,7 @@ export interface Decision {
   review?: ReviewSettings;
 }
 
+import type { K8sFacts } from '../kubernetes/k8s-facts.ts';
 import type { StatementAnalysis } from '../sql/statement-analysis.ts';
 import type { WriteEstimates } from './blast-limits.ts';
 
@@ -134,6 +135,17 @@ export interface HttpRequestAction extends ActionBase {
   upgrade: 'websocket' | null;
 }
 
+/**
+ * One Kubernetes API request, with the facts the API server itself derives from it (RequestInfo,
+ * pod-spec settings of the body, exec argv, markers such as exec or impersonate). `discovery` marks
+ * the version, discovery and OpenAPI reads kubectl cannot start without.
+ */
+export interface K8sRequestAction extends ActionBase {
+  type: 'k8s.request';
+  facts: K8sFacts;
+  discovery: boolean;
+}
+
 /** Everything an adapter can ask the engine about. */
 export type Action =
   | PgQueryAction
@@ -144,4 +156,5 @@ export type Action =
   | SshSubsystemAction
   | SshForwardAction
   | SshEnvAction
-  | HttpRequestAction;
+  | HttpRequestAction
+  | K8sRequestAction;

@@ -3,6 +3,7 @@ import type { DecisionAction, ReviewSettings } from './actions-and-decisions.ts'
 import type { SqlWhen } from './facts/sql-namespace.ts';
 import type { SshWhen } from './facts/ssh-namespace.ts';
 import type { BlastLimit } from './blast-limits.ts';
+import type { K8sWhen } from '../kubernetes/k8s-when.ts';
 
 /**
  * The loaded policy: every YAML file of the policy folder, validated against
@@ -58,6 +59,7 @@ export interface RuleWhen extends SqlWhen {
   sql?: SqlWhen;
   ssh?: SshWhen;
   http?: HttpWhen;
+  k8s?: K8sWhen;
 }
 
 /** A compiled `rules:` entry. */

@@ -1,5 +1,6 @@
 import type { AdapterFactory } from '../enforcement/adapter-contract.ts';
 import { httpAdapterFactory } from '../http-adapter/http-adapter.ts';
+import { kubernetesAdapterFactory } from '../kubernetes/kubernetes-adapter.ts';
 import { mysqlAdapterFactory } from '../mysql/mysql-factory.ts';
 import type { Policy } from '../policy/policy-types.ts';
 import { allowsOnlyReads } from '../policy/read-only-scope.ts';
@@ -22,5 +23,6 @@ export function builtinAdapters(policy: Policy): AdapterFactory[] {
     sshAdapterFactory,
     httpAdapterFactory(policy.masking),
     mysqlAdapterFactory(policy.masking),
+    kubernetesAdapterFactory(policy.masking),
   ];
 }

@@ -14,16 +14,31 @@ afterEach(() => {
 
 const listeners = [
   { name: 'app-db', type: 'postgres', host: '127.0.0.1', port: 1 },
-  { name: 'prod-cluster', type: 'kubernetes', host: '127.0.0.1', port: 6443, password: 'local"pw', namespace: 'ci' },
+  {
+    name: 'prod-cluster',
+    type: 'kubernetes',
+    host: '127.0.0.1',
+    port: 6443,
+    url: 'https://127.0.0.1:6443',
+    password: 'local"pw',
+    namespace: 'ci',
+    ca: '-----BEGIN CERTIFICATE-----\nlocal CA\n-----END CERTIFICATE-----\n',
+  },
   { name: 'staging', type: 'kubernetes', host: '127.0.0.1', port: 6444, password: 'pw2' },
 ];
 
 describe('the KUBECONFIG the Action writes', () => {
-  it('has one cluster, user and context per Kubernetes connection, the first current, the local password as token', () => {
+  it('has one HTTPS cluster pinning the local CA, a user and a context per Kubernetes connection, the first current, the local password as token', () => {
     const config = parse(renderKubeconfig(listeners)!);
     expect(config.clusters).toEqual([
-      { name: 'prod-cluster', cluster: { server: 'http://127.0.0.1:6443' } },
-      { name: 'staging', cluster: { server: 'http://127.0.0.1:6444' } },
+      {
+        name: 'prod-cluster',
+        cluster: {
+          server: 'https://127.0.0.1:6443',
+          'certificate-authority-data': Buffer.from(listeners[1]!.ca!).toString('base64'),
+        },
+      },
+      { name: 'staging', cluster: { server: 'https://127.0.0.1:6444' } },
     ]);
     expect(config.users[0]).toEqual({ name: 'prod-cluster', user: { token: 'local"pw' } });
     expect(config.contexts[0].context).toEqual({ cluster: 'prod-cluster', user: 'prod-cluster', namespace: 'ci' });
@@ -53,6 +68,6 @@ describe('the KUBECONFIG the Action writes', () => {
         encoding: 'utf8',
       },
     );
-    expect(server).toBe('http://127.0.0.1:6443');
+    expect(server).toBe('https://127.0.0.1:6443');
   });
 });

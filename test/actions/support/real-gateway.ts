@@ -50,10 +50,17 @@ export interface ActionTestbed {
   close(): Promise<void>;
 }
 
-/** `ssh`: an SSH target to expose as the `deploy-host` connection; `http`: an HTTP target as `billing-api` (bearer `apiToken`). */
+/**
+ * `ssh`: an SSH target to expose as the `deploy-host` connection; `http`: an HTTP target as
+ * `billing-api` (bearer `apiToken`); `kube`: a Kubernetes API server as `prod-cluster`.
+ */
 export async function startActionTestbed(
   policy: string = ACTION_POLICY,
-  options: { ssh?: SshTestTarget; http?: { url: string; apiToken: string } } = {},
+  options: {
+    ssh?: SshTestTarget;
+    http?: { url: string; apiToken: string };
+    kube?: { url: string; ca: string; token: string };
+  } = {},
 ): Promise<ActionTestbed> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-action-gw-'));
   const audience = 'https://gatehouse.test';
@@ -93,8 +100,18 @@ export async function startActionTestbed(
           `    credential: { type: bearer, token: "${options.http.apiToken}" }`,
         ]
       : []),
+    ...(options.kube
+      ? [
+          '  prod-cluster:',
+          '    type: kubernetes',
+          `    url: ${options.kube.url}`,
+          '    ca: "${file:kube-ca.pem}"',
+          `    token: "${options.kube.token}"`,
+        ]
+      : []),
     `policies: ${policies}`,
   ].join('\n');
+  if (options.kube) writeFileSync(join(dir, 'kube-ca.pem'), options.kube.ca);
   if (options.ssh) writeFileSync(join(dir, 'ssh-key'), options.ssh.privateKey, { mode: 0o600 });
   const file = join(dir, 'gatehouse.yaml');
   writeFileSync(file, yaml);

@@ -5,23 +5,16 @@ import { parse } from 'yaml';
 import { readBody } from '../../../gateway/kubernetes/body-facts.ts';
 import { impersonationOf, k8sFacts } from '../../../gateway/kubernetes/k8s-facts.ts';
 import { K8S_WHEN_SCHEMA } from '../../../gateway/kubernetes/k8s-when-schema.ts';
-import { compileK8sWhen, type K8sWhen, type RuleAction } from '../../../gateway/kubernetes/k8s-when.ts';
 import { resolveRequestInfo } from '../../../gateway/kubernetes/request-info.ts';
 import { checkKubePath } from '../../../gateway/kubernetes/request-path.ts';
+import { createPolicyEngine } from '../../../gateway/policy/engine.ts';
+import { parsePolicyFiles } from '../../../gateway/policy/load-policies.ts';
 
-interface ExampleRule {
-  name: string;
-  claims?: Record<string, string>;
-  action: RuleAction;
-  when: { k8s: K8sWhen };
-}
+const FILE = 'policies/examples/kubernetes.yaml';
+const TEXT = readFileSync(FILE, 'utf8');
+const engine = createPolicyEngine(parsePolicyFiles([{ file: FILE, text: TEXT }]));
 
-const rules: ExampleRule[] = parse(
-  readFileSync(new URL('../../fixtures/kubernetes/example-policy.yaml', import.meta.url), 'utf8'),
-).rules;
-const SEVERITY = { allow: 0, review: 1, deny: 2 } as const;
-
-/** deny beats review beats allow among matching rules whose claims fit; nothing matching is a deny. */
+/** The engine's decision on one request to connection `prod-cluster`, as `action:rule`. */
 function decide(claims: Record<string, string>, method: string, target: string, body?: unknown): string {
   const path = checkKubePath(target);
   if (!path.ok) throw new Error(path.refusal.message);
@@ -30,13 +23,14 @@ function decide(claims: Record<string, string>, method: string, target: string, 
   const read = readBody(info.value, 'application/json', Buffer.from(body === undefined ? '' : JSON.stringify(body)));
   if (!read.ok) throw new Error(read.refusal.message);
   const facts = k8sFacts(info.value, path.value, read.value, impersonationOf({}));
-  let best: ExampleRule | undefined;
-  for (const rule of rules) {
-    if (!Object.entries(rule.claims ?? {}).every(([k, v]) => claims[k] === v)) continue;
-    if (!compileK8sWhen(rule.when.k8s, rule.action)(facts)) continue;
-    if (!best || SEVERITY[rule.action] > SEVERITY[best.action]) best = rule;
-  }
-  return best ? `${best.action}:${best.name}` : 'deny:default-deny';
+  const decision = engine.decide({
+    type: 'k8s.request',
+    connection: 'prod-cluster',
+    identity: { sessionId: 's', claims },
+    facts,
+    discovery: false,
+  });
+  return `${decision.action}:${decision.rule}`;
 }
 
 const pr = { event_name: 'pull_request', ref: 'refs/pull/7/merge' };
@@ -48,10 +42,16 @@ const privileged = {
   spec: { containers: [{ name: 'c', image: 'i', securityContext: { privileged: true } }] },
 };
 
-describe('the Kubernetes example policy (policies/examples once the engine decides when.k8s)', () => {
+describe('the Kubernetes example policy (policies/examples/kubernetes.yaml), decided by the engine', () => {
   it('has when.k8s facts the schema accepts', () => {
     const validate = new Ajv({ strict: false }).compile(K8S_WHEN_SCHEMA);
+    const rules: { name: string; when: { k8s: unknown } }[] = parse(TEXT).rules;
     for (const rule of rules) expect(validate(rule.when.k8s), rule.name).toBe(true);
+  });
+
+  it('is the when.k8s piece of the policy schema', () => {
+    const schema = JSON.parse(readFileSync('policies/policy.schema.json', 'utf8'));
+    expect(schema.properties.rules.items.properties.when.properties.k8s).toEqual(K8S_WHEN_SCHEMA);
   });
 
   it('lets pull requests read but not change anything', () => {
