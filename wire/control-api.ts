@@ -18,6 +18,8 @@ export interface ConnectionGrant {
   type: 'postgres' | 'ssh' | 'http' | 'mysql' | 'kubernetes';
   /** Path of the WebSocket tunnel for this connection, relative to the gateway URL. */
   tunnel: string;
+  /** Kubernetes only: the connection's default namespace, for the KUBECONFIG context. */
+  namespace?: string;
 }
 
 /** Answer of `POST /v1/sessions`: the opaque session token is shown exactly once, here. */

@@ -21653,7 +21653,8 @@ function parseGrant(body, origin) {
     connections: connections.map((c) => ({
       name: String(c.name),
       type: c.type,
-      tunnel: typeof c.tunnel === "string" ? c.tunnel : ""
+      tunnel: typeof c.tunnel === "string" ? c.tunnel : "",
+      ...typeof c.namespace === "string" ? { namespace: c.namespace } : {}
     }))
   };
 }

@@ -4207,8 +4207,17 @@ function serveLocalHttp(client, password, open, refused) {
 function localHttpConnection(name2, host, port, password) {
   return { name: name2, type: "http", host, port, url: `http://${host}:${port}`, password };
 }
-function localKubeConnection(name2, host, port, password, ca) {
-  return { name: name2, type: "kubernetes", host, port, url: `https://${host}:${port}`, password, ca };
+function localKubeConnection(name2, host, port, password, ca, namespace) {
+  return {
+    name: name2,
+    type: "kubernetes",
+    host,
+    port,
+    url: `https://${host}:${port}`,
+    password,
+    ca,
+    ...namespace ? { namespace } : {}
+  };
 }
 
 // gateway/mysql/codec/payload-reader.ts
@@ -4978,7 +4987,7 @@ ${body}`
       const port = await listen(server, host, wantedConnection.port ?? 0, grant.name);
       if (grant.type === "http" || grant.type === "kubernetes") {
         locals.push(
-          grant.type === "http" ? localHttpConnection(grant.name, host, port, localPassword) : localKubeConnection(grant.name, host, port, localPassword, localTls.ca)
+          grant.type === "http" ? localHttpConnection(grant.name, host, port, localPassword) : localKubeConnection(grant.name, host, port, localPassword, localTls.ca, grant.namespace)
         );
         continue;
       }

@@ -270,6 +270,7 @@ function parseGrant(body: unknown, origin: string): SessionGrant {
       name: String(c!.name),
       type: c!.type as 'postgres' | 'ssh' | 'http' | 'mysql' | 'kubernetes',
       tunnel: typeof c!.tunnel === 'string' ? c!.tunnel : '',
+      ...(typeof c!.namespace === 'string' ? { namespace: c!.namespace } : {}),
     })),
   };
 }

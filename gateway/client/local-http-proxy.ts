@@ -44,6 +44,16 @@ export function localKubeConnection(
   port: number,
   password: string,
   ca: string,
+  namespace?: string,
 ): LocalConnection {
-  return { name, type: 'kubernetes', host, port, url: `https://${host}:${port}`, password, ca };
+  return {
+    name,
+    type: 'kubernetes',
+    host,
+    port,
+    url: `https://${host}:${port}`,
+    password,
+    ca,
+    ...(namespace ? { namespace } : {}),
+  };
 }

@@ -204,7 +204,7 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
         locals.push(
           grant.type === 'http'
             ? localHttpConnection(grant.name, host, port, localPassword)
-            : localKubeConnection(grant.name, host, port, localPassword, localTls!.ca),
+            : localKubeConnection(grant.name, host, port, localPassword, localTls!.ca, grant.namespace),
         );
         continue;
       }

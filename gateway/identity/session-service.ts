@@ -95,11 +95,16 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
   function describeConnections(names: readonly string[]): ConnectionGrant[] {
     return names
       .filter((name) => config.connections[name] !== undefined)
-      .map((name) => ({
-        name,
-        type: config.connections[name]!.type,
-        tunnel: `${CONTROL_API_PATHS.tunnelPrefix}${encodeURIComponent(name)}`,
-      }));
+      .map((name) => {
+        const connection = config.connections[name]!;
+        const namespace = connection.type === 'kubernetes' ? connection.namespace : undefined;
+        return {
+          name,
+          type: connection.type,
+          tunnel: `${CONTROL_API_PATHS.tunnelPrefix}${encodeURIComponent(name)}`,
+          ...(namespace ? { namespace } : {}),
+        };
+      });
   }
 
   function notify<L extends (...args: never[]) => void>(

@@ -131,6 +131,12 @@ describe.each(MINORS)('kubectl 1.%i through the local proxy and the gateway', (m
     expect(result.stdout.trim().split('\n')).toEqual(expect.arrayContaining(['pod/web-1', 'pod/web-2']));
   });
 
+  it("defaults to the connection's namespace, which the grant carries to the KUBECONFIG context", async () => {
+    expect(proxy.ready.connections[0]).toMatchObject({ type: 'kubernetes', namespace: 'ci' });
+    const result = await kubectl.run(['get', 'pods', '-o', 'name']);
+    expect(result.stdout).toContain('pod/web-1');
+  });
+
   it('shows the Forbidden Status of a denied list, with the rule and the fix', async () => {
     const result = await kubectl.run(['get', 'pods', '-n', 'kube-system']);
     expect(result.code).toBe(1);
