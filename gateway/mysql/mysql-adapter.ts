@@ -167,14 +167,8 @@ class MysqlAdapter implements ProtocolAdapter {
     return session;
   }
 
-  private async relay(admitted: {
-    client: AcceptedClient;
-    connectionId: number;
-    session: SessionContext;
-    connection: MysqlConnectionConfig;
-    database?: string;
-  }): Promise<void> {
-    const { client, session, connection, database } = admitted;
+  /** Connects the target for `client` and runs the gateway's session prelude on it. */
+  private async openTarget(client: AcceptedClient, connection: MysqlConnectionConfig, database?: string) {
     const { response } = client;
     const request = {
       capabilities: client.capabilities,
@@ -194,6 +188,18 @@ class MysqlAdapter implements ProtocolAdapter {
       ...versionOf(upstream.greeting.serverVersion),
       ...sqlModeFlags(prelude.start.sqlMode),
     });
+    return { upstream, prelude, mode };
+  }
+
+  private async relay(admitted: {
+    client: AcceptedClient;
+    connectionId: number;
+    session: SessionContext;
+    connection: MysqlConnectionConfig;
+    database?: string;
+  }): Promise<void> {
+    const { client, session, connection, database } = admitted;
+    const { upstream, prelude, mode } = await this.openTarget(client, connection, database);
     const ok = {
       header: 0 as const,
       affectedRows: 0,

@@ -1,6 +1,5 @@
 import { createContentMasker, type ContentMasker } from '../../content/detectors.ts';
 import { compileMaskingConfig, type MaskingConfig, type MaskingPolicySection } from '../../masking/masking-config.ts';
-import { RAW } from '../../masking/column-mask.ts';
 import { decodeErr, encodeErr } from '../codec/responses.ts';
 import type { MysqlConnectionConfig } from '../mysql-config.ts';
 import type { MysqlStatementAnalysis } from '../sql/mysql-analysis.ts';
@@ -9,7 +8,7 @@ import type { MysqlGate, MysqlRequest, MysqlResultFilter, MysqlVerdict } from '.
 import { columnMask } from './column-masks.ts';
 import type { MysqlCatalog } from './mysql-catalog.ts';
 import { MysqlRowMasker } from './row-masker.ts';
-import { planStatements, type StatementPlan } from './statement-plan.ts';
+import { contentOnlyPlan, planStatements, type StatementPlan } from './statement-plan.ts';
 
 /** Connects the policy's `masking:` sections to the MySQL adapter's seams, one catalog per connection. */
 export interface MysqlMaskingWiring {
@@ -88,6 +87,7 @@ function maskingSession(
   const { config, content, catalog } = entry;
   const gate: MysqlGate = {
     async check(request, control) {
+      if (!catalog) plans.set(request.statements, request.statements.map(contentOnlyPlan));
       if (catalog) {
         let planned: StatementPlan[];
         try {
@@ -119,7 +119,7 @@ function maskingSession(
   const filter: MysqlResultFilter = {
     describe(request, index, columns, binary) {
       const plan = request ? plans.get(request.statements)?.[index] : undefined;
-      const masks = columns.map((c) => (config.hasColumnRules ? columnMask(config, plan, c) : RAW));
+      const masks = columns.map((c) => columnMask(config, plan, c, content.active));
       return new MysqlRowMasker(columns, masks, content, binary);
     },
     error(request, payload) {

@@ -28,6 +28,40 @@ export interface StatementPlan {
   mentionsMasked: boolean;
   /** The statement's tables by lower-cased `schema.name`. */
   tables: ReadonlyMap<string, PlannedTable>;
+  /** It calls a function that could hide free text from the detectors (reverse, hex, substr, ...). */
+  hidesText: boolean;
+}
+
+/**
+ * Functions whose result still shows its text arguments as they are (so the detectors see a
+ * secret in them) or shows no text of them at all. Any other function may hide free text of an
+ * unmasked column from the detectors (REVERSE, HEX, TO_BASE64, SUBSTR, INSERT, ...), so a value
+ * computed with it is masked whole when the connection has detectors.
+ */
+const TRANSPARENT = new Set(
+  (
+    'upper lower ucase lcase concat concat_ws trim ltrim rtrim coalesce ifnull nullif if count sum avg min max ' +
+    'group_concat length char_length character_length octet_length bit_length now curdate curtime current_date ' +
+    'current_timestamp utc_timestamp round floor ceil ceiling abs sign greatest least database schema user ' +
+    'current_user version connection_id last_insert_id row_count found_rows md5 sha1 sha2 crc32 year month day ' +
+    'date datediff timestampdiff date_add date_sub unix_timestamp'
+  ).split(' '),
+);
+
+/** Whether a statement calls a function outside {@link TRANSPARENT}. */
+export function hidesText(statement: MysqlStatementAnalysis): boolean {
+  return statement.functions.some((f) => !TRANSPARENT.has(lastPart(f).toLowerCase()));
+}
+
+/** The plan of a connection with detectors but no column rules: nothing to resolve, only text that could hide. */
+export function contentOnlyPlan(statement: MysqlStatementAnalysis): StatementPlan {
+  return {
+    maskAll: false,
+    plainSelect: false,
+    mentionsMasked: false,
+    tables: new Map(),
+    hidesText: hidesText(statement),
+  };
 }
 
 /** Tables whose rows are statistics over other tables' values (min/max, histograms). */
@@ -80,7 +114,13 @@ async function planStatement(
   const storedFunction = [...routines.values()].some((r) => r.some((x) => x.type === 'FUNCTION'));
   const mentionsMasked = scan.mentionsMasked || unresolved || storedFunction;
   const byKey = new Map(facts.map((t) => [`${t.schema}.${t.name}`.toLowerCase(), t]));
-  const plan: StatementPlan = { maskAll: false, plainSelect: scan.plainSelect, mentionsMasked, tables: byKey };
+  const plan: StatementPlan = {
+    maskAll: false,
+    plainSelect: scan.plainSelect,
+    mentionsMasked,
+    tables: byKey,
+    hidesText: hidesText(statement),
+  };
   const deny = refusal(statement, { ...scan, mentionsMasked, readsMasked, storedFunction });
   if (deny) return { ...plan, deny };
   const warnings = statement.command === 'SHOW' && /^\s*SHOW\s+(WARNINGS|ERRORS)\b/i.test(statement.text);
@@ -89,7 +129,7 @@ async function planStatement(
 }
 
 function denial(reason: string): StatementPlan {
-  return { deny: reason, maskAll: true, plainSelect: false, mentionsMasked: true, tables: new Map() };
+  return { deny: reason, maskAll: true, plainSelect: false, mentionsMasked: true, tables: new Map(), hidesText: true };
 }
 
 function wordsOf(tokens: readonly { type: string; value: string }[]): string[] {

@@ -1,9 +1,10 @@
 import type { Duplex } from 'node:stream';
 import { GatehouseError } from '../../errors/gatehouse-error.ts';
 import { SerialQueue } from '../../postgres/serial-queue.ts';
+import { decodeColumnDefinition } from '../codec/column-definition.ts';
 import { COMMAND, encodeStringCommand } from '../codec/commands.ts';
 import { decodeBinaryRow, decodeTextRow, encodeBinaryRow, encodeTextRow } from '../codec/result-rows.ts';
-import { encodePacket, PacketFramer, packetParts, type Packet } from '../codec/packet-framer.ts';
+import { encodePacket, PacketFramer, type Packet } from '../codec/packet-framer.ts';
 import { decodeErr, encodeErr } from '../codec/responses.ts';
 import type { MysqlGate, MysqlRequest, MysqlResultFilter, MysqlRowTransform } from '../mysql-gate.ts';
 import { analyzeMysql, type MysqlAnalysisCache } from '../sql/analyze-mysql.ts';
@@ -11,6 +12,7 @@ import type { UpstreamConnection } from '../upstream-connection.ts';
 import { planCommand, type CommandPlan } from './command-handler.ts';
 import { planKill } from './kill-mapping.ts';
 import type { MysqlStatementAnalysis } from '../sql/mysql-analysis.ts';
+import { OutgoingBatch } from './outgoing-batch.ts';
 import { PreparedRegistry } from './prepared-registry.ts';
 import { ResponseFramer, type ResponseEvent } from './response-framer.ts';
 import type { SessionMode } from './session-mode.ts';
@@ -62,6 +64,7 @@ export class MysqlRelay {
   private reply: Reply | undefined;
   private hold: AbortController | undefined;
   private closed = false;
+  private readonly outgoing = new OutgoingBatch((bytes) => this.client.write(bytes));
 
   constructor(
     private readonly client: Duplex,
@@ -84,11 +87,12 @@ export class MysqlRelay {
         () => this.queue.busy && this.client.pause(),
       ),
     );
-    // Everything one chunk of the reply produces goes out in one write (corked), not one per packet.
+    // Everything one chunk of the reply produces goes out framed in one buffer, in one write.
     this.upstream.socket.on('data', (chunk: Buffer) => {
-      this.client.cork();
-      this.feed(() => fromServer.push(chunk).forEach((p) => this.fromServer(p)));
-      this.client.uncork();
+      this.feed(() => {
+        for (const packet of fromServer.push(chunk)) this.fromServer(packet);
+        if (!this.outgoing.flush()) this.upstream.socket.pause();
+      });
     });
     this.client.on('drain', () => this.upstream.socket.resume());
     this.client.on('close', () => this.close('client-closed'));
@@ -105,6 +109,7 @@ export class MysqlRelay {
   terminate(message: string): void {
     if (this.closed) return;
     this.hold?.abort(new GatehouseError('mysql.terminated', message));
+    this.outgoing.flush();
     this.client.write(
       encodePacket(this.reply?.nextClientSeq ?? 0, encodeErr({ code: 1927, sqlState: '70100', message })).bytes,
     );
@@ -202,14 +207,10 @@ export class MysqlRelay {
     if (event) payloads = this.onEvent(reply, event, out);
     if (!reply.hidden) {
       for (const payload of payloads) {
-        const { parts, nextSequenceId } = packetParts(reply.nextClientSeq, payload);
-        reply.nextClientSeq = nextSequenceId;
-        let full = false;
-        for (const part of parts) {
-          reply.bytes += part.length;
-          full = !this.client.write(part) || full;
-        }
-        if (full) this.upstream.socket.pause();
+        const added = this.outgoing.add(reply.nextClientSeq, payload);
+        reply.nextClientSeq = added.nextSequenceId;
+        reply.bytes += added.bytes;
+        if (added.full) this.upstream.socket.pause();
       }
     }
     if (reply.framer.finished) this.finish(reply);
@@ -239,11 +240,12 @@ export class MysqlRelay {
         return out;
       case 'columns': {
         if (!this.options.filter) return out;
-        const transform = this.options.filter.describe(reply.request, reply.resultIndex, event.columns, reply.binary);
+        const columns = event.definitions.map((d) => decodeColumnDefinition(d));
+        const transform = this.options.filter.describe(reply.request, reply.resultIndex, columns, reply.binary);
         if (transform instanceof Promise)
           throw new GatehouseError('mysql.unmaskable', 'asynchronous masking plans are not supported yet');
         reply.transform = transform;
-        reply.types = event.columns.map((c) => c.type);
+        reply.types = columns.map((c) => c.type);
         return out;
       }
       case 'row':
@@ -285,6 +287,7 @@ export class MysqlRelay {
     const message = known
       ? error.message
       : 'the gateway hit an internal error on this connection; it is closed, other connections are unaffected';
+    this.outgoing.flush();
     this.client.write(
       encodePacket(this.reply?.nextClientSeq ?? 1, encodeErr({ code: 1105, sqlState: 'HY000', message })).bytes,
     );

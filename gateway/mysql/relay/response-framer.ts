@@ -1,5 +1,4 @@
 import { CAPABILITY, has, SERVER_STATUS } from '../codec/capabilities.ts';
-import { decodeColumnDefinition, type ColumnDefinition } from '../codec/column-definition.ts';
 import { decodePrepareOk } from '../codec/prepared-statements.ts';
 import { decodeColumnCount } from '../codec/result-rows.ts';
 import {
@@ -16,7 +15,8 @@ import { malformed } from '../codec/payload-reader.ts';
 
 /** What the relay learns from one server packet of a reply. */
 export type ResponseEvent =
-  | { kind: 'columns'; columns: ColumnDefinition[] }
+  /** The result set's column definitions, raw: decoded only by a relay that masks. */
+  | { kind: 'columns'; definitions: Buffer[] }
   | { kind: 'row'; payload: Buffer }
   | { kind: 'ok'; ok: OkPacket }
   | { kind: 'error'; payload: Buffer }
@@ -26,7 +26,7 @@ export type ResponseEvent =
 /** The reply being read: a generic answer, a result set's columns or rows, or a prepare's definitions. */
 type State =
   | { at: 'start' }
-  | { at: 'columns'; left: number; columns: ColumnDefinition[] }
+  | { at: 'columns'; left: number; definitions: Buffer[] }
   | { at: 'rows' }
   | { at: 'prepare-params'; left: number; columns: number }
   | { at: 'prepare-columns'; left: number }
@@ -60,12 +60,12 @@ export class ResponseFramer {
       case 'start':
         return this.start(payload);
       case 'columns': {
-        s.columns.push(decodeColumnDefinition(payload));
+        s.definitions.push(payload);
         if (--s.left > 0) return { out: [payload] };
         this.state = { at: 'rows' };
         return {
           out: classic ? [payload, encodeEof({ warnings: 0, statusFlags: this.status })] : [payload],
-          event: { kind: 'columns', columns: s.columns },
+          event: { kind: 'columns', definitions: s.definitions },
         };
       }
       case 'rows':
@@ -112,7 +112,7 @@ export class ResponseFramer {
     }
     if (payload[0] === RESPONSE.LOCAL_INFILE)
       throw malformed('the server asked for a client file, which the gateway never allows');
-    this.state = { at: 'columns', left: decodeColumnCount(payload), columns: [] };
+    this.state = { at: 'columns', left: decodeColumnCount(payload), definitions: [] };
     return { out: [payload] };
   }
 
