@@ -265,7 +265,10 @@ function changesResolution(s: StatementAnalysis): boolean {
 }
 
 function hasWriteBound(limits: EffectiveLimits): boolean {
-  return limits.statement.rowsWritten !== undefined || limits.session.rowsWritten !== undefined;
+  const { statement, session } = limits;
+  return (
+    statement.rowsWritten !== undefined || statement.fractionWritten !== undefined || session.rowsWritten !== undefined
+  );
 }
 
 /** The rule id of a statement refused because it would lift a read-only target session. */
