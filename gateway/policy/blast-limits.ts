@@ -6,6 +6,8 @@ export interface BlastCounts {
   rowsRead?: number;
   bytesRead?: number;
   rowsWritten?: number;
+  /** Statement only: the share (0..1) of the written tables' rows one write may change. */
+  fractionWritten?: number;
 }
 
 /**
@@ -37,7 +39,7 @@ export interface Bound {
  * Absent keys are unbounded, so a connection without limits pays only for `undefined` checks.
  */
 export interface EffectiveLimits {
-  statement: { rowsRead?: Bound; bytesRead?: Bound; rowsWritten?: Bound };
+  statement: { rowsRead?: Bound; bytesRead?: Bound; rowsWritten?: Bound; fractionWritten?: Bound };
   session: { rowsRead?: Bound; bytesRead?: Bound; rowsWritten?: Bound };
 }
 
@@ -46,7 +48,7 @@ export interface RawLimit {
   name: string;
   connections?: string[];
   identities?: string[];
-  statement?: { rows_read?: number; bytes_read?: number; rows_written?: number };
+  statement?: { rows_read?: number; bytes_read?: number; rows_written?: number; fraction_written?: number };
   session?: { rows_read?: number; bytes_read?: number; rows_written?: number };
   over_estimate?: 'deny' | 'review';
   over_read?: 'deny' | 'review';
@@ -59,6 +61,7 @@ export function compileLimit(raw: RawLimit, review: ReviewSettings | undefined):
     ...(c.rows_read !== undefined ? { rowsRead: c.rows_read } : {}),
     ...(c.bytes_read !== undefined ? { bytesRead: c.bytes_read } : {}),
     ...(c.rows_written !== undefined ? { rowsWritten: c.rows_written } : {}),
+    ...(c.fraction_written !== undefined ? { fractionWritten: c.fraction_written } : {}),
   });
   return {
     name: raw.name,
@@ -72,7 +75,7 @@ export function compileLimit(raw: RawLimit, review: ReviewSettings | undefined):
   };
 }
 
-const COUNTERS = ['rowsRead', 'bytesRead', 'rowsWritten'] as const;
+const COUNTERS = ['rowsRead', 'bytesRead', 'rowsWritten', 'fractionWritten'] as const;
 
 /** The bounds that apply to a connection and identity, or undefined when none does. */
 export function effectiveLimits(
@@ -91,8 +94,9 @@ export function effectiveLimits(
     for (const scope of ['statement', 'session'] as const) {
       for (const counter of COUNTERS) {
         const value = limit[scope][counter];
-        const current = result[scope][counter];
-        if (value !== undefined && (!current || value < current.value)) result[scope][counter] = { value, limit };
+        const into = result[scope] as Record<string, Bound | undefined>;
+        const current = into[counter];
+        if (value !== undefined && (!current || value < current.value)) into[counter] = { value, limit };
       }
     }
   }
@@ -104,6 +108,8 @@ export interface WriteEstimate {
   statement: string;
   tables: readonly string[];
   rows: number | null;
+  /** Rows of the tables whose existing rows the write changes, by the target's statistics; null when unknown, absent for an INSERT. */
+  tableRows?: number | null;
   why?: string;
 }
 
@@ -120,11 +126,12 @@ export interface WriteEstimates {
 export function estimateDecision(limits: EffectiveLimits, estimates: WriteEstimates): Decision | undefined {
   const perStatement = limits.statement.rowsWritten;
   const perSession = limits.session.rowsWritten;
+  const fraction = limits.statement.fractionWritten;
   let total = estimates.sessionWritten;
   for (const write of estimates.writes) {
     const where = write.tables.length > 0 ? ` on ${write.tables.join(', ')}` : '';
     if (write.rows === null) {
-      const bound = (perStatement ?? perSession)!;
+      const bound = (perStatement ?? perSession ?? fraction)!;
       return over(
         bound,
         `${write.statement}${where} could not be estimated (${write.why}); a bounded write without an estimate counts as over its bound`,
@@ -135,6 +142,19 @@ export function estimateDecision(limits: EffectiveLimits, estimates: WriteEstima
         perStatement,
         `${write.statement}${where} would change about ${write.rows} rows by the target's estimate, over the bound of ${perStatement.value} rows per statement`,
       );
+    if (fraction && write.tableRows !== undefined) {
+      const share = fractionOf(write);
+      if (share === null)
+        return over(
+          fraction,
+          `${write.statement}${where} writes a table without statistics (never analysed), so the share of its rows it would change is unknown; run ANALYZE on it`,
+        );
+      if (share > fraction.value)
+        return over(
+          fraction,
+          `${write.statement}${where} would change about ${write.rows} of the table's ${write.tableRows} rows by the target's estimate, over the bound of ${fraction.value * 100}% of a table per statement`,
+        );
+    }
     total += write.rows;
     if (perSession && total > perSession.value)
       return over(
@@ -152,6 +172,13 @@ export function readDecision(limit: BlastLimit | undefined, why: string): Decisi
   return limit.overRead === 'review' && limit.review
     ? { action: 'review', rule: limit.name, reason, review: limit.review }
     : { action: 'deny', rule: limit.name, reason };
+}
+
+/** Share of the written tables' rows a write changes; null when their size is unknown. An empty table changes nothing of itself. */
+function fractionOf(write: WriteEstimate): number | null {
+  if (write.tableRows === null || write.tableRows === undefined || write.rows === null) return null;
+  if (write.tableRows === 0) return 0;
+  return write.rows / write.tableRows;
 }
 
 function over(bound: Bound, why: string): Decision {

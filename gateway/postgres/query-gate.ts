@@ -2,7 +2,7 @@ import type { CommandEvent, EnforceCall, EnforcementContext, Enforcer } from '..
 import type { HoldControl } from '../enforcement/approval-hold.ts';
 import type { Verdict } from '../enforcement/verdict.ts';
 import type { Action, PgQueryAction } from '../policy/actions-and-decisions.ts';
-import type { EffectiveLimits } from '../policy/blast-limits.ts';
+import type { EffectiveLimits, WriteEstimate } from '../policy/blast-limits.ts';
 import type { BlastMeter } from './blast-meter.ts';
 import { writesOf, type WriteEstimator } from './write-estimator.ts';
 
@@ -58,6 +58,8 @@ type Params = readonly (string | Buffer | null)[];
  */
 export class PgStatement implements EnforceCall, StatementHandle {
   verdict: Verdict | undefined;
+  /** The target's estimates of the writes, when a bound asked for them: in the audit event, for reviewers. */
+  estimates: readonly WriteEstimate[] | undefined;
   audit: 'always' | 'refused' = 'always';
   reviewLater = false;
 
@@ -89,6 +91,14 @@ export class PgStatement implements EnforceCall, StatementHandle {
   event(params: Params | undefined = this.params): CommandEvent {
     const mask = this.gate.maskText;
     const data: Record<string, unknown> = { connection: this.gate.context.connection.name, text: mask(this.sql) };
+    if (this.estimates)
+      data.estimated_writes = this.estimates.map((e) => ({
+        statement: e.statement,
+        tables: e.tables,
+        rows: e.rows,
+        ...(e.tableRows !== undefined ? { table_rows: e.tableRows } : {}),
+        ...(e.why ? { why: e.why } : {}),
+      }));
     if (params) data.params = paramValues(params, mask);
     return { type: 'statement', data };
   }
@@ -207,7 +217,10 @@ class QueryGate implements StatementGate {
       return this.committed(statement, denial);
     }
     if (bounds && action.type === 'pg.query' && hasWriteBound(bounds.limits) && writesOf(action.statements).length > 0)
-      return this.estimated(bounds, action).then((estimated) => this.enforced(statement, estimated));
+      return this.estimated(bounds, action).then((estimated) => {
+        statement.estimates = estimated.writeEstimates?.writes;
+        return this.enforced(statement, estimated);
+      });
     return this.enforced(statement, action);
   }
 
@@ -304,7 +317,10 @@ function changesResolution(s: StatementAnalysis): boolean {
 }
 
 function hasWriteBound(limits: EffectiveLimits): boolean {
-  return limits.statement.rowsWritten !== undefined || limits.session.rowsWritten !== undefined;
+  const { statement, session } = limits;
+  return (
+    statement.rowsWritten !== undefined || statement.fractionWritten !== undefined || session.rowsWritten !== undefined
+  );
 }
 
 /** The rule id of a statement refused because it would lift a read-only target session. */

@@ -14,6 +14,9 @@ import type { WatchedSettings } from './server-settings.ts';
 import type { TargetConnection } from './target-connection.ts';
 import type { BlastMeter } from './blast-meter.ts';
 
+/** The longest client messages wait for a cancel the gateway sent to reach the target. */
+const CANCEL_WAIT_MS = 5000;
+
 export interface RelayOptions {
   /** The target's reported settings the session depends on; a change reported later closes the connection. */
   settings?: WatchedSettings;
@@ -160,6 +163,8 @@ export class SessionRelay {
       });
       socket.on('error', () => socket.destroy());
       socket.on('close', () => resolve());
+      // A target that does not answer the cancel must not hold the client's messages for long.
+      setTimeout(() => socket.destroy(), CANCEL_WAIT_MS).unref();
     });
   }
 

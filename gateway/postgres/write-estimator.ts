@@ -80,7 +80,7 @@ async function estimateOne(queryable: MetadataQueryable, statement: StatementAna
     const results = (await queryable.query(explainSql(statement))) as unknown as { rows?: unknown[] }[];
     const explained = results.find((r) => (r.rows?.[0] as Record<string, unknown> | undefined)?.['QUERY PLAN']);
     const plan = (explained?.rows?.[0] as { 'QUERY PLAN': { Plan: PlanNode }[] })['QUERY PLAN'][0]!.Plan;
-    return { ...base, rows: rowsChanged(plan) };
+    return { ...base, rows: rowsChanged(plan), tableRows: await tableRowsOf(queryable, writtenRelations(plan)) };
   } catch (error) {
     await queryable.query('ROLLBACK; DEALLOCATE ALL').catch(() => undefined);
     return { ...base, rows: null, why: `the target's EXPLAIN failed: ${(error as Error).message}` };
@@ -92,8 +92,8 @@ function explainSql(statement: StatementAnalysis): string {
   const params = highestParam(statement.parseTree);
   const explain =
     params === 0
-      ? `EXPLAIN (FORMAT JSON) ${statement.text}\n;`
-      : `PREPARE ${PREPARED} AS ${statement.text}\n;\nEXPLAIN (FORMAT JSON) EXECUTE ${PREPARED}(${Array(params).fill('NULL').join(', ')});\nDEALLOCATE ${PREPARED};`;
+      ? `EXPLAIN (FORMAT JSON, VERBOSE) ${statement.text}\n;`
+      : `PREPARE ${PREPARED} AS ${statement.text}\n;\nEXPLAIN (FORMAT JSON, VERBOSE) EXECUTE ${PREPARED}(${Array(params).fill('NULL').join(', ')});\nDEALLOCATE ${PREPARED};`;
   return `BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan;\n${explain}\nROLLBACK`;
 }
 
@@ -115,7 +115,49 @@ function highestParam(tree: unknown): number {
 interface PlanNode {
   'Node Type': string;
   'Plan Rows': number;
+  'Relation Name'?: string;
+  Schema?: string;
+  Operation?: string;
   Plans?: PlanNode[];
+}
+
+/** Schema and name of every table whose existing rows a ModifyTable node changes (not INSERTs; VERBOSE plans name the schema). */
+export function writtenRelations(plan: PlanNode): { schema: string; name: string }[] {
+  const found: { schema: string; name: string }[] = [];
+  const visit = (node: PlanNode): void => {
+    if (node['Node Type'] === 'ModifyTable' && node.Operation !== 'Insert' && node['Relation Name'] && node.Schema)
+      found.push({ schema: node.Schema, name: node['Relation Name'] });
+    for (const child of node.Plans ?? []) visit(child);
+  };
+  visit(plan);
+  return found;
+}
+
+const TABLE_ROWS_SQL = `
+  SELECT c.reltuples::float8 AS reltuples
+    FROM unnest($1::text[], $2::text[]) AS w(schema, name)
+    LEFT JOIN pg_namespace n ON n.nspname = w.schema
+    LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.name`;
+
+/**
+ * Rows of the written tables by the target's statistics (`reltuples`); undefined when the write
+ * changes no existing rows (an INSERT); null when a table has none
+ * (never analysed or vacuumed, a partitioned parent, a temporary table), so a fraction cannot be known.
+ */
+async function tableRowsOf(
+  queryable: MetadataQueryable,
+  tables: readonly { schema: string; name: string }[],
+): Promise<number | null | undefined> {
+  if (tables.length === 0) return undefined;
+  const result = (await queryable.query(TABLE_ROWS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.name)])) as {
+    rows: { reltuples: number | null }[];
+  };
+  let total = 0;
+  for (const { reltuples } of result.rows) {
+    if (reltuples === null || reltuples < 0) return null;
+    total += reltuples;
+  }
+  return total;
 }
 
 /** Rows the plan's writes change: the input of every ModifyTable node (its own row count is its RETURNING). */

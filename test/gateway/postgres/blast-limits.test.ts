@@ -23,6 +23,8 @@ limits:
     connections: [app-db]
     statement: { rows_read: 500, rows_written: 100 }
     session: { rows_written: 150 }
+  - name: share-of-a-table
+    statement: { fraction_written: 0.5 }
 `;
 
 const run = promisify(execFile);
@@ -139,6 +141,21 @@ describe('writes bounded by the target planner before they run', () => {
     const merge = await psql('MERGE INTO orders o USING notes n ON o.id = n.id WHEN MATCHED THEN UPDATE SET total = 0');
     expect(merge.err).toBe('');
     expect(await direct('SELECT count(*)::int AS n FROM orders WHERE total = 0')).toEqual([{ n: 100 }]);
+  });
+
+  it("denies a write estimated over its share of the table, by the table's statistics", async () => {
+    const { err } = await psql("UPDATE notes SET body = 'x' WHERE id <= 60");
+    expect(err).toMatch(
+      /would change about 60 of the table's 100 rows by the target's estimate, over the bound of 50% of a table/,
+    );
+    expect(await direct("SELECT count(*)::int AS n FROM notes WHERE body = 'x'")).toEqual([{ n: 0 }]);
+  });
+
+  it('fails closed on a table without statistics, and inserts are not shares of a table', async () => {
+    const update = await psql('UPDATE fresh SET v = 1 WHERE id = 1');
+    expect(update.err).toMatch(/writes a table without statistics \(never analysed\).*run ANALYZE on it/);
+    const insert = await psql('INSERT INTO fresh VALUES (1, 1)');
+    expect(insert.err).toBe('');
   });
 
   it('fails closed on a statement the planner cannot estimate', async () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type GatewayUnderTest } from '../../support/gateway-harness.ts';
+import { STATIC_TOKEN, startTestGateway, type GatewayUnderTest } from '../../support/gateway-harness.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/pg-target.ts';
 
 // `id % 2 = 0` is planned at the default equality selectivity (0.5%): the planner expects about 5
@@ -81,6 +81,14 @@ describe('bounds over a whole session', () => {
     expect(rule).toBe('wide-writes-reviewed');
     expect(result.rowCount).toBe(100);
     expect(await changed()).toBe(100);
+    const session = await gateway.sessions.authenticate(STATIC_TOKEN);
+    await gateway.recorder.flush();
+    const events = await gateway.store.listAuditEvents(session!.sessionId);
+    const held = events.find((e) => e.type === 'statement' && e.data.rule === 'wide-writes-reviewed');
+    expect(held?.data.estimated_writes).toEqual([
+      { statement: 'UPDATE', tables: ['items'], rows: expect.any(Number), table_rows: 1000 },
+    ]);
+    expect((held?.data.estimated_writes as { rows: number }[])[0]!.rows).toBeGreaterThan(50);
   });
 
   it('refuses COMMIT of a transaction block whose writes (by their command tags) took the session over its bound', async () => {
