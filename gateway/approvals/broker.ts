@@ -176,6 +176,15 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
     poller.unref();
   }
 
+  /** A window another replica opened for this session and rule (only asked when the rule grants windows). */
+  async function sharedWindow(sessionId: string, rule: string) {
+    const record = await store.findApprovalWindow(sessionId, rule, clock.now()).catch((error: unknown) => {
+      onError(error);
+      return null;
+    });
+    return record ? { approvalId: record.id, decidedBy: record.decidedBy } : null;
+  }
+
   async function hold(request: HoldRequest, holdOptions: HoldOptions = {}): Promise<HoldResult> {
     const { session, decision } = request;
     const review = decision.review;
@@ -187,7 +196,9 @@ export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBr
         reason: `rule ${decision.rule} asked for review without review settings; add review: to the rule`,
       };
     }
-    const open = windows.find(session.sessionId, decision.rule);
+    const open =
+      windows.find(session.sessionId, decision.rule) ??
+      (policyOf(review).windowSeconds ? await sharedWindow(session.sessionId, decision.rule) : null);
     if (open)
       return {
         outcome: 'approved',

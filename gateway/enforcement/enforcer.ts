@@ -86,7 +86,15 @@ export interface EnforcerDeps {
   /** Counts each decision (the gateway's `gatehouse_statements_total`). */
   metrics?: { statements: { inc(labels: { protocol: string; decision: string }): void } };
   log(message: string): void;
+  /**
+   * When given, a command of a session past its `expiresAt` is denied (rule `session-expired`) even
+   * if the timer that closes its connections has not fired yet: nothing runs after expiry.
+   */
+  clock?: { now(): Date };
 }
+
+/** The rule id of a command refused because its session expired. */
+export const SESSION_EXPIRED_RULE = 'session-expired';
 
 /** Whether a connection refuses commands whose event cannot be written: the one place the audit mode is read. */
 export function auditRequired(context: EnforcementContext): boolean {
@@ -110,6 +118,8 @@ class CoreEnforcer implements Enforcer {
   constructor(private readonly deps: EnforcerDeps) {}
 
   enforce(context: EnforcementContext, action: Action, call: EnforceCall): Verdict | Promise<Verdict> {
+    const expired = this.expired(context);
+    if (expired) return this.finish(context, call, expired);
     const decision = this.decide(context, action);
     if (call.unsupported !== undefined && decision.action !== 'deny')
       return this.finish(context, call, refused(REFUSAL.unsupported, decision, call.unsupported));
@@ -125,7 +135,8 @@ class CoreEnforcer implements Enforcer {
     }
   }
 
-  commit(context: EnforcementContext, verdict: Verdict, event: CommandEvent): Verdict | Promise<Verdict> {
+  commit(context: EnforcementContext, reached: Verdict, event: CommandEvent): Verdict | Promise<Verdict> {
+    const verdict = (reached.allowed && this.expired(context)) || reached;
     const { decision, approval } = verdict;
     const data = { ...event.data, decision: decision.action, rule: decision.rule, reason: decision.reason };
     if (approval) Object.assign(data, { approval_id: approval.id });
@@ -156,6 +167,14 @@ class CoreEnforcer implements Enforcer {
       this.deps.log(`audit write of ${type} failed: ${(error as Error).message}`);
       return !auditRequired(context);
     }
+  }
+
+  /** The refusal of a command whose session is past its expiry, or null. */
+  private expired(context: EnforcementContext): Verdict | null {
+    const now = this.deps.clock?.now().getTime();
+    if (now === undefined || now < context.session.expiresAt.getTime()) return null;
+    const reason = `the session expired at ${context.session.expiresAt.toISOString()}; start a new one`;
+    return refused(REFUSAL.denied, { action: 'deny', rule: SESSION_EXPIRED_RULE, reason });
   }
 
   private decide(context: EnforcementContext, action: Action): Decision {

@@ -122,7 +122,7 @@ async function assemble(env: Env, listeners: BoundListeners): Promise<RunningGat
   const { broker, embeddedApp } = await openApprovals(env, store, recorder);
   const live = createLiveSessions(env.clock);
   const engine = (options.createEngine ?? createPolicyEngine)(policy);
-  const enforcer = createEnforcer({ engine, broker, recorder, metrics, log: env.log });
+  const enforcer = createEnforcer({ engine, broker, recorder, metrics, log: env.log, clock: env.clock });
   const deps: AdapterDeps = {
     config,
     enforcer,

@@ -27,17 +27,25 @@ export async function bindListeners(listen: GatehouseConfig['listen']): Promise<
   let route: ((key: ListenKey, socket: net.Socket) => void) | null = null;
   const waiting: Array<[ListenKey, net.Socket]> = [];
   const bound: Record<string, { host: string; port: number }> = {};
-  const close = (): Promise<void> =>
-    Promise.all(
+  // The HTTP server never listens itself, so its closeAllConnections() does not know these sockets.
+  const httpSockets = new Set<net.Socket>();
+  const close = (): Promise<void> => {
+    const closed = Promise.all(
       [...servers.values()].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
-    ).then(() => {
-      for (const [, socket] of waiting.splice(0)) socket.destroy();
-    });
+    );
+    for (const [, socket] of waiting.splice(0)) socket.destroy();
+    for (const socket of httpSockets) socket.destroy();
+    return closed.then(() => undefined);
+  };
   try {
     for (const key of Object.keys(listen) as ListenKey[]) {
       const address = listen[key];
       if (!address) continue;
       const server = net.createServer((socket) => {
+        if (key === 'http') {
+          httpSockets.add(socket);
+          socket.once('close', () => httpSockets.delete(socket));
+        }
         if (route) route(key, socket);
         else waiting.push([key, socket]);
       });

@@ -235,6 +235,17 @@ export class SqlStore implements Store {
     return rows.map(toApproval);
   }
 
+  async findApprovalWindow(sessionId: string, rule: string, now: Date): Promise<ApprovalRecord | null> {
+    const rows = await this.#db.query<Row>(
+      `SELECT * FROM approvals
+       WHERE session_id = $1 AND rule = $2 AND status = 'approved' AND settings->'policy' ? 'windowSeconds'
+         AND decided_at + make_interval(secs => (settings->'policy'->>'windowSeconds')::double precision) > $3
+       ORDER BY decided_at DESC LIMIT 1`,
+      [sessionId, rule, now.toISOString()],
+    );
+    return rows[0] ? toApproval(rows[0]) : null;
+  }
+
   onApprovalDecided(listener: (id: string) => void): () => void {
     return this.#db.watchApprovals(listener);
   }

@@ -148,6 +148,11 @@ export interface Store {
   ): Promise<boolean>;
   listPendingApprovals(): Promise<ApprovalRecord[]>;
   /**
+   * The latest approval of `rule` in a session that grants a window still open at `now`, whichever
+   * replica held it: a window opened on one replica covers the session's connections on all of them.
+   */
+  findApprovalWindow(sessionId: string, rule: string, now: Date): Promise<ApprovalRecord | null>;
+  /**
    * Notifies when a session ends on any replica (LISTEN/NOTIFY on PostgreSQL). Absent on the embedded
    * engine, where one process owns the store and so ends every session itself.
    */

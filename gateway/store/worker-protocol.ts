@@ -35,6 +35,7 @@ export const FORWARDED_METHODS = [
   'getApproval',
   'decideApproval',
   'listPendingApprovals',
+  'findApprovalWindow',
 ] as const satisfies ReadonlyArray<keyof Store>;
 
 /** A store method the worker runs on the caller's behalf; anything else never crosses the thread boundary. */

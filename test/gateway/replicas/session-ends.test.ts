@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { usingRealServer, withAdmin } from '../../support/pg-target.ts';
-import { startReplicaBed, type ReplicaBed } from './replica-bed.ts';
+import { loadDevIssuerKey, mintDevToken } from '../../../gateway/identity/dev-issuer.ts';
+import { systemClock } from '../../../gateway/identity/session-context.ts';
+import { PUBLIC_URL, startReplicaBed, type ReplicaBed } from './replica-bed.ts';
 
 /** A connected client and the moment (ms since `since`) it was ended by the gateway. */
 async function connected(url: string): Promise<{ client: pg.Client; ended: Promise<number>; since: () => void }> {
@@ -113,5 +115,46 @@ describe.runIf(usingRealServer())('sessions across replicas on one PostgreSQL st
     expect(stored?.endReason).toBe('expired');
     expect(stored?.endedAt?.getTime()).toBe(now + 700);
     expect(bed.logs[1]!.join('\n')).toContain(`"sessionId":"${id}","reason":"expired","by":"expiry-sweep"`);
+  });
+});
+
+describe.runIf(usingRealServer())('single-use tokens across replicas', { timeout: 60_000 }, () => {
+  let bed: ReplicaBed;
+  beforeAll(async () => {
+    bed = await startReplicaBed(2);
+  }, 60_000);
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  it('grants one session for an OIDC token presented to two replicas at once, and refuses the replay', async () => {
+    const [a, b] = bed.replicas as [NonNullable<(typeof bed.replicas)[0]>, NonNullable<(typeof bed.replicas)[0]>];
+    const jwt = await mintDevToken(
+      await loadDevIssuerKey(a.store),
+      PUBLIC_URL,
+      { repository: 'acme/app' },
+      systemClock,
+    );
+    const exchange = (httpUrl: string) =>
+      fetch(`${httpUrl}/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: jwt }),
+      }).then(async (response) => ({
+        status: response.status,
+        body: (await response.json()) as { error?: { code: string } },
+      }));
+    const answers = await Promise.all([
+      exchange(a.httpUrl),
+      exchange(b.httpUrl),
+      exchange(a.httpUrl),
+      exchange(b.httpUrl),
+    ]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 401, 401, 401]);
+    expect(answers.filter((answer) => answer.status === 401).map((answer) => answer.body.error?.code)).toEqual([
+      'token.replayed',
+      'token.replayed',
+      'token.replayed',
+    ]);
   });
 });
