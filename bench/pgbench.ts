@@ -10,13 +10,37 @@ const run = promisify(execFile);
 interface PgbenchResult {
   tps: number;
   latencyMs: number;
+  /** CPU this process (the gateway or the pipe, with their threads) spent per transaction. */
+  cpuUsPerTx?: number;
 }
 
-async function pgbench(url: string, args: string[]): Promise<PgbenchResult> {
+/** CPU microseconds this process (the gateway and the pipe run in it, with their threads) has used. */
+const ownCpu = (): number => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
+/**
+ * Runs pgbench; with `cpu` (the proxy's CPU clock in µs) adds its CPU per transaction, a figure
+ * that depends far less on what else the shared machine runs than tps does. `settle` waits for
+ * the work the run left behind (a gateway's audit shipping).
+ */
+async function pgbench(
+  url: string,
+  args: string[],
+  cpu?: () => number,
+  settle?: () => Promise<void>,
+): Promise<PgbenchResult> {
+  const before = cpu?.() ?? 0;
   const { stdout } = await run('pgbench', [...args, url], { maxBuffer: 1 << 24 });
+  // The audit events of the run are shipped before the CPU is read, so the row pays for its own backlog and the next row for none of it.
+  await settle?.();
+  const used = (cpu?.() ?? 0) - before;
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
   const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
-  return { tps, latencyMs };
+  const transactions = Number(/actually processed: (\d+)/.exec(stdout)?.[1]);
+  if (!cpu || !(transactions > 0)) return { tps, latencyMs };
+  return { tps, latencyMs, cpuUsPerTx: used / transactions };
 }
 
 const SELECT_ONLY = (mode: 'simple' | 'prepared', seconds: number) => [
@@ -74,18 +98,24 @@ export async function benchPgbench(seconds = 10): Promise<BenchRow[]> {
       const row = (label: string, result: PgbenchResult, goal = ''): BenchRow => ({
         benchmark: `pgbench -S, 8 clients, ${mode}, ${label}`,
         direct: `${direct.tps.toFixed(0)} tps, ${direct.latencyMs.toFixed(2)} ms`,
-        gateway: `${result.tps.toFixed(0)} tps, ${result.latencyMs.toFixed(2)} ms`,
+        gateway: `${result.tps.toFixed(0)} tps, ${result.latencyMs.toFixed(2)} ms${cpuOf(result)}`,
         ratio: (result.tps / direct.tps).toFixed(2),
         goal,
       });
       if (pgbouncer)
         rows.push(
-          row('pgbouncer, session mode (not the gateway)', await pgbench(pgbouncer.url, SELECT_ONLY(mode, seconds))),
+          row(
+            'pgbouncer, session mode (not the gateway)',
+            await pgbench(pgbouncer.url, SELECT_ONLY(mode, seconds), pgbouncer.cpuMicros),
+          ),
         );
       else rows.push({ benchmark: `pgbench -S, 8 clients, ${mode}, pgbouncer`, ratio: PGBOUNCER_MISSING });
-      rows.push(row('naive Node TCP pipe (not the gateway)', await pgbench(pipe.url, SELECT_ONLY(mode, seconds))));
+      rows.push(
+        row('naive Node TCP pipe (not the gateway)', await pgbench(pipe.url, SELECT_ONLY(mode, seconds), ownCpu)),
+      );
       const through: PgbenchResult[] = [];
-      for (const gateway of gateways) through.push(await pgbench(gateway.url, SELECT_ONLY(mode, seconds)));
+      for (const gateway of gateways)
+        through.push(await pgbench(gateway.url, SELECT_ONLY(mode, seconds), ownCpu, () => shipped(gateway)));
       variants.forEach((variant, i) => rows.push(row(variant.label, through[i]!, i === on ? '≥ 0.50' : '')));
       if (on >= 0 && off >= 0)
         rows.push({
@@ -101,6 +131,15 @@ export async function benchPgbench(seconds = 10): Promise<BenchRow[]> {
     for (const db of [target, ...stores]) await db.drop();
   }
   return rows;
+}
+
+/** Until the gateway's audit events so far are in its journal and were offered to its store. */
+function shipped(gateway: { recorder: { flush(): Promise<void> } }): Promise<void> {
+  return gateway.recorder.flush();
+}
+
+function cpuOf(result: PgbenchResult): string {
+  return result.cpuUsPerTx === undefined ? '' : `, ${result.cpuUsPerTx.toFixed(0)} µs CPU/stmt`;
 }
 
 function allVariants(stores: BenchTarget[]): Variant[] {

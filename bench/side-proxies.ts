@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +9,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface SideProxy {
   /** The bench target's URL with host and port swapped for the proxy's. */
   url: string;
+  /** CPU microseconds a proxy in its own process has used (from /proc), when it can be read. */
+  cpuMicros?: () => number;
   close(): Promise<void>;
+}
+
+/** utime + stime of a process, from /proc/<pid>/stat (clock ticks of 10 ms on Linux). */
+function processCpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 const TARGET = { host: '127.0.0.1', port: 5432 } as const;
@@ -90,8 +99,10 @@ export async function startPgbouncer(binary: string, targetUrl: string): Promise
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   await waitForPort(port, child, () => stderr.slice(-500));
+  const pid = child.pid!;
   return {
     url: viaPort(targetUrl, port),
+    cpuMicros: () => processCpuMicros(pid),
     close: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -7,7 +7,7 @@ import {
   type AuditEventType,
   type SessionEndReason,
 } from '../../wire/audit-events.ts';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalData, type CanonicalData } from './canonical-json.ts';
 import { createChainWriter, writerCheckpoint, type AuditDurability, type ChainWriter } from './journal/chain-writer.ts';
 import type { JournalHead } from './journal/journal.ts';
 import type { Journal } from './journal/journal.ts';
@@ -247,13 +247,13 @@ class JournaledRecorder implements Recorder, RecorderReads {
     data: Record<string, unknown>,
     extra: { seal?: boolean; chain?: string } = {},
   ): Promise<number | null> {
-    let canonical: string;
+    let written: CanonicalData;
     try {
-      canonical = canonicalJson(data);
+      written = canonicalData(data);
     } catch (error) {
       return Promise.reject(error);
     }
-    const snapshot = JSON.parse(canonical) as Record<string, unknown>;
+    const { canonical, snapshot } = written;
     return this.#chains.enqueue({ sessionId, type, at: this.#clock.now(), data: snapshot, canonical, ...extra });
   }
 

@@ -82,6 +82,13 @@ describe('code installed now, run later (class 1)', () => {
     await refused(sql, rule, 'node');
   });
 
+  it('judges a query sent again with other literals by what the server runs, as the first time', async () => {
+    // The second and third texts share the first's analysis and resolution (integer template, facts cache).
+    for (const id of [1, 2, 3])
+      await refused(`SELECT * FROM order_report WHERE n = ${id}`, /no-unbounded-writes.*public.wipe_orders/);
+    for (const id of [4, 5]) expect((await bed.psql(`SELECT harmless(${id})`)).output.trim()).toBe(String(id + 1));
+  });
+
   it('still runs statements whose installed code is harmless', async () => {
     expect((await bed.psql('SELECT harmless(1)')).output.trim()).toBe('2');
     const created = await bed.psql('CREATE FUNCTION plus2(a int) RETURNS int LANGUAGE sql AS $$ SELECT a + 2 $$');
