@@ -22,129 +22,150 @@ export interface BackendContext {
   flushToClient: () => void;
 }
 
+type BackendHandler = (ctx: BackendContext, frame: Frame, current: Expectation | undefined) => void | Promise<void>;
+
+function onDataRow(ctx: BackendContext, frame: Frame, current: Expectation | undefined): void {
+  const execution = executionOf(current);
+  let bytes = frame.bytes;
+  if (ctx.filter) {
+    const transform = current?.kind === 'execute' ? current.entry?.transform : ctx.state.queryTransform;
+    if (!transform)
+      throw new GatehouseError(
+        'pg.unmasked-row',
+        'a row arrived whose columns the gateway could not classify for masking; the connection is closed',
+      );
+    const before = transform.maskedCount;
+    bytes = transform.transform(bytes);
+    if (execution) execution.maskedValues += transform.maskedCount - before;
+  }
+  if (execution) {
+    execution.rows++;
+    execution.bytes += bytes.length;
+    if (execution.sample.length < ctx.sampleRows) execution.sample.push(decodeTextRow(bytes));
+  }
+  ctx.toClient.add(bytes);
+}
+
+function onNoData({ state, toClient }: BackendContext, frame: Frame, current: Expectation | undefined): void {
+  if (current?.kind === 'describe') {
+    state.tracker.shift();
+    if (current.internal) return;
+  }
+  toClient.add(frame.bytes);
+}
+
+function onParameterDescription({ toClient }: BackendContext, frame: Frame, current: Expectation | undefined): void {
+  if (!(current?.kind === 'describe' && current.internal)) toClient.add(frame.bytes);
+}
+
+function onExecutionEnd(ctx: BackendContext, frame: Frame, current: Expectation | undefined): void {
+  const { state } = ctx;
+  const execution = executionOf(current);
+  if (execution && frame.type === BACKEND.commandComplete) {
+    execution.rows = Math.max(execution.rows, rowsOfTag(frame.body));
+    const index = current?.kind === 'query' ? current.statementIndex : 0;
+    const effects = execution.handle ? ctx.gate.statementCompleted?.(execution.handle, index) : undefined;
+    if (effects) state.forget(effects);
+  }
+  finishTransforms(ctx);
+  if (current?.kind === 'query') current.statementIndex++;
+  else if (current?.kind === 'execute') finish(ctx, state.tracker.shift());
+  ctx.toClient.add(frame.bytes);
+}
+
+function onCloseComplete(ctx: BackendContext, frame: Frame, current: Expectation | undefined): void {
+  if (current?.kind === 'close') closed(ctx, current);
+  ctx.state.tracker.shift();
+  ctx.toClient.add(frame.bytes);
+}
+
+function onStepComplete({ state, toClient }: BackendContext, frame: Frame): void {
+  state.tracker.shift();
+  toClient.add(frame.bytes);
+}
+
+function onReadyForQuery(ctx: BackendContext, frame: Frame): void {
+  const { state } = ctx;
+  state.copyIn = false;
+  while (
+    state.tracker.current &&
+    state.tracker.current.kind !== 'sync' &&
+    state.tracker.current.kind !== 'query' &&
+    state.tracker.current.kind !== 'function-call'
+  ) {
+    finish(ctx, state.tracker.shift());
+  }
+  finish(ctx, state.tracker.shift());
+  state.transactionStatus = String.fromCharCode(frame.body[0]!) as 'I' | 'T' | 'E';
+  ctx.gate.readyForQuery?.(state.transactionStatus);
+  state.queryTransform = undefined;
+  state.transactionEnded();
+  ctx.toClient.add(frame.bytes);
+}
+
+function onCopyInResponse({ state, toClient }: BackendContext, frame: Frame): void {
+  const copy = state.tracker.copyInStarted();
+  if (copy.unexpected) throw duringCopyIn(`a ${copy.unexpected} message`);
+  state.copyIn = !copy.ended;
+  toClient.add(frame.bytes);
+}
+
+function onCopyData({ state, toClient }: BackendContext, frame: Frame): void {
+  if (!state.copyOut) return toClient.add(frame.bytes);
+  const body = frame.body;
+  const masked = state.copyOut.transform(body);
+  toClient.add(masked === body ? frame.bytes : messageOf(frame.type, masked));
+}
+
+function onCopyDone({ state, toClient }: BackendContext, frame: Frame): void {
+  const tail = state.copyOut?.flush();
+  if (tail && tail.length > 0) toClient.add(messageOf(BACKEND.copyData, tail));
+  state.copyOut = undefined;
+  toClient.add(frame.bytes);
+}
+
+function onParameterStatus(ctx: BackendContext, frame: Frame): void {
+  checkSetting(ctx, frame.body);
+  ctx.toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes) : frame.bytes);
+}
+
+function onNotice(ctx: BackendContext, frame: Frame, current: Expectation | undefined): void {
+  ctx.toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes, statementOf(current)) : frame.bytes);
+}
+
+/** One handler per target message type the relay follows; any other message passes as it came. */
+const BACKEND_HANDLERS = new Map<number, BackendHandler>([
+  [BACKEND.dataRow, onDataRow],
+  [BACKEND.rowDescription, (ctx, frame) => describeRows(ctx, frame)],
+  [BACKEND.noData, onNoData],
+  [BACKEND.parameterDescription, onParameterDescription],
+  [BACKEND.commandComplete, onExecutionEnd],
+  [BACKEND.emptyQuery, onExecutionEnd],
+  [BACKEND.portalSuspended, onExecutionEnd],
+  [BACKEND.closeComplete, onCloseComplete],
+  [BACKEND.parseComplete, onStepComplete],
+  [BACKEND.bindComplete, onStepComplete],
+  [BACKEND.errorResponse, (ctx, frame) => onError(ctx, frame)],
+  [BACKEND.readyForQuery, onReadyForQuery],
+  [BACKEND.copyOutResponse, (ctx, frame) => startCopyOut(ctx, frame)],
+  [BACKEND.copyInResponse, onCopyInResponse],
+  [BACKEND.copyData, onCopyData],
+  [BACKEND.copyDone, onCopyDone],
+  [BACKEND.parameterStatus, onParameterStatus],
+  [BACKEND.noticeResponse, onNotice],
+  [BACKEND.notification, onNotice],
+]);
+
 /**
  * Handles one target message on its way to the client: masks rows and message text, swaps
  * errors of substituted statements, and closes executions for the audit trail. DataRows of
  * connections without masking pass as they came.
  */
 export function handleBackendFrame(ctx: BackendContext, frame: Frame): void | Promise<void> {
-  const { state, toClient } = ctx;
-  const current = state.tracker.current;
-  switch (frame.type) {
-    case BACKEND.dataRow: {
-      const execution = executionOf(current);
-      let bytes = frame.bytes;
-      if (ctx.filter) {
-        const transform = current?.kind === 'execute' ? current.entry?.transform : state.queryTransform;
-        if (!transform)
-          throw new GatehouseError(
-            'pg.unmasked-row',
-            'a row arrived whose columns the gateway could not classify for masking; the connection is closed',
-          );
-        const before = transform.maskedCount;
-        bytes = transform.transform(bytes);
-        if (execution) execution.maskedValues += transform.maskedCount - before;
-      }
-      if (execution) {
-        execution.rows++;
-        execution.bytes += bytes.length;
-        if (execution.sample.length < ctx.sampleRows) execution.sample.push(decodeTextRow(bytes));
-      }
-      toClient.add(bytes);
-      return;
-    }
-    case BACKEND.rowDescription:
-      return describeRows(ctx, frame);
-    case BACKEND.noData:
-      if (current?.kind === 'describe') {
-        state.tracker.shift();
-        if (current.internal) return;
-      }
-      toClient.add(frame.bytes);
-      return;
-    case BACKEND.parameterDescription:
-      if (!(current?.kind === 'describe' && current.internal)) toClient.add(frame.bytes);
-      return;
-    case BACKEND.commandComplete:
-    case BACKEND.emptyQuery:
-    case BACKEND.portalSuspended: {
-      const execution = executionOf(current);
-      if (execution && frame.type === BACKEND.commandComplete) {
-        execution.rows = Math.max(execution.rows, rowsOfTag(frame.body));
-        const index = current?.kind === 'query' ? current.statementIndex : 0;
-        const effects = execution.handle ? ctx.gate.statementCompleted?.(execution.handle, index) : undefined;
-        if (effects) state.forget(effects);
-      }
-      finishTransforms(ctx);
-      if (current?.kind === 'query') current.statementIndex++;
-      else if (current?.kind === 'execute') finish(ctx, state.tracker.shift());
-      toClient.add(frame.bytes);
-      return;
-    }
-    case BACKEND.closeComplete:
-      if (current?.kind === 'close') closed(ctx, current);
-      state.tracker.shift();
-      toClient.add(frame.bytes);
-      return;
-    case BACKEND.parseComplete:
-    case BACKEND.bindComplete:
-      state.tracker.shift();
-      toClient.add(frame.bytes);
-      return;
-    case BACKEND.errorResponse:
-      return onError(ctx, frame);
-    case BACKEND.readyForQuery: {
-      state.copyIn = false;
-      while (
-        state.tracker.current &&
-        state.tracker.current.kind !== 'sync' &&
-        state.tracker.current.kind !== 'query' &&
-        state.tracker.current.kind !== 'function-call'
-      ) {
-        finish(ctx, state.tracker.shift());
-      }
-      finish(ctx, state.tracker.shift());
-      state.transactionStatus = String.fromCharCode(frame.body[0]!) as 'I' | 'T' | 'E';
-      ctx.gate.readyForQuery?.(state.transactionStatus);
-      state.queryTransform = undefined;
-      state.transactionEnded();
-      toClient.add(frame.bytes);
-      return;
-    }
-    case BACKEND.copyOutResponse:
-      return startCopyOut(ctx, frame);
-    case BACKEND.copyInResponse: {
-      const copy = state.tracker.copyInStarted();
-      if (copy.unexpected) throw duringCopyIn(`a ${copy.unexpected} message`);
-      state.copyIn = !copy.ended;
-      toClient.add(frame.bytes);
-      return;
-    }
-    case BACKEND.copyData: {
-      if (!state.copyOut) return toClient.add(frame.bytes);
-      const body = frame.body;
-      const masked = state.copyOut.transform(body);
-      toClient.add(masked === body ? frame.bytes : messageOf(frame.type, masked));
-      return;
-    }
-    case BACKEND.copyDone: {
-      const tail = state.copyOut?.flush();
-      if (tail && tail.length > 0) toClient.add(messageOf(BACKEND.copyData, tail));
-      state.copyOut = undefined;
-      toClient.add(frame.bytes);
-      return;
-    }
-    case BACKEND.parameterStatus:
-      checkSetting(ctx, frame.body);
-      toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes) : frame.bytes);
-      return;
-    case BACKEND.noticeResponse:
-    case BACKEND.notification:
-      toClient.add(ctx.filter ? ctx.filter.maskMessage(frame.bytes, statementOf(current)) : frame.bytes);
-      return;
-    default:
-      toClient.add(frame.bytes);
-  }
+  const current = ctx.state.tracker.current;
+  const handler = BACKEND_HANDLERS.get(frame.type);
+  if (!handler) return ctx.toClient.add(frame.bytes);
+  return handler(ctx, frame, current);
 }
 
 /** A ParameterStatus (name, value) the session cannot continue with closes the connection before the client sees it. */
