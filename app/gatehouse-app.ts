@@ -45,38 +45,8 @@ export function createGatehouseApp(settings: GatehouseAppSettings): ApplicationF
       }),
     );
 
-    app.on('issue_comment.created', async (context) => {
-      const { comment, issue, repository, installation } = context.payload;
-      if (comment.user?.type === 'Bot' || !installation) return;
-      const command = parseReviewCommand(comment.body);
-      if (!command || !comment.user) return;
-      await flow.onAnswer(context.octokit, {
-        id: command.id,
-        verb: command.verb,
-        reason: command.verb === 'deny' ? command.reason : null,
-        reviewer: { id: comment.user.id, login: comment.user.login },
-        repository: repository.full_name,
-        repositoryId: repository.id,
-        installationId: installation.id,
-        replyTo: issue.number,
-      });
-    });
-
-    app.on('check_run.requested_action', async (context) => {
-      const { check_run: checkRun, requested_action: action, sender, repository, installation } = context.payload;
-      const verb = action?.identifier;
-      if ((verb !== 'approve' && verb !== 'deny') || !checkRun.external_id || !installation) return;
-      await flow.onAnswer(context.octokit, {
-        id: checkRun.external_id,
-        verb,
-        reason: verb === 'deny' ? 'denied with the check run button' : null,
-        reviewer: { id: sender.id, login: sender.login },
-        repository: repository.full_name,
-        repositoryId: repository.id,
-        installationId: installation.id,
-        replyTo: checkRun.pull_requests[0]?.number ?? null,
-      });
-    });
+    answerByComment(app, flow);
+    answerByButton(app, flow);
 
     app.on('workflow_job.completed', async (context) => {
       const { workflow_job: job, repository } = context.payload;
@@ -90,4 +60,45 @@ export function createGatehouseApp(settings: GatehouseAppSettings): ApplicationF
       });
     });
   };
+}
+
+type ApprovalFlow = ReturnType<typeof createApprovalFlow>;
+
+/** `/gatehouse approve <id>` or `/gatehouse deny <id> <reason>` in a PR comment (bots ignored). */
+function answerByComment(app: Probot, flow: ApprovalFlow): void {
+  app.on('issue_comment.created', async (context) => {
+    const { comment, issue, repository, installation } = context.payload;
+    if (comment.user?.type === 'Bot' || !installation) return;
+    const command = parseReviewCommand(comment.body);
+    if (!command || !comment.user) return;
+    await flow.onAnswer(context.octokit, {
+      id: command.id,
+      verb: command.verb,
+      reason: command.verb === 'deny' ? command.reason : null,
+      reviewer: { id: comment.user.id, login: comment.user.login },
+      repository: repository.full_name,
+      repositoryId: repository.id,
+      installationId: installation.id,
+      replyTo: issue.number,
+    });
+  });
+}
+
+/** The Approve/Deny buttons of the approval's check run. */
+function answerByButton(app: Probot, flow: ApprovalFlow): void {
+  app.on('check_run.requested_action', async (context) => {
+    const { check_run: checkRun, requested_action: action, sender, repository, installation } = context.payload;
+    const verb = action?.identifier;
+    if ((verb !== 'approve' && verb !== 'deny') || !checkRun.external_id || !installation) return;
+    await flow.onAnswer(context.octokit, {
+      id: checkRun.external_id,
+      verb,
+      reason: verb === 'deny' ? 'denied with the check run button' : null,
+      reviewer: { id: sender.id, login: sender.login },
+      repository: repository.full_name,
+      repositoryId: repository.id,
+      installationId: installation.id,
+      replyTo: checkRun.pull_requests[0]?.number ?? null,
+    });
+  });
 }

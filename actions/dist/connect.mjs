@@ -24582,12 +24582,9 @@ function parseReadyLine(line) {
   }
   return record;
 }
-function buildClientEnvironment(ready, sessionToken) {
-  const env = {};
-  const secrets = /* @__PURE__ */ new Set();
-  if (sessionToken) secrets.add(sessionToken);
+function checkNamesAndCollectSecrets(connections, secrets) {
   const names = /* @__PURE__ */ new Map();
-  for (const connection of ready.connections) {
+  for (const connection of connections) {
     const key = upperSnake(connection.name);
     const clash = names.get(key);
     if (clash !== void 0) {
@@ -24600,6 +24597,12 @@ function buildClientEnvironment(ready, sessionToken) {
     if (connection.password) secrets.add(connection.password);
     if (connection.url && connection.password && connection.type !== "http") secrets.add(connection.url);
   }
+}
+function buildClientEnvironment(ready, sessionToken) {
+  const env = {};
+  const secrets = /* @__PURE__ */ new Set();
+  if (sessionToken) secrets.add(sessionToken);
+  checkNamesAndCollectSecrets(ready.connections, secrets);
   const postgres = ready.connections.filter((c) => c.type === "postgres");
   for (const connection of postgres) {
     const url = connection.url ?? postgresUrl(connection);

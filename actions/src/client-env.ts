@@ -62,6 +62,24 @@ export function parseReadyLine(line: string): ReadyLine {
   return record as ReadyLine;
 }
 
+/** Two connections must not export the same variables; every password (and URL holding one) is a secret to mask. */
+function checkNamesAndCollectSecrets(connections: readonly LocalConnection[], secrets: Set<string>): void {
+  const names = new Map<string, string>();
+  for (const connection of connections) {
+    const key = upperSnake(connection.name);
+    const clash = names.get(key);
+    if (clash !== undefined) {
+      throw new GatehouseError(
+        'env-name-clash',
+        `Connections '${clash}' and '${connection.name}' would both export ${key}_*: rename one of them in gatehouse.yaml, or request only one.`,
+      );
+    }
+    names.set(key, connection.name);
+    if (connection.password) secrets.add(connection.password);
+    if (connection.url && connection.password && connection.type !== 'http') secrets.add(connection.url);
+  }
+}
+
 /**
  * Client environment for the connections of a ready line. `<NAME>_DATABASE_URL` is set for every
  * PostgreSQL connection; `DATABASE_URL` and the libpq `PG*` variables only when exactly one
@@ -75,20 +93,7 @@ export function buildClientEnvironment(ready: ReadyLine, sessionToken?: string):
   const env: Record<string, string> = {};
   const secrets = new Set<string>();
   if (sessionToken) secrets.add(sessionToken);
-  const names = new Map<string, string>();
-  for (const connection of ready.connections) {
-    const key = upperSnake(connection.name);
-    const clash = names.get(key);
-    if (clash !== undefined) {
-      throw new GatehouseError(
-        'env-name-clash',
-        `Connections '${clash}' and '${connection.name}' would both export ${key}_*: rename one of them in gatehouse.yaml, or request only one.`,
-      );
-    }
-    names.set(key, connection.name);
-    if (connection.password) secrets.add(connection.password);
-    if (connection.url && connection.password && connection.type !== 'http') secrets.add(connection.url);
-  }
+  checkNamesAndCollectSecrets(ready.connections, secrets);
 
   const postgres = ready.connections.filter((c) => c.type === 'postgres');
   for (const connection of postgres) {

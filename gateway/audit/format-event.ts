@@ -24,33 +24,11 @@ export function summarizeEvent(event: AuditEventWire): EventSummary {
   const d = event.data;
   const base: EventSummary = { decision: '', rule: '', text: '', rows: '' };
   switch (event.type) {
-    case 'session.start': {
-      const c = (d.claims ?? {}) as Record<string, unknown>;
-      const who = [
-        str(c.repository) && `${str(c.repository)}@${str(c.ref)}`,
-        c.run_id && `run ${str(c.run_id)}`,
-        c.actor && `by ${str(c.actor)}`,
-      ];
-      const where = str(d.connection) || (Array.isArray(d.connections) ? d.connections.join(',') : '');
-      return {
-        ...base,
-        rule: str(d.identity_rule),
-        text: oneLine([...who.filter(Boolean), where && `→ ${where}`].filter(Boolean).join(' ')),
-      };
-    }
+    case 'session.start':
+      return summarizeStart(d, base);
     case 'statement':
-    case 'ssh.exec': {
-      const params =
-        Array.isArray(d.params) && d.params.length > 0
-          ? ` [${d.params.map((p, i) => `$${i + 1}=${p === null ? 'NULL' : str(p)}`).join(', ')}]`
-          : '';
-      return {
-        ...base,
-        decision: str(d.decision),
-        rule: str(d.rule),
-        text: oneLine(`${str(d.text ?? d.command)}${params}`),
-      };
-    }
+    case 'ssh.exec':
+      return summarizeCommand(d, base);
     case 'http.request':
     case 'http.response':
       return summarizeHttp(event.type, d, base);
@@ -69,20 +47,8 @@ export function summarizeEvent(event: AuditEventWire): EventSummary {
         text: `sample of ${Array.isArray(d.rows) ? d.rows.length : 0} row(s)${d.truncated ? ' (truncated)' : ''}`,
       };
     case 'approval.requested':
-      return {
-        ...base,
-        decision: 'review',
-        rule: str(d.rule),
-        text: oneLine(`${str(d.approval_id)}: ${str(d.statement)}`),
-      };
     case 'approval.decided':
-      return {
-        ...base,
-        decision: str(d.status),
-        text: oneLine(
-          `${str(d.approval_id)} by ${Array.isArray(d.decided_by) ? d.decided_by.join(', ') : ''}${d.reason ? `: ${str(d.reason)}` : ''}`,
-        ),
-      };
+      return summarizeApproval(event.type, d, base);
     case 'ssh.output':
       return { ...base, text: oneLine(`${str(d.stream)}: ${d.encoding === 'base64' ? '(binary)' : str(d.data)}`) };
     case 'ssh.exit':
@@ -95,6 +61,57 @@ export function summarizeEvent(event: AuditEventWire): EventSummary {
     default:
       return { ...base, decision: str(d.decision), rule: str(d.rule), text: oneLine(JSON.stringify(d)) };
   }
+}
+
+/** Who opened the session (repository@ref, run, actor) and for which connections. */
+function summarizeStart(d: Record<string, unknown>, base: EventSummary): EventSummary {
+  const c = (d.claims ?? {}) as Record<string, unknown>;
+  const who = [
+    str(c.repository) && `${str(c.repository)}@${str(c.ref)}`,
+    c.run_id && `run ${str(c.run_id)}`,
+    c.actor && `by ${str(c.actor)}`,
+  ];
+  const where = str(d.connection) || (Array.isArray(d.connections) ? d.connections.join(',') : '');
+  return {
+    ...base,
+    rule: str(d.identity_rule),
+    text: oneLine([...who.filter(Boolean), where && `→ ${where}`].filter(Boolean).join(' ')),
+  };
+}
+
+/** A statement or an SSH command with its decision, rule and (masked) parameters. */
+function summarizeCommand(d: Record<string, unknown>, base: EventSummary): EventSummary {
+  const params =
+    Array.isArray(d.params) && d.params.length > 0
+      ? ` [${d.params.map((p, i) => `$${i + 1}=${p === null ? 'NULL' : str(p)}`).join(', ')}]`
+      : '';
+  return {
+    ...base,
+    decision: str(d.decision),
+    rule: str(d.rule),
+    text: oneLine(`${str(d.text ?? d.command)}${params}`),
+  };
+}
+
+/** An approval request (held, its rule and statement) or its answer (status, who, why). */
+function summarizeApproval(
+  type: 'approval.requested' | 'approval.decided',
+  d: Record<string, unknown>,
+  base: EventSummary,
+): EventSummary {
+  if (type === 'approval.requested')
+    return {
+      ...base,
+      decision: 'review',
+      rule: str(d.rule),
+      text: oneLine(`${str(d.approval_id)}: ${str(d.statement)}`),
+    };
+  const by = Array.isArray(d.decided_by) ? d.decided_by.join(', ') : '';
+  return {
+    ...base,
+    decision: str(d.status),
+    text: oneLine(`${str(d.approval_id)} by ${by}${d.reason ? `: ${str(d.reason)}` : ''}`),
+  };
 }
 
 /** An HTTP request (method, path, masked query) or its response (status, duration, size, masked values). */

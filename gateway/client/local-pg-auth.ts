@@ -62,68 +62,77 @@ export function stepLocalPgAuth(state: LocalPgAuthState, input: Buffer, options:
         rest: buffer,
         outcome: { kind: 'rejected', reason: 'startup already finished' },
       };
-    if (current.phase === 'startup') {
-      if (buffer.length < 8) return { state: current, replies, rest: buffer, outcome: { kind: 'continue' } };
-      const length = buffer.readInt32BE(0);
-      if (length < 8 || length > MAX_STARTUP_BYTES)
-        return reject(replies, buffer, '08P01', 'invalid startup packet length');
-      if (buffer.length < length) return { state: current, replies, rest: buffer, outcome: { kind: 'continue' } };
-      const frame = buffer.subarray(0, length);
-      buffer = buffer.subarray(length);
-      const code = frame.readInt32BE(4);
-      if (code === PG_STARTUP.sslRequest || code === PG_STARTUP.gssEncRequest) {
-        if (current.negotiations >= MAX_NEGOTIATIONS)
-          return reject(replies, buffer, '08P01', 'too many negotiation requests');
-        replies.push(Buffer.from('N'));
-        current = { phase: 'startup', negotiations: current.negotiations + 1 };
-        continue;
-      }
-      if (code === PG_STARTUP.cancelRequest && length === 16) {
-        return {
-          state: { phase: 'finished' },
-          replies,
-          rest: buffer,
-          outcome: { kind: 'cancel', request: Buffer.from(frame) },
-        };
-      }
-      if (code !== PG_STARTUP.protocol3)
-        return reject(
-          replies,
-          buffer,
-          '0A000',
-          `unsupported frontend protocol ${code >> 16}.${code & 0xffff}: use a PostgreSQL 3.0 client`,
-        );
-      const parameters = decodeParameters(frame.subarray(8));
-      if (!parameters) return reject(replies, buffer, '08P01', 'malformed startup parameters');
-      replies.push(authenticationCleartextPassword());
-      current = { phase: 'password', parameters };
-      continue;
-    }
-    if (buffer.length < 5) return { state: current, replies, rest: buffer, outcome: { kind: 'continue' } };
-    const length = buffer.readInt32BE(1);
-    if (buffer[0] !== 0x70 || length < 5 || length > MAX_PASSWORD_BYTES)
-      return reject(replies, buffer, '08P01', 'expected a password message');
-    if (buffer.length < length + 1) return { state: current, replies, rest: buffer, outcome: { kind: 'continue' } };
-    const body = buffer.subarray(5, length + 1);
-    buffer = buffer.subarray(length + 1);
-    const password = body.at(-1) === 0 ? body.subarray(0, -1).toString('utf8') : body.toString('utf8');
-    if (!secretsEqual(password, options.password)) {
-      return reject(
-        replies,
-        buffer,
-        '28P01',
-        'password authentication failed: use the password printed by gatehouse connect for this session',
-      );
-    }
-    const parameters = current.parameters.filter(([name]) => name !== 'database');
-    parameters.push(['database', options.database]);
-    return {
-      state: { phase: 'finished' },
-      replies,
-      rest: buffer,
-      outcome: { kind: 'authenticated', startup: encodeStartup(parameters) },
-    };
+    const result =
+      current.phase === 'startup'
+        ? startupPhase(current, buffer, replies)
+        : passwordPhase(current, buffer, replies, options);
+    if ('done' in result) return result.done;
+    ({ state: current, rest: buffer } = result);
   }
+}
+
+/** A phase either ends the step or moves to the next state with the bytes after its message. */
+type PhaseResult = { done: LocalPgAuthStep } | { state: LocalPgAuthState; rest: Buffer };
+
+type PhaseState<P extends LocalPgAuthState['phase']> = Extract<LocalPgAuthState, { phase: P }>;
+
+const waitForMore = (state: LocalPgAuthState, replies: Buffer[], rest: Buffer): PhaseResult => ({
+  done: { state, replies, rest, outcome: { kind: 'continue' } },
+});
+
+/** One startup-phase message: SSL/GSS negotiation, a CancelRequest, or the StartupMessage. */
+function startupPhase(current: PhaseState<'startup'>, buffer: Buffer, replies: Buffer[]): PhaseResult {
+  if (buffer.length < 8) return waitForMore(current, replies, buffer);
+  const length = buffer.readInt32BE(0);
+  if (length < 8 || length > MAX_STARTUP_BYTES)
+    return { done: reject(replies, buffer, '08P01', 'invalid startup packet length') };
+  if (buffer.length < length) return waitForMore(current, replies, buffer);
+  const frame = buffer.subarray(0, length);
+  const rest = buffer.subarray(length);
+  const code = frame.readInt32BE(4);
+  if (code === PG_STARTUP.sslRequest || code === PG_STARTUP.gssEncRequest) {
+    if (current.negotiations >= MAX_NEGOTIATIONS)
+      return { done: reject(replies, rest, '08P01', 'too many negotiation requests') };
+    replies.push(Buffer.from('N'));
+    return { state: { phase: 'startup', negotiations: current.negotiations + 1 }, rest };
+  }
+  if (code === PG_STARTUP.cancelRequest && length === 16) {
+    const outcome = { kind: 'cancel', request: Buffer.from(frame) } as const;
+    return { done: { state: { phase: 'finished' }, replies, rest, outcome } };
+  }
+  if (code !== PG_STARTUP.protocol3) {
+    const message = `unsupported frontend protocol ${code >> 16}.${code & 0xffff}: use a PostgreSQL 3.0 client`;
+    return { done: reject(replies, rest, '0A000', message) };
+  }
+  const parameters = decodeParameters(frame.subarray(8));
+  if (!parameters) return { done: reject(replies, rest, '08P01', 'malformed startup parameters') };
+  replies.push(authenticationCleartextPassword());
+  return { state: { phase: 'password', parameters }, rest };
+}
+
+/** The PasswordMessage: checked in constant time; the StartupMessage is then rewritten for the tunnel. */
+function passwordPhase(
+  current: PhaseState<'password'>,
+  buffer: Buffer,
+  replies: Buffer[],
+  options: LocalPgAuthOptions,
+): PhaseResult {
+  if (buffer.length < 5) return waitForMore(current, replies, buffer);
+  const length = buffer.readInt32BE(1);
+  if (buffer[0] !== 0x70 || length < 5 || length > MAX_PASSWORD_BYTES)
+    return { done: reject(replies, buffer, '08P01', 'expected a password message') };
+  if (buffer.length < length + 1) return waitForMore(current, replies, buffer);
+  const body = buffer.subarray(5, length + 1);
+  const rest = buffer.subarray(length + 1);
+  const password = body.at(-1) === 0 ? body.subarray(0, -1).toString('utf8') : body.toString('utf8');
+  if (!secretsEqual(password, options.password)) {
+    const message = 'password authentication failed: use the password printed by gatehouse connect for this session';
+    return { done: reject(replies, rest, '28P01', message) };
+  }
+  const parameters = current.parameters.filter(([name]) => name !== 'database');
+  parameters.push(['database', options.database]);
+  const outcome = { kind: 'authenticated', startup: encodeStartup(parameters) } as const;
+  return { done: { state: { phase: 'finished' }, replies, rest, outcome } };
 }
 
 function reject(replies: Buffer[], rest: Buffer, code: string, message: string): LocalPgAuthStep {

@@ -7,6 +7,41 @@ import { parseCommandArgs } from './command-args.ts';
 
 const USAGE = 'usage: gatehouse app [--config gatehouse.yaml] [--listen 127.0.0.1:3000]';
 
+/** The config with what the app needs checked: its credentials and the secret it shares with the gateway. */
+function appConfig(file: string) {
+  const config = loadConfig(file);
+  if (!config.app)
+    throw new GatehouseError(
+      'app.not-configured',
+      `${config.file}: add app: { app_id, private_key, webhook_secret } to run the GitHub App (see app/README.md)`,
+    );
+  if (!config.approvals.secret)
+    throw new GatehouseError(
+      'app.no-secret',
+      `${config.file}: set approvals.secret, shared by the gateway and the app, so their messages can be verified`,
+    );
+  return { config, app: config.app, secret: config.approvals.secret };
+}
+
+/** Hands a request to the app; what it does not serve is a 404 naming the webhook path, a failure a 500. */
+function answer(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): void {
+  handle(req, res).then(
+    (done) => {
+      if (!done)
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ message: `not found; webhooks go to ${WEBHOOK_PATH}` }));
+    },
+    () => {
+      if (!res.headersSent) res.writeHead(500).end();
+    },
+  );
+}
+
 /**
  * `gatehouse app`: runs only the GitHub App, for a deployment where the app lives apart from the
  * gateway. It reads `app:` (credentials), `approvals.secret` and `public_url` (the gateway) from
@@ -28,40 +63,18 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const config = loadConfig(values.config!);
-  if (!config.app)
-    throw new GatehouseError(
-      'app.not-configured',
-      `${config.file}: add app: { app_id, private_key, webhook_secret } to run the GitHub App (see app/README.md)`,
-    );
-  if (!config.approvals.secret)
-    throw new GatehouseError(
-      'app.no-secret',
-      `${config.file}: set approvals.secret, shared by the gateway and the app, so their messages can be verified`,
-    );
+  const { config, app, secret } = appConfig(values.config!);
   const match = /^(.*):(\d+)$/.exec(values.listen!);
   if (!match) throw new GatehouseError('cli.usage', `--listen must be host:port, got '${values.listen}'`);
   const { handle } = await createAppHandler({
-    appId: config.app.appId,
-    privateKey: config.app.privateKey,
-    webhookSecret: config.app.webhookSecret,
-    baseUrl: config.app.baseUrl,
+    appId: app.appId,
+    privateKey: app.privateKey,
+    webhookSecret: app.webhookSecret,
+    baseUrl: app.baseUrl,
     gatewayUrl: config.publicUrl,
-    approvalsSecret: config.approvals.secret,
+    approvalsSecret: secret,
   });
-  const server = http.createServer((req, res) => {
-    handle(req, res).then(
-      (done) => {
-        if (!done)
-          res
-            .writeHead(404, { 'content-type': 'application/json' })
-            .end(JSON.stringify({ message: `not found; webhooks go to ${WEBHOOK_PATH}` }));
-      },
-      () => {
-        if (!res.headersSent) res.writeHead(500).end();
-      },
-    );
-  });
+  const server = http.createServer((req, res) => answer(handle, req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) =>
       reject(

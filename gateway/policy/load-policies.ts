@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import { explainSchemaError, lineOfError, lineOfPointer } from '../config/schema-errors.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { compileClaimPattern } from '../identity/claim-pattern.ts';
@@ -57,6 +57,32 @@ export function loadPolicies(dir: string): Policy {
   );
 }
 
+/** The document's data when it is valid YAML matching the schema; otherwise its problems are added and undefined returned. */
+function validDocument(
+  file: string,
+  doc: Document.Parsed,
+  lineCounter: LineCounter,
+  validate: Validator,
+  problems: string[],
+): Record<string, unknown> | undefined {
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    problems.push(
+      `${file}:${first.linePos?.[0]?.line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]}; fix the indentation or quoting there`,
+    );
+    return undefined;
+  }
+  const data = (doc.toJS() ?? {}) as Record<string, unknown>;
+  if (validate(data)) return data;
+  for (const error of (validate.errors ?? []).filter((e) => e.keyword !== 'if')) {
+    const line = lineOfError(doc, lineCounter, error);
+    problems.push(
+      `${file}${line ? `:${line}` : ''}: ${error.instancePath || '/'} ${explainSchemaError(error, 'policies/policy.schema.json')}`,
+    );
+  }
+  return undefined;
+}
+
 /** Like {@link loadPolicies} for texts already in memory (tests, the demo, `policy check`). */
 export function parsePolicyFiles(sources: readonly PolicySource[]): Policy {
   const validate = compileSchema();
@@ -71,23 +97,8 @@ export function parsePolicyFiles(sources: readonly PolicySource[]): Policy {
   for (const { file, text } of sources) {
     const lineCounter = new LineCounter();
     const doc = parseDocument(text, { lineCounter });
-    if (doc.errors.length > 0) {
-      const first = doc.errors[0]!;
-      problems.push(
-        `${file}:${first.linePos?.[0]?.line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]}; fix the indentation or quoting there`,
-      );
-      continue;
-    }
-    const data = (doc.toJS() ?? {}) as Record<string, unknown>;
-    if (!validate(data)) {
-      for (const error of (validate.errors ?? []).filter((e) => e.keyword !== 'if')) {
-        const line = lineOfError(doc, lineCounter, error);
-        problems.push(
-          `${file}${line ? `:${line}` : ''}: ${error.instancePath || '/'} ${explainSchemaError(error, 'policies/policy.schema.json')}`,
-        );
-      }
-      continue;
-    }
+    const data = validDocument(file, doc, lineCounter, validate, problems);
+    if (!data) continue;
     const at = (pointer: string) => {
       const line = lineOfPointer(doc, lineCounter, pointer);
       return `${file}${line ? `:${line}` : ''}`;

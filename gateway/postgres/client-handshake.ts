@@ -60,23 +60,7 @@ export async function acceptStartup(socket: Duplex, options: HandshakeOptions): 
         `unsupported protocol version ${code >> 16}.${code & 0xffff}; use a PostgreSQL 3.x client`,
       );
     }
-    const params = decodeStartupParameters(frame.body);
-    const unsupportedOptions = [...params.keys()].filter((k) => k.startsWith('_pq_.'));
-    if ((code & 0xffff) > 0 || unsupportedOptions.length > 0)
-      stream.write(backendMessages.negotiateProtocolVersion(0, unsupportedOptions));
-    if (params.has('replication')) {
-      throw new GatehouseError(
-        'pg.replication',
-        'replication connections are not allowed through the gateway; remove the replication parameter',
-      );
-    }
-    const encoding = params.get('client_encoding');
-    if (encoding !== undefined && !SAFE_ENCODINGS.test(encoding)) {
-      throw new GatehouseError(
-        'pg.encoding',
-        `client_encoding ${encoding} is not accepted: the gateway analyses statements as UTF-8, and multi-byte encodings could hide quotes from it; use client_encoding=UTF8`,
-      );
-    }
+    const params = checkedStartupParameters(stream, frame.body, code);
     frames.startup = false;
     return {
       kind: 'startup',
@@ -89,6 +73,32 @@ export async function acceptStartup(socket: Duplex, options: HandshakeOptions): 
     };
   }
   throw new GatehouseError('pg.startup', 'too many negotiation requests before the StartupMessage');
+}
+
+/**
+ * The StartupMessage's parameters, refused when they ask for what the gateway cannot analyse
+ * (replication, a multi-byte client encoding); newer protocol minors and `_pq_.` options are
+ * answered with NegotiateProtocolVersion.
+ */
+function checkedStartupParameters(stream: Duplex, body: Buffer, code: number): Map<string, string> {
+  const params = decodeStartupParameters(body);
+  const unsupportedOptions = [...params.keys()].filter((k) => k.startsWith('_pq_.'));
+  if ((code & 0xffff) > 0 || unsupportedOptions.length > 0)
+    stream.write(backendMessages.negotiateProtocolVersion(0, unsupportedOptions));
+  if (params.has('replication')) {
+    throw new GatehouseError(
+      'pg.replication',
+      'replication connections are not allowed through the gateway; remove the replication parameter',
+    );
+  }
+  const encoding = params.get('client_encoding');
+  if (encoding !== undefined && !SAFE_ENCODINGS.test(encoding)) {
+    throw new GatehouseError(
+      'pg.encoding',
+      `client_encoding ${encoding} is not accepted: the gateway analyses statements as UTF-8, and multi-byte encodings could hide quotes from it; use client_encoding=UTF8`,
+    );
+  }
+  return params;
 }
 
 /** Asks the client for its password in cleartext and returns it (the caller checks the channel is safe). */
@@ -163,7 +173,7 @@ function keepRest(frames: FrameSplitter, got: Frame[]): Frame {
 
 function upgrade(socket: Duplex, context: tls.SecureContextOptions, deadline?: AbortSignal): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const secure = new tls.TLSSocket(socket as any, {
+    const secure = new tls.TLSSocket(socket, {
       isServer: true,
       secureContext: tls.createSecureContext(context),
     });

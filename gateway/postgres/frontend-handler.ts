@@ -57,164 +57,194 @@ function newExecution(handle: StatementHandle | undefined): Execution {
   return { handle, startedAt: performance.now(), rows: 0, bytes: 0, maskedValues: 0, sample: [], columns: [] };
 }
 
+type FrameHandler = (ctx: FrontendContext, frame: Frame) => void | Promise<void>;
+
+function onQuery(ctx: FrontendContext, frame: Frame): void | Promise<void> {
+  const { state, toTarget } = ctx;
+  const sql = decodeQuery(frame.body);
+  return decided(ctx, ctx.gate.check({ kind: 'query', sql }, ctx.control()), (verdict) => {
+    // A simple Query destroys the unnamed prepared statement (and, at its end, the unnamed portal).
+    state.statements.delete('');
+    if (verdict.forward) {
+      state.tracker.expect({
+        kind: 'query',
+        handle: verdict.handle,
+        statementIndex: 0,
+        execution: newExecution(verdict.handle),
+      });
+      toTarget.add(frame.bytes);
+    } else {
+      state.tracker.expect({
+        kind: 'query',
+        rewrite: verdict,
+        statementIndex: 0,
+        execution: newExecution(undefined),
+      });
+      toTarget.add(serialize.query(REJECTED_BY_PARSER));
+    }
+  });
+}
+
+function onParse(ctx: FrontendContext, frame: Frame): void | Promise<void> {
+  const { state, toTarget } = ctx;
+  const parse = decodeParse(frame.body);
+  return decided(
+    ctx,
+    ctx.gate.check({ kind: 'parse', statementName: parse.name, sql: parse.sql }, ctx.control()),
+    (verdict) => {
+      if (verdict.forward) {
+        state.statements.set(parse.name, { handle: verdict.handle });
+        state.tracker.expect({ kind: 'parse', handle: verdict.handle });
+        toTarget.add(frame.bytes);
+      } else {
+        state.statements.delete(parse.name);
+        state.tracker.expect({ kind: 'parse', rewrite: verdict });
+        toTarget.add(serialize.parse({ name: parse.name, text: REJECTED_BY_PARSER, types: [] }));
+      }
+    },
+  );
+}
+
+function onBind(ctx: FrontendContext, frame: Frame): void | Promise<void> {
+  const { state, toTarget } = ctx;
+  const bind = decodeBind(frame.body);
+  const statement = ctx.state.statements.get(bind.statement);
+  const request = {
+    kind: 'bind',
+    statementName: bind.statement,
+    portal: bind.portal,
+    values: bind.values,
+    handle: statement?.handle,
+  } as const;
+  return decided(ctx, ctx.gate.check(request, ctx.control()), (verdict) => {
+    if (verdict.forward) {
+      // The gate's handle says what the name may hold on the server (several candidates when a re-Parse or PREPARE may have failed).
+      state.portals.set(bind.portal, {
+        handle: verdict.handle ?? statement?.handle,
+        resultFormats: bind.resultFormats,
+      });
+      state.tracker.expect({ kind: 'bind', handle: verdict.handle ?? statement?.handle });
+      toTarget.add(frame.bytes);
+    } else {
+      state.portals.delete(bind.portal);
+      state.tracker.expect({ kind: 'bind', rewrite: verdict });
+      toTarget.add(failingBind(bind.portal));
+    }
+  });
+}
+
+function onDescribe({ state, toTarget }: FrontendContext, frame: Frame): void {
+  const ref = decodeTargetRef(frame.body);
+  const entry = (ref.kind === 'S' ? state.statements : state.portals).get(ref.name);
+  state.tracker.expect({
+    kind: 'describe',
+    target: ref.kind,
+    name: ref.name,
+    entry,
+    handle: entry?.handle,
+    internal: false,
+  });
+  toTarget.add(frame.bytes);
+}
+
+function onExecute(ctx: FrontendContext, frame: Frame): void {
+  const { state, toTarget } = ctx;
+  const { portal } = decodeExecute(frame.body);
+  let entry = state.portals.get(portal);
+  if (!entry && ctx.filter) {
+    // A portal the relay did not open (a SQL cursor): its rows are masked as of unknown origin.
+    entry = { handle: undefined };
+    state.portals.set(portal, entry);
+  }
+  if (ctx.filter && !entry?.transform) {
+    // Masking needs this portal's RowDescription; ask for it without showing the reply.
+    state.tracker.expect({
+      kind: 'describe',
+      target: 'P',
+      name: portal,
+      entry,
+      handle: entry?.handle,
+      internal: true,
+    });
+    toTarget.add(serialize.describe({ type: 'P', name: portal }));
+  }
+  state.tracker.expect({ kind: 'execute', portal, entry, execution: newExecution(entry?.handle) });
+  toTarget.add(frame.bytes);
+}
+
+function onClose({ state, toTarget }: FrontendContext, frame: Frame): void {
+  // Forgotten at CloseComplete: after an earlier error the target skips the Close and keeps the statement.
+  const ref = decodeTargetRef(frame.body);
+  const entry = (ref.kind === 'S' ? state.statements : state.portals).get(ref.name);
+  state.tracker.expect({ kind: 'close', target: ref.kind, name: ref.name, entry });
+  toTarget.add(frame.bytes);
+}
+
+function onSync({ state, toTarget }: FrontendContext, frame: Frame): void {
+  if (!state.copyIn) state.tracker.expect({ kind: 'sync' });
+  toTarget.add(frame.bytes);
+}
+
+function onFunctionCall(ctx: FrontendContext, frame: Frame): void | Promise<void> {
+  const { state, toTarget } = ctx;
+  const { functionOid } = decodeFunctionCall(frame.body);
+  return decided(ctx, ctx.gate.check({ kind: 'function-call', functionOid }, ctx.control()), (verdict) => {
+    if (verdict.forward) {
+      state.tracker.expect({ kind: 'function-call' });
+      toTarget.add(frame.bytes);
+    } else {
+      state.tracker.expect({ kind: 'function-call', rewrite: verdict });
+      toTarget.add(serialize.query(REJECTED_BY_PARSER));
+    }
+  });
+}
+
+function forward({ toTarget }: FrontendContext, frame: Frame): void {
+  toTarget.add(frame.bytes);
+}
+
+function onCopyEnd({ state, toTarget }: FrontendContext, frame: Frame): void {
+  // Before the target's CopyInResponse was seen, leave a marker so its arrival can tell the COPY already ended.
+  if (state.copyIn) state.copyIn = false;
+  else state.tracker.expect({ kind: 'copy-end' });
+  toTarget.add(frame.bytes);
+}
+
+function onTerminate(ctx: FrontendContext, frame: Frame): void {
+  ctx.toTarget.add(frame.bytes);
+  ctx.flushToTarget();
+  ctx.end('client-closed');
+}
+
+/** One handler per client message type; a type not listed closes the connection. */
+const FRONTEND_HANDLERS = new Map<number, FrameHandler>([
+  [FRONTEND.query, onQuery],
+  [FRONTEND.parse, onParse],
+  [FRONTEND.bind, onBind],
+  [FRONTEND.describe, onDescribe],
+  [FRONTEND.execute, onExecute],
+  [FRONTEND.close, onClose],
+  [FRONTEND.sync, onSync],
+  [FRONTEND.functionCall, onFunctionCall],
+  [FRONTEND.flush, forward],
+  [FRONTEND.copyData, forward],
+  [FRONTEND.copyDone, onCopyEnd],
+  [FRONTEND.copyFail, onCopyEnd],
+  [FRONTEND.terminate, onTerminate],
+]);
+
 /** Handles one client message: asks the gate where needed, then forwards it (or its substitute). */
 export function handleFrontendFrame(ctx: FrontendContext, frame: Frame): void | Promise<void> {
-  const { state, toTarget } = ctx;
-  if (state.copyIn && !COPY_IN_MESSAGES.has(frame.type))
+  if (ctx.state.copyIn && !COPY_IN_MESSAGES.has(frame.type))
     throw duringCopyIn(`message '${String.fromCharCode(frame.type)}'`);
-  switch (frame.type) {
-    case FRONTEND.query: {
-      const sql = decodeQuery(frame.body);
-      return decided(ctx, ctx.gate.check({ kind: 'query', sql }, ctx.control()), (verdict) => {
-        // A simple Query destroys the unnamed prepared statement (and, at its end, the unnamed portal).
-        state.statements.delete('');
-        if (verdict.forward) {
-          state.tracker.expect({
-            kind: 'query',
-            handle: verdict.handle,
-            statementIndex: 0,
-            execution: newExecution(verdict.handle),
-          });
-          toTarget.add(frame.bytes);
-        } else {
-          state.tracker.expect({
-            kind: 'query',
-            rewrite: verdict,
-            statementIndex: 0,
-            execution: newExecution(undefined),
-          });
-          toTarget.add(serialize.query(REJECTED_BY_PARSER));
-        }
-      });
-    }
-    case FRONTEND.parse: {
-      const parse = decodeParse(frame.body);
-      return decided(
-        ctx,
-        ctx.gate.check({ kind: 'parse', statementName: parse.name, sql: parse.sql }, ctx.control()),
-        (verdict) => {
-          if (verdict.forward) {
-            state.statements.set(parse.name, { handle: verdict.handle });
-            state.tracker.expect({ kind: 'parse', handle: verdict.handle });
-            toTarget.add(frame.bytes);
-          } else {
-            state.statements.delete(parse.name);
-            state.tracker.expect({ kind: 'parse', rewrite: verdict });
-            toTarget.add(serialize.parse({ name: parse.name, text: REJECTED_BY_PARSER, types: [] }));
-          }
-        },
-      );
-    }
-    case FRONTEND.bind: {
-      const bind = decodeBind(frame.body);
-      const statement = ctx.state.statements.get(bind.statement);
-      const request = {
-        kind: 'bind',
-        statementName: bind.statement,
-        portal: bind.portal,
-        values: bind.values,
-        handle: statement?.handle,
-      } as const;
-      return decided(ctx, ctx.gate.check(request, ctx.control()), (verdict) => {
-        if (verdict.forward) {
-          // The gate's handle says what the name may hold on the server (several candidates when a re-Parse or PREPARE may have failed).
-          state.portals.set(bind.portal, {
-            handle: verdict.handle ?? statement?.handle,
-            resultFormats: bind.resultFormats,
-          });
-          state.tracker.expect({ kind: 'bind', handle: verdict.handle ?? statement?.handle });
-          toTarget.add(frame.bytes);
-        } else {
-          state.portals.delete(bind.portal);
-          state.tracker.expect({ kind: 'bind', rewrite: verdict });
-          toTarget.add(failingBind(bind.portal));
-        }
-      });
-    }
-    case FRONTEND.describe: {
-      const ref = decodeTargetRef(frame.body);
-      const entry = (ref.kind === 'S' ? state.statements : state.portals).get(ref.name);
-      state.tracker.expect({
-        kind: 'describe',
-        target: ref.kind,
-        name: ref.name,
-        entry,
-        handle: entry?.handle,
-        internal: false,
-      });
-      toTarget.add(frame.bytes);
-      return;
-    }
-    case FRONTEND.execute: {
-      const { portal } = decodeExecute(frame.body);
-      let entry = state.portals.get(portal);
-      if (!entry && ctx.filter) {
-        // A portal the relay did not open (a SQL cursor): its rows are masked as of unknown origin.
-        entry = { handle: undefined };
-        state.portals.set(portal, entry);
-      }
-      if (ctx.filter && !entry?.transform) {
-        // Masking needs this portal's RowDescription; ask for it without showing the reply.
-        state.tracker.expect({
-          kind: 'describe',
-          target: 'P',
-          name: portal,
-          entry,
-          handle: entry?.handle,
-          internal: true,
-        });
-        toTarget.add(serialize.describe({ type: 'P', name: portal }));
-      }
-      state.tracker.expect({ kind: 'execute', portal, entry, execution: newExecution(entry?.handle) });
-      toTarget.add(frame.bytes);
-      return;
-    }
-    case FRONTEND.close: {
-      // Forgotten at CloseComplete: after an earlier error the target skips the Close and keeps the statement.
-      const ref = decodeTargetRef(frame.body);
-      const entry = (ref.kind === 'S' ? state.statements : state.portals).get(ref.name);
-      state.tracker.expect({ kind: 'close', target: ref.kind, name: ref.name, entry });
-      toTarget.add(frame.bytes);
-      return;
-    }
-    case FRONTEND.sync:
-      if (!state.copyIn) state.tracker.expect({ kind: 'sync' });
-      toTarget.add(frame.bytes);
-      return;
-    case FRONTEND.functionCall: {
-      const { functionOid } = decodeFunctionCall(frame.body);
-      return decided(ctx, ctx.gate.check({ kind: 'function-call', functionOid }, ctx.control()), (verdict) => {
-        if (verdict.forward) {
-          state.tracker.expect({ kind: 'function-call' });
-          toTarget.add(frame.bytes);
-        } else {
-          state.tracker.expect({ kind: 'function-call', rewrite: verdict });
-          toTarget.add(serialize.query(REJECTED_BY_PARSER));
-        }
-      });
-    }
-    case FRONTEND.flush:
-    case FRONTEND.copyData:
-      toTarget.add(frame.bytes);
-      return;
-    case FRONTEND.copyDone:
-    case FRONTEND.copyFail:
-      // Before the target's CopyInResponse was seen, leave a marker so its arrival can tell the COPY already ended.
-      if (state.copyIn) state.copyIn = false;
-      else state.tracker.expect({ kind: 'copy-end' });
-      toTarget.add(frame.bytes);
-      return;
-    case FRONTEND.terminate:
-      toTarget.add(frame.bytes);
-      ctx.flushToTarget();
-      ctx.end('client-closed');
-      return;
-    default:
-      throw new GatehouseError(
-        'pg.unknown-message',
-        `unknown message type '${String.fromCharCode(frame.type)}' (0x${frame.type.toString(16)}); the connection is closed`,
-      );
+  const handler = FRONTEND_HANDLERS.get(frame.type);
+  if (!handler) {
+    throw new GatehouseError(
+      'pg.unknown-message',
+      `unknown message type '${String.fromCharCode(frame.type)}' (0x${frame.type.toString(16)}); the connection is closed`,
+    );
   }
+  return handler(ctx, frame);
 }
 
 /** What a client may send while the target reads COPY FROM STDIN (it ignores Sync and Flush, and swallows anything else without a reply). */

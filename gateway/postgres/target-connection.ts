@@ -12,12 +12,30 @@ import type {
 import type { PostgresConnectionConfig } from '../config/config-types.ts';
 import { GatehouseError } from '../errors/gatehouse-error.ts';
 import { decodeBackendMessage } from './backend-decoder.ts';
-import { FrameSplitter } from './frame-splitter.ts';
+import { FrameSplitter, type Frame } from './frame-splitter.ts';
 
 const require = createRequire(import.meta.url);
 // SCRAM and md5 come from node-postgres, so the gateway does not carry its own crypto for them.
-const sasl = require('pg/lib/crypto/sasl.js');
-const { postgresMd5PasswordHash } = require('pg/lib/crypto/utils.js');
+const sasl = require('pg/lib/crypto/sasl.js') as SaslClient;
+const { postgresMd5PasswordHash } = require('pg/lib/crypto/utils.js') as {
+  postgresMd5PasswordHash(user: string, password: string, salt: Buffer): Promise<string>;
+};
+
+/** The SCRAM client state node-postgres keeps between the SASL messages. */
+interface ScramSession {
+  mechanism: string;
+  response: string;
+}
+
+/** The part of node-postgres's SASL client the gateway uses (the module has no types). */
+interface SaslClient {
+  startSession(mechanisms: readonly string[], stream: undefined): ScramSession;
+  continueSession(session: ScramSession, password: string, serverData: string, stream: undefined): Promise<void>;
+  finalizeSession(session: ScramSession, serverData: string): void;
+}
+
+/** The SASL messages of pg-protocol, with the fields the exchange reads. */
+type SaslMessage = BackendMessage & { mechanisms?: string[]; data?: string };
 
 /** An authenticated connection to the target server, ready for queries. */
 export interface TargetConnection {
@@ -136,6 +154,107 @@ async function upgradeToTls(
   });
 }
 
+/** What the startup exchange collects from the target before its first ReadyForQuery. */
+interface StartupExchange {
+  socket: net.Socket | tls.TLSSocket;
+  config: PostgresConnectionConfig;
+  address: ReturnType<typeof targetAddress>;
+  parameters: Map<string, string>;
+  backendKey: { pid: number; secret: number };
+  scram?: ScramSession;
+}
+
+function needPassword(exchange: StartupExchange): string {
+  if (exchange.address.password === undefined)
+    throw new GatehouseError(
+      'pg.target-auth',
+      `the target asks for a password but connection '${exchange.config.name}' has none; set its password (\${env:NAME})`,
+    );
+  return exchange.address.password;
+}
+
+/** Answers one authentication request of the target; false when the message is not one. */
+async function answerAuthentication(exchange: StartupExchange, message: BackendMessage): Promise<boolean> {
+  const { socket } = exchange;
+  const saslMessage = message as SaslMessage;
+  switch (message.name) {
+    case 'authenticationOk':
+      return true;
+    case 'authenticationCleartextPassword':
+      socket.write(serialize.password(needPassword(exchange)));
+      return true;
+    case 'authenticationMD5Password': {
+      const salt = (message as AuthenticationMD5Password).salt;
+      socket.write(
+        serialize.password(await postgresMd5PasswordHash(exchange.address.user, needPassword(exchange), salt)),
+      );
+      return true;
+    }
+    case 'authenticationSASL':
+      exchange.scram = sasl.startSession(saslMessage.mechanisms ?? [], undefined);
+      socket.write(serialize.sendSASLInitialResponseMessage(exchange.scram.mechanism, exchange.scram.response));
+      return true;
+    case 'authenticationSASLContinue':
+      await sasl.continueSession(scramOf(exchange), needPassword(exchange), saslMessage.data ?? '', undefined);
+      socket.write(serialize.sendSCRAMClientFinalMessage(scramOf(exchange).response));
+      return true;
+    case 'authenticationSASLFinal':
+      sasl.finalizeSession(scramOf(exchange), saslMessage.data ?? '');
+      return true;
+    default:
+      return false;
+  }
+}
+
+function scramOf(exchange: StartupExchange): ScramSession {
+  if (!exchange.scram)
+    throw new GatehouseError('pg.target-protocol', 'the target continued a SASL exchange it never started');
+  return exchange.scram;
+}
+
+/** The target's refusal of the startup, as the operator can act on it. */
+function startupRefusal(config: PostgresConnectionConfig, error: DatabaseError): GatehouseError {
+  const authFailure = error.code === '28P01' || error.code === '28000';
+  return new GatehouseError(
+    authFailure ? 'pg.target-auth' : 'pg.target-error',
+    authFailure
+      ? `the target rejected the gateway's credentials for connection '${config.name}' (${error.code}); check the connection's user and password`
+      : `the target refused the connection: ${error.message} (${error.code})`,
+    authFailure ? undefined : { cause: error },
+  );
+}
+
+/** Handles one startup message; true at ReadyForQuery, when the connection is ready. */
+async function onStartupMessage(exchange: StartupExchange, message: BackendMessage): Promise<boolean> {
+  if (await answerAuthentication(exchange, message)) return false;
+  switch (message.name) {
+    case 'parameterStatus': {
+      const { parameterName, parameterValue } = message as ParameterStatusMessage;
+      exchange.parameters.set(parameterName, parameterValue);
+      return false;
+    }
+    case 'backendKeyData': {
+      const key = message as BackendKeyDataMessage;
+      exchange.backendKey = { pid: key.processID, secret: key.secretKey };
+      return false;
+    }
+    case 'notice':
+      return false;
+    case 'readyForQuery':
+      return true;
+    case 'error':
+      throw startupRefusal(exchange.config, message as DatabaseError);
+    default:
+      throw new GatehouseError('pg.target-protocol', `unexpected '${message.name}' from the target during startup`);
+  }
+}
+
+function asStartupError(error: unknown): GatehouseError {
+  return error instanceof GatehouseError
+    ? error
+    : new GatehouseError('pg.target-auth', `authentication to the target failed: ${(error as Error).message}`);
+}
+
 function authenticate(
   socket: net.Socket | tls.TLSSocket,
   config: PostgresConnectionConfig,
@@ -144,86 +263,27 @@ function authenticate(
 ): Promise<TargetConnection> {
   return new Promise((resolve, reject) => {
     const splitter = new FrameSplitter({ startup: false, maxMessageBytes: 1 << 20 });
-    const parameters = new Map<string, string>();
-    let backendKey = { pid: 0, secret: 0 };
-    let scram: any;
+    const exchange: StartupExchange = {
+      socket,
+      config,
+      address,
+      parameters: new Map(),
+      backendKey: { pid: 0, secret: 0 },
+    };
     const fail = (error: Error) => {
       socket.removeListener('data', onData);
       reject(error);
     };
-    const needPassword = (): string => {
-      if (address.password === undefined)
-        throw new GatehouseError(
-          'pg.target-auth',
-          `the target asks for a password but connection '${config.name}' has none; set its password (\${env:NAME})`,
-        );
-      return address.password;
-    };
-    const onMessage = async (message: BackendMessage, rest: Buffer): Promise<boolean> => {
-      switch (message.name) {
-        case 'authenticationOk':
-          return false;
-        case 'authenticationCleartextPassword':
-          socket.write(serialize.password(needPassword()));
-          return false;
-        case 'authenticationMD5Password': {
-          const hash = await postgresMd5PasswordHash(
-            address.user,
-            needPassword(),
-            (message as AuthenticationMD5Password).salt,
-          );
-          socket.write(serialize.password(hash));
-          return false;
-        }
-        case 'authenticationSASL':
-          scram = sasl.startSession((message as any).mechanisms, undefined);
-          socket.write(serialize.sendSASLInitialResponseMessage(scram.mechanism, scram.response));
-          return false;
-        case 'authenticationSASLContinue':
-          await sasl.continueSession(scram, needPassword(), (message as any).data, undefined);
-          socket.write(serialize.sendSCRAMClientFinalMessage(scram.response));
-          return false;
-        case 'authenticationSASLFinal':
-          sasl.finalizeSession(scram, (message as any).data);
-          return false;
-        case 'parameterStatus':
-          parameters.set(
-            (message as ParameterStatusMessage).parameterName,
-            (message as ParameterStatusMessage).parameterValue,
-          );
-          return false;
-        case 'backendKeyData':
-          backendKey = {
-            pid: (message as BackendKeyDataMessage).processID,
-            secret: (message as BackendKeyDataMessage).secretKey,
-          };
-          return false;
-        case 'notice':
-          return false;
-        case 'readyForQuery':
-          socket.pause();
-          socket.removeListener('data', onData);
-          socket.removeListener('close', onClose);
-          resolve({ socket, parameters, backendKey, host: address.host, port: address.port, leftover: rest });
-          return true;
-        case 'error': {
-          const error = message as DatabaseError;
-          const authFailure = error.code === '28P01' || error.code === '28000';
-          throw new GatehouseError(
-            authFailure ? 'pg.target-auth' : 'pg.target-error',
-            authFailure
-              ? `the target rejected the gateway's credentials for connection '${config.name}' (${error.code}); check the connection's user and password`
-              : `the target refused the connection: ${error.message} (${error.code})`,
-            authFailure ? undefined : { cause: error },
-          );
-        }
-        default:
-          throw new GatehouseError('pg.target-protocol', `unexpected '${message.name}' from the target during startup`);
-      }
+    const ready = (leftover: Buffer) => {
+      socket.pause();
+      socket.removeListener('data', onData);
+      socket.removeListener('close', onClose);
+      const { parameters, backendKey } = exchange;
+      resolve({ socket, parameters, backendKey, host: address.host, port: address.port, leftover });
     };
     let chain = Promise.resolve();
     const onData = (chunk: Buffer) => {
-      let frames;
+      let frames: Frame[];
       try {
         frames = splitter.push(chunk);
       } catch (error) {
@@ -232,23 +292,11 @@ function authenticate(
       chain = chain
         .then(async () => {
           for (let i = 0; i < frames.length; i++) {
-            const done = await onMessage(
-              decodeBackendMessage(frames[i]!.bytes),
-              Buffer.concat([...frames.slice(i + 1).map((f) => f.bytes), splitter.takeRemainder()]),
-            );
-            if (done) return;
+            if (!(await onStartupMessage(exchange, decodeBackendMessage(frames[i]!.bytes)))) continue;
+            return ready(Buffer.concat([...frames.slice(i + 1).map((f) => f.bytes), splitter.takeRemainder()]));
           }
         })
-        .catch((error: unknown) =>
-          fail(
-            error instanceof GatehouseError
-              ? error
-              : new GatehouseError(
-                  'pg.target-auth',
-                  `authentication to the target failed: ${(error as Error).message}`,
-                ),
-          ),
-        );
+        .catch((error: unknown) => fail(asStartupError(error)));
     };
     const onClose = () =>
       fail(new GatehouseError('pg.target-closed', 'the target closed the connection during startup'));

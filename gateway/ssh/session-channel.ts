@@ -20,6 +20,24 @@ export interface SessionRequests {
   onResize?(cols: number, rows: number): void;
 }
 
+/** Asks policy about one env request; an allowed variable is kept for the real start (and recorded masked). */
+async function admitEnv(
+  ctx: ConnectionContext,
+  requests: SessionRequests,
+  name: string,
+  value: string,
+): Promise<boolean> {
+  const action = { type: 'ssh.env', connection: ctx.config.name, identity: ctx.session.identity, name, value } as const;
+  const verdict = await ctx.enforce(action, { text: `env ${name}`, shown: () => `env ${name}` });
+  if (verdict.allowed) {
+    requests.env[name] = value;
+    requests.envRecord.allowed[name] = ctx.mask(value);
+  } else {
+    requests.envRecord.denied.push(name);
+  }
+  return verdict.allowed;
+}
+
 /**
  * Handles the requests of one SSH session channel in the order they arrived (each may wait on
  * the policy engine), asking policy about env, agent and X11 forwarding, and handing the real
@@ -36,20 +54,7 @@ export function handleSession(ctx: ConnectionContext, session: Session): void {
   const connection = ctx.config.name;
 
   session.on('env', (accept, reject, info) =>
-    inOrder(async () => {
-      const verdict = await ctx.enforce(
-        { type: 'ssh.env', connection, identity, name: info.key, value: info.val },
-        { text: `env ${info.key}`, shown: () => `env ${info.key}` },
-      );
-      if (verdict.allowed) {
-        requests.env[info.key] = info.val;
-        requests.envRecord.allowed[info.key] = ctx.mask(info.val);
-        accept?.();
-      } else {
-        requests.envRecord.denied.push(info.key);
-        reject?.();
-      }
-    }),
+    inOrder(async () => ((await admitEnv(ctx, requests, info.key, info.val)) ? accept?.() : reject?.())),
   );
 
   session.on('pty', (accept, _reject, info) =>

@@ -5,7 +5,7 @@ import { readJsonBody, sendError, sendJson } from '../http/json-io.ts';
 import type { SessionContext } from '../identity/session-context.ts';
 import type { Store } from '../store/store.ts';
 import type { SshHostKey } from './host-key.ts';
-import { parsePublicKeyLine, sshFingerprint } from './ssh-key-text.ts';
+import { parsePublicKeyLine, sshFingerprint, type PublicKeyText } from './ssh-key-text.ts';
 
 const PATH = /^\/v1\/sessions\/([^/]+)\/ssh-keys$/;
 /** Key types `gatehouse connect` may register; DSA and anything unknown are refused. */
@@ -52,6 +52,26 @@ export function createSshKeyRoute(
   };
 }
 
+/** The request's OpenSSH public key of an accepted type; otherwise the error is sent and null returned. */
+async function readPublicKey(req: IncomingMessage, res: ServerResponse): Promise<PublicKeyText | null> {
+  const body = await readJsonBody(req, SSH_KEY_LIMITS.bodyBytes);
+  if (!body.ok) {
+    sendError(res, body.status, body.code, body.message);
+    return null;
+  }
+  const text = (body.value as { public_key?: unknown } | null)?.public_key;
+  const key = typeof text === 'string' ? parsePublicKeyLine(text) : null;
+  if (!key) {
+    sendError(res, 400, 'ssh.key-invalid', 'send {"public_key": "ssh-ed25519 AAAA..."}: one OpenSSH public key line');
+    return null;
+  }
+  if (!KEY_TYPES.has(key.type)) {
+    sendError(res, 400, 'ssh.key-type', `key type ${key.type} is not accepted; generate an ed25519 key`);
+    return null;
+  }
+  return key;
+}
+
 async function register(
   deps: SshKeyRouteDeps,
   req: IncomingMessage,
@@ -79,19 +99,8 @@ async function register(
       'ssh.key-other-session',
       'a session token can register SSH keys only for its own session; use the id from POST /v1/sessions',
     );
-  const body = await readJsonBody(req, SSH_KEY_LIMITS.bodyBytes);
-  if (!body.ok) return sendError(res, body.status, body.code, body.message);
-  const text = (body.value as { public_key?: unknown } | null)?.public_key;
-  const key = typeof text === 'string' ? parsePublicKeyLine(text) : null;
-  if (!key)
-    return sendError(
-      res,
-      400,
-      'ssh.key-invalid',
-      'send {"public_key": "ssh-ed25519 AAAA..."}: one OpenSSH public key line',
-    );
-  if (!KEY_TYPES.has(key.type))
-    return sendError(res, 400, 'ssh.key-type', `key type ${key.type} is not accepted; generate an ed25519 key`);
+  const key = await readPublicKey(req, res);
+  if (!key) return;
   const stored = await deps.store.getSession(sessionId);
   if (!stored) return sendError(res, 404, 'session.not-found', `session ${sessionId} does not exist`);
   const known = stored.sshKeys.some((line) => parsePublicKeyLine(line)?.blob.equals(key.blob));
