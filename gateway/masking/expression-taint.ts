@@ -21,6 +21,13 @@ import {
   TRANSPARENT_WITH_ONE_ARGUMENT,
 } from './pure-functions.ts';
 import { isPureBuiltinOid } from './builtin-identity.ts';
+import {
+  NEVER_FAILING_FUNCTIONS,
+  castNeverFails,
+  failingOperands,
+  refuseDecidingUse,
+  refuseFailingUse,
+} from './failing-expressions.ts';
 import { isBuiltinObject } from './catalog.ts';
 import { columnRef, findColumn } from './column-resolution.ts';
 import { informationCall } from './information-functions.ts';
@@ -140,6 +147,7 @@ export async function exprTaint(node: unknown, scope: Scope, ctx: AnalysisContex
         .filter((v) => typeof v === 'object')
         .map((v) => exprTaint(v, scope, ctx)),
     );
+    if (kind === 'BoolExpr' || kind === 'CoalesceExpr') refuseDecidingUse(kind, parts, body.args);
     return combine(parts, kind, TRANSPARENT_NODES.has(kind));
   }
   return unknownNode(`unsupported expression ${kind}`, ctx);
@@ -185,6 +193,7 @@ async function typeCast(body: Record<string, unknown>, scope: Scope, ctx: Analys
   const isArray = listOf(tn?.arrayBounds).length > 0;
   const mask = derived(inner.mask, `cast to ${type}`);
   if (inner.mask.kind !== 'raw') await refuseUnknownType(tn, type, ctx);
+  if (!castNeverFails(tn)) refuseFailingUse(`cast to ${type}`, [inner]);
   if (!inner.text) return { mask, text: false };
   if (!isArray && TEXT_TYPE_NAMES.has(type)) return { mask, text: true };
   if (!isArray && NON_TEXT_TYPE_NAMES.has(type)) return { mask, text: false };
@@ -213,9 +222,10 @@ async function funcCall(body: Record<string, unknown>, scope: Scope, ctx: Analys
   const schema = nameParts.length >= 2 ? nameParts[nameParts.length - 2] : null;
   const args = await Promise.all(listOf(body.args).map((a) => exprTaint(a, scope, ctx)));
   // ORDER BY, FILTER and OVER decide an aggregate's or window function's value as much as its arguments do.
+  const filter = await exprTaint(body.agg_filter, scope, ctx);
   const control = [
     await exprTaint(body.agg_order, scope, ctx),
-    await exprTaint(body.agg_filter, scope, ctx),
+    filter,
     // FuncCall.over is a WindowDef's body, not a WindowDef node.
     body.over ? await windowTaint(body.over as Record<string, unknown>, scope, ctx) : CLEAN,
   ].map((t) => ({
@@ -232,6 +242,8 @@ async function funcCall(body: Record<string, unknown>, scope: Scope, ctx: Analys
     refuseOpaqueUse([...args, ...control], label);
     return { mask: maskWhole(`${label} is not a known-pure built-in function`), text: false };
   }
+  if (!NEVER_FAILING_FUNCTIONS.has(name)) refuseFailingUse(label, args);
+  refuseDecidingUse(`${label} FILTER`, [filter], body.args);
   if (SET_RETURNING_FUNCTIONS.has(name)) refuseRowCount(args, label);
   const controlled = strictest(control.map((c) => c.mask));
   if (body.agg_star || CONTENT_FREE_FUNCTIONS.has(name)) return { mask: controlled, text: false };
@@ -285,6 +297,8 @@ async function aExpr(body: Record<string, unknown>, scope: Scope, ctx: AnalysisC
     refuseOpaqueUse(parts, `operator ${symbol}`);
     return { mask: maskWhole(`operator ${symbol} is not a known built-in operator`), text: false };
   }
+  if (kind === 'AEXPR_IN') refuseDecidingUse('IN', [parts[0]!], body.rexpr);
+  else refuseFailingUse(`operator ${symbol || kind}`, failingOperands(kind, symbol, parts));
   const transparent = kind === 'AEXPR_NULLIF' || (kind === 'AEXPR_OP' && TRANSPARENT_OPERATORS.has(symbol));
   return combine(parts, `operator ${symbol || kind}`, transparent);
 }
@@ -302,6 +316,10 @@ async function isBuiltinOperator(
 }
 
 async function caseExpr(body: Record<string, unknown>, scope: Scope, ctx: AnalysisContext): Promise<ExprTaint> {
+  const whens = listOf(body.args).map((w) => nodeOf(w)?.[1] ?? {});
+  const deciding = [await exprTaint(body.arg, scope, ctx)];
+  for (const w of whens) deciding.push(await exprTaint(w.expr, scope, ctx));
+  refuseDecidingUse('CASE', deciding, [body.defresult, ...whens.map((w) => w.result)]);
   const parts = [await exprTaint(body.arg, scope, ctx), await exprTaint(body.defresult, scope, ctx)];
   for (const w of listOf(body.args)) parts.push(await exprTaint(w, scope, ctx));
   return combine(parts, 'CASE', true);

@@ -54,6 +54,7 @@ function build(
     dropColumn: facts.dropColumn,
     ...(facts.settings.size > 0 ? { settings: [...facts.settings] } : {}),
     ...(facts.operators.size > 0 ? { operators: [...facts.operators] } : {}),
+    ...(facts.casts.size > 0 ? { casts: [...facts.casts] } : {}),
     text,
     parseTree,
     ...extra,

@@ -11,6 +11,8 @@ export interface Facts {
   functions: Set<string>;
   /** Operators as written (`+`, `ops.+`), including those implied by BETWEEN, LIKE, CASE x WHEN, USING. */
   operators: Set<string>;
+  /** Target type names of casts written (`::int` is int4), which a user-defined cast may turn into a call. */
+  casts: Set<string>;
   dangerousFunctions: Set<string>;
   cteNames: Set<string>;
   dataModifyingCte: boolean;
@@ -28,6 +30,7 @@ export function emptyFacts(): Facts {
     tablesWritten: new Set(),
     functions: new Set(),
     operators: new Set(),
+    casts: new Set(),
     dangerousFunctions: new Set(),
     cteNames: new Set(),
     dataModifyingCte: false,
@@ -115,6 +118,7 @@ export function collectFacts(node: unknown, facts: Facts, parentType = '', writt
 
 function visitNode(type: string, body: Body, facts: Facts, written: boolean): void {
   recordOperators(type, body, facts.operators);
+  if (type === 'TypeCast' && isBody(body.typeName)) facts.casts.add(stringsOf(body.typeName.names).at(-1) ?? '');
   switch (type) {
     case 'FuncCall':
       recordFunction(body, facts);

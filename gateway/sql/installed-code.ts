@@ -68,6 +68,7 @@ function mergeFacts(facts: Facts, analysis: StatementAnalysis): void {
   analysis.tablesWritten.forEach((t) => facts.tablesWritten.add(t));
   analysis.functions.forEach((f) => facts.functions.add(f));
   analysis.operators?.forEach((o) => facts.operators.add(o));
+  analysis.casts?.forEach((c) => facts.casts.add(c));
   analysis.dangerousFunctions.forEach((f) => facts.dangerousFunctions.add(f));
   facts.unboundedWrite ||= analysis.unboundedWrite;
   facts.dataModifyingCte ||= analysis.dataModifyingCte;

@@ -5,6 +5,7 @@ import {
   type TargetCatalog,
   type TargetCatalogOptions,
   type TargetFunction,
+  type TargetCast,
   type TargetOperator,
   type TargetQueryable,
   type TargetRelation,
@@ -27,6 +28,11 @@ const USER_OPERATORS_SQL = `
   SELECT n.nspname AS schema, o.oprname AS name, o.oprcode::int8 AS "functionOid"
     FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
    WHERE o.oid >= ${FIRST_NORMAL_OBJECT_ID} AND o.oprcode <> 0`;
+
+const USER_CASTS_SQL = `
+  SELECT t.typname AS target, c.castfunc::int8 AS "functionOid", c.castcontext AS context
+    FROM pg_cast c JOIN pg_type t ON t.oid = c.casttarget
+   WHERE c.oid >= ${FIRST_NORMAL_OBJECT_ID} AND c.castfunc <> 0`;
 
 const SETTINGS_SQL = `SELECT name, context FROM pg_settings`;
 const TYPES_SQL = `SELECT typname AS name, oid < ${FIRST_NORMAL_OBJECT_ID} AS builtin FROM pg_type`;
@@ -143,16 +149,18 @@ function functionsOf(
 ): FunctionIndex | Promise<FunctionIndex> {
   if (gen.index) return gen.index;
   const loading = (async () => {
-    const [base, user, operators] = await Promise.all([
+    const [base, user, operators, casts] = await Promise.all([
       builtins(),
       client.query(FUNCTIONS_SQL, [false]),
       client.query(USER_OPERATORS_SQL),
+      client.query(USER_CASTS_SQL),
     ]);
     const userOperators = (operators.rows as TargetOperator[]).map((o) => ({
       ...o,
       functionOid: Number(o.functionOid),
     }));
-    const index = buildIndex(base, (user.rows as FunctionRow[]).map(toFunction), userOperators);
+    const userCasts = (casts.rows as TargetCast[]).map((c) => ({ ...c, functionOid: Number(c.functionOid) }));
+    const index = buildIndex(base, (user.rows as FunctionRow[]).map(toFunction), userOperators, userCasts);
     gen.index = index;
     return index;
   })();
@@ -235,7 +243,12 @@ function candidates(all: readonly TargetRelation[], name: string): TargetRelatio
   return all.filter((r) => r.schema === schema);
 }
 
-function buildIndex(base: Builtins, user: TargetFunction[], operators: readonly TargetOperator[]): FunctionIndex {
+function buildIndex(
+  base: Builtins,
+  user: TargetFunction[],
+  operators: readonly TargetOperator[],
+  casts: readonly TargetCast[],
+): FunctionIndex {
   const byName = new Map<string, TargetFunction[]>();
   const byOid = new Map<number, TargetFunction>();
   for (const fn of [...base.functions, ...user]) {
@@ -249,6 +262,7 @@ function buildIndex(base: Builtins, user: TargetFunction[], operators: readonly 
   return {
     named: (name) => byName.get(name) ?? [],
     operatorsNamed: (symbol) => operators.filter((o) => o.name === symbol),
+    userCasts: () => casts,
     byOid: (oid) => byOid.get(oid),
     settingContext: (name) => base.settings.get(name.toLowerCase()),
     builtinType: (name) => builtinTypes.has(name),

@@ -29,6 +29,7 @@ function resolvable(a: StatementAnalysis): boolean {
     a.kind !== 'unknown' &&
     (a.functions.length > 0 ||
       (a.operators?.length ?? 0) > 0 ||
+      (a.casts?.length ?? 0) > 0 ||
       a.tablesRead.length > 0 ||
       a.tablesWritten.length > 0 ||
       (a.ddlObjects?.length ?? 0) > 0 ||

@@ -92,6 +92,19 @@ async function operatorMembers(ctx: ResolutionContext, written: string, depth: n
   return out;
 }
 
+/** What user-defined casts may run: those to a type the statement casts to, and every implicit or assignment one. */
+async function castMembers(ctx: ResolutionContext, written: readonly string[], depth: number) {
+  const out: StatementAnalysis[] = [];
+  for (const cast of ctx.index.userCasts()) {
+    if (cast.context === 'e' && !written.includes(cast.target)) continue;
+    const fn = ctx.index.byOid(cast.functionOid);
+    const origin = `a user-defined cast to ${cast.target} calls `;
+    if (!fn) out.push(unknownMember(origin, `a cast to ${cast.target} calls a function the gateway cannot find`));
+    else out.push(...(await functionMembers(ctx, fn, depth, `${origin}${qualified(fn)}: `)));
+  }
+  return out;
+}
+
 export async function functionMembers(
   ctx: ResolutionContext,
   fn: TargetFunction,
@@ -195,6 +208,7 @@ export async function extrasOf(
   const out: StatementAnalysis[] = [];
   for (const name of a.functions) out.push(...(await callMembers(ctx, name, depth, '')));
   for (const symbol of a.operators ?? []) out.push(...(await operatorMembers(ctx, symbol, depth)));
+  out.push(...(await castMembers(ctx, a.casts ?? [], depth)));
   for (const setting of a.settings ?? []) {
     if (isAdminSetting(ctx.index, setting))
       out.push(member(`setting ${setting}`, { kind: 'admin', command: `SET ${setting}` }));

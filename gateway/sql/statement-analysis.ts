@@ -59,6 +59,8 @@ export interface StatementAnalysis {
   functions: readonly string[];
   /** Operators the statement runs, as written (`+`, `ops.+`): each calls a function the target resolves. */
   operators?: readonly string[];
+  /** Target type names of the casts it writes: a user-defined cast to one of them calls its function. */
+  casts?: readonly string[];
   /** Names from the dangerous-function catalogue that the statement calls (see dangerous-functions.ts). */
   dangerousFunctions: readonly string[];
   dataModifyingCte: boolean;

@@ -65,11 +65,23 @@ export interface TargetOperator {
   functionOid: number;
 }
 
+/**
+ * A cast created after initdb: it calls `functionOid` where the statement casts to `target`
+ * (explicit, 'e') or wherever the server may coerce a value on its own (implicit 'i', assignment 'a').
+ */
+export interface TargetCast {
+  target: string;
+  functionOid: number;
+  context: string;
+}
+
 /** Every function of the target by name, and the target's settings with who may change them. */
 export interface FunctionIndex {
   named(name: string): readonly TargetFunction[];
   /** The user-defined operators of a symbol, in every schema. */
   operatorsNamed(symbol: string): readonly TargetOperator[];
+  /** The user-defined casts that call a function. */
+  userCasts(): readonly TargetCast[];
   byOid(oid: number): TargetFunction | undefined;
   /** pg_settings.context of a setting ('user', 'superuser', ...); undefined for unknown (custom) names. */
   settingContext(name: string): string | undefined;

@@ -130,7 +130,7 @@ export function classifyAst(ast: Node, text: string): MysqlStatementAnalysis {
     }
   }
   if (type === 'Update' || type === 'Delete')
-    extra.unboundedWrite = body.selection === undefined || body.selection === null || constant(body.selection);
+    extra.unboundedWrite = body.selection === undefined || body.selection === null || holdsOnEveryRow(body.selection);
   if (type === 'Truncate') extra.unboundedWrite = true;
   if (type === 'CreateTable' && body.query) extra.createTableAs = true;
   if (type === 'LockTables') extra.lockingClause = true;
@@ -154,6 +154,24 @@ function namedTables(type: string, body: Node): string[] {
 }
 
 /** A WHERE that cannot depend on the row: only literals, operators and no column reference. */
+/** Without spans, so `id = id` compares equal on both sides. */
+function shape(expr: unknown): string {
+  return JSON.stringify(expr, (key, value) => (key === 'span' ? undefined : value));
+}
+
+/**
+ * A WHERE that bounds nothing: a constant, a column compared with itself (`id = id`), an AND of
+ * such, an OR with such a branch; parentheses are looked through.
+ */
+function holdsOnEveryRow(expr: unknown): boolean {
+  if (isNode(expr) && 'Nested' in expr) return holdsOnEveryRow(expr.Nested);
+  const op = isNode(expr) && isNode(expr.BinaryOp) ? expr.BinaryOp : undefined;
+  if (op?.op === 'And') return holdsOnEveryRow(op.left) && holdsOnEveryRow(op.right);
+  if (op?.op === 'Or') return holdsOnEveryRow(op.left) || holdsOnEveryRow(op.right);
+  if (op?.op === 'Eq' && shape(op.left) === shape(op.right)) return true;
+  return constant(expr);
+}
+
 function constant(expr: unknown): boolean {
   const text = JSON.stringify(expr);
   return !/"(Identifier|CompoundIdentifier|Subquery|Exists|InSubquery|Function)"/.test(text);

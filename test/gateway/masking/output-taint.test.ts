@@ -87,7 +87,7 @@ describe('output taint', () => {
 
   it('masks expressions, casts, aggregates and whole-row references over masked columns whole', async () => {
     const plan = await rowsPlan(
-      "SELECT upper(email), email || '', card_number::bytea, row_to_json(c), string_agg(ssn, ',') OVER (), c FROM customers c",
+      "SELECT upper(email), email || '', card_number::varchar(4), row_to_json(c), string_agg(ssn, ',') OVER (), c FROM customers c",
     );
     expect(kinds(plan)).toEqual(['mask-whole', 'mask-whole', 'mask-whole', 'mask-whole', 'mask-whole', 'mask-whole']);
   });

@@ -59,7 +59,9 @@ describe('masked columns in predicates (class 6)', () => {
   it.each(REFUSED)('refuses %j before it runs, and nothing leaks', async (sql) => {
     for (const outcome of [await bed.psql(sql), await bed.node(sql)]) {
       expect(outcome.ok, outcome.output).toBe(false);
-      expect(outcome.output).toMatch(/masking: .* is used in|returns as many rows/);
+      expect(outcome.output).toMatch(
+        /masking: .* is used in|returns as many rows|could fail on masked data|would decide whether parts/,
+      );
       expect(findLeak(outcome.output, sensitive), outcome.output).toBeNull();
     }
   });

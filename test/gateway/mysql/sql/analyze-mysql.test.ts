@@ -54,6 +54,10 @@ describe('analyzeMysql', () => {
     expect(flagsOf(one('UPDATE t SET a = 1'))).toContain('unbounded_write');
     expect(flagsOf(one('DELETE FROM t WHERE 1 = 1'))).toContain('unbounded_write');
     expect(flagsOf(one('DELETE FROM t WHERE id = 3'))).not.toContain('unbounded_write');
+    // A column compared with itself holds on every row (NULLs aside), as in the PostgreSQL analysis.
+    for (const where of ['id = id', 't.id = t.id', 'id = id AND 1 = 1', 'id = 3 OR (a) = (a)'])
+      expect(flagsOf(one(`UPDATE t SET a = 0 WHERE ${where}`)), where).toContain('unbounded_write');
+    expect(flagsOf(one('DELETE FROM t WHERE id = a'))).not.toContain('unbounded_write');
     expect(one("LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t")).toMatchObject({
       kind: 'write',
       copyStdio: true,
