@@ -38,8 +38,9 @@ function resolvable(a: StatementAnalysis): boolean {
 }
 
 /**
- * The facts resolution reads (see `extrasOf`): two statements with equal facts resolve to the
- * same members. Simple-protocol clients send each literal anew, so their analyses are new arrays
+ * Every fact resolution reads (see `extrasOf` in resolved-code.ts: keep the two in step, a fact
+ * left out here lets one statement's members answer for another's): two statements with equal
+ * facts resolve to the same members. Simple-protocol clients send each literal anew, so their analyses are new arrays
  * the identity cache never knows; keyed by facts, they are resolved synchronously once warm.
  */
 function factsKey(a: StatementAnalysis): string {
@@ -47,6 +48,8 @@ function factsKey(a: StatementAnalysis): string {
     a.kind,
     a.command,
     a.functions,
+    a.operators ?? null,
+    a.casts ?? null,
     a.tablesRead,
     a.tablesWritten,
     a.ddlObjects ?? null,

@@ -62,7 +62,7 @@ describe.runIf(usingRealServer())('a second gatehouse serve on a busy port', { t
     const second = await cli(['serve', '--config', config()]);
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(
-      /^gatehouse serve: cannot listen on 127\.0\.0\.1:\d+ \(listen\.http\): the address is already in use/,
+      /^gatehouse serve: cannot listen on 127\.0\.0\.1:\d+ \(listen\.http\): the address is already in use/m,
     );
     expect(second.stderr).not.toMatch(/\n\s+at /);
     expect((await storedSession())?.endedAt).toBeNull();

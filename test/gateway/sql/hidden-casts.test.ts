@@ -37,7 +37,10 @@ describe('user-defined casts call functions (class 3)', () => {
     ["INSERT INTO due VALUES (1, 'x'::text)", /no-unbounded-writes.*wipe_date/],
     ['SELECT count(*) FROM orders', /no-unbounded-writes.*wipe_date/],
   ])('judges %j by the function its cast runs', async (sql, rule) => {
-    await refused(sql, rule);
+    // psql's own startup setting (application_name) is a statement too, and the assignment cast to
+    // date may run in any statement: psql is refused at connect, naming that cast; node-postgres
+    // sends no startup setting, so its statement meets the rule of its own cast.
+    await refused(sql, new RegExp(`${rule.source}|startup parameters refused: .*no-unbounded-writes.*wipe_date`));
     await refused(sql, rule, 'node');
   });
 
