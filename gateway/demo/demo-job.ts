@@ -34,6 +34,15 @@ export interface DemoJobOptions {
   keepOpen?: boolean;
 }
 
+/** Runs one named step, timing it and reporting its outcome; a thrown error is a failed step. */
+type StepRunner = (name: string, body: () => Promise<{ ok: boolean; detail: string }>) => Promise<StepOutcome>;
+
+/** The proxy the first step started and the database URL it serves (empty until known). */
+interface OpenedSession {
+  proxy?: LocalProxy;
+  localUrl: string;
+}
+
 /**
  * A CI job as the Action runs it, in-process: trade a (dev-issued) OIDC token for a session,
  * start the local proxy, then run an ordinary read, a masked read, a blocked DROP and an
@@ -42,7 +51,30 @@ export interface DemoJobOptions {
 export async function runDemoJob(options: DemoJobOptions): Promise<DemoJobResult> {
   const { gateway } = options;
   const steps: StepOutcome[] = [];
-  const step = async (name: string, body: () => Promise<{ ok: boolean; detail: string }>) => {
+  const step = createStepRunner(steps, options.onStep);
+  const opened = await openSessionStep(step, options);
+  const { proxy, localUrl } = opened;
+  if (!proxy) return { steps, sessionId: '', events: [], proxy: undefined as never, localUrl };
+
+  const client = new pg.Client({ connectionString: localUrl });
+  const notices: string[] = [];
+  client.on('notice', (notice) => notices.push(`${notice.message}\n${notice.detail ?? ''}`));
+  await client.connect();
+  await runQuerySteps(step, client, notices, options);
+  await client.end();
+
+  const sessionId = proxy.ready.session_id;
+  let events: AuditEventWire[] = [];
+  if (!options.keepOpen) {
+    await proxy.close({ endSession: true });
+    await gateway.recorder.flush();
+    events = await verifyAuditStep(step, gateway, sessionId);
+  }
+  return { steps, sessionId, events, proxy, localUrl };
+}
+
+function createStepRunner(steps: StepOutcome[], onStep: (outcome: StepOutcome) => void): StepRunner {
+  return async (name, body) => {
     const started = performance.now();
     let outcome: StepOutcome;
     try {
@@ -57,12 +89,14 @@ export async function runDemoJob(options: DemoJobOptions): Promise<DemoJobResult
       };
     }
     steps.push(outcome);
-    options.onStep(outcome);
+    onStep(outcome);
     return outcome;
   };
+}
 
-  let proxy: LocalProxy | undefined;
-  let localUrl = '';
+async function openSessionStep(step: StepRunner, options: DemoJobOptions): Promise<OpenedSession> {
+  const { gateway } = options;
+  const opened: OpenedSession = { localUrl: '' };
   await step('exchange the job’s OIDC token for a session and start the local proxy', async () => {
     const key = await loadDevIssuerKey(gateway.store);
     const token = await mintDevToken(
@@ -71,41 +105,32 @@ export async function runDemoJob(options: DemoJobOptions): Promise<DemoJobResult
       { repository: 'acme/shop', ref: 'refs/heads/main' },
       systemClock,
     );
-    proxy = await startLocalProxy({
+    const proxy = await startLocalProxy({
       gateway: gateway.httpUrl,
       credential: { oidcToken: token, ttl: '10m' },
       connections: [{ name: 'shop-db' }],
     });
-    localUrl = proxy.ready.connections[0]!.url!;
-    return { ok: true, detail: `session ${proxy.ready.session_id}, psql → ${localUrl.replace(/:[^:@/]+@/, ':****@')}` };
+    opened.proxy = proxy;
+    opened.localUrl = proxy.ready.connections[0]!.url!;
+    return {
+      ok: true,
+      detail: `session ${proxy.ready.session_id}, psql → ${opened.localUrl.replace(/:[^:@/]+@/, ':****@')}`,
+    };
   });
-  if (!proxy) return { steps, sessionId: '', events: [], proxy: undefined as never, localUrl };
+  return opened;
+}
 
-  const client = new pg.Client({ connectionString: localUrl });
-  const notices: string[] = [];
-  client.on('notice', (notice) => notices.push(`${notice.message}\n${notice.detail ?? ''}`));
-  await client.connect();
-
+async function runQuerySteps(
+  step: StepRunner,
+  client: pg.Client,
+  notices: string[],
+  options: DemoJobOptions,
+): Promise<void> {
   await step('an ordinary read', async () => {
     const { rows } = await client.query('SELECT count(*)::int AS orders, sum(total)::text AS revenue FROM orders');
     return { ok: rows[0].orders === 24, detail: `${rows[0].orders} orders, revenue ${rows[0].revenue}` };
   });
-
-  await step('a read of sensitive columns comes back masked', async () => {
-    const { rows } = await client.query('SELECT name, email, card_number, notes FROM customers ORDER BY id LIMIT 2');
-    const raw = JSON.stringify(rows);
-    const leaked = [
-      'katherine@orbit.example.com',
-      '4111111111111111',
-      '5555555555554444',
-      'dv@compute.example.net',
-    ].filter((v) => raw.includes(v));
-    return {
-      ok: leaked.length === 0 && rows.length === 2,
-      detail: rows.map((r) => `${r.name} | ${r.email} | ${r.card_number} | ${r.notes}`).join('\n'),
-    };
-  });
-
+  await step('a read of sensitive columns comes back masked', () => maskedReadStep(client));
   await step('DROP TABLE is blocked by policy', async () => {
     const error = await client.query('DROP TABLE orders').then(
       () => null,
@@ -113,35 +138,50 @@ export async function runDemoJob(options: DemoJobOptions): Promise<DemoJobResult
     );
     return { ok: error?.code === '42501', detail: error ? `${error.code}: ${error.message}` : 'the DROP ran!' };
   });
-
   await step('an UPDATE waits for approval, a reviewer approves, it runs', async () => {
-    const review = options.review ?? ((id: string) => approveAsReviewer(gateway, id));
+    const review = options.review ?? ((id: string) => approveAsReviewer(options.gateway, id));
     const held = client.query("UPDATE orders SET status = 'shipped' WHERE id = 7");
     const approvalId = await waitForApprovalId(notices);
     await review(approvalId);
     const result = await held;
     return { ok: result.rowCount === 1, detail: `held as ${approvalId}, approved, ${result.rowCount} row updated` };
   });
+}
 
-  await client.end();
-  const sessionId = proxy.ready.session_id;
+async function maskedReadStep(client: pg.Client): Promise<{ ok: boolean; detail: string }> {
+  const { rows } = await client.query('SELECT name, email, card_number, notes FROM customers ORDER BY id LIMIT 2');
+  const raw = JSON.stringify(rows);
+  const leaked = [
+    'katherine@orbit.example.com',
+    '4111111111111111',
+    '5555555555554444',
+    'dv@compute.example.net',
+  ].filter((v) => raw.includes(v));
+  return {
+    ok: leaked.length === 0 && rows.length === 2,
+    detail: rows.map((r) => `${r.name} | ${r.email} | ${r.card_number} | ${r.notes}`).join('\n'),
+  };
+}
+
+/** Waits for the session to be sealed, then returns its events after checking chain and signature. */
+async function verifyAuditStep(
+  step: StepRunner,
+  gateway: RunningGateway,
+  sessionId: string,
+): Promise<AuditEventWire[]> {
   let events: AuditEventWire[] = [];
-  if (!options.keepOpen) {
-    await proxy.close({ endSession: true });
-    await gateway.recorder.flush();
-    await step('the session’s audit trail verifies (hash chain and signature)', async () => {
-      await waitFor(async () => (await getSessionLog(gateway.store, sessionId))?.sealed === true);
-      events = (await getSessionLog(gateway.store, sessionId))?.events ?? [];
-      const verdict = await verifySession(gateway.store, sessionId, gateway.auditPublicKey);
-      return {
-        ok: verdict?.ok === true,
-        detail: verdict?.ok
-          ? `${events.length} events, chain intact, signature valid`
-          : `verification failed: ${JSON.stringify(verdict.problems)}`,
-      };
-    });
-  }
-  return { steps, sessionId, events, proxy, localUrl };
+  await step('the session’s audit trail verifies (hash chain and signature)', async () => {
+    await waitFor(async () => (await getSessionLog(gateway.store, sessionId))?.sealed === true);
+    events = (await getSessionLog(gateway.store, sessionId))?.events ?? [];
+    const verdict = await verifySession(gateway.store, sessionId, gateway.auditPublicKey);
+    return {
+      ok: verdict?.ok === true,
+      detail: verdict?.ok
+        ? `${events.length} events, chain intact, signature valid`
+        : `verification failed: ${JSON.stringify(verdict.problems)}`,
+    };
+  });
+  return events;
 }
 
 async function approveAsReviewer(gateway: RunningGateway, approvalId: string): Promise<void> {
