@@ -21,37 +21,8 @@ export function createSessionRoutes(
   sessions: SessionService,
   audit: { finalHash?: (sessionId: string) => Promise<string | null> } = {},
 ): SessionRoutes {
-  async function sessionOf(req: IncomingMessage, res: ServerResponse, id: string): Promise<SessionContext | null> {
-    const bearer = bearerToken(req.headers);
-    if (bearer.kind !== 'token') {
-      sendError(
-        res,
-        401,
-        'auth.required',
-        'send the session token as Authorization: Bearer <token>',
-        {},
-        AUTH_CHALLENGE,
-      );
-      return null;
-    }
-    const context = await sessions.authenticate(bearer.token);
-    if (!context) {
-      sendError(
-        res,
-        401,
-        'auth.invalid',
-        'the session token is unknown, revoked or expired; exchange a new OIDC token',
-        {},
-        AUTH_CHALLENGE,
-      );
-      return null;
-    }
-    if (context.sessionId !== id) {
-      sendError(res, 404, 'session.not-found', `no session ${id} for this token; use the id returned with the token`);
-      return null;
-    }
-    return context;
-  }
+  const sessionOf = (req: IncomingMessage, res: ServerResponse, id: string): Promise<SessionContext | null> =>
+    authenticateSession(sessions, req, res, id);
 
   return {
     sessionOf,
@@ -65,29 +36,7 @@ export function createSessionRoutes(
     async show(req, res, id) {
       const context = await sessionOf(req, res, id);
       if (!context) return;
-      const record = await sessions.get(id);
-      const info: SessionInfo = record
-        ? {
-            id: record.id,
-            identity_rule: record.identityRule,
-            created_at: record.createdAt.toISOString(),
-            expires_at: record.expiresAt.toISOString(),
-            ended_at: record.endedAt?.toISOString() ?? null,
-            end_reason: record.endReason,
-            connections: sessions.describeConnections(record.connections),
-            claims: record.claims,
-          }
-        : {
-            id: context.sessionId,
-            identity_rule: context.identity.identityRule ?? context.sessionId,
-            created_at: new Date(0).toISOString(),
-            expires_at: context.expiresAt.toISOString(),
-            ended_at: null,
-            end_reason: null,
-            connections: sessions.describeConnections(context.connections),
-            claims: { ...context.identity.claims },
-          };
-      sendJson(res, 200, info);
+      sendJson(res, 200, await describeSession(sessions, id, context));
     },
     async remove(req, res, id) {
       const context = await sessionOf(req, res, id);
@@ -105,5 +54,63 @@ export function createSessionRoutes(
       const finalHash = audit.finalHash ? await audit.finalHash(id).catch(() => null) : null;
       sendJson(res, 200, { id, ended: true, end_reason: 'disconnect', final_hash: finalHash } satisfies SessionEnded);
     },
+  };
+}
+
+/** The bearer-authenticated context of session `id`, or null once it has answered the error. */
+async function authenticateSession(
+  sessions: SessionService,
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+): Promise<SessionContext | null> {
+  const bearer = bearerToken(req.headers);
+  if (bearer.kind !== 'token') {
+    sendError(res, 401, 'auth.required', 'send the session token as Authorization: Bearer <token>', {}, AUTH_CHALLENGE);
+    return null;
+  }
+  const context = await sessions.authenticate(bearer.token);
+  if (!context) {
+    sendError(
+      res,
+      401,
+      'auth.invalid',
+      'the session token is unknown, revoked or expired; exchange a new OIDC token',
+      {},
+      AUTH_CHALLENGE,
+    );
+    return null;
+  }
+  if (context.sessionId !== id) {
+    sendError(res, 404, 'session.not-found', `no session ${id} for this token; use the id returned with the token`);
+    return null;
+  }
+  return context;
+}
+
+/** The GET answer for a session: its stored record, or what the live context knows when none is stored. */
+async function describeSession(sessions: SessionService, id: string, context: SessionContext): Promise<SessionInfo> {
+  const record = await sessions.get(id);
+  if (record) {
+    return {
+      id: record.id,
+      identity_rule: record.identityRule,
+      created_at: record.createdAt.toISOString(),
+      expires_at: record.expiresAt.toISOString(),
+      ended_at: record.endedAt?.toISOString() ?? null,
+      end_reason: record.endReason,
+      connections: sessions.describeConnections(record.connections),
+      claims: record.claims,
+    };
+  }
+  return {
+    id: context.sessionId,
+    identity_rule: context.identity.identityRule ?? context.sessionId,
+    created_at: new Date(0).toISOString(),
+    expires_at: context.expiresAt.toISOString(),
+    ended_at: null,
+    end_reason: null,
+    connections: sessions.describeConnections(context.connections),
+    claims: { ...context.identity.claims },
   };
 }
