@@ -156,24 +156,12 @@ export function createPgCatalog(client: CatalogQueryable, options: PgCatalogOpti
         async () => (await relations(`n.nspname = $1 AND c.relname = $2`, [schema, name]))[0] ?? null,
       ),
     relationByOid: (oid) => cached(`o:${oid}`, async () => (await relations(`c.oid = $1::oid`, [oid]))[0] ?? null),
-    viewDefinition: (oid) =>
-      cached(`v:${oid}`, async () => {
-        const res = await client.query(
-          `SELECT pg_get_viewdef($1::oid, false) AS def WHERE EXISTS (SELECT 1 FROM pg_class WHERE oid = $1::oid)`,
-          [oid],
-        );
-        const def = res.rows[0]?.def;
-        return typeof def === 'string' ? def : null;
-      }),
+    viewDefinition: (oid) => cached(`v:${oid}`, () => loadViewDefinition(client, oid)),
     functions: (name) => cached(`f:${name}`, () => objects(OBJECTS_SQL.f, name)),
     operators: (symbol) => cached(`op:${symbol}`, () => objects(OBJECTS_SQL.op, symbol)),
     types: (name) => cached(`t:${name}`, () => objects(OBJECTS_SQL.t, name)),
     userCasts: () => cached('casts', async () => (await client.query(USER_CASTS_SQL)).rows[0]?.found === true),
-    matviewOver: (schema, name) =>
-      cached(`mv:${schema}.${name}`, async () => {
-        const res = await client.query(MATVIEW_OVER_SQL, [schema, name]);
-        return typeof res.rows[0]?.name === 'string' ? (res.rows[0].name as string) : null;
-      }),
+    matviewOver: (schema, name) => cached(`mv:${schema}.${name}`, () => loadMatviewOver(client, schema, name)),
     generation() {
       if (now() - generationAt > maxAge) {
         generation++;
@@ -187,6 +175,22 @@ export function createPgCatalog(client: CatalogQueryable, options: PgCatalogOpti
       generationAt = now();
     },
   };
+}
+
+/** The stored definition of view `oid`, or null when no such relation exists. */
+async function loadViewDefinition(client: CatalogQueryable, oid: number): Promise<string | null> {
+  const res = await client.query(
+    `SELECT pg_get_viewdef($1::oid, false) AS def WHERE EXISTS (SELECT 1 FROM pg_class WHERE oid = $1::oid)`,
+    [oid],
+  );
+  const def = res.rows[0]?.def;
+  return typeof def === 'string' ? def : null;
+}
+
+/** The name of a materialized view reading `schema.name`, or null when none does. */
+async function loadMatviewOver(client: CatalogQueryable, schema: string | null, name: string): Promise<string | null> {
+  const res = await client.query(MATVIEW_OVER_SQL, [schema, name]);
+  return typeof res.rows[0]?.name === 'string' ? (res.rows[0].name as string) : null;
 }
 
 interface RelationRow {

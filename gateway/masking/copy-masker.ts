@@ -30,112 +30,62 @@ export interface CopyMasker {
 const NEWLINE = 0x0a;
 const NEWLINE_BYTES = Buffer.from([NEWLINE]);
 
+/** The COPY format assumed when the plan names none: PostgreSQL's text-format defaults. */
+const DEFAULT_COPY_FORMAT: CopyFormat = {
+  format: 'text',
+  delimiter: '\t',
+  quote: '"',
+  escape: '"',
+  null: '\\N',
+  header: false,
+};
+
+/** What one COPY masker carries between CopyData messages: the unfinished row and where scanning stopped. */
+interface CopyScanState {
+  pending: Buffer;
+  headerPending: boolean;
+  quoteState: boolean;
+  scanFrom: number;
+}
+
+/** Everything masking one COPY stream needs: its plan, content detection, format, counters and scan state. */
+interface CopyMaskContext {
+  plan: RowsPlan;
+  content: ContentMasker;
+  format: CopyFormat;
+  counts: MaskCounts;
+  state: CopyScanState;
+}
+
 export function createCopyMasker(plan: RowsPlan, content: ContentMasker): CopyMasker {
-  const format: CopyFormat = plan.copy ?? {
-    format: 'text',
-    delimiter: '\t',
-    quote: '"',
-    escape: '"',
-    null: '\\N',
-    header: false,
-  };
+  const format: CopyFormat = plan.copy ?? { ...DEFAULT_COPY_FORMAT };
   const counts: MaskCounts = { masked: 0, detected: 0 };
-  let pending: Buffer = Buffer.alloc(0);
-  let headerPending = format.header;
-  let quoteState = false;
-  let scanFrom = 0;
+  const state: CopyScanState = {
+    pending: Buffer.alloc(0),
+    headerPending: format.header,
+    quoteState: false,
+    scanFrom: 0,
+  };
+  const ctx: CopyMaskContext = { plan, content, format, counts, state };
   const idle =
     !content.active &&
     (plan.columns ?? []).every((c) => c.mask.kind === 'raw') &&
     plan.columns !== null &&
     plan.fallback.kind === 'raw';
 
-  function maskRow(line: string): string {
-    if (headerPending) {
-      headerPending = false;
-      return maskHeader(line);
-    }
-    const fields = format.format === 'csv' ? splitCsv(line, format) : splitText(line, format);
-    const plannedCols = plan.columns;
-    const aligned = plannedCols !== null && plannedCols.length === fields.length;
-    const out = fields.map(({ value: f }, i) => {
-      if (f === null) return null;
-      const mask: ColumnMask = aligned
-        ? plannedCols[i]!.mask
-        : plannedCols === null
-          ? plan.fallback
-          : { kind: 'mask-whole', reason: 'COPY row does not match the analysed columns' };
-      const typeOid = aligned ? plannedCols[i]!.typeOid : undefined;
-      return applyMask(f, mask, typeOid);
-    });
-    return format.format === 'csv' ? joinCsv(out, fields, format) : joinText(out, fields, format);
-  }
-
-  function applyMask(value: string, mask: ColumnMask, typeOid: number | undefined): ValueOutcome {
-    if (mask.kind !== RAW.kind) return maskValue(value, mask, typeOid, counts);
-    if (!content.active) return { kind: 'same' };
-    if (typeOid === BYTEA_OID) return detectInBytes(decodeByteaText(value), content, counts);
-    return detectInText(value, typeOid, content, counts);
-  }
-
-  function maskHeader(line: string): string {
-    return content.active ? content.maskText(line).text : line;
-  }
-
-  /** Splits complete rows off the buffered bytes (CSV newlines inside quotes do not end a row). */
-  function takeRows(): Buffer[] {
-    const rows: Buffer[] = [];
-    let rowStart = 0;
-    const quote = format.quote.charCodeAt(0);
-    const escape = format.escape.charCodeAt(0);
-    for (let i = scanFrom; i < pending.length; i++) {
-      const b = pending[i]!;
-      if (format.format === 'csv') {
-        if (quoteState && escape !== quote && b === escape) {
-          i++;
-          continue;
-        }
-        if (b === quote) quoteState = !quoteState;
-      }
-      if (b === NEWLINE && !quoteState) {
-        rows.push(pending.subarray(rowStart, i));
-        rowStart = i + 1;
-      }
-    }
-    if (rowStart > 0) pending = pending.subarray(rowStart);
-    scanFrom = pending.length;
-    return rows;
-  }
-
-  function maskChunk(rows: Buffer[]): Buffer {
-    const out: Buffer[] = [];
-    for (const row of rows) {
-      const line = row.toString('utf8');
-      const cr = line.endsWith('\r') ? '\r' : '';
-      const body = cr ? line.slice(0, -1) : line;
-      const masked = maskRow(body);
-      if (masked === body) {
-        out.push(row, NEWLINE_BYTES);
-      } else {
-        out.push(Buffer.from(`${masked}${cr}\n`, 'utf8'));
-      }
-    }
-    return Buffer.concat(out);
-  }
-
   function pushPayload(data: Buffer): Buffer {
     if (idle) return data;
-    pending = pending.length === 0 ? Buffer.from(data) : Buffer.concat([pending, data]);
-    const rows = takeRows();
-    return rows.length > 0 ? maskChunk(rows) : Buffer.alloc(0);
+    state.pending = state.pending.length === 0 ? Buffer.from(data) : Buffer.concat([state.pending, data]);
+    const rows = takeCopyRows(format, state);
+    return rows.length > 0 ? maskCopyRows(ctx, rows) : Buffer.alloc(0);
   }
 
   function flushPayload(): Buffer | null {
-    if (idle || pending.length === 0) return null;
-    const rest = pending.toString('utf8');
-    pending = Buffer.alloc(0);
-    scanFrom = 0;
-    return Buffer.from(maskRow(rest), 'utf8');
+    if (idle || state.pending.length === 0) return null;
+    const rest = state.pending.toString('utf8');
+    state.pending = Buffer.alloc(0);
+    state.scanFrom = 0;
+    return Buffer.from(maskCopyRow(ctx, rest), 'utf8');
   }
 
   return {
@@ -152,6 +102,89 @@ export function createCopyMasker(plan: RowsPlan, content: ContentMasker): CopyMa
       return rest ? [copyData(rest)] : [];
     },
   };
+}
+
+/** Masks one COPY row (the first one is the header when the format has one). */
+function maskCopyRow(ctx: CopyMaskContext, line: string): string {
+  const { plan, format, state } = ctx;
+  if (state.headerPending) {
+    state.headerPending = false;
+    return maskCopyHeader(ctx, line);
+  }
+  const fields = format.format === 'csv' ? splitCsv(line, format) : splitText(line, format);
+  const plannedCols = plan.columns;
+  const aligned = plannedCols !== null && plannedCols.length === fields.length;
+  const out = fields.map(({ value: f }, i) => {
+    if (f === null) return null;
+    const mask: ColumnMask = aligned
+      ? plannedCols[i]!.mask
+      : plannedCols === null
+        ? plan.fallback
+        : { kind: 'mask-whole', reason: 'COPY row does not match the analysed columns' };
+    const typeOid = aligned ? plannedCols[i]!.typeOid : undefined;
+    return maskCopyValue(ctx, f, mask, typeOid);
+  });
+  return format.format === 'csv' ? joinCsv(out, fields, format) : joinText(out, fields, format);
+}
+
+/** One field's outcome: its planned mask, or content detection when the plan leaves it raw. */
+function maskCopyValue(
+  ctx: CopyMaskContext,
+  value: string,
+  mask: ColumnMask,
+  typeOid: number | undefined,
+): ValueOutcome {
+  const { content, counts } = ctx;
+  if (mask.kind !== RAW.kind) return maskValue(value, mask, typeOid, counts);
+  if (!content.active) return { kind: 'same' };
+  if (typeOid === BYTEA_OID) return detectInBytes(decodeByteaText(value), content, counts);
+  return detectInText(value, typeOid, content, counts);
+}
+
+function maskCopyHeader(ctx: CopyMaskContext, line: string): string {
+  return ctx.content.active ? ctx.content.maskText(line).text : line;
+}
+
+/** Splits complete rows off the buffered bytes (CSV newlines inside quotes do not end a row). */
+function takeCopyRows(format: CopyFormat, state: CopyScanState): Buffer[] {
+  const rows: Buffer[] = [];
+  let rowStart = 0;
+  const quote = format.quote.charCodeAt(0);
+  const escape = format.escape.charCodeAt(0);
+  for (let i = state.scanFrom; i < state.pending.length; i++) {
+    const b = state.pending[i]!;
+    if (format.format === 'csv') {
+      if (state.quoteState && escape !== quote && b === escape) {
+        i++;
+        continue;
+      }
+      if (b === quote) state.quoteState = !state.quoteState;
+    }
+    if (b === NEWLINE && !state.quoteState) {
+      rows.push(state.pending.subarray(rowStart, i));
+      rowStart = i + 1;
+    }
+  }
+  if (rowStart > 0) state.pending = state.pending.subarray(rowStart);
+  state.scanFrom = state.pending.length;
+  return rows;
+}
+
+/** Masks complete rows, passing unchanged rows through as the bytes they came as. */
+function maskCopyRows(ctx: CopyMaskContext, rows: Buffer[]): Buffer {
+  const out: Buffer[] = [];
+  for (const row of rows) {
+    const line = row.toString('utf8');
+    const cr = line.endsWith('\r') ? '\r' : '';
+    const body = cr ? line.slice(0, -1) : line;
+    const masked = maskCopyRow(ctx, body);
+    if (masked === body) {
+      out.push(row, NEWLINE_BYTES);
+    } else {
+      out.push(Buffer.from(`${masked}${cr}\n`, 'utf8'));
+    }
+  }
+  return Buffer.concat(out);
 }
 
 function copyData(payload: Buffer): Buffer {
